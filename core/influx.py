@@ -1,0 +1,175 @@
+"""A small async client for InfluxDB's v1 HTTP API: line protocol on /write, InfluxQL on /query.
+
+floodwatch speaks only this API because InfluxDB 1.x, 2.x (DBRP mapping) and 3.x all
+serve it; the official ``influxdb-client`` speaks only 2.x. Authentication: a token is
+sent as ``Authorization: Token ...`` (2.x/3.x); a user name and password as HTTP Basic
+(1.x with auth enabled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from core.settings import Settings
+
+
+class InfluxError(Exception):
+    """Base class for InfluxDB failures."""
+
+
+class InfluxUnavailable(InfluxError):
+    """InfluxDB could not be reached, timed out, or answered 5xx: try again later."""
+
+
+class InfluxRejected(InfluxError):
+    """InfluxDB refused the request itself (4xx): retrying the same request will not help."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class DatabaseNotFound(InfluxRejected):
+    """The database does not exist (yet)."""
+
+
+Row = dict[str, Any]
+
+
+class InfluxClient:
+    """Writes and queries one database. Open it with ``async with``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        database: str,
+        *,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        auth = httpx.BasicAuth(username, password or "") if username else None
+        self.database = database
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            auth=auth,
+            timeout=timeout_s,
+            transport=transport,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database: str | None = None) -> InfluxClient:
+        token = settings.influx_token.get_secret_value() if settings.influx_token else None
+        password = (
+            settings.influx_password.get_secret_value() if settings.influx_password else None
+        )
+        return cls(
+            str(settings.influx_url),
+            database or settings.influx_db,
+            token=token,
+            username=settings.influx_username,
+            password=password,
+            timeout_s=settings.influx_timeout_s,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            response = await self._http.get("/ping")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 204
+
+    async def write(self, lines: Sequence[str]) -> None:
+        """Write points (nanosecond timestamps). Rewriting a point is idempotent."""
+        if not lines:
+            return
+        body = "\n".join(lines).encode()
+        await self._request(
+            "POST", "/write", params={"db": self.database, "precision": "ns"}, content=body
+        )
+
+    async def create_database(self) -> None:
+        # CREATE DATABASE is idempotent on 1.x; 2.x/3.x create buckets out of band.
+        await self._request(
+            "POST", "/query", params={"q": f'CREATE DATABASE "{self.database}"'}
+        )
+
+    async def query(self, influxql: str) -> list[Row]:
+        """Run one InfluxQL statement and return its rows as dicts (column -> value).
+
+        Each row also carries the series' tags. Integral floats come back from 1.x's
+        JSON as integers; callers that need floats convert (see ``as_float``).
+        """
+        response = await self._request(
+            "GET", "/query", params={"db": self.database, "q": influxql, "epoch": "ns"}
+        )
+        payload = response.json()
+        rows: list[Row] = []
+        for result in payload.get("results", []):
+            if "error" in result:
+                raise InfluxRejected(400, str(result["error"]))
+            for series in result.get("series", []):
+                columns = series["columns"]
+                tags = series.get("tags", {})
+                for values in series.get("values", []):
+                    row = dict(zip(columns, values, strict=True))
+                    row.update(tags)
+                    row["_measurement"] = series.get("name")
+                    rows.append(row)
+        return rows
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise InfluxUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            raise InfluxUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        if response.status_code >= 400:
+            message = _error_message(response)
+            if response.status_code == 404 and "database not found" in message:
+                raise DatabaseNotFound(response.status_code, message)
+            raise InfluxRejected(response.status_code, message)
+        return response
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    if isinstance(body, dict):
+        return str(body.get("error") or body.get("message") or body)[:500]
+    return str(body)[:500]
+
+
+def as_float(value: object) -> float | None:
+    """InfluxDB 1.x returns 88.0 as 88 in JSON: read every numeric field back as float."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    raise TypeError(f"not a number: {value!r}")

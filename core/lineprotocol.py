@@ -1,0 +1,85 @@
+"""InfluxDB line protocol: one point per line, escaped per the v1 reference.
+
+Written by hand rather than taken from ``influxdb-client`` because that package only
+speaks the 2.x API (see README); the escaping rules are small, fixed and property-tested.
+
+    measurement[,tag=value...] field=value[,field=value...] timestamp_ns
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from core.readings import FieldValue, Reading
+
+# Line protocol has no escape for a newline: a point containing one cannot be written.
+_FORBIDDEN = {chr(code) for code in range(0x20)} | {"\x7f"}
+
+_MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "\\": "\\\\"})
+_KEY_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\\": "\\\\"})
+_STRING_ESCAPES = str.maketrans({'"': r"\"", "\\": "\\\\"})
+
+
+class LineProtocolError(ValueError):
+    """A point that cannot be represented in line protocol."""
+
+
+def _check(text: str, what: str) -> None:
+    if not text:
+        raise LineProtocolError(f"empty {what}")
+    if any(char in _FORBIDDEN for char in text):
+        raise LineProtocolError(f"control character in {what} {text!r}")
+
+
+def escape_measurement(name: str) -> str:
+    _check(name, "measurement")
+    return name.translate(_MEASUREMENT_ESCAPES)
+
+
+def escape_key(text: str, what: str = "tag or field") -> str:
+    """Escape a tag key, tag value or field key."""
+    _check(text, what)
+    if text.endswith("\\"):
+        # A trailing backslash would escape the following separator on InfluxDB 1.x.
+        raise LineProtocolError(f"{what} ends with a backslash: {text!r}")
+    return text.translate(_KEY_ESCAPES)
+
+
+def format_field_value(value: FieldValue | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value}i"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise LineProtocolError(f"non-finite float {value!r}")
+        # repr() is the shortest text that reads back as the same float.
+        return repr(value)
+    if any(char in _FORBIDDEN for char in value):
+        raise LineProtocolError(f"control character in string field {value!r}")
+    return '"' + value.translate(_STRING_ESCAPES) + '"'
+
+
+def format_point(
+    measurement: str,
+    tags: Mapping[str, str],
+    fields: Mapping[str, FieldValue | int | bool],
+    timestamp_ns: int,
+) -> str:
+    """One line of line protocol. Tags are written sorted by key, as InfluxDB prefers."""
+    if not fields:
+        raise LineProtocolError("a point needs at least one field")
+    parts = [escape_measurement(measurement)]
+    for key in sorted(tags):
+        parts.append(f"{escape_key(key, 'tag key')}={escape_key(tags[key], 'tag value')}")
+    field_text = ",".join(
+        f"{escape_key(key, 'field key')}={format_field_value(value)}"
+        for key, value in fields.items()
+    )
+    return f"{','.join(parts)} {field_text} {timestamp_ns}"
+
+
+def reading_to_line(reading: Reading, tags: Mapping[str, str]) -> str:
+    """The point for a reading: measurement is the station kind, tags from the registry."""
+    return format_point(reading.kind.value, tags, reading.values, reading.ts_ns)

@@ -1,0 +1,103 @@
+"""MQTT helpers shared by every stage: broker address from settings, and paho clients.
+
+paho-mqtt is used directly (not aiomqtt) on the hot path: receiving a large backlog it
+is about 3x faster here, and it supports manual acknowledgement (ack only once a reading
+is stored). Stages depend on the small interfaces in their own packages, not on paho.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from paho.mqtt.client import CallbackAPIVersion, Client
+from paho.mqtt.enums import MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from core.settings import Settings
+
+# CONNACK reason codes after which retrying with the same settings cannot succeed.
+PERMANENT_CONNECT_FAILURES = {
+    0x84: "unsupported protocol version",
+    0x85: "client identifier not valid",
+    0x86: "bad user name or password",
+    0x87: "not authorized",
+    0x8C: "bad authentication method",
+}
+
+
+class MqttError(Exception):
+    """The broker refused us, or could not be reached in time."""
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+    ca_file: Path | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BrokerAddress:
+        parts = urlsplit(str(settings.mqtt_url))
+        tls = parts.scheme == "mqtts"
+        username, password = settings.mqtt_credentials
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (8883 if tls else 1883),
+            tls=tls,
+            username=username,
+            password=password,
+            ca_file=settings.mqtt_ca_file,
+        )
+
+    def __str__(self) -> str:
+        # Never the password: this string goes into logs.
+        scheme = "mqtts" if self.tls else "mqtt"
+        user = f"{self.username}@" if self.username else ""
+        return f"{scheme}://{user}{self.host}:{self.port}"
+
+
+def new_client(
+    address: BrokerAddress,
+    client_id: str,
+    *,
+    manual_ack: bool = False,
+    max_inflight: int = 1000,
+) -> Client:
+    """An MQTT 5 paho client with credentials and TLS applied; not yet connected."""
+    client = Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5,
+        manual_ack=manual_ack,
+    )
+    if address.username is not None:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        context = ssl.create_default_context(
+            cafile=str(address.ca_file) if address.ca_file else None
+        )
+        client.tls_set_context(context)
+    # Our own outgoing QoS 1 publishes (bus, dead letters): a wider window than paho's
+    # default 20 so republishing keeps up with ingest; the queue is unbounded because
+    # dropping a validated reading on the floor is never acceptable.
+    client.max_inflight_messages_set(max_inflight)
+    client.max_queued_messages_set(0)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    return client
+
+
+def connect_properties(
+    *, session_expiry_s: int = 0, receive_maximum: int | None = None
+) -> Properties:
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = session_expiry_s
+    if receive_maximum is not None:
+        properties.ReceiveMaximum = receive_maximum
+    return properties

@@ -1,0 +1,114 @@
+"""The validated reading: what ingest stores and what every later stage consumes.
+
+A reading on the internal bus (``floodwatch/readings/{kind}/{station}``) is this JSON::
+
+    {"station": "fushiguro", "kind": "river", "ts": "2026-11-28T01:00:00.000000Z",
+     "ts_source": "device", "received_at": "2026-11-28T01:00:00.412000Z",
+     "values": {"level_m": 3.21, "rain_mm": 4.5}}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from core.registry import StationKind
+
+FieldValue = float | str
+TimestampSource = Literal["device", "received"]
+
+# The fields each kind of station may report, in the InfluxDB schema's names.
+RIVER_FIELDS: frozenset[str] = frozenset({"level_m", "rain_mm", "battery_v"})
+ROAD_FIELDS: frozenset[str] = frozenset(
+    {"water_depth_cm", "surface_temp_c", "surface_state", "battery_v"}
+)
+SURFACE_STATES: frozenset[str] = frozenset({"dry", "wet", "slush", "snow", "ice"})
+
+FIELDS_BY_KIND: dict[StationKind, frozenset[str]] = {
+    StationKind.RIVER: RIVER_FIELDS,
+    StationKind.ROAD: ROAD_FIELDS,
+}
+
+
+def format_ts(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds, the one form floodwatch writes."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp without offset: {text!r}")
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One station's values at one instant. ``ts`` is timezone-aware UTC."""
+
+    station: str
+    kind: StationKind
+    ts: datetime
+    values: dict[str, FieldValue]
+    ts_source: TimestampSource
+    received_at: datetime
+
+    @property
+    def ts_ns(self) -> int:
+        """Nanoseconds since the epoch, exactly (no float rounding)."""
+        delta = self.ts - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+    @property
+    def bus_topic(self) -> str:
+        return f"floodwatch/readings/{self.kind.value}/{self.station}"
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "station": self.station,
+                "kind": self.kind.value,
+                "ts": format_ts(self.ts),
+                "ts_source": self.ts_source,
+                "received_at": format_ts(self.received_at),
+                "values": self.values,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+        ).encode()
+
+    @classmethod
+    def from_json(cls, payload: bytes | str) -> Reading:
+        """Decode a bus message written by ``to_json``; raises ValueError when it is not one."""
+        try:
+            data = json.loads(payload)
+            source = data["ts_source"]
+            if source not in ("device", "received"):
+                raise ValueError(f"bad ts_source {source!r}")
+            values = data["values"]
+            if not isinstance(values, dict):
+                raise ValueError("values must be an object")
+            return cls(
+                station=str(data["station"]),
+                kind=StationKind(data["kind"]),
+                ts=parse_ts(data["ts"]),
+                values={str(key): _bus_value(value) for key, value in values.items()},
+                ts_source=source,
+                received_at=parse_ts(data["received_at"]),
+            )
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"not a floodwatch reading: {exc}") from exc
+
+
+def _bus_value(value: object) -> FieldValue:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"bad field value {value!r}")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,0 +1,152 @@
+"""The station registry: which stations exist, what they are, and their reference levels.
+
+Loaded from one YAML file (setting FLOODWATCH_STATIONS). Every InfluxDB tag comes from
+here, never from a device payload, so the registry is validated strictly: a tag value
+that could break line protocol or explode series cardinality is refused at load time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+STATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+STATION_ID_RE = re.compile(STATION_ID_PATTERN)
+
+# Printable, no control characters: safe to escape into line protocol and to show.
+TagText = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class StationKind(StrEnum):
+    RIVER = "river"
+    ROAD = "road"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Names(_Frozen):
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Location(_Frozen):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class ReferenceLevels(_Frozen):
+    """MLIT reference water levels in metres above the gauge datum, strictly increasing."""
+
+    standby: float
+    caution: float
+    evacuation: float
+    danger: float
+    flooding: float | None = Field(
+        default=None, description="Overtopping level, where the bank is known."
+    )
+
+    @model_validator(mode="after")
+    def _increasing(self) -> ReferenceLevels:
+        levels = [self.standby, self.caution, self.evacuation, self.danger]
+        if self.flooding is not None:
+            levels.append(self.flooding)
+        if any(low >= high for low, high in zip(levels, levels[1:], strict=False)):
+            raise ValueError("reference levels must increase: standby < caution < "
+                             "evacuation < danger (< flooding)")
+        return self
+
+
+class Station(_Frozen):
+    id: str = Field(pattern=STATION_ID_PATTERN)
+    kind: StationKind
+    name: Names
+    basin: TagText
+    river: TagText | None = None
+    route: TagText | None = None
+    location: Location
+    interval_s: int = Field(gt=0, le=86_400, description="Expected reporting interval.")
+    levels_m: ReferenceLevels | None = None
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Station:
+        if self.kind is StationKind.RIVER:
+            if self.river is None or self.levels_m is None:
+                raise ValueError("a river station needs 'river' and 'levels_m'")
+        elif self.route is None:
+            raise ValueError("a road station needs 'route'")
+        return self
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """InfluxDB tags for this station's points (sorted keys, as InfluxDB prefers)."""
+        tags = {"basin": self.basin, "station": self.id}
+        if self.river is not None:
+            tags["river"] = self.river
+        if self.route is not None:
+            tags["route"] = self.route
+        return dict(sorted(tags.items()))
+
+
+class RegistryError(Exception):
+    """The registry file is missing, unreadable or invalid."""
+
+
+class StationRegistry:
+    """Immutable lookup of stations by id."""
+
+    def __init__(self, stations: list[Station]) -> None:
+        by_id: dict[str, Station] = {}
+        for station in stations:
+            if station.id in by_id:
+                raise RegistryError(f"station {station.id!r} is listed twice")
+            by_id[station.id] = station
+        self._by_id = by_id
+
+    def get(self, station_id: str) -> Station | None:
+        return self._by_id.get(station_id)
+
+    def __contains__(self, station_id: object) -> bool:
+        return station_id in self._by_id
+
+    def __iter__(self) -> Iterator[Station]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    @classmethod
+    def from_yaml_text(cls, text: str, source: str = "<registry>") -> StationRegistry:
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise RegistryError(f"{source}: not valid YAML: {exc}") from exc
+        if not isinstance(document, dict) or not isinstance(document.get("stations"), list):
+            raise RegistryError(f"{source}: expected a mapping with a 'stations' list")
+        stations = []
+        for index, entry in enumerate(document["stations"]):
+            try:
+                stations.append(Station.model_validate(entry))
+            except ValidationError as exc:
+                first = exc.errors(include_input=False, include_url=False)[0]
+                where = ".".join(str(part) for part in first["loc"]) or "entry"
+                ident = entry.get("id", f"#{index}") if isinstance(entry, dict) else f"#{index}"
+                raise RegistryError(
+                    f"{source}: station {ident}: {where}: {first['msg']}"
+                ) from exc
+        return cls(stations)
+
+    @classmethod
+    def load(cls, path: Path) -> StationRegistry:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RegistryError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        return cls.from_yaml_text(text, source=str(path))

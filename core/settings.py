@@ -1,0 +1,192 @@
+"""floodwatch's settings: one model, read from the environment once at the process edge.
+
+Every setting is ``FLOODWATCH_<NAME>``. Secrets (passwords, tokens) may also come from
+files named after the setting in ``FLOODWATCH_SECRETS_DIR`` (Docker/Kubernetes secrets).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import (
+    AnyUrl,
+    Field,
+    SecretStr,
+    UrlConstraints,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "FLOODWATCH_"
+
+MqttUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["mqtt", "mqtts"], host_required=True)]
+InfluxUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["http", "https"], host_required=True)]
+
+
+class Settings(BaseSettings):
+    """All of floodwatch's configuration. Built once per process and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,  # a bad secret must never be echoed in an error
+    )
+
+    # --- MQTT (devices and the internal bus share one broker) ---
+    mqtt_url: MqttUrl = Field(
+        default=MqttUrl("mqtt://127.0.0.1:11883"),
+        description="Broker URL: mqtt://host:port or mqtts://host:port (TLS); "
+        "user:password@ may be given in the URL.",
+    )
+    mqtt_username: str | None = Field(default=None, description="Broker user name.")
+    mqtt_password: SecretStr | None = Field(default=None, description="Broker password.")
+    mqtt_ca_file: Path | None = Field(
+        default=None, description="CA certificate (PEM) for mqtts://; system CAs when unset."
+    )
+    mqtt_session_expiry_s: int = Field(
+        default=7 * 24 * 3600,
+        ge=0,
+        description="How long the broker keeps a disconnected ingest session and its queue.",
+    )
+    mqtt_keepalive_s: int = Field(default=30, ge=5, le=3600, description="MQTT keep-alive.")
+
+    # --- InfluxDB (v1 HTTP API: /write and /query) ---
+    influx_url: InfluxUrl = Field(
+        default=InfluxUrl("http://127.0.0.1:18086"), description="InfluxDB base URL."
+    )
+    influx_db: str = Field(
+        default="floodwatch",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+        description="Database (or DBRP-mapped bucket) name.",
+    )
+    influx_token: SecretStr | None = Field(
+        default=None, description="Token for InfluxDB 2/3, sent as 'Authorization: Token ...'."
+    )
+    influx_username: str | None = Field(default=None, description="InfluxDB 1.x user name.")
+    influx_password: SecretStr | None = Field(default=None, description="InfluxDB 1.x password.")
+    influx_timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout per request.")
+
+    # --- station registry ---
+    stations: Path = Field(
+        default=Path("config/stations.yaml"), description="Path of the station registry YAML."
+    )
+
+    # --- ingest ---
+    ingest_client_id: str = Field(
+        default="floodwatch-ingest",
+        min_length=1,
+        max_length=64,
+        description="Fixed MQTT client id of the ingest session; unique per ingest process.",
+    )
+    ingest_share_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Shared-subscription group: ingest processes in one group split the stream.",
+    )
+    ingest_batch_size: int = Field(
+        default=5000, ge=1, le=100_000, description="Write a batch when it holds this many."
+    )
+    ingest_batch_interval_s: float = Field(
+        default=0.5, gt=0, le=60, description="Write a non-empty batch at least this often."
+    )
+    ingest_receive_maximum: int = Field(
+        default=20_000,
+        ge=1,
+        le=65_535,
+        description="Unacknowledged messages the broker may send ahead (MQTT 5 Receive "
+        "Maximum); bounds how much is in flight between broker and InfluxDB.",
+    )
+    max_payload_bytes: int = Field(
+        default=16_384, ge=64, le=1_048_576, description="Larger device messages are rejected."
+    )
+    max_future_s: float = Field(
+        default=300.0, ge=0, description="Readings stamped further ahead than this are rejected."
+    )
+    max_age_days: float = Field(
+        default=30.0, gt=0, description="Readings stamped further back than this are rejected."
+    )
+
+    # --- operations ---
+    state_dir: Path = Field(
+        default=Path(".floodwatch"),
+        description="Local state: private services' data, spool, SQLite files.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
+    log_format: Literal["console", "json"] = Field(default="console")
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65_535, description="Serve Prometheus metrics on this port."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment is read by load_settings() at the process edge, never implicitly,
+        # so a test's Settings(...) is exactly what it says.
+        return (init_settings, file_secret_settings)
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url_has_no_path(cls, url: AnyUrl) -> AnyUrl:
+        if url.path not in (None, "", "/"):
+            raise ValueError("must not have a path")
+        return url
+
+    @property
+    def mqtt_credentials(self) -> tuple[str | None, str | None]:
+        """User and password: the separate settings win over those in the URL."""
+        parts = urlsplit(str(self.mqtt_url))
+        user = self.mqtt_username or (unquote(parts.username) if parts.username else None)
+        if self.mqtt_password is not None:
+            password: str | None = self.mqtt_password.get_secret_value()
+        else:
+            password = unquote(parts.password) if parts.password else None
+        return user, password
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names it in one line."""
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from ``environ`` (default: the process environment).
+
+    Raises SettingsError with one line per wrong setting, each naming its variable.
+    """
+    env = dict(os.environ if environ is None else environ)
+    secrets_dir = env.get(f"{ENV_PREFIX}SECRETS_DIR")
+    if secrets_dir is not None and not Path(secrets_dir).is_dir():
+        raise SettingsError(f"{ENV_PREFIX}SECRETS_DIR: {secrets_dir!r} is not a directory")
+    known = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
+    values = {
+        key[len(ENV_PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.upper() in known
+    }
+    try:
+        if secrets_dir is not None:
+            return Settings(_secrets_dir=secrets_dir, **values)  # type: ignore[call-arg]
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        lines.append(f"{ENV_PREFIX}{name.upper()}: {error['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,3 @@
+from floodwatch.cli import main
+
+main()

@@ -1,0 +1,103 @@
+"""The ``floodwatch`` command: one entry point, a subcommand per stage or tool."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, NoReturn
+
+from core.logging import configure_logging
+from core.mqtt import MqttError
+from core.registry import RegistryError, StationRegistry
+from core.settings import Settings, SettingsError, load_settings
+from floodwatch.services.process import ServiceError
+
+EXIT_CONFIG = 2
+EXIT_RUNTIME = 1
+
+
+def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    for line in message.splitlines() or [message]:
+        print(f"floodwatch: {line}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def run_until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main(stop)``; SIGTERM and SIGINT set ``stop`` for a clean shutdown."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+
+
+def _settings_and_registry() -> tuple[Settings, StationRegistry]:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        registry = StationRegistry.load(settings.stations)
+    except RegistryError as exc:
+        fail(f"FLOODWATCH_STATIONS: {exc}")
+    return settings, registry
+
+
+def cmd_ingest(_args: argparse.Namespace) -> None:
+    from ingest.service import run_ingest  # noqa: PLC0415 - keep `services` light
+
+    settings, registry = _settings_and_registry()
+    if settings.metrics_port is not None:
+        from prometheus_client import start_http_server  # noqa: PLC0415
+
+        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    try:
+        run_until_signal(lambda stop: run_ingest(settings, registry, stop))
+    except MqttError as exc:
+        fail(f"FLOODWATCH_MQTT_URL: {exc}", EXIT_RUNTIME)
+
+
+def cmd_services(args: argparse.Namespace) -> None:
+    from floodwatch.services import stack  # noqa: PLC0415
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+    try:
+        stack.run_command(args.action, settings)
+    except ServiceError as exc:
+        fail(str(exc), EXIT_RUNTIME)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="floodwatch",
+        description="River and road monitoring: MQTT ingest, InfluxDB storage, alerts.",
+        epilog="Settings come from FLOODWATCH_* environment variables (see README).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="store device readings (MQTT -> InfluxDB)")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    services = commands.add_parser(
+        "services", help="private local Mosquitto and InfluxDB for development and tests"
+    )
+    services.add_argument("action", choices=["up", "down", "status", "install"])
+    services.set_defaults(handler=cmd_services)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], None] = args.handler
+    handler(args)

@@ -1,0 +1,101 @@
+"""``floodwatch services up|down|status|install``: the private local broker and database.
+
+The ports come from the same settings the stages use (FLOODWATCH_MQTT_URL and
+FLOODWATCH_INFLUX_URL, default 11883 and 18086), so a developer never has to keep two
+places in step, and the system's own services on 1883/8086 are left alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from core.settings import Settings
+from floodwatch.services.packages import install_missing, missing_packages
+from floodwatch.services.process import ServiceError, port_is_open
+from floodwatch.services.servers import InfluxServer, MosquittoServer
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _local_port(url: str, setting: str) -> int:
+    parts = urlsplit(url)
+    if parts.hostname not in LOOPBACK:
+        raise ServiceError(
+            f"{setting} points at {parts.hostname}; 'floodwatch services' only runs "
+            "services on this machine (127.0.0.1)"
+        )
+    if parts.port is None:
+        raise ServiceError(f"{setting} must name a port for the local service")
+    return parts.port
+
+
+def local_servers(settings: Settings) -> tuple[MosquittoServer, InfluxServer]:
+    root = Path(settings.state_dir).resolve() / "services"
+    mqtt_port = _local_port(str(settings.mqtt_url), "FLOODWATCH_MQTT_URL")
+    influx_port = _local_port(str(settings.influx_url), "FLOODWATCH_INFLUX_URL")
+    return (
+        MosquittoServer(mqtt_port, root / "mosquitto"),
+        InfluxServer(influx_port, influx_port + 2, root / "influxdb"),
+    )
+
+
+def up(settings: Settings) -> list[str]:
+    installed = install_missing()
+    lines = [f"installed {', '.join(installed)}"] if installed else []
+    for server, setting in zip(local_servers(settings),
+                               ("FLOODWATCH_MQTT_URL", "FLOODWATCH_INFLUX_URL"), strict=True):
+        name = server.process.name
+        if server.process.is_running() and port_is_open(server.port):
+            lines.append(f"{name} already running on {server.url}")
+            continue
+        if port_is_open(server.port):
+            raise ServiceError(
+                f"port {server.port} is taken by another program; set {setting} to a free port"
+            )
+        server.write_config()
+        server.start()
+        lines.append(f"{name} started on {server.url} (data in {server.workdir})")
+    return lines
+
+
+def down(settings: Settings) -> list[str]:
+    lines = []
+    for server in local_servers(settings):
+        name = server.process.name
+        if server.process.is_running():
+            server.stop()
+            lines.append(f"{name} stopped")
+        else:
+            lines.append(f"{name} was not running")
+    return lines
+
+
+def status(settings: Settings) -> tuple[list[str], bool]:
+    lines, healthy = [], True
+    for server in local_servers(settings):
+        running = server.process.is_running() and port_is_open(server.port)
+        healthy = healthy and running
+        state = f"running (pid {server.process.pid})" if running else "stopped"
+        lines.append(f"{server.process.name:<10} {state:<22} {server.url}")
+    missing = missing_packages()
+    if missing:
+        lines.append(f"not installed: {', '.join(missing)} (floodwatch services install)")
+    return lines, healthy
+
+
+def run_command(action: str, settings: Settings) -> None:
+    if action == "up":
+        output = up(settings)
+    elif action == "down":
+        output = down(settings)
+    elif action == "install":
+        installed = install_missing()
+        output = [f"installed {', '.join(installed)}" if installed else "all installed"]
+    else:
+        output, healthy = status(settings)
+        print("\n".join(output))
+        if not healthy:
+            raise SystemExit(3)
+        return
+    print("\n".join(output))

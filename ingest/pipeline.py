@@ -1,0 +1,134 @@
+"""The ingest loop: receive -> validate -> republish -> batch -> store -> acknowledge.
+
+Validated readings are republished on the bus at once, so the alert engine sees a
+reading before it is even stored; storing happens in batches (by size and by time) in a
+separate task, so a slow or unavailable InfluxDB never stalls validation and the live
+feed. Nothing is acknowledged to the broker before it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Protocol
+
+import structlog
+
+from core.influx import InfluxClient
+from core.lineprotocol import LineProtocolError, reading_to_line
+from core.registry import StationRegistry
+from ingest import metrics
+from ingest.deadletter import DEADLETTER_TOPIC, deadletter_payload
+from ingest.source import DeviceMessage
+from ingest.validate import MessageValidator, Reason, Rejected
+from ingest.writer import Batch, BatchWriter
+
+log = structlog.get_logger("ingest.pipeline")
+
+
+class MessageSource(Protocol):
+    """What the pipeline needs from the broker side (see ingest.source.PahoSubscription)."""
+
+    def drain(self) -> list[DeviceMessage]: ...
+    async def wait(self, timeout_s: float) -> None: ...
+    def ack(self, messages: Sequence[DeviceMessage]) -> None: ...
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None: ...
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        source: MessageSource,
+        validator: MessageValidator,
+        registry: StationRegistry,
+        influx: InfluxClient,
+        *,
+        batch_size: int,
+        batch_interval_s: float,
+    ) -> None:
+        self._source = source
+        self._validator = validator
+        self._tags = {station.id: station.tags for station in registry}
+        self._batch_size = batch_size
+        self._batch_interval_s = batch_interval_s
+        # Bounded: when InfluxDB is slow, at most a few batches wait here; beyond that
+        # the broker holds the messages (they are not acknowledged).
+        self._ready: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=4)
+        self._unacknowledged = 0
+        self._writer = BatchWriter(influx, self.acknowledge, self.dead_letter)
+
+    async def receive(self, stop: asyncio.Event) -> None:
+        """Validate and batch until ``stop`` is set; then hand over the last batch."""
+        loop = asyncio.get_running_loop()
+        batch = Batch()
+        deadline = loop.time() + self._batch_interval_s
+        while True:
+            stopping = stop.is_set()
+            await self._source.wait(max(0.0, min(deadline - loop.time(), 0.1)))
+            for message in self._source.drain():
+                self._handle(message, batch)
+                if len(batch.messages) >= self._batch_size:
+                    await self._hand_over(batch)
+                    batch, deadline = Batch(), loop.time() + self._batch_interval_s
+            if loop.time() >= deadline or stopping:
+                if batch.messages:
+                    await self._hand_over(batch)
+                    batch = Batch()
+                deadline = loop.time() + self._batch_interval_s
+            if stopping:
+                await self._ready.put(None)
+                return
+
+    async def store(self) -> None:
+        """Write handed-over batches in order until the receiver says it is done."""
+        while (batch := await self._ready.get()) is not None:
+            await self._writer.write(batch)
+            self._unacknowledged -= len(batch.messages)
+            metrics.UNACKNOWLEDGED.set(self._unacknowledged)
+
+    def acknowledge(self, messages: list[DeviceMessage]) -> None:
+        self._source.ack(messages)
+
+    def dead_letter(self, message: DeviceMessage, reason: str, detail: str) -> None:
+        self._source.publish(
+            DEADLETTER_TOPIC,
+            deadletter_payload(message.topic, message.payload, reason, detail,
+                               message.received_at),
+        )
+
+    async def _hand_over(self, batch: Batch) -> None:
+        self._unacknowledged += len(batch.messages)
+        metrics.UNACKNOWLEDGED.set(self._unacknowledged)
+        await self._ready.put(batch)
+
+    def _handle(self, message: DeviceMessage, batch: Batch) -> None:
+        metrics.MESSAGES_RECEIVED.inc()
+        batch.messages.append(message)
+        try:
+            result = self._validator.validate(message.topic, message.payload,
+                                              message.received_at)
+            lines = [reading_to_line(r, self._tags[r.station]) for r in result.readings]
+        except Rejected as exc:
+            self._reject(message, exc.reason.value, exc.detail)
+            return
+        except LineProtocolError as exc:
+            self._reject(message, Reason.INVALID_FIELD.value, str(exc))
+            return
+        except Exception as exc:
+            # A bug must cost one message (kept in the dead letters), never the subscriber.
+            log.exception("unexpected error validating a message", topic=message.topic)
+            self._reject(message, "internal_error", f"{type(exc).__name__}: {exc}")
+            return
+        if result.unknown_keys:
+            metrics.UNKNOWN_KEYS.inc()
+            log.debug("unknown keys ignored", topic=message.topic, keys=result.unknown_keys)
+        for reading, line in zip(result.readings, lines, strict=True):
+            batch.lines.append(line)
+            batch.readings.append(reading)
+            batch.sources.append(message)
+            self._source.publish(reading.bus_topic, reading.to_json())
+
+    def _reject(self, message: DeviceMessage, reason: str, detail: str) -> None:
+        metrics.MESSAGES_REJECTED.labels(reason).inc()
+        log.info("message rejected", topic=message.topic, reason=reason, detail=detail)
+        self.dead_letter(message, reason, detail)

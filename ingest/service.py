@@ -1,0 +1,81 @@
+"""``floodwatch ingest``: the process that wires the broker, the pipeline and InfluxDB."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import structlog
+
+from core.influx import InfluxClient
+from core.mqtt import BrokerAddress
+from core.registry import StationRegistry
+from core.settings import Settings
+from ingest.pipeline import IngestPipeline
+from ingest.source import PahoSubscription
+from ingest.validate import MessageValidator
+
+log = structlog.get_logger("ingest")
+
+DEVICE_TOPICS = ("sensors/river/+", "sensors/road/+")
+
+
+def subscription_topics(share_group: str | None) -> list[str]:
+    if share_group is None:
+        return list(DEVICE_TOPICS)
+    return [f"$share/{share_group}/{topic}" for topic in DEVICE_TOPICS]
+
+
+async def run_ingest(settings: Settings, registry: StationRegistry, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set; then store what was received and disconnect."""
+    validator = MessageValidator(
+        registry,
+        max_payload_bytes=settings.max_payload_bytes,
+        max_future=timedelta(seconds=settings.max_future_s),
+        max_age=timedelta(days=settings.max_age_days),
+    )
+    source = PahoSubscription(
+        BrokerAddress.from_settings(settings),
+        settings.ingest_client_id,
+        subscription_topics(settings.ingest_share_group),
+        session_expiry_s=settings.mqtt_session_expiry_s,
+        receive_maximum=settings.ingest_receive_maximum,
+        keepalive_s=settings.mqtt_keepalive_s,
+    )
+    async with InfluxClient.from_settings(settings) as influx:
+        pipeline = IngestPipeline(
+            source, validator, registry, influx,
+            batch_size=settings.ingest_batch_size,
+            batch_interval_s=settings.ingest_batch_interval_s,
+        )
+        await source.start()
+        log.info("ingest running", stations=len(registry), database=settings.influx_db,
+                 client_id=settings.ingest_client_id)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(pipeline.receive(stop), name="ingest-receive")
+                store = tasks.create_task(pipeline.store(), name="ingest-store")
+                tasks.create_task(_bound_shutdown(stop, store), name="ingest-shutdown-guard")
+        finally:
+            await source.close()
+        log.info("ingest stopped")
+
+
+SHUTDOWN_GRACE_S = 15.0
+
+
+async def _bound_shutdown(stop: asyncio.Event, store: asyncio.Task[None]) -> None:
+    """After a stop request, give the last batches SHUTDOWN_GRACE_S to be stored.
+
+    If InfluxDB is down at that moment, waiting longer would only delay a restart:
+    what is not stored is not acknowledged either, so the broker redelivers it later.
+    """
+    stop_requested = asyncio.create_task(stop.wait())
+    await asyncio.wait([stop_requested, store], return_when=asyncio.FIRST_COMPLETED)
+    stop_requested.cancel()
+    if store.done():
+        return
+    _, pending = await asyncio.wait([store], timeout=SHUTDOWN_GRACE_S)
+    if pending:
+        log.warning("stopping with unstored readings; the broker will redeliver them")
+        store.cancel()

@@ -1,0 +1,208 @@
+"""Device messages from the broker: a persistent MQTT session with manual acknowledgement.
+
+paho's network loop runs in its own thread; messages are handed to the asyncio side in
+batches (one wake-up per burst, not per message) and acknowledged only when ingest says
+so -- after the reading is stored -- so the broker keeps anything not yet safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
+from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from core.mqtt import (
+    PERMANENT_CONNECT_FAILURES,
+    BrokerAddress,
+    MqttError,
+    connect_properties,
+    new_client,
+)
+
+log = structlog.get_logger("ingest.source")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceMessage:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    received_at: datetime
+    # Which broker connection delivered it: an ack is only meaningful on that connection.
+    connection: int
+
+
+class PahoSubscription:
+    """Subscribes to ``topics`` on a persistent session and publishes on the same link."""
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        topics: Sequence[str],
+        *,
+        session_expiry_s: int,
+        receive_maximum: int,
+        keepalive_s: int = 30,
+    ) -> None:
+        self._address = address
+        self._topics = list(topics)
+        self._session_expiry_s = session_expiry_s
+        self._receive_maximum = receive_maximum
+        self._keepalive_s = keepalive_s
+        self._client: Client = new_client(address, client_id, manual_ack=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_publish = self._on_publish
+        self._pending: deque[DeviceMessage] = deque()
+        self._wake_requested = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._arrived = asyncio.Event()
+        self._connection = 0
+        self._subscribed = threading.Event()
+        self._fatal: str | None = None
+        self._unconfirmed = 0
+        self._unconfirmed_lock = threading.Lock()
+
+    # --- lifecycle -------------------------------------------------------------------
+    async def start(self, timeout_s: float = 10.0) -> None:
+        """Connect and subscribe. Fails fast on a refusal that retrying cannot fix; a
+        broker that is merely down is retried in the background (logged, not fatal)."""
+        self._loop = asyncio.get_running_loop()
+        properties = connect_properties(
+            session_expiry_s=self._session_expiry_s, receive_maximum=self._receive_maximum
+        )
+        self._client.connect_async(
+            self._address.host, self._address.port, keepalive=self._keepalive_s,
+            clean_start=False, properties=properties,
+        )
+        self._client.loop_start()
+        deadline = self._loop.time() + timeout_s
+        while not self._subscribed.is_set() and self._loop.time() < deadline:
+            if self._fatal is not None:
+                await self.close()
+                raise MqttError(f"broker {self._address} refused the connection: {self._fatal}")
+            await asyncio.sleep(0.05)
+        if not self._subscribed.is_set():
+            log.warning("broker not reachable yet; still trying", broker=str(self._address))
+
+    @property
+    def subscribed(self) -> bool:
+        return self._subscribed.is_set()
+
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Wait (bounded) for our own publishes to be confirmed, then disconnect."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self.unconfirmed_publishes and self._client.is_connected():
+            if loop.time() > deadline:
+                log.warning("closing with unconfirmed publishes", count=self.unconfirmed_publishes)
+                break
+            await asyncio.sleep(0.02)
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+
+    # --- receiving -------------------------------------------------------------------
+    def drain(self) -> list[DeviceMessage]:
+        """Everything received so far, in arrival order."""
+        self._wake_requested = False
+        self._arrived.clear()
+        messages = []
+        pending = self._pending
+        while pending:
+            messages.append(pending.popleft())
+        return messages
+
+    async def wait(self, timeout_s: float) -> None:
+        """Until a message arrives or ``timeout_s`` passes."""
+        if self._pending:
+            return
+        try:
+            await asyncio.wait_for(self._arrived.wait(), timeout_s)
+        except TimeoutError:
+            pass
+
+    def ack(self, messages: Sequence[DeviceMessage]) -> None:
+        """Acknowledge, in order. Messages from an earlier connection are skipped: the
+        broker redelivers those on the new one, and their old packet ids may be reused."""
+        current = self._connection
+        for message in messages:
+            if message.qos > 0 and message.connection == current:
+                self._client.ack(message.mid, message.qos)
+
+    # --- publishing ------------------------------------------------------------------
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish at QoS 1; paho queues it while disconnected and sends it on reconnect."""
+        with self._unconfirmed_lock:
+            self._unconfirmed += 1
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            with self._unconfirmed_lock:
+                self._unconfirmed -= 1
+            log.error("publish failed", topic=topic, rc=int(info.rc))
+
+    @property
+    def unconfirmed_publishes(self) -> int:
+        return self._unconfirmed
+
+    # --- paho callbacks (network thread) ---------------------------------------------
+    def _on_connect(self, client: Client, _userdata: Any, flags: ConnectFlags,
+                    reason: ReasonCode, _properties: Properties | None) -> None:
+        if reason.is_failure:
+            code = reason.value
+            if code in PERMANENT_CONNECT_FAILURES:
+                self._fatal = PERMANENT_CONNECT_FAILURES[code]
+            log.error("broker refused connection", broker=str(self._address), reason=str(reason))
+            return
+        self._connection += 1
+        log.info("connected", broker=str(self._address), session_present=flags.session_present)
+        # Always resubscribe: harmless on a resumed session, needed on a fresh one.
+        options = SubscribeOptions(qos=1)
+        client.subscribe([(topic, options) for topic in self._topics])
+
+    def _on_subscribe(self, _client: Client, _userdata: Any, _mid: int,
+                      reasons: list[ReasonCode], _properties: Properties | None) -> None:
+        failed = [str(reason) for reason in reasons if reason.is_failure]
+        if failed:
+            self._fatal = f"subscription refused: {', '.join(failed)}"
+            log.error("subscription refused", topics=self._topics, reasons=failed)
+            return
+        self._subscribed.set()
+        log.info("subscribed", topics=self._topics)
+
+    def _on_disconnect(self, _client: Client, _userdata: Any, _flags: DisconnectFlags,
+                       reason: ReasonCode, _properties: Properties | None) -> None:
+        if reason.value != 0:
+            log.warning("disconnected; reconnecting", broker=str(self._address),
+                        reason=str(reason))
+
+    def _on_message(self, _client: Client, _userdata: Any, message: MQTTMessage) -> None:
+        # Decoded leniently: an exception here would end paho's network thread, and a
+        # bad topic is the validator's to reject, not the transport's.
+        topic = message._topic.decode("utf-8", errors="replace")  # noqa: SLF001
+        self._pending.append(
+            DeviceMessage(topic, message.payload, message.mid, message.qos,
+                          datetime.now(UTC), self._connection)
+        )
+        if not self._wake_requested and self._loop is not None:
+            self._wake_requested = True
+            self._loop.call_soon_threadsafe(self._arrived.set)
+
+    def _on_publish(self, _client: Client, _userdata: Any, _mid: int,
+                    _reason: ReasonCode, _properties: Properties) -> None:
+        with self._unconfirmed_lock:
+            self._unconfirmed -= 1

@@ -1,0 +1,180 @@
+"""Turning one device message (topic + payload) into validated readings, or a rejection.
+
+Validation happens once, here; every later stage trusts the bus. Each rejection carries
+a stable machine-readable reason (for metrics and the dead-letter topic) and one line
+of detail for a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from core.readings import Reading
+from core.registry import STATION_ID_RE, StationKind, StationRegistry
+from ingest.payloads import RiverPayload, RoadPayload, Timestamp
+from ingest.senml import SenMLError, SenMLPack, resolve_pack
+
+
+class Reason(StrEnum):
+    BAD_TOPIC = "bad_topic"
+    UNKNOWN_STATION = "unknown_station"
+    KIND_MISMATCH = "kind_mismatch"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    MISSING_FIELD = "missing_field"
+    INVALID_FIELD = "invalid_field"
+    OUT_OF_RANGE = "out_of_range"
+    INVALID_SENML = "invalid_senml"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    STALE_TIMESTAMP = "stale_timestamp"
+    STORE_REJECTED = "store_rejected"
+
+
+class Rejected(Exception):
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Validated:
+    readings: list[Reading]
+    unknown_keys: list[str]
+
+
+_RANGE_ERRORS = {"greater_than_equal", "less_than_equal", "finite_number", "greater_than",
+                 "less_than"}
+_PAYLOAD_MODELS: dict[StationKind, type[RiverPayload | RoadPayload]] = {
+    StationKind.RIVER: RiverPayload,
+    StationKind.ROAD: RoadPayload,
+}
+
+
+class MessageValidator:
+    """Validates device messages against the contract and the station registry."""
+
+    def __init__(
+        self,
+        registry: StationRegistry,
+        *,
+        max_payload_bytes: int,
+        max_future: timedelta,
+        max_age: timedelta,
+    ) -> None:
+        self._registry = registry
+        self._max_payload_bytes = max_payload_bytes
+        self._max_future = max_future
+        self._max_age = max_age
+
+    def validate(self, topic: str, payload: bytes, received_at: datetime) -> Validated:
+        """Readings from one message; raises Rejected with the reason otherwise."""
+        kind, station_id = self._station_for(topic)
+        if len(payload) > self._max_payload_bytes:
+            raise Rejected(Reason.PAYLOAD_TOO_LARGE,
+                           f"{len(payload)} bytes > {self._max_payload_bytes}")
+        body = payload.lstrip()
+        if body.startswith(b"["):
+            return Validated(self._from_senml(kind, station_id, body, received_at), [])
+        if not body.startswith(b"{"):
+            detail = "empty payload" if not body else "expected a JSON object or SenML array"
+            raise Rejected(Reason.NOT_AN_OBJECT, detail)
+        model = _PAYLOAD_MODELS[kind]
+        try:
+            parsed = model.model_validate_json(body)
+        except ValidationError as exc:
+            raise _rejection(exc) from exc
+        self._require_observation(parsed)
+        ts, from_device = self._timestamp(parsed.ts, received_at)
+        reading = Reading(station_id, kind, ts, parsed.field_values(),
+                          "device" if from_device else "received", received_at)
+        return Validated([reading], parsed.unknown_keys)
+
+    def _station_for(self, topic: str) -> tuple[StationKind, str]:
+        parts = topic.split("/")
+        if len(parts) != 3 or parts[0] != "sensors" or parts[1] not in ("river", "road"):
+            raise Rejected(Reason.BAD_TOPIC, "expected sensors/{river|road}/{station_id}")
+        kind, station_id = StationKind(parts[1]), parts[2]
+        if not STATION_ID_RE.fullmatch(station_id):
+            raise Rejected(Reason.BAD_TOPIC, "station id must match [a-z0-9][a-z0-9-]{0,63}")
+        station = self._registry.get(station_id)
+        if station is None:
+            raise Rejected(Reason.UNKNOWN_STATION, f"{station_id} is not in the registry")
+        if station.kind is not kind:
+            raise Rejected(Reason.KIND_MISMATCH,
+                           f"{station_id} is a {station.kind.value} station, not {kind.value}")
+        return kind, station_id
+
+    def _from_senml(
+        self, kind: StationKind, station_id: str, body: bytes, received_at: datetime
+    ) -> list[Reading]:
+        try:
+            records = SenMLPack.validate_json(body)
+            resolved = resolve_pack(records, station_id, received_at)
+        except ValidationError as exc:
+            raise _rejection(exc, senml=True) from exc
+        except SenMLError as exc:
+            raise Rejected(Reason.INVALID_SENML, str(exc)) from exc
+        model = _PAYLOAD_MODELS[kind]
+        readings = []
+        for item in resolved:
+            try:
+                parsed = model.model_validate({**item.values, "ts": item.ts})
+            except ValidationError as exc:
+                raise _rejection(exc) from exc
+            self._require_observation(parsed)
+            ts, _ = self._timestamp(item.ts, received_at)
+            source = "device" if item.ts_from_device else "received"
+            readings.append(Reading(station_id, kind, ts, parsed.field_values(), source,
+                                    received_at))
+        return readings
+
+    @staticmethod
+    def _require_observation(parsed: RiverPayload | RoadPayload) -> None:
+        if isinstance(parsed, RoadPayload) and not parsed.has_observation():
+            raise Rejected(Reason.MISSING_FIELD,
+                           "a road reading needs water_depth_cm, surface_temp_c "
+                           "or surface_state")
+
+    def _timestamp(self, ts: Timestamp | None, received_at: datetime) -> tuple[datetime, bool]:
+        if ts is None:
+            return received_at, False
+        moment = ts.astimezone(UTC) if isinstance(ts, datetime) else (
+            datetime.fromtimestamp(ts, tz=UTC))
+        if moment - received_at > self._max_future:
+            raise Rejected(Reason.FUTURE_TIMESTAMP,
+                           f"ts {moment.isoformat()} is ahead of the receive time "
+                           f"by more than {self._max_future.total_seconds():.0f}s")
+        if received_at - moment > self._max_age:
+            raise Rejected(Reason.STALE_TIMESTAMP,
+                           f"ts {moment.isoformat()} is older than {self._max_age.days} days")
+        return moment, True
+
+
+def _rejection(exc: ValidationError, *, senml: bool = False) -> Rejected:
+    first: ErrorDetails = exc.errors(include_url=False, include_input=False)[0]
+    kind = first["type"]
+    loc = first["loc"]
+    if senml and len(loc) >= 2:
+        where = f"record {loc[0]}: {loc[1]}"
+    else:
+        # Union members add their type to the location ("ts.datetime"): keep the field.
+        where = str(loc[0]) if loc else ""
+    detail = f"{where}: {first['msg']}" if where else first["msg"]
+    if where == "ts":
+        detail = "ts: expected ISO 8601 with an offset, or epoch seconds (2000-2100)"
+    if kind == "json_invalid":
+        return Rejected(Reason.INVALID_JSON, first["msg"])
+    if kind == "missing":
+        return Rejected(Reason.MISSING_FIELD, detail)
+    if kind in ("model_type", "list_type"):
+        return Rejected(Reason.NOT_AN_OBJECT, first["msg"])
+    if kind in _RANGE_ERRORS:
+        return Rejected(Reason.OUT_OF_RANGE, detail)
+    return Rejected(Reason.INVALID_FIELD, detail)
