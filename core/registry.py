@@ -8,6 +8,7 @@ that could break line protocol or explode series cardinality is refused at load 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -58,7 +59,7 @@ class ReferenceLevels(_Frozen):
         levels = [self.standby, self.caution, self.evacuation, self.danger]
         if self.flooding is not None:
             levels.append(self.flooding)
-        if any(low >= high for low, high in zip(levels, levels[1:], strict=False)):
+        if any(low >= high for low, high in pairwise(levels)):
             raise ValueError("reference levels must increase: standby < caution < "
                              "evacuation < danger (< flooding)")
         return self

@@ -177,9 +177,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if key.upper() in known
     }
     try:
+        # Values are strings from the environment; pydantic converts and checks them.
         if secrets_dir is not None:
-            return Settings(_secrets_dir=secrets_dir, **values)  # type: ignore[call-arg]
-        return Settings(**values)  # type: ignore[arg-type]
+            values["_secrets_dir"] = secrets_dir
+        return Settings.model_validate(values)
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from exc
 

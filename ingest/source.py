@@ -8,6 +8,7 @@ so -- after the reading is stored -- so the broker keeps anything not yet safe.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -131,10 +132,8 @@ class PahoSubscription:
         """Until a message arrives or ``timeout_s`` passes."""
         if self._pending:
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._arrived.wait(), timeout_s)
-        except TimeoutError:
-            pass
 
     def ack(self, messages: Sequence[DeviceMessage]) -> None:
         """Acknowledge, in order. Messages from an earlier connection are skipped: the
@@ -193,9 +192,9 @@ class PahoSubscription:
     def _on_message(self, _client: Client, _userdata: Any, message: MQTTMessage) -> None:
         # Decoded leniently: an exception here would end paho's network thread, and a
         # bad topic is the validator's to reject, not the transport's.
-        topic = message._topic.decode("utf-8", errors="replace")  # noqa: SLF001
+        topic = message._topic.decode("utf-8", errors="replace")
         self._pending.append(
-            DeviceMessage(topic, message.payload, message.mid, message.qos,
+            DeviceMessage(topic, bytes(message.payload), message.mid, message.qos,
                           datetime.now(UTC), self._connection)
         )
         if not self._wake_requested and self._loop is not None:

@@ -130,8 +130,8 @@ class MessageValidator:
                 raise _rejection(exc) from exc
             self._require_observation(parsed)
             ts, _ = self._timestamp(item.ts, received_at)
-            source = "device" if item.ts_from_device else "received"
-            readings.append(Reading(station_id, kind, ts, parsed.field_values(), source,
+            readings.append(Reading(station_id, kind, ts, parsed.field_values(),
+                                    "device" if item.ts_from_device else "received",
                                     received_at))
         return readings
 
@@ -161,11 +161,10 @@ def _rejection(exc: ValidationError, *, senml: bool = False) -> Rejected:
     first: ErrorDetails = exc.errors(include_url=False, include_input=False)[0]
     kind = first["type"]
     loc = first["loc"]
+    # Union members add their type to the location ("ts.datetime"): keep the field.
+    where = str(loc[0]) if loc else ""
     if senml and len(loc) >= 2:
         where = f"record {loc[0]}: {loc[1]}"
-    else:
-        # Union members add their type to the location ("ts.datetime"): keep the field.
-        where = str(loc[0]) if loc else ""
     detail = f"{where}: {first['msg']}" if where else first["msg"]
     if where == "ts":
         detail = "ts: expected ISO 8601 with an offset, or epoch seconds (2000-2100)"

@@ -62,7 +62,8 @@ def install_missing() -> list[str]:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     # An install must not start the system's own daemons on 1883/8086 where a
     # policy-rc.d says no; where services do start, ours use other ports anyway.
-    for argv in ([*prefix, apt, "update", "-qq"], [*prefix, apt, "install", "-y", "-qq", *packages]):
+    commands = ([*prefix, apt, "update", "-qq"], [*prefix, apt, "install", "-y", "-qq", *packages])
+    for argv in commands:
         result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:
             tail = (result.stderr or result.stdout).strip().splitlines()[-3:]

@@ -43,8 +43,11 @@ def local_servers(settings: Settings) -> tuple[MosquittoServer, InfluxServer]:
 def up(settings: Settings) -> list[str]:
     installed = install_missing()
     lines = [f"installed {', '.join(installed)}"] if installed else []
-    for server, setting in zip(local_servers(settings),
-                               ("FLOODWATCH_MQTT_URL", "FLOODWATCH_INFLUX_URL"), strict=True):
+    mosquitto, influx = local_servers(settings)
+    servers: list[tuple[MosquittoServer | InfluxServer, str]] = [
+        (mosquitto, "FLOODWATCH_MQTT_URL"), (influx, "FLOODWATCH_INFLUX_URL")
+    ]
+    for server, setting in servers:
         name = server.process.name
         if server.process.is_running() and port_is_open(server.port):
             lines.append(f"{name} already running on {server.url}")
