@@ -8,9 +8,9 @@ that could break line protocol or explode series cardinality is refused at load 
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from collections.abc import Iterator
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated
 
