@@ -70,6 +70,10 @@ class Collected:
             return [json.loads(payload) for topic, payload, _ in self.messages
                     if topic.startswith(topic_prefix)]
 
+    def count(self, topic_prefix: str = "") -> int:
+        with self.lock:
+            return sum(1 for topic, _, _ in self.messages if topic.startswith(topic_prefix))
+
     def __len__(self) -> int:
         with self.lock:
             return len(self.messages)
@@ -138,11 +142,11 @@ class IngestProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, wait_subscribed: bool = True) -> IngestProcess:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "floodwatch", "ingest"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-        )
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "floodwatch", "ingest"],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+            )
         if wait_subscribed:
             wait_for(lambda: bool(self.log_events("subscribed")) or self._exited(), 20,
                      "ingest to subscribe")

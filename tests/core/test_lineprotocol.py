@@ -1,0 +1,97 @@
+"""Line protocol escaping: exact text for known cases, and a round trip through the real
+InfluxDB for arbitrary names and values (property-based)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.influx import InfluxClient
+from core.lineprotocol import (
+    LineProtocolError,
+    escape_key,
+    escape_measurement,
+    format_field_value,
+    format_point,
+)
+from tests.support import InfluxQuery
+
+
+def test_escapes_measurement_tags_and_fields_exactly() -> None:
+    line = format_point(
+        "river level",
+        {"station": "a,b=c d", "river": "阿武隈川"},
+        {"level m": 3.5, "state": 'say "hi" \\ ok'},
+        1_700_000_000_000_000_000,
+    )
+    assert line == (
+        r"river\ level,river=阿武隈川,station=a\,b\=c\ d "
+        r'level\ m=3.5,state="say \"hi\" \\ ok" 1700000000000000000'
+    )
+
+
+def test_field_values_keep_their_types() -> None:
+    assert format_field_value(88.0) == "88.0"
+    assert format_field_value(0.1) == "0.1"
+    assert format_field_value(7) == "7i"
+    assert format_field_value(True) == "true"
+    assert format_field_value("ice") == '"ice"'
+
+
+@pytest.mark.parametrize("bad", ["", "line\nbreak", "tab\there", "nul\x00", "ends\\"])
+def test_unrepresentable_keys_are_refused(bad: str) -> None:
+    with pytest.raises(LineProtocolError):
+        escape_key(bad)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_floats_are_refused(value: float) -> None:
+    with pytest.raises(LineProtocolError):
+        format_field_value(value)
+
+
+def test_measurement_refuses_control_characters() -> None:
+    with pytest.raises(LineProtocolError):
+        escape_measurement("river\r")
+
+
+# Printable text of every kind, including the metacharacters , = space " \ and non-ASCII.
+names = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=20
+).filter(lambda text: not text.endswith("\\") and not text.startswith("_")
+         and text.strip() == text and text not in ("time",))
+string_values = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), max_size=40)
+floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tag_value=names, field_key=names, number=floats, text=string_values)
+def test_round_trip_through_influxdb(
+    influx: InfluxQuery, tag_value: str, field_key: str, number: float, text: str
+) -> None:
+    field_key = "f" + field_key  # keep clear of InfluxQL's reserved "time" column
+    if field_key == "fs":
+        field_key = "fx"
+    timestamp = 1_700_000_000_000_000_000 + abs(hash((tag_value, field_key, number))) % 10**12
+    line = format_point("m,e a=s", {"station": tag_value}, {field_key: number, "fs": text},
+                        timestamp)
+
+    async def write() -> None:
+        async with InfluxClient(influx.url, influx.database) as client:
+            await client.create_database()
+            await client.write([line])
+
+    asyncio.run(write())
+    escaped = tag_value.replace("\\", "\\\\").replace("'", "\\'")
+    rows = influx.rows(
+        f"SELECT * FROM \"m,e a=s\" WHERE station = '{escaped}' AND time = {timestamp}"
+    )
+    assert len(rows) == 1, (line, rows)
+    assert rows[0]["station"] == tag_value
+    assert float(rows[0][field_key]) == number
+    assert rows[0]["fs"] == text
