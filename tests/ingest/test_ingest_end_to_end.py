@@ -120,10 +120,12 @@ def test_every_rejection_goes_to_the_dead_letter_topic(
     letters = dead.payloads()
     assert [(d["topic"], d["reason"]) for d in letters] == [(t, r) for t, _, r in bad]
     too_large = letters[6]
-    assert too_large["payload_bytes"] == 2000 and too_large["truncated"] is True
+    assert too_large["payload_bytes"] == 2000
+    assert too_large["truncated"] is True
     assert len(too_large["payload"]) == 1024
     assert all(letter["detail"] for letter in letters)
-    assert ingest.process is not None and ingest.process.poll() is None
+    assert ingest.process is not None
+    assert ingest.process.poll() is None
 
 
 def test_a_thousand_readings_from_fifty_stations_within_five_seconds(

@@ -148,7 +148,8 @@ def test_rejections_carry_their_reason(
     with pytest.raises(Rejected) as caught:
         validator.validate(topic, payload, NOW)
     assert caught.value.reason is reason, caught.value.detail
-    assert caught.value.detail and "\n" not in caught.value.detail
+    assert caught.value.detail
+    assert "\n" not in caught.value.detail
 
 
 def test_every_reason_is_exercised() -> None:
@@ -177,8 +178,8 @@ def test_any_input_is_accepted_or_rejected_never_crashes(
         for topic in ("sensors/river/fushiguro", "sensors/road/tsuchiyu-pass"):
             try:
                 result = validator.validate(topic, payload, NOW)
-            except Rejected as exc:
-                assert exc.reason in set(Reason)
+            except Rejected:
+                continue  # any other exception escapes and fails the test
             else:
                 for reading in result.readings:
                     assert reading.values
