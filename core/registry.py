@@ -20,8 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 STATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 STATION_ID_RE = re.compile(STATION_ID_PATTERN)
 
-# Printable, no control characters: safe to escape into line protocol and to show.
-TagText = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# Printable, no control characters or backslashes: safe to escape into line protocol
+# (see core.lineprotocol) and to show.
+TagText = Annotated[
+    str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f\\]+$")
+]
 
 
 class StationKind(StrEnum):
@@ -142,7 +145,10 @@ class StationRegistry:
                 raise RegistryError(
                     f"{source}: station {ident}: {where}: {first['msg']}"
                 ) from exc
-        return cls(stations)
+        try:
+            return cls(stations)
+        except RegistryError as exc:
+            raise RegistryError(f"{source}: {exc}") from exc
 
     @classmethod
     def load(cls, path: Path) -> StationRegistry:

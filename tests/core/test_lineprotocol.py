@@ -42,7 +42,7 @@ def test_field_values_keep_their_types() -> None:
     assert format_field_value("ice") == '"ice"'
 
 
-@pytest.mark.parametrize("bad", ["", "line\nbreak", "tab\there", "nul\x00", "ends\\"])
+@pytest.mark.parametrize("bad", ["", "line\nbreak", "tab\there", "nul\x00", "ends\\", "a\\b"])
 def test_unrepresentable_keys_are_refused(bad: str) -> None:
     with pytest.raises(LineProtocolError):
         escape_key(bad)
@@ -61,14 +61,14 @@ def test_measurement_refuses_control_characters() -> None:
 
 # Printable text of every kind, including the metacharacters , = space " \ and non-ASCII.
 names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=20
-).filter(lambda text: not text.endswith("\\") and not text.startswith("_")
-         and text.strip() == text and text not in ("time",))
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\\"),
+    min_size=1, max_size=20,
+).filter(lambda text: text.strip() == text)
 string_values = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), max_size=40)
 floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tag_value=names, field_key=names, number=floats, text=string_values)
 def test_round_trip_through_influxdb(
