@@ -119,8 +119,12 @@ class Settings(BaseSettings):
         default=Path(".floodwatch"),
         description="Local state: private services' data, spool, SQLite files.",
     )
-    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
-    log_format: Literal["console", "json"] = Field(default="console")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Least severe log level written (stderr)."
+    )
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="console: lines for people; json: for log collectors."
+    )
     metrics_port: int | None = Field(
         default=None, ge=1, le=65_535, description="Serve Prometheus metrics on this port."
     )

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from core.logging import configure_logging
@@ -78,6 +79,16 @@ def cmd_services(args: argparse.Namespace) -> None:
         fail(str(exc), EXIT_RUNTIME)
 
 
+def cmd_settings(args: argparse.Namespace) -> None:
+    from floodwatch.reference import settings_table, write_readme  # noqa: PLC0415
+
+    if args.write is None:
+        print(settings_table())
+        return
+    changed = write_readme(args.write)
+    print(f"{args.write}: {'updated' if changed else 'already up to date'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="floodwatch",
@@ -94,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     services.add_argument("action", choices=["up", "down", "status", "install"])
     services.set_defaults(handler=cmd_services)
+    reference = commands.add_parser("settings", help="print the settings reference")
+    reference.add_argument("--write", type=Path, metavar="README",
+                           help="update the generated table in this file instead")
+    reference.set_defaults(handler=cmd_settings)
     return parser
 
 

@@ -1,0 +1,48 @@
+# floodwatch: the two commands a newcomer needs are `make demo` and `make test`.
+# Both install what they need on a fresh Debian machine (PyPI into .venv, Debian's
+# mosquitto and influxdb packages through apt-get) and start the services they use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCENARIO ?= typhoon
+SPEED ?= 60
+
+.PHONY: demo test install lint services-up services-down clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+	$(BIN)/floodwatch services install
+
+## Run the local stack on simulated devices: private Mosquitto and InfluxDB, ingest,
+## and the $(SCENARIO) scenario at $(SPEED)x. Ctrl-C stops ingest and the simulator;
+## `make services-down` stops the servers.
+demo: install
+	$(BIN)/floodwatch services up
+	@set -e; \
+	$(BIN)/floodwatch ingest & ingest=$$!; \
+	trap 'kill -TERM $$ingest 2>/dev/null; wait $$ingest' EXIT INT TERM; \
+	$(BIN)/floodwatch simulate --scenario $(SCENARIO) --speed $(SPEED)
+
+## Lint, type-check and run the whole suite (the tests start their own servers).
+test: install lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+services-up: install
+	$(BIN)/floodwatch services up
+
+services-down: $(STAMP)
+	$(BIN)/floodwatch services down
+
+clean: services-down
+	rm -rf .floodwatch

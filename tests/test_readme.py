@@ -1,0 +1,28 @@
+"""The README's generated settings table matches the settings model."""
+
+from __future__ import annotations
+
+from core.settings import Settings
+from floodwatch.reference import BEGIN, END, readme_with_table, settings_table
+from tests.support import REPO_ROOT
+
+
+def test_settings_table_is_current() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert BEGIN in readme
+    assert END in readme
+    assert readme_with_table(readme) == readme, "run: floodwatch settings --write README.md"
+
+
+def test_every_setting_is_documented() -> None:
+    table = settings_table()
+    for name, field in Settings.model_fields.items():
+        assert f"`FLOODWATCH_{name.upper()}`" in table
+        assert field.description, f"{name} needs a description"
+
+
+def test_readme_names_the_two_setup_commands_and_ci_runs_the_test_one() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "make demo" in readme
+    assert "make test" in readme
+    assert "make test" in (REPO_ROOT / ".ci" / "run").read_text()
