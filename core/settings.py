@@ -114,6 +114,15 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Readings stamped further back than this are rejected."
     )
 
+    spool_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1024**2,
+        description="Bound of the disk spool that holds readings while InfluxDB is down.",
+    )
+    spool_alarm_ratio: float = Field(
+        default=0.5, gt=0, lt=1,
+        description="Log an error and flag the metric when the spool passes this share.",
+    )
+
     # --- operations ---
     state_dir: Path = Field(
         default=Path(".floodwatch"),

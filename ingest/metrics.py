@@ -32,3 +32,23 @@ UNACKNOWLEDGED = Gauge(
     "floodwatch_ingest_unacknowledged_messages",
     "Messages received but not yet stored and acknowledged to the broker.",
 )
+SPOOL_BYTES = Gauge(
+    "floodwatch_ingest_spool_bytes",
+    "Bytes of readings waiting in the disk spool for InfluxDB to come back.",
+)
+SPOOLED_READINGS = Counter(
+    "floodwatch_ingest_spooled_readings_total",
+    "Readings written to the disk spool because InfluxDB was unavailable.",
+)
+MQTT_CONNECTED = Gauge(
+    "floodwatch_ingest_mqtt_connected", "1 while ingest is connected to the broker."
+)
+
+
+def count_stored(lines: list[str]) -> None:
+    """Count stored points by measurement (the text before the first comma or space)."""
+    river = sum(1 for line in lines if line.startswith("river,"))
+    if river:
+        READINGS_STORED.labels("river").inc(river)
+    if len(lines) - river:
+        READINGS_STORED.labels("road").inc(len(lines) - river)

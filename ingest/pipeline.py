@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
@@ -20,6 +21,7 @@ from core.registry import StationRegistry
 from ingest import metrics
 from ingest.deadletter import DEADLETTER_TOPIC, deadletter_payload
 from ingest.source import DeviceMessage
+from ingest.spool import Spool
 from ingest.validate import MessageValidator, Reason, Rejected
 from ingest.writer import Batch, BatchWriter
 
@@ -42,6 +44,7 @@ class IngestPipeline:
         validator: MessageValidator,
         registry: StationRegistry,
         influx: InfluxClient,
+        spool: Spool,
         *,
         batch_size: int,
         batch_interval_s: float,
@@ -55,7 +58,7 @@ class IngestPipeline:
         # the broker holds the messages (they are not acknowledged).
         self._ready: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=4)
         self._unacknowledged = 0
-        self._writer = BatchWriter(influx, self.acknowledge, self.dead_letter)
+        self._writer = BatchWriter(influx, spool, self.acknowledge, self.dead_letter_line)
 
     async def receive(self, stop: asyncio.Event) -> None:
         """Validate and batch until ``stop`` is set; then hand over the last batch."""
@@ -86,8 +89,20 @@ class IngestPipeline:
             self._unacknowledged -= len(batch.messages)
             metrics.UNACKNOWLEDGED.set(self._unacknowledged)
 
+    async def replay(self) -> None:
+        """Drain the disk spool into InfluxDB whenever it holds anything (runs forever)."""
+        await self._writer.replay()
+
     def acknowledge(self, messages: list[DeviceMessage]) -> None:
         self._source.ack(messages)
+
+    def dead_letter_line(self, line: str, detail: str) -> None:
+        """A stored-format point InfluxDB refused (the device message is long gone)."""
+        self._source.publish(
+            DEADLETTER_TOPIC,
+            deadletter_payload("(influxdb)", line.encode(), Reason.STORE_REJECTED.value,
+                               detail, datetime.now(UTC)),
+        )
 
     def dead_letter(self, message: DeviceMessage, reason: str, detail: str) -> None:
         self._source.publish(
@@ -122,10 +137,8 @@ class IngestPipeline:
         if result.unknown_keys:
             metrics.UNKNOWN_KEYS.inc()
             log.debug("unknown keys ignored", topic=message.topic, keys=result.unknown_keys)
-        for reading, line in zip(result.readings, lines, strict=True):
-            batch.lines.append(line)
-            batch.readings.append(reading)
-            batch.sources.append(message)
+        batch.lines.extend(lines)
+        for reading in result.readings:
             self._source.publish(reading.bus_topic, reading.to_json())
 
     def _reject(self, message: DeviceMessage, reason: str, detail: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import structlog
 
@@ -13,6 +14,7 @@ from core.registry import StationRegistry
 from core.settings import Settings
 from ingest.pipeline import IngestPipeline
 from ingest.source import PahoSubscription
+from ingest.spool import Spool
 from ingest.validate import MessageValidator
 
 log = structlog.get_logger("ingest")
@@ -42,9 +44,11 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
         receive_maximum=settings.ingest_receive_maximum,
         keepalive_s=settings.mqtt_keepalive_s,
     )
+    spool = Spool(Path(settings.state_dir) / "spool" / settings.ingest_client_id,
+                  settings.spool_max_bytes, settings.spool_alarm_ratio)
     async with InfluxClient.from_settings(settings) as influx:
         pipeline = IngestPipeline(
-            source, validator, registry, influx,
+            source, validator, registry, influx, spool,
             batch_size=settings.ingest_batch_size,
             batch_interval_s=settings.ingest_batch_interval_s,
         )
@@ -55,7 +59,9 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(pipeline.receive(stop), name="ingest-receive")
                 store = tasks.create_task(pipeline.store(), name="ingest-store")
-                tasks.create_task(_bound_shutdown(stop, store), name="ingest-shutdown-guard")
+                replay = tasks.create_task(pipeline.replay(), name="ingest-replay")
+                tasks.create_task(_bound_shutdown(stop, store, replay),
+                                  name="ingest-shutdown-guard")
         finally:
             await source.close()
         log.info("ingest stopped")
@@ -64,7 +70,9 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
 SHUTDOWN_GRACE_S = 15.0
 
 
-async def _bound_shutdown(stop: asyncio.Event, store: asyncio.Task[None]) -> None:
+async def _bound_shutdown(
+    stop: asyncio.Event, store: asyncio.Task[None], replay: asyncio.Task[None]
+) -> None:
     """After a stop request, give the last batches SHUTDOWN_GRACE_S to be stored.
 
     If InfluxDB is down at that moment, waiting longer would only delay a restart:
@@ -73,9 +81,10 @@ async def _bound_shutdown(stop: asyncio.Event, store: asyncio.Task[None]) -> Non
     stop_requested = asyncio.create_task(stop.wait())
     await asyncio.wait([stop_requested, store], return_when=asyncio.FIRST_COMPLETED)
     stop_requested.cancel()
-    if store.done():
-        return
-    _, pending = await asyncio.wait([store], timeout=SHUTDOWN_GRACE_S)
-    if pending:
-        log.warning("stopping with unstored readings; the broker will redeliver them")
-        store.cancel()
+    if not store.done():
+        _, pending = await asyncio.wait([store], timeout=SHUTDOWN_GRACE_S)
+        if pending:
+            log.warning("stopping with unstored readings; the broker will redeliver them")
+            store.cancel()
+    # The spool stays on disk and is replayed at the next start.
+    replay.cancel()

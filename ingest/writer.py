@@ -1,10 +1,11 @@
-"""Writing batches to InfluxDB until they are safe, then acknowledging their messages.
+"""Storing batches: straight to InfluxDB when it is healthy, to the disk spool when not.
 
-Batches are written strictly in order, so acknowledgements go to the broker in the
-order the messages arrived (MQTT requires it). A batch is retried with capped,
-jittered backoff while InfluxDB is unavailable; the broker keeps its messages meanwhile.
-If InfluxDB rejects a batch as malformed, the points are written one by one so only the
-offending readings are dead-lettered and the rest are stored.
+Batches are handled strictly in order, so acknowledgements go to the broker in the
+order the messages arrived (MQTT requires it), and only once a batch is safe -- in
+InfluxDB or fsynced in the spool. While the spool holds anything, new batches join it
+behind the older ones and a replay task drains it into InfluxDB, so an outage costs
+neither readings nor a stalled subscriber. If InfluxDB rejects a batch as malformed,
+its points are written one by one so only the offending readings are dead-lettered.
 """
 
 from __future__ import annotations
@@ -18,28 +19,28 @@ from dataclasses import dataclass, field
 import structlog
 
 from core.influx import DatabaseNotFound, InfluxClient, InfluxRejected, InfluxUnavailable
-from core.readings import Reading
 from ingest import metrics
 from ingest.source import DeviceMessage
+from ingest.spool import Spool, SpoolFull
 
 log = structlog.get_logger("ingest.writer")
+
+REPLAY_CHUNK = 5000
 
 
 @dataclass
 class Batch:
-    """Points to write and the messages to acknowledge once they are written."""
+    """Points to write and the messages to acknowledge once they are safe."""
 
     lines: list[str] = field(default_factory=list)
-    readings: list[Reading] = field(default_factory=list)
-    sources: list[DeviceMessage] = field(default_factory=list)  # aligned with lines
-    messages: list[DeviceMessage] = field(default_factory=list)  # all, to acknowledge
+    messages: list[DeviceMessage] = field(default_factory=list)  # all, in arrival order
 
     def __len__(self) -> int:
         return len(self.lines)
 
 
 class Backoff:
-    """Exponential backoff with full jitter, so many workers do not retry in lockstep."""
+    """Exponential backoff with jitter, so many workers do not retry in lockstep."""
 
     def __init__(self, initial_s: float = 0.5, maximum_s: float = 30.0) -> None:
         self.initial_s = initial_s
@@ -56,74 +57,97 @@ class Backoff:
 
 
 Acknowledge = Callable[[list[DeviceMessage]], None]
-DeadLetter = Callable[[DeviceMessage, str, str], None]
+DeadLetterLine = Callable[[str, str], None]
 
 
 class BatchWriter:
-    def __init__(self, influx: InfluxClient, acknowledge: Acknowledge,
-                 dead_letter: DeadLetter) -> None:
+    def __init__(self, influx: InfluxClient, spool: Spool, acknowledge: Acknowledge,
+                 dead_letter_line: DeadLetterLine) -> None:
         self._influx = influx
+        self._spool = spool
         self._acknowledge = acknowledge
-        self._dead_letter = dead_letter
-        self._backoff = Backoff()
+        self._dead_letter_line = dead_letter_line
+        self._spooled = asyncio.Event()
+        if not spool.is_empty():
+            self._spooled.set()
+        metrics.SPOOL_BYTES.set(spool.size_bytes)
 
     async def write(self, batch: Batch) -> None:
-        """Return only when every point of the batch is stored or dead-lettered."""
-        while True:
-            started = time.perf_counter()
+        """Return once every point of the batch is stored, spooled or dead-lettered."""
+        if self._spool.is_empty():
             try:
-                await self._influx.write(batch.lines)
-            except DatabaseNotFound:
-                log.info("creating database", database=self._influx.database)
-                await self._create_database()
-                continue
+                await self._store(batch.lines)
             except InfluxUnavailable as exc:
                 metrics.WRITE_FAILURES.inc()
-                delay = self._backoff.next_delay()
-                log.warning("influxdb unavailable; retrying", error=str(exc),
-                            retry_in_s=round(delay, 2), points=len(batch))
-                await asyncio.sleep(delay)
-                continue
-            except InfluxRejected as exc:
-                log.error("influxdb rejected a batch; writing points one by one",
-                          error=exc.message, points=len(batch))
-                await self._write_one_by_one(batch)
-            else:
-                metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-                self._count_stored(batch.readings)
-            self._backoff.reset()
-            self._acknowledge(batch.messages)
-            return
+                log.warning("influxdb unavailable; spooling", error=str(exc))
+                await self._append_to_spool(batch.lines)
+        else:
+            await self._append_to_spool(batch.lines)
+        self._acknowledge(batch.messages)
 
-    async def _create_database(self) -> None:
+    async def replay(self) -> None:
+        """Drain the spool into InfluxDB, oldest first, for as long as the process runs."""
+        backoff = Backoff()
+        while True:
+            oldest = self._spool.oldest()
+            if oldest is None:
+                self._spooled.clear()
+                await self._spooled.wait()
+                continue
+            path, lines = oldest
+            for start in range(0, len(lines), REPLAY_CHUNK):
+                chunk = lines[start : start + REPLAY_CHUNK]
+                while True:
+                    try:
+                        await self._store(chunk)
+                        break
+                    except InfluxUnavailable:
+                        await asyncio.sleep(backoff.next_delay())
+            backoff.reset()
+            self._spool.remove(path)
+            metrics.SPOOL_BYTES.set(self._spool.size_bytes)
+            if self._spool.is_empty():
+                log.info("spool replayed; writing directly again")
+
+    async def _store(self, lines: list[str]) -> None:
+        """Write to InfluxDB; raises InfluxUnavailable. Creates the database if missing."""
+        started = time.perf_counter()
+        try:
+            await self._influx.write(lines)
+        except DatabaseNotFound:
+            log.info("creating database", database=self._influx.database)
+            await self._influx.create_database()
+            await self._influx.write(lines)
+        except InfluxRejected as exc:
+            log.error("influxdb rejected a batch; writing points one by one",
+                      error=exc.message, points=len(lines))
+            await self._store_one_by_one(lines)
+            return
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        metrics.count_stored(lines)
+
+    async def _store_one_by_one(self, lines: list[str]) -> None:
+        for line in lines:
+            try:
+                await self._influx.write([line])
+            except InfluxRejected as exc:
+                metrics.MESSAGES_REJECTED.labels("store_rejected").inc()
+                self._dead_letter_line(line, exc.message)
+            else:
+                metrics.count_stored([line])
+
+    async def _append_to_spool(self, lines: list[str]) -> None:
+        backoff = Backoff(maximum_s=10.0)
         while True:
             try:
-                await self._influx.create_database()
-                return
-            except InfluxUnavailable as exc:
-                await asyncio.sleep(self._backoff.next_delay())
-                log.warning("influxdb unavailable; retrying", error=str(exc))
-
-    async def _write_one_by_one(self, batch: Batch) -> None:
-        for line, reading, source in zip(batch.lines, batch.readings, batch.sources,
-                                         strict=True):
-            while True:
-                try:
-                    await self._influx.write([line])
-                except InfluxUnavailable:
-                    await asyncio.sleep(self._backoff.next_delay())
-                    continue
-                except InfluxRejected as exc:
-                    metrics.MESSAGES_REJECTED.labels("store_rejected").inc()
-                    self._dead_letter(source, "store_rejected", exc.message)
-                else:
-                    self._count_stored([reading])
-                break
-
-    @staticmethod
-    def _count_stored(readings: list[Reading]) -> None:
-        river = sum(1 for reading in readings if reading.kind.value == "river")
-        if river:
-            metrics.READINGS_STORED.labels("river").inc(river)
-        if len(readings) - river:
-            metrics.READINGS_STORED.labels("road").inc(len(readings) - river)
+                self._spool.append(lines)
+            except (SpoolFull, OSError) as exc:
+                # Not acknowledging is the safe answer: the broker keeps the messages
+                # until the replay makes room (or the disk comes back).
+                log.error("cannot spool; holding acknowledgements", error=str(exc))
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            metrics.SPOOLED_READINGS.inc(len(lines))
+            metrics.SPOOL_BYTES.set(self._spool.size_bytes)
+            self._spooled.set()
+            return
