@@ -62,8 +62,8 @@ def cmd_ingest(_args: argparse.Namespace) -> None:
         start_http_server(settings.metrics_port, addr="127.0.0.1")
     try:
         run_until_signal(lambda stop: run_ingest(settings, registry, stop))
-    except MqttError as exc:
-        fail(f"FLOODWATCH_MQTT_URL: {exc}", EXIT_RUNTIME)
+    except* MqttError as errors:  # from start-up, or from a task of the running stage
+        fail(f"FLOODWATCH_MQTT_URL: {errors.exceptions[0]}", EXIT_RUNTIME)
 
 
 def cmd_services(args: argparse.Namespace) -> None:
@@ -89,6 +89,13 @@ def cmd_settings(args: argparse.Namespace) -> None:
     print(f"{args.write}: {'updated' if changed else 'already up to date'}")
 
 
+def cmd_broker_acl(_args: argparse.Namespace) -> None:
+    from floodwatch.broker_acl import render_acl  # noqa: PLC0415
+
+    _, registry = _settings_and_registry()
+    print(render_acl(registry), end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="floodwatch",
@@ -105,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     services.add_argument("action", choices=["up", "down", "status", "install"])
     services.set_defaults(handler=cmd_services)
+    acl = commands.add_parser("broker-acl",
+                              help="print the broker ACL for the station registry")
+    acl.set_defaults(handler=cmd_broker_acl)
+
     reference = commands.add_parser("settings", help="print the settings reference")
     reference.add_argument("--write", type=Path, metavar="README",
                            help="update the generated table in this file instead")

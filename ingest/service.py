@@ -60,7 +60,8 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
                 tasks.create_task(pipeline.receive(stop), name="ingest-receive")
                 store = tasks.create_task(pipeline.store(), name="ingest-store")
                 replay = tasks.create_task(pipeline.replay(), name="ingest-replay")
-                tasks.create_task(_bound_shutdown(stop, store, replay),
+                watch = tasks.create_task(source.watch(), name="ingest-broker-watch")
+                tasks.create_task(_bound_shutdown(stop, store, [replay, watch]),
                                   name="ingest-shutdown-guard")
         finally:
             await source.close()
@@ -71,7 +72,7 @@ SHUTDOWN_GRACE_S = 15.0
 
 
 async def _bound_shutdown(
-    stop: asyncio.Event, store: asyncio.Task[None], replay: asyncio.Task[None]
+    stop: asyncio.Event, store: asyncio.Task[None], endless: list[asyncio.Task[None]]
 ) -> None:
     """After a stop request, give the last batches SHUTDOWN_GRACE_S to be stored.
 
@@ -87,4 +88,5 @@ async def _bound_shutdown(
             log.warning("stopping with unstored readings; the broker will redeliver them")
             store.cancel()
     # The spool stays on disk and is replayed at the next start.
-    replay.cancel()
+    for task in endless:
+        task.cancel()

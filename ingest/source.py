@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,8 +32,11 @@ from core.mqtt import (
     connect_properties,
     new_client,
 )
+from ingest import metrics
 
 log = structlog.get_logger("ingest.source")
+
+RECONNECT_JITTER_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,7 @@ class PahoSubscription:
         self._fatal: str | None = None
         self._unconfirmed = 0
         self._unconfirmed_lock = threading.Lock()
+        self._disconnected_since: float | None = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self, timeout_s: float = 10.0) -> None:
@@ -104,6 +110,22 @@ class PahoSubscription:
     @property
     def subscribed(self) -> bool:
         return self._subscribed.is_set()
+
+    async def watch(self, interval_s: float = 5.0) -> None:
+        """Never stop silently: complain while the broker is away, and end the process
+        (for its supervisor to restart) if paho's network thread has died."""
+        last_complaint = 0.0
+        while True:
+            await asyncio.sleep(interval_s)
+            thread = self._client._thread  # paho exposes no other way to see it
+            if thread is None or not thread.is_alive():
+                raise MqttError("the MQTT network thread has stopped")
+            since = self._disconnected_since
+            now = time.monotonic()
+            if since is not None and now - since > 30 and now - last_complaint > 30:
+                last_complaint = now
+                log.error("broker unreachable", broker=str(self._address),
+                          for_s=round(now - since))
 
     async def close(self, timeout_s: float = 10.0) -> None:
         """Wait (bounded) for our own publishes to be confirmed, then disconnect."""
@@ -168,6 +190,8 @@ class PahoSubscription:
             log.error("broker refused connection", broker=str(self._address), reason=str(reason))
             return
         self._connection += 1
+        self._disconnected_since = None
+        metrics.MQTT_CONNECTED.set(1)
         log.info("connected", broker=str(self._address), session_present=flags.session_present)
         # Always resubscribe: harmless on a resumed session, needed on a fresh one.
         options = SubscribeOptions(qos=1)
@@ -185,9 +209,15 @@ class PahoSubscription:
 
     def _on_disconnect(self, _client: Client, _userdata: Any, _flags: DisconnectFlags,
                        reason: ReasonCode, _properties: Properties | None) -> None:
+        metrics.MQTT_CONNECTED.set(0)
+        self._disconnected_since = time.monotonic()
         if reason.value != 0:
             log.warning("disconnected; reconnecting", broker=str(self._address),
                         reason=str(reason))
+            # paho's reconnect backoff is exponential but not jittered: after a broker
+            # restart every ingest worker would reconnect in the same instant. Waiting
+            # here (the network thread has nothing else to do) spreads them out.
+            time.sleep(random.uniform(0.0, RECONNECT_JITTER_S))  # noqa: S311
 
     def _on_message(self, _client: Client, _userdata: Any, message: MQTTMessage) -> None:
         # Decoded leniently: an exception here would end paho's network thread, and a
