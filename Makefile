@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= typhoon
 SPEED ?= 60
 
-.PHONY: demo test install lint services-up services-down clean
+.PHONY: demo test install lint audit services-up services-down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: install lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+## Known-vulnerability audit of the installed packages. Needs PyPI's JSON API; --strict
+## fails rather than pass when a package cannot be looked up (as on a mirror-only network).
+audit: $(STAMP)
+	$(BIN)/pip install --quiet pip-audit
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off
 
 services-up: install
 	$(BIN)/floodwatch services up
