@@ -71,6 +71,7 @@ class PahoSubscription:
         self._client: Client = new_client(address, client_id, manual_ack=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._client.on_publish = self._on_publish
@@ -196,6 +197,10 @@ class PahoSubscription:
         # Always resubscribe: harmless on a resumed session, needed on a fresh one.
         options = SubscribeOptions(qos=1)
         client.subscribe([(topic, options) for topic in self._topics])
+
+    def _on_connect_fail(self, _client: Client, _userdata: Any) -> None:
+        # paho retries with backoff (1 s doubling to 30 s); each failed attempt is logged.
+        log.warning("broker unreachable; retrying", broker=str(self._address))
 
     def _on_subscribe(self, _client: Client, _userdata: Any, _mid: int,
                       reasons: list[ReasonCode], _properties: Properties | None) -> None:
