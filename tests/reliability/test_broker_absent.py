@@ -10,7 +10,7 @@ from pathlib import Path
 
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
-from tests.support import IngestProcess, InfluxQuery, mosquitto_pub, wait_for
+from tests.support import InfluxQuery, IngestProcess, mosquitto_pub, wait_for
 
 
 def test_ingest_waits_for_a_late_broker(
