@@ -40,9 +40,6 @@ SPOOLED_READINGS = Counter(
     "floodwatch_ingest_spooled_readings_total",
     "Readings written to the disk spool because InfluxDB was unavailable.",
 )
-MQTT_CONNECTED = Gauge(
-    "floodwatch_ingest_mqtt_connected", "1 while ingest is connected to the broker."
-)
 
 
 def count_stored(lines: list[str]) -> None:

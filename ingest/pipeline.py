@@ -18,9 +18,9 @@ import structlog
 from core.influx import InfluxClient
 from core.lineprotocol import LineProtocolError, reading_to_line
 from core.registry import StationRegistry
+from core.subscription import ReceivedMessage
 from ingest import metrics
 from ingest.deadletter import DEADLETTER_TOPIC, deadletter_payload
-from ingest.source import DeviceMessage
 from ingest.spool import Spool
 from ingest.validate import MessageValidator, Reason, Rejected
 from ingest.writer import Batch, BatchWriter
@@ -29,11 +29,11 @@ log = structlog.get_logger("ingest.pipeline")
 
 
 class MessageSource(Protocol):
-    """What the pipeline needs from the broker side (see ingest.source.PahoSubscription)."""
+    """What the pipeline needs from the broker side (core.subscription.Subscription)."""
 
-    def drain(self) -> list[DeviceMessage]: ...
+    def drain(self) -> list[ReceivedMessage]: ...
     async def wait(self, timeout_s: float) -> None: ...
-    def ack(self, messages: Sequence[DeviceMessage]) -> None: ...
+    def ack(self, messages: Sequence[ReceivedMessage]) -> None: ...
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None: ...
 
 
@@ -93,7 +93,7 @@ class IngestPipeline:
         """Drain the disk spool into InfluxDB whenever it holds anything (runs forever)."""
         await self._writer.replay()
 
-    def acknowledge(self, messages: list[DeviceMessage]) -> None:
+    def acknowledge(self, messages: list[ReceivedMessage]) -> None:
         self._source.ack(messages)
 
     def dead_letter_line(self, line: str, detail: str) -> None:
@@ -104,7 +104,7 @@ class IngestPipeline:
                                detail, datetime.now(UTC)),
         )
 
-    def dead_letter(self, message: DeviceMessage, reason: str, detail: str) -> None:
+    def dead_letter(self, message: ReceivedMessage, reason: str, detail: str) -> None:
         self._source.publish(
             DEADLETTER_TOPIC,
             deadletter_payload(message.topic, message.payload, reason, detail,
@@ -116,7 +116,7 @@ class IngestPipeline:
         metrics.UNACKNOWLEDGED.set(self._unacknowledged)
         await self._ready.put(batch)
 
-    def _handle(self, message: DeviceMessage, batch: Batch) -> None:
+    def _handle(self, message: ReceivedMessage, batch: Batch) -> None:
         metrics.MESSAGES_RECEIVED.inc()
         batch.messages.append(message)
         try:
@@ -141,7 +141,7 @@ class IngestPipeline:
         for reading in result.readings:
             self._source.publish(reading.bus_topic, reading.to_json())
 
-    def _reject(self, message: DeviceMessage, reason: str, detail: str) -> None:
+    def _reject(self, message: ReceivedMessage, reason: str, detail: str) -> None:
         metrics.MESSAGES_REJECTED.labels(reason).inc()
         log.info("message rejected", topic=message.topic, reason=reason, detail=detail)
         self.dead_letter(message, reason, detail)

@@ -12,8 +12,8 @@ from core.influx import InfluxClient
 from core.mqtt import BrokerAddress
 from core.registry import StationRegistry
 from core.settings import Settings
+from core.subscription import Subscription
 from ingest.pipeline import IngestPipeline
-from ingest.source import PahoSubscription
 from ingest.spool import Spool
 from ingest.validate import MessageValidator
 
@@ -36,7 +36,7 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
         max_future=timedelta(seconds=settings.max_future_s),
         max_age=timedelta(days=settings.max_age_days),
     )
-    source = PahoSubscription(
+    source = Subscription(
         BrokerAddress.from_settings(settings),
         settings.ingest_client_id,
         subscription_topics(settings.ingest_share_group),

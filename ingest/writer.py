@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import structlog
 
 from core.influx import DatabaseNotFound, InfluxClient, InfluxRejected, InfluxUnavailable
+from core.subscription import ReceivedMessage
 from ingest import metrics
-from ingest.source import DeviceMessage
 from ingest.spool import Spool, SpoolFull
 
 log = structlog.get_logger("ingest.writer")
@@ -33,7 +33,7 @@ class Batch:
     """Points to write and the messages to acknowledge once they are safe."""
 
     lines: list[str] = field(default_factory=list)
-    messages: list[DeviceMessage] = field(default_factory=list)  # all, in arrival order
+    messages: list[ReceivedMessage] = field(default_factory=list)  # all, in arrival order
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -56,7 +56,7 @@ class Backoff:
         self.attempt = 0
 
 
-Acknowledge = Callable[[list[DeviceMessage]], None]
+Acknowledge = Callable[[list[ReceivedMessage]], None]
 DeadLetterLine = Callable[[str, str], None]
 
 

@@ -1,8 +1,9 @@
-"""Device messages from the broker: a persistent MQTT session with manual acknowledgement.
+"""A persistent MQTT session with manual acknowledgement, for every stage that consumes.
 
 paho's network loop runs in its own thread; messages are handed to the asyncio side in
-batches (one wake-up per burst, not per message) and acknowledged only when ingest says
-so -- after the reading is stored -- so the broker keeps anything not yet safe.
+batches (one wake-up per burst, not per message) and acknowledged only when the stage
+says so -- after the message's effect is safe (stored, persisted) -- so the broker keeps
+anything not yet safe. The same link publishes the stage's output at QoS 1.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
+from prometheus_client import Gauge
 
 from core.mqtt import (
     PERMANENT_CONNECT_FAILURES,
@@ -32,15 +34,17 @@ from core.mqtt import (
     connect_properties,
     new_client,
 )
-from ingest import metrics
 
-log = structlog.get_logger("ingest.source")
+log = structlog.get_logger("mqtt")
+
+MQTT_CONNECTED = Gauge("floodwatch_mqtt_connected", "1 while connected to the broker.",
+                       ["client_id"])
 
 RECONNECT_JITTER_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceMessage:
+class ReceivedMessage:
     topic: str
     payload: bytes
     mid: int
@@ -50,7 +54,7 @@ class DeviceMessage:
     connection: int
 
 
-class PahoSubscription:
+class Subscription:
     """Subscribes to ``topics`` on a persistent session and publishes on the same link."""
 
     def __init__(
@@ -69,13 +73,14 @@ class PahoSubscription:
         self._receive_maximum = receive_maximum
         self._keepalive_s = keepalive_s
         self._client: Client = new_client(address, client_id, manual_ack=True)
+        self._connected_gauge = MQTT_CONNECTED.labels(client_id)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._client.on_publish = self._on_publish
-        self._pending: deque[DeviceMessage] = deque()
+        self._pending: deque[ReceivedMessage] = deque()
         self._wake_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._arrived = asyncio.Event()
@@ -141,7 +146,7 @@ class PahoSubscription:
         await asyncio.to_thread(self._client.loop_stop)
 
     # --- receiving -------------------------------------------------------------------
-    def drain(self) -> list[DeviceMessage]:
+    def drain(self) -> list[ReceivedMessage]:
         """Everything received so far, in arrival order."""
         self._wake_requested = False
         self._arrived.clear()
@@ -158,7 +163,7 @@ class PahoSubscription:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._arrived.wait(), timeout_s)
 
-    def ack(self, messages: Sequence[DeviceMessage]) -> None:
+    def ack(self, messages: Sequence[ReceivedMessage]) -> None:
         """Acknowledge, in order. Messages from an earlier connection are skipped: the
         broker redelivers those on the new one, and their old packet ids may be reused."""
         current = self._connection
@@ -192,7 +197,7 @@ class PahoSubscription:
             return
         self._connection += 1
         self._disconnected_since = None
-        metrics.MQTT_CONNECTED.set(1)
+        self._connected_gauge.set(1)
         log.info("connected", broker=str(self._address), session_present=flags.session_present)
         # Always resubscribe: harmless on a resumed session, needed on a fresh one.
         options = SubscribeOptions(qos=1)
@@ -214,7 +219,7 @@ class PahoSubscription:
 
     def _on_disconnect(self, _client: Client, _userdata: Any, _flags: DisconnectFlags,
                        reason: ReasonCode, _properties: Properties | None) -> None:
-        metrics.MQTT_CONNECTED.set(0)
+        self._connected_gauge.set(0)
         self._disconnected_since = time.monotonic()
         if reason.value != 0:
             log.warning("disconnected; reconnecting", broker=str(self._address),
@@ -229,7 +234,7 @@ class PahoSubscription:
         # bad topic is the validator's to reject, not the transport's.
         topic = message._topic.decode("utf-8", errors="replace")
         self._pending.append(
-            DeviceMessage(topic, bytes(message.payload), message.mid, message.qos,
+            ReceivedMessage(topic, bytes(message.payload), message.mid, message.qos,
                           datetime.now(UTC), self._connection)
         )
         if not self._wake_requested and self._loop is not None:
