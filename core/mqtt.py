@@ -70,6 +70,9 @@ def new_client(
     manual_ack: bool = False,
     max_inflight: int = 1000,
 ) -> Client:
+    """``max_inflight=0`` lifts paho's own limit: the caller then keeps the window (see
+    core.subscription) -- paho rescans every queued message on each PUBACK, which is
+    quadratic once tens of thousands are queued."""
     """An MQTT 5 paho client with credentials and TLS applied; not yet connected."""
     client = Client(
         CallbackAPIVersion.VERSION2,
@@ -85,8 +88,8 @@ def new_client(
         )
         client.tls_set_context(context)
     # Our own outgoing QoS 1 publishes (bus, dead letters): a wider window than paho's
-    # default 20 so republishing keeps up with ingest; the queue is unbounded because
-    # dropping a validated reading on the floor is never acceptable.
+    # default 20 so republishing keeps up; the queue is unbounded because dropping a
+    # validated reading on the floor is never acceptable.
     client.max_inflight_messages_set(max_inflight)
     client.max_queued_messages_set(0)
     client.reconnect_delay_set(min_delay=1, max_delay=30)

@@ -34,7 +34,8 @@ FIELDS_BY_KIND: dict[StationKind, frozenset[str]] = {
 
 def format_ts(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds, the one form floodwatch writes."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    text = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    return text + "Z"
 
 
 def parse_ts(text: str) -> datetime:

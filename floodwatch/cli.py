@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     services.add_argument("action", choices=["up", "down", "status", "install"])
     services.set_defaults(handler=cmd_services)
+    from simulators.command import register as register_simulate  # noqa: PLC0415
+
+    register_simulate(commands)
+
     acl = commands.add_parser("broker-acl",
                               help="print the broker ACL for the station registry")
     acl.set_defaults(handler=cmd_broker_acl)

@@ -16,7 +16,7 @@ from typing import Protocol
 import structlog
 
 from core.influx import InfluxClient
-from core.lineprotocol import LineProtocolError, reading_to_line
+from core.lineprotocol import LineProtocolError, PointFormatter
 from core.registry import StationRegistry
 from core.subscription import ReceivedMessage
 from ingest import metrics
@@ -33,6 +33,7 @@ class MessageSource(Protocol):
 
     def drain(self) -> list[ReceivedMessage]: ...
     async def wait(self, timeout_s: float) -> None: ...
+    async def wait_for_publish_room(self) -> None: ...
     def ack(self, messages: Sequence[ReceivedMessage]) -> None: ...
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None: ...
 
@@ -51,7 +52,7 @@ class IngestPipeline:
     ) -> None:
         self._source = source
         self._validator = validator
-        self._tags = {station.id: station.tags for station in registry}
+        self._lines = PointFormatter(registry)
         self._batch_size = batch_size
         self._batch_interval_s = batch_interval_s
         # Bounded: when InfluxDB is slow, at most a few batches wait here; beyond that
@@ -69,7 +70,8 @@ class IngestPipeline:
             stopping = stop.is_set()
             await self._source.wait(max(0.0, min(deadline - loop.time(), 0.1)))
             for message in self._source.drain():
-                self._handle(message, batch)
+                for topic, payload in self._handle(message, batch):
+                    await self._publish(topic, payload)
                 if len(batch.messages) >= self._batch_size:
                     await self._hand_over(batch)
                     batch, deadline = Batch(), loop.time() + self._batch_interval_s
@@ -96,52 +98,49 @@ class IngestPipeline:
     def acknowledge(self, messages: list[ReceivedMessage]) -> None:
         self._source.ack(messages)
 
-    def dead_letter_line(self, line: str, detail: str) -> None:
+    async def dead_letter_line(self, line: str, detail: str) -> None:
         """A stored-format point InfluxDB refused (the device message is long gone)."""
-        self._source.publish(
+        await self._publish(
             DEADLETTER_TOPIC,
             deadletter_payload("(influxdb)", line.encode(), Reason.STORE_REJECTED.value,
                                detail, datetime.now(UTC)),
         )
 
-    def dead_letter(self, message: ReceivedMessage, reason: str, detail: str) -> None:
-        self._source.publish(
-            DEADLETTER_TOPIC,
-            deadletter_payload(message.topic, message.payload, reason, detail,
-                               message.received_at),
-        )
+    async def _publish(self, topic: str, payload: bytes) -> None:
+        await self._source.wait_for_publish_room()
+        self._source.publish(topic, payload)
 
     async def _hand_over(self, batch: Batch) -> None:
         self._unacknowledged += len(batch.messages)
         metrics.UNACKNOWLEDGED.set(self._unacknowledged)
         await self._ready.put(batch)
 
-    def _handle(self, message: ReceivedMessage, batch: Batch) -> None:
+    def _handle(self, message: ReceivedMessage, batch: Batch) -> list[tuple[str, bytes]]:
+        """Validate one message into the batch; returns what to publish (bus or dead
+        letter) so the caller can respect the publish window."""
         metrics.MESSAGES_RECEIVED.inc()
         batch.messages.append(message)
         try:
             result = self._validator.validate(message.topic, message.payload,
                                               message.received_at)
-            lines = [reading_to_line(r, self._tags[r.station]) for r in result.readings]
+            lines = [self._lines.line(reading) for reading in result.readings]
         except Rejected as exc:
-            self._reject(message, exc.reason.value, exc.detail)
-            return
+            return [self._reject(message, exc.reason.value, exc.detail)]
         except LineProtocolError as exc:
-            self._reject(message, Reason.INVALID_FIELD.value, str(exc))
-            return
+            return [self._reject(message, Reason.INVALID_FIELD.value, str(exc))]
         except Exception as exc:
             # A bug must cost one message (kept in the dead letters), never the subscriber.
             log.exception("unexpected error validating a message", topic=message.topic)
-            self._reject(message, "internal_error", f"{type(exc).__name__}: {exc}")
-            return
+            return [self._reject(message, "internal_error", f"{type(exc).__name__}: {exc}")]
         if result.unknown_keys:
             metrics.UNKNOWN_KEYS.inc()
             log.debug("unknown keys ignored", topic=message.topic, keys=result.unknown_keys)
         batch.lines.extend(lines)
-        for reading in result.readings:
-            self._source.publish(reading.bus_topic, reading.to_json())
+        return [(reading.bus_topic, reading.to_json()) for reading in result.readings]
 
-    def _reject(self, message: ReceivedMessage, reason: str, detail: str) -> None:
+    @staticmethod
+    def _reject(message: ReceivedMessage, reason: str, detail: str) -> tuple[str, bytes]:
         metrics.MESSAGES_REJECTED.labels(reason).inc()
         log.info("message rejected", topic=message.topic, reason=reason, detail=detail)
-        self.dead_letter(message, reason, detail)
+        return DEADLETTER_TOPIC, deadletter_payload(message.topic, message.payload, reason,
+                                                    detail, message.received_at)

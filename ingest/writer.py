@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -57,7 +57,7 @@ class Backoff:
 
 
 Acknowledge = Callable[[list[ReceivedMessage]], None]
-DeadLetterLine = Callable[[str, str], None]
+DeadLetterLine = Callable[[str, str], Awaitable[None]]
 
 
 class BatchWriter:
@@ -132,7 +132,7 @@ class BatchWriter:
                 await self._influx.write([line])
             except InfluxRejected as exc:
                 metrics.MESSAGES_REJECTED.labels("store_rejected").inc()
-                self._dead_letter_line(line, exc.message)
+                await self._dead_letter_line(line, exc.message)
             else:
                 metrics.count_stored([line])
 
