@@ -1,0 +1,22 @@
+"""Simulated field devices: river gauges and road sensors for tests, demos and benchmarks.
+
+The pieces, each documented in its module:
+
+- ``simulators.scenario``: scenario files (YAML in ``simulators/scenarios/``: ``calm``,
+  ``typhoon``, ``winter-ice``), validated strictly.
+- ``simulators.rainfall``: rain over the basin (areas with hyetographs, moving storms).
+- ``simulators.hydrology``: the river model (linear reservoirs, lag-and-route, H-Q
+  rating curves) that turns rain into water levels.
+- ``simulators.roads``: underpass ponding, surface temperature and surface state.
+- ``simulators.devices``: the instruments (noise, tipping bucket, battery).
+- ``simulators.faults`` and ``simulators.injector``: device faults and their effects.
+- ``simulators.simulation``: all of it as a pure, deterministic generator of
+  ``Event(sim_time, device, topic, payload)``; no broker involved.
+- ``simulators.replay`` (a recorded CSV) and ``simulators.load`` (benchmark load).
+- ``simulators.clock``, ``simulators.publisher``, ``simulators.runner``: pacing and
+  publishing over MQTT (QoS 1, every PUBACK awaited).
+- ``simulators.command``: the ``floodwatch simulate`` command.
+
+Entry points for other code: ``runner.run_scenario``, ``runner.run_replay``,
+``runner.run_load``, and ``simulation.Simulation`` for events without a broker.
+"""

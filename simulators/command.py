@@ -1,0 +1,264 @@
+"""``floodwatch simulate``: simulated field devices on the broker of the settings.
+
+    floodwatch simulate                               # the typhoon, in real time
+    floodwatch simulate --scenario calm --speed 60    # a simulated hour per real minute
+    floodwatch simulate --scenario my.yaml --seed 7 --duration 6h \\
+        --start 2026-10-12T00:00:00+09:00
+    floodwatch simulate --fault spike=0.01 --fault offline:at=2h,for=1h,stations=akutsu
+    floodwatch simulate --replay recorded.csv --speed 600
+    floodwatch simulate --load --devices 500 --rate 2000 --duration 60 --synthetic-ids
+    floodwatch simulate --scenario winter-ice --dry-run   # print the messages instead
+
+The broker is FLOODWATCH_MQTT_URL, the stations FLOODWATCH_STATIONS. Ctrl-C (or
+SIGTERM) stops sending and waits for the broker to acknowledge what was sent; a second
+one stops waiting. Exit status: 0 when every message was acknowledged, 1 when not (or
+the broker is unreachable), 2 for bad options or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn
+
+import structlog
+
+from core.logging import configure_logging
+from core.mqtt import BrokerAddress, MqttError
+from core.registry import RegistryError, StationRegistry
+from core.settings import SettingsError, load_settings
+from simulators.faults import FaultSpec, parse_fault_option
+from simulators.load import load_devices, load_events
+from simulators.messages import Event
+from simulators.publisher import PER_DEVICE_LIMIT, PublishReport, publish_events
+from simulators.replay import ReplayError, read_recording, replay_events
+from simulators.runner import build_simulation
+from simulators.scenario import ScenarioError
+from simulators.timeline import JST, format_duration, parse_duration, parse_start
+
+EXIT_CONFIG = 2
+EXIT_RUNTIME = 1
+log = structlog.get_logger("simulators")
+
+
+def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    print(f"floodwatch: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "simulate", help="simulated river gauges and road sensors (scenarios, replay, load)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", metavar="NAME|PATH",
+                        help="calm, typhoon (default), winter-ice, or a scenario file")
+    parser.add_argument("--speed", metavar="X", help="simulated seconds per real second: "
+                        "1 real time (default), 60 an hour a minute, 0 unpaced")
+    parser.add_argument("--seed", metavar="N", help="random seed (default 0); the same seed "
+                        "sends the same messages")
+    parser.add_argument("--duration", metavar="D", help="simulated time to cover (e.g. 6h; "
+                        "default: the scenario's); with --load, real seconds of load")
+    parser.add_argument("--start", metavar="ISO", help="simulated clock start, e.g. "
+                        "2026-10-12T00:00:00+09:00 (default: now, or early enough that no "
+                        "reading is stamped in the future)")
+    parser.add_argument("--fault", metavar="SPEC", action="append", default=[],
+                        help="add a fault: KIND=RATE or KIND:at=2h,for=1h,stations=a+b "
+                        "(see simulators/faults.py); repeatable")
+    parser.add_argument("--no-scenario-faults", action="store_true",
+                        help="leave out the faults the scenario file switches on")
+    parser.add_argument("--replay", metavar="CSV", type=Path,
+                        help="publish a recorded series instead of the model")
+    parser.add_argument("--load", action="store_true", help="load test: --devices devices "
+                        "at --rate messages/s in total for --duration seconds")
+    parser.add_argument("--devices", metavar="N", help="load: devices (default: every "
+                        "registry station)")
+    parser.add_argument("--rate", metavar="R", help="load: messages per second (default 100)")
+    parser.add_argument("--synthetic-ids", action="store_true",
+                        help="load: synthetic river gauges r-000... instead of the registry's")
+    parser.add_argument("--single-connection", action="store_true",
+                        help="one shared MQTT connection instead of one per device "
+                        f"(the default above {PER_DEVICE_LIMIT} devices)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the messages (time, topic, payload) instead of sending")
+    parser.set_defaults(handler=cmd_simulate)
+
+
+@dataclass(frozen=True)
+class _Options:
+    speed: float
+    seed: int
+    duration_s: float | None
+    faults: tuple[FaultSpec, ...]
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        fail(str(exc).replace("\n", "; "))
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        registry = StationRegistry.load(settings.stations)
+    except RegistryError as exc:
+        fail(f"FLOODWATCH_STATIONS: {exc}")
+    address = BrokerAddress.from_settings(settings)
+    with _stopping_on_signals() as (stop, give_up):
+        try:
+            report = _run(args, _options(args), registry, address=address, stop=stop,
+                          give_up=give_up)
+        except (ScenarioError, ReplayError) as exc:
+            fail(str(exc))
+        except MqttError as exc:
+            fail(f"FLOODWATCH_MQTT_URL: {exc}", EXIT_RUNTIME)
+        except BrokenPipeError:  # --dry-run | head
+            sys.stderr.close()
+            raise SystemExit(0) from None
+    if report is None:
+        return
+    print(report.summary())
+    if report.unacknowledged:
+        fail(f"the broker did not acknowledge {report.unacknowledged} messages",
+             EXIT_RUNTIME)
+
+
+def _options(args: argparse.Namespace) -> _Options:
+    exclusive = [name for name in ("replay", "load") if getattr(args, name)]
+    if len(exclusive) > 1:
+        fail("--replay and --load cannot be combined")
+    mode = exclusive[0] if exclusive else "scenario"
+    not_for = {
+        "scenario": ("devices", "rate", "synthetic_ids"),
+        "replay": ("scenario", "duration", "devices", "rate", "synthetic_ids",
+                   "no_scenario_faults"),
+        "load": ("scenario", "speed", "seed", "start", "fault", "no_scenario_faults",
+                 "dry_run"),
+    }[mode]
+    for name in not_for:
+        if getattr(args, name):
+            fail(f"--{name.replace('_', '-')} does not apply to "
+                 f"{'a scenario' if mode == 'scenario' else '--' + mode}")
+    speed = _number(args.speed, "--speed", 1.0, minimum=0.0)
+    seed = int(_number(args.seed, "--seed", 0, integer=True, minimum=-(2**63)))
+    duration_s: float | None = None
+    if args.duration is not None:
+        try:
+            duration_s = parse_duration(args.duration)
+        except ValueError as exc:
+            fail(f"--duration: {exc}")
+        if duration_s <= 0:
+            fail("--duration must be positive")
+    faults = []
+    for text in args.fault:
+        try:
+            faults.append(parse_fault_option(text))
+        except ValueError as exc:
+            fail(f"--fault {exc}")
+    return _Options(speed, seed, duration_s, tuple(faults))
+
+
+def _number(text: str | None, option: str, default: float, *, integer: bool = False,
+            minimum: float | None = None) -> float:
+    if text is None:
+        return default
+    try:
+        value = float(int(text)) if integer else float(text)
+    except ValueError:
+        fail(f"{option}: {text!r} is not {'an integer' if integer else 'a number'}")
+    if not math.isfinite(value) or (minimum is not None and value < minimum):
+        fail(f"{option}: {text!r} is out of range")
+    return value
+
+
+def _run(args: argparse.Namespace, options: _Options, registry: StationRegistry, *,
+         address: BrokerAddress, stop: threading.Event, give_up: threading.Event
+         ) -> PublishReport | None:
+    start = None
+    if args.start is not None:
+        try:
+            start = parse_start(args.start)
+        except ValueError as exc:
+            fail(f"--start: {exc}")
+    if args.load:
+        return _run_load(args, options, registry, address=address, stop=stop,
+                             give_up=give_up)
+    if args.replay is not None:
+        observations = read_recording(args.replay, registry)
+        devices = sorted({observation.station for observation in observations})
+        events: Iterator[Event] = replay_events(observations, registry, start=start,
+                                                seed=options.seed, faults=options.faults)
+        origin, what = start or observations[0].measured_at, f"replay of {args.replay}"
+    else:
+        simulation = build_simulation(
+            registry, args.scenario or "typhoon", duration_s=options.duration_s,
+            seed=options.seed, speed=options.speed, start=start, faults=options.faults,
+            scenario_faults=not args.no_scenario_faults)
+        for warning in simulation.warnings:
+            log.warning("scenario", problem=warning)
+        devices, events, origin = simulation.device_ids, simulation.events(), simulation.start
+        what = (f"scenario {simulation.scenario.name}: "
+                f"{format_duration(simulation.duration_s)} from "
+                f"{simulation.start.astimezone(JST).isoformat()}")
+    if args.dry_run:
+        _print_events(events, stop)
+        return None
+    log.info("simulating", what=what, speed=options.speed, devices=len(devices),
+             broker=str(address))
+    return publish_events(address, events, devices, speed=options.speed, sim_origin=origin,
+                          single_connection=args.single_connection or None, stop=stop,
+                          give_up=give_up)
+
+
+def _run_load(args: argparse.Namespace, options: _Options, registry: StationRegistry, *,
+              address: BrokerAddress, stop: threading.Event, give_up: threading.Event
+              ) -> PublishReport:
+    count = int(_number(args.devices, "--devices", len(registry), integer=True, minimum=1))
+    rate = _number(args.rate, "--rate", 100.0, minimum=1e-6)
+    duration_s = options.duration_s or 60.0
+    try:
+        devices = load_devices(count, None if args.synthetic_ids else registry)
+    except ValueError as exc:
+        fail(f"--devices: {exc}")
+    start = datetime.now(UTC)
+    log.info("load", devices=count, rate=rate, duration_s=duration_s, broker=str(address))
+    return publish_events(address, load_events(devices, rate, duration_s, start),
+                          [device for device, _ in devices], speed=1.0, sim_origin=start,
+                          single_connection=args.single_connection or None, stop=stop,
+                          give_up=give_up, simulated=False)
+
+
+def _print_events(events: Iterator[Event], stop: threading.Event) -> None:
+    for event in events:
+        if stop.is_set():
+            break
+        payload = event.payload.decode(errors="backslashreplace")
+        print(f"{event.sim_time.astimezone(JST).isoformat()} {event.topic} {payload}")
+
+
+@contextmanager
+def _stopping_on_signals() -> Iterator[tuple[threading.Event, threading.Event]]:
+    """SIGINT/SIGTERM set ``stop`` (finish cleanly); a second one sets ``give_up`` (stop
+    waiting for acknowledgements)."""
+    stop, give_up = threading.Event(), threading.Event()
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            give_up.set()
+        else:
+            stop.set()
+
+    previous = {signum: signal.signal(signum, handle)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop, give_up
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
