@@ -8,7 +8,7 @@ from collections.abc import Callable
 from core.registry import StationRegistry
 from floodwatch.services.servers import MosquittoServer
 from simulators.runner import run_scenario
-from tests.support import IngestProcess, InfluxQuery, wait_for
+from tests.support import InfluxQuery, IngestProcess, wait_for
 
 MAIN_STEM_UPSTREAM_FIRST = ["sukagawa", "akutsu", "motomiya", "fushiguro", "marumori"]
 
