@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import urllib.request
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -23,50 +22,46 @@ def render_template(name: str, **values: object) -> str:
     return Template(template).substitute({key: str(value) for key, value in values.items()})
 
 
-@dataclass
-class MosquittoServer:
-    """A Mosquitto broker on 127.0.0.1:port with its data in ``workdir``."""
+class LocalServer:
+    """A server process on 127.0.0.1 with its configuration and data in ``workdir``."""
 
-    port: int
-    workdir: Path
+    binary = ""
+    config_name = ""
+    config_flag = "-c"
+    start_timeout_s = 10.0
 
-    def __post_init__(self) -> None:
-        self.config_file = self.workdir / "mosquitto.conf"
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        self.workdir = workdir
+        self.config_file = workdir / self.config_name
         self.process = ManagedProcess(
-            "mosquitto", [str(require_binary("mosquitto")), "-c", str(self.config_file)],
-            self.workdir,
+            self.binary,
+            [str(require_binary(self.binary)), self.config_flag, str(self.config_file)],
+            workdir,
         )
 
     @property
+    def ports(self) -> list[int]:
+        return [self.port]
+
+    @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        raise NotImplementedError
 
-    def write_config(self, extra: str = "") -> None:
-        data_dir = self.workdir / "data"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        text = render_template(
-            "mosquitto.conf", port=self.port, data_dir=data_dir, user=getpass.getuser()
-        )
-        self.config_file.write_text(text + extra)
+    def write_config(self) -> None:
+        raise NotImplementedError
 
-    def start(self, timeout_s: float = 10.0) -> None:
-        if port_is_open(self.port):
-            raise ServiceError(f"port {self.port} is already in use; choose another")
+    def ready(self) -> bool:
+        return port_is_open(self.port)
+
+    def start(self) -> None:
+        for port in self.ports:
+            if port_is_open(port):
+                raise ServiceError(f"port {port} is already in use; choose another")
         if not self.config_file.exists():
             self.write_config()
         self.process.start()
-        self._wait_ready(timeout_s)
-
-    def _wait_ready(self, timeout_s: float) -> None:
-        try:
-            wait_until(
-                lambda: port_is_open(self.port) or not self.process.is_running(),
-                timeout_s, f"mosquitto on port {self.port}",
-            )
-        except ServiceError as exc:
-            raise ServiceError(f"{exc}\n{self.process.log_tail()}") from exc
-        if not self.process.is_running():
-            raise ServiceError(f"mosquitto exited at start:\n{self.process.log_tail()}")
+        self._wait_ready()
 
     def stop(self) -> None:
         self.process.stop()
@@ -74,23 +69,51 @@ class MosquittoServer:
     def restart(self) -> None:
         self.process.stop()
         self.process.start()
-        self._wait_ready(10.0)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        name = self.process.name
+        try:
+            wait_until(lambda: self.ready() or not self.process.is_running(),
+                       self.start_timeout_s, f"{name} on port {self.port}")
+        except ServiceError as exc:
+            raise ServiceError(f"{exc}\n{self.process.log_tail()}") from exc
+        if not self.process.is_running():
+            raise ServiceError(f"{name} exited at start:\n{self.process.log_tail()}")
 
 
-@dataclass
-class InfluxServer:
-    """An InfluxDB 1.x server on 127.0.0.1:port (and rpc_port) with its data in ``workdir``."""
+class MosquittoServer(LocalServer):
+    """Mosquitto with floodwatch's shipped local configuration (mosquitto.conf)."""
 
-    port: int
-    rpc_port: int
-    workdir: Path
+    binary = "mosquitto"
+    config_name = "mosquitto.conf"
 
-    def __post_init__(self) -> None:
-        self.config_file = self.workdir / "influxdb.conf"
-        self.process = ManagedProcess(
-            "influxd", [str(require_binary("influxd")), "-config", str(self.config_file)],
-            self.workdir,
-        )
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def write_config(self) -> None:
+        data_dir = self.workdir / "data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(render_template(
+            "mosquitto.conf", port=self.port, data_dir=data_dir, user=getpass.getuser()))
+
+
+class InfluxServer(LocalServer):
+    """InfluxDB 1.x on ``port`` (HTTP) and ``rpc_port`` (its backup/RPC service)."""
+
+    binary = "influxd"
+    config_name = "influxdb.conf"
+    config_flag = "-config"
+    start_timeout_s = 30.0
+
+    def __init__(self, port: int, rpc_port: int, workdir: Path) -> None:
+        self.rpc_port = rpc_port
+        super().__init__(port, workdir)
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port, self.rpc_port]
 
     @property
     def url(self) -> str:
@@ -99,40 +122,12 @@ class InfluxServer:
     def write_config(self) -> None:
         data_dir = self.workdir / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text(
-            render_template("influxdb.conf", port=self.port, rpc_port=self.rpc_port,
-                            data_dir=data_dir)
-        )
+        self.config_file.write_text(render_template(
+            "influxdb.conf", port=self.port, rpc_port=self.rpc_port, data_dir=data_dir))
 
-    def ping(self) -> bool:
+    def ready(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/ping", timeout=0.5) as response:  # noqa: S310
                 return int(response.status) == 204
         except OSError:
             return False
-
-    def start(self, timeout_s: float = 30.0) -> None:
-        for port in (self.port, self.rpc_port):
-            if port_is_open(port):
-                raise ServiceError(f"port {port} is already in use; choose another")
-        if not self.config_file.exists():
-            self.write_config()
-        self.process.start()
-        self._wait_ready(timeout_s)
-
-    def _wait_ready(self, timeout_s: float) -> None:
-        try:
-            wait_until(lambda: self.ping() or not self.process.is_running(), timeout_s,
-                       f"influxd on port {self.port}")
-        except ServiceError as exc:
-            raise ServiceError(f"{exc}\n{self.process.log_tail()}") from exc
-        if not self.process.is_running():
-            raise ServiceError(f"influxd exited at start:\n{self.process.log_tail()}")
-
-    def stop(self) -> None:
-        self.process.stop()
-
-    def restart(self) -> None:
-        self.process.stop()
-        self.process.start()
-        self._wait_ready(30.0)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from core.settings import Settings
 from floodwatch.services.packages import install_missing, missing_packages
 from floodwatch.services.process import ServiceError, port_is_open
-from floodwatch.services.servers import InfluxServer, MosquittoServer
+from floodwatch.services.servers import InfluxServer, LocalServer, MosquittoServer
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -44,7 +44,7 @@ def up(settings: Settings) -> list[str]:
     installed = install_missing()
     lines = [f"installed {', '.join(installed)}"] if installed else []
     mosquitto, influx = local_servers(settings)
-    servers: list[tuple[MosquittoServer | InfluxServer, str]] = [
+    servers: list[tuple[LocalServer, str]] = [
         (mosquitto, "FLOODWATCH_MQTT_URL"), (influx, "FLOODWATCH_INFLUX_URL")
     ]
     for server, setting in servers:
