@@ -75,7 +75,7 @@ class DevicePublisher:
     """Connections for a set of devices, and the books of what the broker confirmed."""
 
     def __init__(self, address: BrokerAddress, devices: Sequence[str], *,
-                 single_connection: bool | None = None, max_outstanding: int = 10_000,
+                 single_connection: bool | None = None, max_outstanding: int = 1000,
                  connect_timeout_s: float = 10.0) -> None:
         if single_connection is None:
             single_connection = len(devices) > PER_DEVICE_LIMIT
@@ -96,7 +96,10 @@ class DevicePublisher:
             self._clients = list(self._by_device.values())
 
     def _client(self, client_id: str) -> Client:
-        client = new_client(self.address, client_id)
+        # paho's own in-flight limit off (it rescans its whole queue on every PUBACK);
+        # ``max_outstanding`` keeps the window instead, within the broker's Receive
+        # Maximum (Mosquitto: max_inflight_messages, 1000 in the shipped config).
+        client = new_client(self.address, client_id, max_inflight=0)
         client.user_data_set(client_id)
         self._connected[client_id] = threading.Event()
         client.on_connect = self._on_connect
