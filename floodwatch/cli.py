@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_simulate(commands)
 
+    from alerts.command import register as register_alerts  # noqa: PLC0415
+
+    register_alerts(commands)
+
     acl = commands.add_parser("broker-acl",
                               help="print the broker ACL for the station registry")
     acl.set_defaults(handler=cmd_broker_acl)

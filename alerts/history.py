@@ -1,0 +1,115 @@
+"""Alert history in InfluxDB: measurement ``alert_event``, one point per event.
+
+Tags (only registry values and rule names, never free text): the station's registry
+tags (``station``, ``basin``, ``river`` or ``route``), ``kind``, ``alert_type``,
+``transition``, ``level_name`` and ``rule``. Fields: ``event_id``, ``alert_id``
+(strings), ``seq``, ``level``, ``previous_level`` (integers), ``payload`` (the event's
+JSON, which may hold an officer's note) and, when known, ``value``, ``threshold``,
+``rate_m_per_h`` (floats) and ``projection_minutes`` (integer). The timestamp is the
+event time plus ``seq`` nanoseconds, so two events of one station at the same instant
+never overwrite each other.
+
+Lines are queued in SQLite with the event itself and written by ``HistoryWriter``; while
+InfluxDB is down they wait there and the engine carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from alerts import metrics
+from alerts.labels import Labels
+from alerts.model import Event
+from alerts.render import shown_level
+from alerts.store import AlertStore
+from core.influx import DatabaseNotFound, InfluxClient, InfluxRejected, InfluxUnavailable
+from core.lineprotocol import format_point
+from core.registry import Station
+
+log = structlog.get_logger("alerts.history")
+
+MEASUREMENT = "alert_event"
+BATCH = 500
+VALUE_KEYS = ("level_m", "water_depth_cm", "surface_temp_c", "value")
+THRESHOLD_KEYS = ("threshold_m", "threshold_cm", "threshold_c", "threshold_m_per_h")
+
+
+def history_line(event: Event, station: Station, labels: Labels, payload: bytes) -> str:
+    tags = dict(station.tags)
+    tags.update(kind=station.kind.value, alert_type=event.alert_type.value,
+                transition=event.transition.value, rule=event.rule,
+                level_name=labels.level(event.alert_type, shown_level(event)).name)
+    fields: dict[str, float | str | int] = {
+        "event_id": event.event_id, "alert_id": event.alert_id, "seq": event.seq,
+        "level": event.level, "previous_level": event.previous_level,
+        "payload": payload.decode(),
+    }
+    for name, keys in (("value", VALUE_KEYS), ("threshold", THRESHOLD_KEYS)):
+        found = next((event.detail[k] for k in keys
+                      if isinstance(event.detail.get(k), float)), None)
+        if isinstance(found, float):
+            fields[name] = found
+    rate = event.detail.get("rate_m_per_h")
+    if isinstance(rate, float):
+        fields["rate_m_per_h"] = rate
+    if event.projection is not None:
+        fields["projection_minutes"] = event.projection.minutes
+    return format_point(MEASUREMENT, tags, fields, _event_ns(event))
+
+
+def _event_ns(event: Event) -> int:
+    seconds = int(event.at.timestamp())
+    micros = event.at.microsecond
+    return seconds * 1_000_000_000 + micros * 1000 + event.seq
+
+
+class HistoryWriter:
+    """Drains the SQLite history queue into InfluxDB, retrying while it is down."""
+
+    def __init__(self, store: AlertStore, influx: InfluxClient) -> None:
+        self._store = store
+        self._influx = influx
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def run(self, retry_max_s: float = 30.0) -> None:
+        delay = 1.0
+        while True:
+            up_to, lines = self._store.history_batch(BATCH)
+            metrics.HISTORY_BACKLOG.set(self._store.history_backlog())
+            if not lines:
+                self._wake.clear()
+                await self._wait(5.0)
+                continue
+            try:
+                await self._write(lines)
+            except InfluxUnavailable as exc:
+                log.warning("InfluxDB unavailable; alert history queued",
+                            error=str(exc), queued=self._store.history_backlog(),
+                            retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(retry_max_s, delay * 2)
+                continue
+            except InfluxRejected as exc:
+                # Our own lines: a refusal is a bug, and retrying would block the queue.
+                log.error("InfluxDB refused alert history; dropped", error=str(exc),
+                          lines=len(lines))
+            delay = 1.0
+            self._store.history_written(up_to)
+
+    async def _write(self, lines: list[str]) -> None:
+        try:
+            await self._influx.write(lines)
+        except DatabaseNotFound:
+            await self._influx.create_database()
+            await self._influx.write(lines)
+
+    async def _wait(self, timeout_s: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout_s)
+        except TimeoutError:
+            return

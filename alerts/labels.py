@@ -1,0 +1,101 @@
+"""Labels and the official alert-level mapping, read from the rules file.
+
+The official Japanese labels changed in 2026 and may change again, so every word an
+officer or a resident reads -- level names, the 警戒レベル equivalent, transition words,
+headline and projection templates -- comes from configuration, never from code.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from alerts.model import REQUIRED_LEVELS, AlertType, Transition
+
+Severity = Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
+Urgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+Category = Literal["Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env",
+                   "Transport", "Infra", "CBRNE", "Other"]
+
+
+class _Labels(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Text(_Labels):
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class LevelLabel(_Labels):
+    # A rule name, also used as an InfluxDB tag: lower-case identifiers only.
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    official: Text | None = None
+    alert_level: int | None = Field(default=None, ge=1, le=5)
+    severity: Severity = "Moderate"
+    urgency: Urgency = "Expected"
+
+    def text(self) -> Text:
+        return Text(ja=self.ja, en=self.en)
+
+
+class TypeLabels(_Labels):
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    category: Category = "Met"
+    levels: dict[int, LevelLabel]
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class Templates(_Labels):
+    """str.format templates. projection: {level} {minutes}; headline: {station} {type}
+    {level} {transition}; description adds {value} and {official}."""
+
+    projection: Text
+    headline: Text
+    description: Text
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> Templates:
+        allowed = {"projection": {"level", "minutes"},
+                   "headline": {"station", "type", "level", "transition"},
+                   "description": {"station", "type", "level", "transition", "value",
+                                   "official", "projection"}}
+        for name, names in allowed.items():
+            text: Text = getattr(self, name)
+            for lang in ("ja", "en"):
+                extra = _fields(getattr(text, lang)) - names
+                if extra:
+                    raise ValueError(f"{name}.{lang}: unknown placeholder {sorted(extra)[0]!r}"
+                                     f" (allowed: {', '.join(sorted(names))})")
+        return self
+
+
+class Labels(_Labels):
+    types: dict[AlertType, TypeLabels]
+    transitions: dict[Transition, Text]
+    templates: Templates
+
+    @model_validator(mode="after")
+    def _complete(self) -> Labels:
+        for alert_type, levels in REQUIRED_LEVELS.items():
+            labels = self.types.get(alert_type)
+            if labels is None:
+                raise ValueError(f"types.{alert_type.value}: missing")
+            missing = [level for level in levels if level not in labels.levels]
+            if missing:
+                raise ValueError(f"types.{alert_type.value}.levels.{missing[0]}: missing")
+        for transition in Transition:
+            if transition not in self.transitions:
+                raise ValueError(f"transitions.{transition.value}: missing")
+        return self
+
+    def level(self, alert_type: AlertType, level: int) -> LevelLabel:
+        return self.types[alert_type].levels[level]

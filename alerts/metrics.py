@@ -1,0 +1,35 @@
+"""The alert engine's Prometheus metrics (served on FLOODWATCH_METRICS_PORT when set).
+
+Labels are alert types, transitions and fixed reasons only: bounded cardinality.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+READINGS = Counter(
+    "floodwatch_alerts_readings_total", "Bus readings evaluated, by outcome.", ["outcome"]
+)
+EVENTS = Counter(
+    "floodwatch_alerts_events_total", "Alert events produced.", ["alert_type", "transition"]
+)
+COMMANDS = Counter(
+    "floodwatch_alerts_commands_total", "Officers' commands, by outcome.", ["outcome"]
+)
+OPEN_ALERTS = Gauge(
+    "floodwatch_alerts_open", "Open alerts, by type.", ["alert_type"]
+)
+HISTORY_BACKLOG = Gauge(
+    "floodwatch_alerts_history_backlog",
+    "Alert events waiting to be written to InfluxDB (InfluxDB down or slow).",
+)
+COMMIT_SECONDS = Histogram(
+    "floodwatch_alerts_commit_seconds",
+    "Time to persist one batch of inputs to SQLite (before acknowledging it).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+EVALUATION_SECONDS = Histogram(
+    "floodwatch_alerts_evaluation_seconds",
+    "Time to evaluate one batch of bus messages (without persisting).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)

@@ -1,0 +1,88 @@
+"""Alert types, transitions and the alert event: what the engine decides.
+
+An event is one transition of one station's alert, numbered per station (``seq``) so
+consumers can order and de-duplicate; ``event_id`` is ``{station}/{seq}`` and stays the
+same when a restart re-sends it. ``alert_id`` is the event id of the event that raised
+the alert, so every update references its alert (CAP ``references``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AlertType(StrEnum):
+    RIVER_LEVEL = "river_level"
+    RATE_OF_RISE = "rate_of_rise"
+    OFFLINE = "offline"
+    DATA_QUALITY = "data_quality"
+    ROAD_FLOODING = "road_flooding"
+    ROAD_ICING = "road_icing"
+
+
+class Transition(StrEnum):
+    RAISED = "raised"
+    ESCALATED = "escalated"
+    DEESCALATED = "deescalated"
+    ACKNOWLEDGED = "acknowledged"
+    CLEARED = "cleared"
+
+
+# The levels each alert type uses; the rules file must label every one of them.
+REQUIRED_LEVELS: dict[AlertType, tuple[int, ...]] = {
+    AlertType.RIVER_LEVEL: (1, 2, 3, 4, 5),
+    AlertType.RATE_OF_RISE: (1,),
+    AlertType.OFFLINE: (1,),
+    AlertType.DATA_QUALITY: (1,),
+    AlertType.ROAD_FLOODING: (1, 2),
+    AlertType.ROAD_ICING: (1, 2),
+}
+
+FLOODING_LEVEL = 5
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Cause(_Frozen):
+    """What made the transition: a reading, the clock (offline) or an officer."""
+
+    kind: Literal["reading", "clock", "command"]
+    reading_ts: datetime | None = None
+    values: dict[str, float | str] | None = None
+    command_id: str | None = None
+    officer: str | None = None
+    note: str | None = None
+
+
+class Projection(_Frozen):
+    """When the next reference level is reached at the current rate of rise."""
+
+    level: int
+    minutes: int
+    rate_m_per_h: float
+
+
+class Event(_Frozen):
+    station: str
+    seq: int
+    alert_id: str
+    alert_type: AlertType
+    transition: Transition
+    level: int  # 0 once cleared
+    previous_level: int
+    at: datetime
+    raised_at: datetime  # when the alert this event belongs to was raised
+    cause: Cause
+    rule: str
+    detail: dict[str, float | str | None] = {}
+    projection: Projection | None = None
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.station}/{self.seq}"

@@ -1,0 +1,223 @@
+"""Bus messages in, alert events out: decode, evaluate, persist, acknowledge, publish.
+
+Each batch of drained messages is evaluated in arrival order, committed to SQLite in
+one transaction, and only then acknowledged; events are published from the outbox
+afterwards and marked published once the broker has confirmed every publish so far.
+Batching changes only how often we commit, never what is decided: the engine is
+evaluated message by message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from alerts import metrics
+from alerts.cap import render_cap
+from alerts.commands import (
+    REJECTIONS_TOPIC,
+    CommandRejected,
+    parse_command,
+    rejection_payload,
+)
+from alerts.engine import Engine, Outcome
+from alerts.history import history_line
+from alerts.model import AlertType, Transition
+from alerts.render import ALERTS_TOPIC, CAP_TOPIC, STATUS_TOPIC, event_payload, status_payload
+from alerts.rules import AlertRules
+from alerts.store import AlertStore, Changes, OutboxEntry
+from core.readings import Reading
+from core.subscription import ReceivedMessage
+
+log = structlog.get_logger("alerts")
+
+READINGS_PREFIX = "floodwatch/readings/"
+COMMANDS_PREFIX = "floodwatch/commands/"
+
+
+class Bus(Protocol):
+    """What the processor needs from core.subscription.Subscription."""
+
+    def drain(self) -> list[ReceivedMessage]: ...
+    async def wait(self, timeout_s: float) -> None: ...
+    async def wait_for_publish_room(self) -> None: ...
+    def ack(self, messages: Sequence[ReceivedMessage]) -> None: ...
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None: ...
+    @property
+    def unconfirmed_publishes(self) -> int: ...
+
+
+class AlertProcessor:
+    def __init__(self, engine: Engine, store: AlertStore, bus: Bus, rules: AlertRules, *,
+                 tick_s: float = 0.0, cap_status: str = "Actual",
+                 on_history: Callable[[], None] | None = None) -> None:
+        self.engine = engine
+        self._store = store
+        self._bus = bus
+        self._rules = rules
+        self._labels = rules.labels
+        self._cap_status = cap_status
+        self._tick_s = tick_s
+        self._last_tick = 0.0
+        self._status: dict[str, bytes] = {}
+        self._published_up_to = 0  # last outbox id handed to the broker
+        self._marked_up_to = 0  # last outbox id marked published (confirmed)
+        self._history_hook = on_history
+
+    async def start(self) -> None:
+        """Re-send what a previous run left unpublished, and every station's status."""
+        for alert_type in AlertType:
+            metrics.OPEN_ALERTS.labels(alert_type.value).set(sum(
+                alert_type in state.alerts for state in self.engine.states.values()))
+        await self._publish_outbox()
+        for station in self.engine.registry:
+            await self._publish_status(station.id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        # No tick right after a start: the broker's backlog must arrive first, or every
+        # station would look silent for as long as the engine was down.
+        self._last_tick = loop.time()
+        while not stop.is_set():
+            await self._bus.wait(0.1)
+            messages = self._bus.drain()
+            started = time.perf_counter()
+            changes = Changes.empty()
+            rejections: list[tuple[str, bytes]] = []
+            for message in messages:
+                try:
+                    self._handle(message, changes, rejections)
+                except Exception:
+                    # A bug must cost one message (logged with its topic), not the engine:
+                    # crashing would only redeliver it, forever.
+                    log.exception("unexpected error evaluating a message", topic=message.topic)
+            if not messages and self._tick_s > 0 and loop.time() - self._last_tick >= self._tick_s:
+                # Only with nothing queued: a backlog must not look like silence.
+                self._last_tick = loop.time()
+                self._apply(self.engine.on_clock(datetime.now(UTC)), changes)
+            evaluated = time.perf_counter()
+            self._store.commit(changes)
+            self._bus.ack(messages)
+            if messages:
+                metrics.EVALUATION_SECONDS.observe(evaluated - started)
+                metrics.COMMIT_SECONDS.observe(time.perf_counter() - evaluated)
+            for topic, payload in rejections:
+                await self._publish(topic, payload)
+            if changes.outbox:
+                await self._publish_outbox()
+                for station in changes.states:
+                    await self._publish_status(station)
+            if changes.history and self._history_hook is not None:
+                self._history_hook()
+            self._confirm()
+
+    async def drain_publishes(self, timeout_s: float = 5.0) -> None:
+        """At shutdown: give the broker a moment to confirm, then mark what it did."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        # The subscription offers a count, not an event, for confirmations: poll it.
+        while self._bus.unconfirmed_publishes and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        self._confirm()
+
+    # --- one message ---------------------------------------------------------------
+    def _handle(self, message: ReceivedMessage, changes: Changes,
+                rejections: list[tuple[str, bytes]]) -> None:
+        topic = message.topic
+        if topic.startswith(READINGS_PREFIX):
+            try:
+                reading = Reading.from_json(message.payload)
+            except ValueError as exc:
+                metrics.READINGS.labels("undecodable").inc()
+                log.warning("undecodable reading dropped", topic=topic, error=str(exc))
+                return
+            outcome = self.engine.on_reading(reading)
+            metrics.READINGS.labels(outcome.ignored or "evaluated").inc()
+            if outcome.ignored is not None:
+                log.debug("reading ignored", station=reading.station, ts=str(reading.ts),
+                          why=outcome.ignored)
+            self._apply(outcome, changes)
+        elif topic.startswith(COMMANDS_PREFIX):
+            self._command(message, changes, rejections)
+
+    def _command(self, message: ReceivedMessage, changes: Changes,
+                 rejections: list[tuple[str, bytes]]) -> None:
+        try:
+            command = parse_command(message.topic, message.payload, self.engine.registry)
+            command_id = command.body.command_id
+            if command_id in changes.commands or self._store.command_seen(command_id):
+                metrics.COMMANDS.labels("repeated").inc()
+                log.info("repeated command ignored", command_id=command_id)
+                return
+            outcome = self.engine.on_command(command)
+        except CommandRejected as exc:
+            metrics.COMMANDS.labels("rejected").inc()
+            log.warning("command rejected", topic=message.topic, reason=exc.reason,
+                        command_id=exc.command_id)
+            rejections.append((REJECTIONS_TOPIC, rejection_payload(
+                message.topic, exc.reason, exc.command_id)))
+            return
+        metrics.COMMANDS.labels("applied").inc()
+        changes.commands.append(command_id)
+        self._apply(outcome, changes)
+
+    def _apply(self, outcome: Outcome, changes: Changes) -> None:
+        for state in outcome.states:
+            changes.states[state.station] = state
+        if outcome.clock_changed:
+            changes.clock = self.engine.clock
+        for event in outcome.events:
+            station = self.engine.registry.get(event.station)
+            assert station is not None
+            payload = event_payload(event, station, self._labels)
+            changes.outbox.append(OutboxEntry(event.event_id,
+                                              ALERTS_TOPIC.format(station=event.station),
+                                              payload))
+            changes.outbox.append(OutboxEntry(
+                f"{event.event_id}/cap", CAP_TOPIC.format(station=event.station),
+                render_cap(event, station, self._rules, self._cap_status)))
+            changes.history.append(history_line(event, station, self._labels, payload))
+            metrics.EVENTS.labels(event.alert_type.value, event.transition.value).inc()
+            if event.transition is Transition.RAISED:
+                metrics.OPEN_ALERTS.labels(event.alert_type.value).inc()
+            elif event.transition is Transition.CLEARED:
+                metrics.OPEN_ALERTS.labels(event.alert_type.value).dec()
+            log.info("alert event", event_id=event.event_id, alert_type=event.alert_type.value,
+                     transition=event.transition.value, level=event.level)
+
+    # --- publishing ----------------------------------------------------------------
+    async def _publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        await self._bus.wait_for_publish_room()
+        self._bus.publish(topic, payload, retain=retain)
+
+    async def _publish_outbox(self) -> None:
+        while True:
+            entries = [(row_id, entry) for row_id, entry in self._store.unpublished()
+                       if row_id > self._published_up_to]
+            if not entries:
+                return
+            for row_id, entry in entries:
+                await self._publish(entry.topic, entry.payload)
+                self._published_up_to = row_id
+
+    async def _publish_status(self, station_id: str) -> None:
+        station = self.engine.registry.get(station_id)
+        assert station is not None
+        payload = status_payload(self.engine.states[station_id], station, self._labels)
+        if self._status.get(station_id) == payload:
+            return
+        self._status[station_id] = payload
+        await self._publish(STATUS_TOPIC.format(station=station_id), payload, retain=True)
+
+    def _confirm(self) -> None:
+        # The session publishes in order; once nothing is unconfirmed, everything handed
+        # over so far has reached the broker.
+        if self._published_up_to > self._marked_up_to \
+                and self._bus.unconfirmed_publishes == 0:
+            self._store.mark_published(self._published_up_to)
+            self._marked_up_to = self._published_up_to

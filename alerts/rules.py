@@ -1,0 +1,235 @@
+"""The alert rules: thresholds, hysteresis, hold times, checked once at start.
+
+One YAML file (setting FLOODWATCH_ALERTS_RULES, shipped as ``config/alert-rules.yaml``)
+holds defaults per station kind and overrides per station; an override is merged key by
+key into its kind's defaults and validated as a whole, so an error names the file and
+the field (``stations.sukagawa.level.hold_s``). Labels live in the same file (see
+``alerts.labels``): no label is written in code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from alerts.labels import Labels
+from core.registry import Station, StationKind, StationRegistry
+
+
+class _Rules(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Deadbands(_Rules):
+    """Metres below a level the water must fall before that level can be left."""
+
+    standby: float = Field(default=0.10, ge=0)
+    caution: float = Field(default=0.10, ge=0)
+    evacuation: float = Field(default=0.10, ge=0)
+    danger: float = Field(default=0.10, ge=0)
+    flooding: float = Field(default=0.10, ge=0)
+
+    def as_tuple(self) -> tuple[float, float, float, float, float]:
+        return (self.standby, self.caution, self.evacuation, self.danger, self.flooding)
+
+
+class LevelRule(_Rules):
+    deadband_m: Deadbands = Deadbands()
+    hold_s: float = Field(default=1800, ge=0, description="below the deadband this long")
+    confirm_readings: int = Field(default=1, ge=1, le=10)
+    flooding_m: float | None = Field(
+        default=None, description="overtopping level; the registry's levels_m.flooding "
+        "when unset; without either, flooding is declared by officers only")
+
+
+class RateRule(_Rules):
+    threshold_m_per_h: float = Field(default=0.5, gt=0)
+    deadband_m_per_h: float = Field(default=0.1, ge=0)
+    window_s: float = Field(default=3600, gt=0)
+    min_span_s: float = Field(default=1200, gt=0)
+    hold_s: float = Field(default=1800, ge=0)
+    projection_horizon_s: float = Field(default=6 * 3600, gt=0,
+                                        description="no projection further ahead than this")
+
+    @model_validator(mode="after")
+    def _span_fits(self) -> RateRule:
+        if self.min_span_s > self.window_s:
+            raise ValueError("min_span_s must not exceed window_s")
+        return self
+
+
+class FieldQuality(_Rules):
+    """Checks for one numeric field; a failing reading is excluded from level rules."""
+
+    min: float
+    max: float
+    spike: float | None = Field(default=None, gt=0, description="largest believable jump")
+    flatline_s: float | None = Field(default=None, gt=0,
+                                     description="identical values this long = stuck")
+    clear_readings: int = Field(default=3, ge=1, description="good readings to clear")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FieldQuality:
+        if self.min >= self.max:
+            raise ValueError("min must be below max")
+        return self
+
+
+class OfflineRule(_Rules):
+    factor: float = Field(default=3.0, ge=1, description="k: silent for k x interval_s")
+
+
+class RiverRules(_Rules):
+    level: LevelRule = LevelRule()
+    rate_of_rise: RateRule = RateRule()
+    offline: OfflineRule = OfflineRule()
+    quality: dict[str, FieldQuality] = Field(
+        default_factory=lambda: {"level_m": FieldQuality(min=-5, max=40, spike=1.5,
+                                                         flatline_s=21600)})
+
+
+class FloodingRule(_Rules):
+    caution_cm: float = Field(default=10, gt=0)
+    close_cm: float = Field(default=20, gt=0)
+    deadband_cm: float = Field(default=3, ge=0)
+    hold_s: float = Field(default=900, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FloodingRule:
+        if self.caution_cm >= self.close_cm:
+            raise ValueError("caution_cm must be below close_cm")
+        return self
+
+
+class IcingRule(_Rules):
+    temp_c: float = Field(default=1.0, description="at or below this on a wet surface")
+    deadband_c: float = Field(default=1.0, ge=0)
+    wet_states: frozenset[str] = frozenset({"wet", "slush", "snow"})
+    ice_states: frozenset[str] = frozenset({"ice"})
+    hold_s: float = Field(default=1800, ge=0)
+
+
+class RoadRules(_Rules):
+    flooding: FloodingRule = FloodingRule()
+    icing: IcingRule = IcingRule()
+    offline: OfflineRule = OfflineRule()
+    quality: dict[str, FieldQuality] = Field(
+        default_factory=lambda: {
+            "water_depth_cm": FieldQuality(min=0, max=500, spike=100),
+            "surface_temp_c": FieldQuality(min=-40, max=80, spike=20),
+        })
+
+
+StationRules = RiverRules | RoadRules
+
+
+class Defaults(_Rules):
+    river: RiverRules = RiverRules()
+    road: RoadRules = RoadRules()
+
+
+class RulesFile(_Rules):
+    defaults: Defaults = Defaults()
+    stations: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    labels: Labels
+    cap_sender: str = Field(default="floodwatch@example.invalid", min_length=1,
+                            pattern=r"^[^\s,<&]+$")
+    cap_restriction: str = Field(
+        default="disaster office staff only", min_length=1,
+        description="CAP <restriction> of operational alerts (offline, data quality)")
+
+
+class RulesError(Exception):
+    """The rules file is missing or invalid; the message names the file and the field."""
+
+
+class AlertRules:
+    """Every station's resolved rules, plus the labels."""
+
+    def __init__(self, labels: Labels, by_station: dict[str, StationRules],
+                 cap_sender: str, cap_restriction: str = "disaster office staff only") -> None:
+        self.labels = labels
+        self.cap_sender = cap_sender
+        self.cap_restriction = cap_restriction
+        self._by_station = by_station
+
+    def river(self, station_id: str) -> RiverRules:
+        rules = self._by_station[station_id]
+        assert isinstance(rules, RiverRules)
+        return rules
+
+    def road(self, station_id: str) -> RoadRules:
+        rules = self._by_station[station_id]
+        assert isinstance(rules, RoadRules)
+        return rules
+
+    def offline(self, station_id: str) -> OfflineRule:
+        return self._by_station[station_id].offline
+
+    def quality(self, station_id: str) -> dict[str, FieldQuality]:
+        return self._by_station[station_id].quality
+
+    @classmethod
+    def from_yaml_text(cls, text: str, registry: StationRegistry,
+                       source: str = "<rules>") -> AlertRules:
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise RulesError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from exc
+        if not isinstance(document, dict):
+            raise RulesError(f"{source}: expected a mapping with 'defaults' and 'labels'")
+        try:
+            parsed = RulesFile.model_validate(document)
+        except ValidationError as exc:
+            raise RulesError(f"{source}: {_first_error(exc)}") from exc
+        by_station: dict[str, StationRules] = {}
+        for station in registry:
+            by_station[station.id] = _resolve(station, parsed, document, source)
+        unknown = sorted(set(parsed.stations) - {station.id for station in registry})
+        if unknown:
+            raise RulesError(f"{source}: stations.{unknown[0]}: not in the station registry")
+        return cls(parsed.labels, by_station, parsed.cap_sender, parsed.cap_restriction)
+
+    @classmethod
+    def load(cls, path: Path, registry: StationRegistry) -> AlertRules:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RulesError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        return cls.from_yaml_text(text, registry, source=str(path))
+
+
+def _resolve(station: Station, parsed: RulesFile, document: dict[str, Any],
+             source: str) -> StationRules:
+    override = parsed.stations.get(station.id)
+    kind = station.kind
+    if override is None:
+        return parsed.defaults.river if kind is StationKind.RIVER else parsed.defaults.road
+    raw_defaults = (document.get("defaults") or {}).get(kind.value) or {}
+    merged = _deep_merge(raw_defaults, override)
+    model: type[StationRules] = RiverRules if kind is StationKind.RIVER else RoadRules
+    try:
+        return model.model_validate(merged)
+    except ValidationError as exc:
+        raise RulesError(
+            f"{source}: stations.{station.id}: ({kind.value}) {_first_error(exc)}"
+        ) from exc
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors(include_input=False, include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    return f"{where}: {error['msg']}"

@@ -1,0 +1,93 @@
+"""``floodwatch alerts``: the process that wires the bus, the engine, SQLite and InfluxDB."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import structlog
+
+from alerts.commands import COMMAND_TOPICS
+from alerts.engine import Engine
+from alerts.history import HistoryWriter
+from alerts.processor import AlertProcessor
+from alerts.rules import AlertRules
+from alerts.store import AlertStore
+from core.influx import InfluxClient
+from core.mqtt import BrokerAddress
+from core.registry import StationRegistry
+from core.settings import Settings
+from core.subscription import Subscription
+
+log = structlog.get_logger("alerts")
+
+READING_TOPICS = ("floodwatch/readings/#",)
+
+
+def partition(registry: StationRegistry, basins: str | None) -> StationRegistry:
+    """The stations of ``basins`` (comma-separated), or all of them."""
+    if basins is None:
+        return registry
+    wanted = set(basins.split(","))
+    return StationRegistry([station for station in registry if station.basin in wanted])
+
+
+def subscription_topics(registry: StationRegistry, partitioned: bool) -> list[str]:
+    if not partitioned:
+        return [*READING_TOPICS, *COMMAND_TOPICS]
+    topics = []
+    for station in registry:
+        topics += [f"floodwatch/readings/{station.kind.value}/{station.id}",
+                   f"floodwatch/commands/+/{station.id}"]
+    return topics
+
+
+def store_path(settings: Settings) -> Path:
+    return Path(settings.state_dir) / "alerts" / f"{settings.alerts_client_id}.sqlite3"
+
+
+async def run_alerts(settings: Settings, registry: StationRegistry, rules: AlertRules,
+                     stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set; then confirm what was published and disconnect.
+
+    ``registry`` is this engine's partition (see ``partition``)."""
+    store = AlertStore(store_path(settings))
+    states, clock = store.load()
+    engine = Engine(registry, rules, states, clock)
+    bus = Subscription(
+        BrokerAddress.from_settings(settings),
+        settings.alerts_client_id,
+        subscription_topics(registry, settings.alerts_basins is not None),
+        session_expiry_s=settings.mqtt_session_expiry_s,
+        receive_maximum=settings.alerts_receive_maximum,
+        keepalive_s=settings.mqtt_keepalive_s,
+    )
+    try:
+        async with InfluxClient.from_settings(settings) as influx:
+            history = HistoryWriter(store, influx)
+            processor = AlertProcessor(engine, store, bus, rules, tick_s=settings.alerts_tick_s,
+                                       cap_status=settings.alerts_cap_status,
+                                       on_history=history.notify)
+            await bus.start()
+            await processor.start()
+            log.info("alerts running", stations=len(registry), state=str(store.path),
+                     client_id=settings.alerts_client_id)
+            try:
+                async with asyncio.TaskGroup() as tasks:
+                    run = tasks.create_task(processor.run(stop), name="alerts-evaluate")
+                    endless = [tasks.create_task(history.run(), name="alerts-history"),
+                               tasks.create_task(bus.watch(), name="alerts-broker-watch")]
+                    tasks.create_task(_stop_others(run, endless), name="alerts-shutdown")
+                await processor.drain_publishes()
+            finally:
+                await bus.close()
+    finally:
+        store.close()
+    log.info("alerts stopped")
+
+
+async def _stop_others(run: asyncio.Task[None], endless: list[asyncio.Task[None]]) -> None:
+    # The history queue is on disk: whatever is not yet in InfluxDB is written next time.
+    await asyncio.wait([run])
+    for task in endless:
+        task.cancel()

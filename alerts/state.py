@@ -1,0 +1,64 @@
+"""Per-station alert state: what must survive a restart to neither repeat nor miss.
+
+Everything here is persisted (as JSON, in SQLite) in the same transaction as the events
+it led to: open alerts and their hold timers, the sequence number, the last reading's
+time (for duplicates and out-of-order readings), the data-quality memory and the
+rate-of-rise window.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from alerts.model import AlertType
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Track(_State):
+    """One open alert. ``below_since``: reading time since which the value has been
+    below the current level's deadband (the hold timer); None when it is not."""
+
+    alert_id: str
+    level: int
+    raised_at: datetime
+    acknowledged: bool = False
+    below_since: datetime | None = None
+
+
+class FieldMemory(_State):
+    last_good: float | None = None
+    last_raw: float | None = None
+    last_raw_flagged: bool = False
+    flat_value: float | None = None
+    flat_since: datetime | None = None
+
+
+class StationState(_State):
+    station: str
+    seq: int = 0
+    last_ts: datetime | None = None  # newest reading evaluated
+    heard_at: datetime | None = None  # engine clock when it was last heard from
+    alerts: dict[AlertType, Track] = {}
+    up_counts: dict[AlertType, int] = {}
+    window: tuple[tuple[datetime, float], ...] = ()  # (ts, level_m) for the rate of rise
+    last_level: float | None = None  # last level that passed the data-quality checks
+    fields: dict[str, FieldMemory] = {}
+    quality_good_run: int = 0
+    flooding_declared: bool = False
+
+    def level_of(self, alert_type: AlertType) -> int:
+        track = self.alerts.get(alert_type)
+        return 0 if track is None else track.level
+
+
+class Clock(_State):
+    """The engine's event-time clock: ``origin`` is the first time it ever saw, and
+    ``watermark`` the latest reading time (or wall-clock tick) seen."""
+
+    origin: datetime | None = None
+    watermark: datetime | None = None

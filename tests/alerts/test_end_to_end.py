@@ -1,0 +1,235 @@
+"""The alert engine as a process, against a real Mosquitto and InfluxDB."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.readings import Reading
+from core.registry import StationKind
+from floodwatch.services.process import free_port
+from floodwatch.services.servers import MosquittoServer
+from tests.alerts.conftest import REGISTRY_YAML, RULES_FILE, river, road, write_registry
+from tests.alerts.process import AlertsProcess, bus, publish_all
+from tests.support import InfluxQuery, collect, wait_for
+
+pytestmark = pytest.mark.slow
+
+G1_LEVELS = [0.5, 1.2, 2.1, 3.1, 2.95, 2.5, 2.5, 2.5, 2.5, 1.2, 0.5, 0.5, 0.5]
+G1_EXPECTED = [
+    ("g1", "river_level", "raised", 1),
+    ("g1", "river_level", "escalated", 2),
+    ("g1", "rate_of_rise", "raised", 1),
+    ("g1", "river_level", "escalated", 3),
+    ("g1", "river_level", "deescalated", 2),
+    ("g1", "rate_of_rise", "cleared", 0),
+    ("g1", "river_level", "cleared", 0),
+]
+
+
+def readings_for_all() -> list[tuple[str, bytes]]:
+    """Every 10 minutes: g1 through its levels, g2 and u1 calm (so none is offline)."""
+    readings = []
+    for index, level in enumerate(G1_LEVELS):
+        minute = 10 * index
+        readings += [river("g1", minute, level), river("g2", minute, 0.4),
+                     road("u1", minute, water_depth_cm=0.0)]
+    return bus(readings)
+
+
+def brief(payload: dict[str, Any]) -> tuple[str, str, str, int]:
+    return (payload["station"], payload["alert_type"], payload["transition"],
+            payload["level"])
+
+
+@pytest.fixture
+def alerts_env(tmp_path: Path, mosquitto: MosquittoServer,
+               influx: InfluxQuery) -> Callable[..., dict[str, str]]:
+    registry = write_registry(tmp_path)
+
+    def build(**overrides: str) -> dict[str, str]:
+        env = {
+            "FLOODWATCH_MQTT_URL": mosquitto.url,
+            "FLOODWATCH_INFLUX_URL": influx.url,
+            "FLOODWATCH_INFLUX_DB": influx.database,
+            "FLOODWATCH_STATIONS": str(registry),
+            "FLOODWATCH_ALERTS_RULES": str(RULES_FILE),
+            "FLOODWATCH_STATE_DIR": str(tmp_path / "state"),
+            "FLOODWATCH_ALERTS_CLIENT_ID": f"alerts-{uuid.uuid4().hex[:8]}",
+            "FLOODWATCH_ALERTS_TICK_S": "0",
+            "FLOODWATCH_LOG_LEVEL": "info",
+        }
+        env.update({f"FLOODWATCH_{key.upper()}": value for key, value in overrides.items()})
+        return env
+
+    return build
+
+
+@pytest.fixture
+def start_alerts(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], AlertsProcess]]:
+    started: list[AlertsProcess] = []
+
+    def start(env: dict[str, str]) -> AlertsProcess:
+        process = AlertsProcess(env, tmp_path / f"alerts-{len(started)}.log").start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if not process.exited():
+            process.stop()
+
+
+def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQuery,
+                                   alerts_env: Callable[..., dict[str, str]],
+                                   start_alerts: Callable[[dict[str, str]], AlertsProcess]
+                                   ) -> None:
+    engine = start_alerts(alerts_env())
+
+    def stored() -> list[dict[str, Any]]:
+        return influx.rows('SELECT * FROM "alert_event" WHERE "station" = \'g1\'')
+
+    with collect(mosquitto.port, "floodwatch/alerts/#", "floodwatch/cap/#") as events:
+        publish_all(mosquitto.port, readings_for_all())
+        wait_for(lambda: events.count("floodwatch/alerts/") >= len(G1_EXPECTED), 20,
+                 "the alert events")
+        # The history is written after the events are published: once it is complete,
+        # any extra event would have been collected too.
+        wait_for(lambda: len(stored()) == 7, 20, "the alert history in InfluxDB")
+    payloads = events.payloads("floodwatch/alerts/")
+    assert [brief(p) for p in payloads] == G1_EXPECTED
+    assert [p["seq"] for p in payloads] == list(range(1, 8))
+    caps = [payload for topic, payload, _ in events.messages if topic == "floodwatch/cap/g1"]
+    assert len(caps) == 7
+    assert b"<identifier>floodwatch:g1/4</identifier>" in caps[3]
+    escalation = payloads[3]
+    # 0.5 m -> 3.1 m in 30 min is 5.2 m/h: 0.9 m more to danger in 10.4 min.
+    assert escalation["projection"] == {
+        "level": 4, "level_name": "danger", "minutes": 11, "rate_m_per_h": 5.2,
+        "text": {"ja": "現在の上昇速度で約11分後に氾濫危険水位に到達する見込み",
+                 "en": "Flood danger level in about 11 min at the current rate"}}
+    assert escalation["event_id"] == "g1/4"
+    assert escalation["alert_id"] == "g1/1"
+    assert escalation["level_name"] == "evacuation"
+    assert escalation["official"] == {"ja": "警戒レベル3相当", "en": "Alert level 3 equivalent"}
+    assert escalation["at"] == "2026-10-12T00:30:00.000000Z"
+    assert escalation["cause"]["reading_ts"] == "2026-10-12T00:30:00.000000Z"
+
+    with collect(mosquitto.port, "floodwatch/status/g1") as status:
+        wait_for(lambda: status.count() >= 1, 5, "the retained status")
+    retained = status.payloads()[-1]
+    assert retained == {"station": "g1", "kind": "river", "seq": 7, "offline": False,
+                        "flooding_declared": False, "alerts": []}
+
+    rows = stored()
+    assert [(r["alert_type"], r["transition"], r["level"], r["seq"]) for r in rows] == [
+        (a, t, level, seq) for seq, (_, a, t, level) in enumerate(G1_EXPECTED, start=1)]
+    assert rows[3]["level_name"] == "evacuation"
+    assert rows[3]["threshold"] == 3.0
+    assert json.loads(rows[3]["payload"]) == escalation
+    assert engine.stop() == 0
+
+
+def test_commands_are_answered_with_events_or_rejections(
+        mosquitto: MosquittoServer, alerts_env: Callable[..., dict[str, str]],
+        start_alerts: Callable[[dict[str, str]], AlertsProcess]) -> None:
+    start_alerts(alerts_env())
+    ack = json.dumps({"command_id": "c-1", "issued_at": "2026-10-12T09:15:00+09:00",
+                      "officer": "tanaka", "alert_id": "g1/1", "note": "チーム出動"}).encode()
+    with collect(mosquitto.port, "floodwatch/alerts/#", "floodwatch/command-rejections") as got:
+        publish_all(mosquitto.port, bus([river("g1", 0, 2.5)]))
+        wait_for(lambda: got.count("floodwatch/alerts/") >= 1, 20, "the raise")
+        publish_all(mosquitto.port, [
+            ("floodwatch/commands/acknowledge/g1", ack),
+            ("floodwatch/commands/acknowledge/g1", ack),  # re-sent: ignored
+            ("floodwatch/commands/acknowledge/g1", b'{"command_id": "c-2"}'),
+            ("floodwatch/commands/flooding/u1",
+             b'{"command_id": "c-3", "issued_at": "2026-10-12T00:00:00Z", "officer": "a",'
+             b' "action": "declare"}'),
+        ])
+        wait_for(lambda: got.count("floodwatch/command-rejections") >= 2, 20, "rejections")
+    events = got.payloads("floodwatch/alerts/")
+    assert [brief(p) for p in events] == [("g1", "river_level", "raised", 2),
+                                          ("g1", "river_level", "acknowledged", 2)]
+    assert events[1]["cause"] == {"kind": "command", "command_id": "c-1",
+                                  "officer": "tanaka", "note": "チーム出動"}
+    rejections = got.payloads("floodwatch/command-rejections")
+    assert [(r["command_id"], r["reason"].split(":")[0]) for r in rejections] == [
+        ("c-2", "issued_at"), ("c-3", "flooding is declared for river stations only")]
+
+
+def test_influxdb_down_queues_history_and_keeps_alerting(
+        mosquitto: MosquittoServer, influx: InfluxQuery,
+        alerts_env: Callable[..., dict[str, str]],
+        start_alerts: Callable[[dict[str, str]], AlertsProcess]) -> None:
+    env = alerts_env()
+    dead = alerts_env(influx_url=f"http://127.0.0.1:{free_port()}")
+    dead.update({k: v for k, v in env.items() if k != "FLOODWATCH_INFLUX_URL"})
+    engine = start_alerts(dead)
+    with collect(mosquitto.port, "floodwatch/alerts/#") as events:
+        publish_all(mosquitto.port, readings_for_all())
+        wait_for(lambda: events.count() >= len(G1_EXPECTED), 20, "the alert events")
+    assert [brief(p) for p in events.payloads()] == G1_EXPECTED
+    wait_for(lambda: bool(engine.log_events("InfluxDB unavailable; alert history queued")),
+             20, "the engine to notice InfluxDB is down")
+    assert engine.stop() == 0
+
+    start_alerts(env)  # same state dir and session, InfluxDB back
+    wait_for(lambda: influx.count("alert_event", "seq") == 7, 20, "the queued history")
+
+
+def test_live_wall_clock_tick_detects_silence(
+        tmp_path: Path, mosquitto: MosquittoServer,
+        alerts_env: Callable[..., dict[str, str]],
+        start_alerts: Callable[[dict[str, str]], AlertsProcess]) -> None:
+    registry = tmp_path / "fast.yaml"
+    registry.write_text(REGISTRY_YAML.replace("interval_s: 600", "interval_s: 1")
+                        .replace("interval_s: 300", "interval_s: 1"), encoding="utf-8")
+    start_alerts(alerts_env(stations=str(registry), alerts_tick_s="0.2"))
+    now = datetime.now(UTC)
+    first = [Reading("g1", StationKind.RIVER, now, {"level_m": 0.4}, "device", now),
+             Reading("g2", StationKind.RIVER, now, {"level_m": 0.4}, "device", now),
+             Reading("u1", StationKind.ROAD, now, {"water_depth_cm": 0.0}, "device", now)]
+    with collect(mosquitto.port, "floodwatch/alerts/#") as got:
+        publish_all(mosquitto.port, bus(first))
+        # Nothing else arrives: only the wall clock can tell the stations are silent.
+        wait_for(lambda: got.count() >= 3, 30, "offline alerts from the wall-clock tick")
+        later = datetime.now(UTC)
+        publish_all(mosquitto.port, bus([
+            Reading("g1", StationKind.RIVER, later, {"level_m": 0.4}, "device", later)]))
+        wait_for(lambda: got.count() >= 4, 30, "the offline alert to clear")
+    events = got.payloads()
+    assert sorted(brief(p) for p in events[:3]) == [("g1", "offline", "raised", 1),
+                                                    ("g2", "offline", "raised", 1),
+                                                    ("u1", "offline", "raised", 1)]
+    assert brief(events[3]) == ("g1", "offline", "cleared", 0)
+    assert all(p["cause"] == {"kind": "clock"} for p in events[:3])
+
+
+def test_partition_subscribes_to_its_own_stations_only(
+        tmp_path: Path, mosquitto: MosquittoServer,
+        alerts_env: Callable[..., dict[str, str]],
+        start_alerts: Callable[[dict[str, str]], AlertsProcess]) -> None:
+    registry = tmp_path / "two-basins.yaml"
+    registry.write_text(REGISTRY_YAML.replace("id: g2, kind: river, name: {ja: 第二, en: Gauge "
+                                              "two}, river: abukuma, basin: abukuma",
+                                              "id: g2, kind: river, name: {ja: 第二, en: Gauge "
+                                              "two}, river: abukuma, basin: tone"),
+                        encoding="utf-8")
+    start_alerts(alerts_env(stations=str(registry), alerts_basins="tone"))
+    with collect(mosquitto.port, "floodwatch/alerts/#", "floodwatch/status/#") as got:
+        publish_all(mosquitto.port, bus([river("g1", 0, 2.5), river("g2", 0, 2.5)]))
+        wait_for(lambda: got.count("floodwatch/alerts/") >= 1, 20, "g2's alert")
+        ack = (b'{"command_id": "c-9", "issued_at": "2026-10-12T00:05:00Z", "officer": "a",'
+               b' "alert_id": "g2/1"}')
+        publish_all(mosquitto.port, [("floodwatch/commands/acknowledge/g2", ack)])
+        wait_for(lambda: got.count("floodwatch/alerts/") >= 2, 20, "the acknowledgement")
+    assert [brief(p) for p in got.payloads("floodwatch/alerts/")] == [
+        ("g2", "river_level", "raised", 2), ("g2", "river_level", "acknowledged", 2)]
+    assert {p["station"] for p in got.payloads("floodwatch/status/")} == {"g2"}

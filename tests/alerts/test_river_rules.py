@@ -1,0 +1,168 @@
+"""The river state machine, as exact event sequences from readings on their own clock."""
+
+from __future__ import annotations
+
+from alerts.engine import Engine
+from alerts.model import AlertType, Event
+from alerts.rules import AlertRules
+from core.registry import StationRegistry
+from tests.alerts.conftest import at, feed, river, rules_with, series, summary
+
+
+def of_type(events: list[Event], alert_type: AlertType) -> list[Event]:
+    return [event for event in events if event.alert_type is alert_type]
+
+
+def test_levels_up_then_down_with_deadband_and_hold(engine: Engine) -> None:
+    levels = [0.5, 1.2, 2.1, 3.1, 2.95, 2.5, 2.5, 2.5, 2.5, 1.2, 0.5, 0.5, 0.5]
+    events = of_type(feed(engine, series("g1", levels), only="g1"), AlertType.RIVER_LEVEL)
+    assert summary(events) == [
+        ("g1", "river_level", "raised", 1),
+        ("g1", "river_level", "escalated", 2),
+        ("g1", "river_level", "escalated", 3),
+        ("g1", "river_level", "deescalated", 2),  # 30 min after first below 2.9
+        ("g1", "river_level", "cleared", 0),  # 30 min after first below 1.9 -> all clear
+    ]
+    assert [e.at for e in events] == [at(10), at(20), at(30), at(80), at(120)]
+    assert {e.alert_id for e in events} == {events[0].event_id}
+    assert events[2].detail["threshold_m"] == 3.0
+    assert events[2].cause.values == {"level_m": 3.1}
+    # Numbered per station, strictly increasing, including the rate-of-rise events.
+    seqs = [e.seq for e in feed(Engine(engine.registry, engine.rules),
+                                series("g1", levels), only="g1")]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_wobbling_around_a_threshold_raises_once(engine: Engine) -> None:
+    levels = [1.95, 2.02, 1.97, 2.05, 1.93, 2.01, 1.96, 2.04, 1.92, 2.03, 1.98] * 3
+    events = feed(engine, series("g1", levels), only="g1")
+    assert summary(events) == [("g1", "river_level", "raised", 1),
+                               ("g1", "river_level", "escalated", 2)]
+
+
+def test_a_short_dip_resets_the_hold_timer(engine: Engine) -> None:
+    levels = [2.5, 1.5, 1.5, 2.0, 1.5, 1.5, 1.5, 1.5]
+    events = feed(engine, series("g1", levels), only="g1")
+    assert summary(of_type(events, AlertType.RIVER_LEVEL)) == [
+        ("g1", "river_level", "raised", 2), ("g1", "river_level", "deescalated", 1)]
+    assert of_type(events, AlertType.RIVER_LEVEL)[1].at == at(70)  # 40, +30 min of hold
+
+
+def test_direct_jump_and_overtopping_flooding_level(engine: Engine) -> None:
+    events = feed(engine, series("g1", [0.9, 2.1, 3.5, 5.0]), only="g1")
+    assert summary(of_type(events, AlertType.RIVER_LEVEL)) == [
+        ("g1", "river_level", "raised", 2), ("g1", "river_level", "escalated", 3),
+        ("g1", "river_level", "escalated", 5)]
+
+
+def test_rate_of_rise_and_projection(engine: Engine) -> None:
+    levels = [1.5, 1.6, 1.7, 1.8, 1.9, 2.0]
+    events = feed(engine, series("g1", levels), only="g1")
+    assert summary(events) == [("g1", "river_level", "raised", 1),
+                               ("g1", "rate_of_rise", "raised", 1),
+                               ("g1", "river_level", "escalated", 2)]
+    rate = events[1]
+    assert rate.at == at(20)
+    assert rate.detail["rate_m_per_h"] == 0.6
+    assert rate.projection is not None
+    assert (rate.projection.level, rate.projection.minutes) == (2, 30)
+    escalation = events[2].projection
+    assert escalation is not None
+    assert (escalation.level, escalation.minutes, escalation.rate_m_per_h) == (3, 100, 0.6)
+    assert events[0].projection is None  # no rate yet from one reading
+
+
+def test_rate_of_rise_clears_after_hold_when_the_rise_stops(engine: Engine) -> None:
+    levels = [1.5, 1.6, 1.7, 1.8] + [1.8] * 12
+    events = of_type(feed(engine, series("g1", levels), only="g1"), AlertType.RATE_OF_RISE)
+    assert summary(events) == [("g1", "rate_of_rise", "raised", 1),
+                               ("g1", "rate_of_rise", "cleared", 0)]
+    # The rate over the window drops below 0.4 m/h at 50 min; cleared 30 min later.
+    assert events[1].at == at(80)
+
+
+def test_offline_raised_at_due_time_and_cleared_on_report(engine: Engine) -> None:
+    readings = [river("g1", 0, 0.5), river("g2", 0, 0.5)]
+    readings += [river("g1", minute, 0.5) for minute in range(10, 70, 10)]
+    readings.append(river("g2", 70, 0.5))
+    events = [e for e in feed(engine, readings) if e.alert_type is AlertType.OFFLINE]
+    assert [(*s, e.at) for s, e in zip(summary(events), events, strict=True)] == [
+        ("u1", "offline", "raised", 1, at(15)),  # never reported: 3 x 300 s from start
+        ("g2", "offline", "raised", 1, at(30)),
+        ("g2", "offline", "cleared", 0, at(70)),
+    ]
+    assert events[1].cause.kind == "clock"
+    assert events[1].detail["silent_s"] == 1800.0
+
+
+def test_offline_needs_the_clock_to_move_a_tick_does_it(engine: Engine) -> None:
+    feed(engine, [river("g1", 0, 0.5), river("g2", 0, 0.5)])
+    assert summary(engine.on_clock(at(29)).events) == [("u1", "offline", "raised", 1)]
+    outcome = engine.on_clock(at(31))
+    assert ("g1", "offline", "raised", 1) in summary(outcome.events)
+    assert engine.on_clock(at(20)).events == []  # the clock never goes back
+
+
+def test_backfill_after_an_outage_clears_once(engine: Engine) -> None:
+    readings = [river("g1", 0, 0.5), river("g2", 0, 0.5)]
+    readings += [river("g1", minute, 0.5) for minute in range(10, 130, 10)]
+    # g2's logged readings arrive late, in one burst, after g1's 120-minute reading.
+    readings += [river("g2", minute, 0.5) for minute in range(10, 130, 10)]
+    events = [e for e in feed(engine, readings, only="g2")]
+    assert summary(events) == [("g2", "offline", "raised", 1), ("g2", "offline", "cleared", 0)]
+
+
+def test_quality_spike_excluded_and_alerted(engine: Engine) -> None:
+    events = feed(engine, series("g1", [1.2, 1.25, 4.9, 1.3, 1.3, 1.32]), only="g1")
+    assert summary(events) == [("g1", "river_level", "raised", 1),
+                               ("g1", "data_quality", "raised", 1),
+                               ("g1", "data_quality", "cleared", 0)]
+    assert events[1].rule == "data_quality.spike"
+    assert events[1].detail == {"field": "level_m", "value": 4.9, "reason": "spike"}
+
+
+def test_a_spike_confirmed_by_the_next_reading_is_a_real_step(engine: Engine) -> None:
+    events = feed(engine, series("g1", [1.2, 4.9, 4.95]), only="g1")
+    assert summary(of_type(events, AlertType.RIVER_LEVEL)) == [
+        ("g1", "river_level", "raised", 1), ("g1", "river_level", "escalated", 4)]
+    assert events[-1].at == at(20)
+
+
+def test_out_of_range_excluded(engine: Engine) -> None:
+    events = feed(engine, series("g1", [1.2, 45.0]), only="g1")
+    assert summary(events) == [("g1", "river_level", "raised", 1),
+                               ("g1", "data_quality", "raised", 1)]
+    assert events[1].rule == "data_quality.out_of_range"
+
+
+def test_flatline_excluded(registry: StationRegistry) -> None:
+    rules = rules_with(registry, "stations: {g1: {quality: {level_m: "
+                                 "{min: -5, max: 40, flatline_s: 1800}}}}")
+    engine = Engine(registry, rules)
+    events = feed(engine, series("g1", [2.5, 2.5, 2.5, 2.5, 2.5, 1.2, 1.3, 1.4]),
+                  only="g1")
+    assert summary(events) == [("g1", "river_level", "raised", 2),
+                               ("g1", "data_quality", "raised", 1),
+                               ("g1", "data_quality", "cleared", 0)]
+    assert events[1].rule == "data_quality.flatline"
+    assert events[1].at == at(30)
+
+
+def test_duplicates_and_out_of_order_readings_change_nothing(engine: Engine) -> None:
+    first = engine.on_reading(river("g1", 10, 1.2))
+    assert summary(first.events) == [("g1", "river_level", "raised", 1)]
+    state = engine.states["g1"]
+    duplicate = engine.on_reading(river("g1", 10, 2.5))
+    late = engine.on_reading(river("g1", 5, 3.5))
+    assert (duplicate.ignored, duplicate.events, duplicate.states) == ("duplicate", [], [])
+    assert (late.ignored, late.events, late.states) == ("late", [], [])
+    assert engine.states["g1"] == state
+
+
+def test_confirm_readings(registry: StationRegistry) -> None:
+    rules: AlertRules = rules_with(registry, "stations: {g1: {level: {confirm_readings: 2}}}")
+    engine = Engine(registry, rules)
+    events = of_type(feed(engine, series("g1", [0.5, 1.5, 0.5, 1.5, 1.6]), only="g1"),
+                     AlertType.RIVER_LEVEL)
+    assert summary(events) == [("g1", "river_level", "raised", 1)]
+    assert events[0].at == at(40)
