@@ -7,6 +7,7 @@ files named after the setting in ``FLOODWATCH_SECRETS_DIR`` (Docker/Kubernetes s
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -122,6 +123,106 @@ class Settings(BaseSettings):
         default=0.5, gt=0, lt=1,
         description="Log an error and flag the metric when the spool passes this share.",
     )
+
+    # --- alerts ---
+    alerts_rules: Path = Field(
+        default=Path("config/alert-rules.yaml"),
+        description="Path of the alert rules YAML (thresholds, hold times, labels).",
+    )
+    alerts_client_id: str = Field(
+        default="floodwatch-alerts",
+        min_length=1,
+        max_length=64,
+        description="Fixed MQTT client id of the alert engine's session; one engine per id.",
+    )
+    alerts_receive_maximum: int = Field(
+        default=1000, ge=1, le=65_535,
+        description="Unacknowledged bus messages the broker may send the alert engine ahead.",
+    )
+    alerts_tick_s: float = Field(
+        default=30.0, ge=0, le=3600,
+        description="Wall-clock tick for offline detection when no reading arrives; "
+        "0 turns it off (replays: event time only).",
+    )
+    alerts_basins: str | None = Field(
+        default=None,
+        pattern=r"^[^,\s]+(,[^,\s]+)*$",
+        description="Comma-separated basins this engine evaluates, to split stations "
+        "across engines (each with its own client id); all stations when unset.",
+    )
+    alerts_cap_status: Literal["Actual", "Exercise", "System", "Test", "Draft"] = Field(
+        default="Actual", description="CAP <status> of rendered alerts (Exercise for drills)."
+    )
+
+    # --- api ---
+    api_host: str = Field(default="127.0.0.1", min_length=1,
+                          description="Address the API server listens on.")
+    api_port: int = Field(default=18080, ge=1, le=65_535,
+                          description="Port the API server listens on.")
+    api_client_id: str = Field(
+        default="floodwatch-api",
+        min_length=1,
+        max_length=48,
+        description="Prefix of the API's MQTT client id (a random suffix is added: the "
+        "live feed holds no session, so several API processes may run).",
+    )
+    api_stale_factor: float = Field(
+        default=3.0, ge=1, le=100,
+        description="A station is stale when nothing arrived for this many reporting "
+        "intervals (interval_s).",
+    )
+    api_max_points: int = Field(
+        default=500, ge=10, le=10_000,
+        description="Most points a history response holds; longer ranges are "
+        "downsampled with GROUP BY time().",
+    )
+    api_max_range_days: float = Field(
+        default=31.0, gt=0, le=3660, description="Longest history range one request may ask."
+    )
+    api_live_queue: int = Field(
+        default=1000, ge=10, le=1_000_000,
+        description="Live-feed events queued per client; a client that falls this far "
+        "behind is disconnected so it never slows the others.",
+    )
+    api_heartbeat_s: float = Field(
+        default=15.0, gt=0, le=300,
+        description="Live-feed heartbeat interval when no event is sent.",
+    )
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description="API keys as 'role:key' entries separated by commas or newlines; "
+        "role is viewer, officer or admin. Best given as the secret file 'api_keys'.",
+    )
+    api_public_read: bool = Field(
+        default=False,
+        description="Let anyone read stations, latest values, history and the live feed "
+        "without a key (residents' apps); everything else still needs one.",
+    )
+    api_cors_origins: str | None = Field(
+        default=None,
+        description="Comma-separated origins allowed by CORS (e.g. https://bousai.example.jp); "
+        "none when unset.",
+    )
+    api_max_body_bytes: int = Field(
+        default=65_536, ge=1024, le=16 * 1024**2,
+        description="Larger request bodies are refused with 413.",
+    )
+
+    @field_validator("api_keys")
+    @classmethod
+    def _api_keys_well_formed(cls, keys: SecretStr | None) -> SecretStr | None:
+        if keys is None:
+            return None
+        for number, entry in enumerate(re.split(r"[,\n]", keys.get_secret_value()), 1):
+            entry = entry.strip()
+            if not entry:
+                continue
+            role, _, key = entry.partition(":")
+            # The message names the entry's position, never its text: it is a secret.
+            if role.strip() not in ("viewer", "officer", "admin") or len(key.strip()) < 16:
+                raise ValueError(f"entry {number} is not 'viewer|officer|admin:KEY' "
+                                 "with a key of at least 16 characters")
+        return keys
 
     # --- operations ---
     state_dir: Path = Field(

@@ -87,7 +87,9 @@ class BatchWriter:
 
     async def replay(self) -> None:
         """Drain the spool into InfluxDB, oldest first, for as long as the process runs."""
-        backoff = Backoff()
+        # Capped at 10 s: after an outage, readings should reach InfluxDB (and the
+        # dashboards) soon after it is back; a probe write every 10 s costs nothing.
+        backoff = Backoff(maximum_s=10.0)
         while True:
             oldest = self._spool.oldest()
             if oldest is None:

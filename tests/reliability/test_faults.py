@@ -56,7 +56,7 @@ def rig(tmp_path: Path, mosquitto: MosquittoServer, own_influx: InfluxServer
 
 
 def assert_books_balance(influx: InfluxQuery, stream: SteadyStream, published: int) -> None:
-    wait_for(lambda: influx.count("river", "level_m") >= published, 90,
+    wait_for(lambda: influx.count("river", "level_m") >= published, 150,
              f"{published} readings stored")
     time.sleep(1.0)  # anything extra (a duplicate point) would show up now
     stored = influx.rows('SELECT "level_m" FROM "river"')
