@@ -213,8 +213,8 @@ class Settings(BaseSettings):
     def _api_keys_well_formed(cls, keys: SecretStr | None) -> SecretStr | None:
         if keys is None:
             return None
-        for number, entry in enumerate(re.split(r"[,\n]", keys.get_secret_value()), 1):
-            entry = entry.strip()
+        for number, raw in enumerate(re.split(r"[,\n]", keys.get_secret_value()), 1):
+            entry = raw.strip()
             if not entry:
                 continue
             role, _, key = entry.partition(":")

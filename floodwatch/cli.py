@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_alerts(commands)
 
+    from api.command import register as register_api  # noqa: PLC0415
+
+    register_api(commands)
+
     acl = commands.add_parser("broker-acl",
                               help="print the broker ACL for the station registry")
     acl.set_defaults(handler=cmd_broker_acl)

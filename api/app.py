@@ -1,0 +1,74 @@
+"""The FastAPI application: ``create_app(settings, registry)`` wires routers, error
+handling and the lifespan that opens InfluxDB and the bus subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import alert_history, alerts, health, problems, readings, stations, stream
+from api.auth import KeyRing
+from api.deps import Services, public_reader
+from api.limits import BodyLimit
+from api.live import LiveCache
+from core.influx import InfluxClient
+from core.registry import StationRegistry
+from core.settings import Settings
+
+log = structlog.get_logger("api")
+
+# Starting is not blocked for long by a broker that is down: the connection keeps
+# retrying in the background and /readyz reports it.
+BROKER_START_TIMEOUT_S = 5.0
+
+
+def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            influx = await stack.enter_async_context(InfluxClient.from_settings(settings))
+            live = LiveCache.from_settings(settings)
+            await live.start(BROKER_START_TIMEOUT_S)
+            stack.push_async_callback(live.close)
+            task = asyncio.create_task(live.run(), name="api-live-cache")
+            stack.push_async_callback(_cancel, task)
+            app.state.services = Services(settings, registry, influx, live,
+                                          KeyRing.from_settings(settings))
+            log.info("api ready", stations=len(registry))
+            yield
+
+    app = FastAPI(
+        title="floodwatch API",
+        version="1",
+        summary="River gauges and road sensors: stations, readings, health.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    readers = [Depends(public_reader)]
+    app.include_router(stations.router, dependencies=readers)
+    app.include_router(readings.router, dependencies=readers)
+    app.include_router(alerts.router, dependencies=readers)
+    app.include_router(alert_history.router, dependencies=readers)
+    # The WebSocket route checks its key itself (it must accept before it can explain).
+    app.include_router(stream.router)
+    app.include_router(health.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    if settings.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o.strip() for o in settings.api_cors_origins.split(",")],
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
+    return app
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,80 @@
+"""Dependencies as ``Annotated`` aliases, so routes declare what they need by type.
+
+The resources live on ``app.state.services``, opened by the lifespan in ``api.app``.
+The providers take an HTTPConnection so WebSocket routes share them, and are async so
+FastAPI calls them on the loop instead of hopping to its thread pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from api.auth import KeyRing, Principal, Role, authorize
+from api.live import LiveCache
+from core.influx import InfluxClient
+from core.registry import StationRegistry
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    registry: StationRegistry
+    influx: InfluxClient
+    live: LiveCache
+    keys: KeyRing
+
+
+def _services(connection: HTTPConnection) -> Services:
+    services: Services = connection.app.state.services
+    return services
+
+
+async def _settings(connection: HTTPConnection) -> Settings:
+    return _services(connection).settings
+
+
+async def _registry(connection: HTTPConnection) -> StationRegistry:
+    return _services(connection).registry
+
+
+async def _influx(connection: HTTPConnection) -> InfluxClient:
+    return _services(connection).influx
+
+
+async def _live(connection: HTTPConnection) -> LiveCache:
+    return _services(connection).live
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+RegistryDep = Annotated[StationRegistry, Depends(_registry)]
+InfluxDep = Annotated[InfluxClient, Depends(_influx)]
+LiveDep = Annotated[LiveCache, Depends(_live)]
+
+
+async def public_reader(connection: HTTPConnection) -> Principal:
+    services = _services(connection)
+    return authorize(connection, services.keys, Role.VIEWER,
+                     public=services.settings.api_public_read)
+
+
+async def _live_reader(connection: HTTPConnection) -> Principal:
+    # EventSource cannot send headers: the key may come as ?access_token=.
+    services = _services(connection)
+    return authorize(connection, services.keys, Role.VIEWER,
+                     public=services.settings.api_public_read, allow_query=True)
+
+
+async def _officer(connection: HTTPConnection) -> Principal:
+    services = _services(connection)
+    return authorize(connection, services.keys, Role.OFFICER, public=False)
+
+
+# Read access to the safe public subset (stations, latest, history, live feed).
+PublicReader = Annotated[Principal, Depends(public_reader)]
+LiveReader = Annotated[Principal, Depends(_live_reader)]
+Officer = Annotated[Principal, Depends(_officer)]

@@ -1,0 +1,107 @@
+"""Fan-out of bus events to live clients, each behind its own bounded queue.
+
+Publishing never waits: a client whose queue is full is cut off with a reason, so one
+slow phone on a bad link cannot delay the officers' dashboards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from prometheus_client import Counter, Gauge
+
+LIVE_CLIENTS = Gauge("floodwatch_api_live_clients", "Connected live-feed clients.")
+LIVE_DROPPED = Counter("floodwatch_api_live_dropped_total",
+                       "Live clients cut off because they did not keep up.")
+
+EventType = Literal["reading", "alert", "status"]
+SLOW_REASON = "slow consumer: the client did not keep up with the feed"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    type: EventType
+    station: str
+    kind: str | None  # river/road for readings; None for alert events and status
+    data: dict[str, Any]
+
+    def as_message(self) -> dict[str, Any]:
+        return {"type": self.type, "station": self.station, "data": self.data}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFilter:
+    stations: frozenset[str] | None = None
+    kinds: frozenset[str] | None = None
+    alerts_only: bool = False
+
+    def matches(self, event: LiveEvent) -> bool:
+        if self.stations is not None and event.station not in self.stations:
+            return False
+        if event.type == "reading":
+            if self.alerts_only:
+                return False
+            return self.kinds is None or event.kind in self.kinds
+        return True
+
+
+@dataclass(eq=False)
+class LiveClient:
+    filter: LiveFilter
+    queue: asyncio.Queue[LiveEvent]
+    dropped: str | None = None
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def next(self, timeout_s: float) -> LiveEvent | None:
+        """The next event, or None after ``timeout_s`` (time for a heartbeat).
+        Raises ClientDropped once the hub has cut this client off."""
+        if self.dropped is not None:
+            raise ClientDropped(self.dropped)
+        if self.queue.empty():
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout_s)
+            except TimeoutError:
+                return None
+            if self.dropped is not None:
+                raise ClientDropped(self.dropped)
+        return self.queue.get_nowait()
+
+    def offer(self, event: LiveEvent) -> bool:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped = SLOW_REASON
+            self._wake.set()
+            return False
+        self._wake.set()
+        return True
+
+
+class ClientDropped(Exception):
+    """The hub cut the client off; the message is the reason to tell it."""
+
+
+class LiveHub:
+    def __init__(self, queue_size: int) -> None:
+        self._queue_size = queue_size
+        self._clients: set[LiveClient] = set()
+
+    def join(self, live_filter: LiveFilter) -> LiveClient:
+        client = LiveClient(live_filter, asyncio.Queue(self._queue_size))
+        self._clients.add(client)
+        LIVE_CLIENTS.set(len(self._clients))
+        return client
+
+    def leave(self, client: LiveClient) -> None:
+        self._clients.discard(client)
+        LIVE_CLIENTS.set(len(self._clients))
+
+    def publish(self, event: LiveEvent) -> None:
+        for client in list(self._clients):
+            if (client.dropped is None and client.filter.matches(event)
+                    and not client.offer(event)):
+                LIVE_DROPPED.inc()
+                self.leave(client)

@@ -1,0 +1,133 @@
+"""The API's view of the bus: the latest validated reading of every station and the
+alert engine's retained status, kept in memory so "latest" and the live feed keep
+answering while InfluxDB is down. Every bus message is also handed to the LiveHub.
+
+The subscription holds no session (expiry 0, random client id): after a restart the
+cache refills from InfluxDB and new bus messages, nothing has to be replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import structlog
+from prometheus_client import Counter
+
+from api.hub import LiveEvent, LiveFilter, LiveHub
+from core.mqtt import BrokerAddress
+from core.readings import Reading
+from core.settings import Settings
+from core.subscription import Subscription
+
+log = structlog.get_logger("api.live")
+
+READINGS_TOPIC = "floodwatch/readings/#"
+ALERTS_TOPIC = "floodwatch/alerts/+"
+STATUS_TOPIC = "floodwatch/status/+"
+# Bus messages are small; a generous window keeps the broker from holding them back.
+RECEIVE_MAXIMUM = 1000
+
+LIVE_MESSAGES = Counter("floodwatch_api_bus_messages_total",
+                        "Bus messages the API received, by outcome.", ["outcome"])
+
+
+class LiveCache:
+    """Latest reading per station, from the bus. Runs as one task on the event loop."""
+
+    def __init__(self, subscription: Subscription, hub: LiveHub) -> None:
+        self._subscription = subscription
+        self.hub = hub
+        self._latest: dict[str, Reading] = {}
+        self._status: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LiveCache:
+        subscription = Subscription(
+            BrokerAddress.from_settings(settings),
+            f"{settings.api_client_id}-{uuid.uuid4().hex[:12]}",
+            [READINGS_TOPIC, ALERTS_TOPIC, STATUS_TOPIC],
+            session_expiry_s=0,
+            receive_maximum=RECEIVE_MAXIMUM,
+            keepalive_s=settings.mqtt_keepalive_s,
+        )
+        return cls(subscription, LiveHub(settings.api_live_queue))
+
+    @property
+    def subscribed(self) -> bool:
+        return self._subscription.subscribed
+
+    def latest(self, station_id: str) -> Reading | None:
+        return self._latest.get(station_id)
+
+    def remember(self, reading: Reading) -> None:
+        """Keep ``reading`` unless a newer one (by device time) is already known."""
+        known = self._latest.get(reading.station)
+        if known is None or reading.ts >= known.ts:
+            self._latest[reading.station] = reading
+
+    def statuses(self) -> dict[str, dict[str, Any]]:
+        """The alert engine's retained status per station, as last seen on the bus."""
+        return dict(self._status)
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        """QoS 1 on the bus link; queued by paho while the broker is away."""
+        self._subscription.publish(topic, payload)
+
+    def snapshot(self, live_filter: LiveFilter) -> list[dict[str, Any]]:
+        """Current state for a new live client: latest readings, then alert status."""
+        events = [LiveEvent("reading", r.station, r.kind.value, _reading_data(r))
+                  for r in self._latest.values()]
+        events += [LiveEvent("status", station, None, data)
+                   for station, data in self._status.items()]
+        return [event.as_message() for event in events if live_filter.matches(event)]
+
+    def _handle(self, topic: str, payload: bytes) -> LiveEvent | None:
+        parts = topic.split("/")
+        if parts[:2] == ["floodwatch", "readings"]:
+            reading = Reading.from_json(payload)
+            self.remember(reading)
+            return LiveEvent("reading", reading.station, reading.kind.value,
+                             _reading_data(reading))
+        station = parts[-1]
+        if not payload:  # an emptied retained status: the station has no state any more
+            self._status.pop(station, None)
+            return None
+        data = json.loads(payload)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        if parts[1] == "status":
+            self._status[station] = data
+            return LiveEvent("status", station, None, data)
+        return LiveEvent("alert", station, None, data)
+
+    async def start(self, timeout_s: float) -> None:
+        await self._subscription.start(timeout_s)
+
+    async def close(self) -> None:
+        await self._subscription.close(timeout_s=1.0)
+
+    async def run(self) -> None:
+        """Consume the bus until cancelled; a bad message is counted and dropped."""
+        while True:
+            await self._subscription.wait(1.0)
+            messages = self._subscription.drain()
+            for message in messages:
+                try:
+                    event = self._handle(message.topic, message.payload)
+                except ValueError:  # JSONDecodeError is one
+                    LIVE_MESSAGES.labels("invalid").inc()
+                    continue
+                LIVE_MESSAGES.labels("accepted").inc()
+                if event is not None:
+                    self.hub.publish(event)
+            # Nothing here needs the broker to redeliver: ack at once.
+            self._subscription.ack(messages)
+            await asyncio.sleep(0)
+
+
+def _reading_data(reading: Reading) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(reading.to_json())
+    return data

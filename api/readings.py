@@ -1,0 +1,78 @@
+"""/api/v1/stations/{id}/readings: a station's history over a bounded range.
+
+Ranges short enough to hold at most ``api_max_points`` of the station's readings are
+returned raw; longer ones are averaged by InfluxQL ``GROUP BY time()`` into at most that
+many buckets, so a 30-day chart costs the same as a 1-day one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import InfluxDep, RegistryDep, SettingsDep
+from api.models import History, HistoryPoint
+from api.problems import bad_range, influx_unavailable, problem_responses, unknown_station
+from api.stations import StationId
+from api.store import bucket_seconds, history
+from core.influx import InfluxError
+
+router = APIRouter(prefix="/api/v1", tags=["readings"])
+
+DEFAULT_RANGE = timedelta(hours=24)
+
+
+# InfluxDB stores nanoseconds since 1970 in 64 bits: times outside cannot be asked.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2262, 1, 1, tzinfo=UTC)
+
+
+def aware(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None:
+        raise bad_range(f"{name} needs a UTC offset, e.g. 2026-11-28T10:00:00+09:00")
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise bad_range(f"{name} is out of range") from exc
+    if not EARLIEST <= moment < LATEST:
+        raise bad_range(f"{name} must be between 1970 and 2262")
+    return moment
+
+
+@router.get("/stations/{station_id}/readings", summary="History of one station",
+            responses=problem_responses(400, 404, 422, 503))
+async def readings(
+    *, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
+    station_id: str = StationId,
+    start: Annotated[datetime | None, Query(
+        description="Inclusive start (ISO 8601 with offset); default end - 24 h.",
+        examples=["2026-11-27T10:00:00+09:00"])] = None,
+    end: Annotated[datetime | None, Query(
+        description="Exclusive end (ISO 8601 with offset); default now.",
+        examples=["2026-11-28T10:00:00+09:00"])] = None,
+) -> History:
+    station = registry.get(station_id)
+    if station is None:
+        raise unknown_station(station_id)
+    end_at = aware(end, "end") if end is not None else datetime.now(UTC)
+    start_at = aware(start, "start") if start is not None else end_at - DEFAULT_RANGE
+    if start_at >= end_at:
+        raise bad_range("start must be before end")
+    if end_at - start_at > timedelta(days=settings.api_max_range_days):
+        raise bad_range(f"range longer than {settings.api_max_range_days:g} days; "
+                        "ask for several shorter ranges")
+    expected = (end_at - start_at).total_seconds() / station.interval_s
+    bucket_s = (None if expected <= settings.api_max_points
+                else bucket_seconds(start_at, end_at, settings.api_max_points))
+    try:
+        points = await history(influx, station, start_at, end_at, bucket_s,
+                               limit=settings.api_max_points)
+    except InfluxError as exc:
+        if "database not found" in str(exc):
+            points = []
+        else:
+            raise influx_unavailable() from exc
+    return History(station=station.id, start=start_at, end=end_at, bucket_s=bucket_s,
+                   points=[HistoryPoint(ts=ts, values=values) for ts, values in points])

@@ -1,0 +1,91 @@
+"""InfluxQL the API runs: latest reading per station, and a station's history.
+
+Every identifier and value put into a query comes from the registry or is a number the
+API computed, never raw request text, so no InfluxQL can be injected.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from core.influx import InfluxClient, Row, as_float
+from core.readings import FIELDS_BY_KIND, FieldValue
+from core.registry import Station, StationKind
+
+STRING_FIELDS: frozenset[str] = frozenset({"surface_state"})
+
+
+def _ns_to_datetime(ns: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _values(kind: StationKind, row: Row) -> dict[str, FieldValue]:
+    values: dict[str, FieldValue] = {}
+    for name in sorted(FIELDS_BY_KIND[kind]):
+        value = row.get(name)
+        if value is None:
+            continue
+        if name in STRING_FIELDS:
+            values[name] = str(value)
+        else:
+            number = as_float(value)
+            if number is not None:
+                values[name] = number
+    return values
+
+
+async def latest_by_station(
+    influx: InfluxClient, kind: StationKind
+) -> dict[str, tuple[datetime, dict[str, FieldValue]]]:
+    """Each station's newest point of ``kind``. ORDER BY time DESC LIMIT 1 per series,
+    not last() per field: Debian's 1.6 stamps multi-field last() with 1970."""
+    rows = await influx.query(
+        f'SELECT * FROM "{kind.value}" GROUP BY "station" ORDER BY time DESC LIMIT 1'  # noqa: S608
+    )
+    latest: dict[str, tuple[datetime, dict[str, FieldValue]]] = {}
+    for row in rows:
+        station = row.get("station")
+        if isinstance(station, str):
+            latest[station] = (_ns_to_datetime(int(row["time"])), _values(kind, row))
+    return latest
+
+
+def bucket_seconds(start: datetime, end: datetime, max_points: int) -> int:
+    """The smallest whole-second bucket that fits the range in ``max_points``."""
+    span = (end - start).total_seconds()
+    return max(1, -(-int(span) // max_points))
+
+
+async def history(
+    influx: InfluxClient, station: Station, start: datetime, end: datetime,
+    bucket_s: int | None, *, limit: int,
+) -> list[tuple[datetime, dict[str, FieldValue]]]:
+    """Points in [start, end): averaged per ``bucket_s`` bucket when given, else raw (at most
+    ``limit``)."""
+    kind = station.kind
+    where = (f"\"station\" = '{station.id}' AND time >= '{_rfc3339(start)}' "
+             f"AND time < '{_rfc3339(end)}'")
+    fields = sorted(FIELDS_BY_KIND[kind])
+    if bucket_s is None:
+        selection = ", ".join(f'"{name}"' for name in fields)
+        # A device reporting faster than its interval_s must not unbound a "short" range.
+        query = (f'SELECT {selection} FROM "{kind.value}" WHERE {where} '  # noqa: S608
+                 f"LIMIT {limit}")
+    else:
+        # Strings cannot be averaged: the bucket's last state is the one to show.
+        selection = ", ".join(
+            f'last("{name}") AS "{name}"' if name in STRING_FIELDS
+            else f'mean("{name}") AS "{name}"'
+            for name in fields
+        )
+        # Buckets align to the epoch unless offset: align them to ``start`` so the
+        # range splits into exactly ceil(span / bucket) buckets, not one more.
+        offset_s = int(start.timestamp()) % bucket_s
+        query = (f'SELECT {selection} FROM "{kind.value}" WHERE {where} '  # noqa: S608
+                 f"GROUP BY time({bucket_s}s, {offset_s}s) fill(none)")
+    rows = await influx.query(query)
+    return [(_ns_to_datetime(int(row["time"])), _values(kind, row)) for row in rows]

@@ -1,0 +1,109 @@
+"""History: raw for short ranges, GROUP BY time() for long ones, problems for bad ranges.
+Points are written straight to InfluxDB through core.influx."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.influx import InfluxClient
+from core.registry import StationRegistry
+from core.settings import Settings
+from tests.api.support import api_client
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+STEP = timedelta(minutes=10)  # the sample gauges' interval_s is 600
+
+
+async def _write_levels(settings: Settings, count: int) -> None:
+    async with InfluxClient.from_settings(settings) as influx:
+        await influx.create_database()
+        lines = []
+        for index in range(count):
+            ns = int((START + index * STEP).timestamp()) * 1_000_000_000
+            # Integral values on purpose: 1.x hands them back as JSON integers.
+            lines.append(f"river,basin=abukuma,river=abukuma,station=sukagawa "
+                         f"level_m={index % 5}.0 {ns}")
+        await influx.write(lines)
+
+
+def test_short_range_is_raw(make_settings: Callable[..., Settings],
+                            sample_registry: StationRegistry) -> None:
+    settings = make_settings()
+
+    async def scenario() -> None:
+        await _write_levels(settings, 12)
+        async with api_client(settings, sample_registry) as client:
+            response = await client.get("/api/v1/stations/sukagawa/readings", params={
+                "start": "2026-11-01T09:00:00+09:00", "end": "2026-11-01T01:00:00Z"})
+            assert response.status_code == 200
+            body = response.json()
+            assert body["bucket_s"] is None
+            assert [p["values"]["level_m"] for p in body["points"]] == [
+                0.0, 1.0, 2.0, 3.0, 4.0, 0.0]
+            assert body["points"][1]["ts"] == "2026-11-01T00:10:00Z"
+
+    asyncio.run(scenario())
+
+
+def test_long_range_is_downsampled_to_bounded_points(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry
+) -> None:
+    settings = make_settings(api_max_points=10)
+
+    async def scenario() -> None:
+        await _write_levels(settings, 200)
+        async with api_client(settings, sample_registry) as client:
+            response = await client.get("/api/v1/stations/sukagawa/readings", params={
+                "start": START.isoformat(), "end": (START + 200 * STEP).isoformat()})
+            body = response.json()
+            assert response.status_code == 200
+            assert body["bucket_s"] == 12_000  # 2000 minutes / 10 points
+            assert 1 <= len(body["points"]) <= 10
+            # 20 readings per bucket cycling 0..4: every mean is 2.
+            assert all(p["values"]["level_m"] == 2.0 for p in body["points"])
+
+    asyncio.run(scenario())
+
+
+def test_empty_database_has_no_points(make_settings: Callable[..., Settings],
+                                      sample_registry: StationRegistry) -> None:
+    async def scenario() -> None:
+        async with api_client(make_settings(), sample_registry) as client:
+            response = await client.get("/api/v1/stations/sukagawa/readings")
+            assert response.status_code == 200
+            assert response.json()["points"] == []
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "slug"),
+    [
+        ({"start": "2026-11-02T00:00:00Z", "end": "2026-11-01T00:00:00Z"}, 400, "bad-range"),
+        ({"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T00:00:00Z"}, 400, "bad-range"),
+        ({"start": "2026-01-01T00:00:00Z", "end": "2026-11-01T00:00:00Z"}, 400, "bad-range"),
+        ({"start": "2026-11-01T00:00:00", "end": "2026-11-02T00:00:00Z"}, 400, "bad-range"),
+        ({"start": "0001-01-01T00:00:00+14:00"}, 400, "bad-range"),
+        ({"start": "yesterday"}, 422, "bad-parameter"),
+    ],
+)
+def test_bad_ranges_are_problems(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry,
+    params: dict[str, str], status: int, slug: str,
+) -> None:
+    async def scenario() -> None:
+        async with api_client(make_settings(), sample_registry) as client:
+            response = await client.get("/api/v1/stations/sukagawa/readings", params=params)
+            assert response.status_code == status, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            body = response.json()
+            assert body["type"].endswith(f"/{slug}")
+            assert body["status"] == status
+            assert body["title"]
+            assert body["detail"]
+
+    asyncio.run(scenario())
