@@ -6,19 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import signal
-import sys
 from collections.abc import Iterator
-from typing import NoReturn
 
 import uvicorn
 
 from api.app import create_app
-from core.logging import configure_logging
-from core.registry import RegistryError, StationRegistry
-from core.settings import SettingsError, load_settings
-
-EXIT_RUNTIME = 1
-EXIT_CONFIG = 2
+from core.commandline import EXIT_RUNTIME, fail, settings_and_registry_or_exit
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,22 +19,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(handler=run)
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    for line in message.splitlines() or [message]:
-        print(f"floodwatch: {line}", file=sys.stderr)
-    raise SystemExit(code)
-
-
 def run(_args: argparse.Namespace) -> None:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        _fail(str(exc), EXIT_CONFIG)
-    configure_logging(settings.log_level, settings.log_format)
-    try:
-        registry = StationRegistry.load(settings.stations)
-    except RegistryError as exc:
-        _fail(f"FLOODWATCH_STATIONS: {exc}", EXIT_CONFIG)
+    settings, registry = settings_and_registry_or_exit()
     config = uvicorn.Config(
         create_app(settings, registry),
         host=settings.api_host,
@@ -55,7 +34,7 @@ def run(_args: argparse.Namespace) -> None:
     asyncio.run(_serve(server))
     if not server.started:
         # The lifespan failed (broker refused us) or the port was taken: uvicorn logged why.
-        _fail(f"api did not start on {settings.api_host}:{settings.api_port}", EXIT_RUNTIME)
+        fail(f"api did not start on {settings.api_host}:{settings.api_port}", EXIT_RUNTIME)
 
 
 class _Server(uvicorn.Server):

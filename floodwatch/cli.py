@@ -3,59 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
-import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
 
-from core.logging import configure_logging
+from core.commandline import (
+    EXIT_RUNTIME,
+    fail,
+    run_until_signal,
+    settings_and_registry_or_exit,
+)
 from core.mqtt import MqttError
-from core.registry import RegistryError, StationRegistry
-from core.settings import Settings, SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 from floodwatch.services.process import ServiceError
-
-EXIT_CONFIG = 2
-EXIT_RUNTIME = 1
-
-
-def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
-    for line in message.splitlines() or [message]:
-        print(f"floodwatch: {line}", file=sys.stderr)
-    raise SystemExit(code)
-
-
-def run_until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
-    """Run ``main(stop)``; SIGTERM and SIGINT set ``stop`` for a clean shutdown."""
-
-    async def runner() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await main(stop)
-
-    asyncio.run(runner())
-
-
-def _settings_and_registry() -> tuple[Settings, StationRegistry]:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        fail(str(exc))
-    configure_logging(settings.log_level, settings.log_format)
-    try:
-        registry = StationRegistry.load(settings.stations)
-    except RegistryError as exc:
-        fail(f"FLOODWATCH_STATIONS: {exc}")
-    return settings, registry
 
 
 def cmd_ingest(_args: argparse.Namespace) -> None:
     from ingest.service import run_ingest  # noqa: PLC0415 - keep `services` light
 
-    settings, registry = _settings_and_registry()
+    settings, registry = settings_and_registry_or_exit()
     if settings.metrics_port is not None:
         from prometheus_client import start_http_server  # noqa: PLC0415
 
@@ -92,7 +57,7 @@ def cmd_settings(args: argparse.Namespace) -> None:
 def cmd_broker_acl(_args: argparse.Namespace) -> None:
     from floodwatch.broker_acl import render_acl  # noqa: PLC0415
 
-    _, registry = _settings_and_registry()
+    _, registry = settings_and_registry_or_exit()
     print(render_acl(registry), end="")
 
 

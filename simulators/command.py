@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
 
 import structlog
 
+from core.commandline import EXIT_RUNTIME, fail
 from core.logging import configure_logging
 from core.mqtt import BrokerAddress, MqttError
 from core.registry import RegistryError, StationRegistry
@@ -45,14 +45,7 @@ from simulators.runner import build_simulation
 from simulators.scenario import ScenarioError
 from simulators.timeline import JST, format_duration, parse_duration, parse_start
 
-EXIT_CONFIG = 2
-EXIT_RUNTIME = 1
 log = structlog.get_logger("simulators")
-
-
-def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
-    print(f"floodwatch: {message}", file=sys.stderr)
-    raise SystemExit(code)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

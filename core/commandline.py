@@ -1,0 +1,59 @@
+"""What every ``floodwatch`` subcommand does at the process edge, in one place.
+
+One line per problem on stderr (``floodwatch: FLOODWATCH_X: ...``) and a distinct exit
+status -- never a traceback -- then settings, logging and the registry, and a clean stop
+on SIGTERM/SIGINT. The stages' commands (ingest, alerts, api, simulate) all call these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn
+
+from core.logging import configure_logging
+from core.registry import RegistryError, StationRegistry
+from core.settings import Settings, SettingsError, load_settings
+
+EXIT_RUNTIME = 1  # the environment failed us (broker refused, port taken)
+EXIT_CONFIG = 2  # a setting, the registry or a rules file is wrong
+
+
+def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    for line in message.splitlines() or [message]:
+        print(f"floodwatch: {line}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def settings_or_exit() -> Settings:
+    """The settings from the environment, with logging configured; exits 2 if wrong."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def settings_and_registry_or_exit() -> tuple[Settings, StationRegistry]:
+    settings = settings_or_exit()
+    try:
+        registry = StationRegistry.load(settings.stations)
+    except RegistryError as exc:
+        fail(f"FLOODWATCH_STATIONS: {exc}")
+    return settings, registry
+
+
+def run_until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main(stop)``; SIGTERM and SIGINT set ``stop`` for a clean shutdown."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
