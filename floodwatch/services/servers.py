@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import urllib.request
+from abc import ABC, abstractmethod
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -22,7 +23,7 @@ def render_template(name: str, **values: object) -> str:
     return Template(template).substitute({key: str(value) for key, value in values.items()})
 
 
-class LocalServer:
+class LocalServer(ABC):
     """A server process on 127.0.0.1 with its configuration and data in ``workdir``."""
 
     binary = ""
@@ -45,11 +46,11 @@ class LocalServer:
         return [self.port]
 
     @property
-    def url(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def url(self) -> str: ...
 
-    def write_config(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def write_config(self) -> None: ...
 
     def ready(self) -> bool:
         return port_is_open(self.port)
