@@ -57,7 +57,8 @@ class LiveCache:
 
     @property
     def subscribed(self) -> bool:
-        return self._subscription.subscribed
+        """Connected and subscribed now: false while the broker is away."""
+        return self._subscription.connected
 
     def latest(self, station_id: str) -> Reading | None:
         return self._latest.get(station_id)

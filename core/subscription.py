@@ -111,7 +111,13 @@ class Subscription:
 
     @property
     def subscribed(self) -> bool:
+        """Subscribed at least once (stays true across reconnects)."""
         return self._subscribed.is_set()
+
+    @property
+    def connected(self) -> bool:
+        """Connected to the broker right now (for readiness checks)."""
+        return self._subscribed.is_set() and self._disconnected_since is None
 
     async def watch(self, interval_s: float = 5.0) -> None:
         """Never stop silently: complain while the broker is away, and end the stage
