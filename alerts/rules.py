@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from alerts.labels import Labels
+from core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
 from core.registry import Station, StationKind, StationRegistry
 
 
@@ -176,15 +176,15 @@ class AlertRules:
     def from_yaml_text(cls, text: str, registry: StationRegistry,
                        source: str = "<rules>") -> AlertRules:
         try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise RulesError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from exc
+            document = parse_yaml(text)
+        except YamlSyntaxError as exc:
+            raise RulesError(f"{source}: not valid YAML: {exc}") from exc
         if not isinstance(document, dict):
             raise RulesError(f"{source}: expected a mapping with 'defaults' and 'labels'")
         try:
             parsed = RulesFile.model_validate(document)
         except ValidationError as exc:
-            raise RulesError(f"{source}: {_first_error(exc)}") from exc
+            raise RulesError(f"{source}: {first_error(exc)}") from exc
         by_station: dict[str, StationRules] = {}
         for station in registry:
             by_station[station.id] = _resolve(station, parsed, document, source)
@@ -209,27 +209,11 @@ def _resolve(station: Station, parsed: RulesFile, document: dict[str, Any],
     if override is None:
         return parsed.defaults.river if kind is StationKind.RIVER else parsed.defaults.road
     raw_defaults = (document.get("defaults") or {}).get(kind.value) or {}
-    merged = _deep_merge(raw_defaults, override)
+    merged = deep_merge(raw_defaults, override)
     model: type[StationRules] = RiverRules if kind is StationKind.RIVER else RoadRules
     try:
         return model.model_validate(merged)
     except ValidationError as exc:
         raise RulesError(
-            f"{source}: stations.{station.id}: ({kind.value}) {_first_error(exc)}"
+            f"{source}: stations.{station.id}: ({kind.value}) {first_error(exc)}"
         ) from exc
-
-
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors(include_input=False, include_url=False)[0]
-    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    return f"{where}: {error['msg']}"

@@ -14,8 +14,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from core.config_files import YamlSyntaxError, first_error, parse_yaml
 
 STATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 STATION_ID_RE = re.compile(STATION_ID_PATTERN)
@@ -129,8 +130,8 @@ class StationRegistry:
     @classmethod
     def from_yaml_text(cls, text: str, source: str = "<registry>") -> StationRegistry:
         try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
+            document = parse_yaml(text)
+        except YamlSyntaxError as exc:
             raise RegistryError(f"{source}: not valid YAML: {exc}") from exc
         if not isinstance(document, dict) or not isinstance(document.get("stations"), list):
             raise RegistryError(f"{source}: expected a mapping with a 'stations' list")
@@ -139,12 +140,8 @@ class StationRegistry:
             try:
                 stations.append(Station.model_validate(entry))
             except ValidationError as exc:
-                first = exc.errors(include_input=False, include_url=False)[0]
-                where = ".".join(str(part) for part in first["loc"]) or "entry"
                 ident = entry.get("id", f"#{index}") if isinstance(entry, dict) else f"#{index}"
-                raise RegistryError(
-                    f"{source}: station {ident}: {where}: {first['msg']}"
-                ) from exc
+                raise RegistryError(f"{source}: station {ident}: {first_error(exc)}") from exc
         try:
             return cls(stations)
         except RegistryError as exc:

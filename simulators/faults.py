@@ -37,6 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.config_files import first_error
 from core.registry import StationKind
 from simulators.timeline import Duration, PositiveDuration
 
@@ -136,12 +137,4 @@ def parse_fault_option(text: str) -> FaultSpec:
     try:
         return FaultSpec.model_validate(fields)
     except ValidationError as exc:
-        raise ValueError(f"{text!r}: {describe_error(exc)}") from exc
-
-
-def describe_error(exc: ValidationError) -> str:
-    """The first problem of a validation error, as ``where: what`` in one line."""
-    first = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part) for part in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
+        raise ValueError(f"{text!r}: {first_error(exc)}") from exc

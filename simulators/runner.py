@@ -20,11 +20,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from core.config_files import first_error
 from core.mqtt import BrokerAddress
 from core.registry import StationRegistry
 from core.settings import Settings
 from simulators.clock import default_start
-from simulators.faults import FaultSpec, describe_error
+from simulators.faults import FaultSpec
 from simulators.load import load_devices, load_events
 from simulators.publisher import PublishReport, publish_events
 from simulators.replay import read_recording, replay_events
@@ -38,7 +39,7 @@ def broker_address(broker: str | BrokerAddress) -> BrokerAddress:
     try:
         return BrokerAddress.from_settings(Settings.model_validate({"mqtt_url": broker}))
     except ValidationError as exc:
-        raise ValueError(f"broker URL {broker!r}: {describe_error(exc)}") from exc
+        raise ValueError(f"broker URL {broker!r}: {first_error(exc)}") from exc
 
 
 def build_simulation(registry: StationRegistry, scenario: Scenario | str | Path = "typhoon",

@@ -35,7 +35,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -45,7 +44,8 @@ from pydantic import (
     model_validator,
 )
 
-from simulators.faults import FaultSpec, describe_error
+from core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
+from simulators.faults import FaultSpec
 from simulators.hydrology import RiverParams, RoutingSpec
 from simulators.messages import TimestampFormat
 from simulators.rainfall import RainSpec
@@ -134,7 +134,7 @@ def parse_scenario(text: str, source: str = "<scenario>", name: str = "scenario"
     try:
         return Scenario.model_validate(document)
     except ValidationError as exc:
-        raise ScenarioError(f"{source}: {describe_error(exc)}") from exc
+        raise ScenarioError(f"{source}: {first_error(exc)}") from exc
 
 
 def _read(name_or_path: str | Path, relative_to: Path | None) -> tuple[str, str, str]:
@@ -159,9 +159,9 @@ def _read(name_or_path: str | Path, relative_to: Path | None) -> tuple[str, str,
 def _document(text: str, source: str, chain: tuple[str, ...]) -> dict[str, Any]:
     """The file's mapping, on top of the scenario it ``extends`` (if any)."""
     try:
-        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source}: not valid YAML: {_one_line(exc)}") from exc
+        document = parse_yaml(text)
+    except YamlSyntaxError as exc:
+        raise ScenarioError(f"{source}: not valid YAML: {exc}") from exc
     if not isinstance(document, dict):
         raise ScenarioError(f"{source}: expected a mapping of scenario keys")
     parent = document.pop("extends", None)
@@ -175,40 +175,3 @@ def _document(text: str, source: str, chain: tuple[str, ...]) -> dict[str, Any]:
     base = _document(parent_text, parent_source, (*chain, source))
     base.pop("description", None)  # a description speaks for its own file only
     return deep_merge(base, document)
-
-
-def _one_line(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
-    return " ".join(str(exc).split())
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Mappings merge key by key (recursively); any other value replaces the base's."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice (PyYAML silently keeps the last)."""
-
-
-def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
-    keys: set[object] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in keys:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is given twice", key_node.start_mark)
-        keys.add(key)
-    return loader.construct_mapping(node)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                              _mapping_without_duplicates)
