@@ -121,7 +121,7 @@ def test_missing_labels_and_bad_templates_are_errors(registry: StationRegistry) 
     text = RULES_FILE.read_text(encoding="utf-8")
     broken = text.replace("        2: {name: ice, ja: 路面凍結, en: Icy road, severity: Severe,"
                           " urgency: Immediate}\n", "")
-    with pytest.raises(RulesError, match=r"labels: Value error, types.road_icing.levels.2"):
+    with pytest.raises(RulesError, match=r"labels: types.road_icing.levels.2"):
         AlertRules.from_yaml_text(broken, registry, "r.yaml")
     bad_template = text.replace("in about {minutes} min", "in about {minutes} min {oops}")
     with pytest.raises(RulesError, match="unknown placeholder 'oops'"):
