@@ -46,6 +46,27 @@ def rate_m_per_h(window: tuple[tuple[datetime, float], ...], rule: RateRule) -> 
     return (last - first) / span_s * 3600
 
 
+# The rate needs only the oldest and newest points, but which point is oldest moves
+# with time; keeping one point per window/WINDOW_POINTS bounds the persisted state (and
+# the JSON written on every commit) whatever a device's reporting rate. A gauge reporting
+# every second during a storm would otherwise carry 3,600 points per station; this keeps
+# at most about 2 x WINDOW_POINTS (any two consecutive gaps span at least the spacing).
+WINDOW_POINTS = 120
+
+
+def rate_window(window: tuple[tuple[datetime, float], ...], at: datetime, value: float,
+                rule: RateRule) -> tuple[tuple[datetime, float], ...]:
+    """The rate-of-rise window after a reading: points older than ``window_s`` dropped,
+    and the newest point replaced (not appended) while it is closer than the spacing to
+    the one before it."""
+    oldest = at - timedelta(seconds=rule.window_s)
+    kept = tuple(point for point in window if point[0] >= oldest)
+    spacing_s = rule.window_s / WINDOW_POINTS
+    if len(kept) >= 2 and (at - kept[-2][0]).total_seconds() < spacing_s:
+        kept = kept[:-1]
+    return (*kept, (at, value))
+
+
 def projection(value: float, rate: float | None, table: Thresholds,
                rule: RateRule) -> Projection | None:
     if rate is None or rate <= 0:
@@ -65,8 +86,7 @@ def projection(value: float, rate: float | None, table: Thresholds,
 def evaluate_river(step: Step, station: Station, rules: RiverRules, value: float, *,
                    at: datetime, cause: Cause) -> None:
     rate_rule = rules.rate_of_rise
-    oldest = at - timedelta(seconds=rate_rule.window_s)
-    window = (*(point for point in step.state.window if point[0] >= oldest), (at, value))
+    window = rate_window(step.state.window, at, value, rate_rule)
     step.update(window=window, last_level=value)
     rate = rate_m_per_h(window, rate_rule)
     table = thresholds(station, rules)
