@@ -1,0 +1,1 @@
+"""Delivery channels: the disaster network (MQTT), webhooks, X and Mastodon."""

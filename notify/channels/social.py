@@ -1,0 +1,166 @@
+"""Posting to social media (X, Mastodon) from the outbox: bursts coalesced into one post
+per basin, the most urgent first when the budget is short, and nothing posted twice.
+
+Deliveries wait ``gather_s`` after their creation so a burst of stations arriving
+together goes out as one post. A 429 pauses the channel until the platform's reset
+time; what waits meanwhile is re-composed, and goes out by priority, when it reopens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Protocol
+
+import structlog
+
+from core.registry import StationRegistry
+from core.waiting import wait_event
+from notify import metrics
+from notify.budget import PostingBudget
+from notify.channels.base import DeliveryError, backoff_s
+from notify.compose import Composer
+from notify.config import Social
+from notify.notice import Notice
+from notify.outbox import Delivery, Outbox
+from notify.posts import Post, Posts
+
+log = structlog.get_logger("notify.social")
+
+# After a 429 that did not say until when (X's windows are 15 minutes).
+DEFAULT_PAUSE_S = 900.0
+# Mastodon keeps an Idempotency-Key for one hour; a same-key retry after that could
+# publish twice, so such a post is reported as unknown instead.
+IDEMPOTENCY_TTL_S = 3300.0
+
+
+class Platform(Protocol):
+    name: str
+    idempotent: bool
+
+    async def post(self, text: str, key: str) -> str:
+        """Publish; return the post's id, or raise DeliveryError."""
+        ...
+
+
+class SocialSender:
+    def __init__(self, outbox: Outbox, platform: Platform, composer: Composer, *,
+                 config: Social, registry: StationRegistry,
+                 clock: Callable[[], float] = time.time,
+                 on_change: Callable[[], None] | None = None) -> None:
+        self.name = platform.name
+        self._outbox = outbox
+        self._posts = Posts(outbox)
+        self._platform = platform
+        self._composer = composer
+        self._config = config
+        self._registry = registry
+        self._clock = clock
+        self._gather_s = config.gather_s
+        self._budget = PostingBudget(platform.name, config.budget, outbox, self._posts)
+        self._wake = asyncio.Event()
+        self._on_change = on_change or (lambda: None)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def recover(self) -> None:
+        """Settle what a killed process left 'sending'."""
+        now = self._clock()
+        for post in self._posts.in_flight(self.name):
+            fresh = now - post.started_at < IDEMPOTENCY_TTL_S
+            if self._platform.idempotent and fresh:
+                log.info("re-sending an interrupted post with its idempotency key",
+                         channel=self.name, post_id=post.id)
+                continue
+            self._posts.unknown(post, "the process stopped while posting; outcome unknown",
+                                now)
+        # Deliveries 'sending' without a post were never handed to the platform.
+        orphans = self._outbox.in_flight(self.name, without_post=True)
+        if orphans:
+            self._outbox.finish(orphans, "pending", "interrupted before posting", now)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``, never in the middle of a post (call ``wake`` with it)."""
+        while not stop.is_set():
+            wait_s = await self.step()
+            self._on_change()
+            self._wake.clear()
+            await wait_event(self._wake, max(0.05, min(wait_s, 5.0)))
+
+    async def step(self) -> float:
+        """One pass; returns how long to wait before the next (unless woken)."""
+        now = self._clock()
+        expired = self._outbox.expire_due(self.name, now)
+        if expired:
+            log.error("posts expired unsent (too old to be useful)", channel=self.name,
+                      events=[d.event_id for d in expired])
+        metrics.BACKLOG.labels(self.name).set(self._outbox.backlog(self.name))
+        metrics.RATE_LIMITED.labels(self.name).set(self._budget.paused_until())
+        if now < self._budget.paused_until():
+            return self._budget.paused_until() - now
+        # Same-key retries first: they were composed before anything now waiting.
+        for post in self._posts.in_flight(self.name, due_by=now):
+            if not await self._attempt(post):
+                return max(0.05, self._budget.next_opening(self._clock()) - self._clock())
+        groups = self._groups(now)
+        if not groups:
+            next_at = self._outbox.next_due_at(self.name)
+            return 5.0 if next_at is None else max(0.05, next_at - now)
+        for group in groups:
+            if self._budget.available(self._clock()) <= 0:
+                log.warning("posting budget used up; most urgent first when it reopens",
+                            channel=self.name, waiting=sum(len(g) for g in groups))
+                return max(0.05, self._budget.next_opening(self._clock()) - self._clock())
+            notices = [Notice.from_json(self._outbox.event(d.event_id).json or b"")
+                       for d in group]
+            post = self._posts.create(self.name, self._composer.compose(notices), group,
+                                      self._clock())
+            if not await self._attempt(post):
+                break
+        return 0.05
+
+    def _groups(self, now: float) -> list[list[Delivery]]:
+        """Due deliveries by basin, most urgent basin first; a basin waits until its
+        oldest delivery is gather_s old, for the rest of its burst."""
+        by_basin: dict[str, list[Delivery]] = defaultdict(list)
+        for delivery in self._outbox.due(self.name, now, limit=10_000):
+            station = self._registry.get(delivery.station)
+            by_basin[station.basin if station is not None else delivery.station].append(
+                delivery)
+        ready = [group for group in by_basin.values()
+                 if now - min(d.created_at for d in group) >= self._gather_s]
+        return sorted(ready, key=lambda g: (-max(d.priority for d in g), min(d.id for d in g)))
+
+    async def _attempt(self, post: Post) -> bool:
+        """Send one post; False when the channel must pause (429)."""
+        try:
+            remote_id = await self._platform.post(post.text, post.key)
+        except DeliveryError as exc:
+            now = self._clock()
+            attempts = max((d.attempts for d in post.deliveries), default=1)
+            if exc.rate_limited:
+                until = exc.retry_at if exc.retry_at is not None else now + DEFAULT_PAUSE_S
+                self._budget.pause_until(until)
+                log.warning("rate limited; posts wait until the window reopens",
+                            channel=self.name, until=until, detail=exc.detail)
+                self._posts.not_posted(post, exc.detail, now, until)
+                return False
+            too_old = now - post.started_at >= IDEMPOTENCY_TTL_S
+            if exc.unknown and (not self._platform.idempotent or too_old):
+                self._posts.unknown(post, exc.detail, now)
+                return True
+            retry_at = now + backoff_s(self._config.retry, attempts)
+            log.warning("post failed; will retry", channel=self.name, error=exc.detail,
+                        retry_in_s=round(retry_at - now, 1))
+            if exc.unknown:
+                self._posts.retry_later(post, exc.detail, now, retry_at)
+            else:
+                self._posts.not_posted(post, exc.detail, now, retry_at)
+            return True
+        self._posts.sent(post, remote_id, self._clock())
+        log.info("posted", channel=self.name, post_id=remote_id,
+                 events=[d.event_id for d in post.deliveries])
+        return True

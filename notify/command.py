@@ -1,0 +1,41 @@
+"""The ``floodwatch notify`` subcommand (registered by floodwatch.cli)."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.commandline import EXIT_RUNTIME, fail, run_until_signal, settings_and_registry_or_exit
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "notify", help="deliver alert events (disaster network, webhooks, X, Mastodon)")
+    parser.add_argument("--check", action="store_true",
+                        help="validate settings, registry and the delivery config, then exit")
+    parser.set_defaults(handler=cmd_notify)
+
+
+def cmd_notify(args: argparse.Namespace) -> None:
+    # Imported here so `floodwatch --help` stays light.
+    from core.mqtt import MqttError  # noqa: PLC0415
+    from notify.config import ConfigError, NotifyConfig  # noqa: PLC0415
+    from notify.service import NoChannels, run_notify  # noqa: PLC0415
+
+    settings, registry = settings_and_registry_or_exit()
+    try:
+        config = NotifyConfig.load(settings.notify_config)
+    except ConfigError as exc:
+        fail(f"FLOODWATCH_NOTIFY_CONFIG: {exc}")
+    if args.check:
+        print(f"{settings.notify_config}: delivery configuration is valid")
+        return
+    if settings.metrics_port is not None:
+        from prometheus_client import start_http_server  # noqa: PLC0415
+
+        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    try:
+        run_until_signal(lambda stop: run_notify(settings, registry, config, stop))
+    except* MqttError as errors:
+        fail(f"FLOODWATCH_MQTT_URL: {errors.exceptions[0]}", EXIT_RUNTIME)
+    except* NoChannels as errors:
+        fail(f"FLOODWATCH_NOTIFY_CONFIG: {errors.exceptions[0]}")

@@ -1,0 +1,81 @@
+"""The alert event as notify reads it from the bus: the engine's JSON, and the event id
+inside its CAP 1.2 rendering (``identifier`` is ``floodwatch:{event_id}``).
+
+Only the public JSON contract (README, docs/alerts.md) is read here; notify never
+imports the alert engine. Unknown keys are ignored so the engine may add some.
+"""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree as ET
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CAP_NS = "{urn:oasis:names:tc:emergency:cap:1.2}"
+CAP_ID_PREFIX = "floodwatch:"
+ALERTS_PREFIX = "floodwatch/alerts/"
+CAP_PREFIX = "floodwatch/cap/"
+STATUS_PREFIX = "floodwatch/status/"
+EVENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}/[0-9]{1,18}$")
+
+
+class NoticeError(ValueError):
+    """A bus message that is not an alert event we can deliver."""
+
+
+class LocalText(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    ja: str
+    en: str
+
+
+class Notice(BaseModel):
+    """The fields of an alert event that delivery decisions and post texts use."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    event_id: str = Field(pattern=EVENT_ID_RE.pattern)
+    seq: int
+    station: str
+    kind: str
+    alert_id: str
+    alert_type: str
+    transition: str
+    level: int
+    previous_level: int
+    level_name: str
+    label: LocalText
+    official: LocalText | None = None
+    alert_level: int | None = None
+    headline: LocalText
+    at: str
+
+    @classmethod
+    def from_json(cls, payload: bytes) -> Notice:
+        try:
+            return cls.model_validate_json(payload)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise NoticeError(f"not an alert event: {where}: {first['msg']}") from exc
+
+    @property
+    def escalating(self) -> bool:
+        return self.transition in ("raised", "escalated")
+
+
+def cap_event_id(document: bytes) -> str:
+    """The event id a CAP alert of ours carries in its ``identifier``."""
+    try:
+        # Our own engine's output on our own bus; expat (>= 2.4.1, which CPython 3.11
+        # bundles) refuses entity-expansion bombs, and the broker bounds the size.
+        root = ET.fromstring(document)  # noqa: S314
+    except ET.ParseError as exc:
+        raise NoticeError(f"not XML: {exc}") from exc
+    identifier = root.findtext(f"{CAP_NS}identifier")
+    if root.tag != f"{CAP_NS}alert" or identifier is None:
+        raise NoticeError("not a CAP 1.2 alert with an identifier")
+    event_id = identifier.removeprefix(CAP_ID_PREFIX)
+    if not identifier.startswith(CAP_ID_PREFIX) or not EVENT_ID_RE.match(event_id):
+        raise NoticeError(f"CAP identifier {identifier[:80]!r} is not one of ours")
+    return event_id

@@ -1,0 +1,96 @@
+"""Which event goes to which channel, how urgent it is, and when it stops being worth
+sending.
+
+- The disaster network (and webhooks with ``events: all``) get every event, updates and
+  clears included: officers need the whole picture.
+- Social media (and webhooks with ``events: social``) get only what asks residents to
+  act -- an alert raised or escalated to at least ``policy.act_levels[alert_type]`` --
+  and the all-clear of an alert residents were told about: its fall below that level,
+  and its final clear.
+- Priority: escalations first, higher levels before lower; all-clears after them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import structlog
+
+from notify.config import Policy, Retry
+from notify.notice import Notice, NoticeError
+from notify.outbox import Outbox, Planned, StoredEvent
+
+log = structlog.get_logger("notify.policy")
+
+Audience = Literal["all", "social"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A channel as the policy sees it."""
+
+    channel: str
+    audience: Audience
+    retry: Retry
+    needs_json: bool  # social posts are composed from the event's JSON
+
+
+def priority(notice: Notice) -> int:
+    if notice.escalating:
+        return 100 + 10 * notice.level
+    if notice.transition == "cleared":
+        return 50
+    return 40 + notice.level
+
+
+class DeliveryPolicy:
+    def __init__(self, policy: Policy, routes: list[Route],
+                 clock: Callable[[], float]) -> None:
+        self._policy = policy
+        self._routes = routes
+        self._clock = clock
+
+    def for_residents(self, notice: Notice, announced: Callable[[], bool]) -> bool:
+        act = self._policy.act_levels.get(notice.alert_type)
+        if act is None:
+            return False
+        if notice.escalating:
+            return notice.level >= act
+        if not self._policy.all_clear:
+            return False
+        if notice.transition == "deescalated":
+            return notice.previous_level >= act > notice.level and announced()
+        return notice.transition == "cleared" and announced()
+
+    def plan(self, event: StoredEvent, outbox: Outbox) -> list[Planned]:
+        notice: Notice | None = None
+        if event.json is not None:
+            try:
+                notice = Notice.from_json(event.json)
+            except NoticeError as exc:
+                log.error("alert event not understood; only forwarded as received",
+                          event_id=event.event_id, error=str(exc))
+        if event.json is None or event.cap is None:
+            log.warning("alert event incomplete after the pair timeout",
+                        event_id=event.event_id, json=event.json is not None,
+                        cap=event.cap is not None)
+        now = self._clock()
+        planned = []
+        for route in self._routes:
+            if route.needs_json and notice is None:
+                continue
+            if route.audience == "social":
+                if notice is None:
+                    continue
+                def announced(channel: str = route.channel, alert: str = notice.alert_id
+                              ) -> bool:
+                    return outbox.announced(alert, channel)
+                if not self.for_residents(notice, announced):
+                    continue
+            urgency = priority(notice) if notice is not None else 0
+            alert_id = notice.alert_id if notice is not None else event.event_id
+            planned.append(Planned(route.channel, urgency, now + route.retry.expire_s,
+                                   alert_id))
+        return planned

@@ -1,0 +1,141 @@
+"""``floodwatch notify``: the process that wires the bus, the outbox, the channels and
+InfluxDB (delivery status)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import httpx
+import structlog
+
+from core.influx import InfluxClient
+from core.mqtt import BrokerAddress
+from core.registry import StationRegistry
+from core.settings import Settings
+from core.subscription import Subscription
+from notify import metrics
+from notify.channels.setup import Channels, build_channels
+from notify.channels.social import SocialSender
+from notify.config import NotifyConfig
+from notify.dispatch import Dispatcher, EventChannel
+from notify.intake import TOPICS, Intake
+from notify.outbox import Outbox
+from notify.policy import DeliveryPolicy
+from notify.status import StatusLines, StatusWriter
+
+log = structlog.get_logger("notify")
+
+SHUTDOWN_GRACE_S = 15.0
+
+
+class NoChannels(Exception):
+    """Every configured channel has a problem: nothing could be delivered."""
+
+
+def outbox_path(settings: Settings) -> Path:
+    return Path(settings.state_dir) / "notify" / f"{settings.notify_client_id}.sqlite3"
+
+
+async def run_notify(settings: Settings, registry: StationRegistry, config: NotifyConfig,
+                     stop: asyncio.Event, *, clock: Callable[[], float] = time.time,
+                     ready: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set; posts and sends in progress are finished first.
+    ``ready`` is set once the bus subscription is in place."""
+    outbox = Outbox(outbox_path(settings))
+    try:
+        async with AsyncExitStack() as stack:
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=settings.notify_http_timeout_s))
+            channels = build_channels(settings, config, registry, http)
+            if channels.network is not None:
+                stack.push_async_callback(channels.network.close)
+                unreachable = await channels.network.start()
+                if unreachable is not None:
+                    log.error("channel problem", channel="network", problem=unreachable)
+            for problem in channels.problems:
+                log.error("channel problem; channel disabled", channel=problem.channel,
+                          problem=problem.problem)
+            metrics.CHANNEL_PROBLEMS.set(len(channels.problems))
+            if not channels.routes:
+                raise NoChannels("no channel is usable: " + "; ".join(
+                    str(problem) for problem in channels.problems) or "none is enabled")
+            influx = await stack.enter_async_context(InfluxClient.from_settings(settings))
+            status = StatusWriter(StatusLines(outbox.db), influx)
+            workers = _workers(outbox, channels, registry, clock, status.notify)
+
+            def wake_all() -> None:
+                for worker in workers:
+                    worker.wake()
+                status.notify()
+
+            if channels.network is not None:
+                network_dispatcher = workers[0]
+
+                def network_back() -> None:
+                    # Waiting retries go now, not at the end of their backoff.
+                    outbox.retry_now("network", clock())
+                    network_dispatcher.wake()
+
+                channels.network.on_connected = network_back
+            policy = DeliveryPolicy(config.policy, channels.routes, clock)
+            bus = Subscription(BrokerAddress.from_settings(settings), settings.notify_client_id,
+                               TOPICS, session_expiry_s=settings.mqtt_session_expiry_s,
+                               receive_maximum=settings.notify_receive_maximum,
+                               keepalive_s=settings.mqtt_keepalive_s)
+            network = channels.network
+            intake = Intake(outbox, bus, policy.plan, clock,
+                            pair_timeout_s=config.pair_timeout_s, on_deliveries=wake_all,
+                            on_status=network.wake_status if network else lambda: None)
+            await bus.start()
+            stack.push_async_callback(bus.close)
+            if ready is not None:
+                ready.set()
+            log.info("notify running", channels=channels.names, outbox=str(outbox.path),
+                     client_id=settings.notify_client_id)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(intake.run(stop), name="notify-intake")
+                finite = [tasks.create_task(worker.run(stop), name=f"notify-{worker.name}")
+                          for worker in workers]
+                endless = [tasks.create_task(status.run(), name="notify-status"),
+                           tasks.create_task(bus.watch(), name="notify-broker-watch")]
+                if network is not None:
+                    endless.append(tasks.create_task(network.run_status(outbox),
+                                                     name="notify-network-status"))
+                tasks.create_task(_shutdown(stop, wake_all, finite, endless),
+                                  name="notify-shutdown")
+    finally:
+        outbox.close()
+    log.info("notify stopped")
+
+
+def _workers(outbox: Outbox, channels: Channels, registry: StationRegistry,
+             clock: Callable[[], float], on_change: Callable[[], None]
+             ) -> list[Dispatcher | SocialSender]:
+    """One worker per channel (the network's first), each settled after a crash."""
+    event_channels: list[EventChannel] = [*channels.webhooks]
+    if channels.network is not None:
+        event_channels.insert(0, channels.network)
+    workers: list[Dispatcher | SocialSender] = [
+        Dispatcher(outbox, channel, clock, on_change) for channel in event_channels]
+    workers += [SocialSender(outbox, platform, composer, config=social, registry=registry,
+                             clock=clock, on_change=on_change)
+                for platform, social, composer in channels.social]
+    for worker in workers:
+        worker.recover()
+    return workers
+
+
+async def _shutdown(stop: asyncio.Event, wake_all: Callable[[], None],
+                    finite: list[asyncio.Task[None]], endless: list[asyncio.Task[None]]) -> None:
+    await stop.wait()
+    wake_all()
+    if finite:
+        _, pending = await asyncio.wait(finite, timeout=SHUTDOWN_GRACE_S)
+        for task in pending:  # what is still 'sending' is settled at the next start
+            task.cancel()
+    for task in endless:
+        task.cancel()

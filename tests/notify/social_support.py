@@ -1,0 +1,59 @@
+"""An outbox filled with alert events for the social channels, driven by a fake clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alerts.model import Event
+from core.registry import StationRegistry
+from notify.channels.social import Platform, SocialSender
+from notify.compose import Composer, fits_x
+from notify.config import NotifyConfig, Social
+from notify.intake import Part
+from notify.notice import Notice, cap_event_id
+from notify.outbox import Outbox
+from notify.policy import DeliveryPolicy, Route
+from tests.notify.support import NOTIFY_CONFIG, FakeClock, bus_messages
+
+
+def social_config(**overrides: object) -> Social:
+    base = NotifyConfig.load(NOTIFY_CONFIG).x.model_dump()
+    return Social.model_validate({**base, **overrides})
+
+
+class SocialRig:
+    """One social channel's outbox and sender, fed with events as intake would."""
+
+    def __init__(self, folder: Path, registry: StationRegistry, platform: Platform,
+                 social: Social, clock: FakeClock) -> None:
+        self.config = NotifyConfig.load(NOTIFY_CONFIG)
+        self.registry = registry
+        self.clock = clock
+        self.outbox = Outbox(folder / "outbox.sqlite3")
+        self.route = Route(platform.name, "social", social.retry, True)
+        self.policy = DeliveryPolicy(self.config.policy, [self.route], clock)
+        composer = Composer(self.config.templates, social, registry, self.config.basins,
+                            fits_x)
+        self.sender = SocialSender(self.outbox, platform, composer, config=social,
+                                   registry=registry, clock=clock)
+
+    def feed(self, events: list[Event]) -> int:
+        parts: list[Part] = []
+        for topic, payload in bus_messages(self.registry, events):
+            station = topic.rsplit("/", 1)[-1]
+            if topic.startswith("floodwatch/cap/"):
+                parts.append((cap_event_id(payload), station, "cap", payload))
+            else:
+                parts.append((Notice.from_json(payload).event_id, station, "json", payload))
+        return self.outbox.receive(parts, {}, self.clock(), self.policy.plan, 30.0)
+
+    async def run_for(self, seconds: float, step_s: float = 1.0) -> None:
+        """Let the fake clock run ``seconds``, stepping the sender as its loop would."""
+        end = self.clock.now + seconds
+        while self.clock.now < end:
+            await self.sender.step()
+            self.clock.advance(step_s)
+
+    def states(self) -> dict[str, str]:
+        return {event_id: state for (event_id, channel), state in self.outbox.states().items()
+                if channel == self.route.channel}

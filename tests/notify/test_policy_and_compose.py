@@ -1,0 +1,78 @@
+"""Who gets what, and the post texts: residents only when asked to act and at the
+all-clear; bursts as one post per basin within X's weighted length."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from twitter_text import parse_tweet  # type: ignore[import-untyped]
+
+from core.registry import StationRegistry
+from notify.compose import X_MAX_WEIGHTED, Composer, fits_x, shorten
+from notify.config import NotifyConfig
+from notify.notice import Notice
+from tests.alerts.conftest import river
+from tests.conftest import generated_registry_yaml
+from tests.notify.social_support import SocialRig, social_config
+from tests.notify.support import (
+    NOTIFY_CONFIG,
+    FakeClock,
+    bus_messages,
+    events_of,
+    small_registry,
+    small_storm,
+)
+from tests.notify.test_x import DiesAfterPosting
+
+
+def test_residents_get_calls_to_act_and_their_all_clear(tmp_path: Path) -> None:
+    registry = small_registry()
+    rig = SocialRig(tmp_path, registry, DiesAfterPosting(), social_config(), FakeClock())
+    events = events_of(registry, small_storm())
+    rig.feed(events)
+    assert sorted(rig.states()) == sorted([
+        "g1/4", "g1/5",  # evacuation judgement, then danger: act
+        "g1/8", "g1/10",  # below evacuation again, then the all-clear (4 -> 3 is not)
+        "g2/4", "g2/6", "g2/8",  # the same for the second gauge
+        "u1/1", "u1/2",  # the underpass closed, and reopened
+    ])
+    assert {e.alert_type.value for e in events} == {"river_level", "rate_of_rise",
+                                                   "road_flooding"}  # rate of rise: staff
+
+
+def test_a_large_burst_is_one_post_listing_the_most_urgent_first() -> None:
+    registry = StationRegistry.from_yaml_text(generated_registry_yaml(40))
+    events = events_of(registry, [river(f"r-{i:03d}", minutes, level)
+                                  for minutes, level in ((0, 0.5), (10, 1.5), (20, 2.5),
+                                                         (30, 3.5))
+                                  for i in range(40)])
+    config = NotifyConfig.load(NOTIFY_CONFIG)
+    notices = [Notice.from_json(payload) for topic, payload in bus_messages(registry, events)
+               if topic.startswith("floodwatch/alerts/")]
+    composer = Composer(config.templates, config.x, registry, config.basins, fits_x)
+    text = composer.compose([n for n in notices if n.level >= 3])
+    assert parse_tweet(text).weightedLength <= X_MAX_WEIGHTED
+    assert text.startswith("【警戒レベル3相当】阿武隈川流域 40地点: ")
+    assert "ほか" in text  # the rest counted, not silently dropped
+    assert "\n\n" not in text  # English left out: both languages do not fit
+
+
+def test_shorten_cuts_to_the_weighted_limit() -> None:
+    text = "氾濫" * 400
+    short = shorten(text, fits_x)
+    assert short.endswith("…")
+    assert parse_tweet(short).weightedLength <= X_MAX_WEIGHTED
+    assert parse_tweet(short + "氾").weightedLength > X_MAX_WEIGHTED - 1
+
+
+def test_settled_deliveries_are_pruned_after_thirty_days(tmp_path: Path) -> None:
+    registry = small_registry()
+    clock = FakeClock()
+    rig = SocialRig(tmp_path, registry, DiesAfterPosting(), social_config(), clock)
+    rig.feed(events_of(registry, small_storm()))
+    first = rig.states()
+    settled = rig.outbox.due("x", clock.now + 1)[:4]
+    rig.outbox.finish(settled, "sent", "", clock())
+    assert rig.outbox.prune(clock.now + 29 * 86_400) == 0
+    assert rig.outbox.prune(clock.now + 31 * 86_400) == 4
+    assert set(rig.states()) == set(first) - {d.event_id for d in settled}  # pending stay

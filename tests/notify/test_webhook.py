@@ -1,0 +1,99 @@
+"""Webhooks against a local HTTP server: signed CAP, retried through 5xx and timeouts
+with the same event id; a bad channel configuration is one line and the rest works."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+
+import pytest
+
+from core.registry import StationRegistry
+from core.settings import Settings
+from floodwatch.services.servers import MosquittoServer
+from notify.config import NotifyConfig
+from tests.notify.conftest import delivery_states, publish, run_with, until
+from tests.notify.support import (
+    DELAY_HEADER,
+    Recorded,
+    bus_messages,
+    fake_http,
+    typhoon_events,
+)
+from tests.support import collect
+
+pytestmark = pytest.mark.slow
+
+SECRET = "s3cret-for-the-city"
+
+
+def config(url: str) -> str:
+    return f"""
+network: {{cap_topic: "net/cap/{{station}}", json_topic: "net/json/{{station}}",
+           status_topic: "net/status/{{station}}"}}
+webhooks:
+  - {{name: city, url: "{url}/hook", format: cap, retry: {{base_s: 0.2, max_s: 0.5}}}}
+  - {{name: broken, url: "htp:/nowhere", format: json}}
+  - {{name: unsigned, url: "{url}/other", format: json}}
+x: {{enabled: true}}
+"""
+
+
+def test_webhook_signed_retried_and_bad_channels_reported(
+        notify_settings: Callable[..., Settings], sample_registry: StationRegistry,
+        mosquitto: MosquittoServer, caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    events = typhoon_events(sample_registry)[:8]
+    failures = {"count": 0}
+
+    def respond(request: Recorded) -> tuple[int, dict[str, str], bytes]:
+        # The first three requests fail: two 500s and one that outlasts the timeout.
+        failures["count"] += 1
+        if failures["count"] <= 2:
+            return 500, {}, b"{}"
+        if failures["count"] == 3:
+            return 204, {DELAY_HEADER: "1.5"}, b""
+        return 204, {}, b""
+
+    with fake_http(respond) as receiver:
+        text = config(receiver.url)
+        settings = notify_settings(text, notify_webhook_secrets=f"city:{SECRET}",
+                                   notify_http_timeout_s=1.0)
+
+        def states(ids: set[str]) -> set[str]:
+            found = delivery_states(settings, "webhook:city")
+            return set(found.values()) if set(found) == ids else {"missing"}
+
+        async def body() -> None:
+            with collect(mosquitto.port, "net/cap/#") as network:
+                await publish(mosquitto.port, bus_messages(sample_registry, events))
+                ids = {e.event_id for e in events}
+                await until(lambda: states(ids) == {"sent"} and network.count() >= len(events),
+                            60, "every webhook")
+
+        asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(text),
+                             body))
+    problems = [line for line in capsys.readouterr().out.splitlines()
+                if "channel problem" in line]
+    assert len(problems) == 3, problems
+    assert any("webhook:broken" in line and "url" in line for line in problems)
+    assert any("webhook:unsigned" in line and "FLOODWATCH_NOTIFY_WEBHOOK_SECRETS" in line
+               for line in problems)
+    assert any("channel=x" in line and "FLOODWATCH_NOTIFY_X_CONSUMER_KEY" in line
+               for line in problems)
+
+    hooks = receiver.recorded("/hook")
+    assert len(hooks) >= len(events) + 2  # the failures were retried
+    for request in hooks:
+        assert request.headers["content-type"].startswith("application/cap+xml")
+        timestamp = request.headers["x-floodwatch-timestamp"]
+        assert abs(int(timestamp) - time.time()) < 120
+        expected = hmac.new(SECRET.encode(), timestamp.encode() + b"." + request.body,
+                            hashlib.sha256).hexdigest()
+        assert request.headers["x-floodwatch-signature"] == f"sha256={expected}"
+        event_id = request.headers["x-floodwatch-event-id"]
+        assert f"<identifier>floodwatch:{event_id}</identifier>".encode() in request.body
+    assert not receiver.recorded("/other")
