@@ -1,0 +1,107 @@
+// The live alert panel: every open alert from the engine's retained status (snapshot,
+// then status messages), highest level first, with acknowledgement for officers.
+// An acknowledgement is only shown as done when the engine's new status says so: the
+// API's 202 means "command sent", not "applied".
+
+import { ApiError, api, keyStore } from './api.js';
+import { formatTime, localized, t } from './i18n.js';
+import { BAND_COLOURS } from './map.js';
+
+// 警戒レベル colours by alert level, for alerts whose level name is not a river band.
+const ALERT_LEVEL_COLOURS = { 1: '#9ca3af', 2: '#f2e700', 3: '#ff2800', 4: '#aa00aa', 5: '#0c000c' };
+
+function colourOf(alert) {
+  return BAND_COLOURS[alert.level_name] ?? ALERT_LEVEL_COLOURS[alert.alert_level]
+    ?? ALERT_LEVEL_COLOURS[Math.min(5, alert.level)] ?? '#9ca3af';
+}
+
+function span(text, className) {
+  const element = document.createElement('span');
+  element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+export class AlertPanel {
+  constructor(list, message, store) {
+    this.list = list;
+    this.message = message;
+    this.store = store;
+    this.pending = new Set(); // alert ids acknowledged here, not yet confirmed by the engine
+  }
+
+  render() {
+    const alerts = this.store.openAlerts();
+    this.list.replaceChildren();
+    if (!alerts.length) {
+      this.list.append(Object.assign(document.createElement('li'),
+        { className: 'empty', textContent: t('noAlerts') }));
+      return;
+    }
+    for (const alert of alerts) {
+      if (alert.acknowledged) this.pending.delete(alert.alert_id);
+      this.list.append(this.item(alert));
+    }
+  }
+
+  item(alert) {
+    const station = this.store.stations.get(alert.station);
+    const li = document.createElement('li');
+    li.className = 'alert';
+    li.dataset.alertId = alert.alert_id;
+    li.dataset.acknowledged = String(Boolean(alert.acknowledged));
+    li.style.borderLeftColor = colourOf(alert);
+    li.addEventListener('click', () => this.store.select(alert.station));
+
+    const head = document.createElement('div');
+    head.className = 'alert-head';
+    head.append(span(station ? localized(station.name) : alert.station, 'alert-station'),
+      span(localized(alert.label) || alert.level_name, 'alert-label'));
+    if (alert.official) head.append(span(localized(alert.official), 'alert-official'));
+
+    const foot = document.createElement('div');
+    foot.className = 'alert-foot';
+    foot.append(span(formatTime(alert.raised_at), 'alert-time'));
+    if (alert.acknowledged) {
+      foot.append(span(`✓ ${t('acknowledged')}`, 'alert-acked'));
+    } else if (keyStore.get()) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'ack';
+      button.textContent = t('acknowledge');
+      button.disabled = this.pending.has(alert.alert_id);
+      button.addEventListener('click', (event) => {
+        event.stopPropagation();
+        this.acknowledge(alert.alert_id, button);
+      });
+      foot.append(button);
+    }
+    li.append(head, foot);
+    return li;
+  }
+
+  async acknowledge(alertId, button) {
+    button.disabled = true;
+    this.pending.add(alertId);
+    try {
+      await api.acknowledge(alertId);
+      this.say(t('ackSent'));
+    } catch (error) {
+      this.pending.delete(alertId);
+      button.disabled = false;
+      const forbidden = error instanceof ApiError && error.status === 403;
+      this.say(forbidden ? t('ackNeedsOfficer') : `${t('ackFailed')}: ${error.message}`, true);
+    }
+  }
+
+  // The engine's answer to an acknowledgement, from the live feed.
+  onEvent(event) {
+    if (event.transition === 'acknowledged') this.say('');
+  }
+
+  say(text, isError = false) {
+    this.message.textContent = text;
+    this.message.hidden = !text;
+    this.message.classList.toggle('error', isError);
+  }
+}

@@ -1,0 +1,72 @@
+// The REST API as the page uses it, and where the API key lives.
+//
+// The key is kept in sessionStorage: it survives a reload but not closing the tab, is
+// never written into the page's URL, and is sent only to this origin (as a Bearer
+// header; the WebSocket, which cannot carry headers, gets it as ?access_token=).
+
+const KEY_STORAGE = 'floodwatch.apiKey';
+const BASE = new URL('.', document.baseURI);
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail ?? problem?.title ?? `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+export const keyStore = {
+  get() {
+    return sessionStorage.getItem(KEY_STORAGE);
+  },
+  set(key) {
+    sessionStorage.setItem(KEY_STORAGE, key);
+  },
+  clear() {
+    sessionStorage.removeItem(KEY_STORAGE);
+  },
+};
+
+function headers(extra = {}) {
+  const key = keyStore.get();
+  return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+}
+
+async function request(path, options = {}) {
+  const response = await fetch(new URL(path, BASE), {
+    ...options,
+    headers: headers(options.headers),
+    cache: 'no-store',
+  });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}
+
+export const api = {
+  config: () => request('dashboard/config.json'),
+  registry: () => request('dashboard/stations.json'),
+  stations: () => request('api/v1/stations'),
+  openAlerts: () => request('api/v1/alerts/open'),
+  history(stationId, hours = 24) {
+    const end = new Date();
+    const start = new Date(end.getTime() - hours * 3600 * 1000);
+    const query = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
+    return request(`api/v1/stations/${encodeURIComponent(stationId)}/readings?${query}`);
+  },
+  acknowledge(alertId) {
+    return request('api/v1/alerts/acknowledge', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ alert_id: alertId }),
+    });
+  },
+};
+
+export function liveUrl() {
+  const url = new URL('api/v1/live/ws', BASE);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const key = keyStore.get();
+  if (key) url.searchParams.set('access_token', key);
+  return url.toString();
+}

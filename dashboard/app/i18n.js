@@ -1,0 +1,146 @@
+// Japanese and English words of the page. Alert labels come from the alert engine's
+// events (its rules file), so only the page's own words live here.
+
+const WORDS = {
+  ja: {
+    title: 'floodwatch 河川・道路監視',
+    stations: '観測所',
+    station: '観測所',
+    value: '現在値',
+    band: '状況',
+    time: '観測時刻',
+    alerts: '発表中の警報',
+    noAlerts: '発表中の警報はありません',
+    chooseStation: '観測所を選ぶと水位の推移を表示します',
+    chartLevel: '水位 (m)',
+    chartDepth: '冠水深 (cm)',
+    noHistory: '直近24時間の記録がありません',
+    historyFailed: '履歴を取得できません（データベース停止中）',
+    acknowledge: '確認',
+    acknowledged: '確認済み',
+    ackSent: '確認を送信しました。警報エンジンの応答を待っています…',
+    ackNeedsOfficer: '確認には担当職員（officer）のキーが必要です',
+    ackFailed: '確認を送信できませんでした',
+    stale: '欠測',
+    staleTitle: 'この観測所から最新のデータが届いていません',
+    noData: 'データなし',
+    live: '接続中（リアルタイム）',
+    connecting: '接続しています…',
+    lost: '接続が切れました',
+    reconnecting: (s) => `接続が切れました。${s}秒後に再接続します`,
+    lostBanner: '接続が切れています。表示中のデータは最新ではありません。',
+    authBanner: 'キーが無効です。もう一度入力してください。',
+    busOnly: 'データベースに接続できません。最新値のみ表示しています。',
+    signOut: 'キーを消去',
+    signIn: 'キーを入力',
+    keyTitle: 'APIキー',
+    keyHelp: 'キーはこのタブを閉じるまで保存されます。',
+    keyLabel: 'キー',
+    keySubmit: '開始',
+    keyPublic: 'キーなしで閲覧',
+    keyRejected: 'このキーは使えません',
+    language: 'English',
+    level: '警報レベル',
+    bands: {
+      normal: '平常', standby: '水防団待機水位', caution: '氾濫注意水位',
+      evacuation: '避難判断水位', danger: '氾濫危険水位', flooding: '氾濫発生',
+    },
+    road: '道路',
+  },
+  en: {
+    title: 'floodwatch rivers and roads',
+    stations: 'Stations',
+    station: 'Station',
+    value: 'Now',
+    band: 'Status',
+    time: 'Observed',
+    alerts: 'Open alerts',
+    noAlerts: 'No open alerts',
+    chooseStation: 'Choose a station to see its level',
+    chartLevel: 'Level (m)',
+    chartDepth: 'Water depth (cm)',
+    noHistory: 'No readings in the last 24 hours',
+    historyFailed: 'History unavailable (database down)',
+    acknowledge: 'Acknowledge',
+    acknowledged: 'Acknowledged',
+    ackSent: 'Acknowledgement sent; waiting for the alert engine…',
+    ackNeedsOfficer: 'Acknowledging needs an officer key',
+    ackFailed: 'The acknowledgement could not be sent',
+    stale: 'Stale',
+    staleTitle: 'No recent data from this station',
+    noData: 'no data',
+    live: 'Live',
+    connecting: 'Connecting…',
+    lost: 'Connection lost',
+    reconnecting: (s) => `Connection lost; reconnecting in ${s} s`,
+    lostBanner: 'Connection lost. The data shown is not current.',
+    authBanner: 'The key was refused. Please enter it again.',
+    busOnly: 'Database unreachable: showing live values only.',
+    signOut: 'Forget key',
+    signIn: 'Enter key',
+    keyTitle: 'API key',
+    keyHelp: 'The key is kept until this tab is closed.',
+    keyLabel: 'Key',
+    keySubmit: 'Start',
+    keyPublic: 'Browse without a key',
+    keyRejected: 'This key was refused',
+    language: '日本語',
+    level: 'Alert level',
+    bands: {
+      normal: 'Normal', standby: 'Standby level', caution: 'Flood caution level',
+      evacuation: 'Evacuation judgement level', danger: 'Flood danger level',
+      flooding: 'Flooding',
+    },
+    road: 'Road',
+  },
+};
+
+const STORAGE = 'floodwatch.language';
+let language = localStorage.getItem(STORAGE) === 'en' ? 'en' : 'ja';
+
+export function currentLanguage() {
+  return language;
+}
+
+export function setLanguage(next) {
+  language = next === 'en' ? 'en' : 'ja';
+  localStorage.setItem(STORAGE, language);
+  document.documentElement.lang = language;
+  for (const element of document.querySelectorAll('[data-i18n]')) {
+    element.textContent = t(element.dataset.i18n);
+  }
+}
+
+export function t(key, ...args) {
+  const word = WORDS[language][key];
+  return typeof word === 'function' ? word(...args) : (word ?? key);
+}
+
+export function bandName(band) {
+  return WORDS[language].bands[band] ?? band;
+}
+
+// A {ja, en} object from the registry or an alert event, in the current language.
+export function localized(names) {
+  if (!names) return '';
+  return names[language] ?? names.en ?? names.ja ?? '';
+}
+
+const TIME = {
+  ja: new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', month: 'numeric',
+    day: 'numeric', hour: '2-digit', minute: '2-digit' }),
+  en: new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', month: 'short',
+    day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }),
+};
+
+export function formatTime(iso) {
+  return iso ? TIME[language].format(new Date(iso)) : '';
+}
+
+const CLOCK = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', hour: '2-digit',
+  minute: '2-digit', hourCycle: 'h23' });
+
+// Chart axis ticks: 24-hour Japan time in both languages, as officers log times.
+export function formatClock(seconds) {
+  return CLOCK.format(new Date(seconds * 1000));
+}

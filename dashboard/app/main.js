@@ -1,0 +1,178 @@
+// The dashboard's wiring: sign in, load the registry and the stations' latest state
+// over REST, then follow the live feed. The REST state is refreshed on every
+// (re)connection and periodically, because the API's stale flags and InfluxDB's
+// latest values are what a restarted API or a missed message would leave out.
+
+import { api, keyStore, liveUrl } from './api.js';
+import { AlertPanel } from './alerts.js';
+import { LevelChart } from './chart.js';
+import { currentLanguage, setLanguage, t } from './i18n.js';
+import { signIn } from './key.js';
+import { LiveConnection } from './live.js';
+import { StationMap } from './map.js';
+import { StationList } from './stations.js';
+import { Store } from './store.js';
+
+const REFRESH_MS = 30_000;
+const STALE_CHECK_MS = 10_000;
+
+const element = (id) => document.getElementById(id);
+const store = new Store();
+const view = {};
+const status = { connection: { state: 'connecting' }, busOnly: false, failure: null };
+
+function showStatus() {
+  const { connection } = status;
+  const indicator = element('connection');
+  indicator.dataset.state = connection.state;
+  if (connection.state === 'lost') {
+    const seconds = Math.max(0, Math.ceil((connection.retryAt - Date.now()) / 1000));
+    indicator.textContent = t('reconnecting', seconds);
+  } else {
+    indicator.textContent = t(connection.state === 'live' ? 'live' : 'connecting');
+  }
+  const offline = connection.state !== 'live';
+  document.body.classList.toggle('offline', offline);
+  const banner = element('banner');
+  let text = status.failure;
+  if (!text && offline && connection.state !== 'connecting') text = t('lostBanner');
+  if (!text && status.busOnly) text = t('busOnly');
+  banner.textContent = text ?? '';
+  banner.hidden = !text;
+  banner.dataset.kind = offline || status.failure ? 'error' : 'warning';
+  const keyButton = element('key-button');
+  keyButton.textContent = keyStore.get() ? t('signOut') : t('signIn');
+}
+
+async function refreshStations() {
+  try {
+    const answer = await api.stations();
+    status.busOnly = answer.source === 'bus';
+    store.applySummaries(answer.stations);
+  } catch {
+    // The live feed's state says whether the API is reachable; nothing to add here.
+  }
+  showStatus();
+}
+
+function onLiveMessage(message) {
+  switch (message.type) {
+    case 'snapshot':
+      // The snapshot replaces every status at once: one redraw of the panel, not one
+      // per station (the engine keeps a status for every station).
+      store.statuses.clear();
+      for (const event of message.events) {
+        if (event.type === 'status') store.statuses.set(event.station, event.data);
+        else onLiveMessage(event);
+      }
+      view.alerts.render();
+      refreshStations();
+      break;
+    case 'reading':
+      store.applyReading(message.data);
+      view.chart.append(message.data);
+      break;
+    case 'status':
+      store.applyStatus(message.station, message.data);
+      break;
+    case 'alert':
+      view.alerts.onEvent(message.data);
+      break;
+    default: // heartbeat; dropped is followed by the server closing the socket
+  }
+}
+
+async function onLiveState(state) {
+  status.connection = state;
+  showStatus();
+  if (state.state === 'refused') {
+    // The key stopped working (revoked, or the API's keys changed): ask again.
+    view.live.stop();
+    await signIn(view.config, { force: true, errorText: t('authBanner') });
+    view.live.start();
+  }
+}
+
+function wireStore() {
+  store.subscribe((what, stationId) => {
+    if (what === 'stations') {
+      view.list.updateAll();
+      view.map.updateAll();
+    } else if (what === 'reading') {
+      view.list.update(stationId);
+      view.map.update(stationId);
+    } else if (what === 'status') {
+      view.alerts.render();
+    } else if (what === 'selected') {
+      view.list.updateAll();
+      view.map.focus(stationId);
+      view.chart.show(stationId);
+    }
+  });
+}
+
+function wireButtons() {
+  element('language').addEventListener('click', () => {
+    setLanguage(currentLanguage() === 'ja' ? 'en' : 'ja');
+    element('language').textContent = t('language');
+    view.list.updateAll();
+    view.map.updateAll();
+    view.alerts.render();
+    view.chart.redraw();
+    showStatus();
+  });
+  element('key-button').addEventListener('click', async () => {
+    const hadKey = Boolean(keyStore.get());
+    keyStore.clear();
+    view.live.stop();
+    if (hadKey && view.config.public_read) {
+      view.live.start();
+    } else {
+      await signIn(view.config, { force: true });
+      view.live.start();
+    }
+    view.alerts.render();
+    showStatus();
+  });
+}
+
+async function start() {
+  setLanguage(currentLanguage());
+  element('language').textContent = t('language');
+  let registry;
+  for (let delay = 1; ; delay = Math.min(30, delay * 2)) {
+    try {
+      view.config = await api.config();
+      store.staleFactor = view.config.stale_factor;
+      registry = await signIn(view.config);
+      break;
+    } catch (exc) {
+      status.failure = `${t('lostBanner')} (${exc.message})`;
+      showStatus();
+      await new Promise((resolve) => { setTimeout(resolve, delay * 1000); });
+    }
+  }
+  status.failure = null;
+  view.map = new StationMap(element('map'), store, view.config);
+  view.list = new StationList(element('stations'), store);
+  view.chart = new LevelChart(element('chart'), element('chart-title'), store);
+  view.alerts = new AlertPanel(element('alerts'), element('ack-message'), store);
+  wireStore();
+  store.loadRegistry(registry.stations);
+  view.list.render();
+  view.map.placeStations();
+  view.alerts.render();
+  await refreshStations();
+  wireButtons();
+  view.live = new LiveConnection({
+    url: liveUrl, heartbeatS: view.config.heartbeat_s,
+    onMessage: onLiveMessage, onState: onLiveState,
+  });
+  view.live.start();
+  setInterval(refreshStations, REFRESH_MS);
+  setInterval(() => store.recheckStale(), STALE_CHECK_MS);
+  setInterval(() => { if (status.connection.state === 'lost') showStatus(); }, 1000);
+  document.body.dataset.ready = 'true';
+}
+
+start();
