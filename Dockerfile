@@ -1,18 +1,30 @@
-# One image for every floodwatch stage: `floodwatch ingest`, `floodwatch alerts`, ...
-FROM python:3.11-slim
+# One image for every floodwatch stage: `floodwatch ingest | alerts | notify | api`.
 
+# The dashboard's two libraries (Leaflet, uPlot), exactly as dashboard/package-lock.json
+# pins them; the app serves them itself, so nothing is fetched from a CDN at run time.
+FROM node:20-slim AS dashboard
+WORKDIR /dashboard
+COPY dashboard/package.json dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund --omit=dev
+
+FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY core core
 COPY ingest ingest
 COPY alerts alerts
+COPY notify notify
 COPY api api
 COPY simulators simulators
 COPY floodwatch floodwatch
-COPY config config
 RUN pip install . \
  && useradd --system --home-dir /var/lib/floodwatch --create-home floodwatch
+COPY config config
+COPY dashboard dashboard
+COPY --from=dashboard /dashboard/node_modules dashboard/node_modules
+# Named volumes mounted here take this directory's owner on first use.
+RUN mkdir -p /var/lib/floodwatch && chown floodwatch /var/lib/floodwatch
 USER floodwatch
 ENV FLOODWATCH_STATE_DIR=/var/lib/floodwatch FLOODWATCH_LOG_FORMAT=json
 ENTRYPOINT ["floodwatch"]

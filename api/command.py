@@ -30,14 +30,16 @@ def run(_args: argparse.Namespace) -> None:
         access_log=False,
         lifespan="on",
     )
-    server = _Server(config)
+    server = QuietServer(config)
     asyncio.run(_serve(server))
     if not server.started:
         # The lifespan failed (broker refused us) or the port was taken: uvicorn logged why.
         fail(f"api did not start on {settings.api_host}:{settings.api_port}", EXIT_RUNTIME)
 
 
-class _Server(uvicorn.Server):
+class QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: whoever runs it sets ``should_exit``."""
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         # uvicorn's own handlers re-raise the signal after shutting down, so a clean

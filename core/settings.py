@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import (
     AnyUrl,
     Field,
+    HttpUrl,
     SecretStr,
     UrlConstraints,
     ValidationError,
@@ -223,6 +224,80 @@ class Settings(BaseSettings):
                 raise ValueError(f"entry {number} is not 'viewer|officer|admin:KEY' "
                                  "with a key of at least 16 characters")
         return keys
+
+    # --- dashboard ---
+    dashboard_tiles_url: str = Field(
+        default="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png",
+        max_length=500,
+        pattern=r"^(https?://[^\s\"'<>]+)?$",
+        description="Base map tile URL template ({z}/{x}/{y}, optional {s}) for the "
+        "dashboard's map; empty: no base map (stations on a plain background).",
+    )
+    dashboard_tiles_attribution: str = Field(
+        default='<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>',
+        max_length=500,
+        description="Attribution (HTML) the tile provider requires, shown on the map.",
+    )
+    dashboard_dir: Path | None = Field(
+        default=None,
+        description="Folder of the dashboard (index.html, app/, node_modules/ from "
+        "'npm ci'); when unset the checkout's dashboard/, else ./dashboard.",
+    )
+
+    # --- notify ---
+    notify_config: Path = Field(
+        default=Path("config/notify.yaml"),
+        description="Path of the delivery configuration YAML (channels, policy, budgets, "
+        "post templates).",
+    )
+    notify_client_id: str = Field(
+        default="floodwatch-notify", min_length=1, max_length=64,
+        description="Fixed MQTT client id of the delivery stage's bus session.",
+    )
+    notify_receive_maximum: int = Field(
+        default=1000, ge=1, le=65_535,
+        description="Unacknowledged bus messages the broker may send the delivery stage ahead.",
+    )
+    notify_network_url: MqttUrl | None = Field(
+        default=None,
+        description="Disaster network broker (mqtt:// or mqtts://); the bus broker "
+        "(FLOODWATCH_MQTT_URL) when unset.",
+    )
+    notify_network_username: str | None = Field(
+        default=None, description="Disaster network broker user name.")
+    notify_network_password: SecretStr | None = Field(
+        default=None, description="Disaster network broker password.")
+    notify_network_ca_file: Path | None = Field(
+        default=None, description="CA certificate (PEM) for the disaster network's mqtts://.")
+    notify_network_client_id: str = Field(
+        default="floodwatch-notify-network", min_length=1, max_length=64,
+        description="MQTT client id on the disaster network broker.",
+    )
+    notify_webhook_secrets: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 keys of the webhooks as 'name:secret' entries separated "
+        "by commas or newlines (best as the secret file).",
+    )
+    notify_http_timeout_s: float = Field(
+        default=10.0, gt=0, le=120,
+        description="Timeout of one webhook, X or Mastodon request.",
+    )
+    notify_x_consumer_key: SecretStr | None = Field(
+        default=None, description="X API key (OAuth 1.0a user context).")
+    notify_x_consumer_secret: SecretStr | None = Field(
+        default=None, description="X API key secret.")
+    notify_x_access_token: SecretStr | None = Field(
+        default=None, description="X access token of the posting account.")
+    notify_x_access_token_secret: SecretStr | None = Field(
+        default=None, description="X access token secret of the posting account.")
+    notify_x_api_url: HttpUrl = Field(
+        default=HttpUrl("https://api.twitter.com"),
+        description="Base URL of the X API v2 (a proxy, or a fake in tests).",
+    )
+    notify_mastodon_url: HttpUrl | None = Field(
+        default=None, description="Mastodon instance base URL, e.g. https://mastodon.example.")
+    notify_mastodon_token: SecretStr | None = Field(
+        default=None, description="Mastodon access token with the write:statuses scope.")
 
     # --- operations ---
     state_dir: Path = Field(

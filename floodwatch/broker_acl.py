@@ -24,6 +24,16 @@ SERVICE_USERS: dict[str, list[tuple[str, str]]] = {
         ("read", "floodwatch/commands/#"),
         ("readwrite", "floodwatch/alerts/#"),
         ("readwrite", "floodwatch/status/#"),
+        ("write", "floodwatch/cap/#"),
+        ("write", "floodwatch/command-rejections"),
+    ],
+    # Its disaster-network topics are granted here too for when the network is this same
+    # broker (the default); a separate network broker has its own ACL.
+    "floodwatch-notify": [
+        ("read", "floodwatch/alerts/#"),
+        ("read", "floodwatch/cap/#"),
+        ("read", "floodwatch/status/#"),
+        ("write", "bousai/floodwatch/#"),
     ],
     "floodwatch-api": [
         ("read", "floodwatch/#"),

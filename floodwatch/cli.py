@@ -45,13 +45,13 @@ def cmd_services(args: argparse.Namespace) -> None:
 
 
 def cmd_settings(args: argparse.Namespace) -> None:
-    from floodwatch.reference import settings_table, write_readme  # noqa: PLC0415
+    from floodwatch.reference import settings_table, write_reference  # noqa: PLC0415
 
     if args.write is None:
         print(settings_table())
         return
-    changed = write_readme(args.write)
-    print(f"{args.write}: {'updated' if changed else 'already up to date'}")
+    changed = write_reference(args.write)
+    print("updated: " + ", ".join(map(str, changed)) if changed else "already up to date")
 
 
 def cmd_broker_acl(_args: argparse.Namespace) -> None:
@@ -89,13 +89,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_api(commands)
 
+    from notify.command import register as register_notify  # noqa: PLC0415
+
+    register_notify(commands)
+
+    from floodwatch.up import register as register_up  # noqa: PLC0415
+
+    register_up(commands)
+
+    from floodwatch.healthcheck import register as register_healthcheck  # noqa: PLC0415
+
+    register_healthcheck(commands)
+
     acl = commands.add_parser("broker-acl",
                               help="print the broker ACL for the station registry")
     acl.set_defaults(handler=cmd_broker_acl)
 
     reference = commands.add_parser("settings", help="print the settings reference")
     reference.add_argument("--write", type=Path, metavar="README",
-                           help="update the generated table in this file instead")
+                           help="update the table in this README, and docs/configuration.md and "
+                           ".env.example beside it, instead")
     reference.set_defaults(handler=cmd_settings)
     return parser
 

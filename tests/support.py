@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from paho.mqtt.client import Client, MQTTMessage
@@ -133,23 +133,27 @@ def mosquitto_pub_lines(port: int, topic: str, lines: list[str], linger_s: float
     return process
 
 
-class IngestProcess:
-    """``floodwatch ingest`` as a real subprocess, configured only by its environment."""
+class FloodwatchProcess:
+    """A ``floodwatch`` subcommand as a real subprocess, configured only by its
+    environment; started means every one of ``READY`` has been logged."""
+
+    SUBCOMMAND: tuple[str, ...] = ()
+    READY: tuple[str, ...] = ()
 
     def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
         self.env = {**os.environ, **env, "FLOODWATCH_LOG_FORMAT": "json"}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, wait_subscribed: bool = True) -> IngestProcess:
+    def start(self, wait_subscribed: bool = True) -> Self:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "floodwatch", "ingest"],
+                [sys.executable, "-m", "floodwatch", *self.SUBCOMMAND],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
             )
         if wait_subscribed:
-            wait_for(lambda: bool(self.log_events("subscribed")) or self._exited(), 20,
-                     "ingest to subscribe")
+            wait_for(lambda: all(self.log_events(event) for event in self.READY)
+                     or self._exited(), 30, f"floodwatch {' '.join(self.SUBCOMMAND)} to start")
             assert not self._exited(), self.log_text()
         return self
 
@@ -175,3 +179,25 @@ class IngestProcess:
         if self.process.poll() is None:
             self.process.send_signal(signum)
         return self.process.wait(timeout=timeout_s)
+
+
+class IngestProcess(FloodwatchProcess):
+    SUBCOMMAND = ("ingest",)
+    READY = ("subscribed",)
+
+
+class StackProcess(FloodwatchProcess):
+    """``floodwatch up``: every stage in one process."""
+
+    SUBCOMMAND = ("up",)
+    READY = ("ingest running", "alerts running", "notify running", "api ready")
+
+
+class AlertsStageProcess(FloodwatchProcess):
+    SUBCOMMAND = ("alerts",)
+    READY = ("alerts running",)
+
+
+class ApiProcess(FloodwatchProcess):
+    SUBCOMMAND = ("api",)
+    READY = ("api ready",)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.settings import Settings
-from floodwatch.reference import BEGIN, END, readme_with_table, settings_table
+from floodwatch.reference import BEGIN, END, generated_files, readme_with_table, settings_table
 from tests.support import REPO_ROOT
 
 
@@ -12,6 +12,20 @@ def test_settings_table_is_current() -> None:
     assert BEGIN in readme
     assert END in readme
     assert readme_with_table(readme) == readme, "run: floodwatch settings --write README.md"
+
+
+def test_configuration_reference_and_env_example_are_current() -> None:
+    for path, text in generated_files(REPO_ROOT / "README.md").items():
+        assert path.read_text() == text, f"{path}: run: floodwatch settings --write README.md"
+
+
+def test_every_setting_is_in_the_configuration_reference_and_env_example() -> None:
+    files = generated_files(REPO_ROOT / "README.md")
+    reference = files[REPO_ROOT / "docs" / "configuration.md"]
+    example = files[REPO_ROOT / ".env.example"]
+    for name in Settings.model_fields:
+        assert f"`FLOODWATCH_{name.upper()}`" in reference
+        assert f"# FLOODWATCH_{name.upper()}" in example
 
 
 def test_every_setting_is_documented() -> None:

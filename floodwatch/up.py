@@ -1,0 +1,108 @@
+"""``floodwatch up``: every stage in one process, for a laptop or a demo.
+
+The stages are the same coroutines their own subcommands run (``ingest``, ``alerts``,
+``notify``, ``api``); they still talk to each other only through the broker and InfluxDB,
+each with its own MQTT session and state file, so what runs here behaves as the separate
+processes of a deployment do. One stage failing stops the others (a stack that silently
+lost its alert engine would be worse than one that stops and says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+import structlog
+import uvicorn
+
+from alerts.rules import AlertRules, RulesError
+from alerts.service import partition, run_alerts
+from api.app import create_app
+from api.command import QuietServer
+from core.commandline import EXIT_RUNTIME, fail, run_until_signal, settings_and_registry_or_exit
+from core.mqtt import MqttError
+from core.registry import StationRegistry
+from core.settings import Settings
+from ingest.service import run_ingest
+from notify.config import ConfigError, NotifyConfig
+from notify.service import NoChannels, run_notify
+
+log = structlog.get_logger("up")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "up", help="run every stage in one process (ingest, alerts, notify, api)")
+    parser.add_argument("--without-notify", action="store_true",
+                        help="do not deliver alerts (no channel configured locally)")
+    parser.set_defaults(handler=cmd_up)
+
+
+def cmd_up(args: argparse.Namespace) -> None:
+    settings, registry = settings_and_registry_or_exit()
+    try:
+        rules = AlertRules.load(settings.alerts_rules, registry)
+    except RulesError as exc:
+        fail(f"FLOODWATCH_ALERTS_RULES: {exc}")
+    notify_config = None
+    if not args.without_notify:
+        try:
+            notify_config = NotifyConfig.load(settings.notify_config)
+        except ConfigError as exc:
+            fail(f"FLOODWATCH_NOTIFY_CONFIG: {exc}")
+    if settings.metrics_port is not None:
+        from prometheus_client import start_http_server  # noqa: PLC0415
+
+        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    try:
+        run_until_signal(lambda stop: run_stack(settings, registry, rules, notify_config, stop))
+    except* MqttError as errors:
+        fail(f"FLOODWATCH_MQTT_URL: {errors.exceptions[0]}", EXIT_RUNTIME)
+    except* NoChannels as errors:
+        fail(f"FLOODWATCH_NOTIFY_CONFIG: {errors.exceptions[0]} "
+             "(or run with --without-notify)")
+    except* ApiDidNotStart as errors:
+        fail(str(errors.exceptions[0]), EXIT_RUNTIME)
+
+
+class ApiDidNotStart(Exception):
+    """uvicorn logged why (port taken, lifespan failed); this says where."""
+
+
+async def run_stack(settings: Settings, registry: StationRegistry, rules: AlertRules,
+                    notify_config: NotifyConfig | None, stop: asyncio.Event) -> None:
+    server = QuietServer(uvicorn.Config(
+        create_app(settings, registry), host=settings.api_host, port=settings.api_port,
+        log_level=settings.log_level, access_log=False, lifespan="on"))
+    stages: dict[str, Coroutine[Any, Any, None]] = {
+        "ingest": run_ingest(settings, registry, stop),
+        "alerts": run_alerts(settings, partition(registry, settings.alerts_basins), rules,
+                             stop),
+        "api": _serve_api(server, stop, settings),
+    }
+    if notify_config is not None:
+        stages["notify"] = run_notify(settings, registry, notify_config, stop)
+    log.info("stack starting", stages=sorted(stages),
+             dashboard=f"http://{settings.api_host}:{settings.api_port}/")
+    async with asyncio.TaskGroup() as tasks:
+        for name, stage in stages.items():
+            tasks.create_task(stage, name=f"up-{name}")
+    log.info("stack stopped")
+
+
+async def _serve_api(server: uvicorn.Server, stop: asyncio.Event, settings: Settings) -> None:
+    async def stop_when_asked() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watcher = asyncio.create_task(stop_when_asked(), name="up-api-stop")
+    try:
+        await server.serve()
+    finally:
+        watcher.cancel()
+    if not server.started:
+        raise ApiDidNotStart(f"api did not start on {settings.api_host}:{settings.api_port}")
+    if not stop.is_set():
+        raise ApiDidNotStart("api stopped on its own")

@@ -1,0 +1,59 @@
+"""``floodwatch healthcheck``, the containers' probe: alive and connected to the broker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from floodwatch.healthcheck import disconnected_sessions
+from floodwatch.services.process import free_port
+from floodwatch.services.servers import MosquittoServer
+from tests.support import REPO_ROOT, IngestProcess, wait_for
+
+
+def healthcheck(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "floodwatch", "healthcheck", *args],
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=30, check=False, cwd=REPO_ROOT)
+
+
+def test_healthy_while_connected_and_not_once_the_broker_is_gone(
+    tmp_path: Path, mosquitto: MosquittoServer, settings_env: Callable[..., dict[str, str]],
+) -> None:
+    env = settings_env(metrics_port=free_port())
+    ingest = IngestProcess(env, tmp_path / "ingest.log").start()
+    try:
+        wait_for(lambda: healthcheck(env).returncode == 0, 10, "a healthy probe")
+        mosquitto.stop()
+        wait_for(lambda: healthcheck(env).returncode == 1, 15, "an unhealthy probe")
+        result = healthcheck(env)
+        assert result.stderr.startswith("floodwatch: unhealthy: disconnected from the broker")
+    finally:
+        ingest.stop()
+
+
+def test_a_process_that_is_not_there_is_unhealthy_in_one_line(
+    settings_env: Callable[..., dict[str, str]],
+) -> None:
+    result = healthcheck(settings_env(), "--url", f"http://127.0.0.1:{free_port()}/readyz")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("floodwatch: unhealthy: http://127.0.0.1:")
+
+
+def test_without_a_metrics_port_the_setting_is_named() -> None:
+    result = healthcheck({})
+    assert result.returncode == 2
+    assert "FLOODWATCH_METRICS_PORT" in result.stderr
+
+
+def test_every_session_must_be_connected() -> None:
+    up = 'floodwatch_mqtt_connected{client_id="a"} 1.0\n'
+    down = 'floodwatch_mqtt_connected{client_id="b"} 0.0\n'
+    assert disconnected_sessions(up) is None
+    assert disconnected_sessions(up + down) == (
+        'disconnected from the broker: floodwatch_mqtt_connected{client_id="b"}')
+    assert disconnected_sessions("# nothing yet\n") is not None
