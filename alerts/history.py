@@ -4,7 +4,8 @@ Tags (only registry values and rule names, never free text): the station's regis
 tags (``station``, ``basin``, ``river`` or ``route``), ``kind``, ``alert_type``,
 ``transition``, ``level_name`` and ``rule``. Fields: ``event_id``, ``alert_id``
 (strings), ``seq``, ``level``, ``previous_level`` (integers), ``payload`` (the event's
-JSON, which may hold an officer's note) and, when known, ``value``, ``threshold``,
+JSON, which may hold an officer's note), ``cap_xml`` (the event as CAP 1.2 XML, which the
+API serves and lists in its public Atom feed) and, when known, ``value``, ``threshold``,
 ``rate_m_per_h`` (floats) and ``projection_minutes`` (integer). The timestamp is the
 event time plus ``seq`` nanoseconds, so two events of one station at the same instant
 never overwrite each other.
@@ -27,6 +28,7 @@ from alerts.store import AlertStore
 from core.influx import DatabaseNotFound, InfluxClient, InfluxRejected, InfluxUnavailable
 from core.lineprotocol import format_point
 from core.registry import Station
+from core.waiting import wait_event
 
 log = structlog.get_logger("alerts.history")
 
@@ -36,7 +38,8 @@ VALUE_KEYS = ("level_m", "water_depth_cm", "surface_temp_c", "value")
 THRESHOLD_KEYS = ("threshold_m", "threshold_cm", "threshold_c", "threshold_m_per_h")
 
 
-def history_line(event: Event, station: Station, labels: Labels, payload: bytes) -> str:
+def history_line(event: Event, station: Station, labels: Labels, payload: bytes,
+                 cap_xml: bytes | None = None) -> str:
     tags = dict(station.tags)
     tags.update(kind=station.kind.value, alert_type=event.alert_type.value,
                 transition=event.transition.value, rule=event.rule,
@@ -46,6 +49,8 @@ def history_line(event: Event, station: Station, labels: Labels, payload: bytes)
         "level": event.level, "previous_level": event.previous_level,
         "payload": payload.decode(),
     }
+    if cap_xml is not None:
+        fields["cap_xml"] = one_line_xml(cap_xml)
     for name, keys in (("value", VALUE_KEYS), ("threshold", THRESHOLD_KEYS)):
         found = next((event.detail[k] for k in keys
                       if isinstance(event.detail.get(k), float)), None)
@@ -57,6 +62,21 @@ def history_line(event: Event, station: Station, labels: Labels, payload: bytes)
     if event.projection is not None:
         fields["projection_minutes"] = event.projection.minutes
     return format_point(MEASUREMENT, tags, fields, _event_ns(event))
+
+
+# Line protocol refuses control characters; in XML content a character reference is the
+# same character once parsed, so the stored document means exactly what was published.
+_XML_CONTROL_REFERENCES = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def one_line_xml(document: bytes) -> str:
+    text = document.decode()
+    if text.startswith("<?xml"):
+        # References are not allowed outside the root element: drop the declaration's
+        # line break instead (insignificant whitespace there).
+        declaration, _, rest = text.partition("?>")
+        text = f"{declaration}?>{rest.lstrip()}"
+    return text.translate(_XML_CONTROL_REFERENCES)
 
 
 def _event_ns(event: Event) -> int:
@@ -109,7 +129,4 @@ class HistoryWriter:
             await self._influx.write(lines)
 
     async def _wait(self, timeout_s: float) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout_s)
-        except TimeoutError:
-            return
+        await wait_event(self._wake, timeout_s)

@@ -178,10 +178,11 @@ class AlertProcessor:
             changes.outbox.append(OutboxEntry(event.event_id,
                                               ALERTS_TOPIC.format(station=event.station),
                                               payload))
+            cap = render_cap(event, station, self._rules, self._cap_status)
             changes.outbox.append(OutboxEntry(
-                f"{event.event_id}/cap", CAP_TOPIC.format(station=event.station),
-                render_cap(event, station, self._rules, self._cap_status)))
-            changes.history.append(history_line(event, station, self._labels, payload))
+                f"{event.event_id}/cap", CAP_TOPIC.format(station=event.station), cap))
+            # The CAP goes into the history too: the API serves it and its Atom feed.
+            changes.history.append(history_line(event, station, self._labels, payload, cap))
             metrics.EVENTS.labels(event.alert_type.value, event.transition.value).inc()
             if event.transition is Transition.RAISED:
                 metrics.OPEN_ALERTS.labels(event.alert_type.value).inc()

@@ -1,60 +1,88 @@
-"""Alert history from InfluxDB's ``alert_event`` measurement, written by the alert
-engine (docs/alerts.md): each point's ``payload`` field is the event JSON as published.
+"""Alerts to read: open alerts from the alert engine's retained status (so they keep
+answering while InfluxDB is down), and history from InfluxDB's ``alert_event``
+measurement (docs/alerts.md: each point's ``payload`` is the event JSON as published).
+One alert also carries its delivery status, from the notifiers' ``alert_delivery``.
 
 Filters reach InfluxQL only after validation against the registry or strict patterns.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from api.deps import InfluxDep, RegistryDep, SettingsDep
-from api.problems import (
-    ProblemError,
-    bad_range,
-    influx_unavailable,
-    problem_responses,
-    unknown_station,
-)
+from api.alert_store import delivery_states, event_payloads, quoted
+from api.deps import InfluxDep, LiveDep, RegistryDep, SettingsDep
+from api.problems import ProblemError, bad_range, problem_responses, unknown_station
 from api.readings import aware
-from core.influx import InfluxClient, InfluxError
+from core.registry import STATION_ID_PATTERN
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
 DEFAULT_RANGE = timedelta(days=7)
+EXAMPLE_EVENT: dict[str, JsonValue] = {"event_id": "sukagawa/2", "seq": 2, "station": "sukagawa",
+                 "alert_id": "sukagawa/1", "alert_type": "river_level",
+                 "transition": "escalated", "level": 3, "previous_level": 2,
+                 "level_name": "evacuation", "at": "2026-11-28T01:00:00.000000Z"}
+
+StationPath = Annotated[str, Path(pattern=STATION_ID_PATTERN, examples=["sukagawa"])]
+AlertNumber = Annotated[int, Path(ge=1, le=999_999_999_999, examples=[1],
+                                  description="The seq of the event that raised the alert.")]
 
 
 class AlertEvents(BaseModel):
-    events: list[dict[str, Any]]
+    model_config = ConfigDict(json_schema_extra={"examples": [{"events": [EXAMPLE_EVENT]}]})
+
+    events: list[dict[str, Any]] = Field(description="Event JSON as the engine published it.")
 
 
-async def _payloads(influx: InfluxClient, where: str, limit: int) -> list[dict[str, Any]]:
-    query = (f'SELECT "payload" FROM "alert_event" WHERE {where} '  # noqa: S608
-             f"ORDER BY time DESC LIMIT {limit}")
-    try:
-        rows = await influx.query(query)
-    except InfluxError as exc:
-        if "database not found" in str(exc):
-            return []
-        raise influx_unavailable() from exc
-    events = []
-    for row in rows:
-        try:
-            event = json.loads(row.get("payload") or "")
-        except ValueError:
-            continue  # a point we cannot read is skipped, not a failed request
-        if isinstance(event, dict):
-            events.append(event)
-    return events
+class Delivery(BaseModel):
+    event_id: str = Field(examples=["sukagawa/2"])
+    channel: str = Field(examples=["mastodon"])
+    state: str = Field(description="pending, sent, failed, expired or unknown.",
+                       examples=["sent"])
+    attempts: int | None = Field(examples=[1])
+    detail: str | None = Field(examples=["https://social.example/@bousai/1"])
+    at: datetime = Field(description="When the delivery reached this state.")
+
+
+class AlertDetail(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "alert_id": "sukagawa/1", "events": [EXAMPLE_EVENT],
+        "delivery": [{"event_id": "sukagawa/2", "channel": "mastodon", "state": "sent",
+                      "attempts": 1, "detail": None, "at": "2026-11-28T01:00:02Z"}]}]})
+
+    alert_id: str
+    events: list[dict[str, Any]] = Field(description="Every event, newest first.")
+    delivery: list[Delivery] = Field(
+        description="Latest delivery state per event and channel (newest event first).")
+
+
+class OpenAlerts(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"alerts": [{
+        "station": "sukagawa", "alert_id": "sukagawa/1", "alert_type": "river_level",
+        "level": 3, "level_name": "evacuation", "acknowledged": False}]}]})
+
+    alerts: list[dict[str, Any]] = Field(
+        description="Each open alert as in the engine's status, plus its station.")
+
+
+@router.get("/open", summary="Open alerts of every station (from the engine's status)",
+            responses=problem_responses(401))
+async def open_alerts(live: LiveDep) -> OpenAlerts:
+    alerts = []
+    for station, status in sorted(live.statuses().items()):
+        for alert in status.get("alerts", []):
+            if isinstance(alert, dict):
+                alerts.append({"station": station, **alert})
+    return OpenAlerts(alerts=alerts)
 
 
 @router.get("/history", summary="Alert events, newest first",
-            responses=problem_responses(400, 404, 422, 503))
+            responses=problem_responses(400, 401, 404, 422, 503))
 async def history(
     *, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
     station: Annotated[str | None, Query(examples=["sukagawa"], max_length=64)] = None,
@@ -73,22 +101,32 @@ async def history(
     if station is not None:
         if station not in registry:
             raise unknown_station(station)
-        where += f" AND \"station\" = '{station}'"
-    return AlertEvents(events=await _payloads(influx, where, limit))
+        where += f' AND "station" = {quoted(station)}'
+    stored = await event_payloads(influx, where, limit)
+    return AlertEvents(events=[s.event for s in stored])
 
 
-@router.get("/{station_id}/{number}", summary="One alert with all its events, newest first",
-            responses=problem_responses(404, 422, 503))
-async def one_alert(
-    registry: RegistryDep, influx: InfluxDep,
-    station_id: Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")],
-    number: Annotated[int, Path(ge=1, le=999_999_999_999)],
-) -> AlertEvents:
+@router.get("/{station_id}/{number}",
+            summary="One alert: its events (newest first) and delivery status",
+            responses=problem_responses(401, 404, 422, 503))
+async def one_alert(registry: RegistryDep, influx: InfluxDep, station_id: StationPath,
+                    number: AlertNumber) -> AlertDetail:
     if station_id not in registry:
         raise unknown_station(station_id)
     alert_id = f"{station_id}/{number}"
-    events = await _payloads(
-        influx, f"\"station\" = '{station_id}' AND \"alert_id\" = '{alert_id}'", 1000)
-    if not events:
-        raise ProblemError(404, "unknown-alert", "Unknown alert", f"no events of {alert_id!r}")
-    return AlertEvents(events=events)
+    stored = await event_payloads(
+        influx, f'"station" = {quoted(station_id)} AND "alert_id" = {quoted(alert_id)}', 1000)
+    if not stored:
+        raise unknown_alert(alert_id)
+    event_ids = {str(s.event.get("event_id")) for s in stored}
+    deliveries = await delivery_states(influx, station_id, event_ids,
+                                       since_ns=min(s.time_ns for s in stored))
+    return AlertDetail(
+        alert_id=alert_id, events=[s.event for s in stored],
+        delivery=[Delivery(event_id=d.event_id, channel=d.channel, state=d.state,
+                           attempts=d.attempts, detail=d.detail, at=d.at)
+                  for d in deliveries])
+
+
+def unknown_alert(alert_id: str) -> ProblemError:
+    return ProblemError(404, "unknown-alert", "Unknown alert", f"no events of {alert_id!r}")

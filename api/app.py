@@ -11,8 +11,19 @@ import structlog
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import alert_history, alerts, health, problems, readings, stations, stream
-from api.auth import KeyRing
+from api import (
+    alert_history,
+    cap,
+    cap_feed,
+    commands,
+    dashboard,
+    health,
+    problems,
+    readings,
+    stations,
+    stream,
+)
+from api.auth import KeyRing, document_security
 from api.deps import Services, public_reader
 from api.limits import BodyLimit
 from api.live import LiveCache
@@ -37,26 +48,34 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
             stack.push_async_callback(live.close)
             task = asyncio.create_task(live.run(), name="api-live-cache")
             stack.push_async_callback(_cancel, task)
-            app.state.services = Services(settings, registry, influx, live,
-                                          KeyRing.from_settings(settings))
+            app.state.services = services = Services(settings, registry, influx, live,
+                                                     KeyRing.from_settings(settings))
+            services.stored_latest.prefetch(influx)
+            stack.push_async_callback(services.stored_latest.close)
             log.info("api ready", stations=len(registry))
             yield
 
     app = FastAPI(
         title="floodwatch API",
         version="1",
-        summary="River gauges and road sensors: stations, readings, health.",
+        summary="River gauges and road sensors: stations, readings, alerts with CAP 1.2 and "
+                "delivery status, officers' commands, live feed, health.",
         lifespan=lifespan,
     )
     problems.install(app)
+    document_security(app, public_read=settings.api_public_read)
     readers = [Depends(public_reader)]
     app.include_router(stations.router, dependencies=readers)
     app.include_router(readings.router, dependencies=readers)
-    app.include_router(alerts.router, dependencies=readers)
     app.include_router(alert_history.router, dependencies=readers)
+    app.include_router(cap.router, dependencies=readers)
+    app.include_router(cap_feed.router, dependencies=readers)
+    # Commands check the officer role themselves (no public subset).
+    app.include_router(commands.router)
     # The WebSocket route checks its key itself (it must accept before it can explain).
     app.include_router(stream.router)
     app.include_router(health.router)
+    dashboard.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     if settings.api_cors_origins:
         app.add_middleware(

@@ -14,7 +14,9 @@ import hmac
 import re
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
+from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 
 from api.problems import ProblemError
@@ -102,3 +104,39 @@ def authorize(connection: HTTPConnection, keys: KeyRing, needed: Role, *,
     if principal.role < needed:
         raise forbidden(needed)
     return principal
+
+
+def document_security(app: FastAPI, *, public_read: bool) -> None:
+    """Declare the key schemes in OpenAPI (the interactive docs get "Authorize"): every
+    /api/v1 operation takes a key; reads also work without one when public read is on;
+    the live feed also takes ?access_token=."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith("/api/v1/"):
+                continue  # probes, metrics and the dashboard page need no key
+            for method, operation in operations.items():
+                schemes = ["bearer", "apiKey"]
+                if path.startswith("/api/v1/live/"):
+                    schemes.append("accessToken")
+                security: list[dict[str, list[str]]] = [{name: []} for name in schemes]
+                if public_read and method == "get":
+                    security.append({})  # no key at all
+                operation["security"] = security
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer",
+               "description": "Authorization: Bearer KEY (FLOODWATCH_API_KEYS)."},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "accessToken": {"type": "apiKey", "in": "query", "name": "access_token",
+                    "description": "For browsers' EventSource and WebSocket."},
+}

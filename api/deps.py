@@ -7,13 +7,14 @@ FastAPI calls them on the loop instead of hopping to its thread pool.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from api.auth import KeyRing, Principal, Role, authorize
+from api.latest_store import RenderedBody, StoredLatest, StoredSnapshot
 from api.live import LiveCache
 from core.influx import InfluxClient
 from core.registry import StationRegistry
@@ -27,6 +28,8 @@ class Services:
     influx: InfluxClient
     live: LiveCache
     keys: KeyRing
+    stored_latest: StoredLatest = field(default_factory=StoredLatest)
+    latest_body: RenderedBody = field(default_factory=RenderedBody)
 
 
 def _services(connection: HTTPConnection) -> Services:
@@ -50,10 +53,22 @@ async def _live(connection: HTTPConnection) -> LiveCache:
     return _services(connection).live
 
 
+async def _stored_latest(connection: HTTPConnection) -> StoredSnapshot:
+    services = _services(connection)
+    return await services.stored_latest.get(services.influx)
+
+
+async def _latest_body(connection: HTTPConnection) -> RenderedBody:
+    return _services(connection).latest_body
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 RegistryDep = Annotated[StationRegistry, Depends(_registry)]
 InfluxDep = Annotated[InfluxClient, Depends(_influx)]
 LiveDep = Annotated[LiveCache, Depends(_live)]
+# InfluxDB's newest point per station (None while it is down), at most seconds old.
+StoredLatestDep = Annotated[StoredSnapshot, Depends(_stored_latest)]
+LatestBodyDep = Annotated[RenderedBody, Depends(_latest_body)]
 
 
 async def public_reader(connection: HTTPConnection) -> Principal:

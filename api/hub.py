@@ -7,7 +7,9 @@ slow phone on a bad link cannot delay the officers' dashboards.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from prometheus_client import Counter, Gauge
@@ -20,7 +22,11 @@ EventType = Literal["reading", "alert", "status"]
 SLOW_REASON = "slow consumer: the client did not keep up with the feed"
 
 
-@dataclass(frozen=True, slots=True)
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
 class LiveEvent:
     type: EventType
     station: str
@@ -29,6 +35,11 @@ class LiveEvent:
 
     def as_message(self) -> dict[str, Any]:
         return {"type": self.type, "station": self.station, "data": self.data}
+
+    @cached_property
+    def text(self) -> str:
+        """The message as sent, encoded once for every client it goes to."""
+        return encode(self.as_message())
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +73,10 @@ class LiveClient:
         if self.queue.empty():
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout_s)
+                # asyncio.timeout, not wait_for: wait_for wraps the wait in a new task,
+                # and this runs for every client on every event.
+                async with asyncio.timeout(timeout_s):
+                    await self._wake.wait()
             except TimeoutError:
                 return None
             if self.dropped is not None:

@@ -41,6 +41,8 @@ class LiveCache:
         self._subscription = subscription
         self.hub = hub
         self._latest: dict[str, Reading] = {}
+        # Counts changes of the latest readings, so answers built from them can be reused.
+        self.version = 0
         self._status: dict[str, dict[str, Any]] = {}
 
     @classmethod
@@ -68,6 +70,7 @@ class LiveCache:
         known = self._latest.get(reading.station)
         if known is None or reading.ts >= known.ts:
             self._latest[reading.station] = reading
+            self.version += 1
 
     def statuses(self) -> dict[str, dict[str, Any]]:
         """The alert engine's retained status per station, as last seen on the bus."""

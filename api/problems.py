@@ -53,10 +53,40 @@ def problem_response(problem: Problem) -> JSONResponse:
                         media_type=PROBLEM_MEDIA_TYPE)
 
 
+# One typical problem per status, shown as the example in OpenAPI.
+PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
+    400: ("bad-range", "Bad time range", "start must be before end"),
+    401: ("unauthorized", "Unauthorized",
+          "a valid API key is required (Authorization: Bearer KEY)"),
+    403: ("forbidden", "Forbidden", "this needs the officer role"),
+    404: ("unknown-station", "Unknown station", "no station 'nowhere' in the registry"),
+    409: ("flooding-state", "Flooding already declared",
+          "flooding is already declared at 'sukagawa'"),
+    413: ("body-too-large", "Request body too large",
+          "request bodies are limited to 65536 bytes"),
+    422: ("bad-parameter", "Bad parameter", "query.limit: Input should be less than or "
+          "equal to 1000"),
+    503: ("store-unavailable", "History store unavailable",
+          "InfluxDB cannot be reached; the live feed still works"),
+}
+
+
 # For route declarations: which problems a route may answer, shown in OpenAPI.
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
-            for status in statuses}
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        slug, title, detail = PROBLEM_EXAMPLES[status]
+        example = {"type": TYPE_BASE + slug, "title": title, "status": status,
+                   "detail": detail}
+        responses[status] = {"model": Problem, "description": title,
+                             "content": {PROBLEM_MEDIA_TYPE: {"example": example}}}
+    return responses
+
+
+# Errors Starlette/FastAPI raise themselves: 400 is FastAPI's answer to a body it cannot
+# read at all (not UTF-8, or not decodable as its content type says).
+HTTP_PROBLEMS = {400: ("bad-body", "Unreadable request body"), 404: ("not-found", "Not found"),
+                 405: ("method-not-allowed", "Method not allowed")}
 
 
 def install(app: FastAPI) -> None:
@@ -79,13 +109,37 @@ def install(app: FastAPI) -> None:
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        slug = "not-found" if exc.status_code == 404 else f"http-{exc.status_code}"
-        response = problem_response(Problem(type=TYPE_BASE + slug, title=str(exc.detail),
+        slug, title = HTTP_PROBLEMS.get(exc.status_code, (f"http-{exc.status_code}",
+                                                          str(exc.detail)))
+        response = problem_response(Problem(type=TYPE_BASE + slug, title=title,
                                             status=exc.status_code, detail=str(exc.detail)))
         if exc.headers:
             response.headers.update(exc.headers)
         return response
 
+    _problem_schemas_only(app)
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def _problem_schemas_only(app: FastAPI) -> None:
+    """FastAPI files a response ``model`` under application/json; errors are only ever
+    sent as application/problem+json, so move the schema there (clients and schemathesis
+    then check the body against it)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    if PROBLEM_MEDIA_TYPE in content and "application/json" in content:
+                        content[PROBLEM_MEDIA_TYPE]["schema"] = (
+                            content.pop("application/json")["schema"])
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

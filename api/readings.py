@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.models import History, HistoryPoint
@@ -42,7 +42,8 @@ def aware(moment: datetime, name: str) -> datetime:
 
 
 @router.get("/stations/{station_id}/readings", summary="History of one station",
-            responses=problem_responses(400, 404, 422, 503))
+            response_model=History,
+            responses=problem_responses(400, 401, 404, 422, 503))
 async def readings(
     *, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
     station_id: str = StationId,
@@ -52,7 +53,7 @@ async def readings(
     end: Annotated[datetime | None, Query(
         description="Exclusive end (ISO 8601 with offset); default now.",
         examples=["2026-11-28T10:00:00+09:00"])] = None,
-) -> History:
+) -> Response:
     station = registry.get(station_id)
     if station is None:
         raise unknown_station(station_id)
@@ -74,5 +75,8 @@ async def readings(
             points = []
         else:
             raise influx_unavailable() from exc
-    return History(station=station.id, start=start_at, end=end_at, bucket_s=bucket_s,
+    body = History(station=station.id, start=start_at, end=end_at, bucket_s=bucket_s,
                    points=[HistoryPoint(ts=ts, values=values) for ts, values in points])
+    # Serialized here: returned as a model, FastAPI would dump, validate and serialize
+    # it again (measured: +25 % per 500-point answer; bench/api_load.py).
+    return Response(body.model_dump_json(), media_type="application/json")

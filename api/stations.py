@@ -1,45 +1,30 @@
 """/api/v1/stations and /api/v1/latest: every station with its newest reading, level
-band and staleness. InfluxDB and the bus cache are merged (newest wins), and when
-InfluxDB is down the bus alone answers, saying so in ``source``."""
+band and staleness. InfluxDB (api.latest_store) and the bus cache are merged (newest
+wins), and when InfluxDB is down the bus alone answers, saying so in ``source``."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import structlog
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
-from api.deps import InfluxDep, LiveDep, RegistryDep, SettingsDep
+from api.deps import LatestBodyDep, LiveDep, RegistryDep, SettingsDep, StoredLatestDep
+from api.latest_store import Latest, RenderedBody, StoredSnapshot
 from api.levels import BAND_RANK, is_stale, station_band
 from api.live import LiveCache
 from api.models import LatestReading, LevelStatus, StationDetail, StationList, StationSummary
 from api.problems import problem_responses, unknown_station
-from api.store import latest_by_station
-from core.influx import InfluxClient, InfluxError
-from core.readings import FieldValue
-from core.registry import STATION_ID_PATTERN, Station, StationKind, StationRegistry
+from core.registry import STATION_ID_PATTERN, Station, StationRegistry
 from core.settings import Settings
 
 log = structlog.get_logger("api.stations")
 
 router = APIRouter(prefix="/api/v1", tags=["stations"])
 
-Latest = dict[str, tuple[datetime, dict[str, FieldValue]]]
+STALE_TICK_S = 5.0
 StationId = Path(pattern=STATION_ID_PATTERN, examples=["fushiguro"])
-
-
-async def _stored_latest(influx: InfluxClient) -> Latest | None:
-    latest: Latest = {}
-    try:
-        for kind in StationKind:
-            latest.update(await latest_by_station(influx, kind))
-    except InfluxError as exc:
-        # A database not created yet simply holds nothing; anything else is an outage.
-        if "database not found" in str(exc):
-            return latest
-        log.warning("latest readings unavailable from InfluxDB", error=str(exc))
-        return None
-    return latest
 
 
 def _summary(station: Station, stored: Latest, live: LiveCache, settings: Settings,
@@ -57,37 +42,48 @@ def _summary(station: Station, stored: Latest, live: LiveCache, settings: Settin
     )
 
 
-async def _all(settings: Settings, registry: StationRegistry, influx: InfluxClient,
-               live: LiveCache) -> StationList:
-    stored = await _stored_latest(influx)
+def _all(settings: Settings, registry: StationRegistry, stored: Latest | None,
+         live: LiveCache) -> StationList:
     now = datetime.now(UTC)
     summaries = [_summary(s, stored or {}, live, settings, now) for s in registry]
     return StationList(stations=summaries, source="bus" if stored is None else "influxdb+bus")
 
 
-@router.get("/stations", summary="All stations with their latest reading")
-async def list_stations(settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
-                        live: LiveDep) -> StationList:
-    return await _all(settings, registry, influx, live)
+def _all_json(settings: Settings, registry: StationRegistry, stored: StoredSnapshot,
+              live: LiveCache, rendered: RenderedBody) -> Response:
+    # Rendered again when InfluxDB's answer or a bus reading changed, or STALE_TICK_S
+    # passed (staleness moves with the clock, in steps of minutes: a few seconds late is
+    # nothing); otherwise every poller shares one body.
+    key = (stored.generation, live.version, int(time.time() / STALE_TICK_S))
+    body = rendered.get(key, lambda: _all(settings, registry, stored.latest,
+                                           live).model_dump_json().encode())
+    return Response(body, media_type="application/json")
 
 
-@router.get("/latest", summary="Latest reading of every station (cross-station view)")
-async def latest(settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
-                 live: LiveDep) -> StationList:
+@router.get("/stations", summary="All stations with their latest reading",
+            response_model=StationList, responses=problem_responses(401))
+async def list_stations(settings: SettingsDep, registry: RegistryDep, stored: StoredLatestDep,
+                        live: LiveDep, rendered: LatestBodyDep) -> Response:
+    return _all_json(settings, registry, stored, live, rendered)
+
+
+@router.get("/latest", summary="Latest reading of every station (cross-station view)",
+            response_model=StationList, responses=problem_responses(401))
+async def latest(settings: SettingsDep, registry: RegistryDep, stored: StoredLatestDep,
+                 live: LiveDep, rendered: LatestBodyDep) -> Response:
     # Same data as /stations; kept as its own path so clients polling only the
     # latest values are not tied to the station listing's shape growing.
-    return await _all(settings, registry, influx, live)
+    return _all_json(settings, registry, stored, live, rendered)
 
 
 @router.get("/stations/{station_id}", summary="One station with its registry data",
-            responses=problem_responses(404, 422))
-async def get_station(settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
+            responses=problem_responses(401, 404, 422))
+async def get_station(settings: SettingsDep, registry: RegistryDep, stored: StoredLatestDep,
                       live: LiveDep, station_id: str = StationId) -> StationDetail:
     station = registry.get(station_id)
     if station is None:
         raise unknown_station(station_id)
-    stored = await _stored_latest(influx) or {}
-    summary = _summary(station, stored, live, settings, datetime.now(UTC))
+    summary = _summary(station, stored.latest or {}, live, settings, datetime.now(UTC))
     return StationDetail(
         **summary.model_dump(),
         basin=station.basin, river=station.river, route=station.route,

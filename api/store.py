@@ -13,9 +13,11 @@ from core.readings import FIELDS_BY_KIND, FieldValue
 from core.registry import Station, StationKind
 
 STRING_FIELDS: frozenset[str] = frozenset({"surface_state"})
+# Amounts since the previous report (README: rain_mm): a bucket holds their sum.
+SUMMED_FIELDS: frozenset[str] = frozenset({"rain_mm"})
 
 
-def _ns_to_datetime(ns: int) -> datetime:
+def ns_to_datetime(ns: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
 
 
@@ -39,19 +41,28 @@ def _values(kind: StationKind, row: Row) -> dict[str, FieldValue]:
 
 
 async def latest_by_station(
-    influx: InfluxClient, kind: StationKind
+    influx: InfluxClient, kind: StationKind, since: datetime | None = None
 ) -> dict[str, tuple[datetime, dict[str, FieldValue]]]:
-    """Each station's newest point of ``kind``. ORDER BY time DESC LIMIT 1 per series,
-    not last() per field: Debian's 1.6 stamps multi-field last() with 1970."""
+    """Each station's newest point of ``kind`` (among points from ``since`` on, if given).
+    ORDER BY time DESC LIMIT 1 per series, not last() per field: Debian's 1.6 stamps
+    multi-field last() with 1970."""
+    where = "" if since is None else f" WHERE time >= '{_rfc3339(since)}'"
     rows = await influx.query(
-        f'SELECT * FROM "{kind.value}" GROUP BY "station" ORDER BY time DESC LIMIT 1'  # noqa: S608
+        f'SELECT * FROM "{kind.value}"{where} GROUP BY "station" '  # noqa: S608
+        "ORDER BY time DESC LIMIT 1"
     )
     latest: dict[str, tuple[datetime, dict[str, FieldValue]]] = {}
     for row in rows:
         station = row.get("station")
         if isinstance(station, str):
-            latest[station] = (_ns_to_datetime(int(row["time"])), _values(kind, row))
+            latest[station] = (ns_to_datetime(int(row["time"])), _values(kind, row))
     return latest
+
+
+def _aggregate(name: str) -> str:
+    if name in STRING_FIELDS:
+        return "last"
+    return "sum" if name in SUMMED_FIELDS else "mean"
 
 
 def bucket_seconds(start: datetime, end: datetime, max_points: int) -> int:
@@ -78,14 +89,11 @@ async def history(
     else:
         # Strings cannot be averaged: the bucket's last state is the one to show.
         selection = ", ".join(
-            f'last("{name}") AS "{name}"' if name in STRING_FIELDS
-            else f'mean("{name}") AS "{name}"'
-            for name in fields
-        )
+            f'{_aggregate(name)}("{name}") AS "{name}"' for name in fields)
         # Buckets align to the epoch unless offset: align them to ``start`` so the
         # range splits into exactly ceil(span / bucket) buckets, not one more.
         offset_s = int(start.timestamp()) % bucket_s
         query = (f'SELECT {selection} FROM "{kind.value}" WHERE {where} '  # noqa: S608
                  f"GROUP BY time({bucket_s}s, {offset_s}s) fill(none)")
     rows = await influx.query(query)
-    return [(_ns_to_datetime(int(row["time"])), _values(kind, row)) for row in rows]
+    return [(ns_to_datetime(int(row["time"])), _values(kind, row)) for row in rows]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -19,13 +18,14 @@ from fastapi.responses import StreamingResponse
 
 from api.auth import KeyRing, Role, authorize
 from api.deps import LiveDep, LiveReader, RegistryDep, SettingsDep
-from api.hub import ClientDropped, LiveClient, LiveFilter
+from api.hub import ClientDropped, LiveClient, LiveFilter, encode
 from api.live import LiveCache
 from api.problems import ProblemError, problem_responses
 from core.registry import StationKind, StationRegistry
 
 router = APIRouter(prefix="/api/v1/live", tags=["live"])
 
+HEARTBEAT = encode({"type": "heartbeat"})
 # WebSocket close code for "try again later" (RFC 6455 1013), used for slow consumers.
 CLOSE_TRY_AGAIN = 1013
 
@@ -63,16 +63,21 @@ def _join(live: LiveCache, live_filter: LiveFilter) -> tuple[LiveClient, dict[st
     return client, {"type": "snapshot", "events": live.snapshot(live_filter)}
 
 
-async def _messages(live: LiveCache, client: LiveClient, first: dict[str, Any],
-                    heartbeat_s: float) -> AsyncIterator[dict[str, Any]]:
-    yield first
+async def _messages(client: LiveClient, first: dict[str, Any],
+                    heartbeat_s: float) -> AsyncIterator[tuple[str, str]]:
+    """(type, JSON text) of each message for one client. A bus event is encoded once
+    (LiveEvent.text) however many clients it goes to."""
+    yield "snapshot", encode(first)
     while True:
         try:
             event = await client.next(heartbeat_s)
         except ClientDropped as exc:
-            yield {"type": "dropped", "reason": str(exc)}
+            yield "dropped", encode({"type": "dropped", "reason": str(exc)})
             return
-        yield {"type": "heartbeat"} if event is None else event.as_message()
+        if event is None:
+            yield "heartbeat", HEARTBEAT
+        else:
+            yield event.type, event.text
 
 
 @router.websocket("/ws")
@@ -109,9 +114,9 @@ async def live_ws(websocket: WebSocket, *, settings: SettingsDep, registry: Regi
 async def _send(websocket: WebSocket, live: LiveCache, client: LiveClient,
                 first: dict[str, Any], heartbeat_s: float) -> None:
     try:
-        async for message in _messages(live, client, first, heartbeat_s):
-            await websocket.send_json(message)
-            if message["type"] == "dropped":
+        async for kind, text in _messages(client, first, heartbeat_s):
+            await websocket.send_text(text)
+            if kind == "dropped":
                 await websocket.close(code=CLOSE_TRY_AGAIN, reason="slow consumer")
                 return
     except (WebSocketDisconnect, RuntimeError):
@@ -141,9 +146,8 @@ async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: Regi
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for message in _messages(live, client, first, settings.api_heartbeat_s):
-                data = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-                yield f"event: {message['type']}\ndata: {data}\n\n".encode()
+            async for kind, text in _messages(client, first, settings.api_heartbeat_s):
+                yield f"event: {kind}\ndata: {text}\n\n".encode()
         finally:
             live.hub.leave(client)
 

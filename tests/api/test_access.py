@@ -134,3 +134,24 @@ def test_bad_key_spec_is_a_config_error_without_the_secret() -> None:
         load_settings({"FLOODWATCH_API_KEYS": "root:supersecretvalue-123456"})
     assert "FLOODWATCH_API_KEYS" in str(error.value)
     assert "supersecret" not in str(error.value)
+
+
+@pytest.mark.parametrize("public_read", [False, True])
+def test_openapi_declares_who_needs_a_key(make_settings: Callable[..., Settings],
+                                          sample_registry: StationRegistry,
+                                          public_read: bool) -> None:
+    async def scenario() -> None:
+        settings = make_settings(api_public_read=public_read)
+        async with api_client(settings, sample_registry, headers={}) as client:
+            schema = (await client.get("/openapi.json")).json()
+        assert set(schema["components"]["securitySchemes"]) == {
+            "bearer", "apiKey", "accessToken"}
+        paths = schema["paths"]
+        reader = paths["/api/v1/stations"]["get"]["security"]
+        assert ({} in reader) is public_read
+        officer = paths["/api/v1/stations/{station_id}/flooding"]["post"]["security"]
+        assert officer == [{"bearer": []}, {"apiKey": []}]
+        assert {"accessToken": []} in paths["/api/v1/live/sse"]["get"]["security"]
+        assert "security" not in paths["/healthz"]["get"]
+
+    asyncio.run(scenario())

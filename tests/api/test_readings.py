@@ -26,7 +26,7 @@ async def _write_levels(settings: Settings, count: int) -> None:
             ns = int((START + index * STEP).timestamp()) * 1_000_000_000
             # Integral values on purpose: 1.x hands them back as JSON integers.
             lines.append(f"river,basin=abukuma,river=abukuma,station=sukagawa "
-                         f"level_m={index % 5}.0 {ns}")
+                         f"level_m={index % 5}.0,rain_mm=0.5 {ns}")
         await influx.write(lines)
 
 
@@ -65,6 +65,8 @@ def test_long_range_is_downsampled_to_bounded_points(
             assert 1 <= len(body["points"]) <= 10
             # 20 readings per bucket cycling 0..4: every mean is 2.
             assert all(p["values"]["level_m"] == 2.0 for p in body["points"])
+            # Rain is "since the last report": a bucket's rain is the sum, 20 x 0.5 mm.
+            assert all(p["values"]["rain_mm"] == 10.0 for p in body["points"])
 
     asyncio.run(scenario())
 

@@ -50,6 +50,13 @@ def test_one_process_stores_alerts_delivers_and_serves(
         wait_for(lambda: any(alert["station"] == "sukagawa" for alert in httpx.get(
             f"{base}/api/v1/alerts/open", headers=headers).json()["alerts"]), 10,
             "the open alert in the API")
+        # The engine's history carries the CAP the API serves (and lists in its feed).
+        wait_for(lambda: httpx.get(f"{base}/api/v1/alerts/sukagawa/1/cap",
+                                   headers=headers).status_code == 200, 15,
+                 "the alert's CAP from the API")
+        served = httpx.get(f"{base}/api/v1/alerts/sukagawa/1/cap", headers=headers)
+        assert served.headers["content-type"].startswith("application/cap+xml")
+        assert served.content.replace(b"\n", b"") == cap.replace(b"\n", b"")
 
     assert stack.stop(signal.SIGTERM) == 0
     for stage in ("ingest", "alerts", "notify"):

