@@ -25,6 +25,7 @@ from api import (
 )
 from api.auth import KeyRing, document_security
 from api.deps import Services, public_reader
+from api.history_cache import HistoryCache
 from api.limits import BodyLimit
 from api.live import LiveCache
 from core.influx import InfluxClient
@@ -48,8 +49,9 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
             stack.push_async_callback(live.close)
             task = asyncio.create_task(live.run(), name="api-live-cache")
             stack.push_async_callback(_cancel, task)
-            app.state.services = services = Services(settings, registry, influx, live,
-                                                     KeyRing.from_settings(settings))
+            app.state.services = services = Services(
+                settings, registry, influx, live, KeyRing.from_settings(settings),
+                history_cache=HistoryCache(settings.api_history_cache_s))
             services.stored_latest.prefetch(influx)
             stack.push_async_callback(services.stored_latest.close)
             log.info("api ready", stations=len(registry))

@@ -14,6 +14,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from api.auth import KeyRing, Principal, Role, authorize
+from api.history_cache import HistoryCache
 from api.latest_store import RenderedBody, StoredLatest, StoredSnapshot
 from api.live import LiveCache
 from core.influx import InfluxClient
@@ -30,6 +31,7 @@ class Services:
     keys: KeyRing
     stored_latest: StoredLatest = field(default_factory=StoredLatest)
     latest_body: RenderedBody = field(default_factory=RenderedBody)
+    history_cache: HistoryCache = field(default_factory=lambda: HistoryCache(0))
 
 
 def _services(connection: HTTPConnection) -> Services:
@@ -62,7 +64,12 @@ async def _latest_body(connection: HTTPConnection) -> RenderedBody:
     return _services(connection).latest_body
 
 
+async def _history_cache(connection: HTTPConnection) -> HistoryCache:
+    return _services(connection).history_cache
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+HistoryCacheDep = Annotated[HistoryCache, Depends(_history_cache)]
 RegistryDep = Annotated[StationRegistry, Depends(_registry)]
 InfluxDep = Annotated[InfluxClient, Depends(_influx)]
 LiveDep = Annotated[LiveCache, Depends(_live)]
