@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import httpx
 from paho.mqtt.client import Client, MQTTMessage
@@ -32,6 +33,13 @@ from floodwatch.services.process import free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASELINE_M, OVER_STANDBY_M = 0.5, 1.2  # standby is 1.0 m in Rig.registry; spike rule 1.5 m
+
+
+class EventLike(Protocol):
+    def is_set(self) -> bool: ...
+
+
+ListLike = Any  # a multiprocessing manager's list proxy
 
 
 @dataclass
@@ -78,8 +86,8 @@ def _client(port: int, name: str) -> Client:
     return client
 
 
-def _background(port: int, stations: list[str], rate: float, stop: threading.Event,
-                sent: list[int]) -> None:
+def _background(port: int, stations: list[str], rate: float, stop: EventLike,
+                sent: ListLike) -> None:
     client = _client(port, "load")
     started = time.perf_counter()
     count = 0
@@ -106,6 +114,25 @@ def _process(rig_: Rig, registry: str, database: str, argv: list[str],
     return subprocess.Popen([sys.executable, "-m", *argv], env=env, cwd=REPO)
 
 
+def _wait_connected(metrics_ports: list[int], timeout_s: float = 60) -> None:
+    """Until every process says it is connected to the broker (a slow start on a busy
+    machine must not lose the probes' first readings)."""
+    deadline = time.monotonic() + timeout_s
+    for port in metrics_ports:
+        while True:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except httpx.HTTPError:
+                text = ""
+            if any(line.startswith("floodwatch_mqtt_connected{") and line.endswith(" 1.0")
+                   for line in text.splitlines()):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError("ingest or alerts did not connect to the broker")
+            time.sleep(0.1)
+    time.sleep(1)  # their SUBSCRIBEs follow the CONNACK
+
+
 def _histogram(metrics: str, name: str) -> float:
     for line in metrics.splitlines():
         if line.startswith(f"{name}_sum"):
@@ -125,8 +152,10 @@ def run(rate: float = 1000, background_stations: int = 500, probes: int = 200,
         names = [f"g{index:05d}" for index in range(background_stations + probes)]
         load_names, probe_names = names[:background_stations], names[background_stations:]
         metrics_port = free_port()
+        ingest_metrics_port = free_port()
         ingest = _process(rig_, str(registry), "bench_alerts", ["floodwatch", "ingest"],
-                          {"FLOODWATCH_INGEST_CLIENT_ID": "bench-alerts-ingest"})
+                          {"FLOODWATCH_INGEST_CLIENT_ID": "bench-alerts-ingest",
+                           "FLOODWATCH_METRICS_PORT": str(ingest_metrics_port)})
         alerts = _process(rig_, str(registry), "bench_alerts", ["alerts"],
                           {"FLOODWATCH_METRICS_PORT": str(metrics_port)})
         arrived: dict[str, float] = {}
@@ -143,14 +172,20 @@ def run(rate: float = 1000, background_stations: int = 500, probes: int = 200,
                 arrived.setdefault(document["station"], time.perf_counter())
 
         watcher.on_message = on_message
-        watcher.subscribe([("floodwatch/alerts/+", 1), ("floodwatch/readings/river/+", 1)])
-        time.sleep(3)  # both processes connected and subscribed
+        # Only the probes' topics: decoding the whole background load in this process
+        # would delay the very callbacks that take the arrival times.
+        watcher.subscribe([(f"{prefix}/{station}", 1) for station in probe_names
+                           for prefix in ("floodwatch/alerts", "floodwatch/readings/river")])
+        _wait_connected([ingest_metrics_port, metrics_port])
         prober = _client(rig_.mosquitto.port, "probe")
         for station in probe_names:
             prober.publish(f"sensors/river/{station}", _reading(BASELINE_M), qos=1)
-        stop, sent = threading.Event(), list[int]()
-        load = threading.Thread(target=_background,
-                                args=(rig_.mosquitto.port, load_names, rate, stop, sent))
+        # The load runs in its own process, so its publishing never holds the GIL
+        # while this process timestamps probes.
+        manager = multiprocessing.Manager()
+        stop, sent = manager.Event(), manager.list()
+        load = multiprocessing.Process(target=_background,
+                                       args=(rig_.mosquitto.port, load_names, rate, stop, sent))
         load.start()
         time.sleep(warmup_s)
         published: dict[str, float] = {}
@@ -165,6 +200,8 @@ def run(rate: float = 1000, background_stations: int = 500, probes: int = 200,
         finally:
             stop.set()
             load.join()
+            load_counts = list(sent)
+            manager.shutdown()
             metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
             for process in (ingest, alerts):
                 process.terminate()
@@ -175,7 +212,7 @@ def run(rate: float = 1000, background_stations: int = 500, probes: int = 200,
         readings = max(1.0, _counter(metrics, "floodwatch_alerts_readings_total"))
         samples = [arrived[s] - published[s] for s in published if s in arrived]
         return LatencyResult(
-            rate=sent[0] / (sent[1] / 1000), samples=samples,
+            rate=load_counts[0] / (load_counts[1] / 1000), samples=samples,
             bus_samples=[on_bus[s] - published[s] for s in published if s in on_bus],
             missing=len(published) - len(samples),
             evaluation_us=_histogram(metrics, "floodwatch_alerts_evaluation_seconds")

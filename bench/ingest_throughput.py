@@ -1,144 +1,224 @@
-"""Ingest throughput: backlog drain and live flood, floodwatch against mosquitto_sub."""
+"""Ingest throughput: backlog drain and live flood, floodwatch against mosquitto_sub.
+
+Backlog drain: the consumers' persistent sessions exist, the flood is published while
+they are stopped (the broker queues it for each session), then each consumer starts on
+its own and the clock runs from its start until all readings are stored (floodwatch:
+queryable in InfluxDB) or received (mosquitto_sub). Live flood: consumers run, the
+publishers flood, and we note how long after the last PUBACK the last reading is in.
+
+    python -m bench.ingest_throughput --readings 20000
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.rig import Rig, mosquitto_sub, payloads, publish
+import httpx
+
+from bench.rig import Rig, create_session, mosquitto_sub, payloads, publish
+from floodwatch.services.process import free_port
 
 REPO = Path(__file__).resolve().parent.parent
+INGEST_TOPICS = ["sensors/river/+", "sensors/road/+"]
 
 
 @dataclass
 class Result:
     name: str
     scenario: str
-    received: int
+    total: int
+    stored: int
     seconds: float
     lag_s: float | None = None
+    note: str = ""
+    progress: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
-        return self.received / self.seconds
+        return self.stored / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def lost(self) -> int:
+        return self.total - self.stored
+
+
+@dataclass
+class Ingest:
+    """One ``floodwatch ingest`` process with its metrics port."""
+
+    process: subprocess.Popen[bytes]
+    metrics_port: int
+    client_id: str
+
+    def metrics(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
+
+    def connected(self) -> bool:
+        try:
+            text = self.metrics()
+        except httpx.HTTPError:
+            return False
+        return f'floodwatch_mqtt_connected{{client_id="{self.client_id}"}} 1.0' in text
+
+    def received(self) -> int:
+        for line in self.metrics().splitlines():
+            if line.startswith("floodwatch_ingest_messages_received_total "):
+                return int(float(line.split()[-1]))
+        return 0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
 
 
 def start_ingest(rig: Rig, registry: Path, database: str, client_id: str,
-                 share_group: str | None = None) -> subprocess.Popen[bytes]:
+                 share_group: str | None = None, *, repo: Path = REPO) -> Ingest:
+    """``repo`` lets a developer run another checkout's ingest (before/after)."""
+    port = free_port()
     env = {**os.environ, "FLOODWATCH_MQTT_URL": rig.mosquitto.url,
            "FLOODWATCH_INFLUX_URL": rig.influx.url, "FLOODWATCH_INFLUX_DB": database,
            "FLOODWATCH_STATIONS": str(registry), "FLOODWATCH_INGEST_CLIENT_ID": client_id,
            "FLOODWATCH_STATE_DIR": str(rig.workdir / "state"),
-           "FLOODWATCH_LOG_LEVEL": "warning"}
+           "FLOODWATCH_METRICS_PORT": str(port), "FLOODWATCH_LOG_LEVEL": "warning"}
     if share_group:
         env["FLOODWATCH_INGEST_SHARE_GROUP"] = share_group
-    return subprocess.Popen([sys.executable, "-m", "floodwatch", "ingest"], env=env,
-                            cwd=REPO)
+    process = subprocess.Popen([sys.executable, "-m", "floodwatch", "ingest"], env=env,
+                               cwd=repo)
+    return Ingest(process, port, client_id)
 
 
-def wait_stored(rig: Rig, database: str, total: int, timeout_s: float = 600) -> float:
-    started = time.perf_counter()
-    while rig.count(database) < total:
-        if time.perf_counter() - started > timeout_s:
-            raise TimeoutError(f"only {rig.count(database)} of {total} stored")
+def wait_connected(ingests: list[Ingest], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not all(ingest.connected() for ingest in ingests):
+        if time.monotonic() > deadline:
+            raise TimeoutError("ingest did not connect to the broker")
         time.sleep(0.1)
-    return time.perf_counter()
+    time.sleep(0.5)  # its SUBSCRIBE follows the CONNACK
 
 
-def ingest_backlog(rig: Rig, total: int, stations: int) -> Result:
+def wait_stored(rig: Rig, database: str, total: int, timeout_s: float = 600,
+                quiet_s: float = 30) -> tuple[int, float, list[tuple[float, int]]]:
+    """Poll until ``total`` are stored or the count stops growing for ``quiet_s``;
+    returns the count, when it last grew, and (time, count) samples."""
+    started = time.perf_counter()
+    stored, grew, progress = 0, started, []
+    while stored < total:
+        now = time.perf_counter()
+        if now - grew > quiet_s or now - started > timeout_s:
+            break
+        time.sleep(0.05)
+        latest = rig.count(database)
+        progress.append((time.perf_counter() - started, latest))
+        if latest != stored:
+            stored, grew = latest, time.perf_counter()
+    return stored, grew, progress
+
+
+def backlogs(rig: Rig, total: int, stations: int, repo: Path = REPO) -> list[Result]:
+    """One flood queued for both consumers' sessions; then each drains it alone."""
     registry = rig.registry(stations)
-    database, client_id = "bench_backlog", "bench-ingest-backlog"
-    first = start_ingest(rig, registry, database, client_id)
-    time.sleep(3)  # the persistent session exists and is subscribed
-    first.terminate()
-    first.wait()
+    create_session(rig.mosquitto.port, "bench-sub-backlog", ["sensors/river/+"])
+    create_session(rig.mosquitto.port, "bench-ingest-backlog", INGEST_TOPICS)
     publish(rig.mosquitto.port, payloads(total, stations))
-    started = time.perf_counter()
-    ingest = start_ingest(rig, registry, database, client_id)
-    finished = wait_stored(rig, database, total)
-    ingest.terminate()
-    ingest.wait()
-    stored = rig.count(database)
-    rig.drop(database)
-    return Result("floodwatch ingest", "backlog drain", stored, finished - started)
 
-
-def mosquitto_sub_backlog(rig: Rig, total: int, stations: int) -> Result:
-    client_id = "bench-sub-backlog"
-    first = mosquitto_sub(rig.mosquitto.port, client_id, total)
-    time.sleep(1)
-    first.terminate()
-    first.wait()
-    publish(rig.mosquitto.port, payloads(total, stations))
     started = time.perf_counter()
-    drain = mosquitto_sub(rig.mosquitto.port, client_id, total)
+    drain = mosquitto_sub(rig.mosquitto.port, "bench-sub-backlog", total)
     drain.wait(timeout=600)
-    return Result("mosquitto_sub (C)", "backlog drain", total, time.perf_counter() - started)
+    limit = Result("mosquitto_sub (C)", "backlog drain", total, total,
+                   time.perf_counter() - started, note="received")
 
-
-def ingest_live(rig: Rig, total: int, stations: int, workers: int = 1) -> Result:
-    """Publishers and ``workers`` ingest processes (one shared group) run together."""
-    registry = rig.registry(stations)
-    database = f"bench_live_{workers}"
-    group = "bench" if workers > 1 else None
-    processes = [start_ingest(rig, registry, database, f"bench-live-{workers}-{i}", group)
-                 for i in range(workers)]
-    time.sleep(3)
+    database = "bench_backlog"
     started = time.perf_counter()
-    publish(rig.mosquitto.port, payloads(total, stations, offset=workers * total))
-    published = time.perf_counter()
-    finished = wait_stored(rig, database, total)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.wait()
-    stored = rig.count(database)
+    ingest = start_ingest(rig, registry, database, "bench-ingest-backlog", repo=repo)
+    try:
+        stored, finished, progress = wait_stored(rig, database, total)
+    finally:
+        ingest.stop()
     rig.drop(database)
-    name = "floodwatch ingest" + (f" x{workers} ($share)" if workers > 1 else "")
-    result = Result(name, "live flood", stored, finished - started)
-    result.lag_s = finished - published
-    return result
+    ours = Result("floodwatch ingest", "backlog drain", total, stored, finished - started,
+                  progress=progress)
+    return [limit, ours]
 
 
 def mosquitto_sub_live(rig: Rig, total: int, stations: int) -> Result:
-    sub = mosquitto_sub(rig.mosquitto.port, "bench-sub-live", total, clean=True)
+    create_session(rig.mosquitto.port, "bench-sub-live", ["sensors/river/+"])
+    sub = mosquitto_sub(rig.mosquitto.port, "bench-sub-live", total)
     time.sleep(1)
     started = time.perf_counter()
-    publish(rig.mosquitto.port, payloads(total, stations))
+    publish(rig.mosquitto.port, payloads(total, stations, offset=total))
     published = time.perf_counter()
     sub.wait(timeout=600)
     finished = time.perf_counter()
-    result = Result("mosquitto_sub (C)", "live flood", total, finished - started)
-    result.lag_s = finished - published
-    return result
+    return Result("mosquitto_sub (C)", "live flood", total, total, finished - started,
+                  lag_s=finished - published, note="received")
+
+
+def ingest_live(rig: Rig, total: int, stations: int, workers: int = 1,
+                repo: Path = REPO) -> Result:
+    """Publishers and ``workers`` ingest processes (one $share group) run together.
+    With several, each message must have reached exactly one worker."""
+    registry = rig.registry(stations)
+    database = f"bench_live_{workers}"
+    # A group of its own: the sessions of an earlier run's group are still on the broker
+    # (persistent), and Mosquitto queues their share for them while they are away.
+    group = f"bench{workers}" if workers > 1 else None
+    ingests = [start_ingest(rig, registry, database, f"bench-live-{workers}-{i}", group,
+                            repo=repo) for i in range(workers)]
+    try:
+        wait_connected(ingests)
+        started = time.perf_counter()
+        publish(rig.mosquitto.port, payloads(total, stations, offset=(1 + workers) * total))
+        published = time.perf_counter()
+        stored, finished, progress = wait_stored(rig, database, total)
+        received = [ingest.received() for ingest in ingests]
+    finally:
+        for ingest in ingests:
+            ingest.stop()
+    rig.drop(database)
+    name = "floodwatch ingest" + (f" x{workers} ($share)" if workers > 1 else "")
+    note = ""
+    if workers > 1:
+        shares = "+".join(str(count) for count in received)
+        verdict = "exactly once" if sum(received) == total == stored else "NOT exactly once"
+        note = f"received {shares} = {sum(received)}: {verdict}"
+    return Result(name, "live flood", total, stored, finished - started,
+                  lag_s=finished - published, note=note, progress=progress)
+
+
+def progress_text(result: Result, points: int = 6) -> str:
+    """The stored count over time, a few samples: '1.0s:12k 2.0s:30k ...'."""
+    if not result.progress:
+        return ""
+    step = max(1, len(result.progress) // points)
+    samples = result.progress[step - 1::step][:points]
+    return " ".join(f"{at:.1f}s:{count:,}" for at, count in samples)
 
 
 def main() -> None:
     from bench.rig import rig as make_rig  # noqa: PLC0415
+    from bench.table import print_results  # noqa: PLC0415
 
-    total = int(os.environ.get("BENCH_READINGS", "100000"))
-    stations = 500
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--readings", type=int, default=100_000)
+    parser.add_argument("--stations", type=int, default=500)
+    parser.add_argument("--repo", type=Path, action="append",
+                        help="checkout whose ingest to run (repeat to compare)")
+    args = parser.parse_args()
+    results: list[Result] = []
     with make_rig() as rig:
-        results = [
-            mosquitto_sub_backlog(rig, total, stations),
-            ingest_backlog(rig, total, stations),
-            mosquitto_sub_live(rig, total, stations),
-            ingest_live(rig, total, stations),
-            ingest_live(rig, total, stations, workers=2),
-            ingest_live(rig, total, stations, workers=3),
-        ]
-    print(f"\n{total} QoS 1 readings over {stations} stations")
-    print(f"| {'consumer':<28} | {'scenario':<13} | {'stored/received':>15} | "
-          f"{'seconds':>8} | {'per second':>10} | {'lag after last publish':>22} |")
-    print(f"|{'-' * 30}|{'-' * 15}|{'-' * 17}|{'-' * 10}|{'-' * 12}|{'-' * 24}|")
-    for result in results:
-        lag = f"{result.lag_s:.2f} s" if result.lag_s is not None else ""
-        print(f"| {result.name:<28} | {result.scenario:<13} | {result.received:>15} | "
-              f"{result.seconds:>8.2f} | {result.rate:>10.0f} | {lag:>22} |")
+        for repo in args.repo or [REPO]:
+            for result in [*backlogs(rig, args.readings, args.stations, repo),
+                           ingest_live(rig, args.readings, args.stations, repo=repo)]:
+                if len(args.repo or []) > 1:
+                    result.name += f" [{repo}]"
+                results.append(result)
+    print_results(results, args.readings, args.stations)
 
 
 if __name__ == "__main__":

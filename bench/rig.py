@@ -15,7 +15,10 @@ from pathlib import Path
 
 import httpx
 from paho.mqtt.client import Client
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import InfluxServer, MosquittoServer
@@ -116,3 +119,22 @@ def mosquitto_sub(port: int, client_id: str, count: int, clean: bool = False
     if not clean:
         argv.append("-c")
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+
+
+def create_session(port: int, client_id: str, topics: list[str]) -> None:
+    """Leave a persistent MQTT 5 session subscribed to ``topics`` on the broker, as the
+    consumer's first run would, so every later publish queues for it (deterministic,
+    unlike starting the consumer and guessing when it has subscribed)."""
+    subscribed = threading.Event()
+    client = Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                    protocol=MQTTProtocolVersion.MQTTv5)
+    client.on_subscribe = lambda *_: subscribed.set()
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = 3600
+    client.connect("127.0.0.1", port, clean_start=False, properties=properties)
+    client.loop_start()
+    client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
+    if not subscribed.wait(10):
+        raise TimeoutError(f"could not subscribe {client_id}")
+    client.disconnect()
+    client.loop_stop()
