@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from core.commandline import EXIT_RUNTIME, fail, run_until_signal, settings_and_registry_or_exit
+from core.commandline import (
+    EXIT_RUNTIME,
+    fail,
+    run_until_signal,
+    serve_metrics,
+    settings_and_registry_or_exit,
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,10 +40,7 @@ def cmd_alerts(args: argparse.Namespace) -> None:
     if args.check:
         print(f"{settings.alerts_rules}: rules for {len(registry)} stations are valid")
         return
-    if settings.metrics_port is not None:
-        from prometheus_client import start_http_server  # noqa: PLC0415
-
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    serve_metrics(settings)
 
     try:
         run_until_signal(lambda stop: run_alerts(settings, registry, rules, stop))

@@ -16,24 +16,17 @@ InfluxDB is down they wait there and the engine carries on.
 
 from __future__ import annotations
 
-import asyncio
-
-import structlog
-
 from alerts import metrics
 from alerts.labels import Labels
 from alerts.model import Event
 from alerts.render import shown_level
 from alerts.store import AlertStore
-from core.influx import DatabaseNotFound, InfluxClient, InfluxRejected, InfluxUnavailable
+from core.influx import InfluxClient
+from core.line_queue import QueuedLineWriter
 from core.lineprotocol import format_point
 from core.registry import Station
-from core.waiting import wait_event
-
-log = structlog.get_logger("alerts.history")
 
 MEASUREMENT = "alert_event"
-BATCH = 500
 VALUE_KEYS = ("level_m", "water_depth_cm", "surface_temp_c", "value")
 THRESHOLD_KEYS = ("threshold_m", "threshold_cm", "threshold_c", "threshold_m_per_h")
 
@@ -85,48 +78,16 @@ def _event_ns(event: Event) -> int:
     return seconds * 1_000_000_000 + micros * 1000 + event.seq
 
 
-class HistoryWriter:
-    """Drains the SQLite history queue into InfluxDB, retrying while it is down."""
+class HistoryQueue:
+    """The store's history lines, as the queue the writer drains."""
 
-    def __init__(self, store: AlertStore, influx: InfluxClient) -> None:
-        self._store = store
-        self._influx = influx
-        self._wake = asyncio.Event()
+    def __init__(self, store: AlertStore) -> None:
+        self.batch = store.history_batch
+        self.written = store.history_written
+        self.backlog = store.history_backlog
 
-    def notify(self) -> None:
-        self._wake.set()
 
-    async def run(self, retry_max_s: float = 30.0) -> None:
-        delay = 1.0
-        while True:
-            up_to, lines = self._store.history_batch(BATCH)
-            metrics.HISTORY_BACKLOG.set(self._store.history_backlog())
-            if not lines:
-                self._wake.clear()
-                await self._wait(5.0)
-                continue
-            try:
-                await self._write(lines)
-            except InfluxUnavailable as exc:
-                log.warning("InfluxDB unavailable; alert history queued",
-                            error=str(exc), queued=self._store.history_backlog(),
-                            retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(retry_max_s, delay * 2)
-                continue
-            except InfluxRejected as exc:
-                # Our own lines: a refusal is a bug, and retrying would block the queue.
-                log.error("InfluxDB refused alert history; dropped", error=str(exc),
-                          lines=len(lines))
-            delay = 1.0
-            self._store.history_written(up_to)
-
-    async def _write(self, lines: list[str]) -> None:
-        try:
-            await self._influx.write(lines)
-        except DatabaseNotFound:
-            await self._influx.create_database()
-            await self._influx.write(lines)
-
-    async def _wait(self, timeout_s: float) -> None:
-        await wait_event(self._wake, timeout_s)
+def history_writer(store: AlertStore, influx: InfluxClient) -> QueuedLineWriter:
+    """Alert history into InfluxDB; the engine never waits for it."""
+    return QueuedLineWriter(HistoryQueue(store), influx, what="alert history",
+                            on_backlog=metrics.HISTORY_BACKLOG.set)

@@ -9,7 +9,7 @@ import structlog
 
 from alerts.commands import COMMAND_TOPICS
 from alerts.engine import Engine
-from alerts.history import HistoryWriter
+from alerts.history import history_writer
 from alerts.processor import AlertProcessor
 from alerts.rules import AlertRules
 from alerts.store import AlertStore
@@ -64,7 +64,7 @@ async def run_alerts(settings: Settings, registry: StationRegistry, rules: Alert
     )
     try:
         async with InfluxClient.from_settings(settings) as influx:
-            history = HistoryWriter(store, influx)
+            history = history_writer(store, influx)
             processor = AlertProcessor(engine, store, bus, rules, tick_s=settings.alerts_tick_s,
                                        cap_status=settings.alerts_cap_status,
                                        on_history=history.notify)

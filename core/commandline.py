@@ -46,6 +46,15 @@ def settings_and_registry_or_exit() -> tuple[Settings, StationRegistry]:
     return settings, registry
 
 
+def serve_metrics(settings: Settings) -> None:
+    """Prometheus metrics on 127.0.0.1:``metrics_port`` when it is set (the containers'
+    health check reads them: ``floodwatch healthcheck``)."""
+    if settings.metrics_port is not None:
+        from prometheus_client import start_http_server  # noqa: PLC0415 - only when asked
+
+        start_http_server(settings.metrics_port, addr="127.0.0.1")
+
+
 def run_until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
     """Run ``main(stop)``; SIGTERM and SIGINT set ``stop`` for a clean shutdown."""
 

@@ -10,6 +10,7 @@ from core.commandline import (
     EXIT_RUNTIME,
     fail,
     run_until_signal,
+    serve_metrics,
     settings_and_registry_or_exit,
 )
 from core.mqtt import MqttError
@@ -21,10 +22,7 @@ def cmd_ingest(_args: argparse.Namespace) -> None:
     from ingest.service import run_ingest  # noqa: PLC0415 - keep `services` light
 
     settings, registry = settings_and_registry_or_exit()
-    if settings.metrics_port is not None:
-        from prometheus_client import start_http_server  # noqa: PLC0415
-
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    serve_metrics(settings)
     try:
         run_until_signal(lambda stop: run_ingest(settings, registry, stop))
     except* MqttError as errors:  # from start-up, or from a task of the running stage

@@ -21,7 +21,13 @@ from alerts.rules import AlertRules, RulesError
 from alerts.service import partition, run_alerts
 from api.app import create_app
 from api.command import QuietServer
-from core.commandline import EXIT_RUNTIME, fail, run_until_signal, settings_and_registry_or_exit
+from core.commandline import (
+    EXIT_RUNTIME,
+    fail,
+    run_until_signal,
+    serve_metrics,
+    settings_and_registry_or_exit,
+)
 from core.mqtt import MqttError
 from core.registry import StationRegistry
 from core.settings import Settings
@@ -52,10 +58,7 @@ def cmd_up(args: argparse.Namespace) -> None:
             notify_config = NotifyConfig.load(settings.notify_config)
         except ConfigError as exc:
             fail(f"FLOODWATCH_NOTIFY_CONFIG: {exc}")
-    if settings.metrics_port is not None:
-        from prometheus_client import start_http_server  # noqa: PLC0415
-
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    serve_metrics(settings)
     try:
         run_until_signal(lambda stop: run_stack(settings, registry, rules, notify_config, stop))
     except* MqttError as errors:

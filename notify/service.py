@@ -25,7 +25,7 @@ from notify.dispatch import Dispatcher, EventChannel
 from notify.intake import TOPICS, Intake
 from notify.outbox import Outbox
 from notify.policy import DeliveryPolicy
-from notify.status import StatusLines, StatusWriter
+from notify.status import StatusLines, status_writer
 
 log = structlog.get_logger("notify")
 
@@ -64,7 +64,7 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                 raise NoChannels("no channel is usable: " + "; ".join(
                     str(problem) for problem in channels.problems) or "none is enabled")
             influx = await stack.enter_async_context(InfluxClient.from_settings(settings))
-            status = StatusWriter(StatusLines(outbox.db), influx)
+            status = status_writer(StatusLines(outbox.db), influx)
             workers = _workers(outbox, channels, registry, clock, status.notify)
 
             def wake_all() -> None:

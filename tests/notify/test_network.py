@@ -134,7 +134,7 @@ def test_influxdb_down_never_stops_delivery(
     asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG), body))
     outbox = Outbox(outbox_path(settings))
     try:
-        _, lines = StatusLines(outbox.db).status_batch(1000)
+        _, lines = StatusLines(outbox.db).batch(1000)
     finally:
         outbox.close()
     assert sum('state="sent"' in line for line in lines) == len(events)

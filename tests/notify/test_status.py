@@ -11,7 +11,7 @@ import pytest
 
 from core.influx import InfluxClient
 from notify.outbox import Outbox
-from notify.status import StatusLines, StatusWriter, delivery_line
+from notify.status import StatusLines, delivery_line, status_writer
 
 
 def test_the_line_has_exactly_the_schema_the_api_reads() -> None:
@@ -29,7 +29,7 @@ def test_a_writer_cancelled_as_it_is_woken_stops(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with InfluxClient("http://127.0.0.1:9", "db") as influx:
-            writer = StatusWriter(StatusLines(outbox.db), influx)
+            writer = status_writer(StatusLines(outbox.db), influx)
             for _ in range(20):
                 task = asyncio.create_task(writer.run())
                 await asyncio.sleep(0.01)
@@ -52,5 +52,5 @@ def test_status_backlog_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     db.execute("CREATE TABLE status_lines (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT)")
     db.executemany("INSERT INTO status_lines (line) VALUES (?)", [(f"l{i}",) for i in range(8)])
     queue = StatusLines(db)
-    assert queue.status_backlog() == 5
-    assert queue.status_batch(10)[1] == ["l3", "l4", "l5", "l6", "l7"]  # the newest kept
+    assert queue.backlog() == 5
+    assert queue.batch(10)[1] == ["l3", "l4", "l5", "l6", "l7"]  # the newest kept

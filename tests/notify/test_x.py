@@ -201,5 +201,5 @@ def test_crash_between_post_and_confirm_is_reported_never_reposted(
     assert set(restarted.states().values()) == {"unknown"}
     assert len(counter) == 1  # never posted a second time
     assert "post outcome unknown" in capsys.readouterr().out
-    lines = StatusLines(Outbox(tmp_path / "outbox.sqlite3").db).status_batch(100)[1]
+    lines = StatusLines(Outbox(tmp_path / "outbox.sqlite3").db).batch(100)[1]
     assert any('state="unknown"' in line and "channel=x" in line for line in lines)
