@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from paho.mqtt.client import Client
 
+from core.waiting import wait_event
+
 if TYPE_CHECKING:
     from paho.mqtt.client import SocketLike
 
@@ -86,10 +88,7 @@ class ConnectionKeeper:
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
 
     async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._dropped.wait(), seconds)
-        except TimeoutError:
-            return
+        await wait_event(self._dropped, seconds)
 
     # --- socket callbacks: may come from the connect thread, so hop to the loop -----
     def _in_loop(self, function: Callable[..., Any], *args: Any) -> None:

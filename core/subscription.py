@@ -9,7 +9,6 @@ runs on the event loop (see core.mqtt_loop): no locks, no thread hand-offs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from core.mqtt import (
     new_client,
 )
 from core.mqtt_loop import ConnectionKeeper
+from core.waiting import wait_event
 
 log = structlog.get_logger("mqtt")
 
@@ -104,8 +104,7 @@ class Subscription:
             if self._fatal is not None:
                 await self.close()
                 raise MqttError(f"broker {self._address} refused the connection: {self._fatal}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._subscribed.wait(), 0.05)
+            await wait_event(self._subscribed, 0.05)
         if not self._subscribed.is_set():
             log.warning("broker not reachable yet; still trying", broker=str(self._address))
 
@@ -165,8 +164,7 @@ class Subscription:
         """Until a message arrives or ``timeout_s`` passes."""
         if self._pending:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._arrived.wait(), timeout_s)
+        await wait_event(self._arrived, timeout_s)
 
     def ack(self, messages: Sequence[ReceivedMessage]) -> None:
         """Acknowledge, in order. Messages from an earlier connection are skipped: the
