@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alerts.rules import AlertRules
+    from core.registry import StationRegistry
+    from core.settings import Settings
 
 from core.commandline import (
     EXIT_RUNTIME,
@@ -23,20 +29,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_alerts(args: argparse.Namespace) -> None:
     # Imported here so `floodwatch --help` stays light.
-    from alerts.rules import AlertRules, RulesError  # noqa: PLC0415
-    from alerts.service import partition, run_alerts  # noqa: PLC0415
+    from alerts.service import run_alerts  # noqa: PLC0415
     from core.mqtt import MqttError  # noqa: PLC0415
 
     settings, registry = settings_and_registry_or_exit()
-    try:
-        # Checked against the whole registry: one rules file serves every partition.
-        rules = AlertRules.load(settings.alerts_rules, registry)
-    except RulesError as exc:
-        fail(f"FLOODWATCH_ALERTS_RULES: {exc}")
-    registry = partition(registry, settings.alerts_basins)
-    if len(registry) == 0:
-        fail(f"FLOODWATCH_ALERTS_BASINS: no station of the registry is in "
-              f"{settings.alerts_basins!r}")
+    rules, registry = rules_and_partition_or_exit(settings, registry)
     if args.check:
         print(f"{settings.alerts_rules}: rules for {len(registry)} stations are valid")
         return
@@ -46,3 +43,21 @@ def cmd_alerts(args: argparse.Namespace) -> None:
         run_until_signal(lambda stop: run_alerts(settings, registry, rules, stop))
     except* MqttError as errors:
         fail(f"FLOODWATCH_MQTT_URL: {errors.exceptions[0]}", EXIT_RUNTIME)
+
+
+def rules_and_partition_or_exit(settings: Settings, registry: StationRegistry
+                                ) -> tuple[AlertRules, StationRegistry]:
+    """The rules (checked against the whole registry: one rules file serves every
+    partition) and this process's partition; exits 2 with one line when either is wrong."""
+    from alerts.rules import AlertRules, RulesError  # noqa: PLC0415
+    from alerts.service import partition  # noqa: PLC0415
+
+    try:
+        rules = AlertRules.load(settings.alerts_rules, registry)
+    except RulesError as exc:
+        fail(f"FLOODWATCH_ALERTS_RULES: {exc}")
+    own = partition(registry, settings.alerts_basins)
+    if len(own) == 0:
+        fail(f"FLOODWATCH_ALERTS_BASINS: no station of the registry is in "
+             f"{settings.alerts_basins!r}")
+    return rules, own

@@ -17,8 +17,9 @@ from typing import Any
 import structlog
 import uvicorn
 
-from alerts.rules import AlertRules, RulesError
-from alerts.service import partition, run_alerts
+from alerts.command import rules_and_partition_or_exit
+from alerts.rules import AlertRules
+from alerts.service import run_alerts
 from api.app import create_app
 from api.command import QuietServer
 from core.commandline import (
@@ -32,7 +33,8 @@ from core.mqtt import MqttError
 from core.registry import StationRegistry
 from core.settings import Settings
 from ingest.service import run_ingest
-from notify.config import ConfigError, NotifyConfig
+from notify.command import notify_config_or_exit
+from notify.config import NotifyConfig
 from notify.service import NoChannels, run_notify
 
 log = structlog.get_logger("up")
@@ -48,19 +50,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_up(args: argparse.Namespace) -> None:
     settings, registry = settings_and_registry_or_exit()
-    try:
-        rules = AlertRules.load(settings.alerts_rules, registry)
-    except RulesError as exc:
-        fail(f"FLOODWATCH_ALERTS_RULES: {exc}")
-    notify_config = None
-    if not args.without_notify:
-        try:
-            notify_config = NotifyConfig.load(settings.notify_config)
-        except ConfigError as exc:
-            fail(f"FLOODWATCH_NOTIFY_CONFIG: {exc}")
+    rules, alerts_registry = rules_and_partition_or_exit(settings, registry)
+    notify_config = None if args.without_notify else notify_config_or_exit(settings)
     serve_metrics(settings)
     try:
-        run_until_signal(lambda stop: run_stack(settings, registry, rules, notify_config, stop))
+        run_until_signal(lambda stop: run_stack(
+            settings, registry, stop, rules=rules, alerts_registry=alerts_registry,
+            notify_config=notify_config))
     except* MqttError as errors:
         fail(f"FLOODWATCH_MQTT_URL: {errors.exceptions[0]}", EXIT_RUNTIME)
     except* NoChannels as errors:
@@ -74,15 +70,15 @@ class ApiDidNotStart(Exception):
     """uvicorn logged why (port taken, lifespan failed); this says where."""
 
 
-async def run_stack(settings: Settings, registry: StationRegistry, rules: AlertRules,
-                    notify_config: NotifyConfig | None, stop: asyncio.Event) -> None:
+async def run_stack(settings: Settings, registry: StationRegistry, stop: asyncio.Event, *,
+                    rules: AlertRules, alerts_registry: StationRegistry,
+                    notify_config: NotifyConfig | None) -> None:
     server = QuietServer(uvicorn.Config(
         create_app(settings, registry), host=settings.api_host, port=settings.api_port,
         log_level=settings.log_level, access_log=False, lifespan="on"))
     stages: dict[str, Coroutine[Any, Any, None]] = {
         "ingest": run_ingest(settings, registry, stop),
-        "alerts": run_alerts(settings, partition(registry, settings.alerts_basins), rules,
-                             stop),
+        "alerts": run_alerts(settings, alerts_registry, rules, stop),
         "api": _serve_api(server, stop, settings),
     }
     if notify_config is not None:

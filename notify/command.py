@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from notify.config import NotifyConfig
 
 from core.commandline import (
     EXIT_RUNTIME,
@@ -24,14 +29,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def cmd_notify(args: argparse.Namespace) -> None:
     # Imported here so `floodwatch --help` stays light.
     from core.mqtt import MqttError  # noqa: PLC0415
-    from notify.config import ConfigError, NotifyConfig  # noqa: PLC0415
     from notify.service import NoChannels, run_notify  # noqa: PLC0415
 
     settings, registry = settings_and_registry_or_exit()
-    try:
-        config = NotifyConfig.load(settings.notify_config)
-    except ConfigError as exc:
-        fail(f"FLOODWATCH_NOTIFY_CONFIG: {exc}")
+    config = notify_config_or_exit(settings)
     if args.check:
         print(f"{settings.notify_config}: delivery configuration is valid")
         return
@@ -42,3 +43,13 @@ def cmd_notify(args: argparse.Namespace) -> None:
         fail(f"FLOODWATCH_MQTT_URL: {errors.exceptions[0]}", EXIT_RUNTIME)
     except* NoChannels as errors:
         fail(f"FLOODWATCH_NOTIFY_CONFIG: {errors.exceptions[0]}")
+
+
+def notify_config_or_exit(settings: Settings) -> NotifyConfig:
+    """The delivery configuration; exits 2 with one line when it is wrong."""
+    from notify.config import ConfigError, NotifyConfig  # noqa: PLC0415
+
+    try:
+        return NotifyConfig.load(settings.notify_config)
+    except ConfigError as exc:
+        fail(f"FLOODWATCH_NOTIFY_CONFIG: {exc}")
