@@ -7,12 +7,12 @@ headline and projection templates -- comes from configuration, never from code.
 
 from __future__ import annotations
 
-import string
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alerts.model import REQUIRED_LEVELS, AlertType, Transition
+from core.config_files import check_placeholders
 
 Severity = Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
 Urgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
@@ -50,10 +50,6 @@ class TypeLabels(_Labels):
     levels: dict[int, LevelLabel]
 
 
-def _fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
 class Templates(_Labels):
     """str.format templates. projection: {level} {minutes}; headline: {station} {type}
     {level} {transition}; description adds {value} and {official}."""
@@ -68,13 +64,7 @@ class Templates(_Labels):
                    "headline": {"station", "type", "level", "transition"},
                    "description": {"station", "type", "level", "transition", "value",
                                    "official", "projection"}}
-        for name, names in allowed.items():
-            text: Text = getattr(self, name)
-            for lang in ("ja", "en"):
-                extra = _fields(getattr(text, lang)) - names
-                if extra:
-                    raise ValueError(f"{name}.{lang}: unknown placeholder {sorted(extra)[0]!r}"
-                                     f" (allowed: {', '.join(sorted(names))})")
+        check_placeholders(self, allowed)
         return self
 
 

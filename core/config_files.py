@@ -8,6 +8,7 @@ loader goes through here instead.
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import yaml
@@ -69,3 +70,19 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
         else:
             merged[key] = value
     return merged
+
+
+def check_placeholders(templates: object, allowed: dict[str, set[str]],
+                       where: str = "") -> None:
+    """Refuse a ja/en ``str.format`` template naming a placeholder it will not be given
+    (found at start, not in the middle of a typhoon). ``templates.<name>`` has ``ja``
+    and ``en``; ``where`` prefixes the error's location."""
+    for name, names in allowed.items():
+        text = getattr(templates, name)
+        for lang in ("ja", "en"):
+            fields = {field for _, field, _, _ in string.Formatter().parse(getattr(text, lang))
+                      if field}
+            extra = fields - names
+            if extra:
+                raise ValueError(f"{where}{name}.{lang}: unknown placeholder "
+                                 f"{sorted(extra)[0]!r} (allowed: {', '.join(sorted(names))})")

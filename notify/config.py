@@ -8,13 +8,12 @@ disables that webhook alone (see notify.channels.setup).
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from core.config_files import YamlSyntaxError, first_error, parse_yaml
+from core.config_files import YamlSyntaxError, check_placeholders, first_error, parse_yaml
 
 
 class ConfigError(Exception):
@@ -82,10 +81,6 @@ class Policy(_Model):
     all_clear: bool = True
 
 
-def _fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
 class Templates(_Model):
     """str.format templates. single: {badge} {headline} {advice}; basin: {badge}
     {basin} {count} {items}; item: {station} {level}; more: {count}."""
@@ -106,13 +101,7 @@ class Templates(_Model):
         allowed = {"single": {"badge", "headline", "advice"},
                    "basin": {"badge", "basin", "count", "items"},
                    "item": {"station", "level"}, "more": {"count"}}
-        for name, names in allowed.items():
-            text: Text = getattr(self, name)
-            for lang in ("ja", "en"):
-                extra = _fields(getattr(text, lang)) - names
-                if extra:
-                    raise ValueError(f"templates.{name}.{lang}: unknown placeholder "
-                                     f"{sorted(extra)[0]!r} (allowed: {', '.join(sorted(names))})")
+        check_placeholders(self, allowed)
         return self
 
 

@@ -44,3 +44,12 @@ def test_deep_merge_merges_mappings_and_replaces_everything_else() -> None:
     assert deep_merge(base, override) == {
         "river": {"deadband_m": 0.1, "hold": "5m"}, "levels": [3]}
     assert base["river"] == {"deadband_m": 0.1, "hold": "10m"}  # the base is not changed
+
+
+def test_a_delivery_template_with_an_unknown_placeholder_names_it_and_its_place() -> None:
+    from notify.config import ConfigError, NotifyConfig
+
+    text = "templates:\n  single: {ja: '{badge} {station}', en: '{badge}'}\n"
+    with pytest.raises(ConfigError, match=r"<notify>: templates: single\.ja: "
+                       r"unknown placeholder 'station' \(allowed: advice, badge, headline\)"):
+        NotifyConfig.from_yaml_text(text)
