@@ -77,7 +77,7 @@ class LiveCache:
         return dict(self._status)
 
     def publish(self, topic: str, payload: bytes) -> None:
-        """QoS 1 on the bus link; queued by paho while the broker is away."""
+        """QoS 1 on the bus link; kept by the session while the broker is away."""
         self._subscription.publish(topic, payload)
 
     def snapshot(self, live_filter: LiveFilter) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """MQTT helpers shared by every stage: broker address from settings, and paho clients.
 
-paho-mqtt is used directly (not aiomqtt) on the hot path: receiving a large backlog it
-is about 3x faster here, and it supports manual acknowledgement (ack only once a reading
-is stored). Stages depend on the small interfaces in their own packages, not on paho.
+The consuming stages' sessions (core.subscription) speak MQTT through core.mqtt_link and
+the ``mqtt5`` codec; paho-mqtt serves the publish-only links (the disaster network, the
+simulators), where its convenience matters more than its per-message cost. Stages depend
+on the small interfaces in their own packages, not on either.
 """
 
 from __future__ import annotations
@@ -70,10 +71,10 @@ def new_client(
     manual_ack: bool = False,
     max_inflight: int = 1000,
 ) -> Client:
-    """``max_inflight=0`` lifts paho's own limit: the caller then keeps the window (see
-    core.subscription) -- paho rescans every queued message on each PUBACK, which is
-    quadratic once tens of thousands are queued."""
-    """An MQTT 5 paho client with credentials and TLS applied; not yet connected."""
+    """An MQTT 5 paho client with credentials and TLS applied; not yet connected.
+
+    ``max_inflight=0`` lifts paho's own limit: the caller then keeps the window -- paho
+    rescans every queued message on each PUBACK, quadratic once thousands are queued."""
     client = Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,

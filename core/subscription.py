@@ -2,36 +2,29 @@
 
 Messages are acknowledged only when the stage says so -- after the message's effect is
 safe (stored, persisted) -- so the broker keeps anything not yet safe. The same link
-publishes the stage's output at QoS 1, within a window the stage waits on. Everything
-runs on the event loop (see core.mqtt_loop): no locks, no thread hand-offs.
+publishes the stage's output at QoS 1, within a window the stage waits on; what the
+broker has not confirmed is resent after a reconnect. Everything runs on the event loop
+(core.mqtt_link moves the bytes): no locks, no thread hand-offs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import ssl
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+import mqtt5
 import structlog
-from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
-from paho.mqtt.enums import MQTTErrorCode
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-from paho.mqtt.subscribeoptions import SubscribeOptions
 from prometheus_client import Gauge
 
-from core.mqtt import (
-    PERMANENT_CONNECT_FAILURES,
-    BrokerAddress,
-    MqttError,
-    connect_properties,
-    new_client,
-)
-from core.mqtt_loop import ConnectionKeeper
+from core.mqtt import PERMANENT_CONNECT_FAILURES, BrokerAddress, MqttError
+from core.mqtt_link import MqttLink
+from core.outbox import Outbox, PublishError
 from core.waiting import wait_event
 
 log = structlog.get_logger("mqtt")
@@ -39,7 +32,7 @@ log = structlog.get_logger("mqtt")
 MQTT_CONNECTED = Gauge("floodwatch_mqtt_connected", "1 while connected to the broker.",
                        ["client_id"])
 
-DEFAULT_PUBLISH_WINDOW = 1000
+CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,29 +58,30 @@ class Subscription:
         session_expiry_s: int,
         receive_maximum: int,
         keepalive_s: int = 30,
+        min_delay_s: float = 0.5,
+        max_delay_s: float = 30.0,
     ) -> None:
         self._address = address
+        self._client_id = client_id
         self._topics = list(topics)
-        self._client: Client = new_client(address, client_id, manual_ack=True, max_inflight=0)
-        self._client.connect_async(
-            address.host, address.port, keepalive=keepalive_s, clean_start=False,
-            properties=connect_properties(session_expiry_s=session_expiry_s,
-                                          receive_maximum=receive_maximum),
-        )
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
-        self._client.on_subscribe = self._on_subscribe
-        self._client.on_publish = self._on_publish
+        try:  # a bad filter is a configuration error: say so now, not at every connect
+            self._filters = [mqtt5.TopicFilter(topic, max_qos=mqtt5.QoS.AT_LEAST_ONCE)
+                             for topic in self._topics]
+        except ValueError as exc:
+            raise MqttError(f"cannot subscribe to {self._topics}: {exc}") from exc
+        self._session_expiry_s = session_expiry_s
+        self._receive_maximum = receive_maximum
+        self._keepalive_s = keepalive_s
+        self._min_delay_s, self._max_delay_s = min_delay_s, max_delay_s
         self._connected_gauge = MQTT_CONNECTED.labels(client_id)
-        self._keeper: ConnectionKeeper | None = None
-        self._keeper_task: asyncio.Task[None] | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._link: MqttLink | None = None  # set while a CONNACK has accepted us
+        self._connack: asyncio.Future[mqtt5.ConnAckPacket] | None = None
+        self._stopping = False
         self._pending: deque[ReceivedMessage] = deque()
         self._arrived = asyncio.Event()
         self._subscribed = asyncio.Event()
-        self._room = asyncio.Event()
-        self._publish_window = DEFAULT_PUBLISH_WINDOW
-        self._unconfirmed = 0
+        self._outbox = Outbox()
         self._connection = 0
         self._fatal: str | None = None
         self._disconnected_since: float | None = time.monotonic()
@@ -96,8 +90,7 @@ class Subscription:
     async def start(self, timeout_s: float = 10.0) -> None:
         """Connect and subscribe. Fails fast on a refusal that retrying cannot fix; a
         broker that is merely down is retried in the background (logged, not fatal)."""
-        self._keeper = ConnectionKeeper(self._client, str(self._address))
-        self._keeper_task = asyncio.create_task(self._keeper.run(), name="mqtt-connection")
+        self._runner = asyncio.create_task(self._run(), name="mqtt-connection")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while not self._subscribed.is_set() and loop.time() < deadline:
@@ -120,13 +113,13 @@ class Subscription:
 
     async def watch(self, interval_s: float = 5.0) -> None:
         """Never stop silently: complain while the broker is away, and end the stage
-        (for its supervisor to restart) if the connection keeper has died."""
+        (for its supervisor to restart) if the connection task has died."""
         last_complaint = 0.0
         while True:
             await asyncio.sleep(interval_s)
-            task = self._keeper_task
+            task = self._runner
             if task is not None and task.done():
-                raise MqttError("the MQTT connection keeper has stopped") from (
+                raise MqttError("the MQTT connection task has stopped") from (
                     task.exception() if not task.cancelled() else None)
             if self._fatal is not None:
                 raise MqttError(f"broker {self._address} refused us: {self._fatal}")
@@ -141,16 +134,19 @@ class Subscription:
         """Wait (bounded) for our own publishes to be confirmed, then disconnect."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while self._unconfirmed and self._client.is_connected():
+        while self._outbox and self._link is not None:
             if loop.time() > deadline:
-                log.warning("closing with unconfirmed publishes", count=self._unconfirmed)
+                log.warning("closing with unconfirmed publishes", count=len(self._outbox))
                 break
             await asyncio.sleep(0.02)
-        if self._keeper is not None:
-            self._keeper.stop()
-        self._client.disconnect()
-        if self._keeper_task is not None:
-            await self._keeper_task
+        self._stopping = True
+        if self._link is not None:
+            self._link.send(mqtt5.DisconnectPacket().write())
+            self._link.close()
+        self._connected_gauge.set(0)
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
 
     # --- receiving -------------------------------------------------------------------
     def drain(self) -> list[ReceivedMessage]:
@@ -169,84 +165,153 @@ class Subscription:
     def ack(self, messages: Sequence[ReceivedMessage]) -> None:
         """Acknowledge, in order. Messages from an earlier connection are skipped: the
         broker redelivers those on the new one, and their old packet ids may be reused."""
-        current = self._connection
-        for message in messages:
-            if message.qos > 0 and message.connection == current:
-                self._client.ack(message.mid, message.qos)
+        link, current = self._link, self._connection
+        if link is None:
+            return
+        acks = [mqtt5.PubAckPacket(message.mid).write() for message in messages
+                if message.qos > 0 and message.connection == current]
+        if acks:
+            link.send(b"".join(acks))
 
     # --- publishing ------------------------------------------------------------------
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Publish at QoS 1; paho queues it while disconnected and sends it on reconnect."""
-        self._unconfirmed += 1
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            self._unconfirmed -= 1
-            raise MqttError(f"publish to {topic} failed: {info.rc}")
+        """Publish at QoS 1; kept (and resent after a reconnect) until the broker confirms."""
+        try:
+            self._outbox.add(topic, payload, retain)
+        except PublishError as exc:
+            raise MqttError(str(exc)) from exc
 
     @property
     def unconfirmed_publishes(self) -> int:
-        return self._unconfirmed
+        return len(self._outbox)
 
     async def wait_for_publish_room(self) -> None:
-        """Backpressure for our own publishes: wait while the window is full.
+        """Backpressure for our own publishes: wait while the window is full (the
+        broker's Receive Maximum capped at core.outbox.DEFAULT_PUBLISH_WINDOW)."""
+        await self._outbox.wait_for_room()
 
-        The window is the broker's Receive Maximum (from CONNACK; exceeding it is a
-        protocol error) capped at DEFAULT_PUBLISH_WINDOW. Keeping it ourselves, with
-        paho's limit off, avoids paho's quadratic queue scan, and keeps us far from its
-        65,535 packet ids, past which it refuses to publish at all.
-        """
-        while self._unconfirmed >= self._publish_window:
-            self._room.clear()
-            await self._room.wait()
+    # --- the connection --------------------------------------------------------------
+    async def _run(self) -> None:
+        """Connect, serve, and reconnect after every drop (capped backoff with jitter, so
+        a fleet of workers does not reconnect in lockstep after a broker restart)."""
+        attempt = 0
+        while not self._stopping:
+            try:
+                link = await self._connect()
+            except (OSError, ssl.SSLError, TimeoutError, MqttError) as exc:
+                attempt += 1
+                delay = self._delay(attempt)
+                log.warning("broker unreachable; retrying", broker=str(self._address),
+                            error=str(exc) or type(exc).__name__, retry_in_s=round(delay, 1))
+                await asyncio.sleep(delay)
+                continue
+            attempt = 0
+            reason = await self._serve(link)
+            self._lost(reason)
+            if not self._stopping:
+                attempt += 1
+                await asyncio.sleep(self._delay(attempt))
 
-    # --- paho callbacks (all on the event loop) --------------------------------------
-    def _on_connect(self, client: Client, _userdata: Any, flags: ConnectFlags,
-                    reason: ReasonCode, properties: Properties | None) -> None:
-        if reason.is_failure:
-            if reason.value in PERMANENT_CONNECT_FAILURES:
-                self._fatal = PERMANENT_CONNECT_FAILURES[reason.value]
-            log.error("broker refused connection", broker=str(self._address), reason=str(reason))
-            return
-        self._connection += 1
+    def _delay(self, attempt: int) -> float:
+        ceiling = min(self._max_delay_s, self._min_delay_s * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+
+    async def _connect(self) -> MqttLink:
+        loop = asyncio.get_running_loop()
+        address = self._address
+        context = None
+        if address.tls:
+            context = ssl.create_default_context(
+                cafile=str(address.ca_file) if address.ca_file else None)
+        self._connack = loop.create_future()
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            _, link = await loop.create_connection(
+                lambda: MqttLink(self._on_packet), address.host, address.port, ssl=context)
+            link.send(mqtt5.ConnectPacket(
+                self._client_id, username=address.username,
+                password=address.password.encode() if address.password is not None else None,
+                clean_start=False, keep_alive=self._keepalive_s,
+                session_expiry_interval=self._session_expiry_s,
+                receive_max=self._receive_maximum).write())
+            try:
+                connack = await self._connack
+            except BaseException:
+                link.abort("no CONNACK")
+                raise
+        if connack.reason_code != 0:
+            link.abort("refused")
+            code = int(connack.reason_code)
+            if code in PERMANENT_CONNECT_FAILURES:
+                self._fatal = PERMANENT_CONNECT_FAILURES[code]
+            log.error("broker refused connection", broker=str(address),
+                      reason=connack.reason_code.name)
+            raise MqttError(f"refused: {connack.reason_code.name}")
+        self._accepted(link, connack)
+        return link
+
+    def _accepted(self, link: MqttLink, connack: mqtt5.ConnAckPacket) -> None:
+        self._link = link
         self._disconnected_since = None
-        receive_maximum = getattr(properties, "ReceiveMaximum", 65_535)
-        self._publish_window = max(1, min(DEFAULT_PUBLISH_WINDOW, int(receive_maximum)))
+        if connack.server_keep_alive is not None:
+            self._keepalive_s = connack.server_keep_alive
         self._connected_gauge.set(1)
-        log.info("connected", broker=str(self._address), session_present=flags.session_present)
+        log.info("connected", broker=str(self._address), session_present=connack.session_present)
         # Always resubscribe: harmless on a resumed session, needed on a fresh one.
-        client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in self._topics])
+        if self._topics:
+            link.send(mqtt5.SubscribePacket(self._outbox.packet_id(), self._filters).write())
+        else:
+            self._subscribed.set()  # a publish-only session
+        self._outbox.connected(link.send, connack.receive_max)
 
-    def _on_subscribe(self, _client: Client, _userdata: Any, _mid: int,
-                      reasons: list[ReasonCode], _properties: Properties | None) -> None:
-        failed = [str(reason) for reason in reasons if reason.is_failure]
+    async def _serve(self, link: MqttLink) -> str:
+        """Keep the connection alive until it closes; returns why it closed."""
+        interval = max(1.0, self._keepalive_s / 2)
+        ping = mqtt5.PingReqPacket().write()
+        while not link.closed.done():
+            await asyncio.wait([link.closed], timeout=interval)
+            if link.closed.done():
+                break
+            if time.monotonic() - link.last_received > self._keepalive_s * 1.5:
+                link.abort("the broker stopped answering keep-alive pings")
+                break
+            link.send(ping)
+        return link.closed.result()
+
+    def _lost(self, reason: str) -> None:
+        self._link = None
+        self._connected_gauge.set(0)
+        self._disconnected_since = time.monotonic()
+        self._outbox.disconnected()
+        if not self._stopping:
+            log.warning("disconnected; reconnecting", broker=str(self._address), reason=reason)
+
+    # --- incoming packets (from MqttLink, on the event loop) -------------------------
+    def _on_packet(self, packet: object) -> None:
+        if isinstance(packet, mqtt5.PublishPacket):
+            self._pending.append(ReceivedMessage(
+                packet.topic, packet.payload, packet.packet_id or 0, int(packet.qos),
+                datetime.now(UTC), self._connection))
+            self._arrived.set()
+        elif isinstance(packet, mqtt5.PubAckPacket):
+            self._outbox.confirmed(packet)
+        elif isinstance(packet, mqtt5.ConnAckPacket):
+            if self._connack is not None and not self._connack.done():
+                # Counted here, not when _connect resumes: messages of the resumed session
+                # may follow in the same read, and they belong to this connection.
+                if packet.reason_code == 0:
+                    self._connection += 1
+                self._connack.set_result(packet)
+        elif isinstance(packet, mqtt5.SubAckPacket):
+            self._on_suback(packet)
+        elif isinstance(packet, mqtt5.DisconnectPacket):
+            log.warning("broker disconnected us", broker=str(self._address),
+                        reason=packet.reason_code.name)
+
+    def _on_suback(self, packet: mqtt5.SubAckPacket) -> None:
+        failed = [code.name for code in packet.reason_codes if int(code) >= 0x80]
         if failed:
             self._fatal = f"subscription refused: {', '.join(failed)}"
             log.error("subscription refused", topics=self._topics, reasons=failed)
             return
         self._subscribed.set()
         log.info("subscribed", topics=self._topics)
-
-    def _on_disconnect(self, _client: Client, _userdata: Any, _flags: DisconnectFlags,
-                       reason: ReasonCode, _properties: Properties | None) -> None:
-        self._connected_gauge.set(0)
-        self._disconnected_since = time.monotonic()
-        if reason.value != 0:
-            log.warning("disconnected; reconnecting", broker=str(self._address),
-                        reason=str(reason))
-        if self._keeper is not None:
-            self._keeper.connection_dropped()
-
-    def _on_message(self, _client: Client, _userdata: Any, message: MQTTMessage) -> None:
-        # Decoded leniently: a bad topic is the validator's to reject, not the transport's.
-        topic = message._topic.decode("utf-8", errors="replace")
-        self._pending.append(
-            ReceivedMessage(topic, bytes(message.payload), message.mid, message.qos,
-                            datetime.now(UTC), self._connection)
-        )
-        self._arrived.set()
-
-    def _on_publish(self, _client: Client, _userdata: Any, _mid: int,
-                    _reason: ReasonCode, _properties: Properties) -> None:
-        self._unconfirmed -= 1
-        if self._unconfirmed < self._publish_window:
-            self._room.set()
