@@ -1,5 +1,6 @@
-"""Alert latency: device publish -> alert event on ``floodwatch/alerts/{station}``, through
-the real ingest and alert processes, under a steady background load of readings.
+"""Alert latency: device publish -> alert event on ``floodwatch/alerts/{station}``, and on
+to the disaster network (``bousai/floodwatch/alerts/{station}``, config/notify.yaml),
+through the real ingest, alert and notify processes, under a steady background load.
 
 Probe gauges sit at a baseline below the standby level; one at a time, a probe gets a
 reading over its standby level (a rise smaller than the spike rule, so it is not taken for
@@ -47,14 +48,20 @@ class LatencyResult:
     rate: float
     samples: list[float]
     bus_samples: list[float]
+    network_samples: list[float]
     missing: int
     evaluation_us: float
     commit_us: float
     readings: int
 
-    def percentile(self, share: float, bus: bool = False) -> float:
-        ordered = sorted(self.bus_samples if bus else self.samples)
+    def percentile(self, share: float, samples: list[float] | None = None) -> float:
+        ordered = sorted(self.samples if samples is None else samples)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+    def _p50_p99(self, samples: list[float]) -> str:
+        if not samples:
+            return "-"
+        return f"{self.percentile(0.50, samples):.1f} / {self.percentile(0.99, samples):.1f}"
 
     def rows(self) -> list[tuple[str, str]]:
         if not self.samples:
@@ -65,8 +72,10 @@ class LatencyResult:
             ("device -> alert event p99 (ms)", f"{self.percentile(0.99):.1f}"),
             ("device -> alert event max (ms)", f"{max(self.samples) * 1000:.1f}"),
             ("  of which device -> bus reading p50 / p99 (ms)",
-             f"{self.percentile(0.50, bus=True):.1f} / {self.percentile(0.99, bus=True):.1f}"
-             if self.bus_samples else "-"),
+             self._p50_p99(self.bus_samples)),
+            ("device -> disaster network p50 / p99 (ms)",
+             self._p50_p99(self.network_samples)),
+            ("  disaster network deliveries seen", f"{len(self.network_samples)}"),
             ("probes answered / missing", f"{len(self.samples)} / {self.missing}"),
             ("evaluation per reading (us, alert process)", f"{self.evaluation_us:.1f}"),
             ("SQLite commit per reading (us, alert process)", f"{self.commit_us:.1f}"),
@@ -145,21 +154,32 @@ def _counter(metrics: str, name: str) -> float:
                if line.startswith(name))
 
 
+def _start_stages(rig_: Rig, registry: str) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+    """Ingest, alerts and notify (the shipped delivery config: the disaster network on the
+    same broker, no social media); returns them and their metrics ports, in that order."""
+    ports = [free_port() for _ in range(3)]
+    stages = [
+        _process(rig_, registry, "bench_alerts", ["floodwatch", "ingest"],
+                 {"FLOODWATCH_INGEST_CLIENT_ID": "bench-alerts-ingest",
+                  "FLOODWATCH_METRICS_PORT": str(ports[0])}),
+        _process(rig_, registry, "bench_alerts", ["alerts"],
+                 {"FLOODWATCH_METRICS_PORT": str(ports[1])}),
+        _process(rig_, registry, "bench_alerts", ["floodwatch", "notify"],
+                 {"FLOODWATCH_METRICS_PORT": str(ports[2])}),
+    ]
+    return stages, ports
+
+
 def run(rate: float = 1000, background_stations: int = 500, probes: int = 200,
         probe_interval_s: float = 0.1, warmup_s: float = 5) -> LatencyResult:
     with rig() as rig_:
         registry = rig_.registry(background_stations + probes)
         names = [f"g{index:05d}" for index in range(background_stations + probes)]
         load_names, probe_names = names[:background_stations], names[background_stations:]
-        metrics_port = free_port()
-        ingest_metrics_port = free_port()
-        ingest = _process(rig_, str(registry), "bench_alerts", ["floodwatch", "ingest"],
-                          {"FLOODWATCH_INGEST_CLIENT_ID": "bench-alerts-ingest",
-                           "FLOODWATCH_METRICS_PORT": str(ingest_metrics_port)})
-        alerts = _process(rig_, str(registry), "bench_alerts", ["alerts"],
-                          {"FLOODWATCH_METRICS_PORT": str(metrics_port)})
+        stages, metrics_ports = _start_stages(rig_, str(registry))
         arrived: dict[str, float] = {}
         on_bus: dict[str, float] = {}
+        on_network: dict[str, float] = {}
         watcher = _client(rig_.mosquitto.port, "watch")
 
         def on_message(_c: Client, _u: object, message: MQTTMessage) -> None:
@@ -167,6 +187,9 @@ def run(rate: float = 1000, background_stations: int = 500, probes: int = 200,
             if message.topic.startswith("floodwatch/readings/"):
                 if document["values"].get("level_m") == OVER_STANDBY_M:
                     on_bus.setdefault(document["station"], time.perf_counter())
+            elif message.topic.startswith("bousai/"):
+                if document.get("transition") == "raised":
+                    on_network.setdefault(document["station"], time.perf_counter())
             elif document.get("alert_type") == "river_level" and document.get(
                     "transition") == "raised":
                 arrived.setdefault(document["station"], time.perf_counter())
@@ -175,8 +198,9 @@ def run(rate: float = 1000, background_stations: int = 500, probes: int = 200,
         # Only the probes' topics: decoding the whole background load in this process
         # would delay the very callbacks that take the arrival times.
         watcher.subscribe([(f"{prefix}/{station}", 1) for station in probe_names
-                           for prefix in ("floodwatch/alerts", "floodwatch/readings/river")])
-        _wait_connected([ingest_metrics_port, metrics_port])
+                           for prefix in ("floodwatch/alerts", "floodwatch/readings/river",
+                                          "bousai/floodwatch/alerts")])
+        _wait_connected(metrics_ports)
         prober = _client(rig_.mosquitto.port, "probe")
         for station in probe_names:
             prober.publish(f"sensors/river/{station}", _reading(BASELINE_M), qos=1)
@@ -195,15 +219,16 @@ def run(rate: float = 1000, background_stations: int = 500, probes: int = 200,
                 prober.publish(f"sensors/river/{station}", _reading(OVER_STANDBY_M), qos=1)
                 time.sleep(probe_interval_s)
             deadline = time.perf_counter() + 10
-            while len(arrived) < len(published) and time.perf_counter() < deadline:
+            while (len(arrived) < len(published) or len(on_network) < len(published)) \
+                    and time.perf_counter() < deadline:
                 time.sleep(0.05)
         finally:
             stop.set()
             load.join()
             load_counts = list(sent)
             manager.shutdown()
-            metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
-            for process in (ingest, alerts):
+            metrics = httpx.get(f"http://127.0.0.1:{metrics_ports[1]}/metrics").text
+            for process in stages:
                 process.terminate()
                 process.wait(30)
             for client in (watcher, prober):
@@ -214,6 +239,7 @@ def run(rate: float = 1000, background_stations: int = 500, probes: int = 200,
         return LatencyResult(
             rate=load_counts[0] / (load_counts[1] / 1000), samples=samples,
             bus_samples=[on_bus[s] - published[s] for s in published if s in on_bus],
+            network_samples=[on_network[s] - published[s] for s in published if s in on_network],
             missing=len(published) - len(samples),
             evaluation_us=_histogram(metrics, "floodwatch_alerts_evaluation_seconds")
             / readings * 1e6,
