@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.history_cache import HistoryCache, Points, aligned
+from api.history_cache import Chart, HistoryCache, aligned
 from core.influx import InfluxClient
 from core.registry import StationRegistry
 from core.settings import Settings
@@ -18,7 +18,7 @@ from tests.api.test_readings import START, STEP
 from tests.api.test_readings import _write_levels as write_levels
 
 KEY = ("sukagawa", 3600, 0, 7200)
-POINTS: Points = [(datetime(2026, 11, 28, tzinfo=UTC), {"level_m": 2.5})]
+POINTS: Chart = b'[{"ts":"2026-11-28T00:00:00Z","values":{"level_m":2.5}}]'
 
 
 class Clock:
@@ -28,12 +28,12 @@ class Clock:
         return self.now
 
 
-def test_a_hit_within_the_ttl_and_a_fresh_load_after_it() -> None:
+def test_a_hit_within_the_ttl_and_a_fresh_load_after_the_stale_time() -> None:
     clock = Clock()
-    cache = HistoryCache(30, clock=clock)
+    cache = HistoryCache(30, clock=clock, spread=0)
     loads: list[int] = []
 
-    async def load() -> Points:
+    async def load() -> Chart:
         loads.append(1)
         return POINTS
 
@@ -41,19 +41,89 @@ def test_a_hit_within_the_ttl_and_a_fresh_load_after_it() -> None:
         assert await cache.get(KEY, load) == POINTS
         clock.now = 29.9
         assert await cache.get(KEY, load) == POINTS
-        clock.now = 30.1
+        clock.now = 60.1
         assert await cache.get(KEY, load) == POINTS
 
     asyncio.run(scenario())
     assert len(loads) == 2
-    assert (cache.hits, cache.misses) == (1, 2)
+    assert (cache.hits, cache.misses, cache.stale) == (1, 2, 0)
+
+
+def test_a_stale_entry_is_served_at_once_while_one_query_refreshes_it() -> None:
+    clock = Clock()
+    cache = HistoryCache(30, clock=clock, spread=0)
+    newer: Chart = b'[{"ts":"2026-11-29T00:00:00Z","values":{"level_m":3.0}}]'
+    loads: list[int] = []
+
+    async def load() -> Chart:
+        loads.append(1)
+        if len(loads) == 1:
+            return POINTS
+        await asyncio.sleep(0.2)  # a slow InfluxDB: nobody waits for it
+        return newer
+
+    async def scenario() -> list[Chart]:
+        await cache.get(KEY, load)
+        clock.now = 35.0
+        stale = await asyncio.wait_for(
+            asyncio.gather(*(cache.get(KEY, load) for _ in range(10))), 0.1)
+        await asyncio.sleep(0.3)
+        return [*stale, await cache.get(KEY, load)]
+
+    answers = asyncio.run(scenario())
+    assert answers == [POINTS] * 10 + [newer]
+    assert len(loads) == 2
+    assert (cache.stale, cache.hits) == (10, 1)
+
+
+def test_a_failed_refresh_keeps_the_stale_entry_until_its_stale_time_ends() -> None:
+    clock = Clock()
+    cache = HistoryCache(30, clock=clock, spread=0)
+    loads: list[int] = []
+
+    async def load() -> Chart:
+        loads.append(1)
+        if len(loads) == 2:
+            raise ConnectionError("InfluxDB down")
+        return POINTS
+
+    async def scenario() -> None:
+        await cache.get(KEY, load)
+        clock.now = 31.0
+        assert await cache.get(KEY, load) == POINTS  # refresh starts and fails
+        await asyncio.sleep(0)
+        clock.now = 40.0
+        assert await cache.get(KEY, load) == POINTS  # still stale; a new refresh
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert len(loads) == 3
+
+
+def test_ttls_are_spread_so_entries_loaded_together_do_not_expire_together() -> None:
+    clock = Clock()
+    cache = HistoryCache(30, clock=clock, spread=0.25)
+
+    async def load() -> Chart:
+        return POINTS
+
+    async def scenario() -> int:
+        for station in range(200):
+            await cache.get((str(station), 1, 0, 1), load)
+        clock.now = 26.0  # TTLs lie between 22.5 and 30 s: some expired, most not
+        for station in range(200):
+            await cache.get((str(station), 1, 0, 1), load)
+        return cache.stale
+
+    expired_early = asyncio.run(scenario())
+    assert 20 < expired_early < 180  # about (30 - 26) / 7.5 of them, never all at once
 
 
 def test_a_failure_is_not_kept() -> None:
     cache = HistoryCache(30, clock=Clock())
     calls: list[int] = []
 
-    async def failing_then_fine() -> Points:
+    async def failing_then_fine() -> Chart:
         calls.append(1)
         if len(calls) == 1:
             raise ConnectionError("InfluxDB down")
@@ -72,12 +142,12 @@ def test_concurrent_misses_share_one_query() -> None:
     cache = HistoryCache(30, clock=Clock())
     calls: list[int] = []
 
-    async def slow() -> Points:
+    async def slow() -> Chart:
         calls.append(1)
         await asyncio.sleep(0.05)
         return POINTS
 
-    async def scenario() -> list[Points]:
+    async def scenario() -> list[Chart]:
         return await asyncio.gather(*(cache.get(KEY, slow) for _ in range(20)))
 
     assert asyncio.run(scenario()) == [POINTS] * 20
@@ -87,7 +157,7 @@ def test_concurrent_misses_share_one_query() -> None:
 def test_oldest_entries_go_first_when_full() -> None:
     cache = HistoryCache(30, max_entries=2, clock=Clock())
 
-    async def load() -> Points:
+    async def load() -> Chart:
         return POINTS
 
     async def scenario() -> None:
