@@ -14,11 +14,6 @@ from api.app import create_app
 from core.commandline import EXIT_RUNTIME, fail, settings_and_registry_or_exit
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("api", help="serve the REST API and live feed")
-    parser.set_defaults(handler=run)
-
-
 def run(_args: argparse.Namespace) -> None:
     settings, registry = settings_and_registry_or_exit()
     config = uvicorn.Config(

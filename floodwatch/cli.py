@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -59,6 +60,15 @@ def cmd_broker_acl(_args: argparse.Namespace) -> None:
     print(render_acl(registry), end="")
 
 
+def _deferred(module: str, name: str) -> Callable[[argparse.Namespace], None]:
+    def handler(args: argparse.Namespace) -> None:
+        command: Callable[[argparse.Namespace], None] = getattr(
+            importlib.import_module(module), name)
+        command(args)
+
+    return handler
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="floodwatch",
@@ -83,17 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_alerts(commands)
 
-    from api.command import register as register_api  # noqa: PLC0415
-
-    register_api(commands)
+    # The API and the all-in-one stack import FastAPI, uvicorn, tweepy and Mastodon.py:
+    # only when they run, so that `floodwatch ingest` does not pay 0.5 s for them at
+    # every (re)start, with a backlog waiting.
+    api = commands.add_parser("api", help="serve the REST API and live feed")
+    api.set_defaults(handler=_deferred("api.command", "run"))
 
     from notify.command import register as register_notify  # noqa: PLC0415
 
     register_notify(commands)
 
-    from floodwatch.up import register as register_up  # noqa: PLC0415
-
-    register_up(commands)
+    up = commands.add_parser(
+        "up", help="run every stage in one process (ingest, alerts, notify, api)")
+    up.add_argument("--without-notify", action="store_true",
+                    help="do not deliver alerts (no channel configured locally)")
+    up.set_defaults(handler=_deferred("floodwatch.up", "cmd_up"))
 
     from floodwatch.healthcheck import register as register_healthcheck  # noqa: PLC0415
 

@@ -40,14 +40,6 @@ from notify.service import NoChannels, run_notify
 log = structlog.get_logger("up")
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        "up", help="run every stage in one process (ingest, alerts, notify, api)")
-    parser.add_argument("--without-notify", action="store_true",
-                        help="do not deliver alerts (no channel configured locally)")
-    parser.set_defaults(handler=cmd_up)
-
-
 def cmd_up(args: argparse.Namespace) -> None:
     settings, registry = settings_and_registry_or_exit()
     rules, alerts_registry = rules_and_partition_or_exit(settings, registry)
