@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from bench import alert_latency, cost_curve
-from bench.ingest_throughput import Result, backlogs, ingest_live, mosquitto_sub_live, progress_text
+from bench.ingest_throughput import (
+    Result,
+    backlogs,
+    ingest_live,
+    mosquitto_sub_live,
+    progress_text,
+    shared_backlog,
+)
 from bench.rig import rig
 from bench.table import print_results, print_rows
 
@@ -53,16 +60,20 @@ def ingest_tables(args: argparse.Namespace, skip: set[str]) -> None:
             results += _nodered(bench_rig, args.readings, args.stations)
         if "scale" not in skip:
             for workers in (2, 3):
+                results.append(shared_backlog(bench_rig, args.readings, args.stations,
+                                              workers))
                 results.append(ingest_live(bench_rig, args.readings, args.stations, workers))
     if not results:
         return
     print_results(results, args.readings, args.stations)
-    single = next((r for r in results if r.name == "floodwatch ingest"
-                   and r.scenario == "live flood"), None)
-    scaled = [r for r in results if r.name.startswith("floodwatch ingest x")]
-    if single is not None and scaled:
-        print("\nscale-out speed-up over one ingest (live flood): " + ", ".join(
-            f"{r.name.split()[2]} {r.rate / single.rate:.2f}x" for r in scaled))
+    for scenario in ("backlog drain", "live flood"):
+        single = next((r for r in results if r.name == "floodwatch ingest"
+                       and r.scenario == scenario), None)
+        scaled = [r for r in results if r.name.startswith("floodwatch ingest x")
+                  and r.scenario == scenario]
+        if single is not None and scaled:
+            print(f"\nscale-out speed-up over one ingest ({scenario}): " + ", ".join(
+                f"{r.name.split()[2]} {r.rate / single.rate:.2f}x" for r in scaled))
     for result in results:
         if isinstance(result, Result) and result.name.startswith("floodwatch"):
             print(f"  stored over time, {result.name} {result.scenario}: "

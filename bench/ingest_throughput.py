@@ -146,6 +146,36 @@ def backlogs(rig: Rig, total: int, stations: int, repo: Path = REPO) -> list[Res
     return [limit, ours]
 
 
+def shared_backlog(rig: Rig, total: int, stations: int, workers: int,
+                   repo: Path = REPO) -> Result:
+    """The backlog drain with ``workers`` ingest processes in one $share group: the broker
+    queues the flood across the group's persistent sessions while they are stopped, then
+    all start together. (In the live flood the publishers, not ingest, set the pace, so
+    a speed-up can only show here.)"""
+    registry = rig.registry(stations)
+    database, group = f"bench_shared_{workers}", f"backlog{workers}"
+    ids = [f"bench-shared-{workers}-{index}" for index in range(workers)]
+    for client_id in ids:
+        create_session(rig.mosquitto.port, client_id,
+                       [f"$share/{group}/{topic}" for topic in INGEST_TOPICS])
+    publish(rig.mosquitto.port, payloads(total, stations, offset=(5 + workers) * total))
+    started = time.perf_counter()
+    ingests = [start_ingest(rig, registry, database, client_id, group, repo=repo)
+               for client_id in ids]
+    try:
+        stored, finished, progress = wait_stored(rig, database, total)
+        received = [ingest.received() for ingest in ingests]
+    finally:
+        for ingest in ingests:
+            ingest.stop()
+    rig.drop(database)
+    shares = "+".join(str(count) for count in received)
+    verdict = "exactly once" if sum(received) == total == stored else "NOT exactly once"
+    return Result(f"floodwatch ingest x{workers} ($share)", "backlog drain", total, stored,
+                  finished - started, note=f"received {shares} = {sum(received)}: {verdict}",
+                  progress=progress)
+
+
 def mosquitto_sub_live(rig: Rig, total: int, stations: int) -> Result:
     create_session(rig.mosquitto.port, "bench-sub-live", ["sensors/river/+"])
     sub = mosquitto_sub(rig.mosquitto.port, "bench-sub-live", total)
