@@ -11,16 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import TypeAdapter
 
 from api.deps import HistoryCacheDep, InfluxDep, RegistryDep, SettingsDep
 from api.history_cache import aligned
-from api.models import History, HistoryPoint
+from api.models import History
 from api.problems import bad_range, influx_unavailable, problem_responses, unknown_station
 from api.stations import StationId
-from api.store import bucket_seconds, history
+from api.store import bucket_seconds, history_chart
 from core.influx import InfluxError
-from core.readings import FieldValue
 
 router = APIRouter(prefix="/api/v1", tags=["readings"])
 
@@ -72,20 +70,18 @@ async def readings(
                 else bucket_seconds(start_at, end_at, settings.api_max_points))
     try:
         if bucket_s is None or cache.ttl_s == 0:
-            chart = _chart(await history(influx, station, start_at, end_at, bucket_s,
-                                         limit=settings.api_max_points))
+            chart = await history_chart(influx, station, start_at, end_at, bucket_s,
+                                        limit=settings.api_max_points)
         else:
             # Shared buckets sit on the epoch's grid, so the range may touch one bucket
             # more than it spans: one fewer keeps the answer within api_max_points.
             bucket_s = bucket_seconds(start_at, end_at, settings.api_max_points - 1)
             first, last = aligned(start_at, end_at, bucket_s)
 
-            async def load() -> bytes:
-                return _chart(await history(influx, station, first, last, bucket_s,
-                                            limit=settings.api_max_points))
-
             chart = await cache.get(
-                (station.id, bucket_s, int(first.timestamp()), int(last.timestamp())), load)
+                (station.id, bucket_s, int(first.timestamp()), int(last.timestamp())),
+                lambda: history_chart(influx, station, first, last, bucket_s,
+                                      limit=settings.api_max_points))
     except InfluxError as exc:
         if "database not found" in str(exc):
             chart = b"[]"
@@ -102,8 +98,4 @@ async def readings(
 
 
 EMPTY_POINTS_TAIL = b'"points":[]}'
-_POINTS = TypeAdapter(list[HistoryPoint])
 
-
-def _chart(points: list[tuple[datetime, dict[str, FieldValue]]]) -> bytes:
-    return _POINTS.dump_json([HistoryPoint(ts=ts, values=values) for ts, values in points])

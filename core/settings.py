@@ -179,8 +179,9 @@ class Settings(BaseSettings):
     )
     api_history_cache_s: float = Field(
         default=30.0, ge=0, le=3600,
-        description="Downsampled histories are shared by all clients for this long "
-        "(0: never cached); short raw ranges are always fresh.",
+        description="Downsampled histories are shared by all clients for this long, "
+        "then served for as long again while one query refreshes them (0: never "
+        "cached); short raw ranges are always fresh.",
     )
     api_max_range_days: float = Field(
         default=31.0, gt=0, le=3660, description="Longest history range one request may ask."

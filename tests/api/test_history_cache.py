@@ -4,14 +4,20 @@ for concurrent misses, and the range widened to whole buckets."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api.history_cache import Chart, HistoryCache, aligned
+from api.models import HistoryPoint
+from api.store import _values, chart_json, ns_to_datetime
 from core.influx import InfluxClient
-from core.registry import StationRegistry
+from core.registry import StationKind, StationRegistry
 from core.settings import Settings
 from tests.api.support import api_client
 from tests.api.test_readings import START, STEP
@@ -204,3 +210,17 @@ def test_a_chart_asked_again_within_the_ttl_is_served_from_the_cache(
     else:
         assert second[0] > first[0]  # asked again: the late reading raised the mean
         assert second[1:] == first[1:]
+
+
+@given(st.lists(st.fixed_dictionaries(
+    {"time": st.integers(0, 4_102_444_800 * 10**9).map(lambda ns: ns // 1000 * 1000)},
+    optional={"level_m": st.one_of(st.integers(-50, 100),
+                                   st.floats(-50, 100, allow_nan=False)),
+              "rain_mm": st.floats(0, 500, allow_nan=False),
+              "battery_v": st.none()}), max_size=5))
+def test_a_chart_written_from_influx_rows_is_what_the_model_would_send(
+    rows: list[dict[str, Any]],
+) -> None:
+    expected = [HistoryPoint(ts=ns_to_datetime(row["time"]), values=_values(
+        StationKind.RIVER, row)).model_dump(mode="json") for row in rows]
+    assert json.loads(chart_json(StationKind.RIVER, rows)) == expected
