@@ -162,6 +162,16 @@ def shared_backlog(rig: Rig, total: int, stations: int, workers: int,
     started = time.perf_counter()
     ingests = [start_ingest(rig, registry, database, client_id, group, repo=repo)
                for client_id in ids]
+    stored, finished, progress, received = _store_and_stop(rig, database, total, ingests)
+    return Result(f"floodwatch ingest x{workers} ($share)", "backlog drain", total, stored,
+                  finished - started, note=exactly_once(received, total, stored),
+                  progress=progress)
+
+
+def _store_and_stop(rig: Rig, database: str, total: int, ingests: list[Ingest],
+                    ) -> tuple[int, float, list[tuple[float, int]], list[int]]:
+    """Wait until stored (wait_stored), then stop the ingests and drop the database;
+    also returns what each ingest received."""
     try:
         stored, finished, progress = wait_stored(rig, database, total)
         received = [ingest.received() for ingest in ingests]
@@ -169,11 +179,13 @@ def shared_backlog(rig: Rig, total: int, stations: int, workers: int,
         for ingest in ingests:
             ingest.stop()
     rig.drop(database)
+    return stored, finished, progress, received
+
+
+def exactly_once(received: list[int], total: int, stored: int) -> str:
     shares = "+".join(str(count) for count in received)
     verdict = "exactly once" if sum(received) == total == stored else "NOT exactly once"
-    return Result(f"floodwatch ingest x{workers} ($share)", "backlog drain", total, stored,
-                  finished - started, note=f"received {shares} = {sum(received)}: {verdict}",
-                  progress=progress)
+    return f"received {shares} = {sum(received)}: {verdict}"
 
 
 def mosquitto_sub_live(rig: Rig, total: int, stations: int) -> Result:
@@ -205,18 +217,13 @@ def ingest_live(rig: Rig, total: int, stations: int, workers: int = 1,
         started = time.perf_counter()
         publish(rig.mosquitto.port, payloads(total, stations, offset=(1 + workers) * total))
         published = time.perf_counter()
-        stored, finished, progress = wait_stored(rig, database, total)
-        received = [ingest.received() for ingest in ingests]
-    finally:
+    except BaseException:
         for ingest in ingests:
             ingest.stop()
-    rig.drop(database)
+        raise
+    stored, finished, progress, received = _store_and_stop(rig, database, total, ingests)
     name = "floodwatch ingest" + (f" x{workers} ($share)" if workers > 1 else "")
-    note = ""
-    if workers > 1:
-        shares = "+".join(str(count) for count in received)
-        verdict = "exactly once" if sum(received) == total == stored else "NOT exactly once"
-        note = f"received {shares} = {sum(received)}: {verdict}"
+    note = exactly_once(received, total, stored) if workers > 1 else ""
     return Result(name, "live flood", total, stored, finished - started,
                   lag_s=finished - published, note=note, progress=progress)
 

@@ -8,6 +8,7 @@ on the small interfaces in their own packages, not on either.
 
 from __future__ import annotations
 
+import random
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,13 @@ PERMANENT_CONNECT_FAILURES = {
     0x87: "not authorized",
     0x8C: "bad authentication method",
 }
+
+
+def backoff_delay(attempt: int, min_delay_s: float, max_delay_s: float) -> float:
+    """Capped exponential backoff with jitter, so a fleet of workers does not reconnect in
+    lockstep after a broker restart (``attempt`` counts from 1)."""
+    ceiling = min(max_delay_s, min_delay_s * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
 
 
 class MqttError(Exception):

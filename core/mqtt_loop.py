@@ -14,7 +14,6 @@ after a broker restart.
 from __future__ import annotations
 
 import asyncio
-import random
 import ssl
 import threading
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from paho.mqtt.client import Client
 
+from core.mqtt import backoff_delay
 from core.waiting import wait_event
 
 if TYPE_CHECKING:
@@ -84,8 +84,7 @@ class ConnectionKeeper:
                 await self._sleep(self._delay(attempt))
 
     def _delay(self, attempt: int) -> float:
-        ceiling = min(self._max_delay_s, self._min_delay_s * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+        return backoff_delay(attempt, self._min_delay_s, self._max_delay_s)
 
     async def _sleep(self, seconds: float) -> None:
         await wait_event(self._dropped, seconds)

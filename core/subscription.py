@@ -10,7 +10,6 @@ broker has not confirmed is resent after a reconnect. Everything runs on the eve
 from __future__ import annotations
 
 import asyncio
-import random
 import ssl
 import time
 from collections import deque
@@ -22,7 +21,7 @@ import mqtt5
 import structlog
 from prometheus_client import Gauge
 
-from core.mqtt import PERMANENT_CONNECT_FAILURES, BrokerAddress, MqttError
+from core.mqtt import PERMANENT_CONNECT_FAILURES, BrokerAddress, MqttError, backoff_delay
 from core.mqtt_link import MqttLink
 from core.outbox import Outbox, PublishError
 from core.waiting import wait_event
@@ -213,8 +212,7 @@ class Subscription:
                 await asyncio.sleep(self._delay(attempt))
 
     def _delay(self, attempt: int) -> float:
-        ceiling = min(self._max_delay_s, self._min_delay_s * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+        return backoff_delay(attempt, self._min_delay_s, self._max_delay_s)
 
     async def _connect(self) -> MqttLink:
         loop = asyncio.get_running_loop()
