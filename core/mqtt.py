@@ -65,6 +65,12 @@ class BrokerAddress:
             ca_file=settings.mqtt_ca_file,
         )
 
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """For mqtts:// -- the given CA, or the system's; None for plain mqtt://."""
+        if not self.tls:
+            return None
+        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+
     def __str__(self) -> str:
         # Never the password: this string goes into logs.
         scheme = "mqtts" if self.tls else "mqtt"
@@ -91,10 +97,8 @@ def new_client(
     )
     if address.username is not None:
         client.username_pw_set(address.username, address.password)
-    if address.tls:
-        context = ssl.create_default_context(
-            cafile=str(address.ca_file) if address.ca_file else None
-        )
+    context = address.ssl_context()
+    if context is not None:
         client.tls_set_context(context)
     # Our own outgoing QoS 1 publishes (bus, dead letters): a wider window than paho's
     # default 20 so republishing keeps up; the queue is unbounded because dropping a

@@ -14,8 +14,75 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 import mqtt5
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    """A PUBLISH as a consuming stage sees it (core.subscription delivers these)."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    received_at: datetime
+    # Which broker connection delivered it: an ack is only meaningful on that connection.
+    connection: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawPublish:
+    """A PUBLISH the codec refused (e.g. a topic that is not UTF-8), read leniently: the
+    stage still acknowledges it and dead-letters it, instead of the broker redelivering
+    it for ever on every reconnect (as paho did, the topic is decoded with replacement)."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    packet_id: int | None
+
+
+def lenient_publish(view: memoryview) -> tuple[RawPublish, int] | None:
+    """A complete PUBLISH at the start of ``view`` and its size; None for anything else."""
+    try:
+        if view[0] >> 4 != PUBLISH_TYPE:
+            return None
+        remaining, position = _varint(view, 1)
+        end = position + remaining
+        if end > len(view):
+            return None
+        qos = (view[0] >> 1) & 0x03
+        topic_length = int.from_bytes(view[position:position + 2], "big")
+        position += 2
+        topic = bytes(view[position:position + topic_length]).decode("utf-8", "replace")
+        position += topic_length
+        packet_id = None
+        if qos:
+            packet_id = int.from_bytes(view[position:position + 2], "big")
+            position += 2
+        properties, position = _varint(view, position)
+        payload = bytes(view[position + properties:end])
+    except (IndexError, ValueError):
+        return None
+    return RawPublish(topic, payload, qos, packet_id), end
+
+
+def _varint(view: memoryview, position: int) -> tuple[int, int]:
+    """An MQTT variable byte integer at ``position``: its value and the next position."""
+    value = 0
+    for shift in range(0, 28, 7):
+        byte = view[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, position
+    raise ValueError("variable byte integer longer than four bytes")
+
+
+PUBLISH_TYPE = 3
 
 
 class MqttLink(asyncio.Protocol):
@@ -44,15 +111,24 @@ class MqttLink(asyncio.Protocol):
         self.last_received = time.monotonic()
         buffer = self._leftover + data if self._leftover else data
         offset = 0
+        packet: object
         with memoryview(buffer) as view:
             while offset < len(buffer):
                 try:
                     packet, size = mqtt5.read(view[offset:])
                 except IndexError:
                     break  # the rest of this packet is still on its way
-                except ValueError as exc:
-                    self.abort(f"malformed packet from the broker: {exc}")
-                    return
+                except BaseException as exc:
+                    # The codec refuses (ValueError) or, for a topic that is not UTF-8,
+                    # panics (pyo3's PanicException derives from BaseException).
+                    if isinstance(exc, Exception) or type(exc).__name__ == "PanicException":
+                        raw = lenient_publish(view[offset:])
+                        if raw is None:
+                            self.abort(f"malformed packet from the broker: {exc}")
+                            return
+                        packet, size = raw
+                    else:
+                        raise
                 offset += size
                 self._on_packet(packet)
         self._leftover = buffer[offset:]

@@ -75,7 +75,9 @@ class Outbox:
         """Everything written on the lost connection goes again, flagged as a resend."""
         self._send = None
         unsent = set(self._unsent)
-        self._resends = {pid for pid in self._outstanding if pid not in unsent}
+        # Added to, not replaced: one sent two connections ago and not sent since is
+        # still a resend.
+        self._resends |= {pid for pid in self._outstanding if pid not in unsent}
         self._unsent = deque(self._outstanding)
 
     def confirmed(self, packet: mqtt5.PubAckPacket) -> None:

@@ -14,7 +14,6 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import mqtt5
@@ -22,9 +21,11 @@ import structlog
 from prometheus_client import Gauge
 
 from core.mqtt import PERMANENT_CONNECT_FAILURES, BrokerAddress, MqttError, backoff_delay
-from core.mqtt_link import MqttLink
+from core.mqtt_link import MqttLink, RawPublish, ReceivedMessage
 from core.outbox import Outbox, PublishError
 from core.waiting import wait_event
+
+__all__ = ["ReceivedMessage", "Subscription"]
 
 log = structlog.get_logger("mqtt")
 
@@ -32,17 +33,6 @@ MQTT_CONNECTED = Gauge("floodwatch_mqtt_connected", "1 while connected to the br
                        ["client_id"])
 
 CONNECT_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class ReceivedMessage:
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    received_at: datetime
-    # Which broker connection delivered it: an ack is only meaningful on that connection.
-    connection: int
 
 
 class Subscription:
@@ -76,6 +66,7 @@ class Subscription:
         self._runner: asyncio.Task[None] | None = None
         self._link: MqttLink | None = None  # set while a CONNACK has accepted us
         self._connack: asyncio.Future[mqtt5.ConnAckPacket] | None = None
+        self._connecting: MqttLink | None = None
         self._stopping = False
         self._pending: deque[ReceivedMessage] = deque()
         self._arrived = asyncio.Event()
@@ -191,8 +182,7 @@ class Subscription:
 
     # --- the connection --------------------------------------------------------------
     async def _run(self) -> None:
-        """Connect, serve, and reconnect after every drop (capped backoff with jitter, so
-        a fleet of workers does not reconnect in lockstep after a broker restart)."""
+        """Connect, serve, and reconnect after every drop (core.mqtt.backoff_delay)."""
         attempt = 0
         while not self._stopping:
             try:
@@ -217,14 +207,12 @@ class Subscription:
     async def _connect(self) -> MqttLink:
         loop = asyncio.get_running_loop()
         address = self._address
-        context = None
-        if address.tls:
-            context = ssl.create_default_context(
-                cafile=str(address.ca_file) if address.ca_file else None)
+        context = address.ssl_context()
         self._connack = loop.create_future()
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
             _, link = await loop.create_connection(
                 lambda: MqttLink(self._on_packet), address.host, address.port, ssl=context)
+            self._connecting = link
             link.send(mqtt5.ConnectPacket(
                 self._client_id, username=address.username,
                 password=address.password.encode() if address.password is not None else None,
@@ -250,7 +238,7 @@ class Subscription:
     def _accepted(self, link: MqttLink, connack: mqtt5.ConnAckPacket) -> None:
         self._link = link
         self._disconnected_since = None
-        if connack.server_keep_alive is not None:
+        if connack.server_keep_alive:  # 0 turns the broker's check off: keep ours
             self._keepalive_s = connack.server_keep_alive
         self._connected_gauge.set(1)
         log.info("connected", broker=str(self._address), session_present=connack.session_present)
@@ -285,7 +273,7 @@ class Subscription:
 
     # --- incoming packets (from MqttLink, on the event loop) -------------------------
     def _on_packet(self, packet: object) -> None:
-        if isinstance(packet, mqtt5.PublishPacket):
+        if isinstance(packet, mqtt5.PublishPacket | RawPublish):
             self._pending.append(ReceivedMessage(
                 packet.topic, packet.payload, packet.packet_id or 0, int(packet.qos),
                 datetime.now(UTC), self._connection))
@@ -298,12 +286,13 @@ class Subscription:
                 # may follow in the same read, and they belong to this connection.
                 if packet.reason_code == 0:
                     self._connection += 1
+                    self._link = self._connecting  # acks for them may follow at once
                 self._connack.set_result(packet)
         elif isinstance(packet, mqtt5.SubAckPacket):
             self._on_suback(packet)
-        elif isinstance(packet, mqtt5.DisconnectPacket):
-            log.warning("broker disconnected us", broker=str(self._address),
-                        reason=packet.reason_code.name)
+        elif isinstance(packet, mqtt5.DisconnectPacket) and self._link is not None:
+            # The receiver of a DISCONNECT closes the connection (MQTT 5, 3.14.4).
+            self._link.abort(f"broker sent DISCONNECT {packet.reason_code.name}")
 
     def _on_suback(self, packet: mqtt5.SubAckPacket) -> None:
         failed = [code.name for code in packet.reason_codes if int(code) >= 0x80]
