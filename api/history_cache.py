@@ -91,13 +91,10 @@ class HistoryCache:
             return await load()  # the request that was loading it went away mid-query
         self.misses += 1
         future: asyncio.Future[Chart] = asyncio.get_running_loop().create_future()
-        self._entries[key] = (self._fresh_until(now), future)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self._store(key, future)
         try:
             async with self._load_slots:
-                points = await load()
+                chart = await load()
         except BaseException as exc:
             # A failure is not cached: the next request asks InfluxDB again.
             if key in self._entries and self._entries[key][1] is future:
@@ -108,14 +105,20 @@ class HistoryCache:
             else:
                 future.cancel()
             raise
-        future.set_result(points)
-        return points
+        future.set_result(chart)
+        return chart
+
+    def _store(self, key: Key, future: asyncio.Future[Chart]) -> None:
+        self._entries[key] = (self._fresh_until(self._clock()), future)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
 
     async def _refresh(self, key: Key, load: Callable[[], Awaitable[Chart]]) -> None:
         """Replace a stale entry; on failure it stays until its stale time runs out."""
         try:
             async with self._refresh_slots:
-                points = await load()
+                chart = await load()
         except Exception as exc:  # the next request after the stale time asks again
             log.warning("history refresh failed; serving the stale chart",
                         error=str(exc) or type(exc).__name__)
@@ -123,6 +126,5 @@ class HistoryCache:
         finally:
             self._refreshing.pop(key, None)
         future: asyncio.Future[Chart] = asyncio.get_running_loop().create_future()
-        future.set_result(points)
-        self._entries[key] = (self._fresh_until(self._clock()), future)
-        self._entries.move_to_end(key)
+        future.set_result(chart)
+        self._store(key, future)

@@ -77,7 +77,6 @@ async def readings(
             # more than it spans: one fewer keeps the answer within api_max_points.
             bucket_s = bucket_seconds(start_at, end_at, settings.api_max_points - 1)
             first, last = aligned(start_at, end_at, bucket_s)
-
             chart = await cache.get(
                 (station.id, bucket_s, int(first.timestamp()), int(last.timestamp())),
                 lambda: history_chart(influx, station, first, last, bucket_s,
@@ -92,10 +91,11 @@ async def readings(
     # the cache keeps them; ``points`` is History's last field.
     head = History(station=station.id, start=start_at, end=end_at, bucket_s=bucket_s,
                    points=[]).model_dump_json().encode()
-    assert head.endswith(EMPTY_POINTS_TAIL)
     body = head[:-len(EMPTY_POINTS_TAIL)] + b'"points":' + chart + b"}"
     return Response(body, media_type="application/json")
 
 
 EMPTY_POINTS_TAIL = b'"points":[]}'
-
+# The splice above relies on it (checked at import, not per request).
+if list(History.model_fields)[-1] != "points":
+    raise RuntimeError("api.models.History must keep `points` as its last field")

@@ -6,11 +6,10 @@ API computed, never raw request text, so no InfluxQL can be injected.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 from core.influx import InfluxClient, Row, as_float
-from core.readings import FIELDS_BY_KIND, FieldValue
+from core.readings import FIELDS_BY_KIND, FieldValue, compact_json
 from core.registry import Station, StationKind
 
 STRING_FIELDS: frozenset[str] = frozenset({"surface_state"})
@@ -106,7 +105,7 @@ async def history_chart(
 def chart_json(kind: StationKind, rows: list[Row]) -> bytes:
     """InfluxDB rows (``time`` in ns) as a JSON array of ``HistoryPoint``s."""
     points = ",".join(
-        f'{{"ts":"{_ts_json(int(row["time"]))}","values":{_encode(_values(kind, row))}}}'
+        f'{{"ts":"{_ts_json(int(row["time"]))}","values":{compact_json(_values(kind, row))}}}'
         for row in rows)
     return f"[{points}]".encode()
 
@@ -115,5 +114,3 @@ def _ts_json(ns: int) -> str:
     # What pydantic writes for an aware UTC datetime: no fraction when it is zero.
     return ns_to_datetime(ns).isoformat().replace("+00:00", "Z")
 
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
