@@ -50,6 +50,10 @@ def escape_key(text: str, what: str = "tag or field") -> str:
 
 
 def format_field_value(value: FieldValue | int | bool) -> str:
+    if type(value) is float and math.isfinite(value):
+        # The common case first (exactly float: bool and int are not): repr() is the
+        # shortest text that reads back as the same float.
+        return repr(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -57,8 +61,7 @@ def format_field_value(value: FieldValue | int | bool) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise LineProtocolError(f"non-finite float {value!r}")
-        # repr() is the shortest text that reads back as the same float.
-        return repr(value)
+        return repr(value)  # a float subclass
     if any(char in _FORBIDDEN for char in value):
         raise LineProtocolError(f"control character in string field {value!r}")
     return '"' + value.translate(_STRING_ESCAPES) + '"'

@@ -48,8 +48,11 @@ class Outbox:
         except ValueError as exc:
             raise PublishError(f"publish to {topic} failed: {exc}") from exc
         self._outstanding[packet_id] = data
-        self._unsent.append(packet_id)
-        self._send_unsent()
+        if self._send is not None and not self._unsent and len(self._outstanding) <= self.window:
+            self._send(data)  # the common case, once per reading on ingest's hot path
+        else:
+            self._unsent.append(packet_id)
+            self._send_unsent()
 
     def packet_id(self) -> int:
         """A packet id no unconfirmed publish holds (SUBSCRIBE takes one too)."""
@@ -92,7 +95,8 @@ class Outbox:
             log.error("broker refused a publish", topic=topic, reason=packet.reason_code.name)
         if len(self._outstanding) < self.window:
             self._room.set()
-        self._send_unsent()
+        if self._unsent:
+            self._send_unsent()
 
     def _send_unsent(self) -> None:
         send = self._send

@@ -72,6 +72,10 @@ class MessageValidator:
         self._max_payload_bytes = max_payload_bytes
         self._max_future = max_future
         self._max_age = max_age
+        # Topics already found to name a registered station of the right kind. The
+        # registry is fixed for the life of the process, and only accepted topics are
+        # kept, so this holds at most one entry per station whatever devices send.
+        self._accepted_topics: dict[str, tuple[StationKind, str]] = {}
 
     def validate(self, topic: str, payload: bytes, received_at: datetime) -> Validated:
         """Readings from one message; raises Rejected with the reason otherwise."""
@@ -97,6 +101,9 @@ class MessageValidator:
         return Validated([reading], parsed.unknown_keys)
 
     def _station_for(self, topic: str) -> tuple[StationKind, str]:
+        accepted = self._accepted_topics.get(topic)
+        if accepted is not None:
+            return accepted
         parts = topic.split("/")
         if len(parts) != 3 or parts[0] != "sensors" or parts[1] not in ("river", "road"):
             raise Rejected(Reason.BAD_TOPIC, "expected sensors/{river|road}/{station_id}")
@@ -109,7 +116,8 @@ class MessageValidator:
         if station.kind is not kind:
             raise Rejected(Reason.KIND_MISMATCH,
                            f"{station_id} is a {station.kind.value} station, not {kind.value}")
-        return kind, station_id
+        accepted = self._accepted_topics[topic] = (kind, station_id)
+        return accepted
 
     def _from_senml(
         self, kind: StationKind, station_id: str, body: bytes, received_at: datetime

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.readings import Reading, format_ts
+from core.readings import Reading, format_ts, values_json
 from core.registry import StationKind
 
 values = st.dictionaries(
-    st.sampled_from(["level_m", "rain_mm", "battery_v", "surface_state"]),
+    # The schema's names (encoded once, ahead) and any other (encoded when met).
+    st.one_of(st.sampled_from(["level_m", "rain_mm", "battery_v", "surface_state"]),
+              st.text(max_size=10)),
     st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20)),
     max_size=4)
 moments = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1),
@@ -39,3 +42,9 @@ def test_format_ts_is_utc_with_microseconds_whatever_the_offset() -> None:
     jst = datetime(2026, 11, 28, 10, 0, tzinfo=timezone(timedelta(hours=9)))
     assert format_ts(jst) == "2026-11-28T01:00:00.000000Z"
     assert format_ts(jst.astimezone(UTC)) == "2026-11-28T01:00:00.000000Z"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_value_is_refused_not_written(value: float) -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        values_json({"level_m": 1.0, "rain_mm": value})
