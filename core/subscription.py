@@ -171,7 +171,8 @@ class Subscription:
     async def wait_for_publish_room(self) -> None:
         """Backpressure for our own publishes: wait while the window is full (the
         broker's Receive Maximum capped at core.outbox.DEFAULT_PUBLISH_WINDOW)."""
-        await self._outbox.wait_for_room()
+        if len(self._outbox) >= self._outbox.window:  # else no coroutine: the hot path
+            await self._outbox.wait_for_room()
 
     # --- the connection --------------------------------------------------------------
     async def _run(self) -> None:
