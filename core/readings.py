@@ -72,7 +72,8 @@ class Reading(NamedTuple):
         return _BUS_TOPIC_PREFIXES[self.kind] + self.station
 
     def to_json(self) -> bytes:
-        # Byte for byte what json.dumps(dict, separators=(",", ":")) writes, assembled by
+        # Byte for byte what compact_json(dict) (json.dumps with ensure_ascii=False,
+        # separators=(",", ":"), allow_nan=False) writes, assembled by
         # hand around the parts that need a JSON encoder: on ingest's hot path (once per
         # reading) the encoder's per-call set-up cost more than the encoding.
         return (
@@ -109,7 +110,11 @@ def values_json(values: dict[str, FieldValue]) -> str:
     encoder), and the schema's field names are encoded once."""
     members = []
     for key, value in values.items():
-        name = _JSON_FIELD_NAMES.get(key) or compact_json(key)
+        name = _JSON_FIELD_NAMES.get(key)
+        if name is None:
+            if not isinstance(key, str):  # outside the type; the encoder's way, or its error
+                return compact_json(values)
+            name = compact_json(key)
         if type(value) is float and math.isfinite(value):
             members.append(f"{name}:{value!r}")
         else:

@@ -48,3 +48,7 @@ def test_format_ts_is_utc_with_microseconds_whatever_the_offset() -> None:
 def test_a_non_finite_value_is_refused_not_written(value: float) -> None:
     with pytest.raises(ValueError, match="not JSON compliant"):
         values_json({"level_m": 1.0, "rain_mm": value})
+
+
+def test_keys_outside_the_type_are_encoded_as_the_json_encoder_does() -> None:
+    assert values_json({1: 1.0, "level_m": 2.0}) == '{"1":1.0,"level_m":2.0}'  # type: ignore[dict-item]
