@@ -57,11 +57,11 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
                  client_id=settings.ingest_client_id)
         try:
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(pipeline.receive(stop), name="ingest-receive")
+                receive = tasks.create_task(pipeline.receive(stop), name="ingest-receive")
                 store = tasks.create_task(pipeline.store(), name="ingest-store")
                 replay = tasks.create_task(pipeline.replay(), name="ingest-replay")
                 watch = tasks.create_task(source.watch(), name="ingest-broker-watch")
-                tasks.create_task(_bound_shutdown(stop, store, [replay, watch]),
+                tasks.create_task(_bound_shutdown(stop, receive, store, [replay, watch]),
                                   name="ingest-shutdown-guard")
         finally:
             await source.close()
@@ -72,12 +72,14 @@ SHUTDOWN_GRACE_S = 15.0
 
 
 async def _bound_shutdown(
-    stop: asyncio.Event, store: asyncio.Task[None], endless: list[asyncio.Task[None]]
+    stop: asyncio.Event, receive: asyncio.Task[None], store: asyncio.Task[None],
+    endless: list[asyncio.Task[None]],
 ) -> None:
     """After a stop request, give the last batches SHUTDOWN_GRACE_S to be stored.
 
-    If InfluxDB is down at that moment, waiting longer would only delay a restart:
-    what is not stored is not acknowledged either, so the broker redelivers it later.
+    If InfluxDB is down at that moment, or the receiver is held by a full publish window
+    (a broker that stopped confirming), waiting longer would only delay a restart: what
+    is not stored is not acknowledged either, so the broker redelivers it later.
     """
     stop_requested = asyncio.create_task(stop.wait())
     await asyncio.wait([stop_requested, store], return_when=asyncio.FIRST_COMPLETED)
@@ -87,6 +89,7 @@ async def _bound_shutdown(
         if pending:
             log.warning("stopping with unstored readings; the broker will redeliver them")
             store.cancel()
+            receive.cancel()  # its batch was never handed over: nothing of it is acked
     # The spool stays on disk and is replayed at the next start.
     for task in endless:
         task.cancel()
