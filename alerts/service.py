@@ -15,6 +15,7 @@ from alerts.rules import AlertRules
 from alerts.store import AlertStore
 from core.influx import InfluxClient
 from core.mqtt import BrokerAddress
+from core.readings import bus_topic
 from core.registry import StationRegistry
 from core.settings import Settings
 from core.subscription import Subscription
@@ -37,7 +38,7 @@ def subscription_topics(registry: StationRegistry, partitioned: bool) -> list[st
         return [*READING_TOPICS, *COMMAND_TOPICS]
     topics = []
     for station in registry:
-        topics += [f"floodwatch/readings/{station.kind.value}/{station.id}",
+        topics += [bus_topic(station.kind, station.id),
                    f"floodwatch/commands/+/{station.id}"]
     return topics
 

@@ -69,7 +69,7 @@ class Reading(NamedTuple):
 
     @property
     def bus_topic(self) -> str:
-        return _BUS_TOPIC_PREFIXES[self.kind] + self.station
+        return bus_topic(self.kind, self.station)
 
     def to_json(self) -> bytes:
         # Byte for byte what compact_json(dict) (json.dumps with ensure_ascii=False,
@@ -103,6 +103,11 @@ class Reading(NamedTuple):
             )
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise ValueError(f"not a floodwatch reading: {exc}") from exc
+
+
+def bus_topic(kind: StationKind, station_id: str) -> str:
+    """Where a station's validated readings are published (and subscribed to)."""
+    return _BUS_TOPIC_PREFIXES[kind] + station_id
 
 
 def values_json(values: dict[str, FieldValue]) -> str:
