@@ -152,6 +152,21 @@ def test_rejections_carry_their_reason(
     assert "\n" not in caught.value.detail
 
 
+def test_one_validator_gives_the_same_verdicts_the_second_time(
+    validator: MessageValidator,
+) -> None:
+    # The validator remembers accepted topics: nothing refused once may pass later, and a
+    # station's good reading is still good between refusals of the same topic.
+    good = b'{"level_m": 1.5}'
+    for _ in range(2):
+        for topic, payload, reason in REJECTIONS:
+            with pytest.raises(Rejected) as caught:
+                validator.validate(topic, payload, NOW)
+            assert caught.value.reason is reason, (topic, caught.value.detail)
+            [reading] = validator.validate("sensors/river/fushiguro", good, NOW).readings
+            assert reading.station == "fushiguro"
+
+
 def test_every_reason_is_exercised() -> None:
     exercised = {reason for _, _, reason in REJECTIONS}
     # STORE_REJECTED comes from InfluxDB, tested end to end; the rest from the validator.
