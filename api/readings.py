@@ -2,13 +2,11 @@
 
 Ranges short enough to hold at most ``api_max_points`` of the station's readings are
 returned raw; longer ones are averaged by InfluxQL ``GROUP BY time()`` into at most that
-many buckets on the epoch's grid. Buckets of an hour or more are whole hours, read from
-the hourly rollups (core.rollups), so a 30-day chart reads a sixth of the raw points.
+many buckets, so a 30-day chart costs the same as a 1-day one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -21,18 +19,8 @@ from api.problems import bad_range, influx_unavailable, problem_responses, unkno
 from api.stations import StationId
 from api.store import bucket_seconds, history_chart
 from core.influx import InfluxError
-from core.rollups import HOUR_S
 
 router = APIRouter(prefix="/api/v1", tags=["readings"])
-
-
-def chart_bucket_s(start: datetime, end: datetime, max_points: int) -> int:
-    """The bucket of a downsampled chart: on the epoch's grid (so charts asked a few
-    seconds apart are one cache entry), one fewer than ``max_points`` wide because the
-    range may touch one bucket more than it spans, and whole hours once it is an hour or
-    more, so the hourly rollups answer it."""
-    bucket_s = bucket_seconds(start, end, max_points - 1)
-    return bucket_s if bucket_s < HOUR_S else -(-bucket_s // HOUR_S) * HOUR_S
 
 DEFAULT_RANGE = timedelta(hours=24)
 
@@ -79,21 +67,20 @@ async def readings(
                         "ask for several shorter ranges")
     expected = (end_at - start_at).total_seconds() / station.interval_s
     bucket_s = (None if expected <= settings.api_max_points
-                else chart_bucket_s(start_at, end_at, settings.api_max_points))
+                else bucket_seconds(start_at, end_at, settings.api_max_points))
     try:
-        if bucket_s is None:
-            chart = await history_chart(influx, station, start_at, end_at, None,
+        if bucket_s is None or cache.ttl_s == 0:
+            chart = await history_chart(influx, station, start_at, end_at, bucket_s,
                                         limit=settings.api_max_points)
         else:
+            # Shared buckets sit on the epoch's grid, so the range may touch one bucket
+            # more than it spans: one fewer keeps the answer within api_max_points.
+            bucket_s = bucket_seconds(start_at, end_at, settings.api_max_points - 1)
             first, last = aligned(start_at, end_at, bucket_s)
-
-            def load() -> Awaitable[bytes]:
-                return history_chart(influx, station, first, last, bucket_s,
-                                     limit=settings.api_max_points)
-
-            chart = await (cache.get((station.id, bucket_s, int(first.timestamp()),
-                                      int(last.timestamp())), load)
-                           if cache.ttl_s else load())
+            chart = await cache.get(
+                (station.id, bucket_s, int(first.timestamp()), int(last.timestamp())),
+                lambda: history_chart(influx, station, first, last, bucket_s,
+                                      limit=settings.api_max_points))
     except InfluxError as exc:
         if "database not found" in str(exc):
             chart = b"[]"

@@ -6,19 +6,15 @@ API computed, never raw request text, so no InfluxQL can be injected.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 from core.influx import InfluxClient, Row, as_float
-from core.readings import (
-    FIELDS_BY_KIND,
-    STRING_FIELDS,
-    SUMMED_FIELDS,
-    FieldValue,
-    compact_json,
-)
+from core.readings import FIELDS_BY_KIND, FieldValue, compact_json
 from core.registry import Station, StationKind
-from core.rollups import HOUR_S, bucket_row, bucket_selection, rolled_until_s, rollup_measurement
+
+STRING_FIELDS: frozenset[str] = frozenset({"surface_state"})
+# Amounts since the previous report (README: rain_mm): a bucket holds their sum.
+SUMMED_FIELDS: frozenset[str] = frozenset({"rain_mm"})
 
 
 def ns_to_datetime(ns: int) -> datetime:
@@ -82,52 +78,28 @@ async def history_chart(
     """Points in [start, end), averaged per ``bucket_s`` bucket when given, else raw (at most
     ``limit``), as the JSON array of the API's ``HistoryPoint``s.
 
-    Buckets of whole hours starting on the hour are read from the hourly rollups
-    (core.rollups) as far as they are kept, and from the raw points after that.
-
     Written straight from InfluxDB's rows, not through 500 models and datetimes per
     chart: on a cache miss that was half of the API's CPU (bench/api_load.py, the first
     pass over 500 stations' 30-day charts)."""
     kind = station.kind
+    where = (f"\"station\" = '{station.id}' AND time >= '{_rfc3339(start)}' "
+             f"AND time < '{_rfc3339(end)}'")
+    fields = sorted(FIELDS_BY_KIND[kind])
     if bucket_s is None:
-        selection = ", ".join(f'"{name}"' for name in sorted(FIELDS_BY_KIND[kind]))
+        selection = ", ".join(f'"{name}"' for name in fields)
         # A device reporting faster than its interval_s must not unbound a "short" range.
-        return chart_json(kind, await influx.query(
-            f'SELECT {selection} FROM "{kind.value}" '  # noqa: S608
-            f"WHERE {_where(station, start, end)} LIMIT {limit}"))
-    rows: list[Row] = []
-    split = start
-    if bucket_s % HOUR_S == 0 and int(start.timestamp()) % HOUR_S == 0:
-        rolled_s = min(int(end.timestamp()), rolled_until_s(time.time()))
-        whole = max(0, int(rolled_s - start.timestamp()) // bucket_s)
-        split = start + timedelta(seconds=whole * bucket_s)
-        if split > start:
-            rows = [bucket_row(kind, row) for row in await influx.query(
-                f'SELECT {bucket_selection(kind)} FROM "{rollup_measurement(kind)}" '  # noqa: S608
-                f"WHERE {_where(station, start, split)} {_buckets(start, bucket_s)}")]
-            if not rows:
-                # Never rolled up (readings imported straight into InfluxDB, before any
-                # ingest reconciled them) or no readings at all: the raw points tell.
-                split = start
-    if split < end:
+        query = (f'SELECT {selection} FROM "{kind.value}" WHERE {where} '  # noqa: S608
+                 f"LIMIT {limit}")
+    else:
         # Strings cannot be averaged: the bucket's last state is the one to show.
-        selection = ", ".join(f'{_aggregate(name)}("{name}") AS "{name}"'
-                              for name in sorted(FIELDS_BY_KIND[kind]))
-        rows += await influx.query(
-            f'SELECT {selection} FROM "{kind.value}" '  # noqa: S608
-            f"WHERE {_where(station, split, end)} {_buckets(start, bucket_s)}")
-    return chart_json(kind, rows)
-
-
-def _where(station: Station, start: datetime, end: datetime) -> str:
-    return (f"\"station\" = '{station.id}' AND time >= '{_rfc3339(start)}' "
-            f"AND time < '{_rfc3339(end)}'")
-
-
-def _buckets(start: datetime, bucket_s: int) -> str:
-    # Buckets align to the epoch unless offset: align them to ``start`` so the range
-    # splits into exactly ceil(span / bucket) buckets, not one more.
-    return f"GROUP BY time({bucket_s}s, {int(start.timestamp()) % bucket_s}s) fill(none)"
+        selection = ", ".join(
+            f'{_aggregate(name)}("{name}") AS "{name}"' for name in fields)
+        # Buckets align to the epoch unless offset: align them to ``start`` so the
+        # range splits into exactly ceil(span / bucket) buckets, not one more.
+        offset_s = int(start.timestamp()) % bucket_s
+        query = (f'SELECT {selection} FROM "{kind.value}" WHERE {where} '  # noqa: S608
+                 f"GROUP BY time({bucket_s}s, {offset_s}s) fill(none)")
+    return chart_json(kind, await influx.query(query))
 
 
 def chart_json(kind: StationKind, rows: list[Row]) -> bytes:

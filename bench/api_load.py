@@ -31,7 +31,6 @@ import httpx
 from bench.api_data import station_id, write_history, write_registry
 from bench.api_ws import FanOut, measure
 from bench.rig import Rig, rig
-from core import rollups
 from core.influx import InfluxClient
 from floodwatch.services.process import free_port
 
@@ -159,18 +158,12 @@ def main(argv: list[str] | None = None) -> None:
     with rig() as bench:
         registry = write_registry(bench.workdir, args.stations, args.interval_s)
 
-        async def fill() -> tuple[int, float, float]:
+        async def fill() -> tuple[int, float]:
             async with InfluxClient(bench.influx.url, DATABASE, timeout_s=60) as influx:
-                points, write_s = await write_history(influx, args.stations, args.days,
-                                                      args.interval_s)
-                # What ingest keeps as it stores (here the history went straight in, as
-                # `floodwatch rollups` would do after an import).
-                started = time.perf_counter()
-                end_hour = int(time.time()) // rollups.HOUR_S
-                await rollups.reconcile(influx, end_hour - int(args.days * 24) - 1, end_hour)
-                return points, write_s, time.perf_counter() - started
+                return await write_history(influx, args.stations, args.days,
+                                           args.interval_s)
 
-        points, write_s, rollup_s = asyncio.run(fill())
+        points, write_s = asyncio.run(fill())
         port = free_port()
         api = start_api(bench, registry, port)
         try:
@@ -194,7 +187,6 @@ def main(argv: list[str] | None = None) -> None:
             api.terminate()
             api.wait(30)
     print_table(args, points, write_s, latencies, fan_out)
-    print(f"hourly rollups of the history built in {rollup_s:.1f} s (before the API started)")
     print(f"\nfirst /latest after start (warm-up, not in the table): {first_ms:.0f} ms")
 
 

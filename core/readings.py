@@ -25,10 +25,6 @@ ROAD_FIELDS: frozenset[str] = frozenset(
     {"water_depth_cm", "surface_temp_c", "surface_state", "battery_v"}
 )
 SURFACE_STATES: frozenset[str] = frozenset({"dry", "wet", "slush", "snow", "ice"})
-# The one text field; every other field is a number.
-STRING_FIELDS: frozenset[str] = frozenset({"surface_state"})
-# Amounts since the previous report (README: rain_mm): a span of time holds their sum.
-SUMMED_FIELDS: frozenset[str] = frozenset({"rain_mm"})
 
 FIELDS_BY_KIND: dict[StationKind, frozenset[str]] = {
     StationKind.RIVER: RIVER_FIELDS,

@@ -184,9 +184,7 @@ class Settings(BaseSettings):
         "cached); short raw ranges are always fresh.",
     )
     api_max_range_days: float = Field(
-        default=31.0, gt=0, le=3660,
-        description="Longest history range one request may ask; ingest checks the "
-        "hourly rollups this far back when it starts.",
+        default=31.0, gt=0, le=3660, description="Longest history range one request may ask."
     )
     api_live_queue: int = Field(
         default=1000, ge=10, le=1_000_000,

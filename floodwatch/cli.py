@@ -113,10 +113,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_healthcheck(commands)
 
-    from floodwatch.rollups_command import register as register_rollups  # noqa: PLC0415
-
-    register_rollups(commands)
-
     acl = commands.add_parser("broker-acl",
                               help="print the broker ACL for the station registry")
     acl.set_defaults(handler=cmd_broker_acl)

@@ -23,7 +23,7 @@ from ingest import metrics
 from ingest.deadletter import DEADLETTER_TOPIC, deadletter_payload
 from ingest.spool import Spool
 from ingest.validate import MessageValidator, Reason, Rejected
-from ingest.writer import Batch, BatchWriter, Stored, ignore_stored
+from ingest.writer import Batch, BatchWriter
 
 log = structlog.get_logger("ingest.pipeline")
 
@@ -49,7 +49,6 @@ class IngestPipeline:
         *,
         batch_size: int,
         batch_interval_s: float,
-        stored: Stored = ignore_stored,
     ) -> None:
         self._source = source
         self._validator = validator
@@ -60,8 +59,7 @@ class IngestPipeline:
         # the broker holds the messages (they are not acknowledged).
         self._ready: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=4)
         self._unacknowledged = 0
-        self._writer = BatchWriter(influx, spool, self.acknowledge, self.dead_letter_line,
-                                   stored)
+        self._writer = BatchWriter(influx, spool, self.acknowledge, self.dead_letter_line)
 
     async def receive(self, stop: asyncio.Event) -> None:
         """Validate and batch until ``stop`` is set; then hand over the last batch."""

@@ -14,7 +14,6 @@ from core.registry import StationRegistry
 from core.settings import Settings
 from core.subscription import Subscription
 from ingest.pipeline import IngestPipeline
-from ingest.rollup_keeper import RollupKeeper
 from ingest.spool import Spool
 from ingest.validate import MessageValidator
 
@@ -48,13 +47,10 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
     spool = Spool(Path(settings.state_dir) / "spool" / settings.ingest_client_id,
                   settings.spool_max_bytes, settings.spool_alarm_ratio)
     async with InfluxClient.from_settings(settings) as influx:
-        # Rollups cover the longest range the API serves: no chart reads further back.
-        rollup_keeper = RollupKeeper(influx, reconcile_days=settings.api_max_range_days)
         pipeline = IngestPipeline(
             source, validator, registry, influx, spool,
             batch_size=settings.ingest_batch_size,
             batch_interval_s=settings.ingest_batch_interval_s,
-            stored=rollup_keeper.note_stored,
         )
         await source.start()
         log.info("ingest running", stations=len(registry), database=settings.influx_db,
@@ -65,8 +61,7 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
                 store = tasks.create_task(pipeline.store(), name="ingest-store")
                 replay = tasks.create_task(pipeline.replay(), name="ingest-replay")
                 watch = tasks.create_task(source.watch(), name="ingest-broker-watch")
-                keep = tasks.create_task(rollup_keeper.run(), name="ingest-rollups")
-                tasks.create_task(_bound_shutdown(stop, receive, store, [replay, watch, keep]),
+                tasks.create_task(_bound_shutdown(stop, receive, store, [replay, watch]),
                                   name="ingest-shutdown-guard")
         finally:
             await source.close()

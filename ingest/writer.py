@@ -58,18 +58,12 @@ class Backoff:
 
 Acknowledge = Callable[[list[ReceivedMessage]], None]
 DeadLetterLine = Callable[[str, str], Awaitable[None]]
-Stored = Callable[[list[str]], None]
-
-
-def ignore_stored(lines: list[str]) -> None:
-    del lines
 
 
 class BatchWriter:
     def __init__(self, influx: InfluxClient, spool: Spool, acknowledge: Acknowledge,
-                 dead_letter_line: DeadLetterLine, stored: Stored = ignore_stored) -> None:
+                 dead_letter_line: DeadLetterLine) -> None:
         self._influx = influx
-        self._stored = stored  # told of every point InfluxDB accepted (rollups)
         self._spool = spool
         self._acknowledge = acknowledge
         self._dead_letter_line = dead_letter_line
@@ -133,7 +127,6 @@ class BatchWriter:
             return
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         metrics.count_stored(lines)
-        self._stored(lines)
 
     async def _store_one_by_one(self, lines: list[str]) -> None:
         for line in lines:
@@ -144,7 +137,6 @@ class BatchWriter:
                 await self._dead_letter_line(line, exc.message)
             else:
                 metrics.count_stored([line])
-                self._stored([line])
 
     async def _append_to_spool(self, lines: list[str]) -> None:
         backoff = Backoff(maximum_s=10.0)
