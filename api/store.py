@@ -7,10 +7,12 @@ API computed, never raw request text, so no InfluxQL can be injected.
 from __future__ import annotations
 
 import functools
+import math
+import re
 from datetime import UTC, datetime, timedelta
 
-from core.influx import InfluxClient, Row, as_float
-from core.readings import FIELDS_BY_KIND, FieldValue, values_json
+from core.influx import InfluxClient, Row, Table, as_float
+from core.readings import FIELDS_BY_KIND, FieldValue, compact_json
 from core.registry import Station, StationKind
 
 STRING_FIELDS: frozenset[str] = frozenset({"surface_state"})
@@ -28,6 +30,8 @@ def _rfc3339(moment: datetime) -> str:
 
 # Sorted once: a chart reads them in this order for each of its up to 500 points.
 _SORTED_FIELDS = {kind: tuple(sorted(fields)) for kind, fields in FIELDS_BY_KIND.items()}
+_JSON_NAMES = {name: compact_json(name) for fields in FIELDS_BY_KIND.values()
+               for name in fields}
 
 
 def _values(kind: StationKind, row: Row) -> dict[str, FieldValue]:
@@ -104,15 +108,44 @@ async def history_chart(
         offset_s = int(start.timestamp()) % bucket_s
         query = (f'SELECT {selection} FROM "{kind.value}" WHERE {where} '  # noqa: S608
                  f"GROUP BY time({bucket_s}s, {offset_s}s) fill(none)")
-    return chart_json(kind, await influx.query(query))
+    return chart_json(kind, await influx.query_table(query))
 
 
-def chart_json(kind: StationKind, rows: list[Row]) -> bytes:
-    """InfluxDB rows (``time`` in ns) as a JSON array of ``HistoryPoint``s."""
-    points = ",".join(
-        f'{{"ts":"{_ts_json(int(row["time"]))}","values":{values_json(_values(kind, row))}}}'
-        for row in rows)
-    return f"[{points}]".encode()
+# A JSON number (RFC 8259): what InfluxDB prints for a float; checked, not trusted.
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def _json_float(text: str) -> str | None:
+    """InfluxDB's text of a float as a JSON float: 88 (1.x drops ".0") as 88.0."""
+    if _JSON_NUMBER.fullmatch(text):
+        return text if "." in text or "e" in text or "E" in text else text + ".0"
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return repr(number) if math.isfinite(number) else None
+
+
+def chart_json(kind: StationKind, table: Table) -> bytes:
+    """InfluxDB's rows (``time`` in ns) as a JSON array of ``HistoryPoint``s, written
+    from their text: no float is parsed or printed again."""
+    columns = table.columns
+    fields = [(columns.index(name), _JSON_NAMES[name], name in STRING_FIELDS)
+              for name in _SORTED_FIELDS[kind] if name in columns]
+    time_at = columns.index("time") if table.rows else 0
+    points = []
+    for row in table.rows:
+        members = []
+        for at, key, is_text in fields:
+            text = row[at]
+            if not text:
+                continue
+            value = compact_json(text) if is_text else _json_float(text)
+            if value is not None:
+                members.append(f"{key}:{value}")
+        points.append(f'{{"ts":"{_ts_json(int(row[time_at]))}","values":{{'
+                      f'{",".join(members)}}}}}')
+    return f"[{','.join(points)}]".encode()
 
 
 # Every station's chart of the same range has the same bucket times: written once.

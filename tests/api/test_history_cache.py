@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from api.history_cache import Chart, HistoryCache, aligned
 from api.models import HistoryPoint
 from api.store import _values, chart_json, ns_to_datetime
-from core.influx import InfluxClient
+from core.influx import InfluxClient, Table
 from core.registry import StationKind, StationRegistry
 from core.settings import Settings
 from tests.api.support import api_client
@@ -212,10 +213,21 @@ def test_a_chart_asked_again_within_the_ttl_is_served_from_the_cache(
         assert second[1:] == first[1:]
 
 
+def _influx_text(value: object) -> str:
+    """A value as InfluxDB 1.x's CSV writes it: floats positional (Go's 'f', -1), so
+    88.0 is "88" and 1e-05 is "0.00001"; nothing for an absent value."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format(Decimal(repr(value)).normalize(), "f")
+    return str(value)
+
+
 @given(st.lists(st.fixed_dictionaries(
     {"time": st.integers(0, 4_102_444_800 * 10**9).map(lambda ns: ns // 1000 * 1000)},
     optional={"level_m": st.one_of(st.integers(-50, 100),
-                                   st.floats(-50, 100, allow_nan=False)),
+                                   st.floats(-1e22, 1e22, allow_nan=False,
+                                             allow_infinity=False)),
               "rain_mm": st.floats(0, 500, allow_nan=False),
               "battery_v": st.none()}), max_size=5))
 def test_a_chart_written_from_influx_rows_is_what_the_model_would_send(
@@ -223,4 +235,19 @@ def test_a_chart_written_from_influx_rows_is_what_the_model_would_send(
 ) -> None:
     expected = [HistoryPoint(ts=ns_to_datetime(row["time"]), values=_values(
         StationKind.RIVER, row)).model_dump(mode="json") for row in rows]
-    assert json.loads(chart_json(StationKind.RIVER, rows)) == expected
+    columns = ["name", "tags", "time", "battery_v", "level_m", "rain_mm"]
+    table = Table(columns, [["river", "", *(_influx_text(row.get(name)) for name in columns[2:])]
+                            for row in rows])
+    chart = chart_json(StationKind.RIVER, table)
+    assert json.loads(chart) == expected
+    # Floats stay floats on the wire, as the model writes them (88, not 88.0, from 1.x).
+    assert all(isinstance(value, float) for point in json.loads(chart)
+               for value in point["values"].values())
+
+
+def test_a_value_that_is_not_a_number_is_left_out() -> None:
+    table = Table(["name", "tags", "time", "level_m", "rain_mm"],
+                  [["river", "", "0", "NaN", "1e3"], ["river", "", "1000", "x", "+5"]])
+    assert json.loads(chart_json(StationKind.RIVER, table)) == [
+        {"ts": "1970-01-01T00:00:00Z", "values": {"rain_mm": 1000.0}},
+        {"ts": "1970-01-01T00:00:00.000001Z", "values": {"rain_mm": 5.0}}]
