@@ -58,12 +58,14 @@ def test_a_server_answering_json_anyway_gives_the_same_table() -> None:
     # InfluxDB 2.x/3.x cannot run here; a server that ignores Accept is faked at HTTP.
     def answer(request: httpx.Request) -> httpx.Response:
         assert request.headers["accept"] == "application/csv"
+        assert request.headers["authorization"] == "Token s3cret"  # 2.x/3.x auth
+        assert request.headers["accept-encoding"] == "identity"
         return httpx.Response(200, json={"results": [{"statement_id": 0, "series": [{
             "name": "river", "columns": ["time", "level_m", "state"],
             "values": [[5, 88, "wet"], [6, 0.5, None]]}]}]})
 
     async def scenario() -> Table:
-        async with InfluxClient("http://influx.invalid", "db",
+        async with InfluxClient("http://influx.invalid", "db", token="s3cret",
                                 transport=httpx.MockTransport(answer)) as client:
             return await client.query_table('SELECT * FROM "river"')
 
