@@ -112,7 +112,7 @@ async def history_chart(
 
 
 # A JSON number (RFC 8259): what InfluxDB prints for a float; checked, not trusted.
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def _json_float(text: str) -> str | None:

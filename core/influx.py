@@ -65,6 +65,7 @@ class InfluxClient:
             headers["Authorization"] = f"Token {token}"
         auth = httpx.BasicAuth(username, password or "") if username else None
         self.database = database
+        self._csv_answers = True  # until the server answers a CSV request otherwise
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers=headers,
@@ -130,10 +131,7 @@ class InfluxClient:
         Each row also carries the series' tags. Integral floats come back from 1.x's
         JSON as integers; callers that need floats convert (see ``as_float``).
         """
-        response = await self._request(
-            "GET", "/query", params={"db": self.database, "q": influxql, "epoch": "ns"}
-        )
-        payload = response.json()
+        payload = await self._query_json(influxql)
         rows: list[Row] = []
         for result in payload.get("results", []):
             if "error" in result:
@@ -152,20 +150,31 @@ class InfluxClient:
         """One InfluxQL statement's rows as text, for answers passed on as they are: the
         numbers as InfluxDB wrote them (its CSV), with no float parsed or printed again
         (a 500-point chart spent most of the API's CPU on that). Columns include
-        ``name``, ``tags`` and ``time`` (ns); an absent value is ``""``. A server that
-        answers JSON anyway is read through the same path as ``query``."""
+        ``name``, ``tags`` and ``time`` (ns); an absent value is ``""``.
+
+        Only 1.x/2.x's CSV (``text/csv``, quoted as RFC 4180) is read as CSV; after any
+        other answer (3.x writes CSV of its own) this client asks in JSON. A CSV answer
+        cannot tell an error from no data (1.x answers a statement that failed as it ran
+        with an empty 200), so an answer without rows is asked again in JSON."""
+        if self._csv_answers:
+            response = await self._request(
+                "GET", "/query", params={"db": self.database, "q": influxql, "epoch": "ns"},
+                headers={"Accept": "application/csv"})
+            content_type = response.headers.get("content-type", "")
+            if content_type.startswith("text/csv"):
+                table = _table_from_csv(response.text)
+                if table.rows:
+                    return table
+            else:
+                self._csv_answers = False
+                if "json" in content_type:
+                    return _table_from_json(_json_body(response))
+        return _table_from_json(await self._query_json(influxql))
+
+    async def _query_json(self, influxql: str) -> dict[str, Any]:
         response = await self._request(
-            "GET", "/query", params={"db": self.database, "q": influxql, "epoch": "ns"},
-            headers={"Accept": "application/csv"})
-        if not response.headers.get("content-type", "").startswith("text/csv"):
-            return _table_from_json(response.json())
-        lines = csv.reader(io.StringIO(response.text))
-        columns = next(lines, [])
-        if columns == ["error"]:
-            raise InfluxRejected(400, next(lines, ["unknown error"])[0])
-        # A new series repeats the header line; Debian's 1.6 answers a missing database
-        # with an empty body (JSON says "database not found"): no rows either way.
-        return Table(columns, [row for row in lines if row and row != columns])
+            "GET", "/query", params={"db": self.database, "q": influxql, "epoch": "ns"})
+        return _json_body(response)
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -185,6 +194,27 @@ class InfluxClient:
 class Table(NamedTuple):
     columns: list[str]
     rows: list[list[str]]
+
+
+def _table_from_csv(text: str) -> Table:
+    lines = csv.reader(io.StringIO(text))
+    columns = next(lines, [])
+    if columns == ["error"]:
+        raise InfluxRejected(400, next(lines, ["unknown error"])[0])
+    # A new series repeats the header line (after an empty one).
+    return Table(columns, [row for row in lines
+                           if len(row) == len(columns) and row != columns])
+
+
+def _json_body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        content_type = response.headers.get("content-type", "no content type")
+        raise InfluxUnavailable(f"/query: an answer that is not JSON ({content_type})")
+    return payload
 
 
 def _table_from_json(payload: dict[str, Any]) -> Table:

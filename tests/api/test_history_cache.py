@@ -247,7 +247,9 @@ def test_a_chart_written_from_influx_rows_is_what_the_model_would_send(
 
 def test_a_value_that_is_not_a_number_is_left_out() -> None:
     table = Table(["name", "tags", "time", "level_m", "rain_mm"],
-                  [["river", "", "0", "NaN", "1e3"], ["river", "", "1000", "x", "+5"]])
+                  [["river", "", "0", "NaN", "1e3"], ["river", "", "1000", "x", "+5"],
+                   ["river", "", "2000", "1\u0663", "-0"]])  # an Arabic-Indic digit
     assert json.loads(chart_json(StationKind.RIVER, table)) == [
         {"ts": "1970-01-01T00:00:00Z", "values": {"rain_mm": 1000.0}},
-        {"ts": "1970-01-01T00:00:00.000001Z", "values": {"rain_mm": 5.0}}]
+        {"ts": "1970-01-01T00:00:00.000001Z", "values": {"rain_mm": 5.0}},
+        {"ts": "1970-01-01T00:00:00.000002Z", "values": {"level_m": 13.0, "rain_mm": -0.0}}]

@@ -5,11 +5,12 @@ exceptions, every series' rows."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from core.influx import InfluxClient, InfluxRejected, Table
+from core.influx import InfluxClient, InfluxRejected, InfluxUnavailable, Table
 from tests.support import InfluxQuery
 
 
@@ -42,33 +43,76 @@ def test_every_series_and_no_repeated_header(influx: InfluxQuery) -> None:
                                               ["station=b", "1", "2"]]
 
 
-def test_an_error_is_an_exception_and_a_missing_database_no_rows(
-        influx: InfluxQuery) -> None:
-    with pytest.raises(InfluxRejected, match="error parsing query"):
-        _table(influx, ["river,station=a level_m=1 1"], "SELEC nothing")
+@pytest.mark.parametrize(("query", "message"), [
+    ("SELEC nothing", "error parsing query"),  # refused before it runs: HTTP 400
+    # Fails as it runs: 1.x answers 200 with an empty CSV body (JSON carries the error).
+    ('SELECT mean("level_m"), "rain_mm" FROM "river"', "mixing aggregate"),
+])
+def test_an_error_is_an_exception_never_an_empty_table(
+        influx: InfluxQuery, query: str, message: str) -> None:
+    with pytest.raises(InfluxRejected, match=message):
+        _table(influx, ["river,station=a level_m=1 1"], query)
 
+
+def test_a_missing_database_is_said_so(influx: InfluxQuery) -> None:
     async def missing() -> Table:
         async with InfluxClient(influx.url, "no_such_database") as client:
             return await client.query_table('SELECT "level_m" FROM "river"')
 
-    assert asyncio.run(missing()).rows == []
+    with pytest.raises(InfluxRejected, match="database not found"):
+        asyncio.run(missing())
+
+
+JSON_ANSWER = {"results": [{"statement_id": 0, "series": [{
+    "name": "river", "columns": ["time", "level_m", "state"],
+    "values": [[5, 88, "wet, dry"], [6, 0.5, None]]}]}]}
+EXPECTED = Table(["name", "tags", "time", "level_m", "state"],
+                 [["river", "", "5", "88", "wet, dry"], ["river", "", "6", "0.5", ""]])
+
+
+def _fake_server(answer_csv: Callable[[], httpx.Response]
+                 ) -> tuple[httpx.MockTransport, list[str]]:
+    """InfluxDB 2.x/3.x cannot run here: their v1 /query is faked at HTTP."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.headers["authorization"] == "Token s3cret"  # 2.x/3.x auth
+        assert request.headers["accept-encoding"] == "identity"
+        asked.append(request.headers.get("accept", ""))
+        if request.headers.get("accept") == "application/csv":
+            return answer_csv()
+        return httpx.Response(200, json=JSON_ANSWER)
+
+    return httpx.MockTransport(answer), asked
+
+
+def _tables(transport: httpx.MockTransport, count: int) -> list[Table]:
+    async def scenario() -> list[Table]:
+        async with InfluxClient("http://influx.invalid", "db", token="s3cret",
+                                transport=transport) as client:
+            return [await client.query_table('SELECT * FROM "river"') for _ in range(count)]
+
+    return asyncio.run(scenario())
 
 
 def test_a_server_answering_json_anyway_gives_the_same_table() -> None:
-    # InfluxDB 2.x/3.x cannot run here; a server that ignores Accept is faked at HTTP.
-    def answer(request: httpx.Request) -> httpx.Response:
-        assert request.headers["accept"] == "application/csv"
-        assert request.headers["authorization"] == "Token s3cret"  # 2.x/3.x auth
-        assert request.headers["accept-encoding"] == "identity"
-        return httpx.Response(200, json={"results": [{"statement_id": 0, "series": [{
-            "name": "river", "columns": ["time", "level_m", "state"],
-            "values": [[5, 88, "wet"], [6, 0.5, None]]}]}]})
+    transport, asked = _fake_server(lambda: httpx.Response(200, json=JSON_ANSWER))
+    assert _tables(transport, 2) == [EXPECTED, EXPECTED]
+    assert asked == ["application/csv", "*/*"]  # then JSON only
 
-    async def scenario() -> Table:
-        async with InfluxClient("http://influx.invalid", "db", token="s3cret",
-                                transport=httpx.MockTransport(answer)) as client:
-            return await client.query_table('SELECT * FROM "river"')
 
-    table = asyncio.run(scenario())
-    assert table.columns == ["name", "tags", "time", "level_m", "state"]
-    assert table.rows == [["river", "", "5", "88", "wet"], ["river", "", "6", "0.5", ""]]
+def test_a_csv_of_another_kind_is_not_read_as_csv() -> None:
+    # 3.x: its own content type, no quoting, "null" for an absent value.
+    transport, asked = _fake_server(lambda: httpx.Response(
+        200, text="name,tags,time,level_m,state\nriver,,5,88,wet, dry\nriver,,6,0.5,null\n",
+        headers={"content-type": "application/csv"}))
+    assert _tables(transport, 2) == [EXPECTED, EXPECTED]
+    assert asked == ["application/csv", "*/*", "*/*"]
+
+
+def test_an_answer_that_is_neither_is_unavailable() -> None:
+    def garbage(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>proxy error", headers={"content-type": "text/html"})
+
+    with pytest.raises(InfluxUnavailable, match="not JSON"):
+        _tables(httpx.MockTransport(garbage), 1)
