@@ -109,7 +109,12 @@ class PointFormatter:
             escaped = self._keys.get(key)
             if escaped is None:
                 escaped = self._keys[key] = escape_key(key, "field key")
-            fields.append(f"{escaped}={format_field_value(value)}")
+            # A finite float (nearly every value; x - x is 0 only when x is finite) is
+            # its repr, as in format_field_value, without the call.
+            if type(value) is float and value - value == 0:
+                fields.append(f"{escaped}={value!r}")
+            else:
+                fields.append(f"{escaped}={format_field_value(value)}")
         if not fields:
             raise LineProtocolError("a point needs at least one field")
         return f"{self._prefixes[reading.station]} {','.join(fields)} {reading.ts_ns}"

@@ -9,6 +9,7 @@ A reading on the internal bus (``floodwatch/readings/{kind}/{station}``) is this
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from datetime import UTC, datetime
@@ -38,6 +39,12 @@ def format_ts(moment: datetime) -> str:
         moment = moment.astimezone(UTC)
     # On the hot path (twice per reading): isoformat of an aware UTC time ends in +00:00.
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+# The messages of one socket read share their receive time: formatted once for all.
+@functools.lru_cache(maxsize=64)
+def _received_text(moment: datetime) -> str:
+    return format_ts(moment)
 
 
 def parse_ts(text: str) -> datetime:
@@ -79,7 +86,8 @@ class Reading(NamedTuple):
         return (
             f'{{"station":{compact_json(self.station)},"kind":"{_KIND_NAMES[self.kind]}",'
             f'"ts":"{format_ts(self.ts)}","ts_source":"{self.ts_source}",'
-            f'"received_at":"{format_ts(self.received_at)}","values":{values_json(self.values)}}}'
+            f'"received_at":"{_received_text(self.received_at)}",'
+            f'"values":{values_json(self.values)}}}'
         ).encode()
 
     @classmethod

@@ -14,7 +14,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import mqtt5
 import structlog
@@ -266,12 +266,12 @@ class Subscription:
             log.warning("disconnected; reconnecting", broker=str(self._address), reason=reason)
 
     # --- incoming packets (from MqttLink, on the event loop) -------------------------
-    def _on_packet(self, packet: object) -> None:
+    def _on_packet(self, packet: object, received_at: datetime) -> None:
         # Exact types for the hot path's packets: cheaper than isinstance with a union.
         if type(packet) is mqtt5.PublishPacket or type(packet) is RawPublish:
             self._pending.append(ReceivedMessage(
                 packet.topic, packet.payload, packet.packet_id or 0, int(packet.qos),
-                datetime.now(UTC), self._connection))
+                received_at, self._connection))
             self._arrived.set()
         elif type(packet) is mqtt5.PubAckPacket:
             self._outbox.confirmed(packet)

@@ -15,7 +15,7 @@ from core.mqtt_link import MqttLink, RawPublish
 def feed(chunks: list[bytes]) -> tuple[list[object], bool]:
     async def scenario() -> tuple[list[object], bool]:
         packets: list[object] = []
-        link = MqttLink(packets.append)
+        link = MqttLink(lambda packet, _received_at: packets.append(packet))
         for chunk in chunks:
             link.data_received(chunk)
         return packets, link.closed.done()
