@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from core.influx import InfluxClient, Row, Table, as_float
-from core.readings import FIELDS_BY_KIND, FieldValue, compact_json
+from core.readings import FIELDS_BY_KIND, JSON_FIELD_NAMES, FieldValue, compact_json
 from core.registry import Station, StationKind
 
 STRING_FIELDS: frozenset[str] = frozenset({"surface_state"})
@@ -30,8 +30,6 @@ def _rfc3339(moment: datetime) -> str:
 
 # Sorted once: a chart reads them in this order for each of its up to 500 points.
 _SORTED_FIELDS = {kind: tuple(sorted(fields)) for kind, fields in FIELDS_BY_KIND.items()}
-_JSON_NAMES = {name: compact_json(name) for fields in FIELDS_BY_KIND.values()
-               for name in fields}
 
 
 def _values(kind: StationKind, row: Row) -> dict[str, FieldValue]:
@@ -130,7 +128,7 @@ def chart_json(kind: StationKind, table: Table) -> bytes:
     """InfluxDB's rows (``time`` in ns) as a JSON array of ``HistoryPoint``s, written
     from their text: no float is parsed or printed again."""
     columns = table.columns
-    fields = [(columns.index(name), _JSON_NAMES[name], name in STRING_FIELDS)
+    fields = [(columns.index(name), JSON_FIELD_NAMES[name], name in STRING_FIELDS)
               for name in _SORTED_FIELDS[kind] if name in columns]
     time_at = columns.index("time") if table.rows else 0
     points = []

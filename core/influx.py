@@ -150,7 +150,8 @@ class InfluxClient:
         """One InfluxQL statement's rows as text, for answers passed on as they are: the
         numbers as InfluxDB wrote them (its CSV), with no float parsed or printed again
         (a 500-point chart spent most of the API's CPU on that). Columns include
-        ``name``, ``tags`` and ``time`` (ns); an absent value is ``""``.
+        ``name``, ``tags`` and ``time`` (ns); an absent value is ``""``. Every series
+        of the answer must have the same columns (InfluxRejected otherwise).
 
         Only 1.x/2.x's CSV (``text/csv``, quoted as RFC 4180) is read as CSV; after any
         other answer (3.x writes CSV of its own) this client asks in JSON. A CSV answer
@@ -201,9 +202,21 @@ def _table_from_csv(text: str) -> Table:
     columns = next(lines, [])
     if columns == ["error"]:
         raise InfluxRejected(400, next(lines, ["unknown error"])[0])
-    # A new series repeats the header line (after an empty one).
-    return Table(columns, [row for row in lines
-                           if len(row) == len(columns) and row != columns])
+    rows = []
+    for row in lines:
+        if row[:2] == ["name", "tags"]:  # each series starts with its header line
+            _same_columns(columns, row)
+        elif len(row) == len(columns):  # not the empty line between series
+            rows.append(row)
+    return Table(columns, rows)
+
+
+def _same_columns(first: list[str], later: list[str]) -> None:
+    # A table has one set of columns: series with others (from a second statement, say)
+    # would be read into the wrong ones, so they are refused instead.
+    if later != first:
+        raise InfluxRejected(400, f"series with other columns ({later} after {first}): "
+                                  "not one table")
 
 
 def _json_body(response: httpx.Response) -> dict[str, Any]:
@@ -224,7 +237,10 @@ def _table_from_json(payload: dict[str, Any]) -> Table:
         if "error" in result:
             raise InfluxRejected(400, str(result["error"]))
         for series in result.get("series", []):
-            columns = ["name", "tags", *series["columns"]]
+            series_columns = ["name", "tags", *series["columns"]]
+            if columns:
+                _same_columns(columns, series_columns)
+            columns = series_columns
             rows += [[series.get("name", ""), "", *map(_as_text, values)]
                      for values in series.get("values", [])]
     return Table(columns, rows)

@@ -123,7 +123,7 @@ def values_json(values: dict[str, FieldValue]) -> str:
     encoder), and the schema's field names are encoded once."""
     members = []
     for key, value in values.items():
-        name = _JSON_FIELD_NAMES.get(key)
+        name = JSON_FIELD_NAMES.get(key)
         if name is None:
             if not isinstance(key, str):  # outside the type; the encoder's way, or its error
                 return compact_json(values)
@@ -147,7 +147,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Compact JSON, UTF-8 kept, NaN refused: the bus encoding, and the API's chart points.
 compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
                                 allow_nan=False).encode
-_JSON_FIELD_NAMES = {name: compact_json(name) for name in RIVER_FIELDS | ROAD_FIELDS}
+# Each schema field name as JSON, encoded once (the bus and the API's charts use them).
+JSON_FIELD_NAMES = {name: compact_json(name) for name in RIVER_FIELDS | ROAD_FIELDS}
 # Plain strings: reading an enum member's .value goes through a descriptor each time.
 _KIND_NAMES = {kind: kind.value for kind in StationKind}
 _BUS_TOPIC_PREFIXES = {kind: f"floodwatch/readings/{kind.value}/" for kind in StationKind}

@@ -43,6 +43,12 @@ def test_every_series_and_no_repeated_header(influx: InfluxQuery) -> None:
                                               ["station=b", "1", "2"]]
 
 
+def test_series_with_other_columns_are_refused_not_misread(influx: InfluxQuery) -> None:
+    with pytest.raises(InfluxRejected, match="not one table"):
+        _table(influx, ["river,station=a level_m=1 1", "road,station=d surface_temp_c=2 1"],
+               'SELECT "level_m" FROM "river"; SELECT "surface_temp_c" FROM "road"')
+
+
 @pytest.mark.parametrize(("query", "message"), [
     ("SELEC nothing", "error parsing query"),  # refused before it runs: HTTP 400
     # Fails as it runs: 1.x answers 200 with an empty CSV body (JSON carries the error).
