@@ -11,17 +11,28 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-# Physical ranges: anything outside is a broken sensor or a forged message, never a
-# reading. Generous on purpose: the alert engine judges plausibility per station.
-LevelM = Annotated[float, Field(ge=-50.0, le=100.0, allow_inf_nan=False)]
-RainMm = Annotated[float, Field(ge=0.0, le=500.0, allow_inf_nan=False)]
-BatteryV = Annotated[float, Field(ge=0.0, le=60.0, allow_inf_nan=False)]
-WaterDepthCm = Annotated[float, Field(ge=0.0, le=1000.0, allow_inf_nan=False)]
-SurfaceTempC = Annotated[float, Field(ge=-60.0, le=90.0, allow_inf_nan=False)]
-SurfaceState = Literal["dry", "wet", "slush", "snow", "ice"]
+# Physical ranges (inclusive): anything outside is a broken sensor or a forged message,
+# never a reading. Generous on purpose: the alert engine judges plausibility per station.
+# Named once here: ingest.fast_payloads checks the very same bounds.
+LEVEL_M = (-50.0, 100.0)
+RAIN_MM = (0.0, 500.0)
+BATTERY_V = (0.0, 60.0)
+WATER_DEPTH_CM = (0.0, 1000.0)
+SURFACE_TEMP_C = (-60.0, 90.0)
 # Epoch seconds between 2000-01-01 and 2100-01-01; milliseconds are a common firmware
 # mistake and fall outside, so they are refused rather than stored 50,000 years ahead.
-EpochSeconds = Annotated[float, Field(ge=946_684_800, le=4_102_444_800, allow_inf_nan=False)]
+EPOCH_SECONDS = (946_684_800.0, 4_102_444_800.0)
+
+LevelM = Annotated[float, Field(ge=LEVEL_M[0], le=LEVEL_M[1], allow_inf_nan=False)]
+RainMm = Annotated[float, Field(ge=RAIN_MM[0], le=RAIN_MM[1], allow_inf_nan=False)]
+BatteryV = Annotated[float, Field(ge=BATTERY_V[0], le=BATTERY_V[1], allow_inf_nan=False)]
+WaterDepthCm = Annotated[float, Field(ge=WATER_DEPTH_CM[0], le=WATER_DEPTH_CM[1],
+                                      allow_inf_nan=False)]
+SurfaceTempC = Annotated[float, Field(ge=SURFACE_TEMP_C[0], le=SURFACE_TEMP_C[1],
+                                      allow_inf_nan=False)]
+SurfaceState = Literal["dry", "wet", "slush", "snow", "ice"]
+EpochSeconds = Annotated[float, Field(ge=EPOCH_SECONDS[0], le=EPOCH_SECONDS[1],
+                                      allow_inf_nan=False)]
 
 Timestamp = AwareDatetime | EpochSeconds
 

@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 
 from core.readings import Reading
 from core.registry import STATION_ID_RE, StationKind, StationRegistry
+from ingest.fast_payloads import decode_valid
 from ingest.payloads import RiverPayload, RoadPayload, Timestamp
 from ingest.senml import SenMLError, SenMLPack, resolve_pack
 
@@ -82,6 +83,12 @@ class MessageValidator:
         if len(payload) > self._max_payload_bytes:
             raise Rejected(Reason.PAYLOAD_TOO_LARGE,
                            f"{len(payload)} bytes > {self._max_payload_bytes}")
+        fast = decode_valid(kind, payload)
+        if fast is not None:  # valid, and nothing in it unknown: nearly every message
+            ts, from_device = self._timestamp(fast.ts, received_at)
+            return Validated([Reading(station_id, kind, ts, fast.values(),
+                                      "device" if from_device else "received", received_at)],
+                             [])
         body = payload.lstrip()
         if body.startswith(b"["):
             return Validated(self._from_senml(kind, station_id, body, received_at), [])
@@ -152,8 +159,11 @@ class MessageValidator:
     def _timestamp(self, ts: Timestamp | None, received_at: datetime) -> tuple[datetime, bool]:
         if ts is None:
             return received_at, False
-        moment = ts.astimezone(UTC) if isinstance(ts, datetime) else (
-            datetime.fromtimestamp(ts, tz=UTC))
+        if isinstance(ts, datetime):
+            # msgspec's UTC is datetime.UTC itself: no conversion for the common case.
+            moment = ts if ts.tzinfo is UTC else ts.astimezone(UTC)
+        else:
+            moment = datetime.fromtimestamp(ts, tz=UTC)
         if moment - received_at > self._max_future:
             raise Rejected(Reason.FUTURE_TIMESTAMP,
                            f"ts {moment.isoformat()} is ahead of the receive time "
