@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.ingest_throughput import start_ingest, wait_connected, wait_stored
+from bench.ingest_throughput import start_ingest, wait_connected
 from bench.rig import Rig, payloads
+from bench.stored import wait_stored
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench.rig import Rig, create_session, mosquitto_sub, payloads, publish
+from bench.stored import wait_stored
 from floodwatch.services.process import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,24 +101,6 @@ def wait_connected(ingests: list[Ingest], timeout_s: float = 60) -> None:
             raise TimeoutError("ingest did not connect to the broker")
         time.sleep(0.1)
     time.sleep(0.5)  # its SUBSCRIBE follows the CONNACK
-
-
-def wait_stored(rig: Rig, database: str, total: int, timeout_s: float = 600,
-                quiet_s: float = 30) -> tuple[int, float, list[tuple[float, int]]]:
-    """Poll until ``total`` are stored or the count stops growing for ``quiet_s``;
-    returns the count, when it last grew, and (time, count) samples."""
-    started = time.perf_counter()
-    stored, grew, progress = 0, started, []
-    while stored < total:
-        now = time.perf_counter()
-        if now - grew > quiet_s or now - started > timeout_s:
-            break
-        time.sleep(0.05)
-        latest = rig.count(database)
-        progress.append((time.perf_counter() - started, latest))
-        if latest != stored:
-            stored, grew = latest, time.perf_counter()
-    return stored, grew, progress
 
 
 def backlogs(rig: Rig, total: int, stations: int, repo: Path = REPO) -> list[Result]:

@@ -40,6 +40,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.rig import Rig, payloads, publish
 from bench.rig import rig as make_rig
+from bench.stored import wait_stored
 from floodwatch.services.process import free_port
 
 NODERED_DIR = Path(__file__).resolve().parent / "nodered"
@@ -261,26 +262,6 @@ class PeerRun:
         return self.total - self.stored
 
 
-def wait_settled(count: Callable[[], int], total: int, quiet_s: float = 20.0,
-                 timeout_s: float = 900.0) -> tuple[int, float]:
-    """Poll until ``total`` are stored, or the count stops growing for ``quiet_s`` (a
-    lossy peer never gets there); returns the count and when it last grew."""
-    stored, grew = count(), time.perf_counter()
-    deadline = grew + timeout_s
-    while stored < total:
-        now = time.perf_counter()
-        if now - grew >= quiet_s or now >= deadline:
-            break
-        time.sleep(0.1)
-        try:
-            latest = count()
-        except httpx.HTTPError:
-            continue  # a database swamped by the plain flow's writes answers late
-        if latest != stored:
-            stored, grew = latest, time.perf_counter()
-    return stored, grew
-
-
 def backlog_drain(rig: Rig, flow: Flow, total: int, stations: int) -> PeerRun:
     """Readings published while Node-RED is stopped; time from its start to all stored."""
     database, client_id = f"bench_nodered_{flow}_backlog", f"bench-nodered-{flow}-backlog"
@@ -292,7 +273,7 @@ def backlog_drain(rig: Rig, flow: Flow, total: int, stations: int) -> PeerRun:
     started = time.perf_counter()
     peer.start(wait_ready=False)
     try:
-        stored, finished = wait_settled(lambda: rig.count(database), total)
+        stored, finished, _ = wait_stored(rig, database, total, timeout_s=900, quiet_s=20)
         if not peer.is_running():
             raise NodeRedError(f"Node-RED exited during the drain:\n{peer.log_tail()}")
         cpu_s = peer.cpu_seconds()
@@ -311,7 +292,7 @@ def live_flood(rig: Rig, flow: Flow, total: int, stations: int) -> PeerRun:
         started = time.perf_counter()
         publish(rig.mosquitto.port, payloads(total, stations, offset=total))
         published = time.perf_counter()
-        stored, finished = wait_settled(lambda: rig.count(database), total)
+        stored, finished, _ = wait_stored(rig, database, total, timeout_s=900, quiet_s=20)
         cpu_s = peer.cpu_seconds()
     rig.drop(database)
     return PeerRun(f"Node-RED ({flow})", "live flood", total, stored, finished - started,
