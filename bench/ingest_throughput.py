@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.rig import Rig, create_session, mosquitto_sub, payloads, publish
+from bench.rig import Rig, create_session, forget_session, mosquitto_sub, payloads, publish
 from bench.stored import wait_stored
 from floodwatch.services.process import free_port
 
@@ -56,6 +56,7 @@ class Ingest:
     process: subprocess.Popen[bytes]
     metrics_port: int
     client_id: str
+    broker_port: int
 
     def metrics(self) -> str:
         return httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
@@ -74,8 +75,10 @@ class Ingest:
         return 0
 
     def stop(self) -> None:
+        """Stop the process and delete its session (bench.rig.forget_session says why)."""
         self.process.terminate()
         self.process.wait(60)
+        forget_session(self.broker_port, self.client_id)
 
 
 def start_ingest(rig: Rig, registry: Path, database: str, client_id: str,
@@ -91,7 +94,7 @@ def start_ingest(rig: Rig, registry: Path, database: str, client_id: str,
         env["FLOODWATCH_INGEST_SHARE_GROUP"] = share_group
     process = subprocess.Popen([sys.executable, "-m", "floodwatch", "ingest"], env=env,
                                cwd=repo)
-    return Ingest(process, port, client_id)
+    return Ingest(process, port, client_id, rig.mosquitto.port)
 
 
 def wait_connected(ingests: list[Ingest], timeout_s: float = 60) -> None:
@@ -113,6 +116,7 @@ def backlogs(rig: Rig, total: int, stations: int, repo: Path = REPO) -> list[Res
     started = time.perf_counter()
     drain = mosquitto_sub(rig.mosquitto.port, "bench-sub-backlog", total)
     drain.wait(timeout=600)
+    forget_session(rig.mosquitto.port, "bench-sub-backlog")
     limit = Result("mosquitto_sub (C)", "backlog drain", total, total,
                    time.perf_counter() - started, note="received")
 
@@ -180,6 +184,7 @@ def mosquitto_sub_live(rig: Rig, total: int, stations: int) -> Result:
     published = time.perf_counter()
     sub.wait(timeout=600)
     finished = time.perf_counter()
+    forget_session(rig.mosquitto.port, "bench-sub-live")
     return Result("mosquitto_sub (C)", "live flood", total, total, finished - started,
                   lag_s=finished - published, note="received")
 

@@ -38,7 +38,7 @@ import httpx
 from paho.mqtt.client import Client, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.rig import Rig, payloads, publish
+from bench.rig import Rig, forget_session, payloads, publish
 from bench.rig import rig as make_rig
 from bench.stored import wait_stored
 from floodwatch.services.process import free_port
@@ -279,6 +279,7 @@ def backlog_drain(rig: Rig, flow: Flow, total: int, stations: int) -> PeerRun:
         cpu_s = peer.cpu_seconds()
     finally:
         peer.stop()
+        forget_session(rig.mosquitto.port, client_id)
     rig.drop(database)
     return PeerRun(f"Node-RED ({flow})", "backlog drain", total, stored, finished - started,
                    cpu_s=cpu_s)
@@ -294,6 +295,7 @@ def live_flood(rig: Rig, flow: Flow, total: int, stations: int) -> PeerRun:
         published = time.perf_counter()
         stored, finished, _ = wait_stored(rig, database, total, timeout_s=900, quiet_s=20)
         cpu_s = peer.cpu_seconds()
+    forget_session(rig.mosquitto.port, client_id)
     rig.drop(database)
     return PeerRun(f"Node-RED ({flow})", "live flood", total, stored, finished - started,
                    lag_s=finished - published, cpu_s=cpu_s)
