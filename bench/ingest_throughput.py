@@ -121,6 +121,7 @@ def backlogs(rig: Rig, total: int, stations: int, repo: Path = REPO) -> list[Res
                    time.perf_counter() - started, note="received")
 
     database = "bench_backlog"
+    rig.create(database)
     started = time.perf_counter()
     ingest = start_ingest(rig, registry, database, "bench-ingest-backlog", repo=repo)
     try:
@@ -146,6 +147,7 @@ def shared_backlog(rig: Rig, total: int, stations: int, workers: int,
         create_session(rig.mosquitto.port, client_id,
                        [f"$share/{group}/{topic}" for topic in INGEST_TOPICS])
     publish(rig.mosquitto.port, payloads(total, stations, offset=(5 + workers) * total))
+    rig.create(database)
     started = time.perf_counter()
     ingests = [start_ingest(rig, registry, database, client_id, group, repo=repo)
                for client_id in ids]
@@ -198,6 +200,7 @@ def ingest_live(rig: Rig, total: int, stations: int, workers: int = 1,
     # A group of its own: the sessions of an earlier run's group are still on the broker
     # (persistent), and Mosquitto queues their share for them while they are away.
     group = f"bench{workers}" if workers > 1 else None
+    rig.create(database)
     ingests = [start_ingest(rig, registry, database, f"bench-live-{workers}-{i}", group,
                             repo=repo) for i in range(workers)]
     try:

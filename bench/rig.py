@@ -49,6 +49,12 @@ class Rig:
         series = response.json()["results"][0].get("series")
         return int(series[0]["values"][0][1]) if series else 0
 
+    def create(self, database: str) -> None:
+        """Before a consumer's clock starts, as bench.nodered does for Node-RED and as in
+        production after the first start (creating it cost ingest ~0.2 s of a 3 s drain)."""
+        httpx.post(f"{self.influx.url}/query",
+                   params={"q": f'CREATE DATABASE "{database}"'}).raise_for_status()
+
     def drop(self, database: str) -> None:
         httpx.post(f"{self.influx.url}/query", params={"q": f'DROP DATABASE "{database}"'})
 

@@ -52,14 +52,17 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
             batch_size=settings.ingest_batch_size,
             batch_interval_s=settings.ingest_batch_interval_s,
         )
-        await source.start()
-        log.info("ingest running", stations=len(registry), database=settings.influx_db,
-                 client_id=settings.ingest_client_id)
         try:
             async with asyncio.TaskGroup() as tasks:
+                # Receiving first: a resumed session's backlog arrives right after the
+                # CONNACK, ahead of the SUBACK that start() waits for (20,000 messages,
+                # the receive maximum, ~0.1 s here): it is worked on as it comes.
                 receive = tasks.create_task(pipeline.receive(stop), name="ingest-receive")
                 store = tasks.create_task(pipeline.store(), name="ingest-store")
                 replay = tasks.create_task(pipeline.replay(), name="ingest-replay")
+                await source.start()  # raises on a refusal: the group cancels the rest
+                log.info("ingest running", stations=len(registry),
+                         database=settings.influx_db, client_id=settings.ingest_client_id)
                 watch = tasks.create_task(source.watch(), name="ingest-broker-watch")
                 tasks.create_task(_bound_shutdown(stop, receive, store, [replay, watch]),
                                   name="ingest-shutdown-guard")

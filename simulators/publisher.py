@@ -98,7 +98,7 @@ class DevicePublisher:
     def _client(self, client_id: str) -> Client:
         # paho's own in-flight limit off (it rescans its whole queue on every PUBACK);
         # ``max_outstanding`` keeps the window instead, within the broker's Receive
-        # Maximum (Mosquitto: max_inflight_messages, 1000 in the shipped config).
+        # Maximum (Mosquitto: max_inflight_messages, 10,000 in the shipped config).
         client = new_client(self.address, client_id, max_inflight=0)
         client.user_data_set(client_id)
         self._connected[client_id] = threading.Event()

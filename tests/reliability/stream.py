@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from paho.mqtt.client import Client, MQTTMessageInfo
 from paho.mqtt.enums import CallbackAPIVersion
 
-T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+# A day back: one reading a second from here stays in the past for 86,400 readings.
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
 
 
 def reading_for(sequence: int, stations: int) -> tuple[str, str, float]:
