@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from paho.mqtt.client import Client
@@ -156,14 +157,23 @@ def forget_session(port: int, client_id: str) -> None:
     connected = threading.Event()
     client = Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                     protocol=MQTTProtocolVersion.MQTTv5)
-    client.on_connect = lambda *_: connected.set()
+    refused: list[str] = []
+
+    def on_connect(_client: Client, _userdata: object, _flags: object, reason: Any,
+                   _properties: object) -> None:
+        if reason.is_failure:
+            refused.append(str(reason))
+        connected.set()
+
+    client.on_connect = on_connect
     properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     properties.SessionExpiryInterval = 0  # clean start drops the old; this one dies too
     client.connect("127.0.0.1", port, clean_start=True, properties=properties)
     client.loop_start()
     try:
-        if not connected.wait(10):
-            raise TimeoutError(f"could not connect as {client_id} to forget its session")
+        if not connected.wait(10) or refused:
+            raise TimeoutError(f"could not connect as {client_id} to forget its session"
+                               f" {refused}")
     finally:
         client.disconnect()
         client.loop_stop()

@@ -38,7 +38,8 @@ def accepted(rig: Rig, database: str) -> int:
 def wait_stored(rig: Rig, database: str, total: int, timeout_s: float = 600,
                 quiet_s: float = 30) -> tuple[int, float, list[tuple[float, int]]]:
     """Poll until ``total`` points are queryable, or nothing new arrives for ``quiet_s``;
-    returns the count, when it was last seen to grow, and (seconds, points) samples."""
+    returns the count, when it was last seen to grow, and (seconds, points) samples:
+    the shard counters' until they first say "all in", counts after."""
     started = time.perf_counter()
     seen, grew = 0, started
     progress: list[tuple[float, int]] = []
@@ -46,7 +47,7 @@ def wait_stored(rig: Rig, database: str, total: int, timeout_s: float = 600,
     while True:
         now = time.perf_counter()
         if now - grew > quiet_s or now - started > timeout_s:
-            return (rig.count(database) if not counting else seen), grew, progress
+            return (seen if counting else _count_or(rig, database, seen)), grew, progress
         time.sleep(0.05)
         try:
             latest = rig.count(database) if counting else accepted(rig, database)
@@ -56,10 +57,17 @@ def wait_stored(rig: Rig, database: str, total: int, timeout_s: float = 600,
         progress.append((sampled - started, latest))
         if latest != seen:
             seen, grew = latest, sampled
+        if counting and latest >= total:
+            return latest, grew, progress
         if not counting and latest >= total:
             counting = True
-            seen = rig.count(database)
+            seen = _count_or(rig, database, -1)
             if seen >= total:
                 return seen, grew, progress
-        elif counting and latest >= total:
-            return latest, grew, progress
+
+
+def _count_or(rig: Rig, database: str, otherwise: int) -> int:
+    try:
+        return rig.count(database)
+    except httpx.HTTPError:
+        return otherwise

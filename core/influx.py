@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, NamedTuple, Self
@@ -74,8 +75,9 @@ class InfluxClient:
             transport=transport,
             # Plain http (InfluxDB beside floodwatch) needs no TLS context, and building
             # httpx's default one (the certifi bundle) took 41 ms of every start here,
-            # with a backlog waiting. Only relative paths are ever requested.
-            verify=base_url.lower().startswith("https:"),
+            # with a backlog waiting. Only relative paths are ever requested; through a
+            # proxy from the environment (which may be https) verification stays on.
+            verify=base_url.lower().startswith("https:") or _proxy_configured(),
         )
 
     @classmethod
@@ -256,6 +258,12 @@ def _as_text(value: object) -> str:
     if isinstance(value, float | int) and not isinstance(value, bool):
         return repr(value)
     return str(value)
+
+
+def _proxy_configured() -> bool:
+    """Whether httpx would take a proxy from the environment (it reads these, any case)."""
+    return any(name.lower() in ("http_proxy", "https_proxy", "all_proxy")
+               for name in os.environ)
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -10,12 +10,13 @@ invalid, or carrying a key it does not know -- goes to the pydantic path, which 
 The bounds are ingest.payloads' own constants, and a property test
 (tests/ingest/test_fast_payloads.py) keeps the two in agreement.
 
-One known difference, within the schema's microsecond precision: a timestamp with more
-than six fractional digits is rounded to the microsecond here, truncated by pydantic.
+A timestamp with more than six fractional digits is left to pydantic too: msgspec rounds
+it to the microsecond where pydantic truncates (.9999999 would move to the next second).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -76,6 +77,10 @@ class FastRoad(msgspec.Struct, forbid_unknown_fields=True):
 
 FastPayload = FastRiver | FastRoad
 
+# Seconds with more than six fractional digits, as in "12:00:00.1234567" (a compact
+# "level_m":12.3456789 matches too, and merely takes the pydantic path).
+_BEYOND_MICROSECONDS = re.compile(rb":\d\d[.,]\d{7}")
+
 _DECODERS: dict[StationKind, msgspec.json.Decoder[FastRiver] | msgspec.json.Decoder[FastRoad]]
 _DECODERS = {
     StationKind.RIVER: msgspec.json.Decoder(FastRiver),
@@ -93,5 +98,7 @@ def decode_valid(kind: StationKind, body: bytes) -> FastPayload | None:
     if type(payload) is FastRoad and (payload.water_depth_cm is None
                                       and payload.surface_temp_c is None
                                       and payload.surface_state is None):
+        return None
+    if type(payload.ts) is datetime and _BEYOND_MICROSECONDS.search(body):
         return None
     return payload

@@ -125,6 +125,7 @@ class IngestPipeline:
             result = self._validator.validate(message.topic, message.payload,
                                               message.received_at)
             lines = [self._lines.line(reading) for reading in result.readings]
+            bus = [(reading.bus_topic, reading.to_json()) for reading in result.readings]
         except Rejected as exc:
             return [self._reject(message, exc.reason.value, exc.detail)]
         except LineProtocolError as exc:
@@ -137,7 +138,7 @@ class IngestPipeline:
             metrics.UNKNOWN_KEYS.inc()
             log.debug("unknown keys ignored", topic=message.topic, keys=result.unknown_keys)
         batch.lines.extend(lines)
-        return [(reading.bus_topic, reading.to_json()) for reading in result.readings]
+        return bus
 
     @staticmethod
     def _reject(message: ReceivedMessage, reason: str, detail: str) -> tuple[str, bytes]:

@@ -161,7 +161,12 @@ class MessageValidator:
             return received_at, False
         if isinstance(ts, datetime):
             # msgspec's UTC is datetime.UTC itself: no conversion for the common case.
-            moment = ts if ts.tzinfo is UTC else ts.astimezone(UTC)
+            try:
+                moment = ts if ts.tzinfo is UTC else ts.astimezone(UTC)
+            except OverflowError:  # 9999-12-31T23:59-01:00 is past datetime's range
+                reason = Reason.FUTURE_TIMESTAMP if ts.year > 2000 else Reason.STALE_TIMESTAMP
+                raise Rejected(reason, f"ts {ts.isoformat()} is outside any plausible time"
+                               ) from None
         else:
             moment = datetime.fromtimestamp(ts, tz=UTC)
         if moment - received_at > self._max_future:

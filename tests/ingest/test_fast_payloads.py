@@ -88,12 +88,12 @@ def test_what_msgspec_accepts_pydantic_accepts_with_the_same_values(
     assert not reference.unknown_keys
     assert fast.values() == reference.field_values()
     assert list(fast.values()) == list(reference.field_values())  # the same order
-    if isinstance(reference.ts, datetime):
-        assert isinstance(fast.ts, datetime)
-        # Rounded here, truncated by pydantic, beyond the microsecond (module docstring).
-        assert abs(fast.ts - reference.ts) <= timedelta(microseconds=1)
-    else:
-        assert fast.ts == reference.ts
+    assert type(fast.ts) is type(reference.ts)
+    assert fast.ts == reference.ts
+    for name, value in fast.values().items():  # floats stay floats, -0.0 keeps its sign
+        expected = reference.field_values()[name]
+        assert type(value) is type(expected)
+        assert str(value) == str(expected)
 
 
 @pytest.mark.parametrize("document", [
@@ -109,6 +109,34 @@ def test_the_common_river_payloads_take_the_fast_path(document: dict[str, object
                              if key != "ts"}
     if isinstance(fast.ts, datetime):
         assert fast.ts.astimezone(UTC) == datetime.fromisoformat(str(document["ts"]))
+
+
+@pytest.mark.parametrize("body", [
+    b'{"level_m": 1, "ts": "2026-11-28T01:00:00.9999999Z"}',  # pydantic truncates
+    b'{"level_m": 1, "ts": "2026-11-28T01:00:00.0000005Z"}',
+    b'\xef\xbb\xbf{"level_m": 1}',  # a byte-order mark
+    b'{"level_m": 1,}',
+    b'{"level_m": 1} {}',
+    b'{"level_m": 01}',
+    b'{"level_m": 1e999}',
+    b'{"level_m": 1, "ts": "2026-11-28T24:00:00Z"}',
+])
+def test_odd_bytes_are_left_to_pydantic(body: bytes) -> None:
+    assert decode_valid(StationKind.RIVER, body) is None
+
+
+@pytest.mark.parametrize("body", [
+    b' \n{"level_m": -0.0}\t',
+    b'{"level_m": 1, "level_m": 2.5}',  # the last one wins, as in pydantic
+    b'{"level_m": 10, "ts": 946684800}',
+    b'{"level_m": 1, "ts": "2026-11-28T01:00:00.123456Z"}',
+])
+def test_odd_but_valid_bytes_read_as_pydantic_reads_them(body: bytes) -> None:
+    fast = decode_valid(StationKind.RIVER, body)
+    reference = RiverPayload.model_validate_json(body)
+    assert fast is not None
+    assert fast.ts == reference.ts
+    assert repr(fast.values()) == repr(reference.field_values())
 
 
 @pytest.mark.parametrize("document", [

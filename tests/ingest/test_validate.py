@@ -124,6 +124,11 @@ REJECTIONS = [
      Reason.FUTURE_TIMESTAMP),
     ("sensors/river/fushiguro", f'{{"ts": "{ANCIENT}", "level_m": 1}}'.encode(),
      Reason.STALE_TIMESTAMP),
+    # Valid RFC 3339, but beyond what a datetime can hold once in UTC.
+    ("sensors/river/fushiguro", b'{"ts": "9999-12-31T23:59:59-01:00", "level_m": 1}',
+     Reason.FUTURE_TIMESTAMP),
+    ("sensors/river/fushiguro", b'{"ts": "0001-01-01T00:00:00+01:00", "level_m": 1}',
+     Reason.STALE_TIMESTAMP),
     ("sensors/river/fushiguro", b'[{"n": "level", "u": "m", "v": 1}]', Reason.INVALID_SENML),
     ("sensors/river/fushiguro", b'[{"bn": "motomiya:", "n": "level", "u": "m", "v": 1}]',
      Reason.INVALID_SENML),
