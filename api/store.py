@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from core.influx import InfluxClient, Row, Table, as_float
-from core.readings import FIELDS_BY_KIND, JSON_FIELD_NAMES, FieldValue, compact_json
+from core.readings import FIELDS_BY_KIND, JSON_FIELD_NAMES, FieldValue, compact_json, format_ts
 from core.registry import Station, StationKind
 
 STRING_FIELDS: frozenset[str] = frozenset({"surface_state"})
@@ -22,10 +22,6 @@ SUMMED_FIELDS: frozenset[str] = frozenset({"rain_mm"})
 
 def ns_to_datetime(ns: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # Sorted once: a chart reads them in this order for each of its up to 500 points.
@@ -53,7 +49,7 @@ async def latest_by_station(
     """Each station's newest point of ``kind`` (among points from ``since`` on, if given).
     ORDER BY time DESC LIMIT 1 per series, not last() per field: Debian's 1.6 stamps
     multi-field last() with 1970."""
-    where = "" if since is None else f" WHERE time >= '{_rfc3339(since)}'"
+    where = "" if since is None else f" WHERE time >= '{format_ts(since)}'"
     rows = await influx.query(
         f'SELECT * FROM "{kind.value}"{where} GROUP BY "station" '  # noqa: S608
         "ORDER BY time DESC LIMIT 1"
@@ -89,8 +85,8 @@ async def history_chart(
     chart: on a cache miss that was half of the API's CPU (bench/api_load.py, the first
     pass over 500 stations' 30-day charts)."""
     kind = station.kind
-    where = (f"\"station\" = '{station.id}' AND time >= '{_rfc3339(start)}' "
-             f"AND time < '{_rfc3339(end)}'")
+    where = (f"\"station\" = '{station.id}' AND time >= '{format_ts(start)}' "
+             f"AND time < '{format_ts(end)}'")
     fields = sorted(FIELDS_BY_KIND[kind])
     if bucket_s is None:
         selection = ", ".join(f'"{name}"' for name in fields)

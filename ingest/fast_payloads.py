@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
@@ -30,6 +30,7 @@ from ingest.payloads import (
     RAIN_MM,
     SURFACE_TEMP_C,
     WATER_DEPTH_CM,
+    SurfaceState,  # a plain Literal: msgspec reads it as pydantic does
 )
 
 # Bounds make msgspec refuse NaN and infinities too (no JSON number decodes to NaN, and
@@ -39,7 +40,6 @@ RainMm = Annotated[float, msgspec.Meta(ge=RAIN_MM[0], le=RAIN_MM[1])]
 BatteryV = Annotated[float, msgspec.Meta(ge=BATTERY_V[0], le=BATTERY_V[1])]
 WaterDepthCm = Annotated[float, msgspec.Meta(ge=WATER_DEPTH_CM[0], le=WATER_DEPTH_CM[1])]
 SurfaceTempC = Annotated[float, msgspec.Meta(ge=SURFACE_TEMP_C[0], le=SURFACE_TEMP_C[1])]
-SurfaceState = Literal["dry", "wet", "slush", "snow", "ice"]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 EpochSeconds = Annotated[float, msgspec.Meta(ge=EPOCH_SECONDS[0], le=EPOCH_SECONDS[1])]
 
