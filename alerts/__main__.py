@@ -1,11 +1,11 @@
-"""``python -m alerts``: the alert engine alone, until ``floodwatch alerts`` is wired in."""
+"""``python -m floodwatch.alerts``: the alert engine alone (``floodwatch alerts``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from alerts.command import register
+from floodwatch.alerts.command import register
 
 
 def main() -> None:

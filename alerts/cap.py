@@ -20,11 +20,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
 
-from alerts.labels import Labels
-from alerts.model import AlertType, Event, Transition
-from alerts.render import headline, projection_text, shown_level
-from alerts.rules import AlertRules
-from core.registry import Station
+from floodwatch.alerts.labels import Labels
+from floodwatch.alerts.model import AlertType, Event, Transition
+from floodwatch.alerts.render import headline, projection_text, shown_level
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.registry import Station
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 JST = timezone(timedelta(hours=9), "JST")

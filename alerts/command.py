@@ -6,11 +6,11 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from alerts.rules import AlertRules
-    from core.registry import StationRegistry
-    from core.settings import Settings
+    from floodwatch.alerts.rules import AlertRules
+    from floodwatch.core.registry import StationRegistry
+    from floodwatch.core.settings import Settings
 
-from core.commandline import (
+from floodwatch.core.commandline import (
     EXIT_RUNTIME,
     fail,
     run_until_signal,
@@ -29,8 +29,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_alerts(args: argparse.Namespace) -> None:
     # Imported here so `floodwatch --help` stays light.
-    from alerts.service import run_alerts  # noqa: PLC0415
-    from core.mqtt import MqttError  # noqa: PLC0415
+    from floodwatch.alerts.service import run_alerts  # noqa: PLC0415
+    from floodwatch.core.mqtt import MqttError  # noqa: PLC0415
 
     settings, registry = settings_and_registry_or_exit()
     rules, registry = rules_and_partition_or_exit(settings, registry)
@@ -49,8 +49,8 @@ def rules_and_partition_or_exit(settings: Settings, registry: StationRegistry
                                 ) -> tuple[AlertRules, StationRegistry]:
     """The rules (checked against the whole registry: one rules file serves every
     partition) and this process's partition; exits 2 with one line when either is wrong."""
-    from alerts.rules import AlertRules, RulesError  # noqa: PLC0415
-    from alerts.service import partition  # noqa: PLC0415
+    from floodwatch.alerts.rules import AlertRules, RulesError  # noqa: PLC0415
+    from floodwatch.alerts.service import partition  # noqa: PLC0415
 
     try:
         rules = AlertRules.load(settings.alerts_rules, registry)

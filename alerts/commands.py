@@ -23,8 +23,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from core.readings import format_ts
-from core.registry import StationKind, StationRegistry
+from floodwatch.core.readings import format_ts
+from floodwatch.core.registry import StationKind, StationRegistry
 
 COMMAND_TOPICS = ("floodwatch/commands/#",)
 REJECTIONS_TOPIC = "floodwatch/command-rejections"

@@ -23,16 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from alerts.commands import Acknowledge, Command, CommandRejected, Flooding
-from alerts.machine import Step
-from alerts.model import FLOODING_LEVEL, AlertType, Cause, Event, Transition
-from alerts.quality import Flag, check_field
-from alerts.river import evaluate_river, sustained_level, thresholds
-from alerts.road import evaluate_flooding, evaluate_icing
-from alerts.rules import AlertRules
-from alerts.state import Clock, FieldMemory, StationState
-from core.readings import Reading, format_ts
-from core.registry import Station, StationKind, StationRegistry
+from floodwatch.alerts.commands import Acknowledge, Command, CommandRejected, Flooding
+from floodwatch.alerts.machine import Step
+from floodwatch.alerts.model import FLOODING_LEVEL, AlertType, Cause, Event, Transition
+from floodwatch.alerts.quality import Flag, check_field
+from floodwatch.alerts.river import evaluate_river, sustained_level, thresholds
+from floodwatch.alerts.road import evaluate_flooding, evaluate_icing
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.state import Clock, FieldMemory, StationState
+from floodwatch.core.readings import Reading, format_ts
+from floodwatch.core.registry import Station, StationKind, StationRegistry
 
 
 @dataclass(frozen=True)

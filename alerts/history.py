@@ -16,15 +16,15 @@ InfluxDB is down they wait there and the engine carries on.
 
 from __future__ import annotations
 
-from alerts import metrics
-from alerts.labels import Labels
-from alerts.model import Event
-from alerts.render import shown_level
-from alerts.store import AlertStore
-from core.influx import InfluxClient
-from core.line_queue import QueuedLineWriter
-from core.lineprotocol import format_point
-from core.registry import Station
+from floodwatch.alerts import metrics
+from floodwatch.alerts.labels import Labels
+from floodwatch.alerts.model import Event
+from floodwatch.alerts.render import shown_level
+from floodwatch.alerts.store import AlertStore
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.line_queue import QueuedLineWriter
+from floodwatch.core.lineprotocol import format_point
+from floodwatch.core.registry import Station
 
 MEASUREMENT = "alert_event"
 VALUE_KEYS = ("level_m", "water_depth_cm", "surface_temp_c", "value")

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from alerts.model import REQUIRED_LEVELS, AlertType, Transition
-from core.config_files import check_placeholders
+from floodwatch.alerts.model import REQUIRED_LEVELS, AlertType, Transition
+from floodwatch.core.config_files import check_placeholders
 
 Severity = Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
 Urgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from alerts.model import AlertType, Cause, Event, Projection, Transition
-from alerts.state import StationState, Track
+from floodwatch.alerts.model import AlertType, Cause, Event, Projection, Transition
+from floodwatch.alerts.state import StationState, Track
 
 Detail = dict[str, float | str | None]
 

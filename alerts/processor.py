@@ -17,22 +17,28 @@ from typing import Protocol
 
 import structlog
 
-from alerts import metrics
-from alerts.cap import render_cap
-from alerts.commands import (
+from floodwatch.alerts import metrics
+from floodwatch.alerts.cap import render_cap
+from floodwatch.alerts.commands import (
     REJECTIONS_TOPIC,
     CommandRejected,
     parse_command,
     rejection_payload,
 )
-from alerts.engine import Engine, Outcome
-from alerts.history import history_line
-from alerts.model import AlertType, Transition
-from alerts.render import ALERTS_TOPIC, CAP_TOPIC, STATUS_TOPIC, event_payload, status_payload
-from alerts.rules import AlertRules
-from alerts.store import AlertStore, Changes, OutboxEntry
-from core.readings import Reading
-from core.subscription import ReceivedMessage
+from floodwatch.alerts.engine import Engine, Outcome
+from floodwatch.alerts.history import history_line
+from floodwatch.alerts.model import AlertType, Transition
+from floodwatch.alerts.render import (
+    ALERTS_TOPIC,
+    CAP_TOPIC,
+    STATUS_TOPIC,
+    event_payload,
+    status_payload,
+)
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.store import AlertStore, Changes, OutboxEntry
+from floodwatch.core.readings import Reading
+from floodwatch.core.subscription import ReceivedMessage
 
 log = structlog.get_logger("alerts")
 

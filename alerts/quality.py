@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from alerts.rules import FieldQuality
-from alerts.state import FieldMemory
+from floodwatch.alerts.rules import FieldQuality
+from floodwatch.alerts.state import FieldMemory
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alerts.labels import Labels, Text
-from alerts.model import AlertType, Event
-from alerts.state import StationState
-from core.readings import format_ts
-from core.registry import Station
+from floodwatch.alerts.labels import Labels, Text
+from floodwatch.alerts.model import AlertType, Event
+from floodwatch.alerts.state import StationState
+from floodwatch.core.readings import format_ts
+from floodwatch.core.registry import Station
 
 ALERTS_TOPIC = "floodwatch/alerts/{station}"
 STATUS_TOPIC = "floodwatch/status/{station}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from alerts.machine import Detail, Step, evaluate
-from alerts.model import FLOODING_LEVEL, AlertType, Cause, Projection
-from alerts.rules import RateRule, RiverRules
-from core.registry import Station
+from floodwatch.alerts.machine import Detail, Step, evaluate
+from floodwatch.alerts.model import FLOODING_LEVEL, AlertType, Cause, Projection
+from floodwatch.alerts.rules import RateRule, RiverRules
+from floodwatch.core.registry import Station
 
 Thresholds = tuple[tuple[int, float], ...]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alerts.machine import Detail, Step, evaluate
-from alerts.model import AlertType, Cause
-from alerts.rules import FloodingRule, IcingRule
+from floodwatch.alerts.machine import Detail, Step, evaluate
+from floodwatch.alerts.model import AlertType, Cause
+from floodwatch.alerts.rules import FloodingRule, IcingRule
 
 
 def evaluate_flooding(step: Step, rule: FloodingRule, depth_cm: float, at: datetime,

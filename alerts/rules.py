@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alerts.labels import Labels
-from core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
-from core.registry import Station, StationKind, StationRegistry
+from floodwatch.alerts.labels import Labels
+from floodwatch.core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
+from floodwatch.core.registry import Station, StationKind, StationRegistry
 
 
 class _Rules(BaseModel):

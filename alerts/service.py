@@ -7,18 +7,18 @@ from pathlib import Path
 
 import structlog
 
-from alerts.commands import COMMAND_TOPICS
-from alerts.engine import Engine
-from alerts.history import history_writer
-from alerts.processor import AlertProcessor
-from alerts.rules import AlertRules
-from alerts.store import AlertStore
-from core.influx import InfluxClient
-from core.mqtt import BrokerAddress
-from core.readings import bus_topic
-from core.registry import StationRegistry
-from core.settings import Settings
-from core.subscription import Subscription
+from floodwatch.alerts.commands import COMMAND_TOPICS
+from floodwatch.alerts.engine import Engine
+from floodwatch.alerts.history import history_writer
+from floodwatch.alerts.processor import AlertProcessor
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.store import AlertStore
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.mqtt import BrokerAddress
+from floodwatch.core.readings import bus_topic
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
+from floodwatch.core.subscription import Subscription
 
 log = structlog.get_logger("alerts")
 

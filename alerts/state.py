@@ -12,7 +12,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from alerts.model import AlertType
+from floodwatch.alerts.model import AlertType
 
 
 class _State(BaseModel):

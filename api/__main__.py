@@ -1,10 +1,10 @@
-"""``python -m api``: the same as ``floodwatch api``."""
+"""``python -m floodwatch.api``: the same as ``floodwatch api``."""
 
 from __future__ import annotations
 
 import argparse
 
-from api import command
+from floodwatch.api import command
 
 if __name__ == "__main__":
     command.run(argparse.Namespace())

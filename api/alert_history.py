@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from api.alert_store import delivery_states, event_payloads, quoted
-from api.deps import InfluxDep, LiveDep, RegistryDep, SettingsDep
-from api.problems import ProblemError, bad_range, problem_responses, unknown_station
-from api.readings import aware
-from core.registry import STATION_ID_PATTERN
+from floodwatch.api.alert_store import delivery_states, event_payloads, quoted
+from floodwatch.api.deps import InfluxDep, LiveDep, RegistryDep, SettingsDep
+from floodwatch.api.problems import ProblemError, bad_range, problem_responses, unknown_station
+from floodwatch.api.readings import aware
+from floodwatch.core.registry import STATION_ID_PATTERN
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from api.problems import influx_unavailable
-from api.store import ns_to_datetime
-from core.influx import InfluxClient, InfluxError, Row, as_float
+from floodwatch.api.problems import influx_unavailable
+from floodwatch.api.store import ns_to_datetime
+from floodwatch.core.influx import InfluxClient, InfluxError, Row, as_float
 
 EVENTS = "alert_event"
 DELIVERIES = "alert_delivery"

@@ -11,7 +11,7 @@ import structlog
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import (
+from floodwatch.api import (
     alert_history,
     cap,
     cap_feed,
@@ -23,14 +23,14 @@ from api import (
     stations,
     stream,
 )
-from api.auth import KeyRing, document_security
-from api.deps import Services, public_reader
-from api.history_cache import HistoryCache
-from api.limits import BodyLimit
-from api.live import LiveCache
-from core.influx import InfluxClient
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.api.auth import KeyRing, document_security
+from floodwatch.api.deps import Services, public_reader
+from floodwatch.api.history_cache import HistoryCache
+from floodwatch.api.limits import BodyLimit
+from floodwatch.api.live import LiveCache
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 
 log = structlog.get_logger("api")
 

@@ -19,8 +19,8 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 
-from api.problems import ProblemError
-from core.settings import Settings
+from floodwatch.api.problems import ProblemError
+from floodwatch.core.settings import Settings
 
 
 class Role(IntEnum):

@@ -14,10 +14,10 @@ from xml.etree import ElementTree as ET
 import structlog
 from fastapi import APIRouter, Query, Response
 
-from api.alert_history import AlertNumber, StationPath, unknown_alert
-from api.alert_store import alert_cap
-from api.deps import InfluxDep, PublicReader, RegistryDep
-from api.problems import ProblemError, problem_responses, unknown_station
+from floodwatch.api.alert_history import AlertNumber, StationPath, unknown_alert
+from floodwatch.api.alert_store import alert_cap
+from floodwatch.api.deps import InfluxDep, PublicReader, RegistryDep
+from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
 
 log = structlog.get_logger("api.cap")
 

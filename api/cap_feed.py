@@ -17,13 +17,13 @@ from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.alert_store import alert_cap, cleared_since
-from api.cap import CAP_MEDIA_TYPE, CapSummary, summarize
-from api.deps import InfluxDep, LiveDep, RegistryDep
-from api.live import LiveCache
-from api.problems import problem_responses
-from core.influx import InfluxClient
-from core.registry import StationRegistry
+from floodwatch.api.alert_store import alert_cap, cleared_since
+from floodwatch.api.cap import CAP_MEDIA_TYPE, CapSummary, summarize
+from floodwatch.api.deps import InfluxDep, LiveDep, RegistryDep
+from floodwatch.api.live import LiveCache
+from floodwatch.api.problems import problem_responses
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.registry import StationRegistry
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 

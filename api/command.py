@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from api.app import create_app
-from core.commandline import EXIT_RUNTIME, fail, settings_and_registry_or_exit
+from floodwatch.api.app import create_app
+from floodwatch.core.commandline import EXIT_RUNTIME, fail, settings_and_registry_or_exit
 
 
 def run(_args: argparse.Namespace) -> None:

@@ -18,13 +18,13 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.alert_history import StationPath
-from api.auth import Principal
-from api.deps import LiveDep, Officer, RegistryDep
-from api.live import LiveCache
-from api.problems import ProblemError, problem_responses, unknown_station
-from core.readings import format_ts
-from core.registry import StationKind
+from floodwatch.api.alert_history import StationPath
+from floodwatch.api.auth import Principal
+from floodwatch.api.deps import LiveDep, Officer, RegistryDep
+from floodwatch.api.live import LiveCache
+from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
+from floodwatch.core.readings import format_ts
+from floodwatch.core.registry import StationKind
 
 router = APIRouter(prefix="/api/v1", tags=["commands"])
 

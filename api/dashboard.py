@@ -20,9 +20,9 @@ from starlette.responses import Response
 from starlette.staticfiles import PathLike
 from starlette.types import Scope
 
-from api.deps import RegistryDep, SettingsDep, public_reader
-from api.problems import ProblemError
-from core.settings import Settings
+from floodwatch.api.deps import RegistryDep, SettingsDep, public_reader
+from floodwatch.api.problems import ProblemError
+from floodwatch.core.settings import Settings
 
 log = structlog.get_logger("api.dashboard")
 

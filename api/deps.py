@@ -13,13 +13,13 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from api.auth import KeyRing, Principal, Role, authorize
-from api.history_cache import HistoryCache
-from api.latest_store import RenderedBody, StoredLatest, StoredSnapshot
-from api.live import LiveCache
-from core.influx import InfluxClient
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.api.auth import KeyRing, Principal, Role, authorize
+from floodwatch.api.history_cache import HistoryCache
+from floodwatch.api.latest_store import RenderedBody, StoredLatest, StoredSnapshot
+from floodwatch.api.live import LiveCache
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 
 
 @dataclass(frozen=True)

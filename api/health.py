@@ -6,8 +6,8 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.deps import InfluxDep, LiveDep
-from api.models import Health
+from floodwatch.api.deps import InfluxDep, LiveDep
+from floodwatch.api.models import Health
 
 router = APIRouter(tags=["operations"])
 

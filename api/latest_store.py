@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from api.store import latest_by_station
-from core.influx import InfluxClient, InfluxError
-from core.readings import FieldValue
-from core.registry import StationKind
+from floodwatch.api.store import latest_by_station
+from floodwatch.core.influx import InfluxClient, InfluxError
+from floodwatch.core.readings import FieldValue
+from floodwatch.core.registry import StationKind
 
 log = structlog.get_logger("api.latest")
 

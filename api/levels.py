@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from core.registry import ReferenceLevels, Station
+from floodwatch.core.registry import ReferenceLevels, Station
 
 
 class LevelBand(StrEnum):

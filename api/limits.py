@@ -8,7 +8,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE
+from floodwatch.api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE
 
 
 class BodyTooLarge(Exception):

@@ -16,11 +16,11 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 
-from api.hub import LiveEvent, LiveFilter, LiveHub
-from core.mqtt import BrokerAddress
-from core.readings import Reading
-from core.settings import Settings
-from core.subscription import Subscription
+from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
+from floodwatch.core.mqtt import BrokerAddress
+from floodwatch.core.readings import Reading
+from floodwatch.core.settings import Settings
+from floodwatch.core.subscription import Subscription
 
 log = structlog.get_logger("api.live")
 

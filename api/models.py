@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.levels import LevelBand
-from core.readings import FieldValue
-from core.registry import StationKind
+from floodwatch.api.levels import LevelBand
+from floodwatch.core.readings import FieldValue
+from floodwatch.core.registry import StationKind
 
 EXAMPLE_TS = "2026-11-28T01:00:00.000000Z"
 

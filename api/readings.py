@@ -12,13 +12,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import HistoryCacheDep, InfluxDep, RegistryDep, SettingsDep
-from api.history_cache import aligned
-from api.models import History
-from api.problems import bad_range, influx_unavailable, problem_responses, unknown_station
-from api.stations import StationId
-from api.store import bucket_seconds, history_chart
-from core.influx import InfluxError
+from floodwatch.api.deps import HistoryCacheDep, InfluxDep, RegistryDep, SettingsDep
+from floodwatch.api.history_cache import aligned
+from floodwatch.api.models import History
+from floodwatch.api.problems import (
+    bad_range,
+    influx_unavailable,
+    problem_responses,
+    unknown_station,
+)
+from floodwatch.api.stations import StationId
+from floodwatch.api.store import bucket_seconds, history_chart
+from floodwatch.core.influx import InfluxError
 
 router = APIRouter(prefix="/api/v1", tags=["readings"])
 

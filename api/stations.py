@@ -10,14 +10,20 @@ from datetime import UTC, datetime
 import structlog
 from fastapi import APIRouter, Path, Response
 
-from api.deps import LatestBodyDep, LiveDep, RegistryDep, SettingsDep, StoredLatestDep
-from api.latest_store import Latest, RenderedBody, StoredSnapshot
-from api.levels import BAND_RANK, is_stale, station_band
-from api.live import LiveCache
-from api.models import LatestReading, LevelStatus, StationDetail, StationList, StationSummary
-from api.problems import problem_responses, unknown_station
-from core.registry import STATION_ID_PATTERN, Station, StationRegistry
-from core.settings import Settings
+from floodwatch.api.deps import LatestBodyDep, LiveDep, RegistryDep, SettingsDep, StoredLatestDep
+from floodwatch.api.latest_store import Latest, RenderedBody, StoredSnapshot
+from floodwatch.api.levels import BAND_RANK, is_stale, station_band
+from floodwatch.api.live import LiveCache
+from floodwatch.api.models import (
+    LatestReading,
+    LevelStatus,
+    StationDetail,
+    StationList,
+    StationSummary,
+)
+from floodwatch.api.problems import problem_responses, unknown_station
+from floodwatch.core.registry import STATION_ID_PATTERN, Station, StationRegistry
+from floodwatch.core.settings import Settings
 
 log = structlog.get_logger("api.stations")
 

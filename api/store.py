@@ -11,9 +11,15 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 
-from core.influx import InfluxClient, Row, Table, as_float
-from core.readings import FIELDS_BY_KIND, JSON_FIELD_NAMES, FieldValue, compact_json, format_ts
-from core.registry import Station, StationKind
+from floodwatch.core.influx import InfluxClient, Row, Table, as_float
+from floodwatch.core.readings import (
+    FIELDS_BY_KIND,
+    JSON_FIELD_NAMES,
+    FieldValue,
+    compact_json,
+    format_ts,
+)
+from floodwatch.core.registry import Station, StationKind
 
 STRING_FIELDS: frozenset[str] = frozenset({"surface_state"})
 # Amounts since the previous report (README: rain_mm): a bucket holds their sum.

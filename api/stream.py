@@ -16,12 +16,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from api.auth import KeyRing, Role, authorize
-from api.deps import LiveDep, LiveReader, RegistryDep, SettingsDep
-from api.hub import ClientDropped, LiveClient, LiveFilter, encode
-from api.live import LiveCache
-from api.problems import ProblemError, problem_responses
-from core.registry import StationKind, StationRegistry
+from floodwatch.api.auth import KeyRing, Role, authorize
+from floodwatch.api.deps import LiveDep, LiveReader, RegistryDep, SettingsDep
+from floodwatch.api.hub import ClientDropped, LiveClient, LiveFilter, encode
+from floodwatch.api.live import LiveCache
+from floodwatch.api.problems import ProblemError, problem_responses
+from floodwatch.core.registry import StationKind, StationRegistry
 
 router = APIRouter(prefix="/api/v1/live", tags=["live"])
 

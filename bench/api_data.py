@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.influx import InfluxClient
-from core.lineprotocol import format_point
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.lineprotocol import format_point
 
 BATCH = 5000
 # Writes in flight: enough to keep InfluxDB busy, few enough not to swamp a small machine.

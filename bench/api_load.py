@@ -31,7 +31,7 @@ import httpx
 from bench.api_data import station_id, write_history, write_registry
 from bench.api_ws import FanOut, measure
 from bench.rig import Rig, rig
-from core.influx import InfluxClient
+from floodwatch.core.influx import InfluxClient
 from floodwatch.services.process import free_port
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
-from core.logging import configure_logging
-from core.registry import RegistryError, StationRegistry
-from core.settings import Settings, SettingsError, load_settings
+from floodwatch.core.logging import configure_logging
+from floodwatch.core.registry import RegistryError, StationRegistry
+from floodwatch.core.settings import Settings, SettingsError, load_settings
 
 EXIT_RUNTIME = 1  # the environment failed us (broker refused, port taken)
 EXIT_CONFIG = 2  # a setting, the registry or a rules file is wrong

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Self
 
 import httpx
 
-from core.settings import Settings
+from floodwatch.core.settings import Settings
 
 
 class InfluxError(Exception):

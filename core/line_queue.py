@@ -15,8 +15,8 @@ from typing import Protocol
 
 import structlog
 
-from core.influx import DatabaseNotFound, InfluxClient, InfluxRejected, InfluxUnavailable
-from core.waiting import wait_event
+from floodwatch.core.influx import DatabaseNotFound, InfluxClient, InfluxRejected, InfluxUnavailable
+from floodwatch.core.waiting import wait_event
 
 log = structlog.get_logger("influx.queue")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from core.readings import FieldValue, Reading
-from core.registry import StationRegistry
+from floodwatch.core.readings import FieldValue, Reading
+from floodwatch.core.registry import StationRegistry
 
 # Line protocol has no escape for a newline: a point containing one cannot be written.
 _FORBIDDEN = {chr(code) for code in range(0x20)} | {"\x7f"}

@@ -19,7 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from core.settings import Settings
+from floodwatch.core.settings import Settings
 
 # CONNACK reason codes after which retrying with the same settings cannot succeed.
 PERMANENT_CONNECT_FAILURES = {

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from paho.mqtt.client import Client
 
-from core.mqtt import backoff_delay
-from core.waiting import wait_event
+from floodwatch.core.mqtt import backoff_delay
+from floodwatch.core.waiting import wait_event
 
 if TYPE_CHECKING:
     from paho.mqtt.client import SocketLike

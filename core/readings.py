@@ -17,7 +17,7 @@ from typing import Literal, NamedTuple
 
 import msgspec
 
-from core.registry import StationKind
+from floodwatch.core.registry import StationKind
 
 FieldValue = float | str
 TimestampSource = Literal["device", "received"]

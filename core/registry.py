@@ -16,7 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from core.config_files import YamlSyntaxError, first_error, parse_yaml
+from floodwatch.core.config_files import YamlSyntaxError, first_error, parse_yaml
 
 STATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 STATION_ID_RE = re.compile(STATION_ID_PATTERN)

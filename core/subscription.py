@@ -20,10 +20,10 @@ import mqtt5
 import structlog
 from prometheus_client import Gauge
 
-from core.mqtt import PERMANENT_CONNECT_FAILURES, BrokerAddress, MqttError, backoff_delay
-from core.mqtt_link import MqttLink, RawPublish, ReceivedMessage
-from core.outbox import Outbox, PublishError
-from core.waiting import wait_event
+from floodwatch.core.mqtt import PERMANENT_CONNECT_FAILURES, BrokerAddress, MqttError, backoff_delay
+from floodwatch.core.mqtt_link import MqttLink, RawPublish, ReceivedMessage
+from floodwatch.core.outbox import Outbox, PublishError
+from floodwatch.core.waiting import wait_event
 
 __all__ = ["ReceivedMessage", "Subscription"]
 

@@ -9,7 +9,7 @@ by hand, so adding a station to the registry cannot leave a hole in the ACL.
 
 from __future__ import annotations
 
-from core.registry import StationRegistry
+from floodwatch.core.registry import StationRegistry
 
 # user -> [(access, topic pattern)]; access is Mosquitto's read | write | readwrite.
 SERVICE_USERS: dict[str, list[tuple[str, str]]] = {

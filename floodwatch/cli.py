@@ -7,20 +7,20 @@ import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from core.commandline import (
+from floodwatch.core.commandline import (
     EXIT_RUNTIME,
     fail,
     run_until_signal,
     serve_metrics,
     settings_and_registry_or_exit,
 )
-from core.mqtt import MqttError
-from core.settings import SettingsError, load_settings
+from floodwatch.core.mqtt import MqttError
+from floodwatch.core.settings import SettingsError, load_settings
 from floodwatch.services.process import ServiceError
 
 
 def cmd_ingest(_args: argparse.Namespace) -> None:
-    from ingest.service import run_ingest  # noqa: PLC0415 - keep `services` light
+    from floodwatch.ingest.service import run_ingest  # noqa: PLC0415 - keep `services` light
 
     settings, registry = settings_and_registry_or_exit()
     serve_metrics(settings)
@@ -85,11 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     services.add_argument("action", choices=["up", "down", "status", "install"])
     services.set_defaults(handler=cmd_services)
-    from simulators.command import register as register_simulate  # noqa: PLC0415
+    from floodwatch.simulators.command import register as register_simulate  # noqa: PLC0415
 
     register_simulate(commands)
 
-    from alerts.command import register as register_alerts  # noqa: PLC0415
+    from floodwatch.alerts.command import register as register_alerts  # noqa: PLC0415
 
     register_alerts(commands)
 
@@ -97,9 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     # only when they run, so that `floodwatch ingest` does not pay 0.5 s for them at
     # every (re)start, with a backlog waiting.
     api = commands.add_parser("api", help="serve the REST API and live feed")
-    api.set_defaults(handler=_deferred("api.command", "run"))
+    api.set_defaults(handler=_deferred("floodwatch.api.command", "run"))
 
-    from notify.command import register as register_notify  # noqa: PLC0415
+    from floodwatch.notify.command import register as register_notify  # noqa: PLC0415
 
     register_notify(commands)
 

@@ -13,7 +13,7 @@ import argparse
 
 import httpx
 
-from core.commandline import EXIT_RUNTIME, fail, settings_or_exit
+from floodwatch.core.commandline import EXIT_RUNTIME, fail, settings_or_exit
 
 CONNECTED_GAUGE = "floodwatch_mqtt_connected"
 

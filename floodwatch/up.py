@@ -17,25 +17,25 @@ from typing import Any
 import structlog
 import uvicorn
 
-from alerts.command import rules_and_partition_or_exit
-from alerts.rules import AlertRules
-from alerts.service import run_alerts
-from api.app import create_app
-from api.command import QuietServer
-from core.commandline import (
+from floodwatch.alerts.command import rules_and_partition_or_exit
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.service import run_alerts
+from floodwatch.api.app import create_app
+from floodwatch.api.command import QuietServer
+from floodwatch.core.commandline import (
     EXIT_RUNTIME,
     fail,
     run_until_signal,
     serve_metrics,
     settings_and_registry_or_exit,
 )
-from core.mqtt import MqttError
-from core.registry import StationRegistry
-from core.settings import Settings
-from ingest.service import run_ingest
-from notify.command import notify_config_or_exit
-from notify.config import NotifyConfig
-from notify.service import NoChannels, run_notify
+from floodwatch.core.mqtt import MqttError
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
+from floodwatch.ingest.service import run_ingest
+from floodwatch.notify.command import notify_config_or_exit
+from floodwatch.notify.config import NotifyConfig
+from floodwatch.notify.service import NoChannels, run_notify
 
 log = structlog.get_logger("up")
 

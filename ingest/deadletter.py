@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from core.readings import format_ts
+from floodwatch.core.readings import format_ts
 
 DEADLETTER_TOPIC = "floodwatch/deadletter"
 MAX_PAYLOAD_CHARS = 1024

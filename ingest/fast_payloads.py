@@ -22,8 +22,8 @@ from typing import Annotated
 
 import msgspec
 
-from core.registry import StationKind
-from ingest.payloads import (
+from floodwatch.core.registry import StationKind
+from floodwatch.ingest.payloads import (
     BATTERY_V,
     EPOCH_SECONDS,
     LEVEL_M,

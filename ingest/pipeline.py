@@ -15,15 +15,15 @@ from typing import Protocol
 
 import structlog
 
-from core.influx import InfluxClient
-from core.lineprotocol import LineProtocolError, PointFormatter
-from core.registry import StationRegistry
-from core.subscription import ReceivedMessage
-from ingest import metrics
-from ingest.deadletter import DEADLETTER_TOPIC, deadletter_payload
-from ingest.spool import Spool
-from ingest.validate import MessageValidator, Reason, Rejected
-from ingest.writer import Batch, BatchWriter
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.lineprotocol import LineProtocolError, PointFormatter
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.subscription import ReceivedMessage
+from floodwatch.ingest import metrics
+from floodwatch.ingest.deadletter import DEADLETTER_TOPIC, deadletter_payload
+from floodwatch.ingest.spool import Spool
+from floodwatch.ingest.validate import MessageValidator, Reason, Rejected
+from floodwatch.ingest.writer import Batch, BatchWriter
 
 log = structlog.get_logger("ingest.pipeline")
 

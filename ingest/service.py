@@ -8,14 +8,14 @@ from pathlib import Path
 
 import structlog
 
-from core.influx import InfluxClient
-from core.mqtt import BrokerAddress
-from core.registry import StationRegistry
-from core.settings import Settings
-from core.subscription import Subscription
-from ingest.pipeline import IngestPipeline
-from ingest.spool import Spool
-from ingest.validate import MessageValidator
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.mqtt import BrokerAddress
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
+from floodwatch.core.subscription import Subscription
+from floodwatch.ingest.pipeline import IngestPipeline
+from floodwatch.ingest.spool import Spool
+from floodwatch.ingest.validate import MessageValidator
 
 log = structlog.get_logger("ingest")
 

@@ -14,11 +14,11 @@ from typing import NamedTuple
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from core.readings import Reading
-from core.registry import STATION_ID_RE, StationKind, StationRegistry
-from ingest.fast_payloads import decode_valid
-from ingest.payloads import RiverPayload, RoadPayload, Timestamp
-from ingest.senml import SenMLError, SenMLPack, resolve_pack
+from floodwatch.core.readings import Reading
+from floodwatch.core.registry import STATION_ID_RE, StationKind, StationRegistry
+from floodwatch.ingest.fast_payloads import decode_valid
+from floodwatch.ingest.payloads import RiverPayload, RoadPayload, Timestamp
+from floodwatch.ingest.senml import SenMLError, SenMLPack, resolve_pack
 
 
 class Reason(StrEnum):

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from core.influx import DatabaseNotFound, InfluxClient, InfluxRejected, InfluxUnavailable
-from core.subscription import ReceivedMessage
-from ingest import metrics
-from ingest.spool import Spool, SpoolFull
+from floodwatch.core.influx import DatabaseNotFound, InfluxClient, InfluxRejected, InfluxUnavailable
+from floodwatch.core.subscription import ReceivedMessage
+from floodwatch.ingest import metrics
+from floodwatch.ingest.spool import Spool, SpoolFull
 
 log = structlog.get_logger("ingest.writer")
 

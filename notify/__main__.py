@@ -1,11 +1,11 @@
-"""``python -m notify``: the delivery stage alone (same as ``floodwatch notify``)."""
+"""``python -m floodwatch.notify``: the delivery stage alone (same as ``floodwatch notify``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from notify.command import register
+from floodwatch.notify.command import register
 
 
 def main() -> None:

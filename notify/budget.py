@@ -5,9 +5,9 @@ plus the platform's own "come back at" time after a 429, also kept in the outbox
 
 from __future__ import annotations
 
-from notify.config import Budget
-from notify.outbox import Outbox
-from notify.posts import Posts
+from floodwatch.notify.config import Budget
+from floodwatch.notify.outbox import Outbox
+from floodwatch.notify.posts import Posts
 
 DAY_S = 86_400.0
 

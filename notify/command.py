@@ -6,10 +6,10 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.settings import Settings
-    from notify.config import NotifyConfig
+    from floodwatch.core.settings import Settings
+    from floodwatch.notify.config import NotifyConfig
 
-from core.commandline import (
+from floodwatch.core.commandline import (
     EXIT_RUNTIME,
     fail,
     run_until_signal,
@@ -28,8 +28,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_notify(args: argparse.Namespace) -> None:
     # Imported here so `floodwatch --help` stays light.
-    from core.mqtt import MqttError  # noqa: PLC0415
-    from notify.service import NoChannels, run_notify  # noqa: PLC0415
+    from floodwatch.core.mqtt import MqttError  # noqa: PLC0415
+    from floodwatch.notify.service import NoChannels, run_notify  # noqa: PLC0415
 
     settings, registry = settings_and_registry_or_exit()
     config = notify_config_or_exit(settings)
@@ -47,7 +47,7 @@ def cmd_notify(args: argparse.Namespace) -> None:
 
 def notify_config_or_exit(settings: Settings) -> NotifyConfig:
     """The delivery configuration; exits 2 with one line when it is wrong."""
-    from notify.config import ConfigError, NotifyConfig  # noqa: PLC0415
+    from floodwatch.notify.config import ConfigError, NotifyConfig  # noqa: PLC0415
 
     try:
         return NotifyConfig.load(settings.notify_config)

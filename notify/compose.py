@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from twitter_text import parse_tweet  # type: ignore[import-untyped]
 
-from core.registry import StationRegistry
-from notify.config import Social, Templates, Text
-from notify.notice import Notice
-from notify.policy import priority
+from floodwatch.core.registry import StationRegistry
+from floodwatch.notify.config import Social, Templates, Text
+from floodwatch.notify.notice import Notice
+from floodwatch.notify.policy import priority
 
 X_MAX_WEIGHTED = 280
 MASTODON_MAX_CHARS = 500

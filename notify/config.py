@@ -13,7 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from core.config_files import YamlSyntaxError, check_placeholders, first_error, parse_yaml
+from floodwatch.core.config_files import (
+    YamlSyntaxError,
+    check_placeholders,
+    first_error,
+    parse_yaml,
+)
 
 
 class ConfigError(Exception):

@@ -14,11 +14,11 @@ from typing import Protocol
 
 import structlog
 
-from core.waiting import wait_event
-from notify import metrics
-from notify.channels.base import DeliveryError, backoff_s
-from notify.config import Retry
-from notify.outbox import Delivery, Outbox, StoredEvent
+from floodwatch.core.waiting import wait_event
+from floodwatch.notify import metrics
+from floodwatch.notify.channels.base import DeliveryError, backoff_s
+from floodwatch.notify.config import Retry
+from floodwatch.notify.outbox import Delivery, Outbox, StoredEvent
 
 log = structlog.get_logger("notify")
 

@@ -16,8 +16,8 @@ from typing import Protocol
 
 import structlog
 
-from core.subscription import ReceivedMessage
-from notify.notice import (
+from floodwatch.core.subscription import ReceivedMessage
+from floodwatch.notify.notice import (
     ALERTS_PREFIX,
     CAP_PREFIX,
     STATUS_PREFIX,
@@ -25,7 +25,7 @@ from notify.notice import (
     NoticeError,
     cap_event_id,
 )
-from notify.outbox import Outbox, Planner
+from floodwatch.notify.outbox import Outbox, Planner
 
 log = structlog.get_logger("notify")
 

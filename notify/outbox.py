@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from notify import metrics
-from notify.status import Stamper, State, delivery_line
+from floodwatch.notify import metrics
+from floodwatch.notify.status import Stamper, State, delivery_line
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -18,9 +18,9 @@ from typing import Literal
 
 import structlog
 
-from notify.config import Policy, Retry
-from notify.notice import Notice, NoticeError
-from notify.outbox import Outbox, Planned, StoredEvent
+from floodwatch.notify.config import Policy, Retry
+from floodwatch.notify.notice import Notice, NoticeError
+from floodwatch.notify.outbox import Outbox, Planned, StoredEvent
 
 log = structlog.get_logger("notify.policy")
 

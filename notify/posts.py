@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from notify import metrics
-from notify.outbox import DELIVERY_COLUMNS, Delivery, Outbox
+from floodwatch.notify import metrics
+from floodwatch.notify.outbox import DELIVERY_COLUMNS, Delivery, Outbox
 
 log = structlog.get_logger("notify.posts")
 

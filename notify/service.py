@@ -12,20 +12,20 @@ from pathlib import Path
 import httpx
 import structlog
 
-from core.influx import InfluxClient
-from core.mqtt import BrokerAddress
-from core.registry import StationRegistry
-from core.settings import Settings
-from core.subscription import Subscription
-from notify import metrics
-from notify.channels.setup import Channels, build_channels
-from notify.channels.social import SocialSender
-from notify.config import NotifyConfig
-from notify.dispatch import Dispatcher, EventChannel
-from notify.intake import TOPICS, Intake
-from notify.outbox import Outbox
-from notify.policy import DeliveryPolicy
-from notify.status import StatusLines, status_writer
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.mqtt import BrokerAddress
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
+from floodwatch.core.subscription import Subscription
+from floodwatch.notify import metrics
+from floodwatch.notify.channels.setup import Channels, build_channels
+from floodwatch.notify.channels.social import SocialSender
+from floodwatch.notify.config import NotifyConfig
+from floodwatch.notify.dispatch import Dispatcher, EventChannel
+from floodwatch.notify.intake import TOPICS, Intake
+from floodwatch.notify.outbox import Outbox
+from floodwatch.notify.policy import DeliveryPolicy
+from floodwatch.notify.status import StatusLines, status_writer
 
 log = structlog.get_logger("notify")
 

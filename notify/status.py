@@ -19,10 +19,10 @@ from typing import Literal, Protocol
 
 import structlog
 
-from core.influx import InfluxClient
-from core.line_queue import QueuedLineWriter
-from core.lineprotocol import format_point
-from notify import metrics
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.line_queue import QueuedLineWriter
+from floodwatch.core.lineprotocol import format_point
+from floodwatch.notify import metrics
 
 log = structlog.get_logger("notify.status")
 

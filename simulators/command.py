@@ -31,19 +31,19 @@ from types import FrameType
 
 import structlog
 
-from core.commandline import EXIT_RUNTIME, fail
-from core.logging import configure_logging
-from core.mqtt import BrokerAddress, MqttError
-from core.registry import RegistryError, StationRegistry
-from core.settings import SettingsError, load_settings
-from simulators.faults import FaultSpec, parse_fault_option
-from simulators.load import load_devices, load_events
-from simulators.messages import Event
-from simulators.publisher import PER_DEVICE_LIMIT, PublishReport, publish_events
-from simulators.replay import ReplayError, read_recording, replay_events
-from simulators.runner import build_simulation
-from simulators.scenario import ScenarioError
-from simulators.timeline import JST, format_duration, parse_duration, parse_start
+from floodwatch.core.commandline import EXIT_RUNTIME, fail
+from floodwatch.core.logging import configure_logging
+from floodwatch.core.mqtt import BrokerAddress, MqttError
+from floodwatch.core.registry import RegistryError, StationRegistry
+from floodwatch.core.settings import SettingsError, load_settings
+from floodwatch.simulators.faults import FaultSpec, parse_fault_option
+from floodwatch.simulators.load import load_devices, load_events
+from floodwatch.simulators.messages import Event
+from floodwatch.simulators.publisher import PER_DEVICE_LIMIT, PublishReport, publish_events
+from floodwatch.simulators.replay import ReplayError, read_recording, replay_events
+from floodwatch.simulators.runner import build_simulation
+from floodwatch.simulators.scenario import ScenarioError
+from floodwatch.simulators.timeline import JST, format_duration, parse_duration, parse_start
 
 log = structlog.get_logger("simulators")
 

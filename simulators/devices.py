@@ -20,10 +20,10 @@ import math
 import random
 from datetime import datetime
 
-from core.registry import Station, StationKind
-from simulators.messages import FieldValue, Observation
-from simulators.roads import RoadSurface, cloud_clearness
-from simulators.timeline import local_hour
+from floodwatch.core.registry import Station, StationKind
+from floodwatch.simulators.messages import FieldValue, Observation
+from floodwatch.simulators.roads import RoadSurface, cloud_clearness
+from floodwatch.simulators.timeline import local_hour
 
 TIP_MM = 0.5
 LEVEL_NOISE_M = 0.004

@@ -37,9 +37,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from core.config_files import first_error
-from core.registry import StationKind
-from simulators.timeline import Duration, PositiveDuration
+from floodwatch.core.config_files import first_error
+from floodwatch.core.registry import StationKind
+from floodwatch.simulators.timeline import Duration, PositiveDuration
 
 
 class FaultKind(StrEnum):

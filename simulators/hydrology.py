@@ -40,9 +40,9 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.registry import Station
-from simulators.rainfall import distance_km
-from simulators.timeline import Duration, PositiveDuration
+from floodwatch.core.registry import Station
+from floodwatch.simulators.rainfall import distance_km
+from floodwatch.simulators.timeline import Duration, PositiveDuration
 
 AUTO = "auto"
 

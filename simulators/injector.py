@@ -17,10 +17,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from core.registry import StationKind
-from simulators.devices import random_stream
-from simulators.faults import FaultKind, FaultSpec
-from simulators.messages import (
+from floodwatch.core.registry import StationKind
+from floodwatch.simulators.devices import random_stream
+from floodwatch.simulators.faults import FaultKind, FaultSpec
+from floodwatch.simulators.messages import (
     PRIMARY_FIELD,
     Event,
     FieldValue,

@@ -17,8 +17,8 @@ import math
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
-from core.registry import StationKind, StationRegistry
-from simulators.messages import Event, format_device_ts, topic_for
+from floodwatch.core.registry import StationKind, StationRegistry
+from floodwatch.simulators.messages import Event, format_device_ts, topic_for
 
 SURFACE_CYCLE = ("dry", "wet", "wet", "dry")
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from core.registry import StationKind
-from simulators.timeline import JST
+from floodwatch.core.registry import StationKind
+from floodwatch.simulators.timeline import JST
 
 FieldValue = float | str
 

@@ -26,10 +26,10 @@ from paho.mqtt.client import Client, ConnectFlags
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from core.mqtt import BrokerAddress, MqttError, new_client
-from simulators.clock import Pacer
-from simulators.messages import Event
-from simulators.timeline import JST
+from floodwatch.core.mqtt import BrokerAddress, MqttError, new_client
+from floodwatch.simulators.clock import Pacer
+from floodwatch.simulators.messages import Event
+from floodwatch.simulators.timeline import JST
 
 PER_DEVICE_LIMIT = 50
 CLIENT_PREFIX = "floodwatch-sim"

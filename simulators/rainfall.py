@@ -23,8 +23,8 @@ from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from core.registry import Station
-from simulators.timeline import Duration, Profile
+from floodwatch.core.registry import Station
+from floodwatch.simulators.timeline import Duration, Profile
 
 EARTH_RADIUS_KM = 6371.0
 

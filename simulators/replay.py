@@ -23,12 +23,12 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from core.readings import FIELDS_BY_KIND, RIVER_FIELDS, ROAD_FIELDS, SURFACE_STATES
-from core.registry import StationKind, StationRegistry
-from simulators.faults import FaultSpec
-from simulators.injector import DeviceFaults
-from simulators.messages import Event, FieldValue, Observation, TimestampFormat
-from simulators.timeline import parse_start
+from floodwatch.core.readings import FIELDS_BY_KIND, RIVER_FIELDS, ROAD_FIELDS, SURFACE_STATES
+from floodwatch.core.registry import StationKind, StationRegistry
+from floodwatch.simulators.faults import FaultSpec
+from floodwatch.simulators.injector import DeviceFaults
+from floodwatch.simulators.messages import Event, FieldValue, Observation, TimestampFormat
+from floodwatch.simulators.timeline import parse_start
 
 VALUE_COLUMNS = RIVER_FIELDS | ROAD_FIELDS
 

@@ -33,7 +33,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from simulators.timeline import PositiveDuration, Profile
+from floodwatch.simulators.timeline import PositiveDuration, Profile
 
 FILM_MAX_MM = 0.5
 WET_FILM_MM = 0.05

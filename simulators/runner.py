@@ -20,17 +20,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from core.config_files import first_error
-from core.mqtt import BrokerAddress
-from core.registry import StationRegistry
-from core.settings import Settings
-from simulators.clock import default_start
-from simulators.faults import FaultSpec
-from simulators.load import load_devices, load_events
-from simulators.publisher import PublishReport, publish_events
-from simulators.replay import read_recording, replay_events
-from simulators.scenario import Scenario, load_scenario
-from simulators.simulation import Simulation
+from floodwatch.core.config_files import first_error
+from floodwatch.core.mqtt import BrokerAddress
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
+from floodwatch.simulators.clock import default_start
+from floodwatch.simulators.faults import FaultSpec
+from floodwatch.simulators.load import load_devices, load_events
+from floodwatch.simulators.publisher import PublishReport, publish_events
+from floodwatch.simulators.replay import read_recording, replay_events
+from floodwatch.simulators.scenario import Scenario, load_scenario
+from floodwatch.simulators.simulation import Simulation
 
 
 def broker_address(broker: str | BrokerAddress) -> BrokerAddress:

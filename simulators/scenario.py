@@ -44,13 +44,13 @@ from pydantic import (
     model_validator,
 )
 
-from core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
-from simulators.faults import FaultSpec
-from simulators.hydrology import RiverParams, RoutingSpec
-from simulators.messages import TimestampFormat
-from simulators.rainfall import RainSpec
-from simulators.roads import RoadParams, WeatherSpec
-from simulators.timeline import PositiveDuration
+from floodwatch.core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
+from floodwatch.simulators.faults import FaultSpec
+from floodwatch.simulators.hydrology import RiverParams, RoutingSpec
+from floodwatch.simulators.messages import TimestampFormat
+from floodwatch.simulators.rainfall import RainSpec
+from floodwatch.simulators.roads import RoadParams, WeatherSpec
+from floodwatch.simulators.timeline import PositiveDuration
 
 SCENARIO_PACKAGE = "simulators"
 

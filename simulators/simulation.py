@@ -19,16 +19,16 @@ import math
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from core.registry import Station, StationKind, StationRegistry
-from simulators.devices import RiverDevice, RoadDevice
-from simulators.faults import FaultSpec
-from simulators.hydrology import RiverNetwork, RiverParams
-from simulators.injector import DeviceFaults
-from simulators.messages import Event, Observation
-from simulators.rainfall import RainField
-from simulators.roads import RoadParams, RoadSurface
-from simulators.scenario import Scenario, ScenarioError
-from simulators.timeline import local_hour
+from floodwatch.core.registry import Station, StationKind, StationRegistry
+from floodwatch.simulators.devices import RiverDevice, RoadDevice
+from floodwatch.simulators.faults import FaultSpec
+from floodwatch.simulators.hydrology import RiverNetwork, RiverParams
+from floodwatch.simulators.injector import DeviceFaults
+from floodwatch.simulators.messages import Event, Observation
+from floodwatch.simulators.rainfall import RainField
+from floodwatch.simulators.roads import RoadParams, RoadSurface
+from floodwatch.simulators.scenario import Scenario, ScenarioError
+from floodwatch.simulators.timeline import local_hour
 
 
 class Simulation:

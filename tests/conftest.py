@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import InfluxServer, MosquittoServer
 from tests.support import REPO_ROOT, InfluxQuery, IngestProcess

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.settings import Settings
+from floodwatch.core.settings import Settings
 from floodwatch.reference import BEGIN, END, generated_files, readme_with_table, settings_table
 from tests.support import REPO_ROOT
 

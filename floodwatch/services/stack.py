@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core.settings import Settings
+from floodwatch.core.settings import Settings
 from floodwatch.services.packages import install_missing, missing_packages
 from floodwatch.services.process import ServiceError, port_is_open
 from floodwatch.services.servers import InfluxServer, LocalServer, MosquittoServer

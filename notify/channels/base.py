@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from notify.config import Retry
+from floodwatch.notify.config import Retry
 
 
 class DeliveryError(Exception):

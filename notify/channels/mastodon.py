@@ -15,7 +15,7 @@ from mastodon import (
     MastodonServerError,
 )
 
-from notify.channels.base import DeliveryError
+from floodwatch.notify.channels.base import DeliveryError
 
 # Tell Mastodon.py the server version so it never asks for it on start.
 ASSUMED_VERSION = "4.2.0"

@@ -20,13 +20,13 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from core.mqtt import PERMANENT_CONNECT_FAILURES, BrokerAddress, new_client
-from core.mqtt_loop import ConnectionKeeper
-from core.settings import Settings
-from core.waiting import wait_event
-from notify.channels.base import DeliveryError
-from notify.config import Network, Retry
-from notify.outbox import Outbox, StoredEvent
+from floodwatch.core.mqtt import PERMANENT_CONNECT_FAILURES, BrokerAddress, new_client
+from floodwatch.core.mqtt_loop import ConnectionKeeper
+from floodwatch.core.settings import Settings
+from floodwatch.core.waiting import wait_event
+from floodwatch.notify.channels.base import DeliveryError
+from floodwatch.notify.config import Network, Retry
+from floodwatch.notify.outbox import Outbox, StoredEvent
 
 log = structlog.get_logger("notify.network")
 

@@ -12,17 +12,22 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import SecretStr
 
-from core.registry import StationRegistry
-from core.settings import Settings
-from notify.channels.base import ChannelProblem
-from notify.channels.mastodon import MastodonPlatform, mastodon_client
-from notify.channels.network import NetworkChannel, network_address, topic_problem
-from notify.channels.social import Platform
-from notify.channels.webhook import WebhookChannel, channel_name, parse_secrets, url_problem
-from notify.channels.x import XPlatform, x_client
-from notify.compose import Composer, Fits, fits_mastodon, fits_x
-from notify.config import NotifyConfig, Social
-from notify.policy import Route
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
+from floodwatch.notify.channels.base import ChannelProblem
+from floodwatch.notify.channels.mastodon import MastodonPlatform, mastodon_client
+from floodwatch.notify.channels.network import NetworkChannel, network_address, topic_problem
+from floodwatch.notify.channels.social import Platform
+from floodwatch.notify.channels.webhook import (
+    WebhookChannel,
+    channel_name,
+    parse_secrets,
+    url_problem,
+)
+from floodwatch.notify.channels.x import XPlatform, x_client
+from floodwatch.notify.compose import Composer, Fits, fits_mastodon, fits_x
+from floodwatch.notify.config import NotifyConfig, Social
+from floodwatch.notify.policy import Route
 
 
 @dataclass

@@ -16,16 +16,16 @@ from typing import Protocol
 
 import structlog
 
-from core.registry import StationRegistry
-from core.waiting import wait_event
-from notify import metrics
-from notify.budget import PostingBudget
-from notify.channels.base import DeliveryError, backoff_s
-from notify.compose import Composer
-from notify.config import Social
-from notify.notice import Notice
-from notify.outbox import Delivery, Outbox
-from notify.posts import Post, Posts
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.waiting import wait_event
+from floodwatch.notify import metrics
+from floodwatch.notify.budget import PostingBudget
+from floodwatch.notify.channels.base import DeliveryError, backoff_s
+from floodwatch.notify.compose import Composer
+from floodwatch.notify.config import Social
+from floodwatch.notify.notice import Notice
+from floodwatch.notify.outbox import Delivery, Outbox
+from floodwatch.notify.posts import Post, Posts
 
 log = structlog.get_logger("notify.social")
 

@@ -20,9 +20,9 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from notify.channels.base import DeliveryError
-from notify.config import Retry, Webhook
-from notify.outbox import StoredEvent
+from floodwatch.notify.channels.base import DeliveryError
+from floodwatch.notify.config import Retry, Webhook
+from floodwatch.notify.outbox import StoredEvent
 
 CONTENT_TYPES = {"cap": "application/cap+xml", "json": "application/json"}
 

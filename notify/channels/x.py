@@ -18,7 +18,7 @@ import requests
 import tweepy  # type: ignore[import-untyped]
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from notify.channels.base import DeliveryError
+from floodwatch.notify.channels.base import DeliveryError
 
 TWEEPY_HOST = "https://api.twitter.com"
 NOT_PROCESSED = {503}  # X's "over capacity": the request was not acted on

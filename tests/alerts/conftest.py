@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from alerts.engine import Engine, Outcome
-from alerts.model import Event
-from alerts.rules import AlertRules
-from core.readings import FieldValue, Reading
-from core.registry import StationKind, StationRegistry
+from floodwatch.alerts.engine import Engine, Outcome
+from floodwatch.alerts.model import Event
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.readings import FieldValue, Reading
+from floodwatch.core.registry import StationKind, StationRegistry
 from tests.support import REPO_ROOT
 
 RULES_FILE = REPO_ROOT / "config" / "alert-rules.yaml"

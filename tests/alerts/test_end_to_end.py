@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from core.readings import Reading
-from core.registry import StationKind
+from floodwatch.core.readings import Reading
+from floodwatch.core.registry import StationKind
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.conftest import REGISTRY_YAML, RULES_FILE, river, road, write_registry

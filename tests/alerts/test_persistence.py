@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alerts.engine import Engine, Outcome
-from alerts.model import Event
-from alerts.rules import AlertRules
-from alerts.store import AlertStore, Changes, OutboxEntry
-from core.readings import Reading
-from core.registry import StationRegistry
+from floodwatch.alerts.engine import Engine, Outcome
+from floodwatch.alerts.model import Event
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.store import AlertStore, Changes, OutboxEntry
+from floodwatch.core.readings import Reading
+from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import river, road
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.engine import Engine
-from alerts.model import AlertType, Event, Transition
-from alerts.rules import AlertRules
-from core.readings import Reading
-from core.registry import StationRegistry
+from floodwatch.alerts.engine import Engine
+from floodwatch.alerts.model import AlertType, Event, Transition
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.readings import Reading
+from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import REGISTRY_YAML, RULES_FILE, river
 
 REGISTRY = StationRegistry.from_yaml_text(REGISTRY_YAML)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.river import WINDOW_POINTS, rate_m_per_h, rate_window
-from alerts.rules import RateRule
+from floodwatch.alerts.river import WINDOW_POINTS, rate_m_per_h, rate_window
+from floodwatch.alerts.rules import RateRule
 
 RULE = RateRule(threshold_m_per_h=0.5, deadband_m_per_h=0.1, window_s=3600, min_span_s=1200,
                 hold_s=1800, projection_horizon_s=21600)

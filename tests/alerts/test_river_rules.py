@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from alerts.engine import Engine
-from alerts.model import AlertType, Event
-from alerts.rules import AlertRules
-from core.registry import StationRegistry
+from floodwatch.alerts.engine import Engine
+from floodwatch.alerts.model import AlertType, Event
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import at, feed, river, rules_with, series, summary
 
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.commands import CommandRejected, parse_command
-from alerts.engine import Engine
-from alerts.model import AlertType
-from alerts.rules import AlertRules, RulesError
-from core.registry import StationRegistry
+from floodwatch.alerts.commands import CommandRejected, parse_command
+from floodwatch.alerts.engine import Engine
+from floodwatch.alerts.model import AlertType
+from floodwatch.alerts.rules import AlertRules, RulesError
+from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import RULES_FILE, T0, feed, road, rules_with, series, summary
 
 

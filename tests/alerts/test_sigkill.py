@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from alerts.engine import Engine
-from alerts.render import event_payload
-from alerts.rules import AlertRules
-from core.readings import Reading
-from core.registry import StationRegistry
+from floodwatch.alerts.engine import Engine
+from floodwatch.alerts.render import event_payload
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.readings import Reading
+from floodwatch.core.registry import StationRegistry
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.conftest import RULES_FILE, river, road, write_registry
 from tests.alerts.process import AlertsProcess, bus, publish_all

@@ -8,14 +8,14 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.engine import Engine
-from alerts.model import AlertType, Event
-from alerts.rules import AlertRules
-from core.readings import Reading
-from core.registry import StationRegistry
-from ingest.validate import MessageValidator
-from simulators.scenario import load_scenario
-from simulators.simulation import Simulation
+from floodwatch.alerts.engine import Engine
+from floodwatch.alerts.model import AlertType, Event
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.readings import Reading
+from floodwatch.core.registry import StationRegistry
+from floodwatch.ingest.validate import MessageValidator
+from floodwatch.simulators.scenario import load_scenario
+from floodwatch.simulators.simulation import Simulation
 from tests.alerts.conftest import RULES_FILE
 from tests.conftest import SAMPLE_REGISTRY
 from tests.simulators.conftest import TYPHOON_START

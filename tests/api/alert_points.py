@@ -9,12 +9,12 @@ import subprocess
 from datetime import datetime
 from typing import Any
 
-from alerts.cap import render_cap
-from alerts.history import history_line
-from alerts.model import AlertType, Cause, Event, Transition
-from alerts.render import event_document, event_payload
-from alerts.rules import AlertRules
-from core.registry import StationRegistry
+from floodwatch.alerts.cap import render_cap
+from floodwatch.alerts.history import history_line
+from floodwatch.alerts.model import AlertType, Cause, Event, Transition
+from floodwatch.alerts.render import event_document, event_payload
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.registry import StationRegistry
 from tests.support import REPO_ROOT
 
 RULES_FILE = REPO_ROOT / "config" / "alert-rules.yaml"

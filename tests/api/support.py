@@ -11,9 +11,9 @@ import httpx
 import uvicorn
 from pydantic import SecretStr
 
-from api.app import create_app
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.api.app import create_app
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from floodwatch.services.process import free_port
 
 VIEWER_KEY = "viewer-key-0123456789"

@@ -13,9 +13,9 @@ from starlette.types import Receive, Scope, Send
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from api.limits import BodyLimit
-from core.registry import StationRegistry
-from core.settings import Settings, SettingsError, load_settings
+from floodwatch.api.limits import BodyLimit
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings, SettingsError, load_settings
 from tests.api.support import ADMIN_KEY, OFFICER_KEY, VIEWER_KEY, api_client, api_server
 
 STATIONS = "/api/v1/stations"

@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from core.influx import InfluxClient
-from core.lineprotocol import format_field_value
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.lineprotocol import format_field_value
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from tests.api.support import api_client
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -8,8 +8,8 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from floodwatch.services.servers import MosquittoServer
 from tests.api.support import OFFICER_KEY, api_client, eventually
 from tests.support import collect, wait_for

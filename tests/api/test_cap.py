@@ -11,10 +11,10 @@ from typing import Any
 
 from lxml import etree
 
-from alerts.model import AlertType, Transition
-from core.influx import InfluxClient
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.alerts.model import AlertType, Transition
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from floodwatch.services.servers import MosquittoServer
 from tests.api.alert_points import StoredAlerts, event, retain_status
 from tests.api.support import api_client, eventually

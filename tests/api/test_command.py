@@ -1,4 +1,4 @@
-"""``python -m api`` (``floodwatch api`` once wired) as a real process."""
+"""``python -m floodwatch.api`` as a real process."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_serves_until_sigterm(settings_env: Callable[..., dict[str, str]],
     env = {**os.environ, **settings_env(api_port=port, api_keys="viewer:k" * 3 + "0" * 10)}
     log = tmp_path / "api.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "api"], env=env, cwd=REPO_ROOT,
+        process = subprocess.Popen([sys.executable, "-m", "floodwatch.api"], env=env, cwd=REPO_ROOT,
                                    stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: _healthy(f"http://127.0.0.1:{port}/readyz"), 20, "the API to be ready")
@@ -45,7 +45,7 @@ def test_config_error_is_one_line_and_exit_2(
     settings_env: Callable[..., dict[str, str]]
 ) -> None:
     env = {**os.environ, **settings_env(api_port="not-a-port")}
-    result = subprocess.run([sys.executable, "-m", "api"], env=env, cwd=REPO_ROOT,
+    result = subprocess.run([sys.executable, "-m", "floodwatch.api"], env=env, cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("floodwatch: FLOODWATCH_API_PORT:")

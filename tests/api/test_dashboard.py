@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from core.registry import StationRegistry
+from floodwatch.core.registry import StationRegistry
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.process import AlertsProcess

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from api import dashboard
-from core.registry import StationRegistry
-from core.settings import Settings, SettingsError, load_settings
+from floodwatch.api import dashboard
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings, SettingsError, load_settings
 from tests.api.support import api_client
 
 

@@ -8,11 +8,11 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from alerts.model import Transition
-from core.influx import InfluxClient
-from core.lineprotocol import format_point
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.alerts.model import Transition
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.lineprotocol import format_point
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from tests.api.alert_points import StoredAlerts, event
 from tests.api.support import api_client
 

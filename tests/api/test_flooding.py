@@ -7,9 +7,9 @@ import asyncio
 import json
 from collections.abc import Callable
 
-from alerts.commands import Flooding, parse_command
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.alerts.commands import Flooding, parse_command
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from floodwatch.services.servers import MosquittoServer
 from tests.api.alert_points import retain_status
 from tests.api.support import OFFICER_KEY, api_client, eventually

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.history_cache import Chart, HistoryCache, aligned
-from api.models import HistoryPoint
-from api.store import _values, chart_json, ns_to_datetime
-from core.influx import InfluxClient, Table
-from core.registry import StationKind, StationRegistry
-from core.settings import Settings
+from floodwatch.api.history_cache import Chart, HistoryCache, aligned
+from floodwatch.api.models import HistoryPoint
+from floodwatch.api.store import _values, chart_json, ns_to_datetime
+from floodwatch.core.influx import InfluxClient, Table
+from floodwatch.core.registry import StationKind, StationRegistry
+from floodwatch.core.settings import Settings
 from tests.api.support import api_client
 from tests.api.test_readings import START, STEP
 from tests.api.test_readings import _write_levels as write_levels

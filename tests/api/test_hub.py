@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from api.hub import SLOW_REASON, ClientDropped, LiveEvent, LiveFilter, LiveHub
+from floodwatch.api.hub import SLOW_REASON, ClientDropped, LiveEvent, LiveFilter, LiveHub
 
 
 def _reading(station: str, kind: str = "river") -> LiveEvent:

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from api.latest_store import RenderedBody, StoredLatest, StoredSnapshot
-from core.influx import InfluxClient, Row
-from core.settings import Settings
+from floodwatch.api.latest_store import RenderedBody, StoredLatest, StoredSnapshot
+from floodwatch.core.influx import InfluxClient, Row
+from floodwatch.core.settings import Settings
 from floodwatch.services.process import free_port
 
 

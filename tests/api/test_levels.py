@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.levels import BAND_RANK, LevelBand, is_stale, level_band, station_band
-from core.registry import ReferenceLevels, StationRegistry
+from floodwatch.api.levels import BAND_RANK, LevelBand, is_stale, level_band, station_band
+from floodwatch.core.registry import ReferenceLevels, StationRegistry
 
 LEVELS = ReferenceLevels(standby=1, caution=2, evacuation=3, danger=4, flooding=5)
 

@@ -13,8 +13,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.api.support import VIEWER_HEADERS, VIEWER_KEY, api_client, api_server, eventually

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.influx import InfluxClient
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from tests.api.support import api_client
 
 START = datetime(2026, 11, 1, tzinfo=UTC)

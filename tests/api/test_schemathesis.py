@@ -26,10 +26,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from alerts.model import Transition
-from core.influx import InfluxClient
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.alerts.model import Transition
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from floodwatch.services.servers import MosquittoServer
 from tests.api.alert_points import StoredAlerts, event, retain_status
 from tests.api.support import OFFICER_KEY, api_server

@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.api.support import api_client, eventually

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
-from core.registry import RegistryError, StationRegistry
+from floodwatch.core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
+from floodwatch.core.registry import RegistryError, StationRegistry
 
 
 def test_a_key_given_twice_is_refused_with_its_line() -> None:
@@ -47,7 +47,7 @@ def test_deep_merge_merges_mappings_and_replaces_everything_else() -> None:
 
 
 def test_a_delivery_template_with_an_unknown_placeholder_names_it_and_its_place() -> None:
-    from notify.config import ConfigError, NotifyConfig
+    from floodwatch.notify.config import ConfigError, NotifyConfig
 
     text = "templates:\n  single: {ja: '{badge} {station}', en: '{badge}'}\n"
     with pytest.raises(ConfigError, match=r"<notify>: templates: single\.ja: "

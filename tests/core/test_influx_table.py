@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from core.influx import InfluxClient, InfluxRejected, InfluxUnavailable, Table
+from floodwatch.core.influx import InfluxClient, InfluxRejected, InfluxUnavailable, Table
 from tests.support import InfluxQuery
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.influx import InfluxClient
-from core.lineprotocol import (
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.lineprotocol import (
     LineProtocolError,
     escape_key,
     escape_measurement,

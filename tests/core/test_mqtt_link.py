@@ -9,7 +9,7 @@ import asyncio
 import mqtt5
 import pytest
 
-from core.mqtt_link import MqttLink, RawPublish
+from floodwatch.core.mqtt_link import MqttLink, RawPublish
 
 
 def feed(chunks: list[bytes]) -> tuple[list[object], bool]:

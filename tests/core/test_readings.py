@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.readings import Reading, format_ts
-from core.registry import StationKind
+from floodwatch.core.readings import Reading, format_ts
+from floodwatch.core.registry import StationKind
 
 values = st.dictionaries(
     # The schema's names (encoded once, ahead) and any other (encoded when met).

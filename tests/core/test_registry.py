@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.registry import RegistryError, StationKind, StationRegistry
+from floodwatch.core.registry import RegistryError, StationKind, StationRegistry
 
 VALID_RIVER = """
   - id: gauge-1

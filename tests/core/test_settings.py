@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings, SettingsError, load_settings
+from floodwatch.core.settings import Settings, SettingsError, load_settings
 from tests.support import REPO_ROOT
 
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from core.mqtt import BrokerAddress, MqttError
-from core.outbox import DEFAULT_PUBLISH_WINDOW
-from core.subscription import ReceivedMessage, Subscription
+from floodwatch.core.mqtt import BrokerAddress, MqttError
+from floodwatch.core.outbox import DEFAULT_PUBLISH_WINDOW
+from floodwatch.core.subscription import ReceivedMessage, Subscription
 from floodwatch.services.servers import MosquittoServer
 
 

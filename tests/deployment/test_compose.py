@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from core.settings import Settings
 from floodwatch.cli import build_parser
+from floodwatch.core.settings import Settings
 from tests.support import REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"

@@ -11,9 +11,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from core.registry import StationKind
-from ingest.fast_payloads import decode_valid
-from ingest.payloads import RiverPayload, RoadPayload
+from floodwatch.core.registry import StationKind
+from floodwatch.ingest.fast_payloads import decode_valid
+from floodwatch.ingest.payloads import RiverPayload, RoadPayload
 
 FIELDS = ["ts", "level_m", "rain_mm", "battery_v", "water_depth_cm", "surface_temp_c",
           "surface_state"]

@@ -13,9 +13,9 @@ import pytest
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
-from core.registry import StationRegistry
+from floodwatch.core.registry import StationRegistry
+from floodwatch.ingest.validate import MessageValidator, Rejected
 from floodwatch.services.servers import MosquittoServer
-from ingest.validate import MessageValidator, Rejected
 from tests.ingest.hostile_corpus import CORPUS, NOW, STORED, STORED_LEVELS
 from tests.support import InfluxQuery, IngestProcess, collect, wait_for
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import spool as spool_module
-from ingest.spool import Spool, SpoolFull
+from floodwatch.ingest import spool as spool_module
+from floodwatch.ingest.spool import Spool, SpoolFull
 
 
 def test_batches_come_back_in_order_across_segments(

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.registry import StationKind, StationRegistry
-from ingest.validate import MessageValidator, Reason, Rejected
+from floodwatch.core.registry import StationKind, StationRegistry
+from floodwatch.ingest.validate import MessageValidator, Reason, Rejected
 
 NOW = datetime(2026, 11, 28, 1, 0, 0, tzinfo=UTC)
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from core.registry import StationRegistry
-from core.settings import Settings
-from notify.config import NotifyConfig
-from notify.service import outbox_path, run_notify
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
+from floodwatch.notify.config import NotifyConfig
+from floodwatch.notify.service import outbox_path, run_notify
 from tests.alerts.process import publish_all
 
 Body = Callable[[], Awaitable[None]]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alerts.model import Event
-from core.registry import StationRegistry
-from notify.channels.social import Platform, SocialSender
-from notify.compose import Composer, fits_x
-from notify.config import NotifyConfig, Social
-from notify.intake import Part
-from notify.notice import Notice, cap_event_id
-from notify.outbox import Outbox
-from notify.policy import DeliveryPolicy, Route
+from floodwatch.alerts.model import Event
+from floodwatch.core.registry import StationRegistry
+from floodwatch.notify.channels.social import Platform, SocialSender
+from floodwatch.notify.compose import Composer, fits_x
+from floodwatch.notify.config import NotifyConfig, Social
+from floodwatch.notify.intake import Part
+from floodwatch.notify.notice import Notice, cap_event_id
+from floodwatch.notify.outbox import Outbox
+from floodwatch.notify.policy import DeliveryPolicy, Route
 from tests.notify.support import NOTIFY_CONFIG, FakeClock, bus_messages
 
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from alerts.cap import render_cap
-from alerts.engine import Engine
-from alerts.model import Event
-from alerts.render import ALERTS_TOPIC, CAP_TOPIC, event_payload
-from alerts.rules import AlertRules
-from core.readings import Reading
-from core.registry import StationRegistry
+from floodwatch.alerts.cap import render_cap
+from floodwatch.alerts.engine import Engine
+from floodwatch.alerts.model import Event
+from floodwatch.alerts.render import ALERTS_TOPIC, CAP_TOPIC, event_payload
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.readings import Reading
+from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import REGISTRY_YAML, RULES_FILE, river, road
 from tests.alerts.test_typhoon import typhoon_readings
 

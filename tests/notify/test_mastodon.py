@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 import responses
 
-from notify.channels.mastodon import MastodonPlatform, mastodon_client
+from floodwatch.notify.channels.mastodon import MastodonPlatform, mastodon_client
 from tests.notify.social_support import SocialRig, social_config
 from tests.notify.support import FakeClock
 from tests.notify.test_x import NORTH, TWO_BASINS

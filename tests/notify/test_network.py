@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
+from floodwatch.notify.config import NotifyConfig
+from floodwatch.notify.outbox import Outbox
+from floodwatch.notify.service import outbox_path
+from floodwatch.notify.status import StatusLines
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
-from notify.config import NotifyConfig
-from notify.outbox import Outbox
-from notify.service import outbox_path
-from notify.status import StatusLines
 from tests.alerts.process import AlertsProcess, bus, publish_all
 from tests.alerts.test_sigkill import run_env
 from tests.alerts.test_typhoon import typhoon_readings

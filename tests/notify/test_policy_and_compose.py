@@ -7,10 +7,10 @@ from pathlib import Path
 
 from twitter_text import parse_tweet  # type: ignore[import-untyped]
 
-from core.registry import StationRegistry
-from notify.compose import X_MAX_WEIGHTED, Composer, fits_x, shorten
-from notify.config import NotifyConfig
-from notify.notice import Notice
+from floodwatch.core.registry import StationRegistry
+from floodwatch.notify.compose import X_MAX_WEIGHTED, Composer, fits_x, shorten
+from floodwatch.notify.config import NotifyConfig
+from floodwatch.notify.notice import Notice
 from tests.alerts.conftest import river
 from tests.conftest import generated_registry_yaml
 from tests.notify.social_support import SocialRig, social_config

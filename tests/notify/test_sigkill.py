@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from core.registry import StationRegistry
+from floodwatch.core.registry import StationRegistry
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.process import AlertsProcess, publish_all
 from tests.notify.conftest import write_config
@@ -44,7 +44,7 @@ mastodon: {enabled: true, gather_s: 0.5, retry: {base_s: 0.2, max_s: 1, expire_s
 
 
 class NotifyProcess(AlertsProcess):
-    """``python -m notify``, configured by its environment."""
+    """``python -m floodwatch.notify``, configured by its environment."""
 
     def start(self) -> NotifyProcess:
         import subprocess
@@ -54,9 +54,9 @@ class NotifyProcess(AlertsProcess):
 
         started = len(self.log_events("notify running"))
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "notify"], env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT,
-                                            cwd=REPO_ROOT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "floodwatch.notify"], env=self.env,
+                stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
         wait_for(lambda: len(self.log_events("notify running")) > started or self.exited(),
                  30, "notify to start")
         assert not self.exited(), self.log_path.read_text(errors="replace")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.influx import InfluxClient
-from notify.outbox import Outbox
-from notify.status import StatusLines, delivery_line, status_writer
+from floodwatch.core.influx import InfluxClient
+from floodwatch.notify.outbox import Outbox
+from floodwatch.notify.status import StatusLines, delivery_line, status_writer
 
 
 def test_the_line_has_exactly_the_schema_the_api_reads() -> None:
@@ -47,7 +47,7 @@ def test_a_writer_cancelled_as_it_is_woken_stops(tmp_path: Path) -> None:
 
 
 def test_status_backlog_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("notify.status.MAX_STATUS_BACKLOG", 5)
+    monkeypatch.setattr("floodwatch.notify.status.MAX_STATUS_BACKLOG", 5)
     db = sqlite3.connect(tmp_path / "q.sqlite3", isolation_level=None)
     db.execute("CREATE TABLE status_lines (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT)")
     db.executemany("INSERT INTO status_lines (line) VALUES (?)", [(f"l{i}",) for i in range(8)])

@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import pytest
 
-from core.registry import StationRegistry
-from core.settings import Settings
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
+from floodwatch.notify.config import NotifyConfig
 from floodwatch.services.servers import MosquittoServer
-from notify.config import NotifyConfig
 from tests.notify.conftest import delivery_states, publish, run_with, until
 from tests.notify.support import (
     DELAY_HEADER,

@@ -13,12 +13,12 @@ import requests
 import responses
 from twitter_text import parse_tweet  # type: ignore[import-untyped]
 
-from alerts.model import Event
-from core.registry import StationRegistry
-from notify.channels.x import XPlatform, x_client
-from notify.compose import X_MAX_WEIGHTED
-from notify.outbox import Outbox
-from notify.status import StatusLines
+from floodwatch.alerts.model import Event
+from floodwatch.core.registry import StationRegistry
+from floodwatch.notify.channels.x import XPlatform, x_client
+from floodwatch.notify.compose import X_MAX_WEIGHTED
+from floodwatch.notify.outbox import Outbox
+from floodwatch.notify.status import StatusLines
 from tests.alerts.conftest import river
 from tests.notify.social_support import SocialRig, social_config
 from tests.notify.support import FakeClock, events_of, typhoon_events

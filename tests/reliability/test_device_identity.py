@@ -17,8 +17,8 @@ from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from core.registry import StationRegistry
 from floodwatch.broker_acl import render_acl
+from floodwatch.core.registry import StationRegistry
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.support import REPO_ROOT, InfluxQuery, IngestProcess, wait_for

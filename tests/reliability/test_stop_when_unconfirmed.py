@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from floodwatch.ingest.service import SHUTDOWN_GRACE_S
 from floodwatch.services.servers import InfluxServer, MosquittoServer
-from ingest.service import SHUTDOWN_GRACE_S
 from tests.reliability.conftest import STATIONS
 from tests.reliability.stream import SteadyStream
 from tests.reliability.test_faults import assert_books_balance

@@ -9,7 +9,7 @@ from pathlib import Path
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from core.mqtt import connect_properties
+from floodwatch.core.mqtt import connect_properties
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 

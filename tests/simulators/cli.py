@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import structlog
 
-from simulators.command import register
+from floodwatch.simulators.command import register
 
 
 def simulate(*arguments: str) -> None:

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from core.registry import StationRegistry
-from ingest.validate import MessageValidator
-from simulators.messages import Event
-from simulators.scenario import load_scenario
-from simulators.simulation import Simulation
-from simulators.timeline import JST
+from floodwatch.core.registry import StationRegistry
+from floodwatch.ingest.validate import MessageValidator
+from floodwatch.simulators.messages import Event
+from floodwatch.simulators.scenario import load_scenario
+from floodwatch.simulators.simulation import Simulation
+from floodwatch.simulators.timeline import JST
 
 TYPHOON_START = datetime(2026, 10, 12, 0, 0, tzinfo=JST)
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.registry import StationRegistry
-from ingest.validate import MessageValidator
-from simulators.load import load_devices, load_events
-from simulators.scenario import available_scenarios, load_scenario, parse_scenario
-from simulators.simulation import Simulation
+from floodwatch.core.registry import StationRegistry
+from floodwatch.ingest.validate import MessageValidator
+from floodwatch.simulators.load import load_devices, load_events
+from floodwatch.simulators.scenario import available_scenarios, load_scenario, parse_scenario
+from floodwatch.simulators.simulation import Simulation
 from tests.conftest import generated_registry_yaml
 from tests.simulators.conftest import TYPHOON_START
 

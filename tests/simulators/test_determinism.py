@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from core.registry import StationRegistry
-from simulators.faults import parse_fault_option
-from simulators.scenario import load_scenario
-from simulators.simulation import Simulation
+from floodwatch.core.registry import StationRegistry
+from floodwatch.simulators.faults import parse_fault_option
+from floodwatch.simulators.scenario import load_scenario
+from floodwatch.simulators.simulation import Simulation
 from tests.simulators.conftest import TYPHOON_START
 
 # Every fault that draws random numbers, so their streams are covered too.

@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.registry import StationKind, StationRegistry
-from ingest.validate import MessageValidator, Reason, Rejected
-from simulators.faults import FaultSpec, parse_fault_option
-from simulators.injector import MALFORMED_VARIANTS, malformed
-from simulators.messages import Event
-from simulators.scenario import load_scenario
-from simulators.simulation import Simulation
+from floodwatch.core.registry import StationKind, StationRegistry
+from floodwatch.ingest.validate import MessageValidator, Reason, Rejected
+from floodwatch.simulators.faults import FaultSpec, parse_fault_option
+from floodwatch.simulators.injector import MALFORMED_VARIANTS, malformed
+from floodwatch.simulators.messages import Event
+from floodwatch.simulators.scenario import load_scenario
+from floodwatch.simulators.simulation import Simulation
 from tests.simulators.conftest import TYPHOON_START, station_of
 
 HOURS = 16  # the rising limb of the typhoon: levels change from reading to reading

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from core.registry import ReferenceLevels, StationRegistry
-from simulators.hydrology import LinearReservoir, RatingCurve
-from simulators.messages import Event
-from simulators.scenario import load_scenario
-from simulators.simulation import Simulation
+from floodwatch.core.registry import ReferenceLevels, StationRegistry
+from floodwatch.simulators.hydrology import LinearReservoir, RatingCurve
+from floodwatch.simulators.messages import Event
+from floodwatch.simulators.scenario import load_scenario
+from floodwatch.simulators.simulation import Simulation
 from tests.simulators.conftest import TYPHOON_START, payloads, river_levels
 
 THROUGH_EVERY_LEVEL = ["sukagawa", "akutsu", "motomiya", "fushiguro", "marumori",

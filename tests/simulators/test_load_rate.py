@@ -4,7 +4,7 @@ rate printed -- a measurement for the benchmarks, never a pass/fail on timing.""
 from __future__ import annotations
 
 from floodwatch.services.servers import MosquittoServer
-from simulators.runner import run_load
+from floodwatch.simulators.runner import run_load
 
 
 def test_load_mode_rate_is_measured_and_nothing_is_lost(mosquitto: MosquittoServer) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.registry import StationRegistry
+from floodwatch.core.registry import StationRegistry
 from floodwatch.services.servers import MosquittoServer
-from simulators.faults import parse_fault_option
-from simulators.runner import build_simulation
+from floodwatch.simulators.faults import parse_fault_option
+from floodwatch.simulators.runner import build_simulation
 from tests.conftest import SAMPLE_REGISTRY
 from tests.simulators.cli import simulate
 from tests.simulators.conftest import TYPHOON_START

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from core.registry import StationRegistry
-from simulators.clock import default_start
-from simulators.faults import FaultKind, parse_fault_option
-from simulators.scenario import ScenarioError, load_scenario, parse_scenario
-from simulators.simulation import Simulation
-from simulators.timeline import Profile, format_duration, parse_duration
+from floodwatch.core.registry import StationRegistry
+from floodwatch.simulators.clock import default_start
+from floodwatch.simulators.faults import FaultKind, parse_fault_option
+from floodwatch.simulators.scenario import ScenarioError, load_scenario, parse_scenario
+from floodwatch.simulators.simulation import Simulation
+from floodwatch.simulators.timeline import Profile, format_duration, parse_duration
 from tests.simulators.conftest import TYPHOON_START
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.registry import StationRegistry
+from floodwatch.core.registry import StationRegistry
 from floodwatch.services.servers import MosquittoServer
-from simulators.runner import run_scenario
+from floodwatch.simulators.runner import run_scenario
 from tests.support import InfluxQuery, IngestProcess, wait_for
 
 MAIN_STEM_UPSTREAM_FIRST = ["sukagawa", "akutsu", "motomiya", "fushiguro", "marumori"]
