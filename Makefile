@@ -14,7 +14,7 @@ DEBIAN_BROWSER := chromium fonts-ipafont-gothic
 SCENARIO ?= typhoon
 SPEED ?= 60
 
-.PHONY: demo test install lint audit services-up services-down clean browser compose-tool
+.PHONY: demo test install lint audit screenshot services-up services-down clean browser compose-tool
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ demo: install
 ## Lint, type-check and run the whole suite (the tests start their own servers).
 test: install lint
 	$(BIN)/pytest
+
+## Regenerate docs/dashboard.png from the dashboard's browser test (the suite itself
+## never rewrites a tracked file).
+screenshot: install
+	FLOODWATCH_TEST_SCREENSHOT=$(CURDIR)/docs/dashboard.png \
+		$(BIN)/pytest tests/api/test_dashboard.py -k live_alerts
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
