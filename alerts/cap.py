@@ -24,6 +24,7 @@ from floodwatch.alerts.labels import Labels
 from floodwatch.alerts.model import AlertType, Event, Transition
 from floodwatch.alerts.render import headline, projection_text, shown_level
 from floodwatch.alerts.rules import AlertRules
+from floodwatch.core import bus
 from floodwatch.core.registry import Station
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -38,10 +39,6 @@ UNITS = (("level_m", "{:.2f} m"), ("water_depth_cm", "{:.0f} cm"),
 def _sent(moment: datetime) -> str:
     # CAP's dateTime allows neither "Z" nor fractions of a second.
     return moment.astimezone(JST).replace(microsecond=0).isoformat()
-
-
-def _identifier(event_id: str) -> str:
-    return f"floodwatch:{event_id}"
 
 
 def observed_value(event: Event) -> str:
@@ -65,7 +62,7 @@ def render_cap(event: Event, station: Station, rules: AlertRules,
         return element
 
     alert = ET.Element(f"{{{CAP_NS}}}alert")
-    sub(alert, "identifier", _identifier(event.event_id))
+    sub(alert, "identifier", bus.cap_identifier(event.event_id))
     sub(alert, "sender", rules.cap_sender)
     sub(alert, "sent", _sent(event.at))
     sub(alert, "status", status)
@@ -75,13 +72,14 @@ def render_cap(event: Event, station: Station, rules: AlertRules,
     if staff_only:
         sub(alert, "restriction", rules.cap_restriction)
     if event.transition is not Transition.RAISED:
-        raise_id = _identifier(event.alert_id)
+        raise_id = bus.cap_identifier(event.alert_id)
         sub(alert, "references", f"{rules.cap_sender},{raise_id},{_sent(event.raised_at)}")
     kind = labels.types[event.alert_type]
     level = labels.level(event.alert_type, shown_level(event))
     cleared = event.transition is Transition.CLEARED
-    headlines = headline(event, station, labels)
-    projections = projection_text(event, labels) or {}
+    headlines = headline(event, station, labels).model_dump()
+    projection = projection_text(event, labels)
+    projections = {} if projection is None else projection.model_dump()
     for lang, language in LANGUAGES:
         info = sub(alert, "info")
         sub(info, "language", language)

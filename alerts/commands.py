@@ -1,51 +1,33 @@
 """Officers' commands to the engine, as MQTT messages from the API.
 
-Topics and payloads (JSON objects; unknown keys are refused)::
+Topics and payloads are the bus contract's (``bus.COMMANDS``, JSON objects whose unknown
+keys are refused: a command is never half-understood)::
 
-    floodwatch/commands/acknowledge/{station_id}
+    floodwatch/commands/acknowledge/{station_id}    bus.AcknowledgeCommand
         {"command_id": "c-123", "issued_at": "2026-10-12T15:00:00+09:00",
          "officer": "tanaka", "alert_id": "fushiguro/3", "note": "seen, teams informed"}
-    floodwatch/commands/flooding/{station_id}
+    floodwatch/commands/flooding/{station_id}       bus.FloodingCommand
         {"command_id": "c-124", "issued_at": "...", "officer": "tanaka",
          "action": "declare" | "end", "note": "levee breach reported at ..."}
 
-A command is answered by an alert event on ``floodwatch/alerts/{station_id}`` whose
-``cause.command_id`` is the command's id; a refused command is answered on
-``floodwatch/command-rejections`` (see ``rejection_payload``) and logged. A command id
-seen before is ignored, so the API may safely re-send.
+A command is answered by an alert event on ``bus.ALERTS`` whose ``cause.command_id`` is
+the command's id; a refused command is answered on ``bus.COMMAND_REJECTIONS`` (see
+``rejection_payload``) and logged. A command id seen before is ignored, so the API may
+safely re-send.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import StationKind, StationRegistry
 
-COMMAND_TOPICS = ("floodwatch/commands/#",)
-REJECTIONS_TOPIC = "floodwatch/command-rejections"
 MAX_COMMAND_BYTES = 4096
-
-
-class _Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    command_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
-    issued_at: AwareDatetime
-    officer: str = Field(min_length=1, max_length=64)
-    note: str | None = Field(default=None, max_length=500)
-
-
-class Acknowledge(_Command):
-    alert_id: str = Field(min_length=1, max_length=100)
-
-
-class Flooding(_Command):
-    action: Literal["declare", "end"]
 
 
 class Command(BaseModel):
@@ -54,7 +36,7 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     station: str
-    body: Acknowledge | Flooding
+    body: bus.AcknowledgeCommand | bus.FloodingCommand
 
 
 class CommandRejected(Exception):
@@ -65,18 +47,14 @@ class CommandRejected(Exception):
 
 
 def parse_command(topic: str, payload: bytes, registry: StationRegistry) -> Command:
-    parts = topic.split("/")
-    if len(parts) != 4 or parts[:2] != ["floodwatch", "commands"]:
-        raise CommandRejected("topic must be floodwatch/commands/{acknowledge|flooding}/"
-                              "{station_id}")
-    _, _, verb, station = parts
-    model: type[Acknowledge] | type[Flooding]
-    if verb == "acknowledge":
-        model = Acknowledge
-    elif verb == "flooding":
-        model = Flooding
-    else:
-        raise CommandRejected(f"unknown command {verb!r} (acknowledge, flooding)")
+    parts = topic.removeprefix(bus.COMMANDS.prefix).split("/")
+    if not topic.startswith(bus.COMMANDS.prefix) or len(parts) != 2:
+        raise CommandRejected("topic must be " + bus.COMMANDS.name(
+            verb="{" + "|".join(bus.COMMAND_VERBS) + "}", station="{station_id}"))
+    verb, station = parts
+    model = bus.COMMAND_VERBS.get(verb)
+    if model is None:
+        raise CommandRejected(f"unknown command {verb!r} ({', '.join(bus.COMMAND_VERBS)})")
     if station not in registry:
         raise CommandRejected(f"unknown station {station!r}")
     if len(payload) > MAX_COMMAND_BYTES:
@@ -101,8 +79,6 @@ def parse_command(topic: str, payload: bytes, registry: StationRegistry) -> Comm
 
 def rejection_payload(topic: str, reason: str, command_id: str | None,
                       now: datetime | None = None) -> bytes:
-    return json.dumps(
-        {"topic": topic, "command_id": command_id, "reason": reason,
-         "rejected_at": format_ts(now or datetime.now(UTC))},
-        ensure_ascii=False, separators=(",", ":"),
-    ).encode()
+    return bus.encode(bus.CommandRejection(
+        topic=topic, command_id=command_id, reason=reason,
+        rejected_at=format_ts(now or datetime.now(UTC))))

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from floodwatch.alerts.commands import Acknowledge, Command, CommandRejected, Flooding
+from floodwatch.alerts.commands import Command, CommandRejected
 from floodwatch.alerts.machine import Step
 from floodwatch.alerts.model import FLOODING_LEVEL, AlertType, Cause, Event, Transition
 from floodwatch.alerts.quality import Flag, check_field
@@ -31,6 +31,7 @@ from floodwatch.alerts.river import evaluate_river, sustained_level, thresholds
 from floodwatch.alerts.road import evaluate_flooding, evaluate_icing
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.state import Clock, FieldMemory, StationState
+from floodwatch.core.bus import AcknowledgeCommand, FloodingCommand
 from floodwatch.core.readings import Reading, format_ts
 from floodwatch.core.registry import Station, StationKind, StationRegistry
 
@@ -102,7 +103,7 @@ class Engine:
         cause = Cause(kind="command", command_id=body.command_id, officer=body.officer,
                       note=body.note)
         at = body.issued_at
-        if isinstance(body, Acknowledge):
+        if isinstance(body, AcknowledgeCommand):
             self._acknowledge(step, body, cause)
         else:
             self._flooding(step, station, body, cause, at)
@@ -204,7 +205,7 @@ class Engine:
             evaluate_icing(step, rules.icing, temp, surface, at=reading.ts, cause=cause)
 
     @staticmethod
-    def _acknowledge(step: Step, body: Acknowledge, cause: Cause) -> None:
+    def _acknowledge(step: Step, body: AcknowledgeCommand, cause: Cause) -> None:
         for alert_type, track in step.state.alerts.items():
             if track.alert_id != body.alert_id:
                 continue
@@ -219,7 +220,7 @@ class Engine:
         raise CommandRejected(f"no open alert {body.alert_id} at this station",
                               body.command_id)
 
-    def _flooding(self, step: Step, station: Station, body: Flooding, cause: Cause,
+    def _flooding(self, step: Step, station: Station, body: FloodingCommand, cause: Cause,
                   at: datetime) -> None:
         rules = self.rules.river(station.id)
         rule = AlertType.RIVER_LEVEL.value

@@ -1,5 +1,9 @@
 """Bus messages in, alert events out: decode, evaluate, persist, acknowledge, publish.
 
+A message the engine cannot use (an undecodable reading, or one that makes evaluation
+fail) is acknowledged and dead-lettered on ``bus.DEADLETTER`` with the reason, as ingest
+does for device messages: redelivering it would fail the same way, forever.
+
 Each batch of drained messages is evaluated in arrival order, committed to SQLite in
 one transaction, and only then acknowledged; events are published from the outbox
 afterwards and marked published once the broker has confirmed every publish so far.
@@ -19,31 +23,23 @@ import structlog
 
 from floodwatch.alerts import metrics
 from floodwatch.alerts.cap import render_cap
-from floodwatch.alerts.commands import (
-    REJECTIONS_TOPIC,
-    CommandRejected,
-    parse_command,
-    rejection_payload,
-)
+from floodwatch.alerts.commands import CommandRejected, parse_command, rejection_payload
 from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.history import history_line
 from floodwatch.alerts.model import AlertType, Transition
-from floodwatch.alerts.render import (
-    ALERTS_TOPIC,
-    CAP_TOPIC,
-    STATUS_TOPIC,
-    event_payload,
-    status_payload,
-)
+from floodwatch.alerts.render import event_payload, status_payload
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore, Changes, OutboxEntry
+from floodwatch.core import bus
+from floodwatch.core.deadletter import deadletter_payload
 from floodwatch.core.readings import Reading
 from floodwatch.core.subscription import ReceivedMessage
 
 log = structlog.get_logger("alerts")
 
-READINGS_PREFIX = "floodwatch/readings/"
-COMMANDS_PREFIX = "floodwatch/commands/"
+UNDECODABLE_READING = "undecodable_reading"
+INTERNAL_ERROR = "internal_error"
+Outgoing = list[tuple[str, bytes]]  # command rejections and dead letters, published late
 
 
 class Bus(Protocol):
@@ -59,6 +55,10 @@ class Bus(Protocol):
 
 
 class AlertProcessor:
+    """Runs the pure alert engine on the bus: feeds it each reading and command in arrival
+    order (and the clock when the bus is quiet), makes its decisions durable in the store
+    before acknowledging, and publishes the events, CAP and status they produce."""
+
     def __init__(self, engine: Engine, store: AlertStore, bus: Bus, rules: AlertRules, *,
                  tick_s: float = 0.0, cap_status: str = "Actual",
                  on_history: Callable[[], None] | None = None) -> None:
@@ -94,14 +94,17 @@ class AlertProcessor:
             messages = self._bus.drain()
             started = time.perf_counter()
             changes = Changes.empty()
-            rejections: list[tuple[str, bytes]] = []
+            outgoing: Outgoing = []
             for message in messages:
                 try:
-                    self._handle(message, changes, rejections)
-                except Exception:
-                    # A bug must cost one message (logged with its topic), not the engine:
+                    self._handle(message, changes, outgoing)
+                except Exception as exc:
+                    # A bug must cost one message (logged, dead-lettered), not the engine:
                     # crashing would only redeliver it, forever.
                     log.exception("unexpected error evaluating a message", topic=message.topic)
+                    metrics.READINGS.labels(INTERNAL_ERROR).inc()
+                    outgoing.append(_dead_letter(message, INTERNAL_ERROR,
+                                                 f"{type(exc).__name__}: {exc}"))
             if not messages and self._tick_s > 0 and loop.time() - self._last_tick >= self._tick_s:
                 # Only with nothing queued: a backlog must not look like silence.
                 self._last_tick = loop.time()
@@ -112,7 +115,7 @@ class AlertProcessor:
             if messages:
                 metrics.EVALUATION_SECONDS.observe(evaluated - started)
                 metrics.COMMIT_SECONDS.observe(time.perf_counter() - evaluated)
-            for topic, payload in rejections:
+            for topic, payload in outgoing:
                 await self._publish(topic, payload)
             if changes.outbox:
                 await self._publish_outbox()
@@ -132,15 +135,15 @@ class AlertProcessor:
         self._confirm()
 
     # --- one message ---------------------------------------------------------------
-    def _handle(self, message: ReceivedMessage, changes: Changes,
-                rejections: list[tuple[str, bytes]]) -> None:
+    def _handle(self, message: ReceivedMessage, changes: Changes, outgoing: Outgoing) -> None:
         topic = message.topic
-        if topic.startswith(READINGS_PREFIX):
+        if topic.startswith(bus.READINGS.prefix):
             try:
                 reading = Reading.from_json(message.payload)
             except ValueError as exc:
                 metrics.READINGS.labels("undecodable").inc()
-                log.warning("undecodable reading dropped", topic=topic, error=str(exc))
+                log.warning("undecodable reading dead-lettered", topic=topic, error=str(exc))
+                outgoing.append(_dead_letter(message, UNDECODABLE_READING, str(exc)))
                 return
             outcome = self.engine.on_reading(reading)
             metrics.READINGS.labels(outcome.ignored or "evaluated").inc()
@@ -148,11 +151,10 @@ class AlertProcessor:
                 log.debug("reading ignored", station=reading.station, ts=str(reading.ts),
                           why=outcome.ignored)
             self._apply(outcome, changes)
-        elif topic.startswith(COMMANDS_PREFIX):
-            self._command(message, changes, rejections)
+        elif topic.startswith(bus.COMMANDS.prefix):
+            self._command(message, changes, outgoing)
 
-    def _command(self, message: ReceivedMessage, changes: Changes,
-                 rejections: list[tuple[str, bytes]]) -> None:
+    def _command(self, message: ReceivedMessage, changes: Changes, outgoing: Outgoing) -> None:
         try:
             command = parse_command(message.topic, message.payload, self.engine.registry)
             command_id = command.body.command_id
@@ -165,7 +167,7 @@ class AlertProcessor:
             metrics.COMMANDS.labels("rejected").inc()
             log.warning("command rejected", topic=message.topic, reason=exc.reason,
                         command_id=exc.command_id)
-            rejections.append((REJECTIONS_TOPIC, rejection_payload(
+            outgoing.append((bus.COMMAND_REJECTIONS.name(), rejection_payload(
                 message.topic, exc.reason, exc.command_id)))
             return
         metrics.COMMANDS.labels("applied").inc()
@@ -182,11 +184,10 @@ class AlertProcessor:
             assert station is not None
             payload = event_payload(event, station, self._labels)
             changes.outbox.append(OutboxEntry(event.event_id,
-                                              ALERTS_TOPIC.format(station=event.station),
-                                              payload))
+                                              bus.ALERTS.name(station=event.station), payload))
             cap = render_cap(event, station, self._rules, self._cap_status)
             changes.outbox.append(OutboxEntry(
-                f"{event.event_id}/cap", CAP_TOPIC.format(station=event.station), cap))
+                f"{event.event_id}/cap", bus.CAP.name(station=event.station), cap))
             # The CAP goes into the history too: the API serves it and its Atom feed.
             changes.history.append(history_line(event, station, self._labels, payload, cap))
             metrics.EVENTS.labels(event.alert_type.value, event.transition.value).inc()
@@ -219,7 +220,7 @@ class AlertProcessor:
         if self._status.get(station_id) == payload:
             return
         self._status[station_id] = payload
-        await self._publish(STATUS_TOPIC.format(station=station_id), payload, retain=True)
+        await self._publish(bus.STATUS.name(station=station_id), payload, retain=True)
 
     def _confirm(self) -> None:
         # The session publishes in order; once nothing is unconfirmed, everything handed
@@ -228,3 +229,8 @@ class AlertProcessor:
                 and self._bus.unconfirmed_publishes == 0:
             self._store.mark_published(self._published_up_to)
             self._marked_up_to = self._published_up_to
+
+
+def _dead_letter(message: ReceivedMessage, reason: str, detail: str) -> tuple[str, bytes]:
+    return bus.DEADLETTER.name(), deadletter_payload(
+        message.topic, message.payload, reason, detail, message.received_at)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import structlog
 
-from floodwatch.alerts.commands import COMMAND_TOPICS
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.history import history_writer
 from floodwatch.alerts.processor import AlertProcessor
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore
+from floodwatch.core import bus
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.core.readings import bus_topic
@@ -21,9 +21,6 @@ from floodwatch.core.settings import Settings
 from floodwatch.core.subscription import Subscription
 
 log = structlog.get_logger("alerts")
-
-READING_TOPICS = ("floodwatch/readings/#",)
-
 
 def partition(registry: StationRegistry, basins: str | None) -> StationRegistry:
     """The stations of ``basins`` (comma-separated), or all of them."""
@@ -35,11 +32,11 @@ def partition(registry: StationRegistry, basins: str | None) -> StationRegistry:
 
 def subscription_topics(registry: StationRegistry, partitioned: bool) -> list[str]:
     if not partitioned:
-        return [*READING_TOPICS, *COMMAND_TOPICS]
+        return [*bus.READINGS.filters, *bus.COMMANDS.filters]
     topics = []
     for station in registry:
         topics += [bus_topic(station.kind, station.id),
-                   f"floodwatch/commands/+/{station.id}"]
+                   bus.commands_for(station.id)]
     return topics
 
 

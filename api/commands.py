@@ -1,8 +1,8 @@
-"""Officers' commands to the alert engine, sent on the bus exactly as the engine reads
-them (docs/alerts.md): ``floodwatch/commands/acknowledge/{station}`` and
-``floodwatch/commands/flooding/{station}``. The API answers 202 with the command id; the
-engine answers with an alert event (``cause.command_id``) on the live feed, or with a
-rejection on ``floodwatch/command-rejections``.
+"""Officers' commands to the alert engine, built from the bus contract's models exactly
+as the engine reads them (docs/alerts.md): ``bus.COMMANDS`` with the verbs
+``acknowledge`` and ``flooding``. The API answers 202 with the command id; the engine
+answers with an alert event (``cause.command_id``) on the live feed, or with a rejection
+on ``bus.COMMAND_REJECTIONS``.
 
 What the API can check against the engine's retained status it checks first, so an
 officer gets a clear 404/409 at once instead of a silent rejection on the bus.
@@ -10,7 +10,6 @@ officer gets a clear 404/409 at once instead of a silent rejection on the bus.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -23,7 +22,7 @@ from floodwatch.api.auth import Principal
 from floodwatch.api.deps import LiveDep, Officer, RegistryDep
 from floodwatch.api.live import LiveCache
 from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
-from floodwatch.core.readings import format_ts
+from floodwatch.core import bus
 from floodwatch.core.registry import StationKind
 
 router = APIRouter(prefix="/api/v1", tags=["commands"])
@@ -52,7 +51,7 @@ class FloodingCommand(BaseModel):
 class CommandSent(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "command_id": "api-4f1c2b7e9a6d4c3b8e2f1a0b9c8d7e6f",
-        "topic": "floodwatch/commands/acknowledge/sukagawa"}]})
+        "topic": bus.COMMANDS.name(verb="acknowledge", station="sukagawa")}]})
 
     command_id: str
     topic: str
@@ -60,16 +59,16 @@ class CommandSent(BaseModel):
 
 def _send(live: LiveCache, verb: str, station: str, officer: Principal,
           fields: dict[str, Any]) -> CommandSent:
-    command: dict[str, Any] = {
+    command = bus.COMMAND_VERBS[verb].model_validate({
         "command_id": f"api-{uuid.uuid4().hex}",
-        "issued_at": format_ts(datetime.now(UTC)),
+        "issued_at": datetime.now(UTC),
         # The key's digest prefix: who acted, provably, without exposing the key.
         "officer": f"api-key:{officer.key_id}",
-        **{name: value for name, value in fields.items() if value is not None},
-    }
-    topic = f"floodwatch/commands/{verb}/{station}"
-    live.publish(topic, json.dumps(command, ensure_ascii=False).encode())
-    return CommandSent(command_id=command["command_id"], topic=topic)
+        **fields,
+    })
+    topic = bus.COMMANDS.name(verb=verb, station=station)
+    live.publish(topic, bus.encode(command, omit_none=True))
+    return CommandSent(command_id=command.command_id, topic=topic)
 
 
 @router.post("/alerts/acknowledge", status_code=202, tags=["alerts"],

@@ -17,6 +17,7 @@ import structlog
 from prometheus_client import Counter
 
 from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
+from floodwatch.core import bus
 from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.core.readings import Reading
 from floodwatch.core.settings import Settings
@@ -24,9 +25,6 @@ from floodwatch.core.subscription import Subscription
 
 log = structlog.get_logger("api.live")
 
-READINGS_TOPIC = "floodwatch/readings/#"
-ALERTS_TOPIC = "floodwatch/alerts/+"
-STATUS_TOPIC = "floodwatch/status/+"
 # Bus messages are small; a generous window keeps the broker from holding them back.
 RECEIVE_MAXIMUM = 1000
 
@@ -50,7 +48,7 @@ class LiveCache:
         subscription = Subscription(
             BrokerAddress.from_settings(settings),
             f"{settings.api_client_id}-{uuid.uuid4().hex[:12]}",
-            [READINGS_TOPIC, ALERTS_TOPIC, STATUS_TOPIC],
+            [*bus.READINGS.filters, *bus.ALERTS.filters, *bus.STATUS.filters],
             session_expiry_s=0,
             receive_maximum=RECEIVE_MAXIMUM,
             keepalive_s=settings.mqtt_keepalive_s,
@@ -88,21 +86,23 @@ class LiveCache:
                    for station, data in self._status.items()]
         return [event.as_message() for event in events if live_filter.matches(event)]
 
-    def _handle(self, topic: str, payload: bytes) -> LiveEvent | None:
-        parts = topic.split("/")
-        if parts[:2] == ["floodwatch", "readings"]:
+    def handle(self, topic: str, payload: bytes) -> LiveEvent | None:
+        """One bus message: remembered, and what the live feed shows of it (or None)."""
+        # Tolerant readers: the JSON objects are passed on as the engine wrote them, so a
+        # field it adds reaches the dashboard without a change here.
+        if topic.startswith(bus.READINGS.prefix):
             reading = Reading.from_json(payload)
             self.remember(reading)
             return LiveEvent("reading", reading.station, reading.kind.value,
                              _reading_data(reading))
-        station = parts[-1]
+        station = topic.rsplit("/", 1)[-1]
         if not payload:  # an emptied retained status: the station has no state any more
             self._status.pop(station, None)
             return None
         data = json.loads(payload)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        if parts[1] == "status":
+        if topic.startswith(bus.STATUS.prefix):
             self._status[station] = data
             return LiveEvent("status", station, None, data)
         return LiveEvent("alert", station, None, data)
@@ -120,7 +120,7 @@ class LiveCache:
             messages = self._subscription.drain()
             for message in messages:
                 try:
-                    event = self._handle(message.topic, message.payload)
+                    event = self.handle(message.topic, message.payload)
                 except ValueError:  # JSONDecodeError is one
                     LIVE_MESSAGES.labels("invalid").inc()
                     continue

@@ -1,10 +1,10 @@
 """The validated reading: what ingest stores and what every later stage consumes.
 
-A reading on the internal bus (``floodwatch/readings/{kind}/{station}``) is this JSON::
+On the bus it is a ``floodwatch.core.bus.ReadingMessage`` (topic ``bus.READINGS``)::
 
     {"station": "fushiguro", "kind": "river", "ts": "2026-11-28T01:00:00.000000Z",
      "ts_source": "device", "received_at": "2026-11-28T01:00:00.412000Z",
-     "values": {"level_m": 3.21, "rain_mm": 4.5}}
+     "values": {"level_m": 3.21, "rain_mm": 4.5}, "schema_version": 1}
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Literal, NamedTuple
 
 import msgspec
 
+from floodwatch.core import bus
 from floodwatch.core.registry import StationKind
 
 FieldValue = float | str
@@ -91,11 +92,9 @@ class Reading(NamedTuple):
         encoder (or assembling the text by hand) cost several times as much. msgspec
         writes a non-finite float as null, which JSON cannot say otherwise: such a value
         is refused here instead (validation never lets one through)."""
-        data = _encode({
-            "station": self.station, "kind": _KIND_NAMES[self.kind],
-            "ts": format_ts(self.ts), "ts_source": self.ts_source,
-            "received_at": _received_text(self.received_at), "values": self.values,
-        })
+        data = _encode(bus.ReadingMessage(
+            self.station, _KIND_NAMES[self.kind], format_ts(self.ts), self.ts_source,
+            _received_text(self.received_at), self.values))
         if b"null" in data and not all(
             math.isfinite(value) for value in self.values.values()
             if isinstance(value, float)
@@ -105,30 +104,25 @@ class Reading(NamedTuple):
 
     @classmethod
     def from_json(cls, payload: bytes | str) -> Reading:
-        """Decode a bus message written by ``to_json``; raises ValueError when it is not one."""
+        """Decode a bus message written by ``to_json``; raises ValueError when it is not one.
+        Tolerant: keys it does not know (a newer producer's) are ignored."""
         try:
-            data = json.loads(payload)
-            source = data["ts_source"]
-            if source not in ("device", "received"):
-                raise ValueError(f"bad ts_source {source!r}")
-            values = data["values"]
-            if not isinstance(values, dict):
-                raise ValueError("values must be an object")
+            message = _decode_reading(payload)
             return cls(
-                station=str(data["station"]),
-                kind=StationKind(data["kind"]),
-                ts=parse_ts(data["ts"]),
-                values={str(key): _bus_value(value) for key, value in values.items()},
-                ts_source=source,
-                received_at=parse_ts(data["received_at"]),
+                station=message.station,
+                kind=StationKind(message.kind),
+                ts=parse_ts(message.ts),
+                values={key: _bus_value(value) for key, value in message.values.items()},
+                ts_source=message.ts_source,
+                received_at=parse_ts(message.received_at),
             )
-        except (KeyError, TypeError, OverflowError, json.JSONDecodeError) as exc:
+        except (msgspec.DecodeError, OverflowError) as exc:
             raise ValueError(f"not a floodwatch reading: {exc}") from exc
 
 
 def bus_topic(kind: StationKind, station_id: str) -> str:
     """Where a station's validated readings are published (and subscribed to)."""
-    return _BUS_TOPIC_PREFIXES[kind] + station_id
+    return _BUS_TOPIC_PREFIXES[kind] + station_id  # bus.READINGS, built once per kind
 
 
 def _bus_value(value: object) -> FieldValue:
@@ -148,6 +142,8 @@ compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
 # Each schema field name as JSON, encoded once (the API's charts use them).
 JSON_FIELD_NAMES = {name: compact_json(name) for name in RIVER_FIELDS | ROAD_FIELDS}
 _encode = msgspec.json.Encoder().encode  # the bus's: compact, UTF-8 kept
+_decode_reading = msgspec.json.Decoder(bus.ReadingMessage).decode
 # Plain strings: reading an enum member's .value goes through a descriptor each time.
 _KIND_NAMES = {kind: kind.value for kind in StationKind}
-_BUS_TOPIC_PREFIXES = {kind: f"floodwatch/readings/{kind.value}/" for kind in StationKind}
+_BUS_TOPIC_PREFIXES = {kind: bus.READINGS.name(kind=kind.value, station="")
+                       for kind in StationKind}

@@ -15,12 +15,12 @@ from typing import Protocol
 
 import structlog
 
+from floodwatch.core.deadletter import DEADLETTER_TOPIC, deadletter_payload
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.lineprotocol import LineProtocolError, PointFormatter
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.subscription import ReceivedMessage
 from floodwatch.ingest import metrics
-from floodwatch.ingest.deadletter import DEADLETTER_TOPIC, deadletter_payload
 from floodwatch.ingest.spool import Spool
 from floodwatch.ingest.validate import MessageValidator, Reason, Rejected
 from floodwatch.ingest.writer import Batch, BatchWriter

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import structlog
 
+from floodwatch.core import bus
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.core.registry import StationRegistry
@@ -19,13 +20,10 @@ from floodwatch.ingest.validate import MessageValidator
 
 log = structlog.get_logger("ingest")
 
-DEVICE_TOPICS = ("sensors/river/+", "sensors/road/+")
-
-
 def subscription_topics(share_group: str | None) -> list[str]:
     if share_group is None:
-        return list(DEVICE_TOPICS)
-    return [f"$share/{share_group}/{topic}" for topic in DEVICE_TOPICS]
+        return list(bus.DEVICE.filters)
+    return [bus.shared(topic, share_group) for topic in bus.DEVICE.filters]
 
 
 async def run_ingest(settings: Settings, registry: StationRegistry, stop: asyncio.Event) -> None:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from floodwatch.core import bus
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import STATION_ID_RE, StationKind, StationRegistry
 from floodwatch.ingest.fast_payloads import decode_valid
@@ -49,6 +50,9 @@ class Validated(NamedTuple):
     unknown_keys: list[str]
 
 
+DEVICE_KINDS = frozenset(kind.value for kind in StationKind)
+DEVICE_TOPIC_FORM = bus.DEVICE.name(kind="{" + "|".join(sorted(DEVICE_KINDS)) + "}",
+                                    station="{station_id}")
 _RANGE_ERRORS = {"greater_than_equal", "less_than_equal", "finite_number", "greater_than",
                  "less_than"}
 _PAYLOAD_MODELS: dict[StationKind, type[RiverPayload | RoadPayload]] = {
@@ -110,10 +114,11 @@ class MessageValidator:
         accepted = self._accepted_topics.get(topic)
         if accepted is not None:
             return accepted
-        parts = topic.split("/")
-        if len(parts) != 3 or parts[0] != "sensors" or parts[1] not in ("river", "road"):
-            raise Rejected(Reason.BAD_TOPIC, "expected sensors/{river|road}/{station_id}")
-        kind, station_id = StationKind(parts[1]), parts[2]
+        parts = topic.removeprefix(bus.DEVICE.prefix).split("/")
+        if not topic.startswith(bus.DEVICE.prefix) or len(parts) != 2 \
+                or parts[0] not in DEVICE_KINDS:
+            raise Rejected(Reason.BAD_TOPIC, f"expected {DEVICE_TOPIC_FORM}")
+        kind, station_id = StationKind(parts[0]), parts[1]
         if not STATION_ID_RE.fullmatch(station_id):
             raise Rejected(Reason.BAD_TOPIC, "station id must match [a-z0-9][a-z0-9-]{0,63}")
         station = self._registry.get(station_id)

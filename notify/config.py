@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from floodwatch.core import bus
 from floodwatch.core.config_files import (
     YamlSyntaxError,
     check_placeholders,
@@ -45,9 +46,10 @@ class Retry(_Model):
 
 class Network(_Model):
     enabled: bool = True
-    cap_topic: str = "bousai/floodwatch/cap/{station}"
-    json_topic: str = "bousai/floodwatch/alerts/{station}"
-    status_topic: str = "bousai/floodwatch/status/{station}"
+    # Templates with {station}: bousai/floodwatch/cap/{station}, ... (bus.NETWORK).
+    cap_topic: str = bus.NETWORK.name(part="cap", station="{station}")
+    json_topic: str = bus.NETWORK.name(part="alerts", station="{station}")
+    status_topic: str = bus.NETWORK.name(part="status", station="{station}")
     retry: Retry = Retry()
 
 

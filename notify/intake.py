@@ -1,8 +1,8 @@
 """Bus messages in, recorded deliveries out.
 
-Subscribed on a persistent MQTT 5 session (core.subscription) to the engine's alert
-events (JSON on ``floodwatch/alerts/+``, CAP on ``floodwatch/cap/+``, paired by event
-id) and its retained station status (``floodwatch/status/+``). A drained batch is
+Subscribed on a persistent MQTT 5 session to the engine's alert events (JSON on
+``bus.ALERTS``, CAP on ``bus.CAP``, paired by event id) and its retained station status
+(``bus.STATUS``). A drained batch is
 stored and planned in one SQLite transaction and only then acknowledged, so an event
 the process had not yet recorded when it died is redelivered by the broker.
 """
@@ -16,20 +16,14 @@ from typing import Protocol
 
 import structlog
 
+from floodwatch.core import bus
 from floodwatch.core.subscription import ReceivedMessage
-from floodwatch.notify.notice import (
-    ALERTS_PREFIX,
-    CAP_PREFIX,
-    STATUS_PREFIX,
-    Notice,
-    NoticeError,
-    cap_event_id,
-)
+from floodwatch.notify.notice import Notice, NoticeError, cap_event_id
 from floodwatch.notify.outbox import Outbox, Planner
 
 log = structlog.get_logger("notify")
 
-TOPICS = (f"{ALERTS_PREFIX}+", f"{CAP_PREFIX}+", f"{STATUS_PREFIX}+")
+TOPICS = (*bus.ALERTS.filters, *bus.CAP.filters, *bus.STATUS.filters)
 
 PRUNE_EVERY_S = 3600.0
 Part = tuple[str, str, str, bytes]  # event id, station, "json" | "cap", payload
@@ -47,14 +41,14 @@ def classify(message: ReceivedMessage, parts: list[Part], statuses: dict[str, by
     topic, payload = message.topic, message.payload
     station = topic.rsplit("/", 1)[-1]
     try:
-        if topic.startswith(ALERTS_PREFIX):
+        if topic.startswith(bus.ALERTS.prefix):
             notice = Notice.from_json(payload)
             if notice.station != station:
                 raise NoticeError(f"event of {notice.station!r} on the topic of {station!r}")
             parts.append((notice.event_id, station, "json", payload))
-        elif topic.startswith(CAP_PREFIX):
+        elif topic.startswith(bus.CAP.prefix):
             parts.append((cap_event_id(payload), station, "cap", payload))
-        elif topic.startswith(STATUS_PREFIX) and payload:
+        elif topic.startswith(bus.STATUS.prefix) and payload:
             json.loads(payload)  # mirrored as is, but never garbage
             statuses[station] = payload
     except (NoticeError, ValueError) as exc:

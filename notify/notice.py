@@ -1,23 +1,21 @@
-"""The alert event as notify reads it from the bus: the engine's JSON, and the event id
-inside its CAP 1.2 rendering (``identifier`` is ``floodwatch:{event_id}``).
+"""The alert event as notify reads it from the bus: the engine's JSON
+(``bus.AlertEventMessage``), and the event id inside its CAP 1.2 rendering
+(``bus.cap_identifier``).
 
-Only the public JSON contract (README, docs/alerts.md) is read here; notify never
-imports the alert engine. Unknown keys are ignored so the engine may add some.
+Only the bus contract (floodwatch.core.bus) is read here; notify never imports the alert
+engine. A tolerant reader: unknown keys are ignored so the engine may add some, and only
+the fields delivery needs are required (tests/notify check it against the contract).
 """
 
 from __future__ import annotations
 
-import re
 from xml.etree import ElementTree as ET
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from floodwatch.core import bus
+
 CAP_NS = "{urn:oasis:names:tc:emergency:cap:1.2}"
-CAP_ID_PREFIX = "floodwatch:"
-ALERTS_PREFIX = "floodwatch/alerts/"
-CAP_PREFIX = "floodwatch/cap/"
-STATUS_PREFIX = "floodwatch/status/"
-EVENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}/[0-9]{1,18}$")
 
 
 class NoticeError(ValueError):
@@ -34,7 +32,7 @@ class Notice(BaseModel):
     """The fields of an alert event that delivery decisions and post texts use."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
-    event_id: str = Field(pattern=EVENT_ID_RE.pattern)
+    event_id: str = Field(pattern=bus.EVENT_ID_RE.pattern)
     seq: int
     station: str
     kind: str
@@ -75,7 +73,8 @@ def cap_event_id(document: bytes) -> str:
     identifier = root.findtext(f"{CAP_NS}identifier")
     if root.tag != f"{CAP_NS}alert" or identifier is None:
         raise NoticeError("not a CAP 1.2 alert with an identifier")
-    event_id = identifier.removeprefix(CAP_ID_PREFIX)
-    if not identifier.startswith(CAP_ID_PREFIX) or not EVENT_ID_RE.match(event_id):
+    event_id = identifier.removeprefix(bus.CAP_IDENTIFIER_PREFIX)
+    if not identifier.startswith(bus.CAP_IDENTIFIER_PREFIX) \
+            or not bus.EVENT_ID_RE.match(event_id):
         raise NoticeError(f"CAP identifier {identifier[:80]!r} is not one of ours")
     return event_id

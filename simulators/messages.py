@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from floodwatch.core import bus
 from floodwatch.core.registry import StationKind
 from floodwatch.simulators.timeline import JST
 
@@ -67,7 +68,7 @@ class Event:
 
 
 def topic_for(kind: StationKind, station_id: str) -> str:
-    return f"sensors/{kind.value}/{station_id}"
+    return bus.DEVICE.name(kind=kind.value, station=station_id)
 
 
 def format_device_ts(moment: datetime, style: TimestampFormat = TimestampFormat.JST) -> str:

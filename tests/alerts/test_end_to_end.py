@@ -124,7 +124,8 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
     with collect(mosquitto.port, "floodwatch/status/g1") as status:
         wait_for(lambda: status.count() >= 1, 5, "the retained status")
     retained = status.payloads()[-1]
-    assert retained == {"station": "g1", "kind": "river", "seq": 7, "offline": False,
+    assert retained == {"schema_version": 1, "station": "g1", "kind": "river", "seq": 7,
+                        "offline": False,
                         "flooding_declared": False, "alerts": []}
 
     rows = stored()

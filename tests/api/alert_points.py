@@ -12,7 +12,7 @@ from typing import Any
 from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.history import history_line
 from floodwatch.alerts.model import AlertType, Cause, Event, Transition
-from floodwatch.alerts.render import event_document, event_payload
+from floodwatch.alerts.render import event_message, event_payload
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core.registry import StationRegistry
 from tests.support import REPO_ROOT
@@ -52,7 +52,7 @@ class StoredAlerts:
     def document(self, event: Event) -> dict[str, Any]:
         station = self.registry.get(event.station)
         assert station is not None
-        return event_document(event, station, self.rules.labels)
+        return event_message(event, station, self.rules.labels).model_dump(mode="json")
 
 
 def retain_status(port: int, station: str, alerts: list[dict[str, Any]], *,

@@ -7,7 +7,8 @@ import asyncio
 import json
 from collections.abc import Callable
 
-from floodwatch.alerts.commands import Flooding, parse_command
+from floodwatch.alerts.commands import parse_command
+from floodwatch.core.bus import FloodingCommand
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.services.servers import MosquittoServer
@@ -67,7 +68,7 @@ def test_declare_and_end_flooding(
                 payload = _raw(commands, topic)
                 # The engine's own parser accepts it as a flooding command.
                 command = parse_command(topic, payload, sample_registry)
-                assert isinstance(command.body, Flooding)
+                assert isinstance(command.body, FloodingCommand)
                 assert command.body.command_id == command_id
                 assert OFFICER_KEY not in payload.decode()
             fushiguro = json.loads(_raw(commands, "floodwatch/commands/flooding/fushiguro"))

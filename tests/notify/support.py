@@ -15,8 +15,9 @@ from pathlib import Path
 from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import Event
-from floodwatch.alerts.render import ALERTS_TOPIC, CAP_TOPIC, event_payload
+from floodwatch.alerts.render import event_payload
 from floodwatch.alerts.rules import AlertRules
+from floodwatch.core import bus
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import REGISTRY_YAML, RULES_FILE, river, road
@@ -38,9 +39,9 @@ def bus_messages(registry: StationRegistry, events: list[Event]) -> list[tuple[s
     for event in events:
         station = registry.get(event.station)
         assert station is not None
-        messages.append((ALERTS_TOPIC.format(station=event.station),
+        messages.append((bus.ALERTS.name(station=event.station),
                          event_payload(event, station, rules.labels)))
-        messages.append((CAP_TOPIC.format(station=event.station),
+        messages.append((bus.CAP.name(station=event.station),
                          render_cap(event, station, rules)))
     return messages
 

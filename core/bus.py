@@ -1,0 +1,243 @@
+"""The bus contract: every MQTT topic floodwatch uses, and the model of every message.
+
+One place for what the stages say to each other (and what devices and the disaster
+network say to floodwatch), so a producer and its consumers cannot drift apart:
+
+- producers build their messages from these models;
+- consumers keep tolerant readers (unknown keys ignored, so a producer may add a field
+  without stopping an older consumer) that are tested against these models;
+- the broker ACL (floodwatch.broker_acl) and the README's bus table
+  (``floodwatch settings --write README.md``) are generated from ``TOPICS``.
+
+Every message carries ``schema_version``. A change that an older consumer could misread
+(a renamed or retyped field, a changed meaning) raises it; adding a field does not.
+The CAP 1.2 documents are XML whose schema is CAP's own; their ``identifier`` is
+``floodwatch:{event_id}`` (``cap_identifier``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
+
+from floodwatch.core.registry import StationKind
+
+SCHEMA_VERSION = 1
+Stage = Literal["devices", "ingest", "alerts", "notify", "api", "operators", "network"]
+EVENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}/[0-9]{1,18}$")
+CAP_IDENTIFIER_PREFIX = "floodwatch:"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic family: how a topic is named, how consumers subscribe, who uses it."""
+
+    template: str  # "floodwatch/alerts/{station}"
+    filters: tuple[str, ...]  # what consumers subscribe to
+    payload: str  # the model (or format) of its messages, for the README
+    producers: tuple[Stage, ...]
+    consumers: tuple[Stage, ...]
+    meaning: str
+    retained: bool = False
+
+    def name(self, **parts: str) -> str:
+        return self.template.format(**parts)
+
+    @property
+    def prefix(self) -> str:
+        """The fixed start every topic of this family has."""
+        return self.template.split("{", 1)[0]
+
+
+def _kinds(template: str) -> tuple[str, ...]:
+    return tuple(template.format(kind=kind.value, station="+") for kind in StationKind)
+
+
+DEVICE = Topic(
+    "sensors/{kind}/{station}", _kinds("sensors/{kind}/{station}"),
+    "device JSON or SenML (see Device contract)", ("devices",), ("ingest",),
+    "one station's readings, from its own device")
+READINGS = Topic(
+    "floodwatch/readings/{kind}/{station}", ("floodwatch/readings/#",), "ReadingMessage",
+    ("ingest",), ("alerts", "api"), "each validated reading, times in UTC (`...Z`)")
+DEADLETTER = Topic(
+    "floodwatch/deadletter", ("floodwatch/deadletter",), "DeadLetter", ("ingest", "alerts"),
+    ("operators",), "each message a stage could not use, with the reason")
+ALERTS = Topic(
+    "floodwatch/alerts/{station}", ("floodwatch/alerts/+",), "AlertEventMessage",
+    ("alerts",), ("notify", "api"), "each alert event (docs/alerts.md)")
+CAP = Topic(
+    "floodwatch/cap/{station}", ("floodwatch/cap/+",), "CAP 1.2 XML", ("alerts",),
+    ("notify",), "the same event as CAP 1.2, `identifier` `floodwatch:{event_id}`")
+STATUS = Topic(
+    "floodwatch/status/{station}", ("floodwatch/status/+",), "StatusMessage", ("alerts",),
+    ("notify", "api"), "the station's current alert state", retained=True)
+COMMANDS = Topic(
+    "floodwatch/commands/{verb}/{station}", ("floodwatch/commands/#",),
+    "AcknowledgeCommand (verb `acknowledge`), FloodingCommand (verb `flooding`)", ("api",),
+    ("alerts",), "officers' commands; answered by an alert event with `cause.command_id`")
+COMMAND_REJECTIONS = Topic(
+    "floodwatch/command-rejections", ("floodwatch/command-rejections",), "CommandRejection",
+    ("alerts",), ("operators",), "a command the engine refused, with the reason")
+# The disaster network's topics are notify's settings (config/notify.yaml); these are
+# their defaults, and the ACL grants notify the family on the bus broker.
+NETWORK = Topic(
+    "bousai/floodwatch/{part}/{station}", ("bousai/floodwatch/#",),
+    "`cap`: CAP 1.2 XML, `alerts`: AlertEventMessage, `status`: StatusMessage (retained)",
+    ("notify",), ("network",), "what the disaster network receives (docs/notify.md)")
+
+TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, STATUS, COMMANDS,
+                             COMMAND_REJECTIONS, NETWORK)
+
+
+def shared(topic_filter: str, group: str) -> str:
+    """An MQTT 5 shared subscription: the group's subscribers split the messages."""
+    return f"$share/{group}/{topic_filter}"
+
+
+def commands_for(station: str) -> str:
+    """The filter of every command to one station (a partitioned alert engine)."""
+    return COMMANDS.name(verb="+", station=station)
+
+
+def cap_identifier(event_id: str) -> str:
+    return CAP_IDENTIFIER_PREFIX + event_id
+
+
+# --- messages -----------------------------------------------------------------------
+
+class ReadingMessage(msgspec.Struct, frozen=True):
+    """A validated reading. A msgspec Struct, not pydantic: it is encoded once per reading
+    on ingest's hot path (core.readings.Reading.to_json says what that costs)."""
+
+    station: str
+    kind: str
+    ts: str  # RFC 3339 UTC, core.readings.format_ts
+    ts_source: Literal["device", "received"]
+    received_at: str
+    values: dict[str, float | str]
+    schema_version: int = SCHEMA_VERSION
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    schema_version: Literal[1] = 1  # SCHEMA_VERSION
+
+
+class LocalText(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    ja: str
+    en: str
+
+
+class ProjectionMessage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    level: int
+    level_name: str
+    minutes: int
+    rate_m_per_h: float
+    text: LocalText | None
+
+
+class CauseMessage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["reading", "clock", "command"]
+    reading_ts: str | None = None
+    values: dict[str, float | str] | None = None
+    command_id: str | None = None
+    officer: str | None = None
+    note: str | None = None
+
+
+class AlertEventMessage(_Message):
+    event_id: str = Field(pattern=EVENT_ID_RE.pattern)
+    seq: int
+    station: str
+    kind: str
+    alert_id: str
+    alert_type: str
+    transition: Literal["raised", "escalated", "deescalated", "acknowledged", "cleared"]
+    level: int  # 0 once cleared
+    previous_level: int
+    level_name: str
+    label: LocalText
+    official: LocalText | None
+    alert_level: int | None
+    headline: LocalText
+    at: str
+    rule: str
+    detail: dict[str, float | str | None]
+    projection: ProjectionMessage | None
+    cause: CauseMessage
+
+    @field_serializer("cause")
+    def _cause_without_unset(self, cause: CauseMessage) -> dict[str, Any]:
+        return cause.model_dump(mode="json", exclude_none=True)
+
+
+class StatusAlert(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    alert_id: str
+    alert_type: str
+    level: int
+    level_name: str
+    label: LocalText
+    official: LocalText | None
+    alert_level: int | None
+    raised_at: str
+    acknowledged: bool
+
+
+class StatusMessage(_Message):
+    station: str
+    kind: str
+    seq: int
+    offline: bool
+    flooding_declared: bool
+    alerts: list[StatusAlert]
+
+
+class _Command(_Message):
+    command_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
+    issued_at: AwareDatetime
+    officer: str = Field(min_length=1, max_length=64)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class AcknowledgeCommand(_Command):
+    alert_id: str = Field(min_length=1, max_length=100)
+
+
+class FloodingCommand(_Command):
+    action: Literal["declare", "end"]
+
+
+COMMAND_VERBS: dict[str, type[AcknowledgeCommand] | type[FloodingCommand]] = {
+    "acknowledge": AcknowledgeCommand, "flooding": FloodingCommand}
+
+
+class CommandRejection(_Message):
+    topic: str
+    command_id: str | None
+    reason: str
+    rejected_at: str
+
+
+class DeadLetter(_Message):
+    topic: str
+    reason: str
+    detail: str
+    received_at: str
+    payload: str  # as text, invalid UTF-8 replaced, cut (``truncated``)
+    payload_bytes: int
+    truncated: bool
+
+
+def encode(message: _Message, *, omit_none: bool = False) -> bytes:
+    """Compact UTF-8 JSON, the one form every pydantic bus message takes. ``omit_none``
+    leaves out optional fields that are not given (a command's ``note``)."""
+    return message.model_dump_json(exclude_none=omit_none).encode()
