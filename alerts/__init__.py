@@ -2,8 +2,9 @@
 
 - ``alerts.rules`` / ``alerts.labels``: the rules file (thresholds, labels), checked at start.
 - ``alerts.engine``: the pure evaluation (``machine``, ``river``, ``road``, ``quality``).
-- ``alerts.store``: SQLite state, outbox and history queue; ``alerts.processor`` the
-  bus loop; ``alerts.history`` InfluxDB; ``alerts.render`` / ``alerts.cap`` the output.
+- ``alerts.store``: SQLite state, event publications and history queue;
+  ``alerts.processor`` the bus loop; ``alerts.history`` InfluxDB; ``alerts.render`` /
+  ``alerts.cap`` the output.
 - ``alerts.service`` and ``alerts.command``: the process and its subcommand.
 
 Documented in docs/alerts.md.

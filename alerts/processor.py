@@ -5,7 +5,7 @@ fail) is acknowledged and dead-lettered on ``bus.DEADLETTER`` with the reason, a
 does for device messages: redelivering it would fail the same way, forever.
 
 Each batch of drained messages is evaluated in arrival order, committed to SQLite in
-one transaction, and only then acknowledged; events are published from the outbox
+one transaction, and only then acknowledged; events are published from the store
 afterwards and marked published once the broker has confirmed every publish so far.
 Batching changes only how often we commit, never what is decided: the engine is
 evaluated message by message.
@@ -29,7 +29,7 @@ from floodwatch.alerts.history import history_line
 from floodwatch.alerts.model import AlertType, Transition
 from floodwatch.alerts.render import event_payload, status_payload
 from floodwatch.alerts.rules import AlertRules
-from floodwatch.alerts.store import AlertStore, Changes, OutboxEntry
+from floodwatch.alerts.store import AlertStore, Changes, EventPublication
 from floodwatch.core import bus
 from floodwatch.core.deadletter import deadletter_payload
 from floodwatch.core.readings import Reading
@@ -71,8 +71,8 @@ class AlertProcessor:
         self._tick_s = tick_s
         self._last_tick = 0.0
         self._status: dict[str, bytes] = {}
-        self._published_up_to = 0  # last outbox id handed to the broker
-        self._marked_up_to = 0  # last outbox id marked published (confirmed)
+        self._published_up_to = 0  # last event publication id handed to the broker
+        self._marked_up_to = 0  # last event publication id marked published (confirmed)
         self._history_hook = on_history
 
     async def start(self) -> None:
@@ -80,7 +80,7 @@ class AlertProcessor:
         for alert_type in AlertType:
             metrics.OPEN_ALERTS.labels(alert_type.value).set(sum(
                 alert_type in state.alerts for state in self.engine.states.values()))
-        await self._publish_outbox()
+        await self._publish_pending_events()
         for station in self.engine.registry:
             await self._publish_status(station.id)
 
@@ -117,8 +117,8 @@ class AlertProcessor:
                 metrics.COMMIT_SECONDS.observe(time.perf_counter() - evaluated)
             for topic, payload in outgoing:
                 await self._publish(topic, payload)
-            if changes.outbox:
-                await self._publish_outbox()
+            if changes.publications:
+                await self._publish_pending_events()
                 for station in changes.states:
                     await self._publish_status(station)
             if changes.history and self._history_hook is not None:
@@ -183,10 +183,10 @@ class AlertProcessor:
             station = self.engine.registry.get(event.station)
             assert station is not None
             payload = event_payload(event, station, self._labels)
-            changes.outbox.append(OutboxEntry(event.event_id,
-                                              bus.ALERTS.name(station=event.station), payload))
+            changes.publications.append(EventPublication(
+                event.event_id, bus.ALERTS.name(station=event.station), payload))
             cap = render_cap(event, station, self._rules, self._cap_status)
-            changes.outbox.append(OutboxEntry(
+            changes.publications.append(EventPublication(
                 f"{event.event_id}/cap", bus.CAP.name(station=event.station), cap))
             # The CAP goes into the history too: the API serves it and its Atom feed.
             changes.history.append(history_line(event, station, self._labels, payload, cap))
@@ -203,7 +203,7 @@ class AlertProcessor:
         await self._bus.wait_for_publish_room()
         self._bus.publish(topic, payload, retain=retain)
 
-    async def _publish_outbox(self) -> None:
+    async def _publish_pending_events(self) -> None:
         while True:
             entries = [(row_id, entry) for row_id, entry in self._store.unpublished()
                        if row_id > self._published_up_to]

@@ -1,7 +1,8 @@
 """Local durable state of the alert engine: one SQLite file in FLOODWATCH_STATE_DIR.
 
 One transaction per batch of inputs holds everything the batch changed -- station
-states, the engine clock, the new events (the outbox), their InfluxDB history lines and
+states, the engine clock, the new events to publish (``event_publications``: each event's
+JSON and CAP, until the broker confirms them), their InfluxDB history lines and
 the ids of applied commands -- and only then are the inputs acknowledged to the broker.
 A crash before the commit loses nothing (the broker redelivers, and the engine ignores
 what it had already applied); a crash after it re-sends unpublished events with their
@@ -19,24 +20,31 @@ from floodwatch.alerts.state import Clock, StationState
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS station_state (station TEXT PRIMARY KEY, state TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (
+CREATE TABLE IF NOT EXISTS event_publications (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id TEXT NOT NULL UNIQUE,
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
     published INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (published, id);
+CREATE INDEX IF NOT EXISTS event_publications_unpublished
+    ON event_publications (published, id);
 CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS commands (command_id TEXT PRIMARY KEY);
 """
 
 # Published events kept for inspection; older ones are pruned.
 KEEP_PUBLISHED = 10_000
+# Before the table's name said what it holds, it was "outbox" (as notify's delivery
+# records and the MQTT publish window also were): a state file from then is renamed.
+RENAMED_TABLES = {"outbox": "event_publications"}
+RENAMED_INDEXES = ("outbox_unpublished",)
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxEntry:
+class EventPublication:
+    """One message an event publishes (its JSON, or its CAP), kept until confirmed."""
+
     event_id: str
     topic: str
     payload: bytes
@@ -48,7 +56,7 @@ class Changes:
 
     states: dict[str, StationState]
     clock: Clock | None
-    outbox: list[OutboxEntry]
+    publications: list[EventPublication]
     history: list[str]
     commands: list[str]
 
@@ -57,7 +65,7 @@ class Changes:
         return cls({}, None, [], [], [])
 
     def __bool__(self) -> bool:
-        return bool(self.states or self.clock or self.outbox or self.history or self.commands)
+        return bool(self.states or self.clock or self.publications or self.history or self.commands)
 
 
 class AlertStore:
@@ -66,11 +74,21 @@ class AlertStore:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._rename_old_tables()
         self._db.executescript(SCHEMA)
         self._synchronous = ""
 
     def close(self) -> None:
         self._db.close()
+
+    def _rename_old_tables(self) -> None:
+        tables = {row[0] for row in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for old, new in RENAMED_TABLES.items():
+            if old in tables and new not in tables:
+                self._db.execute(f"ALTER TABLE {old} RENAME TO {new}")
+        for index in RENAMED_INDEXES:
+            self._db.execute(f"DROP INDEX IF EXISTS {index}")
 
     def load(self) -> tuple[dict[str, StationState], Clock]:
         states = {station: StationState.model_validate_json(text)
@@ -92,8 +110,9 @@ class AlertStore:
             if changes.clock is not None:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock', ?)",
                            (changes.clock.model_dump_json(),))
-            db.executemany("INSERT INTO outbox (event_id, topic, payload) VALUES (?, ?, ?)",
-                           [(e.event_id, e.topic, e.payload) for e in changes.outbox])
+            db.executemany(
+                "INSERT INTO event_publications (event_id, topic, payload) VALUES (?, ?, ?)",
+                [(e.event_id, e.topic, e.payload) for e in changes.publications])
             db.executemany("INSERT INTO history (line) VALUES (?)",
                            [(line,) for line in changes.history])
             db.executemany("INSERT OR IGNORE INTO commands VALUES (?)",
@@ -120,23 +139,25 @@ class AlertStore:
                                (command_id,)).fetchone()
         return row is not None
 
-    # --- outbox ----------------------------------------------------------------------
-    def unpublished(self, limit: int = 1000) -> list[tuple[int, OutboxEntry]]:
+    # --- event publications --------------------------------------------------------
+    def unpublished(self, limit: int = 1000) -> list[tuple[int, EventPublication]]:
         rows = self._db.execute(
-            "SELECT id, event_id, topic, payload FROM outbox WHERE published = 0 "
+            "SELECT id, event_id, topic, payload FROM event_publications WHERE published = 0 "
             "ORDER BY id LIMIT ?", (limit,))
-        return [(row[0], OutboxEntry(row[1], row[2], bytes(row[3]))) for row in rows]
+        return [(row[0], EventPublication(row[1], row[2], bytes(row[3]))) for row in rows]
 
     def mark_published(self, up_to_id: int) -> None:
-        self._bookkeeping("UPDATE outbox SET published = 1 WHERE published = 0 AND id <= ?",
-                          (up_to_id,))
-        self._bookkeeping("DELETE FROM outbox WHERE published = 1 AND id <= ?",
+        self._bookkeeping(
+            "UPDATE event_publications SET published = 1 WHERE published = 0 AND id <= ?",
+            (up_to_id,))
+        self._bookkeeping("DELETE FROM event_publications WHERE published = 1 AND id <= ?",
                           (up_to_id - KEEP_PUBLISHED,))
 
-    def outbox(self) -> list[OutboxEntry]:
-        """Every kept event, oldest first (tests and inspection)."""
-        rows = self._db.execute("SELECT event_id, topic, payload FROM outbox ORDER BY id")
-        return [OutboxEntry(row[0], row[1], bytes(row[2])) for row in rows]
+    def kept_publications(self) -> list[EventPublication]:
+        """Every kept event publication, oldest first (tests and inspection)."""
+        rows = self._db.execute(
+            "SELECT event_id, topic, payload FROM event_publications ORDER BY id")
+        return [EventPublication(row[0], row[1], bytes(row[2])) for row in rows]
 
     # --- history for InfluxDB --------------------------------------------------------
     def history_batch(self, limit: int) -> tuple[int, list[str]]:

@@ -3,12 +3,13 @@ nothing."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.rules import AlertRules
-from floodwatch.alerts.store import AlertStore, Changes, OutboxEntry
+from floodwatch.alerts.store import AlertStore, Changes, EventPublication
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import river, road
@@ -32,7 +33,7 @@ def run(engine: Engine, store: AlertStore, readings: list[Reading]) -> list[Even
         store.commit(Changes(
             states={s.station: s for s in outcome.states},
             clock=engine.clock if outcome.clock_changed else None,
-            outbox=[OutboxEntry(e.event_id, "t", e.model_dump_json().encode())
+            publications=[EventPublication(e.event_id, "t", e.model_dump_json().encode())
                     for e in outcome.events],
             history=[], commands=[]))
         events.extend(outcome.events)
@@ -57,16 +58,16 @@ def test_restart_resumes_the_same_sequence(tmp_path: Path, registry: StationRegi
     # The broker redelivers what was processed but not acknowledged: it changes nothing.
     after = run(resumed, second, readings[split - 5:])
     assert before + after == expected
-    assert [e.event_id for e in second.outbox()] == [e.event_id for e in expected]
+    assert [e.event_id for e in second.kept_publications()] == [e.event_id for e in expected]
     for station in ("g1", "g2", "u1"):
         seqs = [e.seq for e in expected if e.station == station]
         assert seqs == list(range(1, len(seqs) + 1))
 
 
-def test_outbox_publishing_and_history_queue(tmp_path: Path) -> None:
+def test_event_publications_and_history_queue(tmp_path: Path) -> None:
     store = AlertStore(tmp_path / "s.sqlite3")
-    entries = [OutboxEntry(f"g1/{n}", "floodwatch/alerts/g1", b"{}") for n in range(1, 4)]
-    store.commit(Changes(states={}, clock=None, outbox=entries, history=["a", "b"],
+    entries = [EventPublication(f"g1/{n}", "floodwatch/alerts/g1", b"{}") for n in range(1, 4)]
+    store.commit(Changes(states={}, clock=None, publications=entries, history=["a", "b"],
                          commands=["c-1"]))
     assert [entry for _, entry in store.unpublished()] == entries
     first_id = store.unpublished()[0][0]
@@ -78,3 +79,25 @@ def test_outbox_publishing_and_history_queue(tmp_path: Path) -> None:
     assert lines == ["a", "b"]
     store.history_written(up_to)
     assert store.history_backlog() == 0
+
+
+def test_a_state_file_from_before_the_rename_keeps_its_unpublished_events(
+        tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL, payload BLOB NOT NULL,
+            published INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX outbox_unpublished ON outbox (published, id);
+        INSERT INTO outbox (event_id, topic, payload, published)
+            VALUES ('g1/1', 'floodwatch/alerts/g1', x'7b7d', 1),
+                   ('g1/2', 'floodwatch/alerts/g1', x'7b7d', 0);
+    """)
+    old.close()
+    store = AlertStore(path)
+    assert [entry.event_id for _, entry in store.unpublished()] == ["g1/2"]
+    assert [entry.payload for entry in store.kept_publications()] == [b"{}", b"{}"]
+    indexes = {row[0] for row in sqlite3.connect(path).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "outbox_unpublished" not in indexes
