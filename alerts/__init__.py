@@ -4,7 +4,7 @@
 - ``alerts.engine``: the pure evaluation (``machine``, ``river``, ``road``, ``quality``).
 - ``alerts.store``: SQLite state, outbox and history queue; ``alerts.processor`` the
   bus loop; ``alerts.history`` InfluxDB; ``alerts.render`` / ``alerts.cap`` the output.
-- ``alerts.service`` and ``alerts.command``: the process and its subcommand.
+- ``alerts.service``: the process, and the ``check`` the stage table runs it by.
 
 Documented in docs/alerts.md.
 """

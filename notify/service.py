@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import structlog
 
+from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.core.registry import StationRegistry
@@ -20,7 +21,7 @@ from floodwatch.core.subscription import Subscription
 from floodwatch.notify import metrics
 from floodwatch.notify.channels.setup import Channels, build_channels
 from floodwatch.notify.channels.social import SocialSender
-from floodwatch.notify.config import NotifyConfig
+from floodwatch.notify.config import ConfigError, NotifyConfig
 from floodwatch.notify.dispatch import Dispatcher, EventChannel
 from floodwatch.notify.intake import TOPICS, Intake
 from floodwatch.notify.outbox import Outbox
@@ -34,6 +35,23 @@ SHUTDOWN_GRACE_S = 15.0
 
 class NoChannels(Exception):
     """Every configured channel has a problem: nothing could be delivered."""
+
+
+def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
+    """The delivery configuration; StageFailed naming its variable when it is wrong, or
+    when no channel of it turns out to be usable."""
+    try:
+        config = NotifyConfig.load(settings.notify_config)
+    except ConfigError as exc:
+        raise StageFailed(f"FLOODWATCH_NOTIFY_CONFIG: {exc}", EXIT_CONFIG) from exc
+
+    async def run(stop: asyncio.Event) -> None:
+        try:
+            await run_notify(settings, registry, config, stop)
+        except NoChannels as exc:
+            raise StageFailed(f"FLOODWATCH_NOTIFY_CONFIG: {exc}", EXIT_CONFIG) from exc
+
+    return CheckedStage(f"{settings.notify_config}: delivery configuration is valid", run)
 
 
 def outbox_path(settings: Settings) -> Path:
