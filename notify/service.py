@@ -1,5 +1,5 @@
-"""``floodwatch notify``: the process that wires the bus, the outbox, the channels and
-InfluxDB (delivery status)."""
+"""``floodwatch notify``: the process that wires the bus, the delivery ledger, the channels
+and InfluxDB (delivery status)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from floodwatch.notify import metrics
 from floodwatch.notify.channels.setup import Channels, build_channels
 from floodwatch.notify.channels.social import SocialSender
 from floodwatch.notify.config import ConfigError, NotifyConfig
+from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.dispatch import Dispatcher, EventChannel
 from floodwatch.notify.intake import TOPICS, Intake
-from floodwatch.notify.outbox import Outbox
 from floodwatch.notify.policy import DeliveryPolicy
 from floodwatch.notify.status import StatusLines, status_writer
 
@@ -54,7 +54,7 @@ def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
     return CheckedStage(f"{settings.notify_config}: delivery configuration is valid", run)
 
 
-def outbox_path(settings: Settings) -> Path:
+def ledger_path(settings: Settings) -> Path:
     return Path(settings.state_dir) / "notify" / f"{settings.notify_client_id}.sqlite3"
 
 
@@ -63,7 +63,7 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                      ready: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set; posts and sends in progress are finished first.
     ``ready`` is set once the bus subscription is in place."""
-    outbox = Outbox(outbox_path(settings))
+    ledger = DeliveryLedger(ledger_path(settings))
     try:
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(
@@ -82,8 +82,8 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                 raise NoChannels("no channel is usable: " + "; ".join(
                     str(problem) for problem in channels.problems) or "none is enabled")
             influx = await stack.enter_async_context(InfluxClient.from_settings(settings))
-            status = status_writer(StatusLines(outbox.db), influx)
-            workers = _workers(outbox, channels, registry, clock, status.notify)
+            status = status_writer(StatusLines(ledger.db), influx)
+            workers = _workers(ledger, channels, registry, clock, status.notify)
 
             def wake_all() -> None:
                 for worker in workers:
@@ -95,7 +95,7 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
 
                 def network_back() -> None:
                     # Waiting retries go now, not at the end of their backoff.
-                    outbox.retry_now("network", clock())
+                    ledger.retry_now("network", clock())
                     network_dispatcher.wake()
 
                 channels.network.on_connected = network_back
@@ -105,14 +105,14 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                                receive_maximum=settings.notify_receive_maximum,
                                keepalive_s=settings.mqtt_keepalive_s)
             network = channels.network
-            intake = Intake(outbox, bus, policy.plan, clock,
+            intake = Intake(ledger, bus, policy.plan, clock,
                             pair_timeout_s=config.pair_timeout_s, on_deliveries=wake_all,
                             on_status=network.wake_status if network else lambda: None)
             await bus.start()
             stack.push_async_callback(bus.close)
             if ready is not None:
                 ready.set()
-            log.info("notify running", channels=channels.names, outbox=str(outbox.path),
+            log.info("notify running", channels=channels.names, ledger=str(ledger.path),
                      client_id=settings.notify_client_id)
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(intake.run(stop), name="notify-intake")
@@ -121,16 +121,16 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                 endless = [tasks.create_task(status.run(), name="notify-status"),
                            tasks.create_task(bus.watch(), name="notify-broker-watch")]
                 if network is not None:
-                    endless.append(tasks.create_task(network.run_status(outbox),
+                    endless.append(tasks.create_task(network.run_status(ledger),
                                                      name="notify-network-status"))
                 tasks.create_task(_shutdown(stop, wake_all, finite, endless),
                                   name="notify-shutdown")
     finally:
-        outbox.close()
+        ledger.close()
     log.info("notify stopped")
 
 
-def _workers(outbox: Outbox, channels: Channels, registry: StationRegistry,
+def _workers(ledger: DeliveryLedger, channels: Channels, registry: StationRegistry,
              clock: Callable[[], float], on_change: Callable[[], None]
              ) -> list[Dispatcher | SocialSender]:
     """One worker per channel (the network's first), each settled after a crash."""
@@ -138,8 +138,8 @@ def _workers(outbox: Outbox, channels: Channels, registry: StationRegistry,
     if channels.network is not None:
         event_channels.insert(0, channels.network)
     workers: list[Dispatcher | SocialSender] = [
-        Dispatcher(outbox, channel, clock, on_change) for channel in event_channels]
-    workers += [SocialSender(outbox, platform, composer, config=social, registry=registry,
+        Dispatcher(ledger, channel, clock, on_change) for channel in event_channels]
+    workers += [SocialSender(ledger, platform, composer, config=social, registry=registry,
                              clock=clock, on_change=on_change)
                 for platform, social, composer in channels.social]
     for worker in workers:
