@@ -8,14 +8,14 @@ state change. The API reads exactly this schema (see README):
   process so two changes in the same nanosecond never overwrite each other).
 
 Lines are queued in the delivery ledger's SQLite file in the transaction that changes the
-state, and written by ``StatusWriter``; InfluxDB being down delays them, never a delivery.
+state, and written by ``status_writer``; InfluxDB being down delays them, never a delivery.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Literal, Protocol
+from typing import Literal
 
 import structlog
 
@@ -51,14 +51,6 @@ def delivery_line(station: str, channel: str, *, event_id: str, state: State, at
     return format_point(MEASUREMENT, {"station": station, "channel": channel},
                         {"event_id": event_id, "state": state, "attempts": attempts,
                          "detail": clean}, at_ns)
-
-
-class StatusQueue(Protocol):
-    """Where the writer reads queued lines (the delivery ledger)."""
-
-    def batch(self, limit: int) -> tuple[int, list[str]]: ...
-    def written(self, up_to_id: int) -> None: ...
-    def backlog(self) -> int: ...
 
 
 class StatusLines:

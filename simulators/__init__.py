@@ -17,6 +17,6 @@ The pieces, each documented in its module:
   publishing over MQTT (QoS 1, every PUBACK awaited).
 - ``simulators.cli``: the ``floodwatch simulate`` command line.
 
-Entry points for other code: ``runner.run_scenario``, ``runner.run_replay``,
-``runner.run_load``, and ``simulation.Simulation`` for events without a broker.
+Entry points for other code: ``runner.run_scenario``, ``runner.run_load``, and
+``simulation.Simulation`` (or ``replay.replay_events``) for events without a broker.
 """
