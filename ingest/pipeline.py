@@ -39,6 +39,13 @@ class MessageSource(Protocol):
 
 
 class IngestPipeline:
+    """Turns device messages into stored readings: validates each once, republishes the
+    valid readings on the bus (and dead-letters the rest) at once, and acknowledges a
+    message to the broker only once its batch is in InfluxDB or the disk spool.
+
+    ``receive`` validates and batches, ``store`` writes the batches in order, ``replay``
+    drains the spool; the three run as tasks of the ingest process (ingest.service)."""
+
     def __init__(
         self,
         source: MessageSource,

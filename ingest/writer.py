@@ -61,6 +61,10 @@ DeadLetterLine = Callable[[str, str], Awaitable[None]]
 
 
 class BatchWriter:
+    """Makes each batch safe, in arrival order, before its messages are acknowledged:
+    straight into InfluxDB when it answers and nothing waits in the disk spool, else
+    appended to the spool, which ``replay`` drains into InfluxDB once it is back."""
+
     def __init__(self, influx: InfluxClient, spool: Spool, acknowledge: Acknowledge,
                  dead_letter_line: DeadLetterLine) -> None:
         self._influx = influx

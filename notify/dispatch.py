@@ -38,6 +38,10 @@ class EventChannel(Protocol):
 
 
 class Dispatcher:
+    """Sends one event channel's deliveries (the disaster network, or one webhook) from
+    the delivery ledger, most urgent first, at least once: each is marked sending before
+    it goes, retried with backoff until sent or expired, and settled in the ledger."""
+
     def __init__(self, ledger: DeliveryLedger, channel: EventChannel,
                  clock: Callable[[], float] = time.time,
                  on_change: Callable[[], None] | None = None) -> None:

@@ -64,6 +64,10 @@ def classify(message: ReceivedMessage, parts: list[Part], statuses: dict[str, by
 
 
 class Intake:
+    """Records what the bus brings: alert events (JSON and CAP paired by event id) and
+    station statuses go into the delivery ledger with their planned deliveries, in one
+    transaction per drained batch, and only then are acknowledged to the broker."""
+
     def __init__(self, ledger: DeliveryLedger, bus: Bus, plan: Planner, clock: Callable[[], float],
                  *, pair_timeout_s: float, on_deliveries: Callable[[], None],
                  on_status: Callable[[], None]) -> None:

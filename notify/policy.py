@@ -46,6 +46,9 @@ def priority(notice: Notice) -> int:
 
 
 class DeliveryPolicy:
+    """Plans an alert event's deliveries: which channels get it, how urgent it is, and
+    until when it is worth sending (see the module's rules)."""
+
     def __init__(self, policy: Policy, routes: list[Route],
                  clock: Callable[[], float]) -> None:
         self._policy = policy

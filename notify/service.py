@@ -61,8 +61,10 @@ def ledger_path(settings: Settings) -> Path:
 async def run_notify(settings: Settings, registry: StationRegistry, config: NotifyConfig,
                      stop: asyncio.Event, *, clock: Callable[[], float] = time.time,
                      ready: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set; posts and sends in progress are finished first.
-    ``ready`` is set once the bus subscription is in place."""
+    """The notifier: delivers every alert event from the bus to each configured channel
+    through the delivery ledger (intake records, one worker per channel sends), until
+    ``stop`` is set; posts and sends in progress are finished first. ``ready`` is set
+    once the bus subscription is in place."""
     ledger = DeliveryLedger(ledger_path(settings))
     try:
         async with AsyncExitStack() as stack:
