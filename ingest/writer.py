@@ -22,6 +22,7 @@ from floodwatch.core.influx import DatabaseNotFound, InfluxClient, InfluxRejecte
 from floodwatch.core.subscription import ReceivedMessage
 from floodwatch.ingest import metrics
 from floodwatch.ingest.spool import Spool, SpoolFull
+from floodwatch.ingest.validate import Reason
 
 log = structlog.get_logger("ingest.writer")
 
@@ -137,7 +138,7 @@ class BatchWriter:
             try:
                 await self._influx.write([line])
             except InfluxRejected as exc:
-                metrics.MESSAGES_REJECTED.labels("store_rejected").inc()
+                metrics.MESSAGES_REJECTED.labels(Reason.STORE_REJECTED.value).inc()
                 await self._dead_letter_line(line, exc.message)
             else:
                 metrics.count_stored([line])
