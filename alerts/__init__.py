@@ -5,7 +5,7 @@
 - ``alerts.store``: SQLite state, event publications and history queue;
   ``alerts.processor`` the bus loop; ``alerts.history`` InfluxDB; ``alerts.render`` /
   ``alerts.cap`` the output.
-- ``alerts.service`` and ``alerts.command``: the process and its subcommand.
+- ``alerts.service``: the process, and the ``check`` the stage table runs it by.
 
 Documented in docs/alerts.md.
 """

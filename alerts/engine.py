@@ -45,6 +45,11 @@ class Outcome:
 
 
 class Engine:
+    """Decides the alert events: readings, clock ticks and officers' commands in, alert
+    events and the station states they changed out (``Outcome``), with no I/O and no
+    wall clock, so the same inputs always give the same events. Persisting, publishing
+    and acknowledging are the processor's (alerts.processor)."""
+
     def __init__(self, registry: StationRegistry, rules: AlertRules,
                  states: dict[str, StationState] | None = None,
                  clock: Clock | None = None) -> None:

@@ -10,7 +10,7 @@ API serves and lists in its public Atom feed) and, when known, ``value``, ``thre
 event time plus ``seq`` nanoseconds, so two events of one station at the same instant
 never overwrite each other.
 
-Lines are queued in SQLite with the event itself and written by ``HistoryWriter``; while
+Lines are queued in SQLite with the event itself and written by ``history_writer``; while
 InfluxDB is down they wait there and the engine carries on.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 import structlog
@@ -10,9 +11,10 @@ import structlog
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.history import history_writer
 from floodwatch.alerts.processor import AlertProcessor
-from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.rules import AlertRules, RulesError
 from floodwatch.alerts.store import AlertStore
 from floodwatch.core import bus
+from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.core.readings import bus_topic
@@ -21,6 +23,22 @@ from floodwatch.core.settings import Settings
 from floodwatch.core.subscription import Subscription
 
 log = structlog.get_logger("alerts")
+
+def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
+    """The rules (checked against the whole registry: one rules file serves every
+    partition) and this process's partition; StageFailed when either is wrong."""
+    try:
+        rules = AlertRules.load(settings.alerts_rules, registry)
+    except RulesError as exc:
+        raise StageFailed(f"FLOODWATCH_ALERTS_RULES: {exc}", EXIT_CONFIG) from exc
+    own = partition(registry, settings.alerts_basins)
+    if len(own) == 0:
+        raise StageFailed(f"FLOODWATCH_ALERTS_BASINS: no station of the registry is in "
+                          f"{settings.alerts_basins!r}", EXIT_CONFIG)
+    return CheckedStage(
+        summary=f"{settings.alerts_rules}: rules for {len(own)} stations are valid",
+        run=functools.partial(run_alerts, settings, own, rules))
+
 
 def partition(registry: StationRegistry, basins: str | None) -> StationRegistry:
     """The stations of ``basins`` (comma-separated), or all of them."""

@@ -1,10 +1,5 @@
 """``python -m floodwatch.api``: the same as ``floodwatch api``."""
 
-from __future__ import annotations
+from floodwatch.cli import main_of
 
-import argparse
-
-from floodwatch.api import command
-
-if __name__ == "__main__":
-    command.run(argparse.Namespace())
+main_of("api")

@@ -2,7 +2,9 @@
 
 One line per problem on stderr (``floodwatch: FLOODWATCH_X: ...``) and a distinct exit
 status -- never a traceback -- then settings, logging and the registry, and a clean stop
-on SIGTERM/SIGINT. The stages' commands (ingest, alerts, api, simulate) all call these.
+on SIGTERM/SIGINT. Every subcommand calls these; the stages (floodwatch/stages.py) also
+answer their ``check`` with a ``CheckedStage`` and say why they cannot go on with
+``StageFailed``, which the command turns into that one line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from floodwatch.core.logging import configure_logging
@@ -19,6 +22,23 @@ from floodwatch.core.settings import Settings, SettingsError, load_settings
 
 EXIT_RUNTIME = 1  # the environment failed us (broker refused, port taken)
 EXIT_CONFIG = 2  # a setting, the registry or a rules file is wrong
+
+
+@dataclass(frozen=True)
+class CheckedStage:
+    """A stage whose settings and configuration are valid, ready to run."""
+
+    summary: str  # what ``floodwatch <stage> --check`` prints
+    run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]  # until the event is set
+
+
+class StageFailed(Exception):
+    """Why a stage cannot start or go on: the one line ``fail`` prints (naming the
+    variable to fix when a setting is to blame), and the exit status."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:

@@ -86,14 +86,10 @@ def format_point(
     return f"{','.join(parts)} {field_text} {timestamp_ns}"
 
 
-def reading_to_line(reading: Reading, tags: Mapping[str, str]) -> str:
-    """The point for a reading: measurement is the station kind, tags from the registry."""
-    return format_point(reading.kind.value, tags, reading.values, reading.ts_ns)
-
-
 class PointFormatter:
     """Readings to lines on the hot path: each station's measurement and tags, and each
-    field key, are escaped once and reused (same text as ``reading_to_line``)."""
+    field key, are escaped once and reused: the same text as ``format_point`` with the
+    station kind as measurement and the registry's tags (tests/core/test_lineprotocol.py)."""
 
     def __init__(self, registry: StationRegistry) -> None:
         self._prefixes = {

@@ -39,6 +39,13 @@ class MessageSource(Protocol):
 
 
 class IngestPipeline:
+    """Turns device messages into stored readings: validates each once, republishes the
+    valid readings on the bus (and dead-letters the rest) at once, and acknowledges a
+    message to the broker only once its batch is in InfluxDB or the disk spool.
+
+    ``receive`` validates and batches, ``store`` writes the batches in order, ``replay``
+    drains the spool; the three run as tasks of the ingest process (ingest.service)."""
+
     def __init__(
         self,
         source: MessageSource,
@@ -127,13 +134,14 @@ class IngestPipeline:
             lines = [self._lines.line(reading) for reading in result.readings]
             bus = [(reading.bus_topic, reading.to_json()) for reading in result.readings]
         except Rejected as exc:
-            return [self._reject(message, exc.reason.value, exc.detail)]
+            return [self._reject(message, exc.reason, exc.detail)]
         except LineProtocolError as exc:
-            return [self._reject(message, Reason.INVALID_FIELD.value, str(exc))]
+            return [self._reject(message, Reason.INVALID_FIELD, str(exc))]
         except Exception as exc:
             # A bug must cost one message (kept in the dead letters), never the subscriber.
             log.exception("unexpected error validating a message", topic=message.topic)
-            return [self._reject(message, "internal_error", f"{type(exc).__name__}: {exc}")]
+            return [self._reject(message, Reason.INTERNAL_ERROR,
+                                 f"{type(exc).__name__}: {exc}")]
         if result.unknown_keys:
             metrics.UNKNOWN_KEYS.inc()
             log.debug("unknown keys ignored", topic=message.topic, keys=result.unknown_keys)
@@ -141,8 +149,8 @@ class IngestPipeline:
         return bus
 
     @staticmethod
-    def _reject(message: ReceivedMessage, reason: str, detail: str) -> tuple[str, bytes]:
-        metrics.MESSAGES_REJECTED.labels(reason).inc()
-        log.info("message rejected", topic=message.topic, reason=reason, detail=detail)
-        return DEADLETTER_TOPIC, deadletter_payload(message.topic, message.payload, reason,
-                                                    detail, message.received_at)
+    def _reject(message: ReceivedMessage, reason: Reason, detail: str) -> tuple[str, bytes]:
+        metrics.MESSAGES_REJECTED.labels(reason.value).inc()
+        log.info("message rejected", topic=message.topic, reason=reason.value, detail=detail)
+        return DEADLETTER_TOPIC, deadletter_payload(message.topic, message.payload,
+                                                    reason.value, detail, message.received_at)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import timedelta
 from pathlib import Path
 
 import structlog
 
 from floodwatch.core import bus
+from floodwatch.core.commandline import CheckedStage
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.core.registry import StationRegistry
@@ -24,6 +26,13 @@ def subscription_topics(share_group: str | None) -> list[str]:
     if share_group is None:
         return list(bus.DEVICE.filters)
     return [bus.shared(topic, share_group) for topic in bus.DEVICE.filters]
+
+
+def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
+    """Ingest needs nothing beyond the settings and the registry, both already valid."""
+    return CheckedStage(
+        summary=f"{settings.stations}: settings and {len(registry)} stations are valid",
+        run=functools.partial(run_ingest, settings, registry))
 
 
 async def run_ingest(settings: Settings, registry: StationRegistry, stop: asyncio.Event) -> None:

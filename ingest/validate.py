@@ -36,6 +36,8 @@ class Reason(StrEnum):
     FUTURE_TIMESTAMP = "future_timestamp"
     STALE_TIMESTAMP = "stale_timestamp"
     STORE_REJECTED = "store_rejected"
+    # Not the message's fault: a bug in floodwatch, which costs only this message.
+    INTERNAL_ERROR = "internal_error"
 
 
 class Rejected(Exception):

@@ -22,6 +22,7 @@ from floodwatch.core.influx import DatabaseNotFound, InfluxClient, InfluxRejecte
 from floodwatch.core.subscription import ReceivedMessage
 from floodwatch.ingest import metrics
 from floodwatch.ingest.spool import Spool, SpoolFull
+from floodwatch.ingest.validate import Reason
 
 log = structlog.get_logger("ingest.writer")
 
@@ -61,6 +62,10 @@ DeadLetterLine = Callable[[str, str], Awaitable[None]]
 
 
 class BatchWriter:
+    """Makes each batch safe, in arrival order, before its messages are acknowledged:
+    straight into InfluxDB when it answers and nothing waits in the disk spool, else
+    appended to the spool, which ``replay`` drains into InfluxDB once it is back."""
+
     def __init__(self, influx: InfluxClient, spool: Spool, acknowledge: Acknowledge,
                  dead_letter_line: DeadLetterLine) -> None:
         self._influx = influx
@@ -133,7 +138,7 @@ class BatchWriter:
             try:
                 await self._influx.write([line])
             except InfluxRejected as exc:
-                metrics.MESSAGES_REJECTED.labels("store_rejected").inc()
+                metrics.MESSAGES_REJECTED.labels(Reason.STORE_REJECTED.value).inc()
                 await self._dead_letter_line(line, exc.message)
             else:
                 metrics.count_stored([line])

@@ -1,22 +1,22 @@
 """Our own posting budget per channel: at most ``per_window`` posts in any ``window_s``
-and ``per_day`` in any 24 hours, counted from the outbox (so it survives restarts),
-plus the platform's own "come back at" time after a 429, also kept in the outbox.
+and ``per_day`` in any 24 hours, counted from the delivery ledger (so it survives
+restarts), plus the platform's own "come back at" time after a 429, also kept there.
 """
 
 from __future__ import annotations
 
 from floodwatch.notify.config import Budget
-from floodwatch.notify.outbox import Outbox
+from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.posts import Posts
 
 DAY_S = 86_400.0
 
 
 class PostingBudget:
-    def __init__(self, channel: str, config: Budget, outbox: Outbox, posts: Posts) -> None:
+    def __init__(self, channel: str, config: Budget, ledger: DeliveryLedger, posts: Posts) -> None:
         self._channel = channel
         self._config = config
-        self._outbox = outbox
+        self._ledger = ledger
         self._posts = posts
         self._key = f"{channel}:paused_until"
 
@@ -43,8 +43,8 @@ class PostingBudget:
         return max(candidates)
 
     def paused_until(self) -> float:
-        value = self._outbox.get_meta(self._key)
+        value = self._ledger.get_meta(self._key)
         return float(value) if value is not None else 0.0
 
     def pause_until(self, moment: float) -> None:
-        self._outbox.set_meta(self._key, repr(moment))
+        self._ledger.set_meta(self._key, repr(moment))

@@ -18,8 +18,8 @@ import structlog
 
 from floodwatch.core import bus
 from floodwatch.core.subscription import ReceivedMessage
+from floodwatch.notify.deliveries import DeliveryLedger, Planner
 from floodwatch.notify.notice import Notice, NoticeError, cap_event_id
-from floodwatch.notify.outbox import Outbox, Planner
 
 log = structlog.get_logger("notify")
 
@@ -58,10 +58,14 @@ def classify(message: ReceivedMessage, parts: list[Part], statuses: dict[str, by
 
 
 class Intake:
-    def __init__(self, outbox: Outbox, bus: Bus, plan: Planner, clock: Callable[[], float],
+    """Records what the bus brings: alert events (JSON and CAP paired by event id) and
+    station statuses go into the delivery ledger with their planned deliveries, in one
+    transaction per drained batch, and only then are acknowledged to the broker."""
+
+    def __init__(self, ledger: DeliveryLedger, bus: Bus, plan: Planner, clock: Callable[[], float],
                  *, pair_timeout_s: float, on_deliveries: Callable[[], None],
                  on_status: Callable[[], None]) -> None:
-        self._outbox = outbox
+        self._ledger = ledger
         self._bus = bus
         self._plan = plan
         self._clock = clock
@@ -76,7 +80,7 @@ class Intake:
         statuses: dict[str, bytes] = {}
         for message in messages:
             classify(message, parts, statuses)
-        created = self._outbox.receive(parts, statuses, self._clock(), self._plan,
+        created = self._ledger.receive(parts, statuses, self._clock(), self._plan,
                                        self._pair_timeout_s)
         self._bus.ack(messages)
         if created:
@@ -92,6 +96,6 @@ class Intake:
             self.step()
             if self._clock() - pruned_at >= PRUNE_EVERY_S:
                 pruned_at = self._clock()
-                removed = self._outbox.prune(pruned_at)
+                removed = self._ledger.prune(pruned_at)
                 if removed:
                     log.info("old settled deliveries pruned", count=removed)

@@ -19,8 +19,8 @@ from typing import Literal
 import structlog
 
 from floodwatch.notify.config import Policy, Retry
+from floodwatch.notify.deliveries import DeliveryLedger, Planned, StoredEvent
 from floodwatch.notify.notice import Notice, NoticeError
-from floodwatch.notify.outbox import Outbox, Planned, StoredEvent
 
 log = structlog.get_logger("notify.policy")
 
@@ -46,6 +46,9 @@ def priority(notice: Notice) -> int:
 
 
 class DeliveryPolicy:
+    """Plans an alert event's deliveries: which channels get it, how urgent it is, and
+    until when it is worth sending (see the module's rules)."""
+
     def __init__(self, policy: Policy, routes: list[Route],
                  clock: Callable[[], float]) -> None:
         self._policy = policy
@@ -64,7 +67,7 @@ class DeliveryPolicy:
             return notice.previous_level >= act > notice.level and announced()
         return notice.transition == "cleared" and announced()
 
-    def plan(self, event: StoredEvent, outbox: Outbox) -> list[Planned]:
+    def plan(self, event: StoredEvent, ledger: DeliveryLedger) -> list[Planned]:
         notice: Notice | None = None
         if event.json is not None:
             try:
@@ -86,7 +89,7 @@ class DeliveryPolicy:
                     continue
                 def announced(channel: str = route.channel, alert: str = notice.alert_id
                               ) -> bool:
-                    return outbox.announced(alert, channel)
+                    return ledger.announced(alert, channel)
                 if not self.for_residents(notice, announced):
                     continue
             urgency = priority(notice) if notice is not None else 0

@@ -1,6 +1,6 @@
-"""Social-media posts in the outbox: one post covers one or more deliveries (a station's
-event, or a basin's burst), and carries the key that makes a retry safe where the
-platform honours one (Mastodon's Idempotency-Key).
+"""Social-media posts in the delivery ledger: one post covers one or more deliveries (a
+station's event, or a basin's burst), and carries the key that makes a retry safe where
+the platform honours one (Mastodon's Idempotency-Key).
 
 A post row is written ('sending') before the request, in its own fsynced transaction.
 If the process dies before the answer is recorded, the next start finds it 'sending':
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import structlog
 
 from floodwatch.notify import metrics
-from floodwatch.notify.outbox import DELIVERY_COLUMNS, Delivery, Outbox
+from floodwatch.notify.deliveries import DELIVERY_COLUMNS, Delivery, DeliveryLedger
 
 log = structlog.get_logger("notify.posts")
 
@@ -38,9 +38,9 @@ def post_key(channel: str, event_ids: list[str]) -> str:
 
 
 class Posts:
-    def __init__(self, outbox: Outbox) -> None:
-        self._outbox = outbox
-        self._db = outbox.db
+    def __init__(self, ledger: DeliveryLedger) -> None:
+        self._ledger = ledger
+        self._db = ledger.db
 
     def create(self, channel: str, text: str, deliveries: list[Delivery], now: float) -> Post:
         key = post_key(channel, [d.event_id for d in deliveries])
@@ -55,7 +55,7 @@ class Posts:
             self._db.executemany("UPDATE deliveries SET state = 'sending', attempts = "
                                  "attempts + 1, post_id = ? WHERE id = ?",
                                  [(post_id, d.id) for d in deliveries])
-        self._outbox.transaction(work)
+        self._ledger.transaction(work)
         return Post(post_id, channel, key, text, now, self._deliveries(post_id))
 
     def _deliveries(self, post_id: int) -> list[Delivery]:
@@ -70,9 +70,9 @@ class Posts:
             for delivery in self._deliveries(post.id):
                 self._db.execute("UPDATE deliveries SET state = 'sent', detail = ? "
                                  "WHERE id = ?", (f"post {remote_id}", delivery.id))
-                self._outbox.status(delivery, "sent", delivery.attempts, f"post {remote_id}",
+                self._ledger.status(delivery, "sent", delivery.attempts, f"post {remote_id}",
                                     now)
-        self._outbox.transaction(work)
+        self._ledger.transaction(work)
 
     def not_posted(self, post: Post, detail: str, now: float, retry_at: float) -> None:
         """The platform certainly did not publish it (429, a refusal, no connection):
@@ -85,8 +85,8 @@ class Posts:
                              (post.id,))
         # Deleted first: a crash in between leaves 'sending' deliveries without a post,
         # which a restart knows were not posted.
-        self._outbox.transaction(work)
-        self._outbox.finish(deliveries, "failed", detail, now, retry_at)
+        self._ledger.transaction(work)
+        self._ledger.finish(deliveries, "failed", detail, now, retry_at)
 
     def retry_later(self, post: Post, detail: str, now: float, retry_at: float) -> None:
         """Outcome unknown on a platform with idempotency: the same post (same key and
@@ -94,8 +94,8 @@ class Posts:
         def work() -> None:
             self._db.execute("UPDATE posts SET next_at = ? WHERE id = ?", (retry_at, post.id))
             for delivery in self._deliveries(post.id):
-                self._outbox.status(delivery, "failed", delivery.attempts, detail, now)
-        self._outbox.transaction(work)
+                self._ledger.status(delivery, "failed", delivery.attempts, detail, now)
+        self._ledger.transaction(work)
 
     def unknown(self, post: Post, detail: str, now: float) -> None:
         """Outcome unknown on a platform without idempotency: an officer must look."""
@@ -106,8 +106,8 @@ class Posts:
             for delivery in deliveries:
                 self._db.execute("UPDATE deliveries SET state = 'unknown', detail = ? "
                                  "WHERE id = ?", (detail, delivery.id))
-                self._outbox.status(delivery, "unknown", delivery.attempts, detail, now)
-        self._outbox.transaction(work)
+                self._ledger.status(delivery, "unknown", delivery.attempts, detail, now)
+        self._ledger.transaction(work)
         metrics.UNKNOWN.labels(post.channel).inc(len(deliveries))
         log.error("post outcome unknown: check the account and post by hand if missing; "
                   "not re-posted automatically", channel=post.channel, post_id=post.id,

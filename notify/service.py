@@ -1,5 +1,5 @@
-"""``floodwatch notify``: the process that wires the bus, the outbox, the channels and
-InfluxDB (delivery status)."""
+"""``floodwatch notify``: the process that wires the bus, the delivery ledger, the channels
+and InfluxDB (delivery status)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import structlog
 
+from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.core.registry import StationRegistry
@@ -20,10 +21,10 @@ from floodwatch.core.subscription import Subscription
 from floodwatch.notify import metrics
 from floodwatch.notify.channels.setup import Channels, build_channels
 from floodwatch.notify.channels.social import SocialSender
-from floodwatch.notify.config import NotifyConfig
+from floodwatch.notify.config import ConfigError, NotifyConfig
+from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.dispatch import Dispatcher, EventChannel
 from floodwatch.notify.intake import TOPICS, Intake
-from floodwatch.notify.outbox import Outbox
 from floodwatch.notify.policy import DeliveryPolicy
 from floodwatch.notify.status import StatusLines, status_writer
 
@@ -36,16 +37,35 @@ class NoChannels(Exception):
     """Every configured channel has a problem: nothing could be delivered."""
 
 
-def outbox_path(settings: Settings) -> Path:
+def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
+    """The delivery configuration; StageFailed naming its variable when it is wrong, or
+    when no channel of it turns out to be usable."""
+    try:
+        config = NotifyConfig.load(settings.notify_config)
+    except ConfigError as exc:
+        raise StageFailed(f"FLOODWATCH_NOTIFY_CONFIG: {exc}", EXIT_CONFIG) from exc
+
+    async def run(stop: asyncio.Event) -> None:
+        try:
+            await run_notify(settings, registry, config, stop)
+        except NoChannels as exc:
+            raise StageFailed(f"FLOODWATCH_NOTIFY_CONFIG: {exc}", EXIT_CONFIG) from exc
+
+    return CheckedStage(f"{settings.notify_config}: delivery configuration is valid", run)
+
+
+def ledger_path(settings: Settings) -> Path:
     return Path(settings.state_dir) / "notify" / f"{settings.notify_client_id}.sqlite3"
 
 
 async def run_notify(settings: Settings, registry: StationRegistry, config: NotifyConfig,
                      stop: asyncio.Event, *, clock: Callable[[], float] = time.time,
                      ready: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set; posts and sends in progress are finished first.
-    ``ready`` is set once the bus subscription is in place."""
-    outbox = Outbox(outbox_path(settings))
+    """The notifier: delivers every alert event from the bus to each configured channel
+    through the delivery ledger (intake records, one worker per channel sends), until
+    ``stop`` is set; posts and sends in progress are finished first. ``ready`` is set
+    once the bus subscription is in place."""
+    ledger = DeliveryLedger(ledger_path(settings))
     try:
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(
@@ -64,8 +84,8 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                 raise NoChannels("no channel is usable: " + "; ".join(
                     str(problem) for problem in channels.problems) or "none is enabled")
             influx = await stack.enter_async_context(InfluxClient.from_settings(settings))
-            status = status_writer(StatusLines(outbox.db), influx)
-            workers = _workers(outbox, channels, registry, clock, status.notify)
+            status = status_writer(StatusLines(ledger.db), influx)
+            workers = _workers(ledger, channels, registry, clock, status.notify)
 
             def wake_all() -> None:
                 for worker in workers:
@@ -77,7 +97,7 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
 
                 def network_back() -> None:
                     # Waiting retries go now, not at the end of their backoff.
-                    outbox.retry_now("network", clock())
+                    ledger.retry_now("network", clock())
                     network_dispatcher.wake()
 
                 channels.network.on_connected = network_back
@@ -87,14 +107,14 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                                receive_maximum=settings.notify_receive_maximum,
                                keepalive_s=settings.mqtt_keepalive_s)
             network = channels.network
-            intake = Intake(outbox, bus, policy.plan, clock,
+            intake = Intake(ledger, bus, policy.plan, clock,
                             pair_timeout_s=config.pair_timeout_s, on_deliveries=wake_all,
                             on_status=network.wake_status if network else lambda: None)
             await bus.start()
             stack.push_async_callback(bus.close)
             if ready is not None:
                 ready.set()
-            log.info("notify running", channels=channels.names, outbox=str(outbox.path),
+            log.info("notify running", channels=channels.names, ledger=str(ledger.path),
                      client_id=settings.notify_client_id)
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(intake.run(stop), name="notify-intake")
@@ -103,16 +123,16 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                 endless = [tasks.create_task(status.run(), name="notify-status"),
                            tasks.create_task(bus.watch(), name="notify-broker-watch")]
                 if network is not None:
-                    endless.append(tasks.create_task(network.run_status(outbox),
+                    endless.append(tasks.create_task(network.run_status(ledger),
                                                      name="notify-network-status"))
                 tasks.create_task(_shutdown(stop, wake_all, finite, endless),
                                   name="notify-shutdown")
     finally:
-        outbox.close()
+        ledger.close()
     log.info("notify stopped")
 
 
-def _workers(outbox: Outbox, channels: Channels, registry: StationRegistry,
+def _workers(ledger: DeliveryLedger, channels: Channels, registry: StationRegistry,
              clock: Callable[[], float], on_change: Callable[[], None]
              ) -> list[Dispatcher | SocialSender]:
     """One worker per channel (the network's first), each settled after a crash."""
@@ -120,8 +140,8 @@ def _workers(outbox: Outbox, channels: Channels, registry: StationRegistry,
     if channels.network is not None:
         event_channels.insert(0, channels.network)
     workers: list[Dispatcher | SocialSender] = [
-        Dispatcher(outbox, channel, clock, on_change) for channel in event_channels]
-    workers += [SocialSender(outbox, platform, composer, config=social, registry=registry,
+        Dispatcher(ledger, channel, clock, on_change) for channel in event_channels]
+    workers += [SocialSender(ledger, platform, composer, config=social, registry=registry,
                              clock=clock, on_change=on_change)
                 for platform, social, composer in channels.social]
     for worker in workers:

@@ -7,15 +7,15 @@ state change. The API reads exactly this schema (see README):
 - timestamp: when the state changed (nanoseconds, made strictly increasing in this
   process so two changes in the same nanosecond never overwrite each other).
 
-Lines are queued in the outbox's SQLite file in the transaction that changes the state,
-and written by ``StatusWriter``; InfluxDB being down delays them, never a delivery.
+Lines are queued in the delivery ledger's SQLite file in the transaction that changes the
+state, and written by ``status_writer``; InfluxDB being down delays them, never a delivery.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Literal, Protocol
+from typing import Literal
 
 import structlog
 
@@ -53,16 +53,8 @@ def delivery_line(station: str, channel: str, *, event_id: str, state: State, at
                          "detail": clean}, at_ns)
 
 
-class StatusQueue(Protocol):
-    """Where the writer reads queued lines (the outbox)."""
-
-    def batch(self, limit: int) -> tuple[int, list[str]]: ...
-    def written(self, up_to_id: int) -> None: ...
-    def backlog(self) -> int: ...
-
-
 class StatusLines:
-    """The queue of status lines in the outbox's SQLite file, oldest first."""
+    """The queue of status lines in the delivery ledger's SQLite file, oldest first."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db

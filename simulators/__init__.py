@@ -15,8 +15,8 @@ The pieces, each documented in its module:
 - ``simulators.replay`` (a recorded CSV) and ``simulators.load`` (benchmark load).
 - ``simulators.clock``, ``simulators.publisher``, ``simulators.runner``: pacing and
   publishing over MQTT (QoS 1, every PUBACK awaited).
-- ``simulators.command``: the ``floodwatch simulate`` command.
+- ``simulators.cli``: the ``floodwatch simulate`` command line.
 
-Entry points for other code: ``runner.run_scenario``, ``runner.run_replay``,
-``runner.run_load``, and ``simulation.Simulation`` for events without a broker.
+Entry points for other code: ``runner.run_scenario``, ``runner.run_load``, and
+``simulation.Simulation`` (or ``replay.replay_events``) for events without a broker.
 """

@@ -1,6 +1,7 @@
-"""Running simulated devices against a broker: a scenario, a replay, or a load test.
+"""Running simulated devices against a broker: a scenario, or a load test.
 
-These are the functions other code (tests, benchmarks, the ``simulate`` command) calls.
+These are the functions other code (tests, benchmarks, the ``simulate`` command) calls;
+a recorded series is replayed by ``floodwatch simulate --replay`` (simulators/cli.py).
 Each blocks until every message is acknowledged by the broker (QoS 1) and returns a
 ``PublishReport``; setting ``stop`` (a ``threading.Event``) ends a run early, cleanly.
 ``broker`` is a URL (``mqtt://host:port``, ``mqtts://user:pass@host:port``) or a
@@ -28,7 +29,6 @@ from floodwatch.simulators.clock import default_start
 from floodwatch.simulators.faults import FaultSpec
 from floodwatch.simulators.load import load_devices, load_events
 from floodwatch.simulators.publisher import PublishReport, publish_events
-from floodwatch.simulators.replay import read_recording, replay_events
 from floodwatch.simulators.scenario import Scenario, load_scenario
 from floodwatch.simulators.simulation import Simulation
 
@@ -71,19 +71,6 @@ def run_scenario(broker: str | BrokerAddress, registry: StationRegistry,
     return publish_events(broker_address(broker), simulation.events(),
                           simulation.device_ids, speed=speed, sim_origin=simulation.start,
                           single_connection=single_connection, stop=stop)
-
-
-def run_replay(broker: str | BrokerAddress, registry: StationRegistry, csv_path: Path, *,
-               speed: float = 0.0, start: datetime | None = None, seed: int = 0,
-               faults: Sequence[FaultSpec] = (), single_connection: bool | None = None,
-               stop: threading.Event | None = None) -> PublishReport:
-    """Publish a recorded CSV series (simulators/replay.py) at ``speed``."""
-    observations = read_recording(csv_path, registry)
-    devices = sorted({observation.station for observation in observations})
-    events = replay_events(observations, registry, start=start, seed=seed, faults=faults)
-    origin = start or observations[0].measured_at
-    return publish_events(broker_address(broker), events, devices, speed=speed,
-                          sim_origin=origin, single_connection=single_connection, stop=stop)
 
 
 def run_load(broker: str | BrokerAddress, *, devices: int, rate: float, duration_s: float,

@@ -100,10 +100,6 @@ class Profile(RootModel[tuple[tuple[Duration, float], ...]]):
         (t0, v0), (t1, v1) = points[index - 1], points[index]
         return v0 + (v1 - v0) * (elapsed_s - t0) / (t1 - t0)
 
-    @property
-    def end_s(self) -> float:
-        return self.root[-1][0]
-
 
 def parse_start(text: str) -> datetime:
     """An ISO 8601 time with an offset (``Z`` allowed), for ``--start`` and CSV replay."""

@@ -26,7 +26,7 @@ from floodwatch.core.settings import Settings
 from floodwatch.core.waiting import wait_event
 from floodwatch.notify.channels.base import DeliveryError
 from floodwatch.notify.config import Network, Retry
-from floodwatch.notify.outbox import Outbox, StoredEvent
+from floodwatch.notify.deliveries import DeliveryLedger, StoredEvent
 
 log = structlog.get_logger("notify.network")
 
@@ -113,10 +113,10 @@ class NetworkChannel:
     def wake_status(self) -> None:
         self._status_wake.set()
 
-    async def run_status(self, outbox: Outbox) -> None:
+    async def run_status(self, ledger: DeliveryLedger) -> None:
         """Mirror each station's latest status, retained, until acknowledged."""
         while True:
-            for station, payload in outbox.undelivered_statuses():
+            for station, payload in ledger.undelivered_statuses():
                 topic = self._config.status_topic.format(station=station)
                 try:
                     await self._publish_all([(topic, payload)], retain=True)
@@ -124,7 +124,7 @@ class NetworkChannel:
                     log.warning("station status not mirrored yet", station=station,
                                 error=exc.detail)
                     break
-                outbox.status_delivered(station, payload)
+                ledger.status_delivered(station, payload)
             self._status_wake.clear()
             await wait_event(self._status_wake, 2.0)
 

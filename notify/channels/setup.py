@@ -2,7 +2,8 @@
 
 A channel with a problem (missing credentials, an invalid URL or topic) is left out
 and reported; the others run. An unreachable disaster-network broker is reported too,
-but that channel stays: its deliveries wait in the outbox until the broker is back.
+but that channel stays: its deliveries wait in the delivery ledger until the broker is
+back.
 """
 
 from __future__ import annotations

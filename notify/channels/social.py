@@ -1,5 +1,6 @@
-"""Posting to social media (X, Mastodon) from the outbox: bursts coalesced into one post
-per basin, the most urgent first when the budget is short, and nothing posted twice.
+"""Posting to social media (X, Mastodon) from the delivery ledger: bursts coalesced into
+one post per basin, the most urgent first when the budget is short, and nothing posted
+twice.
 
 Deliveries wait ``gather_s`` after their creation so a burst of stations arriving
 together goes out as one post. A 429 pauses the channel until the platform's reset
@@ -23,8 +24,8 @@ from floodwatch.notify.budget import PostingBudget
 from floodwatch.notify.channels.base import DeliveryError, backoff_s
 from floodwatch.notify.compose import Composer
 from floodwatch.notify.config import Social
+from floodwatch.notify.deliveries import Delivery, DeliveryLedger
 from floodwatch.notify.notice import Notice
-from floodwatch.notify.outbox import Delivery, Outbox
 from floodwatch.notify.posts import Post, Posts
 
 log = structlog.get_logger("notify.social")
@@ -46,20 +47,23 @@ class Platform(Protocol):
 
 
 class SocialSender:
-    def __init__(self, outbox: Outbox, platform: Platform, composer: Composer, *,
+    """Posts one social channel's (X or Mastodon) deliveries from the delivery ledger:
+    gathered into one post per basin, within the posting budget, never posted twice."""
+
+    def __init__(self, ledger: DeliveryLedger, platform: Platform, composer: Composer, *,
                  config: Social, registry: StationRegistry,
                  clock: Callable[[], float] = time.time,
                  on_change: Callable[[], None] | None = None) -> None:
         self.name = platform.name
-        self._outbox = outbox
-        self._posts = Posts(outbox)
+        self._ledger = ledger
+        self._posts = Posts(ledger)
         self._platform = platform
         self._composer = composer
         self._config = config
         self._registry = registry
         self._clock = clock
         self._gather_s = config.gather_s
-        self._budget = PostingBudget(platform.name, config.budget, outbox, self._posts)
+        self._budget = PostingBudget(platform.name, config.budget, ledger, self._posts)
         self._wake = asyncio.Event()
         self._on_change = on_change or (lambda: None)
 
@@ -78,9 +82,9 @@ class SocialSender:
             self._posts.unknown(post, "the process stopped while posting; outcome unknown",
                                 now)
         # Deliveries 'sending' without a post were never handed to the platform.
-        orphans = self._outbox.in_flight(self.name, without_post=True)
+        orphans = self._ledger.in_flight(self.name, without_post=True)
         if orphans:
-            self._outbox.finish(orphans, "pending", "interrupted before posting", now)
+            self._ledger.finish(orphans, "pending", "interrupted before posting", now)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``, never in the middle of a post (call ``wake`` with it)."""
@@ -93,11 +97,11 @@ class SocialSender:
     async def step(self) -> float:
         """One pass; returns how long to wait before the next (unless woken)."""
         now = self._clock()
-        expired = self._outbox.expire_due(self.name, now)
+        expired = self._ledger.expire_due(self.name, now)
         if expired:
             log.error("posts expired unsent (too old to be useful)", channel=self.name,
                       events=[d.event_id for d in expired])
-        metrics.BACKLOG.labels(self.name).set(self._outbox.backlog(self.name))
+        metrics.BACKLOG.labels(self.name).set(self._ledger.backlog(self.name))
         metrics.RATE_LIMITED.labels(self.name).set(self._budget.paused_until())
         if now < self._budget.paused_until():
             return self._budget.paused_until() - now
@@ -107,14 +111,14 @@ class SocialSender:
                 return max(0.05, self._budget.next_opening(self._clock()) - self._clock())
         groups = self._groups(now)
         if not groups:
-            next_at = self._outbox.next_due_at(self.name)
+            next_at = self._ledger.next_due_at(self.name)
             return 5.0 if next_at is None else max(0.05, next_at - now)
         for group in groups:
             if self._budget.available(self._clock()) <= 0:
                 log.warning("posting budget used up; most urgent first when it reopens",
                             channel=self.name, waiting=sum(len(g) for g in groups))
                 return max(0.05, self._budget.next_opening(self._clock()) - self._clock())
-            notices = [Notice.from_json(self._outbox.event(d.event_id).json or b"")
+            notices = [Notice.from_json(self._ledger.event(d.event_id).json or b"")
                        for d in group]
             post = self._posts.create(self.name, self._composer.compose(notices), group,
                                       self._clock())
@@ -126,7 +130,7 @@ class SocialSender:
         """Due deliveries by basin, most urgent basin first; a basin waits until its
         oldest delivery is gather_s old, for the rest of its burst."""
         by_basin: dict[str, list[Delivery]] = defaultdict(list)
-        for delivery in self._outbox.due(self.name, now, limit=10_000):
+        for delivery in self._ledger.due(self.name, now, limit=10_000):
             station = self._registry.get(delivery.station)
             by_basin[station.basin if station is not None else delivery.station].append(
                 delivery)

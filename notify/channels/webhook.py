@@ -22,7 +22,7 @@ import httpx
 
 from floodwatch.notify.channels.base import DeliveryError
 from floodwatch.notify.config import Retry, Webhook
-from floodwatch.notify.outbox import StoredEvent
+from floodwatch.notify.deliveries import StoredEvent
 
 CONTENT_TYPES = {"cap": "application/cap+xml", "json": "application/json"}
 

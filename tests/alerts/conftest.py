@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -91,6 +91,3 @@ def engine(registry: StationRegistry, rules: AlertRules) -> Engine:
 def series(station: str, levels: Iterable[float], start: float = 0,
            step_min: float = 10) -> list[Reading]:
     return [river(station, start + i * step_min, level) for i, level in enumerate(levels)]
-
-
-MakeEngine = Callable[[], Engine]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,11 +14,14 @@ from hypothesis import strategies as st
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.lineprotocol import (
     LineProtocolError,
+    PointFormatter,
     escape_key,
     escape_measurement,
     format_field_value,
     format_point,
 )
+from floodwatch.core.readings import Reading
+from floodwatch.core.registry import StationRegistry
 from tests.support import InfluxQuery
 
 
@@ -52,6 +56,25 @@ def test_unrepresentable_keys_are_refused(bad: str) -> None:
 def test_non_finite_floats_are_refused(value: float) -> None:
     with pytest.raises(LineProtocolError):
         format_field_value(value)
+
+
+@given(station=st.sampled_from(["sukagawa", "arakawa-fukushima", "koriyama-r4-underpass"]),
+       values=st.dictionaries(
+           st.sampled_from(["level_m", "rain mm", "state,x=y", "水位"]),
+           st.floats(allow_nan=False, allow_infinity=False)
+           | st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"])),
+           min_size=1, max_size=4),
+       microseconds=st.integers(0, 10**15))
+def test_the_hot_path_formatter_writes_what_format_point_writes(
+    sample_registry: StationRegistry, station: str, values: dict[str, float | str],
+    microseconds: int,
+) -> None:
+    meta = sample_registry.get(station)
+    assert meta is not None
+    ts = datetime.fromtimestamp(microseconds / 1e6, UTC)
+    reading = Reading(station, meta.kind, ts, values, "device", ts)
+    assert PointFormatter(sample_registry).line(reading) == format_point(
+        meta.kind.value, meta.tags, values, reading.ts_ns)
 
 
 def test_measurement_refuses_control_characters() -> None:

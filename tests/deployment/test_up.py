@@ -12,6 +12,7 @@ import httpx
 
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
+from floodwatch.stages import STAGES
 from tests.api.support import OFFICER_KEY, TEST_KEYS
 from tests.support import InfluxQuery, StackProcess, collect, mosquitto_pub, wait_for
 
@@ -59,5 +60,6 @@ def test_one_process_stores_alerts_delivers_and_serves(
         assert served.content.replace(b"\n", b"") == cap.replace(b"\n", b"")
 
     assert stack.stop(signal.SIGTERM) == 0
+    assert stack.log_events("stack starting")[0]["stages"] == [stage.name for stage in STAGES]
     for stage in ("ingest", "alerts", "notify"):
         assert stack.log_events(f"{stage} stopped"), stage

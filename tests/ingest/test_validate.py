@@ -174,8 +174,9 @@ def test_one_validator_gives_the_same_verdicts_the_second_time(
 
 def test_every_reason_is_exercised() -> None:
     exercised = {reason for _, _, reason in REJECTIONS}
-    # STORE_REJECTED comes from InfluxDB, tested end to end; the rest from the validator.
-    assert exercised == set(Reason) - {Reason.STORE_REJECTED}
+    # STORE_REJECTED comes from InfluxDB, tested end to end; INTERNAL_ERROR from a bug
+    # (tests/ingest/test_pipeline_errors.py); the rest from the validator.
+    assert exercised == set(Reason) - {Reason.STORE_REJECTED, Reason.INTERNAL_ERROR}
 
 
 json_values = st.recursive(

@@ -14,7 +14,7 @@ import pytest
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.notify.config import NotifyConfig
-from floodwatch.notify.service import outbox_path, run_notify
+from floodwatch.notify.service import ledger_path, run_notify
 from tests.alerts.process import publish_all
 
 Body = Callable[[], Awaitable[None]]
@@ -47,8 +47,8 @@ async def run_with(settings: Settings, registry: StationRegistry, config: Notify
 
 
 def delivery_states(settings: Settings, channel: str) -> dict[str, str]:
-    """event id -> state of ``channel``'s deliveries, read from the outbox file."""
-    path = outbox_path(settings)
+    """event id -> state of ``channel``'s deliveries, read from the delivery ledger file."""
+    path = ledger_path(settings)
     if not path.exists():
         return {}
     with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:

@@ -1,4 +1,4 @@
-"""An outbox filled with alert events for the social channels, driven by a fake clock."""
+"""A delivery ledger filled with alert events for the social channels, driven by a fake clock."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from floodwatch.core.registry import StationRegistry
 from floodwatch.notify.channels.social import Platform, SocialSender
 from floodwatch.notify.compose import Composer, fits_x
 from floodwatch.notify.config import NotifyConfig, Social
+from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.intake import Part
 from floodwatch.notify.notice import Notice, cap_event_id
-from floodwatch.notify.outbox import Outbox
 from floodwatch.notify.policy import DeliveryPolicy, Route
 from tests.notify.support import NOTIFY_CONFIG, FakeClock, bus_messages
 
@@ -22,19 +22,19 @@ def social_config(**overrides: object) -> Social:
 
 
 class SocialRig:
-    """One social channel's outbox and sender, fed with events as intake would."""
+    """One social channel's delivery ledger and sender, fed with events as intake would."""
 
     def __init__(self, folder: Path, registry: StationRegistry, platform: Platform,
                  social: Social, clock: FakeClock) -> None:
         self.config = NotifyConfig.load(NOTIFY_CONFIG)
         self.registry = registry
         self.clock = clock
-        self.outbox = Outbox(folder / "outbox.sqlite3")
+        self.ledger = DeliveryLedger(folder / "deliveries.sqlite3")
         self.route = Route(platform.name, "social", social.retry, True)
         self.policy = DeliveryPolicy(self.config.policy, [self.route], clock)
         composer = Composer(self.config.templates, social, registry, self.config.basins,
                             fits_x)
-        self.sender = SocialSender(self.outbox, platform, composer, config=social,
+        self.sender = SocialSender(self.ledger, platform, composer, config=social,
                                    registry=registry, clock=clock)
 
     def feed(self, events: list[Event]) -> int:
@@ -45,7 +45,7 @@ class SocialRig:
                 parts.append((cap_event_id(payload), station, "cap", payload))
             else:
                 parts.append((Notice.from_json(payload).event_id, station, "json", payload))
-        return self.outbox.receive(parts, {}, self.clock(), self.policy.plan, 30.0)
+        return self.ledger.receive(parts, {}, self.clock(), self.policy.plan, 30.0)
 
     async def run_for(self, seconds: float, step_s: float = 1.0) -> None:
         """Let the fake clock run ``seconds``, stepping the sender as its loop would."""
@@ -55,5 +55,5 @@ class SocialRig:
             self.clock.advance(step_s)
 
     def states(self) -> dict[str, str]:
-        return {event_id: state for (event_id, channel), state in self.outbox.states().items()
+        return {event_id: state for (event_id, channel), state in self.ledger.states().items()
                 if channel == self.route.channel}

@@ -73,7 +73,7 @@ def test_restart_mid_post_resends_with_the_same_key(tmp_path: Path) -> None:
     dying.feed(NORTH)
     with contextlib.suppress(asyncio.CancelledError):
         asyncio.run(dying.run_for(60))
-    dying.outbox.close()
+    dying.ledger.close()
     restarted = SocialRig(tmp_path, TWO_BASINS, platform(), social_config(), clock)
     restarted.sender.recover()
     asyncio.run(restarted.run_for(60))

@@ -15,8 +15,8 @@ from lxml import etree
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.notify.config import NotifyConfig
-from floodwatch.notify.outbox import Outbox
-from floodwatch.notify.service import outbox_path
+from floodwatch.notify.deliveries import DeliveryLedger
+from floodwatch.notify.service import ledger_path
 from floodwatch.notify.status import StatusLines
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
@@ -99,7 +99,7 @@ def test_network_broker_down_then_back_delivers_everything(
         notify_settings: Callable[..., Settings], sample_registry: StationRegistry,
         mosquitto: MosquittoServer, tmp_path: Path) -> None:
     """The disaster network's broker (its own) is unreachable at start: reported in one
-    line, deliveries wait in the outbox, and go out once it is up."""
+    line, deliveries wait in the delivery ledger, and go out once it is up."""
     network = MosquittoServer(free_port(), tmp_path / "network")
     settings = notify_settings(CONFIG, notify_network_url=network.url)
     events = typhoon_events(sample_registry)[:6]
@@ -121,7 +121,7 @@ def test_network_broker_down_then_back_delivers_everything(
 def test_influxdb_down_never_stops_delivery(
         notify_settings: Callable[..., Settings], sample_registry: StationRegistry,
         mosquitto: MosquittoServer) -> None:
-    """Status points wait in the outbox while InfluxDB is away; deliveries go on."""
+    """Status points wait in the delivery ledger while InfluxDB is away; deliveries go on."""
     settings = notify_settings(CONFIG, influx_url=f"http://127.0.0.1:{free_port()}",
                                influx_timeout_s=0.5)
     events = typhoon_events(sample_registry)[:10]
@@ -132,11 +132,11 @@ def test_influxdb_down_never_stops_delivery(
             await until(lambda: got.count() >= len(events), 30, "deliveries without InfluxDB")
 
     asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG), body))
-    outbox = Outbox(outbox_path(settings))
+    ledger = DeliveryLedger(ledger_path(settings))
     try:
-        _, lines = StatusLines(outbox.db).batch(1000)
+        _, lines = StatusLines(ledger.db).batch(1000)
     finally:
-        outbox.close()
+        ledger.close()
     assert sum('state="sent"' in line for line in lines) == len(events)
     assert all(line.startswith("alert_delivery,channel=network,station=") for line in lines)
 

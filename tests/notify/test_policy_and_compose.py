@@ -71,8 +71,8 @@ def test_settled_deliveries_are_pruned_after_thirty_days(tmp_path: Path) -> None
     rig = SocialRig(tmp_path, registry, DiesAfterPosting(), social_config(), clock)
     rig.feed(events_of(registry, small_storm()))
     first = rig.states()
-    settled = rig.outbox.due("x", clock.now + 1)[:4]
-    rig.outbox.finish(settled, "sent", "", clock())
-    assert rig.outbox.prune(clock.now + 29 * 86_400) == 0
-    assert rig.outbox.prune(clock.now + 31 * 86_400) == 4
+    settled = rig.ledger.due("x", clock.now + 1)[:4]
+    rig.ledger.finish(settled, "sent", "", clock())
+    assert rig.ledger.prune(clock.now + 29 * 86_400) == 0
+    assert rig.ledger.prune(clock.now + 31 * 86_400) == 4
     assert set(rig.states()) == set(first) - {d.event_id for d in settled}  # pending stay

@@ -63,7 +63,7 @@ class NotifyProcess(AlertsProcess):
         return self
 
 
-def outbox_rows(state_dir: Path, client_id: str, sql: str) -> list[tuple[object, ...]]:
+def ledger_rows(state_dir: Path, client_id: str, sql: str) -> list[tuple[object, ...]]:
     path = state_dir / "notify" / f"{client_id}.sqlite3"
     if not path.exists():
         return []
@@ -117,7 +117,7 @@ def test_sigkill_and_restart_delivers_everything_and_posts_nothing_twice(
         second = NotifyProcess(env, tmp_path / "notify-2.log").start()
 
         def settled() -> bool:
-            rows = outbox_rows(state_dir, client_id,
+            rows = ledger_rows(state_dir, client_id,
                                "SELECT channel, state FROM deliveries")
             per_channel = [channel for channel, _ in rows if channel == "network"]
             return (len(per_channel) == len(events)
@@ -133,10 +133,10 @@ def test_sigkill_and_restart_delivers_everything_and_posts_nothing_twice(
     hook_ids = {r.headers["x-floodwatch-event-id"] for r in fake.recorded("/hook")}
     assert hook_ids == ids
 
-    posts = outbox_rows(state_dir, client_id, "SELECT channel, state, key FROM posts")
+    posts = ledger_rows(state_dir, client_id, "SELECT channel, state, key FROM posts")
     tweets = [json.loads(r.body)["text"] for r in fake.recorded("/2/tweets")]
     x_posts = [row for row in posts if row[0] == "x"]
-    # Each accepted tweet is one post of the outbox: none was sent a second time.
+    # Each accepted tweet is one post of the delivery ledger: none was sent a second time.
     assert len(tweets) == len(x_posts) == len(set(tweets))
     assert all(state in ("sent", "unknown") for _, state, _ in x_posts)
     assert [state for _, state, _ in x_posts].count("unknown") == 1  # the one killed
@@ -144,7 +144,7 @@ def test_sigkill_and_restart_delivers_everything_and_posts_nothing_twice(
     keys = [r.headers["idempotency-key"] for r in fake.recorded("/api/v1/statuses")]
     mastodon_posts = {key for channel, state, key in posts if channel == "mastodon"}
     assert set(keys) == mastodon_posts  # repeats carried the same key: one status each
-    social = outbox_rows(state_dir, client_id,
+    social = ledger_rows(state_dir, client_id,
                          "SELECT channel, state FROM deliveries WHERE channel != 'network' "
                          "AND channel NOT LIKE 'webhook:%'")
     assert {channel for channel, _ in social} == {"x", "mastodon"}

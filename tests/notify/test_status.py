@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from floodwatch.core.influx import InfluxClient
-from floodwatch.notify.outbox import Outbox
+from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.status import StatusLines, delivery_line, status_writer
 
 
@@ -25,11 +25,11 @@ def test_the_line_has_exactly_the_schema_the_api_reads() -> None:
 def test_a_writer_cancelled_as_it_is_woken_stops(tmp_path: Path) -> None:
     """Shutdown wakes every worker and cancels the endless ones in the same breath; a
     cancellation swallowed there (asyncio.wait_for on 3.11) kept the process alive."""
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    ledger = DeliveryLedger(tmp_path / "deliveries.sqlite3")
 
     async def scenario() -> None:
         async with InfluxClient("http://127.0.0.1:9", "db") as influx:
-            writer = status_writer(StatusLines(outbox.db), influx)
+            writer = status_writer(StatusLines(ledger.db), influx)
             for _ in range(20):
                 task = asyncio.create_task(writer.run())
                 await asyncio.sleep(0.01)
@@ -43,7 +43,7 @@ def test_a_writer_cancelled_as_it_is_woken_stops(tmp_path: Path) -> None:
     try:
         asyncio.run(scenario())
     finally:
-        outbox.close()
+        ledger.close()
 
 
 def test_status_backlog_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

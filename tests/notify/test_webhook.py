@@ -44,8 +44,7 @@ x: {{enabled: true}}
 
 def test_webhook_signed_retried_and_bad_channels_reported(
         notify_settings: Callable[..., Settings], sample_registry: StationRegistry,
-        mosquitto: MosquittoServer, caplog: pytest.LogCaptureFixture,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        mosquitto: MosquittoServer, capsys: pytest.CaptureFixture[str]) -> None:
     events = typhoon_events(sample_registry)[:8]
     failures = {"count": 0}
 

@@ -17,7 +17,7 @@ from floodwatch.alerts.model import Event
 from floodwatch.core.registry import StationRegistry
 from floodwatch.notify.channels.x import XPlatform, x_client
 from floodwatch.notify.compose import X_MAX_WEIGHTED
-from floodwatch.notify.outbox import Outbox
+from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.status import StatusLines
 from tests.alerts.conftest import river
 from tests.notify.social_support import SocialRig, social_config
@@ -192,7 +192,7 @@ def test_crash_between_post_and_confirm_is_reported_never_reposted(
     dying.feed(SOUTH_EVACUATE)
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(dying.run_for(60))
-    dying.outbox.close()
+    dying.ledger.close()
     assert len(counter) == 1
 
     restarted = SocialRig(tmp_path, TWO_BASINS, platform(), social_config(), clock)
@@ -201,5 +201,5 @@ def test_crash_between_post_and_confirm_is_reported_never_reposted(
     assert set(restarted.states().values()) == {"unknown"}
     assert len(counter) == 1  # never posted a second time
     assert "post outcome unknown" in capsys.readouterr().out
-    lines = StatusLines(Outbox(tmp_path / "outbox.sqlite3").db).batch(100)[1]
+    lines = StatusLines(DeliveryLedger(tmp_path / "deliveries.sqlite3").db).batch(100)[1]
     assert any('state="unknown"' in line and "channel=x" in line for line in lines)

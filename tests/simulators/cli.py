@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import structlog
 
-from floodwatch.simulators.command import register
+from floodwatch.simulators.cli import register
 
 
 def simulate(*arguments: str) -> None:

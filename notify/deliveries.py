@@ -1,4 +1,4 @@
-"""The durable outbox: one SQLite file (WAL) in FLOODWATCH_STATE_DIR/notify.
+"""The durable delivery ledger: one SQLite file (WAL) in FLOODWATCH_STATE_DIR/notify.
 
 - ``events``: each alert event's JSON and CAP as received from the bus. Once both have
   arrived (or the pair timeout passed), the policy plans its deliveries.
@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS network_status (
     station TEXT PRIMARY KEY, payload BLOB NOT NULL, delivered INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS status_lines (id INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
 """
-KEEP_S = 30 * 86_400.0  # settled deliveries are kept this long (see Outbox.prune)
+KEEP_S = 30 * 86_400.0  # settled deliveries are kept this long (see DeliveryLedger.prune)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +75,16 @@ class Delivery:
     expires_at: float
 
 
-Planner = Callable[[StoredEvent, "Outbox"], list[Planned]]
+Planner = Callable[[StoredEvent, "DeliveryLedger"], list[Planned]]
 DELIVERY_COLUMNS = ("id, event_id, channel, station, alert_id, priority, state, attempts, "
                     "created_at, expires_at")
 
 
-class Outbox:
+class DeliveryLedger:
+    """The durable record of every (event, channel) delivery of this notify process: written
+    before anything is sent, settled (sent, expired, unknown) once it is, and kept for the
+    all-clears and the posting budget that look back at it."""
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path

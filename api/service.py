@@ -1,0 +1,58 @@
+"""``floodwatch api``: the API served by uvicorn until the stage is asked to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Iterator
+
+import uvicorn
+
+from floodwatch.api.app import create_app
+from floodwatch.core.commandline import EXIT_RUNTIME, CheckedStage, StageFailed
+from floodwatch.core.registry import StationRegistry
+from floodwatch.core.settings import Settings
+
+
+def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
+    """The API needs nothing beyond the settings and the registry, both already valid."""
+    return CheckedStage(
+        summary=f"{settings.stations}: settings and {len(registry)} stations are valid",
+        run=functools.partial(serve_api, settings, registry))
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: whoever runs it sets ``should_exit``."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn's own handlers re-raise the signal after shutting down, so a clean
+        # SIGTERM would end the process "killed by signal"; the stop event stands in.
+        yield
+
+
+async def serve_api(settings: Settings, registry: StationRegistry, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set: then stop accepting, finish requests, and run the
+    lifespan's exit (live feed and InfluxDB client closed)."""
+    server = QuietServer(uvicorn.Config(
+        create_app(settings, registry), host=settings.api_host, port=settings.api_port,
+        log_level=settings.log_level,
+        # Requests are counted in /metrics; a line per request would drown the logs.
+        access_log=False, lifespan="on"))
+
+    async def stop_when_asked() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watcher = asyncio.create_task(stop_when_asked(), name="api-stop")
+    try:
+        await server.serve()
+    finally:
+        watcher.cancel()
+    if not server.started:
+        # The lifespan failed (broker refused us) or the port was taken: uvicorn logged why.
+        raise StageFailed(f"api did not start on {settings.api_host}:{settings.api_port}",
+                          EXIT_RUNTIME)
+    if not stop.is_set():
+        raise StageFailed("api stopped on its own", EXIT_RUNTIME)
