@@ -37,8 +37,8 @@ from floodwatch.alerts.render import (
 )
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore, Changes, OutboxEntry
+from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.readings import Reading
-from floodwatch.core.subscription import ReceivedMessage
 
 log = structlog.get_logger("alerts")
 
@@ -47,7 +47,7 @@ COMMANDS_PREFIX = "floodwatch/commands/"
 
 
 class Bus(Protocol):
-    """What the processor needs from core.subscription.Subscription."""
+    """What the processor needs from core.mqtt.MqttSession."""
 
     def drain(self) -> list[ReceivedMessage]: ...
     async def wait(self, timeout_s: float) -> None: ...

@@ -1,6 +1,6 @@
 """Bus messages in, recorded deliveries out.
 
-Subscribed on a persistent MQTT 5 session (core.subscription) to the engine's alert
+Subscribed on a persistent MQTT 5 session (core.mqtt.MqttSession) to the engine's alert
 events (JSON on ``floodwatch/alerts/+``, CAP on ``floodwatch/cap/+``, paired by event
 id) and its retained station status (``floodwatch/status/+``). A drained batch is
 stored and planned in one SQLite transaction and only then acknowledged, so an event
@@ -16,7 +16,7 @@ from typing import Protocol
 
 import structlog
 
-from floodwatch.core.subscription import ReceivedMessage
+from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.notify.notice import (
     ALERTS_PREFIX,
     CAP_PREFIX,
@@ -36,7 +36,7 @@ Part = tuple[str, str, str, bytes]  # event id, station, "json" | "cap", payload
 
 
 class Bus(Protocol):
-    """What intake needs from core.subscription.Subscription."""
+    """What intake needs from core.mqtt.MqttSession."""
 
     def drain(self) -> list[ReceivedMessage]: ...
     async def wait(self, timeout_s: float) -> None: ...

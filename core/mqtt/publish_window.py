@@ -5,6 +5,9 @@ broker's Receive Maximum: exceeding it is a protocol error); the rest wait here,
 everything while the broker is away. After a reconnect every unconfirmed publish goes
 again with the DUP flag, in the original order and with its original packet id, as
 MQTT 5 requires for a resumed session.
+
+Not to be confused with notify's outbox (notify/outbox.py): that is the durable SQLite
+record of deliveries; this is the in-memory window of one MQTT connection.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Callable
 import mqtt5
 import structlog
 
+from floodwatch.core.mqtt.errors import PublishError
+
 log = structlog.get_logger("mqtt")
 
 # The broker's Receive Maximum caps it (the shipped Mosquitto grants 10,000: its
@@ -25,11 +30,7 @@ DUP_FLAG = 0x08  # bit 3 of a PUBLISH's first byte: "this may be a resend"
 PACKET_IDS = 65_535
 
 
-class PublishError(Exception):
-    """The publish could not even be queued (bad topic, no packet id left)."""
-
-
-class Outbox:
+class PublishWindow:
     def __init__(self) -> None:
         self.window = DEFAULT_PUBLISH_WINDOW
         self._outstanding: dict[int, bytes] = {}
@@ -92,9 +93,8 @@ class Outbox:
         self._resends.discard(packet.packet_id)
         if int(packet.reason_code) >= 0x80:
             # Refused (e.g. not authorised for that topic): retrying cannot help.
-            refused = mqtt5.read(memoryview(data))[0]
-            topic = refused.topic if isinstance(refused, mqtt5.PublishPacket) else "?"
-            log.error("broker refused a publish", topic=topic, reason=packet.reason_code.name)
+            log.error("broker refused a publish", topic=_topic(data),
+                      reason=packet.reason_code.name)
         if len(self._outstanding) < self.window:
             self._room.set()
         if self._unsent:
@@ -112,3 +112,8 @@ class Outbox:
                 data = bytes([data[0] | DUP_FLAG]) + data[1:]
             send(data)
             in_flight += 1
+
+
+def _topic(data: bytes) -> str:
+    packet = mqtt5.read(memoryview(data))[0]
+    return packet.topic if isinstance(packet, mqtt5.PublishPacket) else "?"
