@@ -1,6 +1,6 @@
 """floodwatch's one MQTT layer: every stage's broker link, and paho for the simulators.
 
-- ``address``: ``BrokerAddress``, where a broker is and how to log in.
+- ``address``: ``BrokerAddress``, the one parser of broker URLs and credentials.
 - ``link``: one MQTT 5 connection on the event loop, on the ``mqtt5`` codec.
 - ``session``: ``MqttSession``, the persistent session every stage uses (receive with
   manual acknowledgement, publish at QoS 1, reconnect); publish-only without topics.
@@ -11,9 +11,10 @@
 Stages depend on the small interfaces in their own packages, not on these classes.
 """
 
-from floodwatch.core.mqtt.address import BrokerAddress
+from floodwatch.core.mqtt.address import DEFAULT_PORTS, BrokerAddress
 from floodwatch.core.mqtt.errors import (
     PERMANENT_CONNECT_FAILURES,
+    BrokerAddressError,
     MqttError,
     PublishError,
     backoff_delay,
@@ -24,9 +25,11 @@ from floodwatch.core.mqtt.publish_window import DEFAULT_PUBLISH_WINDOW, PublishW
 from floodwatch.core.mqtt.session import MqttSession
 
 __all__ = [
+    "DEFAULT_PORTS",
     "DEFAULT_PUBLISH_WINDOW",
     "PERMANENT_CONNECT_FAILURES",
     "BrokerAddress",
+    "BrokerAddressError",
     "MqttError",
     "MqttLink",
     "MqttSession",

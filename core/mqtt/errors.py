@@ -15,6 +15,12 @@ class MqttError(Exception):
     """The broker refused us, or could not be reached in time."""
 
 
+class BrokerAddressError(MqttError, ValueError):
+    """A broker URL (or CA file) that cannot be used; the message says what is wrong and
+    never contains the password. Also a ValueError, so a pydantic validator reports it
+    as one line naming the setting."""
+
+
 class PublishError(MqttError):
     """The publish could not even be queued (bad topic, no packet id left)."""
 

@@ -45,6 +45,7 @@ class MqttSession:
         min_delay_s: float = 0.5, max_delay_s: float = 30.0,
     ) -> None:
         self._address = address
+        self._ssl_context = address.ssl_context()  # now: a bad CA file is a config error
         self._client_id = client_id
         self._topics = list(topics)
         try:  # a bad filter is a configuration error: say so now, not at every connect
@@ -195,7 +196,7 @@ class MqttSession:
     async def _connect(self) -> MqttLink:
         loop = asyncio.get_running_loop()
         address = self._address
-        context = address.ssl_context()
+        context = self._ssl_context
         self._connack = loop.create_future()
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
             _, link = await loop.create_connection(

@@ -12,7 +12,6 @@ import asyncio
 import string
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import structlog
 from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags
@@ -38,16 +37,11 @@ def network_address(settings: Settings) -> BrokerAddress:
     """The disaster network's broker; the bus broker when no URL of its own is set."""
     if settings.notify_network_url is None:
         return BrokerAddress.from_settings(settings)
-    parts = urlsplit(str(settings.notify_network_url))
-    tls = parts.scheme == "mqtts"
-    password = (settings.notify_network_password.get_secret_value()
-                if settings.notify_network_password is not None
-                else unquote(parts.password) if parts.password else None)
-    return BrokerAddress(
-        host=parts.hostname or "127.0.0.1", port=parts.port or (8883 if tls else 1883),
-        tls=tls, username=settings.notify_network_username
-        or (unquote(parts.username) if parts.username else None),
-        password=password, ca_file=settings.notify_network_ca_file)
+    password = settings.notify_network_password
+    return BrokerAddress.from_url(
+        str(settings.notify_network_url), username=settings.notify_network_username,
+        password=password.get_secret_value() if password is not None else None,
+        ca_file=settings.notify_network_ca_file)
 
 
 def topic_problem(template: str) -> str | None:
