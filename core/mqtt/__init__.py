@@ -17,6 +17,7 @@ from floodwatch.core.mqtt.errors import (
     BrokerAddressError,
     MqttError,
     PublishError,
+    PublishRefused,
     backoff_delay,
 )
 from floodwatch.core.mqtt.link import MqttLink, RawPublish, ReceivedMessage
@@ -34,6 +35,7 @@ __all__ = [
     "MqttLink",
     "MqttSession",
     "PublishError",
+    "PublishRefused",
     "PublishWindow",
     "RawPublish",
     "ReceivedMessage",

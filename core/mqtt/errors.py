@@ -25,6 +25,16 @@ class PublishError(MqttError):
     """The publish could not even be queued (bad topic, no packet id left)."""
 
 
+class PublishRefused(MqttError):
+    """The broker answered a publish with a failure reason code (0x80 or above, e.g. not
+    authorised for that topic): sending it again cannot help."""
+
+    def __init__(self, topic: str, reason: str) -> None:
+        super().__init__(f"broker refused the publish to {topic}: {reason}")
+        self.topic = topic
+        self.reason = reason
+
+
 # CONNACK reason codes after which retrying with the same settings cannot succeed.
 PERMANENT_CONNECT_FAILURES = {
     0x84: "unsupported protocol version",

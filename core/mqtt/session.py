@@ -3,9 +3,9 @@
 Messages are acknowledged only when the stage says so -- after the message's effect is
 safe (stored, persisted) -- so the broker keeps anything not yet safe. The same link
 publishes the stage's output at QoS 1, within a window the stage waits on; what the
-broker has not confirmed is resent after a reconnect. Without topics it only
-publishes. Everything runs on the event loop (link.py moves the bytes): no locks, no
-thread hand-offs.
+broker has not confirmed is resent after a reconnect. Without topics it only publishes
+(notify's disaster network, which awaits the PUBACK of each message). Everything runs
+on the event loop (link.py moves the bytes): no locks, no thread hand-offs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import mqtt5
@@ -37,12 +37,13 @@ CONNECT_TIMEOUT_S = 10.0
 
 class MqttSession:
     """Subscribes to ``topics`` (none: publish-only) on a persistent session and publishes
-    on the same link."""
+    on the same link. ``on_connected`` is called after every CONNACK that accepts us."""
 
     def __init__(
         self, address: BrokerAddress, client_id: str, topics: Sequence[str], *,
         session_expiry_s: int, receive_maximum: int, keepalive_s: int = 30,
         min_delay_s: float = 0.5, max_delay_s: float = 30.0,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self._address = address
         self._ssl_context = address.ssl_context()  # now: a bad CA file is a config error
@@ -67,19 +68,23 @@ class MqttSession:
         self._arrived = asyncio.Event()
         self._subscribed = asyncio.Event()
         self._window = PublishWindow()
+        self._on_connected = on_connected
         self._connection = 0
         self._fatal: str | None = None
         self._disconnected_since: float | None = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------------
-    async def start(self, timeout_s: float = 10.0) -> None:
-        """Connect and subscribe. Fails fast on a refusal that retrying cannot fix; a
-        broker that is merely down is retried in the background (logged, not fatal)."""
+    async def start(self, timeout_s: float = 10.0, *, refusal_is_fatal: bool = True) -> None:
+        """Connect and subscribe. A refusal that retrying cannot fix raises MqttError (or,
+        with ``refusal_is_fatal`` false, returns with ``refusal`` set); a broker that is
+        merely down, or refused us, is retried in the background (logged, not fatal)."""
         self._runner = asyncio.create_task(self._run(), name="mqtt-connection")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while not self._subscribed.is_set() and loop.time() < deadline:
             if self._fatal is not None:
+                if not refusal_is_fatal:
+                    return
                 await self.close()
                 raise MqttError(f"broker {self._address} refused the connection: {self._fatal}")
             await wait_event(self._subscribed, 0.05)
@@ -90,6 +95,11 @@ class MqttSession:
     def connected(self) -> bool:
         """Connected to the broker right now (for readiness checks)."""
         return self._subscribed.is_set() and self._disconnected_since is None
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the broker refused us in a way retrying cannot fix, if it did."""
+        return self._fatal
 
     async def watch(self, interval_s: float = 5.0) -> None:
         """Never stop silently: complain while the broker is away, and end the stage
@@ -120,6 +130,7 @@ class MqttSession:
                 break
             await asyncio.sleep(0.02)
         self._stopping = True
+        self._window.abandon(f"session closed before {self._address} confirmed the publish")
         if self._link is not None:
             self._link.send(mqtt5.DisconnectPacket().write())
             self._link.close()
@@ -158,6 +169,13 @@ class MqttSession:
         """Publish at QoS 1; kept (and resent after a reconnect) until the broker confirms.
         Raises PublishError (an MqttError) if it cannot even be queued."""
         self._window.add(topic, payload, retain)
+
+    def publish_with_confirmation(self, topic: str, payload: bytes, *,
+                                  retain: bool = False) -> asyncio.Future[None]:
+        """As ``publish``, and a future the broker's PUBACK resolves (after a reconnect too:
+        the publish is resent) or fails: PublishRefused for a failure reason code,
+        MqttError if the session closes first. Cancelling it stops the wait, not the send."""
+        return self._window.add_with_confirmation(topic, payload, retain)
 
     @property
     def unconfirmed_publishes(self) -> int:
@@ -237,6 +255,8 @@ class MqttSession:
         else:
             self._subscribed.set()  # a publish-only session
         self._window.connected(link.send, connack.receive_max)
+        if self._on_connected is not None:
+            self._on_connected()
 
     def _lost(self, reason: str) -> None:
         self._link = None

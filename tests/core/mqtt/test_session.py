@@ -16,6 +16,7 @@ from floodwatch.core.mqtt import (
     ReceivedMessage,
 )
 from floodwatch.services.servers import MosquittoServer
+from tests.brokers import LockedBroker
 
 
 def session(broker: MosquittoServer, client_id: str, topics: list[str],
@@ -134,3 +135,31 @@ def test_an_unreachable_broker_is_retried_not_fatal(mosquitto: MosquittoServer) 
 
     assert asyncio.run(scenario()) == (False, True)
 
+
+def test_credentials_from_the_url_are_accepted_and_a_wrong_password_is_refused(
+    locked_broker: LockedBroker,
+) -> None:
+    def locked(url: str) -> MqttSession:
+        return MqttSession(BrokerAddress.from_url(url), "station", ["allowed/#"],
+                           session_expiry_s=0, receive_maximum=10, min_delay_s=0.1,
+                           max_delay_s=0.5)
+
+    async def scenario() -> tuple[bool, str, str | None, bool]:
+        welcome = locked(locked_broker.url())  # a percent-encoded password
+        await welcome.start(timeout_s=5)
+        accepted = welcome.connected
+        await welcome.close()
+        with pytest.raises(MqttError) as caught:
+            await locked(locked_broker.url("guess")).start(timeout_s=5)
+        # A publish-only link (the disaster network) keeps trying, and says why.
+        patient = locked(locked_broker.url("guess"))
+        await patient.start(timeout_s=5, refusal_is_fatal=False)
+        refusal, connected = patient.refusal, patient.connected
+        await patient.close()
+        return accepted, str(caught.value), refusal, connected
+
+    accepted, error, refusal, connected = asyncio.run(scenario())
+    assert accepted
+    assert error.endswith("refused the connection: not authorized")
+    assert "guess" not in error
+    assert (refusal, connected) == ("not authorized", False)
