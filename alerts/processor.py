@@ -32,8 +32,8 @@ from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore, Changes, EventPublication
 from floodwatch.core import bus
 from floodwatch.core.deadletter import deadletter_payload
+from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.readings import Reading
-from floodwatch.core.subscription import ReceivedMessage
 
 log = structlog.get_logger("alerts")
 
@@ -43,7 +43,7 @@ Outgoing = list[tuple[str, bytes]]  # command rejections and dead letters, publi
 
 
 class Bus(Protocol):
-    """What the processor needs from core.subscription.Subscription."""
+    """What the processor needs from core.mqtt.MqttSession."""
 
     def drain(self) -> list[ReceivedMessage]: ...
     async def wait(self, timeout_s: float) -> None: ...

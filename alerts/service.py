@@ -16,11 +16,10 @@ from floodwatch.alerts.store import AlertStore
 from floodwatch.core import bus
 from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
 from floodwatch.core.influx import InfluxClient
-from floodwatch.core.mqtt import BrokerAddress
+from floodwatch.core.mqtt import BrokerAddress, MqttSession
 from floodwatch.core.readings import bus_topic
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
-from floodwatch.core.subscription import Subscription
 
 log = structlog.get_logger("alerts")
 
@@ -70,7 +69,7 @@ async def run_alerts(settings: Settings, registry: StationRegistry, rules: Alert
     store = AlertStore(store_path(settings))
     states, clock = store.load()
     engine = Engine(registry, rules, states, clock)
-    bus = Subscription(
+    bus = MqttSession(
         BrokerAddress.from_settings(settings),
         settings.alerts_client_id,
         subscription_topics(registry, settings.alerts_basins is not None),

@@ -18,10 +18,9 @@ from prometheus_client import Counter
 
 from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
 from floodwatch.core import bus
-from floodwatch.core.mqtt import BrokerAddress
+from floodwatch.core.mqtt import BrokerAddress, MqttSession
 from floodwatch.core.readings import Reading
 from floodwatch.core.settings import Settings
-from floodwatch.core.subscription import Subscription
 
 log = structlog.get_logger("api.live")
 
@@ -35,7 +34,7 @@ LIVE_MESSAGES = Counter("floodwatch_api_bus_messages_total",
 class LiveCache:
     """Latest reading per station, from the bus. Runs as one task on the event loop."""
 
-    def __init__(self, subscription: Subscription, hub: LiveHub) -> None:
+    def __init__(self, subscription: MqttSession, hub: LiveHub) -> None:
         self._subscription = subscription
         self.hub = hub
         self._latest: dict[str, Reading] = {}
@@ -45,7 +44,7 @@ class LiveCache:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LiveCache:
-        subscription = Subscription(
+        subscription = MqttSession(
             BrokerAddress.from_settings(settings),
             f"{settings.api_client_id}-{uuid.uuid4().hex[:12]}",
             [*bus.READINGS.filters, *bus.ALERTS.filters, *bus.STATUS.filters],

@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     AnyUrl,
@@ -23,6 +22,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from floodwatch.core.mqtt.address import BrokerAddress
 
 ENV_PREFIX = "FLOODWATCH_"
 
@@ -43,8 +44,8 @@ class Settings(BaseSettings):
     # --- MQTT (devices and the internal bus share one broker) ---
     mqtt_url: MqttUrl = Field(
         default=MqttUrl("mqtt://127.0.0.1:11883"),
-        description="Broker URL: mqtt://host:port or mqtts://host:port (TLS); "
-        "user:password@ may be given in the URL.",
+        description="Broker URL: mqtt://host[:port] (1883) or mqtts://host[:port] (TLS, "
+        "8883); user:password@ (percent-encoded) may be given in the URL.",
     )
     mqtt_username: str | None = Field(default=None, description="Broker user name.")
     mqtt_password: SecretStr | None = Field(default=None, description="Broker password.")
@@ -333,23 +334,14 @@ class Settings(BaseSettings):
         # so a test's Settings(...) is exactly what it says.
         return (init_settings, file_secret_settings)
 
-    @field_validator("mqtt_url")
+    @field_validator("mqtt_url", "notify_network_url")
     @classmethod
-    def _mqtt_url_has_no_path(cls, url: AnyUrl) -> AnyUrl:
-        if url.path not in (None, "", "/"):
-            raise ValueError("must not have a path")
+    def _broker_url_usable(cls, url: AnyUrl | None) -> AnyUrl | None:
+        # The one broker-URL parser (core.mqtt.address), so a URL the stages would refuse
+        # at connect time is refused here, in one line naming the variable.
+        if url is not None:
+            BrokerAddress.from_url(str(url))
         return url
-
-    @property
-    def mqtt_credentials(self) -> tuple[str | None, str | None]:
-        """User and password: the separate settings win over those in the URL."""
-        parts = urlsplit(str(self.mqtt_url))
-        user = self.mqtt_username or (unquote(parts.username) if parts.username else None)
-        if self.mqtt_password is not None:
-            password: str | None = self.mqtt_password.get_secret_value()
-        else:
-            password = unquote(parts.password) if parts.password else None
-        return user, password
 
 
 class SettingsError(Exception):

@@ -18,8 +18,8 @@ import structlog
 from floodwatch.core.deadletter import DEADLETTER_TOPIC, deadletter_payload
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.lineprotocol import LineProtocolError, PointFormatter
+from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.registry import StationRegistry
-from floodwatch.core.subscription import ReceivedMessage
 from floodwatch.ingest import metrics
 from floodwatch.ingest.spool import Spool
 from floodwatch.ingest.validate import MessageValidator, Reason, Rejected
@@ -29,7 +29,7 @@ log = structlog.get_logger("ingest.pipeline")
 
 
 class MessageSource(Protocol):
-    """What the pipeline needs from the broker side (core.subscription.Subscription)."""
+    """What the pipeline needs from the broker side (core.mqtt.MqttSession)."""
 
     def drain(self) -> list[ReceivedMessage]: ...
     async def wait(self, timeout_s: float) -> None: ...

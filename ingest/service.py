@@ -12,10 +12,9 @@ import structlog
 from floodwatch.core import bus
 from floodwatch.core.commandline import CheckedStage
 from floodwatch.core.influx import InfluxClient
-from floodwatch.core.mqtt import BrokerAddress
+from floodwatch.core.mqtt import BrokerAddress, MqttSession
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
-from floodwatch.core.subscription import Subscription
 from floodwatch.ingest.pipeline import IngestPipeline
 from floodwatch.ingest.spool import Spool
 from floodwatch.ingest.validate import MessageValidator
@@ -43,7 +42,7 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
         max_future=timedelta(seconds=settings.max_future_s),
         max_age=timedelta(days=settings.max_age_days),
     )
-    source = Subscription(
+    source = MqttSession(
         BrokerAddress.from_settings(settings),
         settings.ingest_client_id,
         subscription_topics(settings.ingest_share_group),

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from floodwatch.core.influx import DatabaseNotFound, InfluxClient, InfluxRejected, InfluxUnavailable
-from floodwatch.core.subscription import ReceivedMessage
+from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.ingest import metrics
 from floodwatch.ingest.spool import Spool, SpoolFull
 from floodwatch.ingest.validate import Reason

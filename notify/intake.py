@@ -1,10 +1,10 @@
 """Bus messages in, recorded deliveries out.
 
-Subscribed on a persistent MQTT 5 session to the engine's alert events (JSON on
-``bus.ALERTS``, CAP on ``bus.CAP``, paired by event id) and its retained station status
-(``bus.STATUS``). A drained batch is
-stored and planned in one SQLite transaction and only then acknowledged, so an event
-the process had not yet recorded when it died is redelivered by the broker.
+Subscribed on a persistent MQTT 5 session (core.mqtt.MqttSession) to the engine's alert
+events (JSON on ``bus.ALERTS``, CAP on ``bus.CAP``, paired by event id) and its retained
+station status (``bus.STATUS``). A drained batch is stored and planned in one SQLite
+transaction and only then acknowledged, so an event the process had not yet recorded
+when it died is redelivered by the broker.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Protocol
 import structlog
 
 from floodwatch.core import bus
-from floodwatch.core.subscription import ReceivedMessage
+from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.notify.deliveries import DeliveryLedger, Planner
 from floodwatch.notify.notice import Notice, NoticeError, cap_event_id
 
@@ -30,7 +30,7 @@ Part = tuple[str, str, str, bytes]  # event id, station, "json" | "cap", payload
 
 
 class Bus(Protocol):
-    """What intake needs from core.subscription.Subscription."""
+    """What intake needs from core.mqtt.MqttSession."""
 
     def drain(self) -> list[ReceivedMessage]: ...
     async def wait(self, timeout_s: float) -> None: ...

@@ -14,10 +14,9 @@ import structlog
 
 from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
 from floodwatch.core.influx import InfluxClient
-from floodwatch.core.mqtt import BrokerAddress
+from floodwatch.core.mqtt import BrokerAddress, MqttSession
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
-from floodwatch.core.subscription import Subscription
 from floodwatch.notify import metrics
 from floodwatch.notify.channels.setup import Channels, build_channels
 from floodwatch.notify.channels.social import SocialSender
@@ -102,7 +101,7 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
 
                 channels.network.on_connected = network_back
             policy = DeliveryPolicy(config.policy, channels.routes, clock)
-            bus = Subscription(BrokerAddress.from_settings(settings), settings.notify_client_id,
+            bus = MqttSession(BrokerAddress.from_settings(settings), settings.notify_client_id,
                                TOPICS, session_expiry_s=settings.mqtt_session_expiry_s,
                                receive_maximum=settings.notify_receive_maximum,
                                keepalive_s=settings.mqtt_keepalive_s)

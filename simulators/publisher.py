@@ -3,7 +3,8 @@
 Each device gets its own MQTT connection and client id (``floodwatch-sim-{station}``),
 as in the field, unless there are more than ``PER_DEVICE_LIMIT`` devices or a single
 shared connection is asked for (hundreds of threads and sockets would measure the
-simulator, not floodwatch). Every message is QoS 1; paho's queue is unbounded
+simulator, not floodwatch). The clients are paho's, made by core.mqtt's ``new_client``
+from a ``BrokerAddress``. Every message is QoS 1; paho's queue is unbounded
 (``new_client`` sets ``max_queued_messages_set(0)``) so nothing is dropped while a
 connection is down, and a run is complete only when the broker has acknowledged
 (PUBACK) every message. ``max_outstanding`` bounds the messages in flight, so a load

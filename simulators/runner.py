@@ -5,7 +5,7 @@ a recorded series is replayed by ``floodwatch simulate --replay`` (simulators/cl
 Each blocks until every message is acknowledged by the broker (QoS 1) and returns a
 ``PublishReport``; setting ``stop`` (a ``threading.Event``) ends a run early, cleanly.
 ``broker`` is a URL (``mqtt://host:port``, ``mqtts://user:pass@host:port``) or a
-``core.mqtt.BrokerAddress``.
+``floodwatch.core.mqtt.BrokerAddress``.
 
     report = run_scenario("mqtt://127.0.0.1:1883", registry, "typhoon",
                           duration_s=6 * 3600, speed=0)
@@ -19,12 +19,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from floodwatch.core.config_files import first_error
 from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.core.registry import StationRegistry
-from floodwatch.core.settings import Settings
 from floodwatch.simulators.clock import default_start
 from floodwatch.simulators.faults import FaultSpec
 from floodwatch.simulators.load import load_devices, load_events
@@ -34,12 +30,10 @@ from floodwatch.simulators.simulation import Simulation
 
 
 def broker_address(broker: str | BrokerAddress) -> BrokerAddress:
+    """Raises BrokerAddressError (a ValueError) for a URL that cannot be used."""
     if isinstance(broker, BrokerAddress):
         return broker
-    try:
-        return BrokerAddress.from_settings(Settings.model_validate({"mqtt_url": broker}))
-    except ValidationError as exc:
-        raise ValueError(f"broker URL {broker!r}: {first_error(exc)}") from exc
+    return BrokerAddress.from_url(broker)
 
 
 def build_simulation(registry: StationRegistry, scenario: Scenario | str | Path = "typhoon",

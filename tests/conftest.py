@@ -14,6 +14,7 @@ from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import InfluxServer, MosquittoServer
+from tests.brokers import LockedBroker
 from tests.support import REPO_ROOT, InfluxQuery, IngestProcess
 
 SAMPLE_REGISTRY = REPO_ROOT / "config" / "stations.yaml"
@@ -40,6 +41,14 @@ def mosquitto(tmp_path: Path) -> Iterator[MosquittoServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def locked_broker(tmp_path: Path) -> Iterator[LockedBroker]:
+    """A broker with a password file and an ACL (tests.brokers.LockedBroker)."""
+    broker = LockedBroker.start(tmp_path / "locked-broker")
+    yield broker
+    broker.server.stop()
 
 
 @pytest.fixture(scope="session")

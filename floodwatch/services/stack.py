@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.core.settings import Settings
 from floodwatch.services.packages import install_missing, missing_packages
 from floodwatch.services.process import ServiceError, port_is_open
@@ -18,22 +19,25 @@ from floodwatch.services.servers import InfluxServer, LocalServer, MosquittoServ
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def _local_port(url: str, setting: str) -> int:
-    parts = urlsplit(url)
-    if parts.hostname not in LOOPBACK:
+def _local_port(host: str | None, port: int | None, setting: str) -> int:
+    if host not in LOOPBACK:
         raise ServiceError(
-            f"{setting} points at {parts.hostname}; 'floodwatch services' only runs "
+            f"{setting} points at {host}; 'floodwatch services' only runs "
             "services on this machine (127.0.0.1)"
         )
-    if parts.port is None:
+    if port is None:
         raise ServiceError(f"{setting} must name a port for the local service")
-    return parts.port
+    return port
 
 
 def local_servers(settings: Settings) -> tuple[MosquittoServer, InfluxServer]:
     root = Path(settings.state_dir).resolve() / "services"
-    mqtt_port = _local_port(str(settings.mqtt_url), "FLOODWATCH_MQTT_URL")
-    influx_port = _local_port(str(settings.influx_url), "FLOODWATCH_INFLUX_URL")
+    # The broker where the stages will look for it (the same parser, the same default
+    # port); InfluxDB's is an HTTP URL, which must name its port.
+    broker = BrokerAddress.from_settings(settings)
+    mqtt_port = _local_port(broker.host, broker.port, "FLOODWATCH_MQTT_URL")
+    influx = urlsplit(str(settings.influx_url))
+    influx_port = _local_port(influx.hostname, influx.port, "FLOODWATCH_INFLUX_URL")
     return (
         MosquittoServer(mqtt_port, root / "mosquitto"),
         InfluxServer(influx_port, influx_port + 2, root / "influxdb"),

@@ -4,6 +4,12 @@ Each event goes out as CAP 1.2 XML and as JSON on configurable topics; each stat
 current status (mirrored from the engine's ``floodwatch/status/{station}``) is kept as
 a retained message, so a console that connects sees the present state at once.
 A delivery counts once the broker has acknowledged (PUBACK) every message of it.
+
+The connection is a publish-only ``MqttSession``, as every stage's: a message the
+broker has not acknowledged when the connection drops is resent after the reconnect,
+and its delivery still counts if the PUBACK comes within ``PUBACK_TIMEOUT_S``; after
+that the dispatcher retries the delivery (a repeat is harmless: receivers de-duplicate
+by event id).
 """
 
 from __future__ import annotations
@@ -11,17 +17,10 @@ from __future__ import annotations
 import asyncio
 import string
 from collections.abc import Callable
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import structlog
-from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags
-from paho.mqtt.enums import MQTTErrorCode
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
-from floodwatch.core.mqtt import PERMANENT_CONNECT_FAILURES, BrokerAddress, new_client
-from floodwatch.core.mqtt_loop import ConnectionKeeper
+from floodwatch.core.mqtt import BrokerAddress, MqttError, MqttSession
 from floodwatch.core.settings import Settings
 from floodwatch.core.waiting import wait_event
 from floodwatch.notify.channels.base import DeliveryError
@@ -32,22 +31,19 @@ log = structlog.get_logger("notify.network")
 
 CHANNEL = "network"
 PUBACK_TIMEOUT_S = 10.0
+# Publish-only: the broker sends us nothing but acknowledgements, which need no window.
+RECEIVE_MAXIMUM = 16
 
 
 def network_address(settings: Settings) -> BrokerAddress:
     """The disaster network's broker; the bus broker when no URL of its own is set."""
     if settings.notify_network_url is None:
         return BrokerAddress.from_settings(settings)
-    parts = urlsplit(str(settings.notify_network_url))
-    tls = parts.scheme == "mqtts"
-    password = (settings.notify_network_password.get_secret_value()
-                if settings.notify_network_password is not None
-                else unquote(parts.password) if parts.password else None)
-    return BrokerAddress(
-        host=parts.hostname or "127.0.0.1", port=parts.port or (8883 if tls else 1883),
-        tls=tls, username=settings.notify_network_username
-        or (unquote(parts.username) if parts.username else None),
-        password=password, ca_file=settings.notify_network_ca_file)
+    password = settings.notify_network_password
+    return BrokerAddress.from_url(
+        str(settings.notify_network_url), username=settings.notify_network_username,
+        password=password.get_secret_value() if password is not None else None,
+        ca_file=settings.notify_network_ca_file)
 
 
 def topic_problem(template: str) -> str | None:
@@ -61,44 +57,37 @@ def topic_problem(template: str) -> str | None:
 
 
 class NetworkChannel:
+    """Delivers each event to the disaster network and mirrors each station's status."""
+
     name = CHANNEL
     concurrency = 16
 
     def __init__(self, address: BrokerAddress, client_id: str, config: Network,
                  keepalive_s: int = 30) -> None:
+        """Raises MqttError for an unusable address (e.g. a CA file that cannot be read)."""
         self.retry: Retry = config.retry
         self._config = config
         self._address = address
-        self._client: Client = new_client(address, client_id)
-        self._client.connect_async(address.host, address.port, keepalive=keepalive_s)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_publish = self._on_publish
-        self._waiting: dict[int, asyncio.Future[None]] = {}
-        self._connected = asyncio.Event()
-        self.refused: str | None = None
-        self._keeper: ConnectionKeeper | None = None
-        self._task: asyncio.Task[None] | None = None
+        # No session kept on the broker (expiry 0): nothing is subscribed, and what we
+        # published and it did not acknowledge is resent from our side.
+        self._session = MqttSession(address, client_id, (), session_expiry_s=0,
+                                    receive_maximum=RECEIVE_MAXIMUM, keepalive_s=keepalive_s,
+                                    on_connected=self._connected)
         self._status_wake = asyncio.Event()
         self.on_connected: Callable[[], None] = lambda: None
 
     async def start(self, timeout_s: float = 5.0) -> str | None:
-        """Connect; returns a problem line if the broker cannot be reached yet (it is
-        retried in the background, and deliveries wait)."""
-        self._keeper = ConnectionKeeper(self._client, str(self._address))
-        self._task = asyncio.create_task(self._keeper.run(), name="notify-network-connection")
-        await wait_event(self._connected, timeout_s)
-        if self._connected.is_set():
+        """Connect; returns a problem line if the broker cannot be reached yet or refuses
+        us (it is retried in the background, and deliveries wait)."""
+        await self._session.start(timeout_s, refusal_is_fatal=False)
+        if self._session.connected:
             return None
-        why = self.refused or "unreachable"
+        refusal = self._session.refusal
+        why = f"refused the connection: {refusal}" if refusal else "unreachable"
         return f"broker {self._address} {why}; deliveries wait and are retried"
 
     async def close(self) -> None:
-        if self._keeper is not None:
-            self._keeper.stop()
-        self._client.disconnect()
-        if self._task is not None:
-            await self._task
+        await self._session.close()
 
     async def deliver(self, event: StoredEvent) -> str:
         messages = []
@@ -129,59 +118,30 @@ class NetworkChannel:
             await wait_event(self._status_wake, 2.0)
 
     async def _publish_all(self, messages: list[tuple[str, bytes]], *, retain: bool) -> None:
-        if not self._connected.is_set():
+        # Not even queued while the broker is away: the dispatcher's backoff (and
+        # on_connected) decide when to try again, instead of a pile of resends.
+        if not self._session.connected:
             raise DeliveryError(f"not connected to {self._address}")
-        futures = [self._publish(topic, payload, retain) for topic, payload in messages]
+        try:
+            confirmations = [self._session.publish_with_confirmation(topic, payload,
+                                                                     retain=retain)
+                             for topic, payload in messages]
+        except MqttError as exc:
+            raise DeliveryError(str(exc)) from exc
         try:
             async with asyncio.timeout(PUBACK_TIMEOUT_S):
-                await asyncio.gather(*futures)
+                outcomes = await asyncio.gather(*confirmations, return_exceptions=True)
         except TimeoutError as exc:
             raise DeliveryError(f"no PUBACK from {self._address} within "
-                                f"{PUBACK_TIMEOUT_S:.0f} s") from exc
+                                f"{PUBACK_TIMEOUT_S:g} s") from exc
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):  # refused, or the session closed
+                raise DeliveryError(str(outcome) or type(outcome).__name__) from outcome
 
-    def _publish(self, topic: str, payload: bytes, retain: bool) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            raise DeliveryError(f"publish to {topic} failed: {info.rc}")
-        self._waiting[info.mid] = future
-        return future
-
-    # --- paho callbacks (on the event loop) ---------------------------------------------
-    def _on_connect(self, _client: Client, _userdata: Any, _flags: ConnectFlags,
-                    reason: ReasonCode, _properties: Properties | None) -> None:
-        if reason.is_failure:
-            self.refused = "refused the connection: " + PERMANENT_CONNECT_FAILURES.get(
-                reason.value, str(reason))
-            log.error("disaster network broker refused us", broker=str(self._address),
-                      reason=str(reason))
-            return
-        self.refused = None
-        self._connected.set()
+    def _connected(self) -> None:
+        # Statuses and waiting retries go now, not at the end of their backoff.
         self._status_wake.set()
-        self.on_connected()
-        log.info("connected to the disaster network", broker=str(self._address))
-
-    def _on_disconnect(self, _client: Client, _userdata: Any, _flags: DisconnectFlags,
-                       reason: ReasonCode, _properties: Properties | None) -> None:
-        self._connected.clear()
-        # Whatever was waiting for a PUBACK is retried by the dispatcher.
-        for future in self._waiting.values():
-            if not future.done():
-                future.set_exception(DeliveryError(f"disconnected from {self._address}"))
-        self._waiting.clear()
-        if reason.value != 0:
-            log.warning("disaster network disconnected; reconnecting",
-                        broker=str(self._address), reason=str(reason))
-        if self._keeper is not None:
-            self._keeper.connection_dropped()
-
-    def _on_publish(self, _client: Client, _userdata: Any, mid: int, reason: ReasonCode,
-                    _properties: Properties) -> None:
-        future = self._waiting.pop(mid, None)
-        if future is None or future.done():
-            return
-        if reason.is_failure:
-            future.set_exception(DeliveryError(f"broker refused the message: {reason}"))
-        else:
-            future.set_result(None)
+        try:
+            self.on_connected()
+        except Exception:  # the connection task calls this: it must outlive a failure
+            log.exception("after connecting to the disaster network")

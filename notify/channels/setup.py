@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import SecretStr
 
+from floodwatch.core.mqtt import MqttError
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.notify.channels.base import ChannelProblem
@@ -48,20 +49,29 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
+def _network_channel(settings: Settings, config: NotifyConfig,
+                     problems: list[ChannelProblem]) -> NetworkChannel | None:
+    topic_problems = [problem for problem in map(topic_problem, (
+        config.network.cap_topic, config.network.json_topic, config.network.status_topic))
+        if problem]
+    if topic_problems:
+        problems += [ChannelProblem("network", problem) for problem in topic_problems]
+        return None
+    try:
+        return NetworkChannel(network_address(settings), settings.notify_network_client_id,
+                              config.network, settings.mqtt_keepalive_s)
+    except MqttError as exc:  # e.g. a CA file that cannot be read
+        problems.append(ChannelProblem("network", str(exc)))
+        return None
+
+
 def build_channels(settings: Settings, config: NotifyConfig, registry: StationRegistry,
                    http: httpx.AsyncClient) -> Channels:
     channels = Channels()
     problems = channels.problems
     if config.network.enabled:
-        topic_problems = [problem for problem in map(topic_problem, (
-            config.network.cap_topic, config.network.json_topic, config.network.status_topic))
-            if problem]
-        if topic_problems:
-            problems += [ChannelProblem("network", problem) for problem in topic_problems]
-        else:
-            channels.network = NetworkChannel(network_address(settings),
-                                              settings.notify_network_client_id,
-                                              config.network, settings.mqtt_keepalive_s)
+        channels.network = _network_channel(settings, config, problems)
+        if channels.network is not None:
             channels.routes.append(Route("network", "all", config.network.retry, False))
 
     secrets = parse_secrets(_secret(settings.notify_webhook_secrets) or "")

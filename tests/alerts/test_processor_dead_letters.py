@@ -14,8 +14,8 @@ from floodwatch.alerts.processor import AlertProcessor
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore
 from floodwatch.core import bus
+from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.registry import StationRegistry
-from floodwatch.core.subscription import ReceivedMessage
 from tests.alerts.conftest import river
 
 RECEIVED = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)

@@ -29,15 +29,6 @@ def test_the_process_environment_is_read_only_through_load_settings(
     assert load_settings().influx_db == "from_env"
 
 
-def test_credentials_from_url_or_settings() -> None:
-    in_url = load_settings({"FLOODWATCH_MQTT_URL": "mqtts://ingest:p%40ss@broker:8883"})
-    assert in_url.mqtt_credentials == ("ingest", "p@ss")
-    separate = load_settings({"FLOODWATCH_MQTT_URL": "mqtts://u:p@broker:8883",
-                              "FLOODWATCH_MQTT_USERNAME": "other",
-                              "FLOODWATCH_MQTT_PASSWORD": "secret"})
-    assert separate.mqtt_credentials == ("other", "secret")
-
-
 def test_secrets_from_files(tmp_path: Path) -> None:
     (tmp_path / "floodwatch_influx_token").write_text("s3cret")
     settings = load_settings({"FLOODWATCH_SECRETS_DIR": str(tmp_path)})
@@ -51,6 +42,8 @@ def test_secrets_from_files(tmp_path: Path) -> None:
     [
         ("MQTT_URL", "http://broker:1883", "URL scheme should be 'mqtt' or 'mqtts'"),
         ("MQTT_URL", "not a url", "Input should be a valid URL"),
+        ("MQTT_URL", "mqtt://broker:1883/floodwatch", "must not have a path"),
+        ("NOTIFY_NETWORK_URL", "mqtts://net:8883?x=1", "must not have a path, query"),
         ("INFLUX_URL", "influx:8086", "URL scheme should be 'http' or 'https'"),
         ("INFLUX_DB", "bad name;drop", "String should match pattern"),
         ("INGEST_BATCH_SIZE", "0", "greater than or equal to 1"),

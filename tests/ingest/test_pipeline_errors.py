@@ -14,9 +14,9 @@ from prometheus_client import REGISTRY
 
 from floodwatch.core.deadletter import DEADLETTER_TOPIC
 from floodwatch.core.influx import InfluxClient
+from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.readings import bus_topic
 from floodwatch.core.registry import StationKind, StationRegistry
-from floodwatch.core.subscription import ReceivedMessage
 from floodwatch.ingest.pipeline import IngestPipeline
 from floodwatch.ingest.spool import Spool
 from floodwatch.ingest.validate import MessageValidator, Reason, Validated

@@ -75,8 +75,8 @@ def test_sigterm_while_the_broker_confirms_nothing_ends_within_the_grace(
 ) -> None:
     first = rig(mqtt_url=f"mqtt://127.0.0.1:{proxy.port}").start()
     proxy.cut.set()
-    # More readings than the publish window (core.outbox: at most 10,000): the receiver
-    # must wait.
+    # More readings than the publish window (core.mqtt.publish_window: at most 10,000): the
+    # receiver must wait.
     stream = SteadyStream(mosquitto.port, total=12_000, rate=3000, stations=STATIONS).start()
     published = stream.finish()
     time.sleep(3)

@@ -5,6 +5,14 @@ broker's Receive Maximum: exceeding it is a protocol error); the rest wait here,
 everything while the broker is away. After a reconnect every unconfirmed publish goes
 again with the DUP flag, in the original order and with its original packet id, as
 MQTT 5 requires for a resumed session.
+
+A publisher that must know the outcome of one message (the disaster network counts a
+delivery only once the broker has it) asks for a confirmation: a future the PUBACK
+resolves, or fails with PublishRefused. Only those publishes pay for a future; the
+stages' stream of bus publishes (every reading) stays a dict entry and a write.
+
+Not to be confused with notify's delivery ledger (notify/deliveries.py): the durable SQLite
+record of deliveries; this is the in-memory window of one MQTT connection.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ from collections.abc import Callable
 import mqtt5
 import structlog
 
+from floodwatch.core.mqtt.errors import MqttError, PublishError, PublishRefused
+
 log = structlog.get_logger("mqtt")
 
 # The broker's Receive Maximum caps it (the shipped Mosquitto grants 10,000: its
@@ -25,16 +35,13 @@ DUP_FLAG = 0x08  # bit 3 of a PUBLISH's first byte: "this may be a resend"
 PACKET_IDS = 65_535
 
 
-class PublishError(Exception):
-    """The publish could not even be queued (bad topic, no packet id left)."""
-
-
-class Outbox:
+class PublishWindow:
     def __init__(self) -> None:
         self.window = DEFAULT_PUBLISH_WINDOW
         self._outstanding: dict[int, bytes] = {}
         self._unsent: deque[int] = deque()  # not yet written on the current connection
         self._resends: set[int] = set()  # written on an earlier connection
+        self._confirmations: dict[int, asyncio.Future[None]] = {}
         self._next_packet_id = 0
         self._room = asyncio.Event()
         self._send: Callable[[bytes], None] | None = None
@@ -42,7 +49,8 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._outstanding)
 
-    def add(self, topic: str, payload: bytes, retain: bool) -> None:
+    def add(self, topic: str, payload: bytes, retain: bool) -> int:
+        """Queue (and send, if there is room) one publish; returns its packet id."""
         packet_id = self.packet_id()
         try:
             data = mqtt5.PublishPacket(topic, payload, qos=mqtt5.QoS.AT_LEAST_ONCE,
@@ -55,6 +63,16 @@ class Outbox:
         else:
             self._unsent.append(packet_id)
             self._send_unsent()
+        return packet_id
+
+    def add_with_confirmation(self, topic: str, payload: bytes,
+                              retain: bool) -> asyncio.Future[None]:
+        """As ``add``, and a future the broker's PUBACK settles. It survives reconnects
+        (the publish is resent); cancelling it gives up waiting, not the publish."""
+        confirmation: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Registered after add() sent it: the PUBACK can only arrive in a later read.
+        self._confirmations[self.add(topic, payload, retain)] = confirmation
+        return confirmation
 
     def packet_id(self) -> int:
         """A packet id no unconfirmed publish holds (SUBSCRIBE takes one too)."""
@@ -90,15 +108,34 @@ class Outbox:
         if data is None:
             return  # a confirmation from before a reconnect, already resent and counted
         self._resends.discard(packet.packet_id)
-        if int(packet.reason_code) >= 0x80:
+        refused = int(packet.reason_code) >= 0x80
+        if refused:
             # Refused (e.g. not authorised for that topic): retrying cannot help.
-            refused = mqtt5.read(memoryview(data))[0]
-            topic = refused.topic if isinstance(refused, mqtt5.PublishPacket) else "?"
-            log.error("broker refused a publish", topic=topic, reason=packet.reason_code.name)
+            log.error("broker refused a publish", topic=_topic(data),
+                      reason=packet.reason_code.name)
+        if self._confirmations:  # empty but for the few publishers that wait
+            self._settle(packet.packet_id, data if refused else None,
+                         packet.reason_code.name)
         if len(self._outstanding) < self.window:
             self._room.set()
         if self._unsent:
             self._send_unsent()
+
+    def abandon(self, reason: str) -> None:
+        """The session is closing: whoever still waits for a confirmation hears why."""
+        for confirmation in self._confirmations.values():
+            if not confirmation.done():
+                confirmation.set_exception(MqttError(reason))
+        self._confirmations.clear()
+
+    def _settle(self, packet_id: int, refused: bytes | None, reason: str) -> None:
+        confirmation = self._confirmations.pop(packet_id, None)
+        if confirmation is None or confirmation.done():  # not asked for, or given up
+            return
+        if refused is None:
+            confirmation.set_result(None)
+        else:
+            confirmation.set_exception(PublishRefused(_topic(refused), reason))
 
     def _send_unsent(self) -> None:
         send = self._send
@@ -112,3 +149,8 @@ class Outbox:
                 data = bytes([data[0] | DUP_FLAG]) + data[1:]
             send(data)
             in_flight += 1
+
+
+def _topic(data: bytes) -> str:
+    packet = mqtt5.read(memoryview(data))[0]
+    return packet.topic if isinstance(packet, mqtt5.PublishPacket) else "?"

@@ -1,10 +1,11 @@
-"""A persistent MQTT session with manual acknowledgement, for every stage that consumes.
+"""A persistent MQTT session with manual acknowledgement: every stage's broker link.
 
 Messages are acknowledged only when the stage says so -- after the message's effect is
 safe (stored, persisted) -- so the broker keeps anything not yet safe. The same link
 publishes the stage's output at QoS 1, within a window the stage waits on; what the
-broker has not confirmed is resent after a reconnect. Everything runs on the event loop
-(core.mqtt_link moves the bytes): no locks, no thread hand-offs.
+broker has not confirmed is resent after a reconnect. Without topics it only publishes
+(notify's disaster network, which awaits the PUBACK of each message). Everything runs
+on the event loop (link.py moves the bytes): no locks, no thread hand-offs.
 """
 
 from __future__ import annotations
@@ -13,19 +14,18 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import mqtt5
 import structlog
 from prometheus_client import Gauge
 
-from floodwatch.core.mqtt import PERMANENT_CONNECT_FAILURES, BrokerAddress, MqttError, backoff_delay
-from floodwatch.core.mqtt_link import MqttLink, RawPublish, ReceivedMessage
-from floodwatch.core.outbox import Outbox, PublishError
+from floodwatch.core.mqtt.address import BrokerAddress
+from floodwatch.core.mqtt.errors import PERMANENT_CONNECT_FAILURES, MqttError, backoff_delay
+from floodwatch.core.mqtt.link import MqttLink, RawPublish, ReceivedMessage
+from floodwatch.core.mqtt.publish_window import PublishWindow
 from floodwatch.core.waiting import wait_event
-
-__all__ = ["ReceivedMessage", "Subscription"]
 
 log = structlog.get_logger("mqtt")
 
@@ -35,15 +35,18 @@ MQTT_CONNECTED = Gauge("floodwatch_mqtt_connected", "1 while connected to the br
 CONNECT_TIMEOUT_S = 10.0
 
 
-class Subscription:
-    """Subscribes to ``topics`` on a persistent session and publishes on the same link."""
+class MqttSession:
+    """Subscribes to ``topics`` (none: publish-only) on a persistent session and publishes
+    on the same link. ``on_connected`` is called after every CONNACK that accepts us."""
 
     def __init__(
         self, address: BrokerAddress, client_id: str, topics: Sequence[str], *,
         session_expiry_s: int, receive_maximum: int, keepalive_s: int = 30,
         min_delay_s: float = 0.5, max_delay_s: float = 30.0,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self._address = address
+        self._ssl_context = address.ssl_context()  # now: a bad CA file is a config error
         self._client_id = client_id
         self._topics = list(topics)
         try:  # a bad filter is a configuration error: say so now, not at every connect
@@ -64,20 +67,24 @@ class Subscription:
         self._pending: deque[ReceivedMessage] = deque()
         self._arrived = asyncio.Event()
         self._subscribed = asyncio.Event()
-        self._outbox = Outbox()
+        self._window = PublishWindow()
+        self._on_connected = on_connected
         self._connection = 0
         self._fatal: str | None = None
         self._disconnected_since: float | None = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------------
-    async def start(self, timeout_s: float = 10.0) -> None:
-        """Connect and subscribe. Fails fast on a refusal that retrying cannot fix; a
-        broker that is merely down is retried in the background (logged, not fatal)."""
+    async def start(self, timeout_s: float = 10.0, *, refusal_is_fatal: bool = True) -> None:
+        """Connect and subscribe. A refusal that retrying cannot fix raises MqttError (or,
+        with ``refusal_is_fatal`` false, returns with ``refusal`` set); a broker that is
+        merely down, or refused us, is retried in the background (logged, not fatal)."""
         self._runner = asyncio.create_task(self._run(), name="mqtt-connection")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while not self._subscribed.is_set() and loop.time() < deadline:
             if self._fatal is not None:
+                if not refusal_is_fatal:
+                    return
                 await self.close()
                 raise MqttError(f"broker {self._address} refused the connection: {self._fatal}")
             await wait_event(self._subscribed, 0.05)
@@ -85,14 +92,14 @@ class Subscription:
             log.warning("broker not reachable yet; still trying", broker=str(self._address))
 
     @property
-    def subscribed(self) -> bool:
-        """Subscribed at least once (stays true across reconnects)."""
-        return self._subscribed.is_set()
-
-    @property
     def connected(self) -> bool:
         """Connected to the broker right now (for readiness checks)."""
         return self._subscribed.is_set() and self._disconnected_since is None
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the broker refused us in a way retrying cannot fix, if it did."""
+        return self._fatal
 
     async def watch(self, interval_s: float = 5.0) -> None:
         """Never stop silently: complain while the broker is away, and end the stage
@@ -117,12 +124,13 @@ class Subscription:
         """Wait (bounded) for our own publishes to be confirmed, then disconnect."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while self._outbox and self._link is not None:
+        while self._window and self._link is not None:
             if loop.time() > deadline:
-                log.warning("closing with unconfirmed publishes", count=len(self._outbox))
+                log.warning("closing with unconfirmed publishes", count=len(self._window))
                 break
             await asyncio.sleep(0.02)
         self._stopping = True
+        self._window.abandon(f"session closed before {self._address} confirmed the publish")
         if self._link is not None:
             self._link.send(mqtt5.DisconnectPacket().write())
             self._link.close()
@@ -158,25 +166,30 @@ class Subscription:
 
     # --- publishing ------------------------------------------------------------------
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Publish at QoS 1; kept (and resent after a reconnect) until the broker confirms."""
-        try:
-            self._outbox.add(topic, payload, retain)
-        except PublishError as exc:
-            raise MqttError(str(exc)) from exc
+        """Publish at QoS 1; kept (and resent after a reconnect) until the broker confirms.
+        Raises PublishError (an MqttError) if it cannot even be queued."""
+        self._window.add(topic, payload, retain)
+
+    def publish_with_confirmation(self, topic: str, payload: bytes, *,
+                                  retain: bool = False) -> asyncio.Future[None]:
+        """As ``publish``, and a future the broker's PUBACK resolves (after a reconnect too:
+        the publish is resent) or fails: PublishRefused for a failure reason code,
+        MqttError if the session closes first. Cancelling it stops the wait, not the send."""
+        return self._window.add_with_confirmation(topic, payload, retain)
 
     @property
     def unconfirmed_publishes(self) -> int:
-        return len(self._outbox)
+        return len(self._window)
 
     async def wait_for_publish_room(self) -> None:
         """Backpressure for our own publishes: wait while the window is full (the
-        broker's Receive Maximum capped at core.outbox.DEFAULT_PUBLISH_WINDOW)."""
-        if len(self._outbox) >= self._outbox.window:  # else no coroutine: the hot path
-            await self._outbox.wait_for_room()
+        broker's Receive Maximum capped at publish_window.DEFAULT_PUBLISH_WINDOW)."""
+        if len(self._window) >= self._window.window:  # else no coroutine: the hot path
+            await self._window.wait_for_room()
 
     # --- the connection --------------------------------------------------------------
     async def _run(self) -> None:
-        """Connect, serve, and reconnect after every drop (core.mqtt.backoff_delay)."""
+        """Connect, serve, and reconnect after every drop (with ``backoff_delay``)."""
         attempt = 0
         while not self._stopping:
             try:
@@ -189,7 +202,7 @@ class Subscription:
                 await asyncio.sleep(delay)
                 continue
             attempt = 0
-            reason = await self._serve(link)
+            reason = await link.keep_alive(self._keepalive_s)
             self._lost(reason)
             if not self._stopping:
                 attempt += 1
@@ -201,7 +214,7 @@ class Subscription:
     async def _connect(self) -> MqttLink:
         loop = asyncio.get_running_loop()
         address = self._address
-        context = address.ssl_context()
+        context = self._ssl_context
         self._connack = loop.create_future()
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
             _, link = await loop.create_connection(
@@ -238,30 +251,18 @@ class Subscription:
         log.info("connected", broker=str(self._address), session_present=connack.session_present)
         # Always resubscribe: harmless on a resumed session, needed on a fresh one.
         if self._topics:
-            link.send(mqtt5.SubscribePacket(self._outbox.packet_id(), self._filters).write())
+            link.send(mqtt5.SubscribePacket(self._window.packet_id(), self._filters).write())
         else:
             self._subscribed.set()  # a publish-only session
-        self._outbox.connected(link.send, connack.receive_max)
-
-    async def _serve(self, link: MqttLink) -> str:
-        """Keep the connection alive until it closes; returns why it closed."""
-        interval = max(1.0, self._keepalive_s / 2)
-        ping = mqtt5.PingReqPacket().write()
-        while not link.closed.done():
-            await asyncio.wait([link.closed], timeout=interval)
-            if link.closed.done():
-                break
-            if time.monotonic() - link.last_received > self._keepalive_s * 1.5:
-                link.abort("the broker stopped answering keep-alive pings")
-                break
-            link.send(ping)
-        return link.closed.result()
+        self._window.connected(link.send, connack.receive_max)
+        if self._on_connected is not None:
+            self._on_connected()
 
     def _lost(self, reason: str) -> None:
         self._link = None
         self._connected_gauge.set(0)
         self._disconnected_since = time.monotonic()
-        self._outbox.disconnected()
+        self._window.disconnected()
         if not self._stopping:
             log.warning("disconnected; reconnecting", broker=str(self._address), reason=reason)
 
@@ -274,7 +275,7 @@ class Subscription:
                 received_at, self._connection))
             self._arrived.set()
         elif type(packet) is mqtt5.PubAckPacket:
-            self._outbox.confirmed(packet)
+            self._window.confirmed(packet)
         elif isinstance(packet, mqtt5.ConnAckPacket):
             if self._connack is not None and not self._connack.done():
                 # Counted here, not when _connect resumes: messages of the resumed session

@@ -1,4 +1,4 @@
-"""core.mqtt_link: packets split across reads are reassembled, and a PUBLISH the codec
+"""core.mqtt.link: packets split across reads are reassembled, and a PUBLISH the codec
 refuses (a topic that is not UTF-8) still reaches the stage, to be dead-lettered and
 acknowledged, instead of breaking the connection on every redelivery."""
 
@@ -9,7 +9,7 @@ import asyncio
 import mqtt5
 import pytest
 
-from floodwatch.core.mqtt_link import MqttLink, RawPublish
+from floodwatch.core.mqtt import MqttLink, RawPublish
 
 
 def feed(chunks: list[bytes]) -> tuple[list[object], bool]:

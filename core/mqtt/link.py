@@ -6,7 +6,7 @@ message backlog through paho showed most of the stage's CPU in paho itself -- MQ
 ``threading.Condition`` per message, three ``recv`` calls per packet. The wire format is
 instead encoded and decoded by ``mqtt5`` (a sans-I/O Rust codec by aiomqtt's maintainer,
 about 0.25 µs to read a PUBLISH here); this module only moves its bytes, and
-core.subscription keeps the session (acknowledgements, resends, reconnects).
+session.py keeps the session (acknowledgements, resends, reconnects).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import mqtt5
 
 
 class ReceivedMessage(NamedTuple):
-    """A PUBLISH as a consuming stage sees it (core.subscription delivers these).
+    """A PUBLISH as a consuming stage sees it (MqttSession delivers these).
     A NamedTuple: immutable, and cheaper to build than a frozen dataclass, per message."""
 
     topic: str
@@ -99,7 +99,7 @@ class MqttLink(asyncio.Protocol):
     def __init__(self, on_packet: Callable[[object, datetime], None]) -> None:
         self._on_packet = on_packet
         self._leftover = b""
-        self._outbox: list[bytes] = []
+        self._gathered: list[bytes] = []
         self._transport: asyncio.Transport | None = None
         self._loop = asyncio.get_running_loop()
         self.closed: asyncio.Future[str] = self._loop.create_future()
@@ -143,23 +143,38 @@ class MqttLink(asyncio.Protocol):
 
     # --- sending ---------------------------------------------------------------------
     def send(self, data: bytes) -> None:
-        if not self._outbox:
+        if not self._gathered:
             self._loop.call_soon(self._flush)
-        self._outbox.append(data)
+        self._gathered.append(data)
 
     def _flush(self) -> None:
         # Bytes for a closing transport are dropped: unacknowledged publishes are kept by
         # the session and resent on the next connection.
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(b"".join(self._outbox))
-        self._outbox.clear()
+            self._transport.write(b"".join(self._gathered))
+        self._gathered.clear()
 
     def close(self) -> None:
         """Send what is gathered, then close once it is written."""
-        if self._outbox:
+        if self._gathered:
             self._flush()
         if self._transport is not None:
             self._transport.close()
+
+    async def keep_alive(self, keepalive_s: float) -> str:
+        """Ping while the connection is quiet, until it closes; returns why it closed.
+        A broker silent for 1.5 keep-alive periods is gone: the connection is dropped."""
+        interval = max(1.0, keepalive_s / 2)
+        ping = mqtt5.PingReqPacket().write()
+        while not self.closed.done():
+            await asyncio.wait([self.closed], timeout=interval)
+            if self.closed.done():
+                break
+            if time.monotonic() - self.last_received > keepalive_s * 1.5:
+                self.abort("the broker stopped answering keep-alive pings")
+                break
+            self.send(ping)
+        return self.closed.result()
 
     def abort(self, reason: str) -> None:
         """Drop the connection now (malformed input, unanswered keep-alive)."""

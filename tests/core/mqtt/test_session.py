@@ -1,6 +1,6 @@
-"""core.subscription against a real Mosquitto: the guarantees every consuming stage
+"""core.mqtt.session against a real Mosquitto: the guarantees every consuming stage
 builds on (nothing acknowledged is lost, nothing unacknowledged is dropped, our own
-publishes survive a broker restart), with the session kept by core.outbox."""
+publishes survive a broker restart, in the session's publish window)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,25 @@ from collections.abc import Callable
 
 import pytest
 
-from floodwatch.core.mqtt import BrokerAddress, MqttError
-from floodwatch.core.outbox import DEFAULT_PUBLISH_WINDOW
-from floodwatch.core.subscription import ReceivedMessage, Subscription
+from floodwatch.core.mqtt import (
+    BrokerAddress,
+    MqttError,
+    MqttSession,
+    ReceivedMessage,
+)
 from floodwatch.services.servers import MosquittoServer
+from tests.brokers import LockedBroker
 
 
 def session(broker: MosquittoServer, client_id: str, topics: list[str],
-            receive_maximum: int = 100) -> Subscription:
+            receive_maximum: int = 100) -> MqttSession:
     address = BrokerAddress("127.0.0.1", broker.port, False, None, None, None)
-    return Subscription(address, client_id, topics, session_expiry_s=300,
+    return MqttSession(address, client_id, topics, session_expiry_s=300,
                         receive_maximum=receive_maximum, keepalive_s=5,
                         min_delay_s=0.1, max_delay_s=0.5)
 
 
-async def receive(source: Subscription, count: int, timeout_s: float = 10,
+async def receive(source: MqttSession, count: int, timeout_s: float = 10,
                   ack: bool = False) -> list[ReceivedMessage]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -110,27 +114,6 @@ def test_publishes_made_while_the_broker_is_down_arrive_once_it_is_back(
     assert sorted(set(payloads), key=int) == [str(n).encode() for n in range(300)]
 
 
-def test_the_publish_window_holds_back_a_stage_that_outruns_the_broker(
-    mosquitto: MosquittoServer,
-) -> None:
-    async def scenario() -> tuple[int, int]:
-        publisher = session(mosquitto, "bursty", [])
-        await publisher.start()
-        most_unconfirmed = 0
-        for number in range(DEFAULT_PUBLISH_WINDOW * 5 // 2):
-            await publisher.wait_for_publish_room()
-            publisher.publish("burst/x", str(number).encode())
-            most_unconfirmed = max(most_unconfirmed, publisher.unconfirmed_publishes)
-        await until(lambda: publisher.unconfirmed_publishes == 0)
-        left = publisher.unconfirmed_publishes
-        await publisher.close()
-        return most_unconfirmed, left
-
-    most_unconfirmed, left = asyncio.run(scenario())
-    assert most_unconfirmed <= DEFAULT_PUBLISH_WINDOW  # the broker grants as many
-    assert left == 0
-
-
 def test_an_invalid_topic_filter_is_refused_before_connecting(
     mosquitto: MosquittoServer,
 ) -> None:
@@ -151,3 +134,32 @@ def test_an_unreachable_broker_is_retried_not_fatal(mosquitto: MosquittoServer) 
         return down, up
 
     assert asyncio.run(scenario()) == (False, True)
+
+
+def test_credentials_from_the_url_are_accepted_and_a_wrong_password_is_refused(
+    locked_broker: LockedBroker,
+) -> None:
+    def locked(url: str) -> MqttSession:
+        return MqttSession(BrokerAddress.from_url(url), "station", ["allowed/#"],
+                           session_expiry_s=0, receive_maximum=10, min_delay_s=0.1,
+                           max_delay_s=0.5)
+
+    async def scenario() -> tuple[bool, str, str | None, bool]:
+        welcome = locked(locked_broker.url())  # a percent-encoded password
+        await welcome.start(timeout_s=5)
+        accepted = welcome.connected
+        await welcome.close()
+        with pytest.raises(MqttError) as caught:
+            await locked(locked_broker.url("guess")).start(timeout_s=5)
+        # A publish-only link (the disaster network) keeps trying, and says why.
+        patient = locked(locked_broker.url("guess"))
+        await patient.start(timeout_s=5, refusal_is_fatal=False)
+        refusal, connected = patient.refusal, patient.connected
+        await patient.close()
+        return accepted, str(caught.value), refusal, connected
+
+    accepted, error, refusal, connected = asyncio.run(scenario())
+    assert accepted
+    assert error.endswith("refused the connection: not authorized")
+    assert "guess" not in error
+    assert (refusal, connected) == ("not authorized", False)
