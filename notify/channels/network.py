@@ -72,7 +72,7 @@ class NetworkChannel:
         # published and it did not acknowledge is resent from our side.
         self._session = MqttSession(address, client_id, (), session_expiry_s=0,
                                     receive_maximum=RECEIVE_MAXIMUM, keepalive_s=keepalive_s,
-                                    on_connected=self._connected)
+                                    on_connected=self._connected, external=True)
         self._status_wake = asyncio.Event()
         self.on_connected: Callable[[], None] = lambda: None
 
