@@ -64,6 +64,15 @@ class Engine:
         # only once the clock passes it, not on every reading.
         self._next_due: datetime | None = None
 
+    def restore(self, states: dict[str, StationState], clock: Clock) -> None:
+        """Back to a known-good point after an input failed half-way (the processor's
+        store, plus what its batch had decided before): a decision is never half made,
+        e.g. an alert raised in memory whose event was never published."""
+        self.states = {s.id: states.get(s.id) or StationState(station=s.id)
+                       for s in self.registry}
+        self.clock = clock
+        self._next_due = None  # sweep again on the next input, as at start
+
     # --- inputs --------------------------------------------------------------------
     def on_reading(self, reading: Reading) -> Outcome:
         station = self.registry.get(reading.station)

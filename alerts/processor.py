@@ -26,7 +26,7 @@ from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.commands import CommandRejected, parse_command, rejection_payload
 from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.history import history_line
-from floodwatch.alerts.model import AlertType, Transition
+from floodwatch.alerts.model import AlertType, Event, Transition
 from floodwatch.alerts.render import event_payload, status_payload
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore, Changes, EventPublication
@@ -100,15 +100,21 @@ class AlertProcessor:
                     self._handle(message, changes, outgoing)
                 except Exception as exc:
                     # A bug must cost one message (logged, dead-lettered), not the engine:
-                    # crashing would only redeliver it, forever.
+                    # crashing would only redeliver it, forever. The engine goes back to
+                    # what it knew before the message, so nothing it half-decided stays.
                     log.exception("unexpected error evaluating a message", topic=message.topic)
+                    self._restore_engine(changes)
                     metrics.READINGS.labels(INTERNAL_ERROR).inc()
                     outgoing.append(_dead_letter(message, INTERNAL_ERROR,
                                                  f"{type(exc).__name__}: {exc}"))
             if not messages and self._tick_s > 0 and loop.time() - self._last_tick >= self._tick_s:
                 # Only with nothing queued: a backlog must not look like silence.
                 self._last_tick = loop.time()
-                self._apply(self.engine.on_clock(datetime.now(UTC)), changes)
+                try:
+                    self._apply(self.engine.on_clock(datetime.now(UTC)), changes)
+                except Exception:  # as for a message: not a crash loop at every restart
+                    log.exception("unexpected error evaluating the clock")
+                    self._restore_engine(changes)
             evaluated = time.perf_counter()
             self._store.commit(changes)
             self._bus.ack(messages)
@@ -170,26 +176,23 @@ class AlertProcessor:
             outgoing.append((bus.COMMAND_REJECTIONS.name(), rejection_payload(
                 message.topic, exc.reason, exc.command_id)))
             return
+        self._apply(outcome, changes)
         metrics.COMMANDS.labels("applied").inc()
         changes.commands.append(command_id)
-        self._apply(outcome, changes)
 
     def _apply(self, outcome: Outcome, changes: Changes) -> None:
+        # Everything is rendered before anything joins the batch: if rendering fails, the
+        # batch holds none of this outcome (and the engine is restored), rather than a
+        # state whose events were never published.
+        rendered = [self._render(event) for event in outcome.events]
         for state in outcome.states:
             changes.states[state.station] = state
         if outcome.clock_changed:
             changes.clock = self.engine.clock
-        for event in outcome.events:
-            station = self.engine.registry.get(event.station)
-            assert station is not None
-            payload = event_payload(event, station, self._labels)
-            changes.publications.append(EventPublication(
-                event.event_id, bus.ALERTS.name(station=event.station), payload))
-            cap = render_cap(event, station, self._rules, self._cap_status)
-            changes.publications.append(EventPublication(
-                f"{event.event_id}/cap", bus.CAP.name(station=event.station), cap))
-            # The CAP goes into the history too: the API serves it and its Atom feed.
-            changes.history.append(history_line(event, station, self._labels, payload, cap))
+        for event, (json_publication, cap_publication, history) in zip(
+                outcome.events, rendered, strict=True):
+            changes.publications += [json_publication, cap_publication]
+            changes.history.append(history)
             metrics.EVENTS.labels(event.alert_type.value, event.transition.value).inc()
             if event.transition is Transition.RAISED:
                 metrics.OPEN_ALERTS.labels(event.alert_type.value).inc()
@@ -197,6 +200,23 @@ class AlertProcessor:
                 metrics.OPEN_ALERTS.labels(event.alert_type.value).dec()
             log.info("alert event", event_id=event.event_id, alert_type=event.alert_type.value,
                      transition=event.transition.value, level=event.level)
+
+    def _render(self, event: Event) -> tuple[EventPublication, EventPublication, str]:
+        station = self.engine.registry.get(event.station)
+        assert station is not None
+        payload = event_payload(event, station, self._labels)
+        cap = render_cap(event, station, self._rules, self._cap_status)
+        return (EventPublication(event.event_id, bus.ALERTS.name(station=event.station),
+                                 payload),
+                EventPublication(f"{event.event_id}/cap", bus.CAP.name(station=event.station),
+                                 cap),
+                # The CAP goes into the history too: the API serves it and its Atom feed.
+                history_line(event, station, self._labels, payload, cap))
+
+    def _restore_engine(self, changes: Changes) -> None:
+        states, clock = self._store.load()
+        states.update(changes.states)
+        self.engine.restore(states, changes.clock or clock)
 
     # --- publishing ----------------------------------------------------------------
     async def _publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:

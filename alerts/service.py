@@ -23,6 +23,7 @@ from floodwatch.core.settings import Settings
 
 log = structlog.get_logger("alerts")
 
+
 def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
     """The rules (checked against the whole registry: one rules file serves every
     partition) and this process's partition; StageFailed when either is wrong."""
@@ -69,7 +70,7 @@ async def run_alerts(settings: Settings, registry: StationRegistry, rules: Alert
     store = AlertStore(store_path(settings))
     states, clock = store.load()
     engine = Engine(registry, rules, states, clock)
-    bus = MqttSession(
+    session = MqttSession(
         BrokerAddress.from_settings(settings),
         settings.alerts_client_id,
         subscription_topics(registry, settings.alerts_basins is not None),
@@ -80,10 +81,10 @@ async def run_alerts(settings: Settings, registry: StationRegistry, rules: Alert
     try:
         async with InfluxClient.from_settings(settings) as influx:
             history = history_writer(store, influx)
-            processor = AlertProcessor(engine, store, bus, rules, tick_s=settings.alerts_tick_s,
+            processor = AlertProcessor(engine, store, session, rules, tick_s=settings.alerts_tick_s,
                                        cap_status=settings.alerts_cap_status,
                                        on_history=history.notify)
-            await bus.start()
+            await session.start()
             await processor.start()
             log.info("alerts running", stations=len(registry), state=str(store.path),
                      client_id=settings.alerts_client_id)
@@ -91,11 +92,11 @@ async def run_alerts(settings: Settings, registry: StationRegistry, rules: Alert
                 async with asyncio.TaskGroup() as tasks:
                     run = tasks.create_task(processor.run(stop), name="alerts-evaluate")
                     endless = [tasks.create_task(history.run(), name="alerts-history"),
-                               tasks.create_task(bus.watch(), name="alerts-broker-watch")]
+                               tasks.create_task(session.watch(), name="alerts-broker-watch")]
                     tasks.create_task(_stop_others(run, endless), name="alerts-shutdown")
                 await processor.drain_publishes()
             finally:
-                await bus.close()
+                await session.close()
     finally:
         store.close()
     log.info("alerts stopped")

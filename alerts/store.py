@@ -87,6 +87,14 @@ class AlertStore:
         for old, new in RENAMED_TABLES.items():
             if old in tables and new not in tables:
                 self._db.execute(f"ALTER TABLE {old} RENAME TO {new}")
+            elif old in tables:  # both: an older version ran again after the rename
+                self._db.executescript(f"""
+                    BEGIN IMMEDIATE;
+                    INSERT OR IGNORE INTO {new} (event_id, topic, payload)
+                        SELECT event_id, topic, payload FROM {old} WHERE published = 0
+                        ORDER BY id;
+                    DROP TABLE {old};
+                    COMMIT;""")
         for index in RENAMED_INDEXES:
             self._db.execute(f"DROP INDEX IF EXISTS {index}")
 

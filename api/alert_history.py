@@ -73,12 +73,8 @@ class OpenAlerts(BaseModel):
 @router.get("/open", summary="Open alerts of every station (from the engine's status)",
             responses=problem_responses(401))
 async def open_alerts(live: LiveDep) -> OpenAlerts:
-    alerts = []
-    for station, status in sorted(live.statuses().items()):
-        for alert in status.get("alerts", []):
-            if isinstance(alert, dict):
-                alerts.append({"station": station, **alert})
-    return OpenAlerts(alerts=alerts)
+    return OpenAlerts(alerts=[{"station": station, **alert}
+                              for station, alert in live.open_alerts()])
 
 
 @router.get("/history", summary="Alert events, newest first",

@@ -46,10 +46,9 @@ async def _current(influx: InfluxClient, live: LiveCache, registry: StationRegis
                    ) -> list[tuple[str, str]]:
     """(station, alert_id) of open alerts and of those cleared within the window."""
     current: dict[str, str] = {}
-    for station, status in live.statuses().items():
-        for alert in status.get("alerts", []):
-            if isinstance(alert, dict) and isinstance(alert.get("alert_id"), str):
-                current[alert["alert_id"]] = station
+    for station, alert in live.open_alerts():
+        if isinstance(alert.get("alert_id"), str):
+            current[alert["alert_id"]] = station
     for station, alert_id in await cleared_since(influx, datetime.now(UTC) - CANCEL_WINDOW):
         current.setdefault(alert_id, station)
     return [(station, alert_id) for alert_id, station in current.items()

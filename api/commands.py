@@ -57,7 +57,7 @@ class CommandSent(BaseModel):
     topic: str
 
 
-def _send(live: LiveCache, verb: str, station: str, officer: Principal,
+def send_command(live: LiveCache, verb: str, station: str, officer: Principal,
           fields: dict[str, Any]) -> CommandSent:
     command = bus.COMMAND_VERBS[verb].model_validate({
         "command_id": f"api-{uuid.uuid4().hex}",
@@ -67,7 +67,7 @@ def _send(live: LiveCache, verb: str, station: str, officer: Principal,
         **fields,
     })
     topic = bus.COMMANDS.name(verb=verb, station=station)
-    live.publish(topic, bus.encode(command, omit_none=True))
+    live.publish(topic, bus.encode_command(command))
     return CommandSent(command_id=command.command_id, topic=topic)
 
 
@@ -79,13 +79,12 @@ async def acknowledge(body: Acknowledge, officer: Officer, registry: RegistryDep
     station = body.alert_id.split("/", 1)[0]
     if station not in registry:
         raise unknown_station(station)
-    status = live.statuses().get(station, {})
-    open_ids = {a.get("alert_id") for a in status.get("alerts", []) if isinstance(a, dict)}
+    open_ids = {alert.get("alert_id") for at, alert in live.open_alerts() if at == station}
     if body.alert_id not in open_ids:
         raise ProblemError(404, "unknown-alert", "No such open alert",
                            f"{body.alert_id!r} is not open (as far as the bus shows)")
-    return _send(live, "acknowledge", station, officer,
-                 {"alert_id": body.alert_id, "note": body.note})
+    return send_command(live, "acknowledge", station, officer,
+                        {"alert_id": body.alert_id, "note": body.note})
 
 
 @router.post("/stations/{station_id}/flooding", status_code=202, tags=["stations"],
@@ -100,7 +99,7 @@ async def flooding(station_id: StationPath, body: FloodingCommand, officer: Offi
         raise ProblemError(422, "not-a-river", "Not a river station",
                            f"flooding is declared for river stations only; "
                            f"{station_id!r} is a {station.kind.value} station")
-    declared = live.statuses().get(station_id, {}).get("flooding_declared")
+    declared = live.flooding_declared(station_id)
     # Unknown (no status seen yet): send anyway, the engine has the final word.
     if declared is True and body.action == "declare":
         raise ProblemError(409, "flooding-state", "Flooding already declared",
@@ -108,5 +107,5 @@ async def flooding(station_id: StationPath, body: FloodingCommand, officer: Offi
     if declared is False and body.action == "end":
         raise ProblemError(409, "flooding-state", "Flooding not declared",
                            f"flooding was not declared at {station_id!r} by an officer")
-    return _send(live, "flooding", station_id, officer,
-                 {"action": body.action, "note": body.note})
+    return send_command(live, "flooding", station_id, officer,
+                        {"action": body.action, "note": body.note})

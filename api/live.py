@@ -69,9 +69,17 @@ class LiveCache:
             self._latest[reading.station] = reading
             self.version += 1
 
-    def statuses(self) -> dict[str, dict[str, Any]]:
-        """The alert engine's retained status per station, as last seen on the bus."""
-        return dict(self._status)
+    # The status readers (bus.StatusMessage), tolerant: a field the engine adds passes
+    # through, and one it no longer sends reads as unknown instead of failing a request.
+    def open_alerts(self) -> list[tuple[str, dict[str, Any]]]:
+        """(station, alert) for each open alert of every station, as the engine says."""
+        return [(station, alert) for station, status in sorted(self._status.items())
+                for alert in status.get("alerts", []) if isinstance(alert, dict)]
+
+    def flooding_declared(self, station: str) -> bool | None:
+        """Whether an officer has declared flooding there; None when not known yet."""
+        declared = self._status.get(station, {}).get("flooding_declared")
+        return declared if isinstance(declared, bool) else None
 
     def publish(self, topic: str, payload: bytes) -> None:
         """QoS 1 on the bus link; kept by the session while the broker is away."""

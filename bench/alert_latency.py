@@ -162,7 +162,7 @@ def _start_stages(rig_: Rig, registry: str) -> tuple[list[subprocess.Popen[bytes
         _process(rig_, registry, "bench_alerts", ["floodwatch", "ingest"],
                  {"FLOODWATCH_INGEST_CLIENT_ID": "bench-alerts-ingest",
                   "FLOODWATCH_METRICS_PORT": str(ports[0])}),
-        _process(rig_, registry, "bench_alerts", ["alerts"],
+        _process(rig_, registry, "bench_alerts", ["floodwatch", "alerts"],
                  {"FLOODWATCH_METRICS_PORT": str(ports[1])}),
         _process(rig_, registry, "bench_alerts", ["floodwatch", "notify"],
                  {"FLOODWATCH_METRICS_PORT": str(ports[2])}),

@@ -41,6 +41,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.rig import Rig, forget_session, payloads, publish
 from bench.rig import rig as make_rig
 from bench.stored import wait_stored
+from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.services.process import free_port
 
 NODERED_DIR = Path(__file__).resolve().parent / "nodered"
@@ -132,7 +133,7 @@ class NodeRedPeer:
         self.admin_port = free_port()
         ready_topic = f"floodwatch-bench/nodered/{self.client_id}/ready"
         nonce = uuid.uuid4().hex
-        broker = urlsplit(self.mqtt_url)
+        broker = BrokerAddress.from_url(self.mqtt_url)
         influx = urlsplit(self.influx_url)
         env = {
             "PATH": f"{node.parent}:/usr/bin:/bin", "HOME": str(user_dir),
@@ -146,7 +147,7 @@ class NodeRedPeer:
         argv = [str(node), str(NODERED_MAIN), "--settings", str(NODERED_DIR / "settings.js"),
                 "--userDir", str(user_dir), "--port", str(self.admin_port),
                 str(NODERED_DIR / f"flow-{self.flow}.json")]
-        with _ReadyWatch(broker.hostname or "127.0.0.1", broker.port or 1883, ready_topic,
+        with _ReadyWatch(broker.host, broker.port, ready_topic,
                          nonce) as ready, self.log_file.open("ab") as log:
             self._process = subprocess.Popen(argv, cwd=user_dir, env=env,
                                              stdin=subprocess.DEVNULL, stdout=log,

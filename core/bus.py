@@ -237,7 +237,14 @@ class DeadLetter(_Message):
     truncated: bool
 
 
-def encode(message: _Message, *, omit_none: bool = False) -> bytes:
-    """Compact UTF-8 JSON, the one form every pydantic bus message takes. ``omit_none``
-    leaves out optional fields that are not given (a command's ``note``)."""
-    return message.model_dump_json(exclude_none=omit_none).encode()
+def encode(message: _Message) -> bytes:
+    """Compact UTF-8 JSON, the one form every pydantic bus message takes."""
+    return message.model_dump_json().encode()
+
+
+def encode_command(command: AcknowledgeCommand | FloodingCommand) -> bytes:
+    """A command leaves out what is at its default: a ``note`` not given, and
+    ``schema_version`` while it is 1, so that an alert engine from before the contract
+    (which refuses keys it does not know) accepts it while the stages are upgraded one
+    by one."""
+    return command.model_dump_json(exclude_defaults=True).encode()

@@ -343,6 +343,15 @@ class Settings(BaseSettings):
             BrokerAddress.from_url(str(url))
         return url
 
+    @field_validator("mqtt_ca_file", "notify_network_ca_file")
+    @classmethod
+    def _ca_file_usable(cls, path: Path | None) -> Path | None:
+        # Read now, as the sessions will: a missing file or one without a certificate is
+        # a setting to fix (exit 2, its variable named), not a connection to retry.
+        if path is not None:
+            BrokerAddress(host="ca-file-check", port=8883, tls=True, ca_file=path).ssl_context()
+        return path
+
 
 class SettingsError(Exception):
     """A setting is missing or wrong; the message names it in one line."""

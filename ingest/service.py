@@ -21,6 +21,7 @@ from floodwatch.ingest.validate import MessageValidator
 
 log = structlog.get_logger("ingest")
 
+
 def subscription_topics(share_group: str | None) -> list[str]:
     if share_group is None:
         return list(bus.DEVICE.filters)

@@ -101,16 +101,16 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
 
                 channels.network.on_connected = network_back
             policy = DeliveryPolicy(config.policy, channels.routes, clock)
-            bus = MqttSession(BrokerAddress.from_settings(settings), settings.notify_client_id,
+            session = MqttSession(BrokerAddress.from_settings(settings), settings.notify_client_id,
                                TOPICS, session_expiry_s=settings.mqtt_session_expiry_s,
                                receive_maximum=settings.notify_receive_maximum,
                                keepalive_s=settings.mqtt_keepalive_s)
             network = channels.network
-            intake = Intake(ledger, bus, policy.plan, clock,
+            intake = Intake(ledger, session, policy.plan, clock,
                             pair_timeout_s=config.pair_timeout_s, on_deliveries=wake_all,
                             on_status=network.wake_status if network else lambda: None)
-            await bus.start()
-            stack.push_async_callback(bus.close)
+            await session.start()
+            stack.push_async_callback(session.close)
             if ready is not None:
                 ready.set()
             log.info("notify running", channels=channels.names, ledger=str(ledger.path),
@@ -120,7 +120,7 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                 finite = [tasks.create_task(worker.run(stop), name=f"notify-{worker.name}")
                           for worker in workers]
                 endless = [tasks.create_task(status.run(), name="notify-status"),
-                           tasks.create_task(bus.watch(), name="notify-broker-watch")]
+                           tasks.create_task(session.watch(), name="notify-broker-watch")]
                 if network is not None:
                     endless.append(tasks.create_task(network.run_status(ledger),
                                                      name="notify-network-status"))

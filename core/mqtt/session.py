@@ -29,8 +29,10 @@ from floodwatch.core.waiting import wait_event
 
 log = structlog.get_logger("mqtt")
 
-MQTT_CONNECTED = Gauge("floodwatch_mqtt_connected", "1 while connected to the broker.",
-                       ["client_id"])
+# An external broker's (the disaster network) has its own name: the health check skips it.
+CONNECTED_GAUGES = {external: Gauge(f"floodwatch_mqtt_{'external_' * external}connected",
+                                    "1 while connected to the broker.", ["client_id"])
+                    for external in (False, True)}
 
 CONNECT_TIMEOUT_S = 10.0
 
@@ -43,7 +45,7 @@ class MqttSession:
         self, address: BrokerAddress, client_id: str, topics: Sequence[str], *,
         session_expiry_s: int, receive_maximum: int, keepalive_s: int = 30,
         min_delay_s: float = 0.5, max_delay_s: float = 30.0,
-        on_connected: Callable[[], None] | None = None,
+        on_connected: Callable[[], None] | None = None, external: bool = False,
     ) -> None:
         self._address = address
         self._ssl_context = address.ssl_context()  # now: a bad CA file is a config error
@@ -58,7 +60,7 @@ class MqttSession:
         self._receive_maximum = receive_maximum
         self._keepalive_s = keepalive_s
         self._min_delay_s, self._max_delay_s = min_delay_s, max_delay_s
-        self._connected_gauge = MQTT_CONNECTED.labels(client_id)
+        self._connected_gauge = CONNECTED_GAUGES[external].labels(client_id)
         self._runner: asyncio.Task[None] | None = None
         self._link: MqttLink | None = None  # set while a CONNACK has accepted us
         self._connack: asyncio.Future[mqtt5.ConnAckPacket] | None = None
@@ -75,9 +77,8 @@ class MqttSession:
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self, timeout_s: float = 10.0, *, refusal_is_fatal: bool = True) -> None:
-        """Connect and subscribe. A refusal that retrying cannot fix raises MqttError (or,
-        with ``refusal_is_fatal`` false, returns with ``refusal`` set); a broker that is
-        merely down, or refused us, is retried in the background (logged, not fatal)."""
+        """Connect and subscribe. A final refusal raises MqttError (with ``refusal_is_fatal``
+        false: returns, ``refusal`` set); a broker merely down is retried in the background."""
         self._runner = asyncio.create_task(self._run(), name="mqtt-connection")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
@@ -143,8 +144,7 @@ class MqttSession:
     def drain(self) -> list[ReceivedMessage]:
         """Everything received so far, in arrival order."""
         self._arrived.clear()
-        messages = list(self._pending)
-        self._pending.clear()
+        messages, self._pending = list(self._pending), deque()
         return messages
 
     async def wait(self, timeout_s: float) -> None:
@@ -243,7 +243,7 @@ class MqttSession:
         return link
 
     def _accepted(self, link: MqttLink, connack: mqtt5.ConnAckPacket) -> None:
-        self._link = link
+        self._link, self._fatal = link, None  # a refusal before this one is history now
         self._disconnected_since = None
         if connack.server_keep_alive:  # 0 turns the broker's check off: keep ours
             self._keepalive_s = connack.server_keep_alive

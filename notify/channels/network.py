@@ -72,7 +72,7 @@ class NetworkChannel:
         # published and it did not acknowledge is resent from our side.
         self._session = MqttSession(address, client_id, (), session_expiry_s=0,
                                     receive_maximum=RECEIVE_MAXIMUM, keepalive_s=keepalive_s,
-                                    on_connected=self._connected)
+                                    on_connected=self._connected, external=True)
         self._status_wake = asyncio.Event()
         self.on_connected: Callable[[], None] = lambda: None
 
@@ -122,11 +122,14 @@ class NetworkChannel:
         # on_connected) decide when to try again, instead of a pile of resends.
         if not self._session.connected:
             raise DeliveryError(f"not connected to {self._address}")
+        confirmations: list[asyncio.Future[None]] = []
         try:
-            confirmations = [self._session.publish_with_confirmation(topic, payload,
-                                                                     retain=retain)
-                             for topic, payload in messages]
+            for topic, payload in messages:
+                confirmations.append(
+                    self._session.publish_with_confirmation(topic, payload, retain=retain))
         except MqttError as exc:
+            for confirmation in confirmations:  # no one will wait for these now
+                confirmation.cancel()
             raise DeliveryError(str(exc)) from exc
         try:
             async with asyncio.timeout(PUBACK_TIMEOUT_S):

@@ -101,3 +101,28 @@ def test_a_state_file_from_before_the_rename_keeps_its_unpublished_events(
     indexes = {row[0] for row in sqlite3.connect(path).execute(
         "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "outbox_unpublished" not in indexes
+
+
+def test_unpublished_events_left_by_an_older_version_run_after_the_rename_are_kept(
+        tmp_path: Path) -> None:
+    path = tmp_path / "both.sqlite3"
+    store = AlertStore(path)
+    store.commit(Changes(states={}, clock=None, history=[], commands=[], publications=[
+        EventPublication("g1/1", "floodwatch/alerts/g1", b"{}")]))
+    store.close()
+    older = sqlite3.connect(path)  # an older version, started again, made its own table
+    older.executescript("""
+        CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL UNIQUE, topic TEXT NOT NULL, payload BLOB NOT NULL,
+            published INTEGER NOT NULL DEFAULT 0);
+        INSERT INTO outbox (event_id, topic, payload, published)
+            VALUES ('g1/1', 'floodwatch/alerts/g1', x'7b7d', 0),
+                   ('g1/2', 'floodwatch/alerts/g1', x'7b7d', 0),
+                   ('g1/3', 'floodwatch/alerts/g1', x'7b7d', 1);
+    """)
+    older.close()
+    store = AlertStore(path)
+    assert [entry.event_id for _, entry in store.unpublished()] == ["g1/1", "g1/2"]
+    tables = {row[0] for row in sqlite3.connect(path).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "outbox" not in tables

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.processor import AlertProcessor
 from floodwatch.alerts.rules import AlertRules
@@ -24,10 +26,14 @@ RECEIVED = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)
 class InMemoryBus:
     """Hands the processor one batch, then asks it to stop; keeps what it publishes."""
 
-    def __init__(self, batch: list[ReceivedMessage], stop: asyncio.Event) -> None:
+    def __init__(self, batch: list[ReceivedMessage], stop: asyncio.Event,
+                 store: AlertStore) -> None:
         self._batch = batch
         self._stop = stop
+        self._store = store
         self.acked: list[ReceivedMessage] = []
+        # For each ack: were the batch's events already in the store (ack after store)?
+        self.committed_before_ack: list[bool] = []
         self.published: list[tuple[str, bytes, bool]] = []
 
     def drain(self) -> list[ReceivedMessage]:
@@ -42,6 +48,8 @@ class InMemoryBus:
         return
 
     def ack(self, messages: Sequence[ReceivedMessage]) -> None:
+        if messages:
+            self.committed_before_ack.append(bool(self._store.unpublished()))
         self.acked += messages
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
@@ -60,10 +68,16 @@ def message(topic: str, payload: bytes, mid: int) -> ReceivedMessage:
     return ReceivedMessage(topic, payload, mid, 1, RECEIVED, 1)
 
 
+def run_batch_with(engine: Engine, store: AlertStore, rules: AlertRules,
+                   batch: list[ReceivedMessage]) -> InMemoryBus:
+    stop = asyncio.Event()
+    memory = InMemoryBus(batch, stop, store)
+    asyncio.run(AlertProcessor(engine, store, memory, rules).run(stop))
+    return memory
+
+
 def run_batch(registry: StationRegistry, rules: AlertRules, tmp_path: Path,
               batch: list[ReceivedMessage], fail_station: str | None = None) -> InMemoryBus:
-    stop = asyncio.Event()
-    memory = InMemoryBus(batch, stop)
     engine = Engine(registry, rules)
     if fail_station is not None:
         evaluate = engine.on_reading
@@ -74,9 +88,7 @@ def run_batch(registry: StationRegistry, rules: AlertRules, tmp_path: Path,
             return evaluate(reading)
 
         engine.on_reading = failing  # type: ignore[method-assign]
-    processor = AlertProcessor(engine, AlertStore(tmp_path / "alerts.sqlite3"), memory, rules)
-    asyncio.run(processor.run(stop))
-    return memory
+    return run_batch_with(engine, AlertStore(tmp_path / "alerts.sqlite3"), rules, batch)
 
 
 def test_an_undecodable_reading_is_dead_lettered_and_the_next_one_evaluated(
@@ -86,6 +98,7 @@ def test_an_undecodable_reading_is_dead_lettered_and_the_next_one_evaluated(
              message(good.bus_topic, good.to_json(), 2)]
     memory = run_batch(registry, rules, tmp_path, batch)
     assert memory.acked == batch
+    assert memory.committed_before_ack == [True]
     [letter] = memory.dead_letters()
     assert bus.DeadLetter.model_validate(letter).reason == "undecodable_reading"
     assert letter["topic"] == batch[0].topic
@@ -107,3 +120,29 @@ def test_a_reading_that_makes_the_engine_fail_is_dead_lettered_as_an_internal_er
     assert letter["detail"] == "RuntimeError: a bug in a rule"
     assert letter["topic"] == bad.bus_topic
     assert any(topic == bus.ALERTS.name(station="g1") for topic, _, _ in memory.published)
+
+
+def test_an_event_that_cannot_be_rendered_is_not_lost(
+        registry: StationRegistry, rules: AlertRules, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    store = AlertStore(tmp_path / "alerts.sqlite3")
+    engine = Engine(registry, rules)
+    first, second = river("g1", 0, 3.5), river("g1", 10, 3.6)
+
+    def broken_cap(*_args: object, **_kwargs: object) -> bytes:
+        raise ValueError("a template the renderer cannot fill")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("floodwatch.alerts.processor.render_cap", broken_cap)
+        memory = run_batch_with(engine, store, rules,
+                                [message(first.bus_topic, first.to_json(), 1)])
+    [letter] = memory.dead_letters()
+    assert letter["reason"] == "internal_error"
+    # Nothing of the failed decision stayed: not in memory, not in the store.
+    assert engine.states["g1"].alerts == {}
+    assert store.kept_publications() == []
+    memory = run_batch_with(engine, store, rules, [message(second.bus_topic, second.to_json(), 2)])
+    raised = [json.loads(payload) for topic, payload, _ in memory.published
+              if topic == bus.ALERTS.name(station="g1")]
+    assert [(event["transition"], event["level"]) for event in raised] == [("raised", 3)]
+    assert memory.committed_before_ack == [True]

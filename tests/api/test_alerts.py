@@ -66,7 +66,6 @@ def test_open_alerts_and_acknowledge(
             assert command["note"] == "確認しました"
             assert command["officer"].startswith("api-key:")
             assert OFFICER_KEY not in json.dumps(command)
-            assert set(command) == {"schema_version", "command_id", "issued_at", "officer",
-                                    "alert_id", "note"}
+            assert set(command) == {"command_id", "issued_at", "officer", "alert_id", "note"}
 
     asyncio.run(scenario())

@@ -15,6 +15,8 @@ from paho.mqtt.client import topic_matches_sub
 
 from floodwatch.alerts.commands import CommandRejected, parse_command
 from floodwatch.alerts.service import subscription_topics as alerts_topics
+from floodwatch.api.auth import Principal, Role
+from floodwatch.api.commands import send_command
 from floodwatch.api.live import LiveCache
 from floodwatch.broker_acl import render_acl, service_grants
 from floodwatch.core import bus
@@ -149,17 +151,35 @@ def test_a_reading_from_a_newer_producer_with_an_extra_key_is_read() -> None:
         Reading.from_json(json.dumps(document))
 
 
-def test_the_api_builds_commands_the_engine_accepts(sample_registry: StationRegistry) -> None:
+class CapturedPublishes:
+    """Where the API's command route publishes (a LiveCache's ``publish``), kept."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        self.sent.append((topic, payload))
+
+
+def test_the_api_sends_commands_the_engine_accepts(sample_registry: StationRegistry) -> None:
     station = next(s for s in sample_registry if s.kind is StationKind.RIVER)
-    acknowledge = bus.AcknowledgeCommand(command_id="c-1", issued_at=NOW, officer="tanaka",
-                                         alert_id=f"{station.id}/3")
-    flooding = bus.FloodingCommand(command_id="c-2", issued_at=NOW, officer="tanaka",
-                                   action="declare")
-    for verb, command in (("acknowledge", acknowledge), ("flooding", flooding)):
-        parsed = parse_command(bus.COMMANDS.name(verb=verb, station=station.id),
-                               bus.encode(command), sample_registry)
-        assert parsed.body == command
-        assert parsed.station == station.id
+    captured = CapturedPublishes()
+    officer = Principal(Role.OFFICER, "84d718cd")
+    send_command(captured, "acknowledge", station.id, officer,  # type: ignore[arg-type]
+                 {"alert_id": f"{station.id}/3", "note": "確認しました"})
+    send_command(captured, "flooding", station.id, officer,  # type: ignore[arg-type]
+                 {"action": "declare", "note": None})
+    [(ack_topic, ack), (flooding_topic, flooding)] = captured.sent
+    parsed = parse_command(ack_topic, ack, sample_registry)
+    assert isinstance(parsed.body, bus.AcknowledgeCommand)
+    assert (parsed.station, parsed.body.alert_id, parsed.body.officer, parsed.body.note) == (
+        station.id, f"{station.id}/3", "api-key:84d718cd", "確認しました")
+    parsed = parse_command(flooding_topic, flooding, sample_registry)
+    assert isinstance(parsed.body, bus.FloodingCommand)
+    assert (parsed.body.action, parsed.body.note) == ("declare", None)
+    # Version 1 is left out, for an engine from before the contract (unknown keys refused).
+    assert "schema_version" not in json.loads(ack)
+    assert "note" not in json.loads(flooding)
 
 
 def test_the_engine_refuses_a_command_with_a_key_it_does_not_know(
@@ -199,17 +219,26 @@ def test_notify_reads_every_alert_event_the_contract_allows(
     assert Notice.from_json(json.dumps(document).encode()) == notice
 
 
-def test_the_api_live_feed_passes_status_and_events_through() -> None:
-    # Never started: the cache's reader is exercised without a broker.
+def test_the_api_reads_the_status_and_events_the_engine_publishes() -> None:
+    # Never started: the cache's readers are exercised without a broker.
     cache = LiveCache.from_settings(Settings.model_validate({}))
+    alert = bus.StatusAlert(
+        alert_id="sukagawa/1", alert_type="river_level", level=3, level_name="evacuation",
+        label=bus.LocalText(ja="避難判断水位", en="Evacuation judgement level"), official=None,
+        alert_level=3, raised_at="2026-11-28T01:00:00.000000Z", acknowledged=False)
     status = bus.StatusMessage(station="sukagawa", kind="river", seq=3, offline=False,
-                               flooding_declared=False, alerts=[])
+                               flooding_declared=True, alerts=[alert])
     handled = cache.handle(bus.STATUS.name(station="sukagawa"), bus.encode(status))
     assert handled is not None
     assert handled.as_message()["data"] == status.model_dump(mode="json")
-    assert cache.statuses()["sukagawa"]["schema_version"] == bus.SCHEMA_VERSION
+    assert cache.open_alerts() == [("sukagawa", alert.model_dump(mode="json"))]
+    assert cache.flooding_declared("sukagawa") is True
+    assert cache.flooding_declared("akutsu") is None
     reading = Reading("sukagawa", StationKind.RIVER, NOW, {"level_m": 3.21}, "device", NOW)
     handled = cache.handle(reading.bus_topic, reading.to_json())
     assert handled is not None
     assert handled.as_message()["data"]["values"] == {"level_m": 3.21}
     assert cache.latest("sukagawa") == reading
+    # An emptied retained status: the station has no state any more.
+    assert cache.handle(bus.STATUS.name(station="sukagawa"), b"") is None
+    assert cache.open_alerts() == []

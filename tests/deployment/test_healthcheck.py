@@ -8,6 +8,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from prometheus_client import generate_latest
+
+from floodwatch.core.mqtt import BrokerAddress, MqttSession
 from floodwatch.healthcheck import disconnected_sessions
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
@@ -57,3 +60,14 @@ def test_every_session_must_be_connected() -> None:
     assert disconnected_sessions(up + down) == (
         'disconnected from the broker: floodwatch_mqtt_connected{client_id="b"}')
     assert disconnected_sessions("# nothing yet\n") is not None
+
+
+def test_the_disaster_networks_broker_away_leaves_notify_healthy() -> None:
+    # The network channel's session, never connected (as while that broker is down):
+    # shown to operators under its own name, not among the sessions the check requires.
+    MqttSession(BrokerAddress.from_url("mqtt://127.0.0.1:9"), "network-away", (),
+                session_expiry_s=0, receive_maximum=10, external=True)
+    metrics = generate_latest().decode()
+    assert 'floodwatch_mqtt_external_connected{client_id="network-away"} 0.0' in metrics
+    problem = disconnected_sessions(metrics)
+    assert problem is None or "network-away" not in problem

@@ -35,8 +35,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copytree(REPO_ROOT / folder, source / folder, symlinks=True, ignore=ignore)
     out = tmp_path_factory.mktemp("wheel")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out),
-         str(source)], capture_output=True, text=True, timeout=300, check=False)
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(out), str(source)],
+        capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     (built,) = out.glob("floodwatch-*.whl")
     return built

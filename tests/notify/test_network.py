@@ -77,7 +77,8 @@ def test_typhoon_reaches_the_disaster_network_as_valid_cap(
         assert seen == expected_ids
         assert {p["event_id"] for p in got.payloads("pref/json/")} == expected_ids
         # Waited for while notify runs: a stop cancels the status writer, and what it had
-        # not written yet waits in the outbox for the next start (test_influxdb_down...).
+        # not written yet waits in the delivery ledger for the next start
+        # (test_influxdb_down...).
         await until(lambda: len(sent_rows()) >= len(events), 20,
                     "delivery status in InfluxDB")
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import certifi
 import pytest
 
 from floodwatch.core.mqtt import BrokerAddress, BrokerAddressError, MqttError, MqttSession
-from floodwatch.core.settings import Settings, load_settings
+from floodwatch.core.settings import Settings, SettingsError, load_settings
 from floodwatch.notify.channels.network import network_address
 
 
@@ -46,7 +47,14 @@ def test_credentials_given_separately_win_over_the_urls() -> None:
     assert (mixed.username, mixed.password) == ("u", "")
 
 
+def a_ca_file(path: Path) -> Path:
+    """A real CA bundle at ``path`` (the settings read it: it must hold certificates)."""
+    path.write_bytes(Path(certifi.where()).read_bytes())
+    return path
+
+
 def test_from_settings_reads_the_bus_broker_settings(tmp_path: Path) -> None:
+    a_ca_file(tmp_path / "ca.pem")
     in_url = load_settings({"FLOODWATCH_MQTT_URL": "mqtts://ingest:p%40ss@broker:8883"})
     assert BrokerAddress.from_settings(in_url) == BrokerAddress(
         "broker", 8883, True, "ingest", "p@ss", None)
@@ -59,6 +67,7 @@ def test_from_settings_reads_the_bus_broker_settings(tmp_path: Path) -> None:
 
 
 def test_the_disaster_network_url_goes_through_the_same_parser(tmp_path: Path) -> None:
+    a_ca_file(tmp_path / "net-ca.pem")
     network = {"mqtt_url": "mqtt://bus:1883",
                "notify_network_url": "mqtts://net%40pref:pw%23@net.example:9883",
                "notify_network_ca_file": tmp_path / "net-ca.pem"}
@@ -124,3 +133,16 @@ def test_a_ca_file_that_cannot_be_read_is_a_configuration_error(tmp_path: Path) 
         garbage.ssl_context()
     assert BrokerAddress.from_url("mqtt://broker", ca_file=tmp_path / "x").ssl_context() \
         is None
+
+
+@pytest.mark.parametrize("variable", ["FLOODWATCH_MQTT_CA_FILE",
+                                      "FLOODWATCH_NOTIFY_NETWORK_CA_FILE"])
+def test_a_ca_file_setting_that_cannot_be_used_is_named_at_start(
+        tmp_path: Path, variable: str) -> None:
+    (tmp_path / "garbage.pem").write_text("not a certificate")
+    for path in (tmp_path / "missing.pem", tmp_path / "garbage.pem"):
+        with pytest.raises(SettingsError) as refused:
+            load_settings({variable: str(path)})
+        assert str(refused.value).startswith(f"{variable}: ")
+        assert str(path) in str(refused.value)
+    assert load_settings({variable: str(a_ca_file(tmp_path / "ca.pem"))}) is not None
