@@ -8,7 +8,9 @@ produces the same bytes (the SIGKILL test compares them).
 
 from __future__ import annotations
 
-from floodwatch.alerts.labels import Labels, Text
+from typing import Any
+
+from floodwatch.alerts.labels import Labels, LevelLabel, Text
 from floodwatch.alerts.model import AlertType, Event
 from floodwatch.alerts.state import StationState
 from floodwatch.core import bus
@@ -18,6 +20,12 @@ from floodwatch.core.registry import Station
 
 def _text(text: Text | None) -> bus.LocalText | None:
     return None if text is None else bus.LocalText(ja=text.ja, en=text.en)
+
+
+def _level_fields(level: LevelLabel) -> dict[str, Any]:
+    """How an event and a status both name a level: the rules file's labels."""
+    return {"level_name": level.name, "label": bus.LocalText(ja=level.ja, en=level.en),
+            "official": _text(level.official), "alert_level": level.alert_level}
 
 
 def shown_level(event: Event) -> int:
@@ -68,10 +76,7 @@ def event_message(event: Event, station: Station, labels: Labels) -> bus.AlertEv
         transition=event.transition.value,
         level=event.level,
         previous_level=event.previous_level,
-        level_name=level.name,
-        label=bus.LocalText(ja=level.ja, en=level.en),
-        official=_text(level.official),
-        alert_level=level.alert_level,
+        **_level_fields(level),
         headline=headline(event, station, labels),
         at=format_ts(event.at),
         rule=event.rule,
@@ -99,10 +104,7 @@ def status_payload(state: StationState, station: Station, labels: Labels) -> byt
             alert_id=track.alert_id,
             alert_type=alert_type.value,
             level=track.level,
-            level_name=level.name,
-            label=bus.LocalText(ja=level.ja, en=level.en),
-            official=_text(level.official),
-            alert_level=level.alert_level,
+            **_level_fields(level),
             raised_at=format_ts(track.raised_at),
             acknowledged=track.acknowledged,
         ))
