@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from floodwatch.core import bus
 from floodwatch.core.registry import StationRegistry
+from floodwatch.stages import STAGES
 
-SERVICE_STAGES: tuple[bus.Stage, ...] = ("ingest", "alerts", "notify", "api")
 
-
-def service_grants(stage: bus.Stage) -> list[tuple[str, str]]:
+def service_grants(stage: str) -> list[tuple[str, str]]:
     """(access, topic filter) for one stage's user, from what the bus contract says it
     reads and writes; access is Mosquitto's read | write | readwrite. The disaster
     network's topics are granted too for when it is this same broker (the default); a
@@ -36,9 +35,10 @@ def render_acl(registry: StationRegistry) -> str:
         "# and the bus contract (floodwatch.core.bus). Anything not granted here is denied.",
         "",
     ]
-    for stage in SERVICE_STAGES:
-        lines.append(f"user floodwatch-{stage}")
-        lines.extend(f"topic {access} {pattern}" for access, pattern in service_grants(stage))
+    for stage in STAGES:  # a user per stage of the table
+        lines.append(f"user floodwatch-{stage.name}")
+        lines.extend(f"topic {access} {pattern}"
+                     for access, pattern in service_grants(stage.name))
         lines.append("")
     for station in registry:
         # Station ids match [a-z0-9][a-z0-9-]*, so they are safe as user names and in topics.
