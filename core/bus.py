@@ -144,6 +144,7 @@ class ProjectionMessage(BaseModel):
 
 
 class CauseMessage(BaseModel):
+    # The engine's alerts.model.Cause on the wire: times as text in format_ts's one form.
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: Literal["reading", "clock", "command"]
     reading_ts: str | None = None

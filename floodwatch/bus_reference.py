@@ -45,8 +45,3 @@ def bus_section() -> str:
         fields = ", ".join(f"`{name}`" for name in _fields(model))
         lines.append(f"| `{model.__name__}` | {fields} |")
     return "\n".join(lines)
-
-
-def readme_with_bus_section(readme: str) -> str:
-    start, end = readme.index(BUS_BEGIN), readme.index(BUS_END)
-    return readme[: start + len(BUS_BEGIN)] + "\n" + bus_section() + "\n" + readme[end:]

@@ -22,8 +22,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     reference = commands.add_parser("settings", help="print the settings reference")
     reference.add_argument("--write", type=Path, metavar="README",
-                           help="update the table in this README, and docs/configuration.md and "
-                           ".env.example beside it, instead")
+                           help="update the settings table and the bus section in this README, "
+                           "and docs/configuration.md and .env.example beside it, instead")
     reference.set_defaults(handler=cmd_settings)
 
 

@@ -23,6 +23,8 @@ class NoticeError(ValueError):
 
 
 class LocalText(BaseModel):
+    # Not bus.LocalText: the contract's models are strict for producers, a reader ignores
+    # what it does not know (a language the engine adds later must not stop deliveries).
     model_config = ConfigDict(frozen=True, extra="ignore")
     ja: str
     en: str
