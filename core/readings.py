@@ -108,6 +108,8 @@ class Reading(NamedTuple):
         Tolerant: keys it does not know (a newer producer's) are ignored."""
         try:
             message = _decode_reading(payload)
+            if message.schema_version != bus.SCHEMA_VERSION:  # a change this reader can misread
+                raise ValueError(f"schema_version {message.schema_version} is not understood")
             return cls(
                 station=message.station,
                 kind=StationKind(message.kind),

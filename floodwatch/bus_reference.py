@@ -37,9 +37,10 @@ def bus_section() -> str:
         lines.append(f"| `{topic.template}` | {filters} | {topic.payload}{retained} | "
                      f"{flow} | {topic.meaning} |")
     lines += ["", "Every message is published at QoS 1. Each JSON message carries "
-              f"`schema_version` (now {bus.SCHEMA_VERSION}); readers of readings, events and "
-              "status ignore keys they do not know, while the engine refuses a command with "
-              "one (a command is never half-understood).", "",
+              f"`schema_version` (now {bus.SCHEMA_VERSION}; absent means 1). Readers of readings "
+              "and events ignore keys they do not know and refuse a version they do not "
+              "know (dead-lettered or logged, never half-understood); the engine also "
+              "refuses a command with a key it does not know.", "",
               "| message | fields |", "| --- | --- |"]
     for model in MESSAGES:
         fields = ", ".join(f"`{name}`" for name in _fields(model))

@@ -9,6 +9,7 @@ the fields delivery needs are required (tests/notify check it against the contra
 
 from __future__ import annotations
 
+from typing import Literal
 from xml.etree import ElementTree as ET
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,6 +35,9 @@ class Notice(BaseModel):
     """The fields of an alert event that delivery decisions and post texts use."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+    # Another version is a change this reader could misread: refused (and logged), never
+    # posted half-understood. Absent means 1, as the engine wrote before the contract.
+    schema_version: Literal[1] = 1
     event_id: str = Field(pattern=bus.EVENT_ID_RE.pattern)
     seq: int
     station: str

@@ -25,7 +25,7 @@ from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.ingest.service import subscription_topics as ingest_topics
 from floodwatch.notify.intake import TOPICS as notify_topics
-from floodwatch.notify.notice import Notice
+from floodwatch.notify.notice import Notice, NoticeError
 from floodwatch.stages import STAGES
 from tests.support import REPO_ROOT
 
@@ -151,6 +151,10 @@ def test_a_reading_from_a_newer_producer_with_an_extra_key_is_read() -> None:
     assert set(document) == set(bus.ReadingMessage.__struct_fields__)
     document["quality"] = "good"
     assert Reading.from_json(json.dumps(document)) == reading
+    del document["schema_version"]  # as ingest wrote it before the contract
+    assert Reading.from_json(json.dumps(document)) == reading
+    with pytest.raises(ValueError, match="schema_version 2 is not understood"):
+        Reading.from_json(json.dumps({**document, "schema_version": 2}))
     del document["ts"]
     with pytest.raises(ValueError, match="not a floodwatch reading"):
         Reading.from_json(json.dumps(document))
@@ -222,6 +226,9 @@ def test_notify_reads_every_alert_event_the_contract_allows(
     document = json.loads(payload)
     document["added_in_a_later_version"] = [1, 2]
     assert Notice.from_json(json.dumps(document).encode()) == notice
+    document["schema_version"] = 2
+    with pytest.raises(NoticeError, match="schema_version"):
+        Notice.from_json(json.dumps(document).encode())
 
 
 def test_the_api_reads_the_status_and_events_the_engine_publishes() -> None:
