@@ -4,14 +4,16 @@ Mapping (documented in docs/alerts.md):
 
 - ``identifier`` ``floodwatch:{event_id}``; ``sender`` from the rules file; ``sent``
   the event time in JST (+09:00), so a re-sent event renders identically.
-- ``msgType``: raised -> Alert; escalated, de-escalated, acknowledged -> Update;
-  cleared -> Cancel. Updates and cancels carry ``references`` to the raise.
+- ``msgType``: raised -> Alert; escalated, de-escalated, acknowledged, confirmed ->
+  Update; cleared -> Cancel. Updates and cancels carry ``references`` to the raise.
 - ``scope``: Public for river and road hazards; Restricted (with the configured
-  ``restriction``) for offline and data-quality alerts, which are for staff.
+  ``restriction``) for offline and data-quality alerts, which are for staff, and for
+  an event residents must not be told of yet (``confirmed`` false: an escalation no
+  second reading has confirmed), with ``cap_unconfirmed_restriction``.
 - One ``info`` per language (ja-JP, en-US): category and labels from the rules file,
   urgency/severity per level (Past/Minor and responseType AllClear when cleared),
   certainty Observed, headline and description from the templates, parameters with
-  the event id, level name and official alert level, and the station as a point
+  the event id, level name, official alert level and ``confirmed``, and the station as a point
   (a circle of radius 0) in ``area``.
 """
 
@@ -68,9 +70,11 @@ def render_cap(event: Event, station: Station, rules: AlertRules,
     sub(alert, "status", status)
     sub(alert, "msgType", MSG_TYPES.get(event.transition, "Update"))
     staff_only = event.alert_type in STAFF_ONLY
-    sub(alert, "scope", "Restricted" if staff_only else "Public")
+    sub(alert, "scope", "Restricted" if staff_only or not event.confirmed else "Public")
     if staff_only:
         sub(alert, "restriction", rules.cap_restriction)
+    elif not event.confirmed:
+        sub(alert, "restriction", rules.cap_unconfirmed_restriction)
     if event.transition is not Transition.RAISED:
         raise_id = bus.cap_identifier(event.alert_id)
         sub(alert, "references", f"{rules.cap_sender},{raise_id},{_sent(event.raised_at)}")
@@ -100,7 +104,8 @@ def render_cap(event: Event, station: Station, rules: AlertRules,
         sub(info, "description", description.strip())
         for name, value in (("event_id", event.event_id), ("alert_type", event.alert_type.value),
                             ("level_name", level.name), ("level", str(event.level)),
-                            ("alert_level", str(level.alert_level or ""))):
+                            ("alert_level", str(level.alert_level or "")),
+                            ("confirmed", "true" if event.confirmed else "false")):
             if value:
                 parameter = sub(info, "parameter")
                 sub(parameter, "valueName", name)

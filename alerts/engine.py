@@ -212,11 +212,13 @@ class Engine:
         rules = self.rules.road(station.id)
         depth = values.get("water_depth_cm")
         if isinstance(depth, float) and "water_depth_cm" not in flagged:
-            evaluate_flooding(step, rules.flooding, depth, reading.ts, cause)
+            evaluate_flooding(step, rules.flooding, depth, reading.ts, cause,
+                              readings_to_confirm=rules.confirmation.readings)
         temp, surface = values.get("surface_temp_c"), values.get("surface_state")
         if isinstance(temp, float) and isinstance(surface, str) \
                 and "surface_temp_c" not in flagged:
-            evaluate_icing(step, rules.icing, temp, surface, at=reading.ts, cause=cause)
+            evaluate_icing(step, rules.icing, temp, surface, at=reading.ts, cause=cause,
+                           readings_to_confirm=rules.confirmation.readings)
 
     @staticmethod
     def _acknowledge(step: Step, body: AcknowledgeCommand, cause: Cause) -> None:
@@ -228,7 +230,8 @@ class Engine:
                                       body.command_id)
             step.emit(alert_type, Transition.ACKNOWLEDGED, level=track.level,
                       previous=track.level, at=body.issued_at, cause=cause,
-                      rule=alert_type.value, alert_id=track.alert_id, raised_at=track.raised_at)
+                      rule=alert_type.value, alert_id=track.alert_id, raised_at=track.raised_at,
+                      confirmed=track.confirmed)
             step.put_track(alert_type, track.model_copy(update={"acknowledged": True}))
             return
         raise CommandRejected(f"no open alert {body.alert_id} at this station",
@@ -267,7 +270,12 @@ class Engine:
         # command is answered by an acknowledgement of the river alert.
         track = step.state.alerts.get(AlertType.RIVER_LEVEL)
         assert track is not None
+        if body.action == "declare" and not track.confirmed:
+            # An officer's word confirms a flooding level one reading reached.
+            step.confirm(AlertType.RIVER_LEVEL, at=at, cause=cause, rule=rule, detail=detail)
+            track = step.state.alerts[AlertType.RIVER_LEVEL]
         step.emit(AlertType.RIVER_LEVEL, Transition.ACKNOWLEDGED, level=track.level,
                   previous=track.level, at=at, cause=cause, rule=rule, detail=detail,
-                  alert_id=track.alert_id, raised_at=track.raised_at)
+                  alert_id=track.alert_id, raised_at=track.raised_at,
+                  confirmed=track.confirmed)
         step.put_track(AlertType.RIVER_LEVEL, track.model_copy(update={"acknowledged": True}))

@@ -3,7 +3,8 @@
 Tags (only registry values and rule names, never free text): the station's registry
 tags (``station``, ``basin``, ``river`` or ``route``), ``kind``, ``alert_type``,
 ``transition``, ``level_name`` and ``rule``. Fields: ``event_id``, ``alert_id``
-(strings), ``seq``, ``level``, ``previous_level`` (integers), ``payload`` (the event's
+(strings), ``seq``, ``level``, ``previous_level`` (integers), ``confirmed`` (boolean:
+false when residents' channels must not carry the event), ``payload`` (the event's
 JSON, which may hold an officer's note), ``cap_xml`` (the event as CAP 1.2 XML, which the
 API serves and lists in its public Atom feed) and, when known, ``value``, ``threshold``,
 ``rate_m_per_h`` (floats) and ``projection_minutes`` (integer). The timestamp is the
@@ -37,10 +38,10 @@ def history_line(event: Event, station: Station, labels: Labels, payload: bytes,
     tags.update(kind=station.kind.value, alert_type=event.alert_type.value,
                 transition=event.transition.value, rule=event.rule,
                 level_name=labels.level(event.alert_type, shown_level(event)).name)
-    fields: dict[str, float | str | int] = {
+    fields: dict[str, float | str | int | bool] = {
         "event_id": event.event_id, "alert_id": event.alert_id, "seq": event.seq,
         "level": event.level, "previous_level": event.previous_level,
-        "payload": payload.decode(),
+        "confirmed": event.confirmed, "payload": payload.decode(),
     }
     if cap_xml is not None:
         fields["cap_xml"] = one_line_xml(cap_xml)

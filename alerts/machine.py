@@ -5,6 +5,15 @@ raw level is above the open alert's. Leaving a level needs the value to stay bel
 level's deadband (``sustain``) for ``hold_s`` of reading time; then the alert moves
 straight to the level the value still sustains, or clears. So a level that wobbles
 around a threshold raises one alert, and a clear is never decided by the wall clock.
+
+Confirmation (what residents may be told): officers see an escalation at once, but it
+is ``confirmed`` only when ``readings_to_confirm`` readings in a row agree with it (the
+escalating one included; agreeing = the reading's raw level is at least the alert's),
+or when an officer caused it. A disagreeing reading starts the count again. The
+reading that completes the count emits a ``confirmed`` event *before* anything else it
+does, so in a steady rise each level is confirmed by the reading that escalates past
+it, one reading late, instead of waiting for the rise to stop. ``confirmed_level``
+falls with the alert: residents never keep a level higher than the water's.
 """
 
 from __future__ import annotations
@@ -50,62 +59,98 @@ class Step:
              previous: int, at: datetime, cause: Cause, rule: str,
              detail: Detail | None = None,
              projection: Projection | None = None, alert_id: str | None = None,
-             raised_at: datetime | None = None) -> Event:
+             raised_at: datetime | None = None, confirmed: bool) -> Event:
         seq = self.state.seq + 1
         self.update(seq=seq)
         event = Event(
             station=self.state.station, seq=seq, alert_id=alert_id or f"{self.state.station}/{seq}",
             alert_type=alert_type, transition=transition, level=level, previous_level=previous,
             at=at, raised_at=raised_at or at, cause=cause, rule=rule, detail=detail or {},
-            projection=projection)
+            projection=projection, confirmed=confirmed)
         self.events.append(event)
         return event
 
     def move(self, alert_type: AlertType, level: int, *, at: datetime, cause: Cause,
              rule: str, detail: Detail | None = None,
-             projection: Projection | None = None) -> None:
-        """Raise, escalate, de-escalate or clear ``alert_type`` to ``level``."""
+             projection: Projection | None = None, readings_to_confirm: int = 1,
+             agrees: bool = False) -> None:
+        """Raise, escalate, de-escalate or clear ``alert_type`` to ``level``.
+        ``agrees``: the reading that lowers the alert already agrees with the new level
+        (it counts towards confirming it)."""
         track = self.state.alerts.get(alert_type)
         current = 0 if track is None else track.level
         if level == current:
             return
-        if track is None:
-            event = self.emit(alert_type, Transition.RAISED, level=level, previous=0, at=at,
-                              cause=cause, rule=rule, detail=detail, projection=projection)
-            self.put_track(alert_type, Track(alert_id=event.alert_id, level=level, raised_at=at))
-        elif level == 0:
-            self.emit(alert_type, Transition.CLEARED, level=0, previous=current, at=at,
-                      cause=cause, rule=rule, detail=detail, projection=projection,
-                      alert_id=track.alert_id, raised_at=track.raised_at)
+        told = 0 if track is None else track.confirmed_level
+        if level > current:
+            # An officer's word needs no second reading.
+            confirmed = readings_to_confirm <= 1 or cause.kind == "command"
+            transition = Transition.RAISED if track is None else Transition.ESCALATED
+            event = self.emit(alert_type, transition, level=level, previous=current, at=at,
+                              cause=cause, rule=rule, detail=detail, projection=projection,
+                              alert_id=None if track is None else track.alert_id,
+                              raised_at=None if track is None else track.raised_at,
+                              confirmed=confirmed)
+            confirmation = {"confirmed_level": level if confirmed else told,
+                            "agreeing": 0 if confirmed else 1}
+            if track is None:
+                self.put_track(alert_type, Track(alert_id=event.alert_id, level=level,
+                                                 raised_at=at, **confirmation))
+            else:
+                # A higher level needs new attention: an earlier acknowledgement lapses.
+                self.put_track(alert_type, track.model_copy(update={
+                    "level": level, "acknowledged": False, "below_since": None,
+                    **confirmation}))
+            return
+        assert track is not None
+        # Residents hear of a fall only if they were told of the alert, and only to a
+        # level they may know (never above the one they were told).
+        self.emit(alert_type, Transition.CLEARED if level == 0 else Transition.DEESCALATED,
+                  level=level, previous=current, at=at, cause=cause, rule=rule,
+                  detail=detail, projection=projection, alert_id=track.alert_id,
+                  raised_at=track.raised_at, confirmed=told > 0 and level <= told)
+        if level == 0:
             self.put_track(alert_type, None)
-        elif level > current:
-            self.emit(alert_type, Transition.ESCALATED, level=level, previous=current, at=at,
-                      cause=cause, rule=rule, detail=detail, projection=projection,
-                      alert_id=track.alert_id, raised_at=track.raised_at)
-            # A higher level needs new attention: an earlier acknowledgement lapses.
-            self.put_track(alert_type, track.model_copy(
-                update={"level": level, "acknowledged": False, "below_since": None}))
-        else:
-            self.emit(alert_type, Transition.DEESCALATED, level=level, previous=current,
-                      at=at, cause=cause, rule=rule, detail=detail, projection=projection,
-                      alert_id=track.alert_id, raised_at=track.raised_at)
-            self.put_track(alert_type, track.model_copy(
-                update={"level": level, "below_since": None}))
+            return
+        confirmed_level = min(told, level)
+        self.put_track(alert_type, track.model_copy(update={
+            "level": level, "below_since": None, "confirmed_level": confirmed_level,
+            "agreeing": 1 if agrees and level > confirmed_level else 0}))
+
+    def confirm(self, alert_type: AlertType, *, at: datetime, cause: Cause, rule: str,
+                detail: Detail | None = None, projection: Projection | None = None) -> None:
+        """The open alert's level is confirmed: residents may now be told of it."""
+        track = self.state.alerts[alert_type]
+        self.emit(alert_type, Transition.CONFIRMED, level=track.level, previous=track.level,
+                  at=at, cause=cause, rule=rule, detail=detail, projection=projection,
+                  alert_id=track.alert_id, raised_at=track.raised_at, confirmed=True)
+        self.put_track(alert_type, track.model_copy(
+            update={"confirmed_level": track.level, "agreeing": 0}))
 
 
 def evaluate(step: Step, alert_type: AlertType, *, raw: int, sustain: int, at: datetime,
-             cause: Cause, hold_s: float, confirm: int, rule: str,
+             cause: Cause, hold_s: float, confirm: int, readings_to_confirm: int,
+             rule: str,
              detail: Callable[[int], Detail] | None = None,
              projection: Callable[[], Projection | None] | None = None) -> None:
     """Apply one reading's ``raw`` level (what the value reaches now) and ``sustain``
-    level (what it still holds with the deadbands) to the alert's lifecycle."""
-    track = step.state.alerts.get(alert_type)
-    current = 0 if track is None else track.level
+    level (what it still holds with the deadbands) to the alert's lifecycle.
+    ``confirm``: readings over a level before escalating to it (for everyone);
+    ``readings_to_confirm``: agreeing readings before residents may be told of it."""
 
     def go(level: int) -> None:
         step.move(alert_type, level, at=at, cause=cause, rule=rule,
                   detail=detail(level) if detail is not None else None,
-                  projection=projection() if projection is not None else None)
+                  projection=projection() if projection is not None else None,
+                  readings_to_confirm=readings_to_confirm, agrees=raw >= level)
+
+    if _confirms(step, alert_type, raw, readings_to_confirm):
+        level = step.state.level_of(alert_type)
+        step.confirm(alert_type, at=at, cause=cause, rule=rule,
+                     detail=detail(level) if detail is not None else None,
+                     projection=projection() if projection is not None else None)
+    track = step.state.alerts.get(alert_type)
+    current = 0 if track is None else track.level
 
     if raw > current:
         count = step.state.up_counts.get(alert_type, 0) + 1
@@ -129,3 +174,22 @@ def evaluate(step: Step, alert_type: AlertType, *, raw: int, sustain: int, at: d
         go(sustain)
     elif track.below_since is None:
         step.put_track(alert_type, track.model_copy(update={"below_since": at}))
+
+
+def _confirms(step: Step, alert_type: AlertType, raw: int,
+              readings_to_confirm: int) -> bool:
+    """Count the reading for or against the open alert's unconfirmed level, before the
+    reading moves the alert (so it may confirm the level it is about to leave behind);
+    True when it completes the count."""
+    track = step.state.alerts.get(alert_type)
+    if track is None or track.confirmed:
+        return False
+    if raw < track.level:
+        if track.agreeing:
+            step.put_track(alert_type, track.model_copy(update={"agreeing": 0}))
+        return False
+    agreeing = track.agreeing + 1
+    if agreeing >= readings_to_confirm:
+        return True
+    step.put_track(alert_type, track.model_copy(update={"agreeing": agreeing}))
+    return False

@@ -4,6 +4,10 @@ An event is one transition of one station's alert, numbered per station (``seq``
 consumers can order and de-duplicate; ``event_id`` is ``{station}/{seq}`` and stays the
 same when a restart re-sends it. ``alert_id`` is the event id of the event that raised
 the alert, so every update references its alert (CAP ``references``).
+
+``confirmed`` is what keeps a single reading from reaching the public: false means
+residents' channels (social media, Public CAP) must not carry the event. Officers see
+every event at once; ``alerts.machine`` says when a level counts as confirmed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ class Transition(StrEnum):
     DEESCALATED = "deescalated"
     ACKNOWLEDGED = "acknowledged"
     CLEARED = "cleared"
+    # Enough readings agree with the open alert's level (or an officer said so): from
+    # now on residents may be told of it. level == previous_level == that level.
+    CONFIRMED = "confirmed"
 
 
 # The levels each alert type uses; the rules file must label every one of them.
@@ -80,6 +87,7 @@ class Event(_Frozen):
     raised_at: datetime  # when the alert this event belongs to was raised
     cause: Cause
     rule: str
+    confirmed: bool = False  # false: residents' channels must not carry this event
     detail: dict[str, float | str | None] = {}
     projection: Projection | None = None
 

@@ -86,6 +86,7 @@ def event_message(event: Event, station: Station, labels: Labels) -> bus.AlertEv
             kind=cause.kind, values=cause.values, command_id=cause.command_id,
             officer=cause.officer, note=cause.note,
             reading_ts=None if cause.reading_ts is None else format_ts(cause.reading_ts)),
+        confirmed=event.confirmed,
     )
 
 
@@ -107,6 +108,7 @@ def status_payload(state: StationState, station: Station, labels: Labels) -> byt
             **_level_fields(level),
             raised_at=format_ts(track.raised_at),
             acknowledged=track.acknowledged,
+            confirmed=track.confirmed,
         ))
     return bus.encode(bus.StatusMessage(
         station=station.id,

@@ -105,6 +105,7 @@ def evaluate_river(step: Step, station: Station, rules: RiverRules, value: float
 
     evaluate(step, AlertType.RIVER_LEVEL, raw=raw, sustain=sustain, at=at, cause=cause,
              hold_s=rules.level.hold_s, confirm=rules.level.confirm_readings,
+             readings_to_confirm=rules.confirmation.readings,
              rule=AlertType.RIVER_LEVEL.value, detail=level_detail, projection=project)
 
     current = step.state.level_of(AlertType.RATE_OF_RISE)
@@ -123,4 +124,5 @@ def evaluate_river(step: Step, station: Station, rules: RiverRules, value: float
 
     evaluate(step, AlertType.RATE_OF_RISE, raw=rate_raw, sustain=rate_sustain, at=at,
              cause=cause, hold_s=rate_rule.hold_s, confirm=1,
+             readings_to_confirm=rules.confirmation.readings,
              rule=AlertType.RATE_OF_RISE.value, detail=rate_detail, projection=project)

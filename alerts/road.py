@@ -15,7 +15,7 @@ from floodwatch.alerts.rules import FloodingRule, IcingRule
 
 
 def evaluate_flooding(step: Step, rule: FloodingRule, depth_cm: float, at: datetime,
-                      cause: Cause) -> None:
+                      cause: Cause, *, readings_to_confirm: int) -> None:
     bands = ((1, rule.caution_cm), (2, rule.close_cm))
     raw = max((level for level, cm in bands if depth_cm >= cm), default=0)
     sustain = max((level for level, cm in bands if depth_cm >= cm - rule.deadband_cm),
@@ -26,12 +26,12 @@ def evaluate_flooding(step: Step, rule: FloodingRule, depth_cm: float, at: datet
         return {"water_depth_cm": depth_cm, "threshold_cm": by_level.get(level)}
 
     evaluate(step, AlertType.ROAD_FLOODING, raw=raw, sustain=sustain, at=at, cause=cause,
-             hold_s=rule.hold_s, confirm=1, rule=AlertType.ROAD_FLOODING.value,
-             detail=detail)
+             hold_s=rule.hold_s, confirm=1, readings_to_confirm=readings_to_confirm,
+             rule=AlertType.ROAD_FLOODING.value, detail=detail)
 
 
 def evaluate_icing(step: Step, rule: IcingRule, temp_c: float, surface: str, *,
-                   at: datetime, cause: Cause) -> None:
+                   at: datetime, cause: Cause, readings_to_confirm: int) -> None:
     icy = surface in rule.ice_states
     wet = surface in rule.wet_states
     raw = 2 if icy else 1 if wet and temp_c <= rule.temp_c else 0
@@ -42,4 +42,5 @@ def evaluate_icing(step: Step, rule: IcingRule, temp_c: float, surface: str, *,
                 "threshold_c": rule.temp_c}
 
     evaluate(step, AlertType.ROAD_ICING, raw=raw, sustain=sustain, at=at, cause=cause,
-             hold_s=rule.hold_s, confirm=1, rule=AlertType.ROAD_ICING.value, detail=detail)
+             hold_s=rule.hold_s, confirm=1, readings_to_confirm=readings_to_confirm,
+             rule=AlertType.ROAD_ICING.value, detail=detail)

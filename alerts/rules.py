@@ -78,6 +78,13 @@ class FieldQuality(_Rules):
         return self
 
 
+class ConfirmationRule(_Rules):
+    """Before residents are told: readings in a row that must agree with a raised or
+    escalated level, the escalating one included (1 = at once). Officers see it at once."""
+
+    readings: int = Field(default=2, ge=1, le=10)
+
+
 class OfflineRule(_Rules):
     factor: float = Field(default=3.0, ge=1, description="k: silent for k x interval_s")
 
@@ -85,6 +92,7 @@ class OfflineRule(_Rules):
 class RiverRules(_Rules):
     level: LevelRule = LevelRule()
     rate_of_rise: RateRule = RateRule()
+    confirmation: ConfirmationRule = ConfirmationRule()
     offline: OfflineRule = OfflineRule()
     quality: dict[str, FieldQuality] = Field(
         default_factory=lambda: {"level_m": FieldQuality(min=-5, max=40, spike=1.5,
@@ -115,6 +123,7 @@ class IcingRule(_Rules):
 class RoadRules(_Rules):
     flooding: FloodingRule = FloodingRule()
     icing: IcingRule = IcingRule()
+    confirmation: ConfirmationRule = ConfirmationRule()
     offline: OfflineRule = OfflineRule()
     quality: dict[str, FieldQuality] = Field(
         default_factory=lambda: {
@@ -131,6 +140,10 @@ class Defaults(_Rules):
     road: RoadRules = RoadRules()
 
 
+UNCONFIRMED_RESTRICTION = ("unconfirmed (a single reading): for disaster office staff "
+                           "only until a further reading confirms it")
+
+
 class RulesFile(_Rules):
     defaults: Defaults = Defaults()
     stations: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -140,6 +153,9 @@ class RulesFile(_Rules):
     cap_restriction: str = Field(
         default="disaster office staff only", min_length=1,
         description="CAP <restriction> of operational alerts (offline, data quality)")
+    cap_unconfirmed_restriction: str = Field(
+        default=UNCONFIRMED_RESTRICTION, min_length=1,
+        description="CAP <restriction> of an escalation no second reading confirmed yet")
 
 
 class RulesError(Exception):
@@ -150,10 +166,12 @@ class AlertRules:
     """Every station's resolved rules, plus the labels."""
 
     def __init__(self, labels: Labels, by_station: dict[str, StationRules],
-                 cap_sender: str, cap_restriction: str = "disaster office staff only") -> None:
+                 cap_sender: str, cap_restriction: str = "disaster office staff only",
+                 cap_unconfirmed_restriction: str = UNCONFIRMED_RESTRICTION) -> None:
         self.labels = labels
         self.cap_sender = cap_sender
         self.cap_restriction = cap_restriction
+        self.cap_unconfirmed_restriction = cap_unconfirmed_restriction
         self._by_station = by_station
 
     def river(self, station_id: str) -> RiverRules:
@@ -191,7 +209,8 @@ class AlertRules:
         unknown = sorted(set(parsed.stations) - {station.id for station in registry})
         if unknown:
             raise RulesError(f"{source}: stations.{unknown[0]}: not in the station registry")
-        return cls(parsed.labels, by_station, parsed.cap_sender, parsed.cap_restriction)
+        return cls(parsed.labels, by_station, parsed.cap_sender, parsed.cap_restriction,
+                   parsed.cap_unconfirmed_restriction)
 
     @classmethod
     def load(cls, path: Path, registry: StationRegistry) -> AlertRules:

@@ -9,8 +9,9 @@ rate-of-rise window.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from floodwatch.alerts.model import AlertType
 
@@ -21,13 +22,30 @@ class _State(BaseModel):
 
 class Track(_State):
     """One open alert. ``below_since``: reading time since which the value has been
-    below the current level's deadband (the hold timer); None when it is not."""
+    below the current level's deadband (the hold timer); None when it is not.
+    ``confirmed_level``: the highest level residents may know of (see alerts.machine);
+    ``agreeing``: readings in a row that agreed with a level not yet confirmed."""
 
     alert_id: str
     level: int
     raised_at: datetime
     acknowledged: bool = False
     below_since: datetime | None = None
+    confirmed_level: int  # required: a new alert's confirmation is always decided
+    agreeing: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _published_before_confirmation(cls, data: Any) -> Any:
+        # A track saved before confirmation existed was published at once, to everyone:
+        # residents know its level, and its all-clear must reach them.
+        if isinstance(data, dict) and "confirmed_level" not in data and "level" in data:
+            return {**data, "confirmed_level": data["level"]}
+        return data
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_level >= self.level
 
 
 class FieldMemory(_State):

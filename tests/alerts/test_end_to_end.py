@@ -24,13 +24,17 @@ pytestmark = pytest.mark.slow
 G1_LEVELS = [0.5, 1.2, 2.1, 3.1, 2.95, 2.5, 2.5, 2.5, 2.5, 1.2, 0.5, 0.5, 0.5]
 G1_EXPECTED = [
     ("g1", "river_level", "raised", 1),
+    ("g1", "river_level", "confirmed", 1),
     ("g1", "river_level", "escalated", 2),
     ("g1", "rate_of_rise", "raised", 1),
+    ("g1", "river_level", "confirmed", 2),
     ("g1", "river_level", "escalated", 3),
+    ("g1", "rate_of_rise", "confirmed", 1),
     ("g1", "river_level", "deescalated", 2),
     ("g1", "rate_of_rise", "cleared", 0),
     ("g1", "river_level", "cleared", 0),
 ]
+ESCALATION_TO_3 = 5  # its index in G1_EXPECTED
 
 
 def readings_for_all() -> list[tuple[str, bytes]]:
@@ -101,20 +105,26 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
                  "the alert events")
         # The history is written after the events are published: once it is complete,
         # any extra event would have been collected too.
-        wait_for(lambda: len(stored()) == 7, 20, "the alert history in InfluxDB")
+        wait_for(lambda: len(stored()) == len(G1_EXPECTED), 20, "the alert history in InfluxDB")
     payloads = events.payloads("floodwatch/alerts/")
     assert [brief(p) for p in payloads] == G1_EXPECTED
-    assert [p["seq"] for p in payloads] == list(range(1, 8))
+    assert [p["seq"] for p in payloads] == list(range(1, len(G1_EXPECTED) + 1))
     caps = [payload for topic, payload, _ in events.messages if topic == "floodwatch/cap/g1"]
-    assert len(caps) == 7
-    assert b"<identifier>floodwatch:g1/4</identifier>" in caps[3]
-    escalation = payloads[3]
+    assert len(caps) == len(G1_EXPECTED)
+    assert b"<identifier>floodwatch:g1/6</identifier>" in caps[ESCALATION_TO_3]
+    # A single reading's escalation: for officers only until the next one confirms it.
+    assert b"<scope>Restricted</scope>" in caps[ESCALATION_TO_3]
+    assert b"<scope>Public</scope>" in caps[ESCALATION_TO_3 - 1]  # the confirmation of 2
+    escalation = payloads[ESCALATION_TO_3]
     # 0.5 m -> 3.1 m in 30 min is 5.2 m/h: 0.9 m more to danger in 10.4 min.
     assert escalation["projection"] == {
         "level": 4, "level_name": "danger", "minutes": 11, "rate_m_per_h": 5.2,
         "text": {"ja": "現在の上昇速度で約11分後に氾濫危険水位に到達する見込み",
                  "en": "Flood danger level in about 11 min at the current rate"}}
-    assert escalation["event_id"] == "g1/4"
+    assert escalation["event_id"] == "g1/6"
+    assert escalation["confirmed"] is False
+    assert [p["confirmed"] for p in payloads] == [
+        False, True, False, False, True, False, True, True, True, True]
     assert escalation["alert_id"] == "g1/1"
     assert escalation["level_name"] == "evacuation"
     assert escalation["official"] == {"ja": "警戒レベル3相当", "en": "Alert level 3 equivalent"}
@@ -124,16 +134,17 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
     with collect(mosquitto.port, "floodwatch/status/g1") as status:
         wait_for(lambda: status.count() >= 1, 5, "the retained status")
     retained = status.payloads()[-1]
-    assert retained == {"schema_version": 1, "station": "g1", "kind": "river", "seq": 7,
+    assert retained == {"schema_version": 1, "station": "g1", "kind": "river", "seq": 10,
                         "offline": False,
                         "flooding_declared": False, "alerts": []}
 
     rows = stored()
     assert [(r["alert_type"], r["transition"], r["level"], r["seq"]) for r in rows] == [
         (a, t, level, seq) for seq, (_, a, t, level) in enumerate(G1_EXPECTED, start=1)]
-    assert rows[3]["level_name"] == "evacuation"
-    assert rows[3]["threshold"] == 3.0
-    assert json.loads(rows[3]["payload"]) == escalation
+    assert rows[ESCALATION_TO_3]["level_name"] == "evacuation"
+    assert rows[ESCALATION_TO_3]["threshold"] == 3.0
+    assert json.loads(rows[ESCALATION_TO_3]["payload"]) == escalation
+    assert [r["confirmed"] for r in rows] == [p["confirmed"] for p in payloads]
     assert engine.stop() == 0
 
 
@@ -182,7 +193,8 @@ def test_influxdb_down_queues_history_and_keeps_alerting(
     assert engine.stop() == 0
 
     start_alerts(env)  # same state dir and session, InfluxDB back
-    wait_for(lambda: influx.count("alert_event", "seq") == 7, 20, "the queued history")
+    wait_for(lambda: influx.count("alert_event", "seq") == len(G1_EXPECTED), 20,
+             "the queued history")
 
 
 def test_live_wall_clock_tick_detects_silence(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from floodwatch.alerts.cap import STAFF_ONLY
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import AlertType, Event, Transition
 from floodwatch.alerts.rules import AlertRules
@@ -40,8 +41,10 @@ def test_every_lifecycle_is_valid(deltas: list[float]) -> None:
     events = run(walk(deltas))
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     open_levels: dict[AlertType, int] = {}
+    told: dict[AlertType, int] = {}  # the level residents may know (confirmed_level)
     for event in events:
         current = open_levels.get(event.alert_type, 0)
+        known = told.get(event.alert_type, 0)
         assert event.previous_level == current
         if event.transition is Transition.RAISED:
             assert current == 0 < event.level
@@ -50,10 +53,23 @@ def test_every_lifecycle_is_valid(deltas: list[float]) -> None:
             assert 0 < current < event.level
         elif event.transition is Transition.DEESCALATED:
             assert 0 < event.level < current
+        elif event.transition is Transition.CONFIRMED:
+            assert known < event.level == current  # never confirms a level twice
         else:
             assert event.transition is Transition.CLEARED
             assert event.level == 0 < current
+        if event.transition in (Transition.RAISED, Transition.ESCALATED):
+            # Two readings confirm a river level; staff-only alerts need no confirmation.
+            assert event.confirmed is (event.alert_type in STAFF_ONLY)
+            known = event.level if event.confirmed else known
+        elif event.transition is Transition.CONFIRMED:
+            assert event.confirmed
+            known = event.level
+        else:  # a fall reaches residents if they knew of the alert, not above what they knew
+            assert event.confirmed is (known > 0 and event.level <= known)
+            known = min(known, event.level)
         open_levels[event.alert_type] = event.level
+        told[event.alert_type] = known
 
 
 @settings(max_examples=150, deadline=None)

@@ -18,15 +18,21 @@ def test_levels_up_then_down_with_deadband_and_hold(engine: Engine) -> None:
     events = of_type(feed(engine, series("g1", levels), only="g1"), AlertType.RIVER_LEVEL)
     assert summary(events) == [
         ("g1", "river_level", "raised", 1),
+        # Each reading confirms the level it finds (for residents) before escalating.
+        ("g1", "river_level", "confirmed", 1),
         ("g1", "river_level", "escalated", 2),
-        ("g1", "river_level", "escalated", 3),
+        ("g1", "river_level", "confirmed", 2),
+        ("g1", "river_level", "escalated", 3),  # 2.95 disagrees: 3 is never confirmed
         ("g1", "river_level", "deescalated", 2),  # 30 min after first below 2.9
         ("g1", "river_level", "cleared", 0),  # 30 min after first below 1.9 -> all clear
     ]
-    assert [e.at for e in events] == [at(10), at(20), at(30), at(80), at(120)]
+    assert [e.at for e in events] == [at(10), at(20), at(20), at(30), at(30), at(80),
+                                      at(120)]
+    assert [e.confirmed for e in events] == [False, True, False, True, False, True, True]
     assert {e.alert_id for e in events} == {events[0].event_id}
-    assert events[2].detail["threshold_m"] == 3.0
-    assert events[2].cause.values == {"level_m": 3.1}
+    assert events[4].detail["threshold_m"] == 3.0
+    assert events[4].cause.values == {"level_m": 3.1}
+    assert events[3].detail["threshold_m"] == 2.0  # a confirmation names its own level
     # Numbered per station, strictly increasing, including the rate-of-rise events.
     seqs = [e.seq for e in feed(Engine(engine.registry, engine.rules),
                                 series("g1", levels), only="g1")]
@@ -37,6 +43,7 @@ def test_wobbling_around_a_threshold_raises_once(engine: Engine) -> None:
     levels = [1.95, 2.02, 1.97, 2.05, 1.93, 2.01, 1.96, 2.04, 1.92, 2.03, 1.98] * 3
     events = feed(engine, series("g1", levels), only="g1")
     assert summary(events) == [("g1", "river_level", "raised", 1),
+                               ("g1", "river_level", "confirmed", 1),
                                ("g1", "river_level", "escalated", 2)]
 
 
@@ -51,7 +58,8 @@ def test_a_short_dip_resets_the_hold_timer(engine: Engine) -> None:
 def test_direct_jump_and_overtopping_flooding_level(engine: Engine) -> None:
     events = feed(engine, series("g1", [0.9, 2.1, 3.5, 5.0]), only="g1")
     assert summary(of_type(events, AlertType.RIVER_LEVEL)) == [
-        ("g1", "river_level", "raised", 2), ("g1", "river_level", "escalated", 3),
+        ("g1", "river_level", "raised", 2), ("g1", "river_level", "confirmed", 2),
+        ("g1", "river_level", "escalated", 3), ("g1", "river_level", "confirmed", 3),
         ("g1", "river_level", "escalated", 5)]
 
 
@@ -59,14 +67,16 @@ def test_rate_of_rise_and_projection(engine: Engine) -> None:
     levels = [1.5, 1.6, 1.7, 1.8, 1.9, 2.0]
     events = feed(engine, series("g1", levels), only="g1")
     assert summary(events) == [("g1", "river_level", "raised", 1),
+                               ("g1", "river_level", "confirmed", 1),
                                ("g1", "rate_of_rise", "raised", 1),
+                               ("g1", "rate_of_rise", "confirmed", 1),
                                ("g1", "river_level", "escalated", 2)]
-    rate = events[1]
+    rate = events[2]
     assert rate.at == at(20)
     assert rate.detail["rate_m_per_h"] == 0.6
     assert rate.projection is not None
     assert (rate.projection.level, rate.projection.minutes) == (2, 30)
-    escalation = events[2].projection
+    escalation = events[4].projection
     assert escalation is not None
     assert (escalation.level, escalation.minutes, escalation.rate_m_per_h) == (3, 100, 0.6)
     assert events[0].projection is None  # no rate yet from one reading
@@ -76,9 +86,10 @@ def test_rate_of_rise_clears_after_hold_when_the_rise_stops(engine: Engine) -> N
     levels = [1.5, 1.6, 1.7, 1.8] + [1.8] * 12
     events = of_type(feed(engine, series("g1", levels), only="g1"), AlertType.RATE_OF_RISE)
     assert summary(events) == [("g1", "rate_of_rise", "raised", 1),
+                               ("g1", "rate_of_rise", "confirmed", 1),
                                ("g1", "rate_of_rise", "cleared", 0)]
     # The rate over the window drops below 0.4 m/h at 50 min; cleared 30 min later.
-    assert events[1].at == at(80)
+    assert events[2].at == at(80)
 
 
 def test_offline_raised_at_due_time_and_cleared_on_report(engine: Engine) -> None:
@@ -115,17 +126,19 @@ def test_backfill_after_an_outage_clears_once(engine: Engine) -> None:
 def test_quality_spike_excluded_and_alerted(engine: Engine) -> None:
     events = feed(engine, series("g1", [1.2, 1.25, 4.9, 1.3, 1.3, 1.32]), only="g1")
     assert summary(events) == [("g1", "river_level", "raised", 1),
+                               ("g1", "river_level", "confirmed", 1),
                                ("g1", "data_quality", "raised", 1),
                                ("g1", "data_quality", "cleared", 0)]
-    assert events[1].rule == "data_quality.spike"
-    assert events[1].detail == {"field": "level_m", "value": 4.9, "reason": "spike"}
+    assert events[2].rule == "data_quality.spike"
+    assert events[2].detail == {"field": "level_m", "value": 4.9, "reason": "spike"}
 
 
 def test_a_spike_confirmed_by_the_next_reading_is_a_real_step(engine: Engine) -> None:
     events = feed(engine, series("g1", [1.2, 4.9, 4.95]), only="g1")
     assert summary(of_type(events, AlertType.RIVER_LEVEL)) == [
-        ("g1", "river_level", "raised", 1), ("g1", "river_level", "escalated", 4)]
-    assert events[-1].at == at(20)
+        ("g1", "river_level", "raised", 1), ("g1", "river_level", "confirmed", 1),
+        ("g1", "river_level", "escalated", 4)]
+    assert of_type(events, AlertType.RIVER_LEVEL)[-1].at == at(20)
 
 
 def test_out_of_range_excluded(engine: Engine) -> None:
@@ -142,10 +155,11 @@ def test_flatline_excluded(registry: StationRegistry) -> None:
     events = feed(engine, series("g1", [2.5, 2.5, 2.5, 2.5, 2.5, 1.2, 1.3, 1.4]),
                   only="g1")
     assert summary(events) == [("g1", "river_level", "raised", 2),
+                               ("g1", "river_level", "confirmed", 2),
                                ("g1", "data_quality", "raised", 1),
                                ("g1", "data_quality", "cleared", 0)]
-    assert events[1].rule == "data_quality.flatline"
-    assert events[1].at == at(30)
+    assert events[2].rule == "data_quality.flatline"
+    assert events[2].at == at(30)
 
 
 def test_duplicates_and_out_of_order_readings_change_nothing(engine: Engine) -> None:

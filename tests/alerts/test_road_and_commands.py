@@ -19,11 +19,12 @@ def test_underpass_caution_close_and_clear(engine: Engine) -> None:
     readings = [road("u1", 5 * i, water_depth_cm=depth) for i, depth in enumerate(depths)]
     events = feed(engine, readings, only="u1")
     assert summary(events) == [("u1", "road_flooding", "raised", 1),
+                               ("u1", "road_flooding", "confirmed", 1),
                                ("u1", "road_flooding", "escalated", 2),
                                ("u1", "road_flooding", "deescalated", 1),
                                ("u1", "road_flooding", "cleared", 0)]
-    assert [e.at - T0 for e in events] == [timedelta(minutes=m) for m in (5, 10, 35, 55)]
-    assert events[1].detail == {"water_depth_cm": 25.0, "threshold_cm": 20.0}
+    assert [e.at - T0 for e in events] == [timedelta(minutes=m) for m in (5, 10, 10, 35, 55)]
+    assert events[2].detail == {"water_depth_cm": 25.0, "threshold_cm": 20.0}
 
 
 def test_icing_risk_then_ice_then_clear(engine: Engine) -> None:
@@ -34,10 +35,12 @@ def test_icing_risk_then_ice_then_clear(engine: Engine) -> None:
                 for i, (temp, state) in enumerate(surfaces)]
     events = feed(engine, readings, only="u1")
     assert summary(events) == [("u1", "road_icing", "raised", 1),
+                               ("u1", "road_icing", "confirmed", 1),
                                ("u1", "road_icing", "escalated", 2),
+                               ("u1", "road_icing", "confirmed", 2),
                                ("u1", "road_icing", "cleared", 0)]
     # Below level 2 from 20 min (1.5 wet sustains 1; 2.5 wet does not): cleared at 50 min.
-    assert events[2].at - T0 == timedelta(minutes=50)
+    assert events[4].at - T0 == timedelta(minutes=50)
 
 
 def test_acknowledge_then_escalation_needs_a_new_acknowledgement(

@@ -52,11 +52,17 @@ def lifecycle(events: list[Event], station: str) -> list[tuple[str, str, int, fl
 def test_sukagawa_goes_to_flooding_and_back_down_cleanly(replay: list[Event]) -> None:
     assert lifecycle(replay, "sukagawa") == [
         ("river_level", "raised", 1, 7.67),
+        ("river_level", "confirmed", 1, 7.83),  # the next reading (10 min) agrees
         ("rate_of_rise", "raised", 1, 9.33),
+        ("rate_of_rise", "confirmed", 1, 9.5),
         ("river_level", "escalated", 2, 9.83),
+        ("river_level", "confirmed", 2, 10.0),
         ("river_level", "escalated", 3, 11.0),
+        ("river_level", "confirmed", 3, 11.17),
         ("river_level", "escalated", 4, 11.67),
+        ("river_level", "confirmed", 4, 11.83),
         ("river_level", "escalated", 5, 13.67),  # over the 6.40 m overtopping level
+        ("river_level", "confirmed", 5, 13.83),
         ("rate_of_rise", "cleared", 0, 14.67),
         ("river_level", "deescalated", 4, 18.67),
         ("river_level", "deescalated", 3, 22.0),
@@ -68,8 +74,11 @@ def test_sukagawa_goes_to_flooding_and_back_down_cleanly(replay: list[Event]) ->
 def test_a_tributary_rises_and_gives_one_all_clear(replay: list[Event]) -> None:
     assert lifecycle(replay, "shakado-sukagawa") == [
         ("river_level", "raised", 1, 8.67),
+        ("river_level", "confirmed", 1, 8.83),
         ("river_level", "escalated", 2, 10.67),
+        ("river_level", "confirmed", 2, 10.83),
         ("river_level", "escalated", 3, 12.67),
+        ("river_level", "confirmed", 3, 12.83),
         ("river_level", "deescalated", 2, 17.83),
         ("river_level", "deescalated", 1, 21.5),
         ("river_level", "cleared", 0, 34.5),
@@ -79,8 +88,11 @@ def test_a_tributary_rises_and_gives_one_all_clear(replay: list[Event]) -> None:
 def test_the_silenced_gauge_is_offline_until_its_backfill(replay: list[Event]) -> None:
     assert lifecycle(replay, "nihonmatsu") == [
         ("river_level", "raised", 1, 12.0),
+        ("river_level", "confirmed", 1, 12.17),
         ("river_level", "escalated", 2, 14.33),
+        ("river_level", "confirmed", 2, 14.5),
         ("river_level", "escalated", 3, 17.83),
+        ("river_level", "confirmed", 3, 18.0),
         ("offline", "raised", 1, 19.33),  # last heard 18:50, silent for 3 x 10 min
         ("offline", "cleared", 0, 21.0),  # the logged readings arrive at 21:00
         ("river_level", "deescalated", 2, 25.83),
@@ -93,7 +105,9 @@ def test_the_silenced_gauge_is_offline_until_its_backfill(replay: list[Event]) -
 def test_underpass_floods_and_is_cleared(replay: list[Event]) -> None:
     assert lifecycle(replay, "koriyama-r4-underpass") == [
         ("road_flooding", "raised", 1, 8.17),
+        ("road_flooding", "confirmed", 1, 8.25),  # every 5 minutes
         ("road_flooding", "escalated", 2, 9.42),
+        ("road_flooding", "confirmed", 2, 9.5),
         ("road_flooding", "deescalated", 1, 18.33),
         ("road_flooding", "cleared", 0, 19.33),
     ]
