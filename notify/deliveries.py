@@ -173,16 +173,17 @@ class DeliveryLedger:
         self.status(delivery, "pending", 0, "", now)
         return 1
 
-    def announced(self, alert_id: str, channel: str) -> bool:
-        """Whether residents were told about this alert on ``channel`` (for its all-clear)."""
-        row = self._db.execute("SELECT 1 FROM deliveries WHERE alert_id = ? AND channel = ? "
-                               "LIMIT 1", (alert_id, channel)).fetchone()
-        return row is not None
+    def announced_level(self, alert_id: str, channel: str) -> int | None:
+        """The level of the alert's latest event told on ``channel`` (None: never told)."""
+        row = self._db.execute(
+            "SELECT json_extract(CAST(json AS TEXT), '$.level') FROM deliveries JOIN events "
+            "USING (event_id) WHERE alert_id = ? AND channel = ? ORDER BY id DESC LIMIT 1",
+            (alert_id, channel)).fetchone()
+        return None if row is None else int(row[0] or 0)
 
     def event(self, event_id: str) -> StoredEvent:
-        row = self._db.execute("SELECT event_id, station, json, cap FROM events "
-                               "WHERE event_id = ?", (event_id,)).fetchone()
-        return StoredEvent(row[0], row[1], row[2], row[3])
+        return StoredEvent(*self._db.execute("SELECT event_id, station, json, cap FROM events "
+                                             "WHERE event_id = ?", (event_id,)).fetchone())
 
     # --- deliveries ----------------------------------------------------------------
     def due(self, channel: str, now: float, limit: int = 100) -> list[Delivery]:

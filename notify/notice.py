@@ -53,6 +53,9 @@ class Notice(BaseModel):
     alert_level: int | None = None
     headline: LocalText
     at: str
+    # False: residents' channels must not carry it. Absent (an engine from before
+    # confirmation) reads as unconfirmed: the safe side.
+    confirmed: bool = False
 
     @classmethod
     def from_json(cls, payload: bytes) -> Notice:
@@ -65,7 +68,9 @@ class Notice(BaseModel):
 
     @property
     def escalating(self) -> bool:
-        return self.transition in ("raised", "escalated")
+        """Tells of a level reached. ``confirmed`` counts: to residents it is the
+        escalation a single reading could not make public."""
+        return self.transition in ("raised", "escalated", "confirmed")
 
 
 def cap_event_id(document: bytes) -> str:

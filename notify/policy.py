@@ -6,7 +6,10 @@ sending.
 - Social media (and webhooks with ``events: social``) get only what asks residents to
   act -- an alert raised or escalated to at least ``policy.act_levels[alert_type]`` --
   and the all-clear of an alert residents were told about: its fall below that level,
-  and its final clear.
+  and its final clear. Never an event the engine marks unconfirmed (``confirmed``
+  false, or absent): an escalation reaches residents once a second reading confirms
+  it, as its ``confirmed`` event -- unless they already heard of that level (the
+  ledger's last event of the alert on that channel is at it or above).
 - Priority: escalations first, higher levels before lower; all-clears after them.
 """
 
@@ -55,17 +58,22 @@ class DeliveryPolicy:
         self._routes = routes
         self._clock = clock
 
-    def for_residents(self, notice: Notice, announced: Callable[[], bool]) -> bool:
+    def for_residents(self, notice: Notice, told: Callable[[], int | None]) -> bool:
+        """``told``: the level residents last heard of this alert on the channel (None:
+        they never heard of it)."""
         act = self._policy.act_levels.get(notice.alert_type)
-        if act is None:
+        if act is None or not notice.confirmed:
             return False
+        if notice.transition == "confirmed":
+            last = told()
+            return notice.level >= act and (last is None or last < notice.level)
         if notice.escalating:
             return notice.level >= act
         if not self._policy.all_clear:
             return False
         if notice.transition == "deescalated":
-            return notice.previous_level >= act > notice.level and announced()
-        return notice.transition == "cleared" and announced()
+            return notice.previous_level >= act > notice.level and told() is not None
+        return notice.transition == "cleared" and told() is not None
 
     def plan(self, event: StoredEvent, ledger: DeliveryLedger) -> list[Planned]:
         notice: Notice | None = None
@@ -87,10 +95,10 @@ class DeliveryPolicy:
             if route.audience == "social":
                 if notice is None:
                     continue
-                def announced(channel: str = route.channel, alert: str = notice.alert_id
-                              ) -> bool:
-                    return ledger.announced(alert, channel)
-                if not self.for_residents(notice, announced):
+                def told(channel: str = route.channel, alert: str = notice.alert_id
+                         ) -> int | None:
+                    return ledger.announced_level(alert, channel)
+                if not self.for_residents(notice, told):
                     continue
             urgency = priority(notice) if notice is not None else 0
             alert_id = notice.alert_id if notice is not None else event.event_id

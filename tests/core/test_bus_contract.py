@@ -220,8 +220,9 @@ def test_notify_reads_every_alert_event_the_contract_allows(
         message: bus.AlertEventMessage) -> None:
     payload = bus.encode(message)
     notice = Notice.from_json(payload)
-    assert (notice.event_id, notice.station, notice.level, notice.transition) == (
-        message.event_id, message.station, message.level, message.transition)
+    assert (notice.event_id, notice.station, notice.level, notice.transition,
+            notice.confirmed) == (message.event_id, message.station, message.level,
+                                  message.transition, message.confirmed)
     assert notice.headline.ja == message.headline.ja
     document = json.loads(payload)
     document["added_in_a_later_version"] = [1, 2]
@@ -237,7 +238,8 @@ def test_the_api_reads_the_status_and_events_the_engine_publishes() -> None:
     alert = bus.StatusAlert(
         alert_id="sukagawa/1", alert_type="river_level", level=3, level_name="evacuation",
         label=bus.LocalText(ja="避難判断水位", en="Evacuation judgement level"), official=None,
-        alert_level=3, raised_at="2026-11-28T01:00:00.000000Z", acknowledged=False)
+        alert_level=3, raised_at="2026-11-28T01:00:00.000000Z", acknowledged=False,
+        confirmed=False)
     status = bus.StatusMessage(station="sukagawa", kind="river", seq=3, offline=False,
                                flooding_declared=True, alerts=[alert])
     handled = cache.handle(bus.STATUS.name(station="sukagawa"), bus.encode(status))

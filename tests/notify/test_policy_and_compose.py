@@ -11,7 +11,7 @@ from floodwatch.core.registry import StationRegistry
 from floodwatch.notify.compose import X_MAX_WEIGHTED, Composer, fits_x, shorten
 from floodwatch.notify.config import NotifyConfig
 from floodwatch.notify.notice import Notice
-from tests.alerts.conftest import river
+from tests.alerts.conftest import river, series
 from tests.conftest import generated_registry_yaml
 from tests.notify.social_support import SocialRig, social_config
 from tests.notify.support import (
@@ -31,13 +31,30 @@ def test_residents_get_calls_to_act_and_their_all_clear(tmp_path: Path) -> None:
     events = events_of(registry, small_storm())
     rig.feed(events)
     assert sorted(rig.states()) == sorted([
-        "g1/4", "g1/5",  # evacuation judgement, then danger: act
-        "g1/8", "g1/10",  # below evacuation again, then the all-clear (4 -> 3 is not)
-        "g2/4", "g2/6", "g2/8",  # the same for the second gauge
-        "u1/1", "u1/2",  # the underpass closed, and reopened
+        # Evacuation judgement, then danger: act -- each once a second reading confirmed
+        # it (g1/8, g1/10), never the single reading's escalation (g1/7, g1/9).
+        "g1/8", "g1/10",
+        "g1/13", "g1/15",  # below evacuation again, then the all-clear (4 -> 3 is not)
+        "g2/8", "g2/10", "g2/12",  # the same for the second gauge
+        "u1/2", "u1/3",  # the underpass closed (confirmed), and reopened
     ])
     assert {e.alert_type.value for e in events} == {"river_level", "rate_of_rise",
                                                    "road_flooding"}  # rate of rise: staff
+
+
+def test_a_confirmation_repeats_no_level_residents_already_heard(tmp_path: Path) -> None:
+    registry = small_registry()
+    levels = [4.2, 4.3, 3.5, 3.5, 3.5, 3.5, 4.1, 4.15, 3.2, 2.5, 2.5, 2.5, 2.5, 3.5, 3.6]
+    events = [e for e in events_of(registry, series("g1", levels)) if e.station == "g1"]
+    rig = SocialRig(tmp_path, registry, DiesAfterPosting(), social_config(), FakeClock())
+    rig.feed(events)
+    told = [(e.transition.value, e.level) for e in events if e.event_id in rig.states()]
+    assert [(e.transition.value, e.level, e.confirmed) for e in events] == [
+        ("raised", 4, False), ("confirmed", 4, True),
+        ("deescalated", 3, True),  # still at or above the act level: not posted
+        ("escalated", 4, False), ("confirmed", 4, True),  # residents last heard 4
+        ("deescalated", 2, True), ("escalated", 3, False), ("confirmed", 3, True)]
+    assert told == [("confirmed", 4), ("deescalated", 2), ("confirmed", 3)]
 
 
 def test_a_large_burst_is_one_post_listing_the_most_urgent_first() -> None:

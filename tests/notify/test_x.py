@@ -95,12 +95,14 @@ def storm_events(levels: dict[str, list[float]]) -> list[Event]:
                                   for station, series in levels.items()])
 
 
+# Residents hear of a level once a second reading confirms it: each series ends with
+# one reading more than it takes to reach its highest level.
 STORM = storm_events({"n1": [0.5, 1.5, 2.5, 3.2, 3.3, 3.6, 4.1],
                       "n2": [0.5, 1.5, 2.5, 3.1],
-                      "s1": [0.5, 0.5, 0.5, 1.5, 2.5, 3.5, 4.5, 5.3]})
-NORTH = [e for e in STORM if e.station != "s1" and e.at <= river("n1", 30, 0).ts]
+                      "s1": [0.5, 0.5, 0.5, 1.5, 2.5, 3.5, 4.5, 5.3, 5.4]})
+NORTH = [e for e in STORM if e.station != "s1" and e.at <= river("n1", 40, 0).ts]
 LATER = [e for e in STORM if e not in NORTH]
-SOUTH_EVACUATE = storm_events({"s1": [0.5, 1.5, 2.5, 3.5]})
+SOUTH_EVACUATE = storm_events({"s1": [0.5, 1.5, 2.5, 3.5, 3.6]})
 
 
 @responses.activate

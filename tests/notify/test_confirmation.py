@@ -1,0 +1,190 @@
+"""Confirmation before the public, as notify applies it: an escalation one reading made
+reaches the disaster network at once but never X, Mastodon or Public CAP; its
+``confirmed`` event is what residents get, once."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from floodwatch.alerts.model import Event, Transition
+from floodwatch.core.registry import StationRegistry
+from floodwatch.notify.config import NotifyConfig, Retry
+from floodwatch.notify.deliveries import DeliveryLedger
+from floodwatch.notify.intake import Part
+from floodwatch.notify.notice import Notice, cap_event_id
+from floodwatch.notify.policy import DeliveryPolicy, Route
+from floodwatch.services.servers import MosquittoServer
+from tests.alerts.conftest import series, write_registry
+from tests.alerts.process import publish_all
+from tests.notify.conftest import write_config
+from tests.notify.support import (
+    NOTIFY_CONFIG,
+    FakeClock,
+    Recorded,
+    bus_messages,
+    events_of,
+    fake_http,
+    mastodon_server,
+    small_registry,
+    tweet_server,
+    typhoon_events,
+)
+from tests.notify.test_sigkill import NotifyProcess
+from tests.support import collect, wait_for
+
+pytestmark = pytest.mark.slow
+
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+SINGLE_READING = (Transition.RAISED, Transition.ESCALATED)
+
+
+def parts_of(registry: StationRegistry, events: list[Event]) -> list[Part]:
+    """The events' JSON and CAP as intake stores them."""
+    parts: list[Part] = []
+    for topic, payload in bus_messages(registry, events):
+        station = topic.rsplit("/", 1)[-1]
+        if topic.startswith("floodwatch/cap/"):
+            parts.append((cap_event_id(payload), station, "cap", payload))
+        else:
+            parts.append((Notice.from_json(payload).event_id, station, "json", payload))
+    return parts
+
+
+def test_over_the_typhoon_no_unconfirmed_event_is_public_or_planned_for_residents(
+        tmp_path: Path, sample_registry: StationRegistry) -> None:
+    events = typhoon_events(sample_registry)
+    by_id = {event.event_id: event for event in events}
+    unconfirmed = {e.event_id for e in events if e.transition in SINGLE_READING
+                   and not e.confirmed}
+    assert len(unconfirmed) >= 20  # every river and road escalation of the storm
+
+    public: set[str] = set()
+    for topic, payload in bus_messages(sample_registry, events):
+        if topic.startswith("floodwatch/cap/"):
+            document = etree.fromstring(payload)
+            if document.findtext(f"{CAP}scope") == "Public":
+                public.add(cap_event_id(payload))
+    assert public
+    assert not public & unconfirmed
+    assert all(by_id[event_id].confirmed for event_id in public)
+
+    routes = [Route("network", "all", Retry(), False), Route("x", "social", Retry(), True),
+              Route("webhook:radio", "social", Retry(), False)]
+    policy = DeliveryPolicy(NotifyConfig.load(NOTIFY_CONFIG).policy, routes, FakeClock())
+    ledger = DeliveryLedger(tmp_path / "deliveries.sqlite3")
+    for event in events:  # one bus batch per event, in the engine's order
+        ledger.receive(parts_of(sample_registry, [event]), {}, 0.0, policy.plan, 30.0)
+    planned = ledger.states()
+    assert {event_id for event_id, channel in planned if channel == "network"} == set(by_id)
+    for channel in ("x", "webhook:radio"):
+        told = {event_id for event_id, route in planned if route == channel}
+        assert told, channel
+        assert all(by_id[event_id].confirmed for event_id in told), channel
+        assert not told & unconfirmed
+        # What residents hear of a rise is its confirmation, at each act level reached.
+        rises = {by_id[event_id].transition for event_id in told
+                 if by_id[event_id].transition is not Transition.DEESCALATED
+                 and by_id[event_id].transition is not Transition.CLEARED}
+        assert rises == {Transition.CONFIRMED}
+
+
+def ledger_rows(state_dir: Path, client_id: str, sql: str) -> list[tuple[object, ...]]:
+    path = state_dir / "notify" / f"{client_id}.sqlite3"
+    if not path.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
+        return db.execute(sql).fetchall()
+
+
+CONFIG = """
+network: {cap_topic: "net/cap/{station}", json_topic: "net/json/{station}",
+          status_topic: "net/status/{station}"}
+x: {enabled: true, gather_s: 0.2, retry: {base_s: 0.2, max_s: 1, expire_s: 3600}}
+mastodon: {enabled: true, gather_s: 0.2, retry: {base_s: 0.2, max_s: 1, expire_s: 3600}}
+templates:
+  advice: {river_level: {3: {ja: 高齢者等は避難してください。, en: Elderly people evacuate.}}}
+"""
+
+
+def test_an_unconfirmed_escalation_goes_to_officers_and_its_confirmation_is_posted_once(
+        tmp_path: Path, mosquitto: MosquittoServer,
+        settings_env: Callable[..., dict[str, str]]) -> None:
+    registry = small_registry()
+    # g1: caution (2.5), evacuation judgement (3.5, an act level), 3.6 and 3.7 agree.
+    events = [e for e in events_of(registry, series("g1", [2.5, 3.5, 3.6, 3.7]))
+              if e.station == "g1"]
+    escalation = next(e for e in events if e.transition is Transition.ESCALATED)
+    confirmation = next(e for e in events if e.transition is Transition.CONFIRMED
+                        and e.level == 3)
+    assert (escalation.level, escalation.confirmed) == (3, False)
+    before = [e for e in events if e.seq <= escalation.seq]
+    confirming = [e for e in events if escalation.seq < e.seq and e.at == confirmation.at]
+    after = [e for e in events if e.at > confirmation.at]  # officers only (rate of rise)
+    assert after
+    x, mastodon = tweet_server(), mastodon_server()
+
+    def respond(request: Recorded) -> tuple[int, dict[str, str], bytes]:
+        if request.path.startswith("/2/tweets"):
+            return x(request)
+        return mastodon(request)
+
+    client_id = f"notify-{uuid.uuid4().hex[:8]}"
+    state_dir = tmp_path / "state"
+
+    def social_rows() -> list[tuple[object, ...]]:
+        return ledger_rows(state_dir, client_id, "SELECT event_id, channel, state FROM "
+                           "deliveries WHERE channel IN ('x', 'mastodon') ORDER BY id")
+
+    with fake_http(respond) as fake, collect(mosquitto.port, "net/#") as network:
+        env = settings_env(
+            registry=write_registry(tmp_path),
+            notify_config=write_config(tmp_path, CONFIG), notify_client_id=client_id,
+            notify_x_consumer_key="key", notify_x_consumer_secret="key-secret",
+            notify_x_access_token="token", notify_x_access_token_secret="token-secret",
+            notify_x_api_url=fake.url, notify_mastodon_url=fake.url,
+            notify_mastodon_token="mastodon-token", state_dir=state_dir)
+        notify = NotifyProcess(env, tmp_path / "notify.log").start()
+
+        publish_all(mosquitto.port, bus_messages(registry, before))
+        wait_for(lambda: escalation.event_id in {p["event_id"] for p in
+                                                 network.payloads("net/json/")},
+                 30, "the escalation on the disaster network")
+        # Its deliveries were planned with it: none for residents, so it is never posted.
+        assert social_rows() == []
+        assert fake.recorded() == []
+        escalation_cap = next(payload for topic, payload, _ in network.messages
+                              if topic.startswith("net/cap/")
+                              and cap_event_id(payload) == escalation.event_id)
+        assert etree.fromstring(escalation_cap).findtext(f"{CAP}scope") == "Restricted"
+
+        publish_all(mosquitto.port, bus_messages(registry, confirming))
+        wait_for(lambda: {(row[1], row[2]) for row in social_rows()}
+                 == {("x", "sent"), ("mastodon", "sent")}, 30, "the confirmation posted")
+        # A redelivery of the confirmation, then an officers-only event behind it on the
+        # same topic: once that is on the network, the repeat has been read too.
+        publish_all(mosquitto.port, bus_messages(registry, [*confirming, *after]))
+        wait_for(lambda: after[-1].event_id in {p["event_id"] for p in
+                                                network.payloads("net/json/")},
+                 30, "the later event on the network")
+        assert notify.stop() == 0
+
+    assert social_rows() == [(confirmation.event_id, "x", "sent"),
+                             (confirmation.event_id, "mastodon", "sent")]
+    tweets = [json.loads(r.body)["text"] for r in fake.recorded("/2/tweets")]
+    statuses = fake.recorded("/api/v1/statuses")
+    assert len(tweets) == 1
+    assert len(statuses) == 1
+    # It reads as the alert at that level: the official level and its advice.
+    assert tweets[0].startswith("【警戒レベル3相当】第一 水位情報: 避難判断水位")
+    assert "（確定） 高齢者等は避難してください。" in tweets[0]
+    assert "(confirmed) Elderly people evacuate." in tweets[0]
+    on_network = [p["event_id"] for p in network.payloads("net/json/")]
+    assert set(on_network) == {e.event_id for e in events}
