@@ -67,15 +67,21 @@ class StoredCap:
 async def alert_cap(influx: InfluxClient, station: str, alert_id: str,
                     event_id: str | None = None) -> StoredCap | None:
     """The CAP XML of one event of an alert (its newest event when ``event_id`` is None)."""
+    found = await alert_caps(influx, station, alert_id, event_id=event_id, limit=1)
+    return found[0] if found else None
+
+
+async def alert_caps(influx: InfluxClient, station: str, alert_id: str, *,
+                     event_id: str | None = None, limit: int) -> list[StoredCap]:
+    """The CAP XML of an alert's newest ``limit`` events (or of one), newest first."""
     where = f'"station" = {quoted(station)} AND "alert_id" = {quoted(alert_id)}'
     if event_id is not None:
         where += f' AND "event_id" = {quoted(event_id)}'
     rows = await _rows(influx, f'SELECT "event_id", "cap_xml" FROM "{EVENTS}" '  # noqa: S608
-                               f"WHERE {where} ORDER BY time DESC LIMIT 1")
-    if not rows:
-        return None
-    cap = rows[0].get("cap_xml")
-    return StoredCap(str(rows[0].get("event_id")), cap if isinstance(cap, str) else None)
+                               f"WHERE {where} ORDER BY time DESC LIMIT {int(limit)}")
+    return [StoredCap(str(row.get("event_id")),
+                      row["cap_xml"] if isinstance(row.get("cap_xml"), str) else None)
+            for row in rows]
 
 
 async def cleared_since(influx: InfluxClient, since: datetime) -> list[tuple[str, str]]:

@@ -2,7 +2,10 @@
 in ``alert_event.cap_xml`` (the API never renders CAP itself: one renderer, one truth).
 
 CAP messages whose ``scope`` is not ``Public`` (offline and data-quality alerts, which
-are for staff) are served only to callers with a key, even when public read is on.
+are for staff, and an escalation no second reading has confirmed yet) are served only to
+callers with a key, even when public read is on. Without a key, an alert's "newest"
+message is the newest Public one: a pending confirmation does not hide what the public
+was already told.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import structlog
 from fastapi import APIRouter, Query, Response
 
 from floodwatch.api.alert_history import AlertNumber, StationPath, unknown_alert
-from floodwatch.api.alert_store import alert_cap
+from floodwatch.api.alert_store import StoredCap, alert_caps
 from floodwatch.api.deps import InfluxDep, PublicReader, RegistryDep
 from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
 
@@ -30,6 +33,11 @@ EXAMPLE_CAP = ("<?xml version='1.0' encoding='utf-8'?><alert xmlns=\"urn:oasis:n
                "<sender>bousai@pref.example.jp</sender><sent>2026-11-28T10:00:00+09:00</sent>"
                "<status>Actual</status><msgType>Update</msgType><scope>Public</scope>"
                "...</alert>")
+
+
+# How far back the public's newest looks for a Public message: past the few staff-only
+# events (an unconfirmed escalation, its acknowledgement) an alert has in a row.
+PUBLIC_LOOKBACK = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,11 @@ def summarize(cap_xml: str) -> CapSummary | None:
                       text(root, "scope"), headlines, area)
 
 
+def is_public(stored: StoredCap) -> bool:
+    summary = None if stored.cap_xml is None else summarize(stored.cap_xml)
+    return summary is not None and summary.scope == "Public"
+
+
 def staff_only() -> ProblemError:
     return ProblemError(401, "unauthorized", "Unauthorized",
                         "this CAP message is for staff only (scope Restricted): "
@@ -89,7 +102,10 @@ async def cap_message(
         raise unknown_station(station_id)
     alert_id = f"{station_id}/{number}"
     event_id = None if seq is None else f"{station_id}/{seq}"
-    stored = await alert_cap(influx, station_id, alert_id, event_id)
+    public_newest = event_id is None and reader.key_id is None
+    found = await alert_caps(influx, station_id, alert_id, event_id=event_id,
+                             limit=PUBLIC_LOOKBACK if public_newest else 1)
+    stored = next((cap for cap in found if is_public(cap)), found[0]) if found else None
     if stored is None:
         if event_id is None:
             raise unknown_alert(alert_id)

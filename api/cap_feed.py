@@ -1,7 +1,7 @@
 """The public CAP index: an Atom feed of current alerts, the form public alerting
 aggregators (Google Public Alerts, the WMO register of alerting authorities) poll.
 
-Each entry is one alert's newest event and links to its CAP 1.2 message. Current means
+Each entry is one alert's newest Public event and links to its CAP 1.2 message. Current means
 open in the alert engine's retained status, plus alerts cleared in the last
 ``CANCEL_WINDOW`` so an aggregator that polls sees the CAP ``Cancel`` and withdraws the
 alert instead of letting it expire. Staff-only CAP messages (scope Restricted) are never
@@ -17,8 +17,8 @@ from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Query, Request, Response
 
-from floodwatch.api.alert_store import alert_cap, cleared_since
-from floodwatch.api.cap import CAP_MEDIA_TYPE, CapSummary, summarize
+from floodwatch.api.alert_store import alert_caps, cleared_since
+from floodwatch.api.cap import CAP_MEDIA_TYPE, PUBLIC_LOOKBACK, CapSummary, summarize
 from floodwatch.api.deps import InfluxDep, LiveDep, RegistryDep
 from floodwatch.api.live import LiveCache
 from floodwatch.api.problems import problem_responses
@@ -101,15 +101,19 @@ async def cap_feed(
                     ] = "ja",
 ) -> Response:
     current = await _current(influx, live, registry)
-    found = await asyncio.gather(*(alert_cap(influx, station, alert_id)
+    found = await asyncio.gather(*(alert_caps(influx, station, alert_id,
+                                              limit=PUBLIC_LOOKBACK)
                                    for station, alert_id in current))
     entries = []
     for (station, alert_id), stored in zip(current, found, strict=True):
-        if stored is None or stored.cap_xml is None:
-            continue  # stored before CAP XML was kept: nothing to link to
-        summary = summarize(stored.cap_xml)
-        if summary is not None and summary.scope == "Public":
-            entries.append((summary, _cap_url(request, station, alert_id, stored.event_id)))
+        # Its newest Public message: an escalation awaiting confirmation (Restricted)
+        # leaves the alert listed as the public last heard of it. Events stored before
+        # CAP XML was kept have nothing to link to.
+        for cap in stored:
+            summary = None if cap.cap_xml is None else summarize(cap.cap_xml)
+            if summary is not None and summary.scope == "Public":
+                entries.append((summary, _cap_url(request, station, alert_id, cap.event_id)))
+                break
     entries.sort(key=lambda item: _sent_at(item[0]), reverse=True)
 
     # Plain tags under an xmlns attribute: the Atom namespace becomes the default one

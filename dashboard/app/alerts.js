@@ -1,5 +1,6 @@
 // The live alert panel: every open alert from the engine's retained status (snapshot,
-// then status messages), highest level first, with acknowledgement for officers.
+// then status messages), highest level first, with acknowledgement for officers. An
+// alert one reading raised is marked unconfirmed: residents have not been told yet.
 // An acknowledgement is only shown as done when the engine's new status says so: the
 // API's 202 means "command sent", not "applied".
 
@@ -50,6 +51,8 @@ export class AlertPanel {
     li.className = 'alert';
     li.dataset.alertId = alert.alert_id;
     li.dataset.acknowledged = String(Boolean(alert.acknowledged));
+    // Absent (an engine from before confirmation): everything was public at once.
+    li.dataset.confirmed = String(alert.confirmed !== false);
     li.style.borderLeftColor = colourOf(alert);
     li.addEventListener('click', () => this.store.select(alert.station));
 
@@ -58,6 +61,11 @@ export class AlertPanel {
     head.append(span(station ? localized(station.name) : alert.station, 'alert-station'),
       span(localized(alert.label) || alert.level_name, 'alert-label'));
     if (alert.official) head.append(span(localized(alert.official), 'alert-official'));
+    if (alert.confirmed === false) {
+      const mark = span(t('unconfirmed'), 'alert-unconfirmed');
+      mark.title = t('unconfirmedTitle');
+      head.append(mark);
+    }
 
     const foot = document.createElement('div');
     foot.className = 'alert-foot';

@@ -22,12 +22,13 @@ RULES_FILE = REPO_ROOT / "config" / "alert-rules.yaml"
 
 def event(station: str, seq: int, alert_seq: int, transition: Transition, level: int,  # noqa: PLR0917
           at: datetime, alert_type: AlertType = AlertType.RIVER_LEVEL,
-          previous_level: int = 0) -> Event:
+          previous_level: int = 0, confirmed: bool = True) -> Event:
     return Event(
         station=station, seq=seq, alert_id=f"{station}/{alert_seq}", alert_type=alert_type,
         transition=transition, level=level, previous_level=previous_level, at=at,
         raised_at=at, cause=Cause(kind="reading", reading_ts=at, values={"level_m": 5.5}),
-        rule=alert_type.value, detail={"level_m": 5.5, "threshold_m": 5.2})
+        rule=alert_type.value, detail={"level_m": 5.5, "threshold_m": 5.2},
+        confirmed=confirmed)
 
 
 class StoredAlerts:

@@ -42,6 +42,9 @@ def test_cap_messages_and_public_atom_feed(
     raised = event("sukagawa", 1, 1, Transition.RAISED, 3, NOW - timedelta(hours=2))
     escalated = event("sukagawa", 2, 1, Transition.ESCALATED, 4, NOW - timedelta(hours=1),
                       previous_level=3)
+    # One reading took it to 5: for staff until the next agrees (scope Restricted).
+    unconfirmed = event("sukagawa", 3, 1, Transition.ESCALATED, 5,
+                        NOW - timedelta(minutes=10), previous_level=4, confirmed=False)
     offline = event("akutsu", 1, 1, Transition.RAISED, 1, NOW - timedelta(hours=1),
                     alert_type=AlertType.OFFLINE)
     cleared = event("motomiya", 2, 1, Transition.CLEARED, 0, NOW - timedelta(minutes=30),
@@ -60,7 +63,8 @@ def test_cap_messages_and_public_atom_feed(
         async with InfluxClient.from_settings(settings) as influx:
             await influx.create_database()
             await influx.write([alerts.line(e) for e in
-                                (raised, escalated, offline, cleared, old_clear)]
+                                (raised, escalated, unconfirmed, offline, cleared,
+                                 old_clear)]
                                + [alerts.line(without_cap, with_cap=False)])
         async with api_client(settings, sample_registry, headers={}) as anonymous:
             async def three_open() -> bool:
@@ -69,10 +73,18 @@ def test_cap_messages_and_public_atom_feed(
 
             await eventually(three_open, "the retained statuses")
 
+            # Without a key, the newest is the newest the public may read.
             newest = await anonymous.get("/api/v1/alerts/sukagawa/1/cap")
             assert newest.status_code == 200
             assert newest.headers["content-type"] == "application/cap+xml"
             assert _canonical(newest.content) == _canonical(alerts.cap(escalated))
+            pending = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 3})
+            assert pending.status_code == 401
+            viewer = {"Authorization": "Bearer viewer-key-0123456789"}
+            staff_newest = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", headers=viewer)
+            assert _canonical(staff_newest.content) == _canonical(alerts.cap(unconfirmed))
+            assert etree.fromstring(staff_newest.content).findtext(f"{CAP}scope") == (
+                "Restricted")
             assert schema.validate(etree.fromstring(newest.content)), schema.error_log
             first = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 1})
             assert _canonical(first.content) == _canonical(alerts.cap(raised))
@@ -84,7 +96,6 @@ def test_cap_messages_and_public_atom_feed(
             staff = await anonymous.get("/api/v1/alerts/akutsu/1/cap")
             assert staff.status_code == 401
             assert staff.headers["content-type"] == "application/problem+json"
-            viewer = {"Authorization": "Bearer viewer-key-0123456789"}
             with_key = await anonymous.get("/api/v1/alerts/akutsu/1/cap", headers=viewer)
             assert with_key.status_code == 200
             assert etree.fromstring(with_key.content).findtext(f"{CAP}scope") == "Restricted"
@@ -99,7 +110,8 @@ def test_cap_messages_and_public_atom_feed(
             assert root.tag == f"{ATOM}feed"
             assert root.findtext(f"{ATOM}id") == "http://api.test/api/v1/alerts/feed.atom"
             entries = root.findall(f"{ATOM}entry")
-            # Newest first; the staff-only, CAP-less and long-cleared alerts are absent.
+            # Newest first; the staff-only, CAP-less and long-cleared alerts are absent,
+            # and sukagawa shows what the public last heard (not its unconfirmed 5).
             expected = [(cleared, "Cancel"), (escalated, "Update")]
             assert len(entries) == len(expected)
             for entry, (shown, msg_type) in zip(entries, expected, strict=True):

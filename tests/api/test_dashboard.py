@@ -94,7 +94,7 @@ def retain_status(port: int, station: str, alert_id: str) -> None:
                   "alert_id": alert_id, "alert_type": "river_level", "level": 2,
                   "level_name": "caution", "label": {"ja": "氾濫注意水位", "en": "Flood caution"},
                   "official": None, "alert_level": 2, "raised_at": "2026-11-28T01:00:00Z",
-                  "acknowledged": False}]}
+                  "acknowledged": False, "confirmed": True}]}
     subprocess.run(["mosquitto_pub", "-p", str(port), "-q", "1", "-r", "-t",
                     f"floodwatch/status/{station}", "-s"],
                    input=json.dumps(status).encode(), check=True, timeout=10)
@@ -167,6 +167,10 @@ def test_dashboard_live_alerts_and_reconnect(stack: Stack, tmp_path: Path) -> No
         # An officer acknowledges an open alert; the engine's answer comes back live.
         alert = page.locator('li.alert[data-alert-id^="sukagawa/"]').first
         expect(alert).to_have_attribute("data-acknowledged", "false")
+        # Raised by one reading (the history arrives after it, older: ignored): marked
+        # unconfirmed until a further reading agrees.
+        expect(alert).to_have_attribute("data-confirmed", "false")
+        expect(alert.locator(".alert-unconfirmed")).to_have_text("未確定")
         alert_id = alert.get_attribute("data-alert-id")
         page.screenshot(path=str(screenshot))
         assert screenshot.stat().st_size > 10_000
