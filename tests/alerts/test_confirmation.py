@@ -52,6 +52,17 @@ def test_the_second_agreeing_reading_confirms(engine: Engine) -> None:
     assert river_rows(feed(engine, series("g1", [3.4, 3.5], start=20), only="g1")) == []
 
 
+def test_the_worked_example_of_docs_alerts_md(engine: Engine) -> None:
+    events = feed(engine, series("g1", [2.5, 3.4, 2.95, 3.1, 4.05, 4.1]), only="g1")
+    assert [(e.at, *row) for e, row in zip(
+        [e for e in events if e.alert_type is AlertType.RIVER_LEVEL], river_rows(events),
+        strict=True)] == [
+        (at(0), "raised", 2, 0, False),
+        (at(10), "confirmed", 2, 2, True), (at(10), "escalated", 3, 2, False),
+        (at(40), "confirmed", 3, 3, True), (at(40), "escalated", 4, 3, False),
+        (at(50), "confirmed", 4, 4, True)]
+
+
 def test_a_disagreeing_reading_starts_the_count_again(engine: Engine) -> None:
     events = feed(engine, series("g1", [3.2, 2.95, 3.1, 3.2]), only="g1")
     assert river_rows(events) == [("raised", 3, 0, False), ("confirmed", 3, 3, True)]
