@@ -8,14 +8,14 @@ import json
 
 import pytest
 
-from floodwatch.alerts.commands import parse_command
+from floodwatch.alerts.commands import Command, parse_command
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import AlertType, Event
 from floodwatch.alerts.render import status_payload
 from floodwatch.alerts.rules import AlertRules, RulesError
 from floodwatch.alerts.state import StationState
 from floodwatch.core.registry import StationRegistry
-from tests.alerts.conftest import at, feed, road, rules_with, series
+from tests.alerts.conftest import RULES_FILE, at, feed, road, rules_with, series
 
 Row = tuple[str, int, int, bool]  # transition, level, previous level, confirmed
 
@@ -30,7 +30,7 @@ def confirmed_level(engine: Engine, station: str = "g1",
     return engine.states[station].alerts[alert_type].confirmed_level
 
 
-def flooding(registry: StationRegistry, action: str, command_id: str, minute: int) -> object:
+def flooding(registry: StationRegistry, action: str, command_id: str, minute: int) -> Command:
     body = {"command_id": command_id, "issued_at": at(minute).isoformat(),
             "officer": "sato", "action": action}
     return parse_command("floodwatch/commands/flooding/g1", json.dumps(body).encode(),
@@ -139,7 +139,7 @@ def test_clearing_an_alert_residents_never_heard_of_is_unconfirmed(engine: Engin
 def test_officer_declared_flooding_is_confirmed_at_once(
         engine: Engine, registry: StationRegistry) -> None:
     feed(engine, series("g1", [2.5]))
-    outcome = engine.on_command(flooding(registry, "declare", "c1", 5))  # type: ignore[arg-type]
+    outcome = engine.on_command(flooding(registry, "declare", "c1", 5))
     assert river_rows(outcome.events) == [("escalated", 5, 2, True)]
     assert confirmed_level(engine) == 5
 
@@ -148,7 +148,7 @@ def test_declaring_a_flooding_level_one_reading_reached_confirms_it(
         engine: Engine, registry: StationRegistry) -> None:
     feed(engine, series("g1", [4.5, 5.2]))
     assert confirmed_level(engine) == 4
-    outcome = engine.on_command(flooding(registry, "declare", "c1", 15))  # type: ignore[arg-type]
+    outcome = engine.on_command(flooding(registry, "declare", "c1", 15))
     assert river_rows(outcome.events) == [("confirmed", 5, 5, True),
                                           ("acknowledged", 5, 5, True)]
     assert {e.cause.command_id for e in outcome.events} == {"c1"}
@@ -184,6 +184,14 @@ def test_road_alerts_count_their_own_readings(registry: StationRegistry) -> None
     assert [(e.alert_type.value, e.transition.value, e.confirmed, e.at) for e in events] == [
         ("road_flooding", "raised", False, at(0)),
         ("road_flooding", "confirmed", True, at(25))]
+
+
+def test_the_rules_file_must_name_the_confirmed_transition(registry: StationRegistry) -> None:
+    text = RULES_FILE.read_text(encoding="utf-8")
+    line = "    confirmed: {ja: 確定, en: confirmed}\n"
+    assert line in text
+    with pytest.raises(RulesError, match=r"labels: transitions.confirmed: missing"):
+        AlertRules.from_yaml_text(text.replace(line, ""), registry, "r.yaml")
 
 
 @pytest.mark.parametrize("readings", [0, 11])
