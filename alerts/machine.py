@@ -130,8 +130,7 @@ class Step:
 
 def evaluate(step: Step, alert_type: AlertType, *, raw: int, sustain: int, at: datetime,
              cause: Cause, hold_s: float, confirm: int, readings_to_confirm: int,
-             rule: str,
-             detail: Callable[[int], Detail] | None = None,
+             rule: str, detail: Callable[[int], Detail] | None = None,
              projection: Callable[[], Projection | None] | None = None) -> None:
     """Apply one reading's ``raw`` level (what the value reaches now) and ``sustain``
     level (what it still holds with the deadbands) to the alert's lifecycle.
