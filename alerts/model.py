@@ -86,3 +86,23 @@ class Event(_Frozen):
     @property
     def event_id(self) -> str:
         return f"{self.station}/{self.seq}"
+
+
+class NoDataEvent(_Frozen):
+    """Readings stopped arriving from most of a basin's stations, or of all of them: one
+    alert for officers about the data flow (a pipeline, network or power failure), in
+    place of one offline alert per gauge. Numbered engine-wide."""
+
+    scope: str  # "all", or "basin/{basin}"
+    seq: int
+    alert_id: str
+    transition: Literal[Transition.RAISED, Transition.CLEARED]
+    at: datetime
+    stations: tuple[str, ...]  # the scope's silent stations (at the raise)
+    silent: int  # how many of the scope's stations were silent
+    total: int  # of how many (those not already offline on their own)
+    last_reading: datetime | None  # the newest reading time the engine had then
+
+    @property
+    def event_id(self) -> str:
+        return f"no_data/{self.seq}"  # "_" is in no station id: never an alert's id

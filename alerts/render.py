@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from floodwatch.alerts.labels import Labels, LevelLabel, Text
-from floodwatch.alerts.model import AlertType, Event
-from floodwatch.alerts.state import StationState
+from floodwatch.alerts.model import AlertType, Event, NoDataEvent
+from floodwatch.alerts.silence import ALL
+from floodwatch.alerts.state import NoDataState, StationState
 from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import Station
@@ -116,3 +117,31 @@ def status_payload(state: StationState, station: Station, labels: Labels) -> byt
         flooding_declared=state.flooding_declared,
         alerts=alerts,
     ))
+
+
+def no_data_payload(event: NoDataEvent, labels: Labels) -> bytes:
+    words = labels.no_data
+    basin = event.scope.removeprefix("basin/")
+    scope = words.all if event.scope == ALL else bus.LocalText(
+        ja=words.basin.ja.format(basin=basin), en=words.basin.en.format(basin=basin))
+    transition = labels.transitions[event.transition]
+    headline = bus.LocalText(**{
+        lang: getattr(words.headline, lang).format(
+            scope=getattr(scope, lang), silent=event.silent, total=event.total,
+            transition=getattr(transition, lang))
+        for lang in ("ja", "en")})
+    return bus.encode(bus.NoDataMessage(
+        event_id=event.event_id, alert_id=event.alert_id, scope=event.scope,
+        transition=event.transition.value, at=format_ts(event.at),
+        stations=list(event.stations), silent=event.silent, total=event.total,
+        last_reading=None if event.last_reading is None else format_ts(event.last_reading),
+        headline=headline))
+
+
+def no_data_status_payload(state: NoDataState) -> bytes:
+    return bus.encode(bus.NoDataStatusMessage(open=[
+        bus.NoDataOpen(scope=scope, alert_id=track.alert_id,
+                       raised_at=format_ts(track.raised_at), stations=list(track.stations),
+                       last_reading=None if track.last_reading is None
+                       else format_ts(track.last_reading))
+        for scope, track in sorted(state.open.items())]))

@@ -69,7 +69,7 @@ async def run_alerts(settings: Settings, registry: StationRegistry, rules: Alert
     ``registry`` is this engine's partition (see ``partition``)."""
     store = AlertStore(store_path(settings))
     states, clock = store.load()
-    engine = Engine(registry, rules, states, clock)
+    engine = Engine(registry, rules, states, clock, store.load_no_data())
     session = MqttSession(
         BrokerAddress.from_settings(settings),
         settings.alerts_client_id,

@@ -76,6 +76,13 @@ CAP = Topic(
 STATUS = Topic(
     "floodwatch/status/{station}", ("floodwatch/status/+",), "StatusMessage", ("alerts",),
     ("notify", "api"), "the station's current alert state", retained=True)
+NO_DATA = Topic(
+    "floodwatch/no-data/{scope}", ("floodwatch/no-data/#",), "NoDataMessage", ("alerts",),
+    ("notify", "api"), "for officers: most stations of a basin (scope `basin/{basin}`) or "
+    "of all (`all`) fell silent at once, and when data flows again (docs/alerts.md)")
+NO_DATA_STATUS = Topic(
+    "floodwatch/no-data-status", ("floodwatch/no-data-status",), "NoDataStatusMessage",
+    ("alerts",), ("notify", "api"), "the no-data alerts open now", retained=True)
 COMMANDS = Topic(
     "floodwatch/commands/{verb}/{station}", ("floodwatch/commands/#",),
     "AcknowledgeCommand (verb `acknowledge`), FloodingCommand (verb `flooding`)", ("api",),
@@ -90,8 +97,8 @@ NETWORK = Topic(
     "`cap`: CAP 1.2 XML, `alerts`: AlertEventMessage, `status`: StatusMessage (retained)",
     ("notify",), ("network",), "what the disaster network receives (docs/notify.md)")
 
-TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, STATUS, COMMANDS,
-                             COMMAND_REJECTIONS, NETWORK)
+TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, STATUS, NO_DATA,
+                             NO_DATA_STATUS, COMMANDS, COMMAND_REJECTIONS, NETWORK)
 
 
 def shared(topic_filter: str, group: str) -> str:
@@ -200,6 +207,32 @@ class StatusMessage(_Message):
     offline: bool
     flooding_declared: bool
     alerts: list[StatusAlert]
+
+
+class NoDataMessage(_Message):
+    event_id: str  # "no_data/{seq}", numbered by the engine
+    alert_id: str  # the event id of the raise
+    scope: str  # "all" or "basin/{basin}"
+    transition: Literal["raised", "cleared"]
+    at: str
+    stations: list[str]  # the scope's silent stations when it was raised
+    silent: int
+    total: int  # the scope's stations not already offline on their own
+    last_reading: str | None  # the newest reading time the engine had
+    headline: LocalText
+
+
+class NoDataOpen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    scope: str
+    alert_id: str
+    raised_at: str
+    stations: list[str]
+    last_reading: str | None
+
+
+class NoDataStatusMessage(_Message):
+    open: list[NoDataOpen]
 
 
 class _Command(_Message):

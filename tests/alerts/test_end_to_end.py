@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +185,7 @@ def test_influxdb_down_queues_history_and_keeps_alerting(
     wait_for(lambda: influx.count("alert_event", "seq") == 7, 20, "the queued history")
 
 
-def test_live_wall_clock_tick_detects_silence(
+def test_live_tick_reports_a_silent_pipeline_once_not_every_gauge(
         tmp_path: Path, mosquitto: MosquittoServer,
         alerts_env: Callable[..., dict[str, str]],
         start_alerts: Callable[[dict[str, str]], AlertsProcess]) -> None:
@@ -193,24 +193,31 @@ def test_live_wall_clock_tick_detects_silence(
     registry.write_text(REGISTRY_YAML.replace("interval_s: 600", "interval_s: 1")
                         .replace("interval_s: 300", "interval_s: 1"), encoding="utf-8")
     start_alerts(alerts_env(stations=str(registry), alerts_tick_s="0.2"))
-    now = datetime.now(UTC)
-    first = [Reading("g1", StationKind.RIVER, now, {"level_m": 0.4}, "device", now),
-             Reading("g2", StationKind.RIVER, now, {"level_m": 0.4}, "device", now),
-             Reading("u1", StationKind.ROAD, now, {"water_depth_cm": 0.0}, "device", now)]
-    with collect(mosquitto.port, "floodwatch/alerts/#") as got:
+    # Stamped an hour in the past, as a backlog or a simulator would be: the wall clock
+    # must not make them look silent.
+    then = datetime.now(UTC) - timedelta(hours=1)
+    first = [Reading("g1", StationKind.RIVER, then, {"level_m": 0.4}, "device", then),
+             Reading("g2", StationKind.RIVER, then, {"level_m": 0.4}, "device", then),
+             Reading("u1", StationKind.ROAD, then, {"water_depth_cm": 0.0}, "device", then)]
+    with collect(mosquitto.port, "floodwatch/alerts/#", "floodwatch/no-data/#",
+                 "floodwatch/no-data-status") as got:
         publish_all(mosquitto.port, bus(first))
-        # Nothing else arrives: only the wall clock can tell the stations are silent.
-        wait_for(lambda: got.count() >= 3, 30, "offline alerts from the wall-clock tick")
-        later = datetime.now(UTC)
+        # Nothing else arrives: only wall time passing can tell the data stopped.
+        wait_for(lambda: got.count("floodwatch/no-data/") >= 1, 30, "the no-data alert")
+        later = then + timedelta(seconds=5)
         publish_all(mosquitto.port, bus([
             Reading("g1", StationKind.RIVER, later, {"level_m": 0.4}, "device", later)]))
-        wait_for(lambda: got.count() >= 4, 30, "the offline alert to clear")
-    events = got.payloads()
-    assert sorted(brief(p) for p in events[:3]) == [("g1", "offline", "raised", 1),
-                                                    ("g2", "offline", "raised", 1),
-                                                    ("u1", "offline", "raised", 1)]
-    assert brief(events[3]) == ("g1", "offline", "cleared", 0)
-    assert all(p["cause"] == {"kind": "clock"} for p in events[:3])
+        wait_for(lambda: got.count("floodwatch/no-data/") >= 2, 30, "the no-data clear")
+        wait_for(lambda: got.payloads("floodwatch/no-data-status")[-1]["open"] == [], 30,
+                 "the retained status to say nothing is open")
+    assert got.count("floodwatch/alerts/") == 0  # no gauge was blamed
+    raised, cleared = got.payloads("floodwatch/no-data/")
+    assert (raised["scope"], raised["transition"], raised["stations"]) == (
+        "all", "raised", ["g1", "g2", "u1"])
+    assert (cleared["transition"], cleared["alert_id"]) == ("cleared", raised["event_id"])
+    assert raised["headline"]["en"] == "all stations: no data from 3 of 3 stations (raised)"
+    statuses = got.payloads("floodwatch/no-data-status")
+    assert any(s["open"] and s["open"][0]["alert_id"] == raised["event_id"] for s in statuses)
 
 
 def test_partition_subscribes_to_its_own_stations_only(
