@@ -94,8 +94,13 @@ COMMAND_REJECTIONS = Topic(
 # their defaults, and the ACL grants notify the family on the bus broker.
 NETWORK = Topic(
     "bousai/floodwatch/{part}/{station}", ("bousai/floodwatch/#",),
-    "`cap`: CAP 1.2 XML, `alerts`: AlertEventMessage, `status`: StatusMessage (retained)",
+    "`cap`: CAP 1.2 XML, `alerts`: AlertEventMessage, `status`: StatusMessage (retained); "
+    "and `bousai/floodwatch/no-data`: NoDataStatusMessage (retained)",
     ("notify",), ("network",), "what the disaster network receives (docs/notify.md)")
+
+# Officers at the disaster network see a silent pipeline as the engine's retained
+# NoDataStatusMessage, mirrored there by notify (a notify setting, as the topics above).
+NETWORK_NO_DATA = "bousai/floodwatch/no-data"
 
 TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, STATUS, NO_DATA,
                              NO_DATA_STATUS, COMMANDS, COMMAND_REJECTIONS, NETWORK)
