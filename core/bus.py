@@ -78,7 +78,7 @@ STATUS = Topic(
     ("notify", "api"), "the station's current alert state", retained=True)
 NO_DATA = Topic(
     "floodwatch/no-data/{scope}", ("floodwatch/no-data/#",), "NoDataMessage", ("alerts",),
-    ("notify", "api"), "for officers: most stations of a basin (scope `basin/{basin}`) or "
+    ("operators",), "for officers: most stations of a basin (scope `basin/{basin}`) or "
     "of all (`all`) fell silent at once, and when data flows again (docs/alerts.md)")
 NO_DATA_STATUS = Topic(
     "floodwatch/no-data-status", ("floodwatch/no-data-status",), "NoDataStatusMessage",

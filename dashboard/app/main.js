@@ -19,7 +19,8 @@ const STALE_CHECK_MS = 10_000;
 const element = (id) => document.getElementById(id);
 const store = new Store();
 const view = {};
-const status = { connection: { state: 'connecting' }, busOnly: false, failure: null };
+// noData: the engine's open no-data alerts (most stations silent at once).
+const status = { connection: { state: 'connecting' }, busOnly: false, failure: null, noData: [] };
 
 function showStatus() {
   const { connection } = status;
@@ -36,6 +37,12 @@ function showStatus() {
   const banner = element('banner');
   let text = status.failure;
   if (!text && offline && connection.state !== 'connecting') text = t('lostBanner');
+  if (!text && status.noData.length) {
+    const silent = new Set(status.noData.flatMap((alert) => alert.stations));
+    const since = status.noData[0].last_reading
+      ? new Date(status.noData[0].last_reading).toLocaleTimeString() : '—';
+    text = t('noDataBanner', silent.size, since);
+  }
   if (!text && status.busOnly) text = t('busOnly');
   banner.textContent = text ?? '';
   banner.hidden = !text;
@@ -77,6 +84,10 @@ function onLiveMessage(message) {
       break;
     case 'alert':
       view.alerts.onEvent(message.data);
+      break;
+    case 'no_data':
+      status.noData = Array.isArray(message.data.open) ? message.data.open : [];
+      showStatus();
       break;
     default: // heartbeat; dropped is followed by the server closing the socket
   }
