@@ -36,7 +36,7 @@ from floodwatch.alerts.quality import Flag, check_field
 from floodwatch.alerts.river import evaluate_river, sustained_level, thresholds
 from floodwatch.alerts.road import evaluate_flooding, evaluate_icing
 from floodwatch.alerts.rules import AlertRules
-from floodwatch.alerts.silence import Silence, Swept
+from floodwatch.alerts.silence import ALL, Silence, Swept
 from floodwatch.alerts.state import Clock, FieldMemory, NoDataState, StationState
 from floodwatch.core.bus import AcknowledgeCommand, FloodingCommand
 from floodwatch.core.readings import Reading, format_ts
@@ -61,13 +61,14 @@ class Engine:
 
     def __init__(self, registry: StationRegistry, rules: AlertRules,
                  states: dict[str, StationState] | None = None,
-                 clock: Clock | None = None, no_data: NoDataState | None = None) -> None:
+                 clock: Clock | None = None, no_data: NoDataState | None = None, *,
+                 everything: str = ALL) -> None:
         self.registry = registry
         self.rules = rules
         self.clock = clock or Clock()
         known = states or {}
         self.states = {s.id: known.get(s.id) or StationState(station=s.id) for s in registry}
-        self.silence = Silence(registry, rules, no_data or NoDataState())
+        self.silence = Silence(registry, rules, no_data or NoDataState(), everything)
 
     @property
     def no_data(self) -> NoDataState:

@@ -93,7 +93,7 @@ class NoDataEvent(_Frozen):
     alert for officers about the data flow (a pipeline, network or power failure), in
     place of one offline alert per gauge. Numbered engine-wide."""
 
-    scope: str  # "all", or "basin/{basin}"
+    scope: str  # "all" (a partition: "basins/{a,b}"), or "basin/{basin}"
     seq: int
     alert_id: str
     transition: Literal[Transition.RAISED, Transition.CLEARED]
@@ -105,4 +105,6 @@ class NoDataEvent(_Frozen):
 
     @property
     def event_id(self) -> str:
-        return f"no_data/{self.seq}"  # "_" is in no station id: never an alert's id
+        # "_" is in no station id: never an alert's id. The scope keeps the ids of two
+        # engines (partitions) apart.
+        return f"no_data:{self.scope}/{self.seq}"

@@ -30,7 +30,6 @@ from floodwatch.alerts.model import AlertType, Event, Transition
 from floodwatch.alerts.render import (
     event_payload,
     no_data_payload,
-    no_data_status_payload,
     status_payload,
 )
 from floodwatch.alerts.rules import AlertRules
@@ -89,7 +88,6 @@ class AlertProcessor:
         await self._publish_pending_events()
         for station in self.engine.registry:
             await self._publish_status(station.id)
-        await self._publish_no_data_status()
 
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
@@ -135,10 +133,12 @@ class AlertProcessor:
                 await self._publish(topic, payload)
             if changes.publications:
                 await self._publish_pending_events()
-                for station in changes.states:
+                # A no-data alert opened or closed changes the statuses of its stations.
+                stations = [s.id for s in self.engine.registry] \
+                    if changes.no_data is not None \
+                    else changes.states
+                for station in stations:
                     await self._publish_status(station)
-            if changes.no_data is not None:
-                await self._publish_no_data_status()
             if changes.history and self._history_hook is not None:
                 self._history_hook()
             self._confirm()
@@ -207,7 +207,7 @@ class AlertProcessor:
         for no_data in outcome.no_data_events:
             payload = no_data_payload(no_data, self._labels)
             changes.publications.append(EventPublication(
-                no_data.event_id, bus.NO_DATA.name(scope=no_data.scope), payload))
+                no_data.event_id, bus.NO_DATA.name(), payload))
             changes.history.append(no_data_history_line(no_data, payload))
             log.warning("no-data alert", event_id=no_data.event_id, scope=no_data.scope,
                         transition=no_data.transition.value, silent=no_data.silent,
@@ -260,17 +260,12 @@ class AlertProcessor:
     async def _publish_status(self, station_id: str) -> None:
         station = self.engine.registry.get(station_id)
         assert station is not None
-        payload = status_payload(self.engine.states[station_id], station, self._labels)
+        payload = status_payload(self.engine.states[station_id], station, self._labels,
+                                 self.engine.silence.covering(station_id))
         if self._status.get(station_id) == payload:
             return
         self._status[station_id] = payload
         await self._publish(bus.STATUS.name(station=station_id), payload, retain=True)
-
-    async def _publish_no_data_status(self) -> None:
-        payload = no_data_status_payload(self.engine.no_data)
-        if self._status.get(bus.NO_DATA_STATUS.name()) != payload:
-            self._status[bus.NO_DATA_STATUS.name()] = payload
-            await self._publish(bus.NO_DATA_STATUS.name(), payload, retain=True)
 
     def _confirm(self) -> None:
         # The session publishes in order; once nothing is unconfirmed, everything handed

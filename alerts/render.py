@@ -12,8 +12,7 @@ from typing import Any
 
 from floodwatch.alerts.labels import Labels, LevelLabel, Text
 from floodwatch.alerts.model import AlertType, Event, NoDataEvent
-from floodwatch.alerts.silence import ALL
-from floodwatch.alerts.state import NoDataState, StationState
+from floodwatch.alerts.state import NoDataTrack, StationState
 from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import Station
@@ -94,7 +93,9 @@ def event_payload(event: Event, station: Station, labels: Labels) -> bytes:
     return bus.encode(event_message(event, station, labels))
 
 
-def status_payload(state: StationState, station: Station, labels: Labels) -> bytes:
+def status_payload(state: StationState, station: Station, labels: Labels,
+                   no_data: tuple[str, NoDataTrack] | None = None) -> bytes:
+    """``no_data``: (scope, alert) of the open no-data alert that found it silent."""
     alerts = []
     for alert_type in AlertType:
         track = state.alerts.get(alert_type)
@@ -116,14 +117,22 @@ def status_payload(state: StationState, station: Station, labels: Labels) -> byt
         offline=AlertType.OFFLINE in state.alerts,
         flooding_declared=state.flooding_declared,
         alerts=alerts,
+        no_data=None if no_data is None else bus.StatusNoData(
+            alert_id=no_data[1].alert_id, scope=no_data[0],
+            raised_at=format_ts(no_data[1].raised_at),
+            last_reading=None if no_data[1].last_reading is None
+            else format_ts(no_data[1].last_reading)),
     ))
 
 
 def no_data_payload(event: NoDataEvent, labels: Labels) -> bytes:
     words = labels.no_data
-    basin = event.scope.removeprefix("basin/")
-    scope = words.all if event.scope == ALL else bus.LocalText(
-        ja=words.basin.ja.format(basin=basin), en=words.basin.en.format(basin=basin))
+    if event.scope.startswith("basin/"):
+        basin = event.scope.removeprefix("basin/")
+        scope = bus.LocalText(ja=words.basin.ja.format(basin=basin),
+                              en=words.basin.en.format(basin=basin))
+    else:  # every station of this engine
+        scope = bus.LocalText(ja=words.all.ja, en=words.all.en)
     transition = labels.transitions[event.transition]
     headline = bus.LocalText(**{
         lang: getattr(words.headline, lang).format(
@@ -136,12 +145,3 @@ def no_data_payload(event: NoDataEvent, labels: Labels) -> bytes:
         stations=list(event.stations), silent=event.silent, total=event.total,
         last_reading=None if event.last_reading is None else format_ts(event.last_reading),
         headline=headline))
-
-
-def no_data_status_payload(state: NoDataState) -> bytes:
-    return bus.encode(bus.NoDataStatusMessage(open=[
-        bus.NoDataOpen(scope=scope, alert_id=track.alert_id,
-                       raised_at=format_ts(track.raised_at), stations=list(track.stations),
-                       last_reading=None if track.last_reading is None
-                       else format_ts(track.last_reading))
-        for scope, track in sorted(state.open.items())]))

@@ -45,6 +45,12 @@ def basin_scope(basin: str) -> str:
     return f"basin/{basin}"
 
 
+def partition_scope(basins: str) -> str:
+    """The scope of all the stations of an engine that evaluates only ``basins``
+    (FLOODWATCH_ALERTS_BASINS): named by them, so partitions never share a scope."""
+    return "basins/" + ",".join(sorted(basins.split(",")))
+
+
 @dataclass
 class Swept:
     """What one look at the silence decided."""
@@ -64,8 +70,9 @@ class Silence:
     """Offline gauges and no-data scopes, from the stations' states and the clock."""
 
     def __init__(self, registry: StationRegistry, rules: AlertRules,
-                 no_data: NoDataState) -> None:
+                 no_data: NoDataState, everything: str = ALL) -> None:
         self.registry = registry
+        self.everything = everything  # the name of the scope of all this engine's stations
         self.no_data = no_data
         self._rule = rules.no_data
         self._silence = {s.id: timedelta(seconds=rules.offline(s.id).factor * s.interval_s)
@@ -75,10 +82,18 @@ class Silence:
         for station in registry:
             members[basin_scope(station.basin)].append(station.id)
         self._members: dict[str, tuple[str, ...]] = {
-            ALL: tuple(s.id for s in registry), **{k: tuple(v) for k, v in members.items()}}
+            everything: tuple(s.id for s in registry),
+            **{k: tuple(v) for k, v in members.items()}}
         # Earliest moment a station can fall silent: with no no-data alert open, nothing
         # can change before it, so the sweep over every station is skipped until then.
         self._next_due: datetime | None = None
+
+    def covering(self, station_id: str) -> tuple[str, NoDataTrack] | None:
+        """The open no-data alert that found ``station_id`` silent, with its scope."""
+        for scope, track in sorted(self.no_data.open.items()):
+            if station_id in track.stations:
+                return scope, track
+        return None
 
     def forget_schedule(self) -> None:
         self._next_due = None
@@ -141,10 +156,10 @@ class Silence:
         stations, or else each basin with enough stations of its own."""
         more_than = self._rule.more_than
         if live and len(silent) / len(live) > more_than:
-            return {ALL: tuple(sorted(silent))}
+            return {self.everything: tuple(sorted(silent))}
         wanted = {}
         for scope, members in self._members.items():
-            if scope == ALL:
+            if scope == self.everything:
                 continue
             reporting = [m for m in members if m in live]
             quiet = tuple(m for m in reporting if m in silent)
@@ -166,7 +181,7 @@ class Silence:
             reporting = [m for m in self._members[scope] if m in census.live]
             quiet = [m for m in reporting if m in census.silent]
             if track is None:
-                event = NoDataEvent(scope=scope, seq=seq, alert_id=f"no_data/{seq}",
+                event = NoDataEvent(scope=scope, seq=seq, alert_id=f"no_data:{scope}/{seq}",
                                     transition=Transition.RAISED, at=now,
                                     stations=wanted[scope], silent=len(quiet),
                                     total=len(reporting), last_reading=watermark)

@@ -70,8 +70,9 @@ class OpenAlerts(BaseModel):
         description="Each open alert as in the engine's status, plus its station.")
     no_data: list[dict[str, Any]] = Field(
         default_factory=list,
-        description="The engine's open no-data alerts (bus NoDataStatusMessage `open`): "
-        "most stations of a basin, or of all, silent at once.")
+        description="The engine's open no-data alerts (most stations of a basin, or of "
+        "all, silent at once): each station status's `no_data`, once per alert, with its "
+        "`stations`.")
 
 
 @router.get("/open", summary="Open alerts of every station (from the engine's status)",

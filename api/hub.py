@@ -18,7 +18,7 @@ LIVE_CLIENTS = Gauge("floodwatch_api_live_clients", "Connected live-feed clients
 LIVE_DROPPED = Counter("floodwatch_api_live_dropped_total",
                        "Live clients cut off because they did not keep up.")
 
-EventType = Literal["reading", "alert", "status", "no_data"]
+EventType = Literal["reading", "alert", "status"]
 SLOW_REASON = "slow consumer: the client did not keep up with the feed"
 
 
@@ -31,7 +31,6 @@ class LiveEvent:
     type: EventType
     station: str
     kind: str | None  # river/road for readings; None for alert events and status
-    # station: "" for the engine's no-data status, which is about no single station
     data: dict[str, Any]
 
     def as_message(self) -> dict[str, Any]:
@@ -50,8 +49,6 @@ class LiveFilter:
     alerts_only: bool = False
 
     def matches(self, event: LiveEvent) -> bool:
-        if event.type == "no_data":  # about the feed itself: every client needs it
-            return True
         if self.stations is not None and event.station not in self.stations:
             return False
         if event.type == "reading":

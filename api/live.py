@@ -41,15 +41,13 @@ class LiveCache:
         # Counts changes of the latest readings, so answers built from them can be reused.
         self.version = 0
         self._status: dict[str, dict[str, Any]] = {}
-        self._no_data: dict[str, Any] | None = None  # bus.NoDataStatusMessage
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LiveCache:
         subscription = MqttSession(
             BrokerAddress.from_settings(settings),
             f"{settings.api_client_id}-{uuid.uuid4().hex[:12]}",
-            [*bus.READINGS.filters, *bus.ALERTS.filters, *bus.STATUS.filters,
-             *bus.NO_DATA_STATUS.filters],
+            [*bus.READINGS.filters, *bus.ALERTS.filters, *bus.STATUS.filters],
             session_expiry_s=0,
             receive_maximum=RECEIVE_MAXIMUM,
             keepalive_s=settings.mqtt_keepalive_s,
@@ -79,9 +77,15 @@ class LiveCache:
                 for alert in status.get("alerts", []) if isinstance(alert, dict)]
 
     def open_no_data(self) -> list[dict[str, Any]]:
-        """The engine's open no-data alerts (empty until its status has arrived)."""
-        opened = (self._no_data or {}).get("open", [])
-        return [entry for entry in opened if isinstance(entry, dict)]
+        """The engine's open no-data alerts, each once with the stations it found silent
+        (from the stations' statuses: ``no_data``)."""
+        found: dict[str, dict[str, Any]] = {}
+        for station, status in sorted(self._status.items()):
+            no_data = status.get("no_data")
+            if isinstance(no_data, dict) and isinstance(no_data.get("alert_id"), str):
+                entry = found.setdefault(no_data["alert_id"], {**no_data, "stations": []})
+                entry["stations"].append(station)
+        return list(found.values())
 
     def flooding_declared(self, station: str) -> bool | None:
         """Whether an officer has declared flooding there; None when not known yet."""
@@ -98,8 +102,6 @@ class LiveCache:
                   for r in self._latest.values()]
         events += [LiveEvent("status", station, None, data)
                    for station, data in self._status.items()]
-        if self._no_data is not None:
-            events.append(LiveEvent("no_data", "", None, self._no_data))
         return [event.as_message() for event in events if live_filter.matches(event)]
 
     def handle(self, topic: str, payload: bytes) -> LiveEvent | None:
@@ -111,12 +113,6 @@ class LiveCache:
             self.remember(reading)
             return LiveEvent("reading", reading.station, reading.kind.value,
                              _reading_data(reading))
-        if topic == bus.NO_DATA_STATUS.name():
-            data = json.loads(payload) if payload else {"open": []}
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            self._no_data = data
-            return LiveEvent("no_data", "", None, data)
         station = topic.rsplit("/", 1)[-1]
         if not payload:  # an emptied retained status: the station has no state any more
             self._status.pop(station, None)

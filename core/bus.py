@@ -76,13 +76,12 @@ CAP = Topic(
 STATUS = Topic(
     "floodwatch/status/{station}", ("floodwatch/status/+",), "StatusMessage", ("alerts",),
     ("notify", "api"), "the station's current alert state", retained=True)
+# The open ones are also in each silent station's status (StatusMessage.no_data), which
+# is how notify, the API and the dashboard see them.
 NO_DATA = Topic(
-    "floodwatch/no-data/{scope}", ("floodwatch/no-data/#",), "NoDataMessage", ("alerts",),
-    ("operators",), "for officers: most stations of a basin (scope `basin/{basin}`) or "
-    "of all (`all`) fell silent at once, and when data flows again (docs/alerts.md)")
-NO_DATA_STATUS = Topic(
-    "floodwatch/no-data-status", ("floodwatch/no-data-status",), "NoDataStatusMessage",
-    ("alerts",), ("notify", "api"), "the no-data alerts open now", retained=True)
+    "floodwatch/no-data", ("floodwatch/no-data",), "NoDataMessage", ("alerts",),
+    ("operators",), "for officers: most stations of a basin or of all fell silent at "
+    "once, and when data flows again (docs/alerts.md)")
 COMMANDS = Topic(
     "floodwatch/commands/{verb}/{station}", ("floodwatch/commands/#",),
     "AcknowledgeCommand (verb `acknowledge`), FloodingCommand (verb `flooding`)", ("api",),
@@ -94,16 +93,11 @@ COMMAND_REJECTIONS = Topic(
 # their defaults, and the ACL grants notify the family on the bus broker.
 NETWORK = Topic(
     "bousai/floodwatch/{part}/{station}", ("bousai/floodwatch/#",),
-    "`cap`: CAP 1.2 XML, `alerts`: AlertEventMessage, `status`: StatusMessage (retained); "
-    "and `bousai/floodwatch/no-data`: NoDataStatusMessage (retained)",
+    "`cap`: CAP 1.2 XML, `alerts`: AlertEventMessage, `status`: StatusMessage (retained)",
     ("notify",), ("network",), "what the disaster network receives (docs/notify.md)")
 
-# Officers at the disaster network see a silent pipeline as the engine's retained
-# NoDataStatusMessage, mirrored there by notify (a notify setting, as the topics above).
-NETWORK_NO_DATA = "bousai/floodwatch/no-data"
-
 TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, STATUS, NO_DATA,
-                             NO_DATA_STATUS, COMMANDS, COMMAND_REJECTIONS, NETWORK)
+                             COMMANDS, COMMAND_REJECTIONS, NETWORK)
 
 
 def shared(topic_filter: str, group: str) -> str:
@@ -212,12 +206,13 @@ class StatusMessage(_Message):
     offline: bool
     flooding_declared: bool
     alerts: list[StatusAlert]
+    no_data: StatusNoData | None = None
 
 
 class NoDataMessage(_Message):
-    event_id: str  # "no_data/{seq}", numbered by the engine
+    event_id: str  # "no_data:{scope}/{seq}", numbered by the engine
     alert_id: str  # the event id of the raise
-    scope: str  # "all" or "basin/{basin}"
+    scope: str  # "all" (or "basins/{a,b}" for a partition), or "basin/{basin}"
     transition: Literal["raised", "cleared"]
     at: str
     stations: list[str]  # the scope's silent stations when it was raised
@@ -227,17 +222,14 @@ class NoDataMessage(_Message):
     headline: LocalText
 
 
-class NoDataOpen(BaseModel):
+class StatusNoData(BaseModel):
+    """The open no-data alert that found this station silent with most of its scope."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    scope: str
     alert_id: str
+    scope: str
     raised_at: str
-    stations: list[str]
     last_reading: str | None
-
-
-class NoDataStatusMessage(_Message):
-    open: list[NoDataOpen]
 
 
 class _Command(_Message):

@@ -50,8 +50,6 @@ class Network(_Model):
     cap_topic: str = bus.NETWORK.name(part="cap", station="{station}")
     json_topic: str = bus.NETWORK.name(part="alerts", station="{station}")
     status_topic: str = bus.NETWORK.name(part="status", station="{station}")
-    # The engine's no-data alerts open now (bus.NO_DATA_STATUS), retained: no {station}.
-    no_data_topic: str = bus.NETWORK_NO_DATA
     retry: Retry = Retry()
 
 

@@ -23,11 +23,7 @@ from floodwatch.notify.notice import Notice, NoticeError, cap_event_id
 
 log = structlog.get_logger("notify")
 
-TOPICS = (*bus.ALERTS.filters, *bus.CAP.filters, *bus.STATUS.filters,
-          *bus.NO_DATA_STATUS.filters)
-# The no-data status is mirrored as the stations' statuses are, under a key that is no
-# station id (ids never start with "@").
-NO_DATA_KEY = "@no-data"
+TOPICS = (*bus.ALERTS.filters, *bus.CAP.filters, *bus.STATUS.filters)
 
 PRUNE_EVERY_S = 3600.0
 Part = tuple[str, str, str, bytes]  # event id, station, "json" | "cap", payload
@@ -55,9 +51,6 @@ def classify(message: ReceivedMessage, parts: list[Part], statuses: dict[str, by
         elif topic.startswith(bus.STATUS.prefix) and payload:
             json.loads(payload)  # mirrored as is, but never garbage
             statuses[station] = payload
-        elif topic == bus.NO_DATA_STATUS.name() and payload:
-            bus.NoDataStatusMessage.model_validate_json(payload)
-            statuses[NO_DATA_KEY] = payload
     except (NoticeError, ValueError) as exc:
         # Acknowledged and dropped: redelivering it would fail the same way, forever.
         log.error("bus message not understood; not delivered", topic=topic,

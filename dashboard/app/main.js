@@ -19,8 +19,7 @@ const STALE_CHECK_MS = 10_000;
 const element = (id) => document.getElementById(id);
 const store = new Store();
 const view = {};
-// noData: the engine's open no-data alerts (most stations silent at once).
-const status = { connection: { state: 'connecting' }, busOnly: false, failure: null, noData: [] };
+const status = { connection: { state: 'connecting' }, busOnly: false, failure: null };
 
 function showStatus() {
   const { connection } = status;
@@ -37,11 +36,12 @@ function showStatus() {
   const banner = element('banner');
   let text = status.failure;
   if (!text && offline && connection.state !== 'connecting') text = t('lostBanner');
-  if (!text && status.noData.length) {
-    const silent = new Set(status.noData.flatMap((alert) => alert.stations));
-    const since = status.noData[0].last_reading
-      ? new Date(status.noData[0].last_reading).toLocaleTimeString() : '—';
-    text = t('noDataBanner', silent.size, since);
+  // The engine's no-data alert (most stations silent at once) is in each silent
+  // station's status: one banner, not a row of offline stations.
+  const silent = [...store.statuses.values()].filter((s) => s.no_data);
+  if (!text && silent.length) {
+    const last = silent[0].no_data.last_reading;
+    text = t('noDataBanner', silent.length, last ? new Date(last).toLocaleTimeString() : '—');
   }
   if (!text && status.busOnly) text = t('busOnly');
   banner.textContent = text ?? '';
@@ -74,6 +74,7 @@ function onLiveMessage(message) {
       }
       view.alerts.render();
       refreshStations();
+      showStatus();
       break;
     case 'reading':
       store.applyReading(message.data);
@@ -81,14 +82,12 @@ function onLiveMessage(message) {
       break;
     case 'status':
       store.applyStatus(message.station, message.data);
+      showStatus();
       break;
     case 'alert':
       view.alerts.onEvent(message.data);
       break;
-    case 'no_data':
-      status.noData = Array.isArray(message.data.open) ? message.data.open : [];
-      showStatus();
-      break;
+
     default: // heartbeat; dropped is followed by the server closing the socket
   }
 }

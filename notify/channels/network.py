@@ -1,9 +1,8 @@
 """The prefecture's disaster network over MQTT: its own broker connection, QoS 1.
 
 Each event goes out as CAP 1.2 XML and as JSON on configurable topics; each station's
-current status (mirrored from the engine's ``floodwatch/status/{station}``) and the
-engine's open no-data alerts (``floodwatch/no-data-status``) are kept as retained
-messages, so a console that connects sees the present state at once.
+current status (mirrored from the engine's ``floodwatch/status/{station}``) is kept as
+a retained message, so a console that connects sees the present state at once.
 A delivery counts once the broker has acknowledged (PUBACK) every message of it.
 
 The connection is a publish-only ``MqttSession``, as every stage's: a message the
@@ -27,7 +26,6 @@ from floodwatch.core.waiting import wait_event
 from floodwatch.notify.channels.base import DeliveryError
 from floodwatch.notify.config import Network, Retry
 from floodwatch.notify.deliveries import DeliveryLedger, StoredEvent
-from floodwatch.notify.intake import NO_DATA_KEY
 
 log = structlog.get_logger("notify.network")
 
@@ -108,8 +106,7 @@ class NetworkChannel:
         """Mirror each station's latest status, retained, until acknowledged."""
         while True:
             for station, payload in ledger.undelivered_statuses():
-                topic = self._config.no_data_topic if station == NO_DATA_KEY \
-                    else self._config.status_topic.format(station=station)
+                topic = self._config.status_topic.format(station=station)
                 try:
                     await self._publish_all([(topic, payload)], retain=True)
                 except DeliveryError as exc:

@@ -54,10 +54,6 @@ def _network_channel(settings: Settings, config: NotifyConfig,
     topic_problems = [problem for problem in map(topic_problem, (
         config.network.cap_topic, config.network.json_topic, config.network.status_topic))
         if problem]
-    no_data_topic = config.network.no_data_topic
-    if not no_data_topic or any(c in no_data_topic for c in "+#{}"):
-        topic_problems.append(f"topic {no_data_topic!r} must be one topic: no wildcards "
-                              "or placeholders")
     if topic_problems:
         problems += [ChannelProblem("network", problem) for problem in topic_problems]
         return None

@@ -17,7 +17,7 @@ from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.conftest import REGISTRY_YAML, RULES_FILE, river, road, write_registry
 from tests.alerts.process import AlertsProcess, bus, publish_all
-from tests.support import InfluxQuery, collect, wait_for
+from tests.support import Collected, InfluxQuery, collect, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +126,7 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
     retained = status.payloads()[-1]
     assert retained == {"schema_version": 1, "station": "g1", "kind": "river", "seq": 7,
                         "offline": False,
-                        "flooding_declared": False, "alerts": []}
+                        "flooding_declared": False, "alerts": [], "no_data": None}
 
     rows = stored()
     assert [(r["alert_type"], r["transition"], r["level"], r["seq"]) for r in rows] == [
@@ -199,25 +199,31 @@ def test_live_tick_reports_a_silent_pipeline_once_not_every_gauge(
     first = [Reading("g1", StationKind.RIVER, then, {"level_m": 0.4}, "device", then),
              Reading("g2", StationKind.RIVER, then, {"level_m": 0.4}, "device", then),
              Reading("u1", StationKind.ROAD, then, {"water_depth_cm": 0.0}, "device", then)]
-    with collect(mosquitto.port, "floodwatch/alerts/#", "floodwatch/no-data/#",
-                 "floodwatch/no-data-status") as got:
+    with collect(mosquitto.port, "floodwatch/alerts/#", "floodwatch/no-data",
+                 "floodwatch/status/#") as got:
         publish_all(mosquitto.port, bus(first))
         # Nothing else arrives: only wall time passing can tell the data stopped.
-        wait_for(lambda: got.count("floodwatch/no-data/") >= 1, 30, "the no-data alert")
+        wait_for(lambda: got.count("floodwatch/no-data") >= 1, 30, "the no-data alert")
+        wait_for(lambda: silent_in_status(got) == {"g1", "g2", "u1"}, 10,
+                 "each silent station's status to name the no-data alert")
         later = then + timedelta(seconds=5)
         publish_all(mosquitto.port, bus([
             Reading("g1", StationKind.RIVER, later, {"level_m": 0.4}, "device", later)]))
-        wait_for(lambda: got.count("floodwatch/no-data/") >= 2, 30, "the no-data clear")
-        wait_for(lambda: got.payloads("floodwatch/no-data-status")[-1]["open"] == [], 30,
-                 "the retained status to say nothing is open")
+        wait_for(lambda: got.count("floodwatch/no-data") >= 2, 30, "the no-data clear")
+        wait_for(lambda: silent_in_status(got) == set(), 10, "the statuses to clear it")
     assert got.count("floodwatch/alerts/") == 0  # no gauge was blamed
-    raised, cleared = got.payloads("floodwatch/no-data/")
+    raised, cleared = got.payloads("floodwatch/no-data")
     assert (raised["scope"], raised["transition"], raised["stations"]) == (
         "all", "raised", ["g1", "g2", "u1"])
+    assert raised["event_id"] == raised["alert_id"] == "no_data:all/1"
     assert (cleared["transition"], cleared["alert_id"]) == ("cleared", raised["event_id"])
     assert raised["headline"]["en"] == "all stations: no data from 3 of 3 stations (raised)"
-    statuses = got.payloads("floodwatch/no-data-status")
-    assert any(s["open"] and s["open"][0]["alert_id"] == raised["event_id"] for s in statuses)
+
+
+def silent_in_status(got: Collected) -> set[str]:
+    """Stations whose latest status names an open no-data alert."""
+    latest = {status["station"]: status for status in got.payloads("floodwatch/status/")}
+    return {station for station, status in latest.items() if status.get("no_data")}
 
 
 def test_partition_subscribes_to_its_own_stations_only(

@@ -71,27 +71,34 @@ def test_open_alerts_and_acknowledge(
     asyncio.run(scenario())
 
 
-NO_DATA_STATUS: dict[str, Any] = {"schema_version": 1, "open": [{
-    "scope": "all", "alert_id": "no_data/1", "raised_at": "2026-10-12T00:30:00.000000Z",
-    "stations": ["akutsu", "sukagawa"], "last_reading": "2026-10-12T00:00:00.000000Z"}]}
+NO_DATA: dict[str, Any] = {"alert_id": "no_data:all/1", "scope": "all",
+                           "raised_at": "2026-10-12T00:30:00.000000Z",
+                           "last_reading": "2026-10-12T00:00:00.000000Z"}
 
 
-def test_open_no_data_alerts_from_the_engines_retained_status(
+def test_open_no_data_alerts_from_the_stations_statuses(
     make_settings: Callable[..., Settings], sample_registry: StationRegistry,
     mosquitto: MosquittoServer,
 ) -> None:
-    subprocess.run(["mosquitto_pub", "-p", str(mosquitto.port), "-q", "1", "-r",
-                    "-t", "floodwatch/no-data-status", "-s"],
-                   input=json.dumps(NO_DATA_STATUS).encode(), check=True, timeout=10)
+    for station in ("akutsu", "sukagawa"):
+        status = {**STATUS, "station": station, "alerts": [], "no_data": NO_DATA}
+        subprocess.run(["mosquitto_pub", "-p", str(mosquitto.port), "-q", "1", "-r",
+                        "-t", f"floodwatch/status/{station}", "-s"],
+                       input=json.dumps(status).encode(), check=True, timeout=10)
 
     async def scenario() -> None:
         async with api_client(make_settings(), sample_registry) as client:
             async def no_data() -> list[dict[str, Any]]:
-                answer: list[dict[str, Any]] = (
-                    await client.get("/api/v1/alerts/open")).json()["no_data"]
-                return answer
+                answer = (await client.get("/api/v1/alerts/open")).json()
+                return list(answer["no_data"])
 
-            assert await eventually(no_data, "the retained no-data status") == \
-                NO_DATA_STATUS["open"]
+            found = await eventually(
+                lambda: _both(no_data), "both stations' retained status")
+            assert found == [{**NO_DATA, "stations": ["akutsu", "sukagawa"]}]
 
     asyncio.run(scenario())
+
+
+async def _both(read: Callable[[], Any]) -> list[dict[str, Any]]:
+    answer: list[dict[str, Any]] = await read()
+    return answer if answer and len(answer[0]["stations"]) == 2 else []

@@ -7,8 +7,6 @@ import asyncio
 import pytest
 
 from floodwatch.api.hub import SLOW_REASON, ClientDropped, LiveEvent, LiveFilter, LiveHub
-from floodwatch.api.live import LiveCache
-from floodwatch.core import bus
 
 
 def _reading(station: str, kind: str = "river") -> LiveEvent:
@@ -23,21 +21,6 @@ def test_filters() -> None:
     assert LiveFilter(kinds=frozenset({"road"})).matches(alert)
     assert not LiveFilter(alerts_only=True).matches(_reading("a"))
     assert LiveFilter(alerts_only=True).matches(alert)
-
-
-def test_the_no_data_status_reaches_every_client_and_every_new_one() -> None:
-    cache = LiveCache(subscription=None, hub=LiveHub(queue_size=3))  # type: ignore[arg-type]
-    status = b'{"schema_version": 1, "open": [{"scope": "all", "alert_id": "no_data/1"}]}'
-    event = cache.handle(bus.NO_DATA_STATUS.name(), status)
-    assert event is not None
-    assert (event.type, event.station) == ("no_data", "")
-    # About the feed itself: a client watching one station, or only alerts, needs it too.
-    assert LiveFilter(stations=frozenset({"b"}), alerts_only=True).matches(event)
-    assert cache.open_no_data() == [{"scope": "all", "alert_id": "no_data/1"}]
-    assert cache.snapshot(LiveFilter(stations=frozenset({"b"})))[-1]["type"] == "no_data"
-    cleared = cache.handle(bus.NO_DATA_STATUS.name(), b"")  # an emptied retained status
-    assert cleared is not None
-    assert cache.open_no_data() == []
 
 
 def test_slow_client_is_dropped_with_a_reason_others_keep_everything() -> None:

@@ -103,22 +103,23 @@ def outage(tmp_path: Path, mosquitto: MosquittoServer,
     notify = NotifyStage(env, tmp_path / "notify.log").start()
     first = ingest(1)
     try:
-        with collect(mosquitto.port, "floodwatch/no-data/#") as bus, \
+        with collect(mosquitto.port, "floodwatch/no-data") as bus, \
                 collect(mosquitto.port, "bousai/floodwatch/#") as network, \
                 Gauges(mosquitto.port).running() as gauges:
             time.sleep(3 * INTERVAL_S)
             assert first.stop() == 0  # ingest goes down; the broker keeps its session
             if silent_gauge is not None:
                 gauges.silent.add(silent_gauge)  # and one gauge really fails with it
-            wait_for(lambda: bus.count("floodwatch/no-data/") >= 1, 4 * INTERVAL_S + 10,
-                     "the no-data alert")
+            wait_for(lambda: bus.count() >= 1, 4 * INTERVAL_S + 10, "the no-data alert")
+            wait_for(lambda: len(_silent_on_network(network)) == len(GAUGES), 10,
+                     "the network's statuses to show the no-data alert")
             time.sleep(INTERVAL_S)  # down for about four intervals in all
             second = ingest(2)  # the broker hands it the backlog
-            wait_for(lambda: bus.count("floodwatch/no-data/") >= 2, 30, "the no-data clear")
+            wait_for(lambda: bus.count() >= 2, 30, "the no-data clear")
             time.sleep(5 * INTERVAL_S)
             assert second.stop() == 0
-        wait_for(lambda: any(_open(p) == [] for p in _no_data_mirror(network)), 10,
-                 "the network's no-data mirror to show nothing open")
+        wait_for(lambda: not _silent_on_network(network), 10,
+                 "the network's statuses to show the no-data alert cleared")
     finally:
         for process in (alerts, notify):
             if process.process is not None and process.process.poll() is None:
@@ -126,12 +127,11 @@ def outage(tmp_path: Path, mosquitto: MosquittoServer,
     return bus, network
 
 
-def _no_data_mirror(network: Collected) -> list[dict[str, Any]]:
-    return network.payloads("bousai/floodwatch/no-data")
-
-
-def _open(payload: dict[str, Any]) -> list[Any]:
-    return list(payload["open"])
+def _silent_on_network(network: Collected) -> set[str]:
+    """Stations whose latest status on the disaster network names a no-data alert."""
+    latest = {status["station"]: status
+              for status in network.payloads("bousai/floodwatch/status/")}
+    return {station for station, status in latest.items() if status.get("no_data")}
 
 
 def _offline_raised(network: Collected) -> list[dict[str, Any]]:
@@ -143,20 +143,21 @@ def test_ingest_down_40_minutes_is_one_pipeline_alert_and_no_gauge_offline(
         tmp_path: Path, mosquitto: MosquittoServer,
         settings_env: Callable[..., dict[str, str]]) -> None:
     bus, network = outage(tmp_path, mosquitto, settings_env, silent_gauge=None)
-    events = bus.payloads("floodwatch/no-data/")
+    events = bus.payloads()
     assert [(e["scope"], e["transition"]) for e in events] == [
         ("all", "raised"), ("all", "cleared")]
     assert events[0]["stations"] == GAUGES
     assert _offline_raised(network) == []
-    mirror = _no_data_mirror(network)
-    assert any(_open(p) and _open(p)[0]["alert_id"] == events[0]["event_id"] for p in mirror)
+    named = {s["no_data"]["alert_id"] for s in network.payloads("bousai/floodwatch/status/")
+             if s.get("no_data")}
+    assert named == {events[0]["event_id"]}
 
 
 def test_a_gauge_really_silent_through_the_outage_is_still_found(
         tmp_path: Path, mosquitto: MosquittoServer,
         settings_env: Callable[..., dict[str, str]]) -> None:
     bus, network = outage(tmp_path, mosquitto, settings_env, silent_gauge="g05")
-    assert [(e["scope"], e["transition"]) for e in bus.payloads("floodwatch/no-data/")] == [
+    assert [(e["scope"], e["transition"]) for e in bus.payloads()] == [
         ("all", "raised"), ("all", "cleared")]
     offline = _offline_raised(network)
     assert [p["station"] for p in offline] == ["g05"]
