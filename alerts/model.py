@@ -60,12 +60,27 @@ class Cause(_Frozen):
     note: str | None = None
 
 
+# How a projection's rate was fitted (alerts.trend): a least-squares line over the whole
+# rate window, or over the readings since the rate last changed (a rise starting).
+FitMethod = Literal["least_squares_window", "least_squares_since_change"]
+
+
+class ProjectionBasis(_Frozen):
+    """The readings a projection's rate was fitted over."""
+
+    method: FitMethod
+    readings: int
+    since: datetime  # the first reading of the fit
+    span_s: float  # from it to the newest reading
+
+
 class Projection(_Frozen):
     """When the next reference level is reached at the current rate of rise."""
 
     level: int
     minutes: int
-    rate_m_per_h: float
+    rate_m_per_h: float  # the fitted rate (``basis``), not necessarily the alert's
+    basis: ProjectionBasis
 
 
 class Event(_Frozen):

@@ -59,12 +59,16 @@ def event_message(event: Event, station: Station, labels: Labels) -> bus.AlertEv
     level = labels.level(event.alert_type, shown_level(event))
     projection = None
     if event.projection is not None:
+        basis = event.projection.basis
         projection = bus.ProjectionMessage(
             level=event.projection.level,
             level_name=labels.level(AlertType.RIVER_LEVEL, event.projection.level).name,
             minutes=event.projection.minutes,
             rate_m_per_h=event.projection.rate_m_per_h,
-            text=projection_text(event, labels))
+            text=projection_text(event, labels),
+            basis=bus.ProjectionBasisMessage(method=basis.method, readings=basis.readings,
+                                             since=format_ts(basis.since),
+                                             span_s=basis.span_s))
     cause = event.cause
     return bus.AlertEventMessage(
         event_id=event.event_id,

@@ -140,13 +140,23 @@ class LocalText(BaseModel):
     en: str
 
 
+class ProjectionBasisMessage(BaseModel):
+    # The readings the projection's rate was fitted over (docs/alerts.md, Projection).
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    method: Literal["least_squares_window", "least_squares_since_change"]
+    readings: int
+    since: str  # the first reading of the fit, format_ts
+    span_s: float
+
+
 class ProjectionMessage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     level: int
     level_name: str
     minutes: int
-    rate_m_per_h: float
+    rate_m_per_h: float  # the fitted rate; detail.rate_m_per_h is the alert rule's
     text: LocalText | None
+    basis: ProjectionBasisMessage
 
 
 class CauseMessage(BaseModel):

@@ -109,11 +109,16 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
     assert len(caps) == 7
     assert b"<identifier>floodwatch:g1/4</identifier>" in caps[3]
     escalation = payloads[3]
-    # 0.5 m -> 3.1 m in 30 min is 5.2 m/h: 0.9 m more to danger in 10.4 min.
+    # 0.5, 1.2, 2.1, 3.1 m in 30 min: the alert's rate (oldest to newest) is 5.2 m/h, the
+    # projection's least-squares line over the four readings 5.22 m/h: 0.9 m more to
+    # danger in 10.3 min.
+    assert escalation["detail"]["rate_m_per_h"] == 5.2
     assert escalation["projection"] == {
-        "level": 4, "level_name": "danger", "minutes": 11, "rate_m_per_h": 5.2,
+        "level": 4, "level_name": "danger", "minutes": 11, "rate_m_per_h": 5.22,
         "text": {"ja": "現在の上昇速度で約11分後に氾濫危険水位に到達する見込み",
-                 "en": "Flood danger level in about 11 min at the current rate"}}
+                 "en": "Flood danger level in about 11 min at the current rate"},
+        "basis": {"method": "least_squares_window", "readings": 4,
+                  "since": "2026-10-12T00:00:00.000000Z", "span_s": 1800.0}}
     assert escalation["event_id"] == "g1/4"
     assert escalation["alert_id"] == "g1/1"
     assert escalation["level_name"] == "evacuation"
