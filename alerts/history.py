@@ -11,15 +11,21 @@ API serves and lists in its public Atom feed) and, when known, ``value``, ``thre
 event time plus ``seq`` nanoseconds, so two events of one station at the same instant
 never overwrite each other.
 
+The engine's no-data alerts (alerts.silence) go to measurement ``no_data_event``: tags
+``scope`` and ``transition``; fields ``event_id``, ``alert_id``, ``silent``, ``total`` and
+``payload`` (the event's JSON); the time is the event time plus ``seq`` nanoseconds.
+
 Lines are queued in SQLite with the event itself and written by ``history_writer``; while
 InfluxDB is down they wait there and the engine carries on.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from floodwatch.alerts import metrics
 from floodwatch.alerts.labels import Labels
-from floodwatch.alerts.model import Event
+from floodwatch.alerts.model import Event, NoDataEvent
 from floodwatch.alerts.render import shown_level
 from floodwatch.alerts.store import AlertStore
 from floodwatch.core.influx import InfluxClient
@@ -28,6 +34,7 @@ from floodwatch.core.lineprotocol import format_point
 from floodwatch.core.registry import Station
 
 MEASUREMENT = "alert_event"
+NO_DATA_MEASUREMENT = "no_data_event"
 VALUE_KEYS = ("level_m", "water_depth_cm", "surface_temp_c", "value")
 THRESHOLD_KEYS = ("threshold_m", "threshold_cm", "threshold_c", "threshold_m_per_h")
 
@@ -58,6 +65,14 @@ def history_line(event: Event, station: Station, labels: Labels, payload: bytes,
     return format_point(MEASUREMENT, tags, fields, _event_ns(event))
 
 
+def no_data_history_line(event: NoDataEvent, payload: bytes) -> str:
+    return format_point(
+        NO_DATA_MEASUREMENT, {"scope": event.scope, "transition": event.transition.value},
+        {"event_id": event.event_id, "alert_id": event.alert_id, "silent": event.silent,
+         "total": event.total, "payload": payload.decode()},
+        _time_ns(event.at, event.seq))
+
+
 # Line protocol refuses control characters; in XML content a character reference is the
 # same character once parsed, so the stored document means exactly what was published.
 _XML_CONTROL_REFERENCES = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
@@ -74,9 +89,11 @@ def one_line_xml(document: bytes) -> str:
 
 
 def _event_ns(event: Event) -> int:
-    seconds = int(event.at.timestamp())
-    micros = event.at.microsecond
-    return seconds * 1_000_000_000 + micros * 1000 + event.seq
+    return _time_ns(event.at, event.seq)
+
+
+def _time_ns(at: datetime, seq: int) -> int:
+    return int(at.timestamp()) * 1_000_000_000 + at.microsecond * 1000 + seq
 
 
 class HistoryQueue:

@@ -140,6 +140,16 @@ class Defaults(_Rules):
     road: RoadRules = RoadRules()
 
 
+class NoDataRule(_Rules):
+    """When silence is the pipeline's, not each gauge's (alerts.silence)."""
+
+    more_than: float = Field(
+        default=0.5, ge=0, lt=1,
+        description="fraction of a scope's stations silent at once for one no-data alert")
+    basin_min_stations: int = Field(
+        default=3, ge=2, description="a basin needs this many stations for its own alert")
+
+
 UNCONFIRMED_RESTRICTION = ("unconfirmed (a single reading): for disaster office staff "
                            "only until a further reading confirms it")
 
@@ -148,6 +158,7 @@ class RulesFile(_Rules):
     defaults: Defaults = Defaults()
     stations: dict[str, dict[str, Any]] = Field(default_factory=dict)
     labels: Labels
+    no_data: NoDataRule = NoDataRule()
     cap_sender: str = Field(default="floodwatch@example.invalid", min_length=1,
                             pattern=r"^[^\s,<&]+$")
     cap_restriction: str = Field(
@@ -167,8 +178,10 @@ class AlertRules:
 
     def __init__(self, labels: Labels, by_station: dict[str, StationRules],
                  cap_sender: str, cap_restriction: str = "disaster office staff only",
+                 no_data: NoDataRule | None = None, *,
                  cap_unconfirmed_restriction: str = UNCONFIRMED_RESTRICTION) -> None:
         self.labels = labels
+        self.no_data = no_data or NoDataRule()
         self.cap_sender = cap_sender
         self.cap_restriction = cap_restriction
         self.cap_unconfirmed_restriction = cap_unconfirmed_restriction
@@ -210,7 +223,8 @@ class AlertRules:
         if unknown:
             raise RulesError(f"{source}: stations.{unknown[0]}: not in the station registry")
         return cls(parsed.labels, by_station, parsed.cap_sender, parsed.cap_restriction,
-                   parsed.cap_unconfirmed_restriction)
+                   parsed.no_data,
+                   cap_unconfirmed_restriction=parsed.cap_unconfirmed_restriction)
 
     @classmethod
     def load(cls, path: Path, registry: StationRegistry) -> AlertRules:

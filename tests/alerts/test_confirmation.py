@@ -200,12 +200,13 @@ def test_the_number_of_readings_is_checked(registry: StationRegistry, readings: 
         rules_with(registry, f"stations: {{g1: {{confirmation: {{readings: {readings}}}}}}}")
 
 
-def test_an_alert_saved_before_confirmation_existed_counts_as_told(engine: Engine) -> None:
+def test_an_alert_saved_before_confirmation_existed_counts_as_told(
+        registry: StationRegistry, rules: AlertRules) -> None:
     # It was published to everyone at once: its all-clear must reach residents.
     saved = {"station": "g1", "seq": 1, "alerts": {"river_level": {
         "alert_id": "g1/1", "level": 3, "raised_at": "2026-10-12T00:00:00Z"}}}
     state = StationState.model_validate_json(json.dumps(saved))
     assert state.alerts[AlertType.RIVER_LEVEL].confirmed_level == 3
-    engine.restore({"g1": state}, engine.clock)
+    engine = Engine(registry, rules, states={"g1": state})
     events = feed(engine, series("g1", [3.2, 2.0, 0.8, 0.5, 0.5], start=10), only="g1")
     assert river_rows(events) == [("cleared", 0, 3, True)]
