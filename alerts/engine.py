@@ -126,7 +126,7 @@ class Engine:
         return Outcome(events=[*(events or []), *swept.events],
                        states=[*(states or []), *swept.states], clock_changed=clock_changed,
                        no_data_events=swept.no_data_events,
-                       no_data=self.silence.no_data if swept.no_data_events else None)
+                       no_data=self.silence.no_data if swept.no_data_changed else None)
 
     def on_command(self, command: Command) -> Outcome:
         """Apply an officer's command; raises CommandRejected with the reason."""

@@ -133,10 +133,10 @@ class AlertProcessor:
                 await self._publish(topic, payload)
             if changes.publications:
                 await self._publish_pending_events()
-                # A no-data alert opened or closed changes the statuses of its stations.
+            if changes.publications or changes.no_data is not None:
+                # A no-data alert opened, widened or closed changes its stations' statuses.
                 stations = [s.id for s in self.engine.registry] \
-                    if changes.no_data is not None \
-                    else changes.states
+                    if changes.no_data is not None else changes.states
                 for station in stations:
                     await self._publish_status(station)
             if changes.history and self._history_hook is not None:

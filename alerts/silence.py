@@ -58,6 +58,7 @@ class Swept:
     events: list[Event] = field(default_factory=list)
     states: list[StationState] = field(default_factory=list)
     no_data_events: list[NoDataEvent] = field(default_factory=list)
+    no_data_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,10 +174,20 @@ class Silence:
         state = self.no_data
         opened = dict(state.open)
         seq = state.seq
+        changed = False
         for scope in sorted(set(opened) | set(wanted)):
             track = opened.get(scope)
-            if (track is None) == (scope not in wanted):
-                continue  # open and still silent, or neither
+            if track is not None and scope in wanted:
+                # Still silent, perhaps wider: a station that fell silent a moment after
+                # the raise (its last reading came late) is covered too -- no new event,
+                # but its status must say so, and it is not blamed on its own.
+                wider = tuple(sorted(set(track.stations) | set(wanted[scope])))
+                if wider != track.stations:
+                    opened[scope] = track.model_copy(update={"stations": wider})
+                    changed = True
+                continue
+            if track is None and scope not in wanted:
+                continue
             seq += 1
             reporting = [m for m in self._members[scope] if m in census.live]
             quiet = [m for m in reporting if m in census.silent]
@@ -197,8 +208,9 @@ class Silence:
                                     last_reading=watermark)
                 del opened[scope]
             swept.no_data_events.append(event)
-        if swept.no_data_events:
+        if swept.no_data_events or changed:
             self.no_data = NoDataState(seq=seq, open=opened)
+            swept.no_data_changed = True
 
     def _offline(self, station: Station, states: dict[str, StationState], due: datetime,
                  swept: Swept) -> None:

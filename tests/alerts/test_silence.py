@@ -185,3 +185,18 @@ def test_a_road_sensor_silent_with_the_rivers_reporting_is_offline(engine: Engin
     assert engine.on_reading(Reading("u1", StationKind.ROAD, at(41), {"water_depth_cm": 0.0},
                                      "device", at(41))).events[0].transition.value == "cleared"
     assert feed(engine, []) == []
+
+
+def test_a_station_silent_a_moment_after_the_raise_joins_the_open_alert(
+        fourteen: Engine) -> None:
+    run(fourteen, round_of(0, GAUGES[:-1]), [], [])
+    run(fourteen, [river(GAUGES[-1], 2, 1.0)], [], [])  # its reading came two minutes late
+    raised = fourteen.on_clock(timedelta(minutes=28))  # the clock is at 00:02 + 28
+    assert [(e.transition.value, e.silent) for e in raised.no_data_events] == [
+        ("raised", 13)]
+    wider = fourteen.on_clock(timedelta(minutes=31))
+    assert wider.no_data_events == []  # the same alert, no second event
+    assert wider.no_data is not None
+    assert wider.no_data.open["all"].stations == tuple(GAUGES)
+    assert fourteen.silence.covering(GAUGES[-1]) is not None
+    assert offline(wider.events) == []
