@@ -16,10 +16,11 @@ over it, and it raises a data-quality alert of its own, cleared after
   against the glitch: it passes (return to plausible). Each interval since the last
   accepted reading allows one ``max_step`` more, so a gauge back from an outage may
   report where the river went meanwhile.
-- A flagged jump opens a *suspect run*. A reading closer to the run than to the river's
-  expected value continues it; the jump is accepted as a real step (the run becomes the
-  recent history) only once ``confirm_readings`` readings in a row have continued it,
-  each with a new value: water moves. A run that repeats one value -- a gauge that fell
+- A flagged jump opens a *suspect run* (the flagged readings since the last accepted
+  one). A reading nearer to the run than to the accepted readings continues it; the jump
+  is accepted as a real step (the run becomes the recent history) only once
+  ``confirm_readings`` readings in a row have continued it, each with a new value:
+  water moves. A run that repeats one value -- a gauge that fell
   to 0.00 or to any constant -- is a ``dropout`` and is never accepted, however long
   it lasts.
 """
@@ -144,7 +145,10 @@ def _check_step(value: float, at: datetime, rule: FieldQuality, memory: FieldMem
             update={"suspect": run[-RECENT_READINGS:], "moving": moving})
     if from_level <= 1:
         return None, _accept(memory, (*memory.accepted, point))
-    return Reason.MAX_STEP, memory.model_copy(update={"suspect": (point,), "moving": 0})
+    # A new jump: the run keeps the flagged readings before it, so a rise too steep for
+    # one step still shows its own trend once it has two.
+    return Reason.MAX_STEP, memory.model_copy(
+        update={"suspect": (*memory.suspect, point)[-RECENT_READINGS:], "moving": 0})
 
 
 def _accept(memory: FieldMemory, accepted: tuple[Point, ...]) -> FieldMemory:

@@ -38,9 +38,10 @@ class FieldMemory(_State):
     """What the data-quality checks of one field remember (alerts.quality).
 
     ``accepted``: the newest accepted readings (the robust recent level comes from
-    them); ``suspect``: a flagged jump and the readings that continued it since, with
-    ``moving``: how many of those in a row changed value (a real step is accepted once
-    enough have); ``flat_*``: since when the value has not changed."""
+    them); ``suspect``: the newest flagged readings since the last accepted one (a jump
+    and what followed it), with ``moving``: how many readings in a row continued it with
+    a new value (a real step is accepted once enough have); ``flat_*``: since when the
+    value has not changed."""
 
     accepted: tuple[Point, ...] = ()
     suspect: tuple[Point, ...] = ()
