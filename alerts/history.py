@@ -10,15 +10,24 @@ API serves and lists in its public Atom feed) and, when known, ``value``, ``thre
 event time plus ``seq`` nanoseconds, so two events of one station at the same instant
 never overwrite each other.
 
+Each suspect reading (alerts.quality) is stored too, as measurement ``reading_flag`` at
+the reading's own time: tags are the station's registry tags, ``kind``, ``field`` and
+``reason``; fields ``value`` (float), ``alert_id`` (the data-quality alert it belongs to)
+and, on the reading that raised that alert, ``event_id``. Ingest stored the value itself
+in the station's measurement; this point says it was not believed, and why.
+
 Lines are queued in SQLite with the event itself and written by ``history_writer``; while
 InfluxDB is down they wait there and the engine carries on.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from floodwatch.alerts import metrics
 from floodwatch.alerts.labels import Labels
 from floodwatch.alerts.model import Event
+from floodwatch.alerts.quality import FlaggedReading
 from floodwatch.alerts.render import shown_level
 from floodwatch.alerts.store import AlertStore
 from floodwatch.core.influx import InfluxClient
@@ -27,6 +36,7 @@ from floodwatch.core.lineprotocol import format_point
 from floodwatch.core.registry import Station
 
 MEASUREMENT = "alert_event"
+FLAG_MEASUREMENT = "reading_flag"
 VALUE_KEYS = ("level_m", "water_depth_cm", "surface_temp_c", "value")
 THRESHOLD_KEYS = ("threshold_m", "threshold_cm", "threshold_c", "threshold_m_per_h")
 
@@ -57,6 +67,16 @@ def history_line(event: Event, station: Station, labels: Labels, payload: bytes,
     return format_point(MEASUREMENT, tags, fields, _event_ns(event))
 
 
+def flag_line(flagged: FlaggedReading, station: Station) -> str:
+    flag = flagged.flag
+    tags = dict(station.tags)
+    tags.update(kind=station.kind.value, field=flag.field, reason=flag.reason.value)
+    fields: dict[str, float | str | int] = {"value": flag.value, "alert_id": flagged.alert_id}
+    if flagged.event_id is not None:
+        fields["event_id"] = flagged.event_id
+    return format_point(FLAG_MEASUREMENT, tags, fields, _nanoseconds(flagged.at))
+
+
 # Line protocol refuses control characters; in XML content a character reference is the
 # same character once parsed, so the stored document means exactly what was published.
 _XML_CONTROL_REFERENCES = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
@@ -73,9 +93,11 @@ def one_line_xml(document: bytes) -> str:
 
 
 def _event_ns(event: Event) -> int:
-    seconds = int(event.at.timestamp())
-    micros = event.at.microsecond
-    return seconds * 1_000_000_000 + micros * 1000 + event.seq
+    return _nanoseconds(event.at) + event.seq
+
+
+def _nanoseconds(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
 class HistoryQueue:
