@@ -41,8 +41,9 @@ from floodwatch.alerts.state import FieldMemory, Point
 
 # Readings the recent level and trend are taken from: the median of five ignores any two.
 RECENT_READINGS = 5
-# Rivers slow down towards a peak: expecting half the recent trend keeps both a rise
-# that continues and one that stops within half a trend's step of the expectation.
+# Half the recent trend: a rise that goes on and one that stops at its peak are both
+# within half a trend's step of it, and no steady rise steeper than 2 x max_step per
+# interval is ever believed (15 m/h on a 10-minute gauge is a sensor, not a river).
 TREND_WEIGHT = 0.5
 
 # The alerts each checked field feeds: their hold timers stand still over its flags.
