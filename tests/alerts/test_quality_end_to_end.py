@@ -128,17 +128,17 @@ def test_one_glitch_per_limb_at_three_gauges(
 
     for gauge, glitches in glitched.items():
         times = {format_ts(at(10 * i)) for i in glitches}
-        levels = events_of(got, gauge, *LEVEL_TYPES)
-        assert levels, gauge  # each river does rise through its levels
-        assert not [e for e in levels if e["cause"]["reading_ts"] in times], gauge
+        alerts = events_of(got, gauge, *LEVEL_TYPES)
+        assert alerts, gauge  # each river does rise through its levels
+        assert not [e for e in alerts if e["cause"]["reading_ts"] in times], gauge
         twin = events_of(got, f"{gauge}-twin", *LEVEL_TYPES)
         # The same raises and escalations at the same moments as the clean river; the
         # way down only later, if at all (the hold stood still over each glitch).
-        assert [(*b, e["at"]) for b, e in zip(brief(levels), levels, strict=True)
+        assert [(*b, e["at"]) for b, e in zip(brief(alerts), alerts, strict=True)
                 if b[1] in ("raised", "escalated")] == [
             (*b, e["at"]) for b, e in zip(brief(twin), twin, strict=True)
             if b[1] in ("raised", "escalated")], gauge
-        assert brief(levels) == brief(twin), gauge
+        assert brief(alerts) == brief(twin), gauge
         quality = events_of(got, gauge, "data_quality")
         assert brief(quality) == [("data_quality", "raised", 1), ("data_quality", "cleared", 0)
                                   ] * 2, gauge
