@@ -97,64 +97,74 @@ def expected_value(points: Sequence[Point], at: datetime, interval_s: float) -> 
 
 
 def deviation(points: Sequence[Point], value: float, at: datetime, max_step: float,
-              interval_s: float) -> float:
+              interval_s: float, *, decided_below: float = 0.0) -> float:
     """How far ``value`` is from ``points`` (oldest first), in allowed steps: over 1 is
     not believable. The distance is to the nearer of the newest point (a river's own
     rate of change: it may turn or start to rise at once) and the expected value (one
     odd value among the points cannot make the next good one look wrong). The allowance
-    is one ``max_step`` per interval since the newest point, at least one."""
+    is one ``max_step`` per interval since the newest point, at least one. A caller that
+    only asks "within ``decided_below``?" gets the newest point's distance when that
+    already says yes (the expectation costs a median of slopes on every reading)."""
     if not points:
         return math.inf
     newest_at, newest = points[-1]
-    intervals = max(1.0, (at - newest_at).total_seconds() / interval_s)
-    distance = min(abs(value - newest), abs(value - expected_value(points, at, interval_s)))
-    return distance / (max_step * intervals)
+    allowance = max_step * max(1.0, (at - newest_at).total_seconds() / interval_s)
+    near = abs(value - newest) / allowance
+    if near <= decided_below:
+        return near
+    return min(near, abs(value - expected_value(points, at, interval_s)) / allowance)
 
 
 def check_field(name: str, value: float, at: datetime, rule: FieldQuality,
                 memory: FieldMemory, *, interval_s: float) -> tuple[Flag | None, FieldMemory]:
     """One reading's value through the checks: its flag (None: good) and the memory."""
-    if memory.flat_value != value or memory.flat_since is None:
-        memory = memory.model_copy(update={"flat_value": value, "flat_since": at})
+    flat_since = memory.flat_since if memory.flat_value == value else None
+    changes: dict[str, object] = {"flat_value": value, "flat_since": flat_since or at}
+    reason: Reason | None = None
     if not rule.min <= value <= rule.max:
-        return Flag(name, value, Reason.OUT_OF_RANGE), memory
-    assert memory.flat_since is not None
-    if rule.flatline_s is not None \
-            and (at - memory.flat_since).total_seconds() >= rule.flatline_s:
-        return Flag(name, value, Reason.FLATLINE), memory
-    if rule.max_step is None:
-        return None, _accept(memory, (*memory.accepted, (at, value)))
-    reason, memory = _check_step(value, at, rule, memory, interval_s)
-    return (None if reason is None else Flag(name, value, reason)), memory
+        reason = Reason.OUT_OF_RANGE
+    elif rule.flatline_s is not None and flat_since is not None \
+            and (at - flat_since).total_seconds() >= rule.flatline_s:
+        reason = Reason.FLATLINE
+    elif rule.max_step is None:
+        changes.update(_accepted((*memory.accepted, (at, value))))
+    else:
+        reason = _check_step(value, at, memory, changes, rule=rule, interval_s=interval_s)
+    flag = None if reason is None else Flag(name, value, reason)
+    return flag, memory.model_copy(update=changes)
 
 
-def _check_step(value: float, at: datetime, rule: FieldQuality, memory: FieldMemory,
-                interval_s: float) -> tuple[Reason | None, FieldMemory]:
+def _check_step(value: float, at: datetime, memory: FieldMemory, changes: dict[str, object],
+                *, rule: FieldQuality, interval_s: float) -> Reason | None:
+    """The step checks; what they change in the memory goes into ``changes``."""
     max_step = rule.max_step
     assert max_step is not None
     point = (at, value)
-    from_level = (0.0 if not memory.accepted else
-                  deviation(memory.accepted, value, at, max_step, interval_s))
     from_jump = deviation(memory.suspect, value, at, max_step, interval_s)
+    # Without a run to compare with, only "within one step?" matters.
+    from_level = (0.0 if not memory.accepted else deviation(
+        memory.accepted, value, at, max_step, interval_s,
+        decided_below=1.0 if from_jump > 1 else 0.0))
     # Ties go to the river: the good reading after a glitch is never the one flagged.
     if from_jump <= 1 and from_jump < from_level:
         moving = memory.moving + 1 if value != memory.suspect[-1][1] else 0
         run = (*memory.suspect, point)
         if moving >= rule.confirm_readings:
-            return None, _accept(memory, run)  # a real step: the new recent history
-        return (Reason.MAX_STEP if moving else Reason.DROPOUT), memory.model_copy(
-            update={"suspect": run[-RECENT_READINGS:], "moving": moving})
+            changes.update(_accepted(run))  # a real step: the new recent history
+            return None
+        changes.update(suspect=run[-RECENT_READINGS:], moving=moving)
+        return Reason.MAX_STEP if moving else Reason.DROPOUT
     if from_level <= 1:
-        return None, _accept(memory, (*memory.accepted, point))
+        changes.update(_accepted((*memory.accepted, point)))
+        return None
     # A new jump: the run keeps the flagged readings before it, so a rise too steep for
     # one step still shows its own trend once it has two.
-    return Reason.MAX_STEP, memory.model_copy(
-        update={"suspect": (*memory.suspect, point)[-RECENT_READINGS:], "moving": 0})
+    changes.update(suspect=(*memory.suspect, point)[-RECENT_READINGS:], moving=0)
+    return Reason.MAX_STEP
 
 
-def _accept(memory: FieldMemory, accepted: tuple[Point, ...]) -> FieldMemory:
-    return memory.model_copy(update={"accepted": accepted[-RECENT_READINGS:],
-                                     "suspect": (), "moving": 0})
+def _accepted(accepted: tuple[Point, ...]) -> dict[str, object]:
+    return {"accepted": accepted[-RECENT_READINGS:], "suspect": (), "moving": 0}
 
 
 def hold_still(step: Step, fields: Iterable[str], since: datetime | None,
