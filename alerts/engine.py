@@ -12,10 +12,9 @@ Time and ordering policy, per station:
   older than the newest arrived out of order and is ignored too (it can never reopen or
   re-clear anything). Neither changes any state.
 - The engine clock (``Clock.watermark``) is the newest reading time seen from any
-  station, advanced further by wall-clock ticks in live operation. A station is offline
-  when the clock is ``k x interval_s`` past the moment it was last heard from (on the
-  engine clock, so a late burst of back-filled readings counts as being heard now). The
-  offline event is stamped with that due moment, not with the tick that noticed it.
+  station; only readings move it. Offline gauges and the "no data" alert of a silent
+  pipeline are alerts.silence's: live, the wall time elapsed since the last reading
+  arrived lets it see a pipeline fall silent, without ever moving the clock.
 """
 
 from __future__ import annotations
@@ -25,12 +24,20 @@ from datetime import datetime, timedelta
 
 from floodwatch.alerts.commands import Command, CommandRejected
 from floodwatch.alerts.machine import Step
-from floodwatch.alerts.model import FLOODING_LEVEL, AlertType, Cause, Event, Transition
+from floodwatch.alerts.model import (
+    FLOODING_LEVEL,
+    AlertType,
+    Cause,
+    Event,
+    NoDataEvent,
+    Transition,
+)
 from floodwatch.alerts.quality import Flag, FlaggedReading, check_field, hold_still
 from floodwatch.alerts.river import evaluate_river, sustained_level, thresholds
 from floodwatch.alerts.road import evaluate_flooding, evaluate_icing
 from floodwatch.alerts.rules import AlertRules
-from floodwatch.alerts.state import Clock, FieldMemory, StationState
+from floodwatch.alerts.silence import ALL, Silence, Swept
+from floodwatch.alerts.state import Clock, FieldMemory, NoDataState, StationState
 from floodwatch.core.bus import AcknowledgeCommand, FloodingCommand
 from floodwatch.core.readings import Reading, format_ts
 from floodwatch.core.registry import Station, StationKind, StationRegistry
@@ -41,6 +48,8 @@ class Outcome:
     events: list[Event] = field(default_factory=list)
     states: list[StationState] = field(default_factory=list)  # changed, to persist
     clock_changed: bool = False
+    no_data_events: list[NoDataEvent] = field(default_factory=list)
+    no_data: NoDataState | None = None  # changed, to persist
     ignored: str | None = None  # why an input had no effect (duplicate, late, ...)
     flags: list[FlaggedReading] = field(default_factory=list)  # suspect values, to store
 
@@ -53,26 +62,29 @@ class Engine:
 
     def __init__(self, registry: StationRegistry, rules: AlertRules,
                  states: dict[str, StationState] | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, no_data: NoDataState | None = None, *,
+                 everything: str = ALL) -> None:
         self.registry = registry
         self.rules = rules
         self.clock = clock or Clock()
         known = states or {}
         self.states = {s.id: known.get(s.id) or StationState(station=s.id) for s in registry}
-        self._silence = {s.id: timedelta(seconds=rules.offline(s.id).factor * s.interval_s)
-                         for s in registry}
-        # Earliest moment any station can go offline: the sweep over all stations runs
-        # only once the clock passes it, not on every reading.
-        self._next_due: datetime | None = None
+        self.silence = Silence(registry, rules, no_data or NoDataState(), everything)
 
-    def restore(self, states: dict[str, StationState], clock: Clock) -> None:
+    @property
+    def no_data(self) -> NoDataState:
+        return self.silence.no_data
+
+    def restore(self, states: dict[str, StationState], clock: Clock,
+                no_data: NoDataState) -> None:
         """Back to a known-good point after an input failed half-way (the processor's
         store, plus what its batch had decided before): a decision is never half made,
         e.g. an alert raised in memory whose event was never published."""
         self.states = {s.id: states.get(s.id) or StationState(station=s.id)
                        for s in self.registry}
         self.clock = clock
-        self._next_due = None  # sweep again on the next input, as at start
+        self.silence.no_data = no_data
+        self.silence.forget_schedule()  # sweep again on the next input, as at start
 
     # --- inputs --------------------------------------------------------------------
     def on_reading(self, reading: Reading) -> Outcome:
@@ -97,21 +109,29 @@ class Engine:
         hold_still(step, flagged, since=previous_ts, at=reading.ts)
         self._rules(step, station, reading, cause, flagged)
         self.states[station.id] = step.state
-        due = now + self._silence[station.id]
-        if self._next_due is not None and due < self._next_due:
-            self._next_due = due
-        outcome = self._sweep(exclude=station.id)
-        return Outcome(events=step.events + outcome.events,
-                       states=[step.state, *outcome.states], clock_changed=clock_changed,
-                       flags=flags)
+        resumed = self.silence.resume(station.id, reading.ts, self.states)
+        swept = self._sweep(now, exclude=station.id)
+        return self._outcome(swept, events=step.events, states=[step.state, *resumed],
+                             clock_changed=clock_changed, flags=flags)
 
-    def on_clock(self, now: datetime) -> Outcome:
-        """A wall-clock tick (live operation): lets offline detection see time pass
-        when no reading arrives at all."""
-        if not self._advance(now):
+    def on_clock(self, elapsed: timedelta) -> Outcome:
+        """A live tick: ``elapsed`` is the wall time since the last reading arrived.
+        It can only reveal a pipeline that fell silent (alerts.silence); it never moves
+        the clock, so readings that arrive late still find it where they left it."""
+        watermark = self.clock.watermark
+        if watermark is None:
             return Outcome()
-        outcome = self._sweep(exclude=None)
-        return Outcome(events=outcome.events, states=outcome.states, clock_changed=True)
+        return self._outcome(self._sweep(watermark + max(elapsed, timedelta(0)),
+                                         exclude=None))
+
+    def _outcome(self, swept: Swept, *, events: list[Event] | None = None,
+                 states: list[StationState] | None = None, clock_changed: bool = False,
+                 flags: list[FlaggedReading] | None = None) -> Outcome:
+        return Outcome(events=[*(events or []), *swept.events],
+                       states=[*(states or []), *swept.states], clock_changed=clock_changed,
+                       no_data_events=swept.no_data_events,
+                       no_data=self.silence.no_data if swept.no_data_events else None,
+                       flags=flags or [])
 
     def on_command(self, command: Command) -> Outcome:
         """Apply an officer's command; raises CommandRejected with the reason."""
@@ -137,37 +157,12 @@ class Engine:
         self.clock = Clock(origin=self.clock.origin or moment, watermark=moment)
         return True
 
-    def _sweep(self, exclude: str | None) -> Outcome:
-        now, origin = self.clock.watermark, self.clock.origin
-        assert now is not None
+    def _sweep(self, now: datetime, exclude: str | None) -> Swept:
+        watermark, origin = self.clock.watermark, self.clock.origin
+        assert watermark is not None
         assert origin is not None
-        events: list[Event] = []
-        changed: list[StationState] = []
-        if self._next_due is not None and now < self._next_due:
-            return Outcome()
-        next_due: datetime | None = None
-        for station in self.registry:
-            state = self.states[station.id]
-            if AlertType.OFFLINE in state.alerts:
-                continue
-            silent = self._silence[station.id]
-            due = (state.heard_at or origin) + silent
-            if now < due or station.id == exclude:
-                next_due = due if next_due is None else min(next_due, due)
-                continue
-            step = Step(state)
-            step.move(AlertType.OFFLINE, 1, at=due, cause=Cause(kind="clock"),
-                      rule=AlertType.OFFLINE.value,
-                      detail={"silent_s": silent.total_seconds(), "interval_s": station.interval_s,
-                       "last_reading": None if state.last_ts is None
-                       else format_ts(state.last_ts)})
-            self.states[station.id] = step.state
-            events.extend(step.events)
-            changed.append(step.state)
-        # None (every station already offline) means: sweep again on the next input,
-        # when a reading may have brought one back.
-        self._next_due = next_due
-        return Outcome(events=events, states=changed)
+        return self.silence.sweep(self.states, origin=origin, watermark=watermark, now=now,
+                                  exclude=exclude)
 
     def _quality(self, step: Step, station: Station, reading: Reading,
                  cause: Cause) -> list[FlaggedReading]:

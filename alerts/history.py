@@ -10,6 +10,10 @@ API serves and lists in its public Atom feed) and, when known, ``value``, ``thre
 event time plus ``seq`` nanoseconds, so two events of one station at the same instant
 never overwrite each other.
 
+The engine's no-data alerts (alerts.silence) go to measurement ``no_data_event``: tags
+``scope`` and ``transition``; fields ``event_id``, ``alert_id``, ``silent``, ``total`` and
+``payload`` (the event's JSON); the time is the event time plus ``seq`` nanoseconds.
+
 Each suspect reading (alerts.quality) is stored too, as measurement ``reading_flag`` at
 the reading's own time: tags are the station's registry tags, ``kind``, ``field`` and
 ``reason``; fields ``value`` (float), ``alert_id`` (the data-quality alert it belongs to)
@@ -26,7 +30,7 @@ from datetime import datetime
 
 from floodwatch.alerts import metrics
 from floodwatch.alerts.labels import Labels
-from floodwatch.alerts.model import Event
+from floodwatch.alerts.model import Event, NoDataEvent
 from floodwatch.alerts.quality import FlaggedReading
 from floodwatch.alerts.render import shown_level
 from floodwatch.alerts.store import AlertStore
@@ -36,6 +40,7 @@ from floodwatch.core.lineprotocol import format_point
 from floodwatch.core.registry import Station
 
 MEASUREMENT = "alert_event"
+NO_DATA_MEASUREMENT = "no_data_event"
 FLAG_MEASUREMENT = "reading_flag"
 VALUE_KEYS = ("level_m", "water_depth_cm", "surface_temp_c", "value")
 THRESHOLD_KEYS = ("threshold_m", "threshold_cm", "threshold_c", "threshold_m_per_h")
@@ -67,6 +72,14 @@ def history_line(event: Event, station: Station, labels: Labels, payload: bytes,
     return format_point(MEASUREMENT, tags, fields, _event_ns(event))
 
 
+def no_data_history_line(event: NoDataEvent, payload: bytes) -> str:
+    return format_point(
+        NO_DATA_MEASUREMENT, {"scope": event.scope, "transition": event.transition.value},
+        {"event_id": event.event_id, "alert_id": event.alert_id, "silent": event.silent,
+         "total": event.total, "payload": payload.decode()},
+        _time_ns(event.at, event.seq))
+
+
 def flag_line(flagged: FlaggedReading, station: Station) -> str:
     flag = flagged.flag
     tags = dict(station.tags)
@@ -74,7 +87,7 @@ def flag_line(flagged: FlaggedReading, station: Station) -> str:
     fields: dict[str, float | str | int] = {"value": flag.value, "alert_id": flagged.alert_id}
     if flagged.event_id is not None:
         fields["event_id"] = flagged.event_id
-    return format_point(FLAG_MEASUREMENT, tags, fields, _nanoseconds(flagged.at))
+    return format_point(FLAG_MEASUREMENT, tags, fields, _time_ns(flagged.at, 0))
 
 
 # Line protocol refuses control characters; in XML content a character reference is the
@@ -93,11 +106,11 @@ def one_line_xml(document: bytes) -> str:
 
 
 def _event_ns(event: Event) -> int:
-    return _nanoseconds(event.at) + event.seq
+    return _time_ns(event.at, event.seq)
 
 
-def _nanoseconds(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+def _time_ns(at: datetime, seq: int) -> int:
+    return int(at.timestamp()) * 1_000_000_000 + at.microsecond * 1000 + seq
 
 
 class HistoryQueue:

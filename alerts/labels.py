@@ -68,10 +68,26 @@ class Templates(_Labels):
         return self
 
 
+class NoDataLabels(_Labels):
+    """The no-data alert (alerts.silence): ``all`` names every station; ``basin`` is a
+    template with {basin}; ``headline`` has {scope} {silent} {total} {transition}."""
+
+    all: Text
+    basin: Text
+    headline: Text
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> NoDataLabels:
+        check_placeholders(self, {"all": set(), "basin": {"basin"},
+                                  "headline": {"scope", "silent", "total", "transition"}})
+        return self
+
+
 class Labels(_Labels):
     types: dict[AlertType, TypeLabels]
     transitions: dict[Transition, Text]
     templates: Templates
+    no_data: NoDataLabels
 
     @model_validator(mode="after")
     def _complete(self) -> Labels:

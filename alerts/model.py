@@ -60,12 +60,27 @@ class Cause(_Frozen):
     note: str | None = None
 
 
+# How a projection's rate was fitted (alerts.trend): a least-squares line over the whole
+# rate window, or over the readings since the rate last changed (a rise starting).
+FitMethod = Literal["least_squares_window", "least_squares_since_change"]
+
+
+class ProjectionBasis(_Frozen):
+    """The readings a projection's rate was fitted over."""
+
+    method: FitMethod
+    readings: int
+    since: datetime  # the first reading of the fit
+    span_s: float  # from it to the newest reading
+
+
 class Projection(_Frozen):
     """When the next reference level is reached at the current rate of rise."""
 
     level: int
     minutes: int
-    rate_m_per_h: float
+    rate_m_per_h: float  # the fitted rate (``basis``), not necessarily the alert's
+    basis: ProjectionBasis
 
 
 class Event(_Frozen):
@@ -86,3 +101,25 @@ class Event(_Frozen):
     @property
     def event_id(self) -> str:
         return f"{self.station}/{self.seq}"
+
+
+class NoDataEvent(_Frozen):
+    """Readings stopped arriving from most of a basin's stations, or of all of them: one
+    alert for officers about the data flow (a pipeline, network or power failure), in
+    place of one offline alert per gauge. Numbered engine-wide."""
+
+    scope: str  # "all" (a partition: "basins/{a,b}"), or "basin/{basin}"
+    seq: int
+    alert_id: str
+    transition: Literal[Transition.RAISED, Transition.CLEARED]
+    at: datetime
+    stations: tuple[str, ...]  # the scope's silent stations (at the raise)
+    silent: int  # how many of the scope's stations were silent
+    total: int  # of how many (those not already offline on their own)
+    last_reading: datetime | None  # the newest reading time the engine had then
+
+    @property
+    def event_id(self) -> str:
+        # "_" is in no station id: never an alert's id. The scope keeps the ids of two
+        # engines (partitions) apart.
+        return f"no_data:{self.scope}/{self.seq}"

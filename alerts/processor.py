@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import Protocol
 
 import structlog
@@ -25,9 +25,13 @@ from floodwatch.alerts import metrics
 from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.commands import CommandRejected, parse_command, rejection_payload
 from floodwatch.alerts.engine import Engine, Outcome
-from floodwatch.alerts.history import flag_line, history_line
+from floodwatch.alerts.history import flag_line, history_line, no_data_history_line
 from floodwatch.alerts.model import AlertType, Event, Transition
-from floodwatch.alerts.render import event_payload, status_payload
+from floodwatch.alerts.render import (
+    event_payload,
+    no_data_payload,
+    status_payload,
+)
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore, Changes, EventPublication
 from floodwatch.core import bus
@@ -71,6 +75,7 @@ class AlertProcessor:
         self._cap_status = cap_status
         self._tick_s = tick_s
         self._last_tick = 0.0
+        self._last_reading = 0.0  # loop time a reading last arrived
         self._status: dict[str, bytes] = {}
         self._published_up_to = 0  # last event publication id handed to the broker
         self._marked_up_to = 0  # last event publication id marked published (confirmed)
@@ -89,7 +94,7 @@ class AlertProcessor:
         loop = asyncio.get_running_loop()
         # No tick right after a start: the broker's backlog must arrive first, or every
         # station would look silent for as long as the engine was down.
-        self._last_tick = loop.time()
+        self._last_tick = self._last_reading = loop.time()
         while not stop.is_set():
             await self._bus.wait(0.1)
             messages = self._bus.drain()
@@ -111,8 +116,11 @@ class AlertProcessor:
             if not messages and self._tick_s > 0 and loop.time() - self._last_tick >= self._tick_s:
                 # Only with nothing queued: a backlog must not look like silence.
                 self._last_tick = loop.time()
+                # Wall time since the last reading arrived, never the wall clock itself:
+                # readings may be stamped minutes behind it (alerts.silence).
+                elapsed = timedelta(seconds=loop.time() - self._last_reading)
                 try:
-                    self._apply(self.engine.on_clock(datetime.now(UTC)), changes)
+                    self._apply(self.engine.on_clock(elapsed), changes)
                 except Exception:  # as for a message: not a crash loop at every restart
                     log.exception("unexpected error evaluating the clock")
                     self._restore_engine(changes)
@@ -126,7 +134,11 @@ class AlertProcessor:
                 await self._publish(topic, payload)
             if changes.publications:
                 await self._publish_pending_events()
-                for station in changes.states:
+                # A no-data alert opened or closed changes the statuses of its stations.
+                stations = [s.id for s in self.engine.registry] \
+                    if changes.no_data is not None \
+                    else changes.states
+                for station in stations:
                     await self._publish_status(station)
             if changes.history and self._history_hook is not None:
                 self._history_hook()
@@ -145,6 +157,7 @@ class AlertProcessor:
     def _handle(self, message: ReceivedMessage, changes: Changes, outgoing: Outgoing) -> None:
         topic = message.topic
         if topic.startswith(bus.READINGS.prefix):
+            self._last_reading = asyncio.get_running_loop().time()
             try:
                 reading = Reading.from_json(message.payload)
             except ValueError as exc:
@@ -192,6 +205,16 @@ class AlertProcessor:
             changes.states[state.station] = state
         if outcome.clock_changed:
             changes.clock = self.engine.clock
+        if outcome.no_data is not None:
+            changes.no_data = outcome.no_data
+        for no_data in outcome.no_data_events:
+            payload = no_data_payload(no_data, self._labels)
+            changes.publications.append(EventPublication(
+                no_data.event_id, bus.NO_DATA.name(), payload))
+            changes.history.append(no_data_history_line(no_data, payload))
+            log.warning("no-data alert", event_id=no_data.event_id, scope=no_data.scope,
+                        transition=no_data.transition.value, silent=no_data.silent,
+                        total=no_data.total)
         for event, (json_publication, cap_publication, history) in zip(
                 outcome.events, rendered, strict=True):
             changes.publications += [json_publication, cap_publication]
@@ -226,7 +249,8 @@ class AlertProcessor:
     def _restore_engine(self, changes: Changes) -> None:
         states, clock = self._store.load()
         states.update(changes.states)
-        self.engine.restore(states, changes.clock or clock)
+        self.engine.restore(states, changes.clock or clock,
+                            changes.no_data or self._store.load_no_data())
 
     # --- publishing ----------------------------------------------------------------
     async def _publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
@@ -246,7 +270,8 @@ class AlertProcessor:
     async def _publish_status(self, station_id: str) -> None:
         station = self.engine.registry.get(station_id)
         assert station is not None
-        payload = status_payload(self.engine.states[station_id], station, self._labels)
+        payload = status_payload(self.engine.states[station_id], station, self._labels,
+                                 self.engine.silence.covering(station_id))
         if self._status.get(station_id) == payload:
             return
         self._status[station_id] = payload

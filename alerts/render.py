@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from floodwatch.alerts.labels import Labels, LevelLabel, Text
-from floodwatch.alerts.model import AlertType, Event
-from floodwatch.alerts.state import StationState
+from floodwatch.alerts.model import AlertType, Event, NoDataEvent
+from floodwatch.alerts.state import NoDataTrack, StationState
 from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import Station
@@ -59,12 +59,16 @@ def event_message(event: Event, station: Station, labels: Labels) -> bus.AlertEv
     level = labels.level(event.alert_type, shown_level(event))
     projection = None
     if event.projection is not None:
+        basis = event.projection.basis
         projection = bus.ProjectionMessage(
             level=event.projection.level,
             level_name=labels.level(AlertType.RIVER_LEVEL, event.projection.level).name,
             minutes=event.projection.minutes,
             rate_m_per_h=event.projection.rate_m_per_h,
-            text=projection_text(event, labels))
+            text=projection_text(event, labels),
+            basis=bus.ProjectionBasisMessage(method=basis.method, readings=basis.readings,
+                                             since=format_ts(basis.since),
+                                             span_s=basis.span_s))
     cause = event.cause
     return bus.AlertEventMessage(
         event_id=event.event_id,
@@ -93,7 +97,9 @@ def event_payload(event: Event, station: Station, labels: Labels) -> bytes:
     return bus.encode(event_message(event, station, labels))
 
 
-def status_payload(state: StationState, station: Station, labels: Labels) -> bytes:
+def status_payload(state: StationState, station: Station, labels: Labels,
+                   no_data: tuple[str, NoDataTrack] | None = None) -> bytes:
+    """``no_data``: (scope, alert) of the open no-data alert that found it silent."""
     alerts = []
     for alert_type in AlertType:
         track = state.alerts.get(alert_type)
@@ -115,4 +121,31 @@ def status_payload(state: StationState, station: Station, labels: Labels) -> byt
         offline=AlertType.OFFLINE in state.alerts,
         flooding_declared=state.flooding_declared,
         alerts=alerts,
+        no_data=None if no_data is None else bus.StatusNoData(
+            alert_id=no_data[1].alert_id, scope=no_data[0],
+            raised_at=format_ts(no_data[1].raised_at),
+            last_reading=None if no_data[1].last_reading is None
+            else format_ts(no_data[1].last_reading)),
     ))
+
+
+def no_data_payload(event: NoDataEvent, labels: Labels) -> bytes:
+    words = labels.no_data
+    if event.scope.startswith("basin/"):
+        basin = event.scope.removeprefix("basin/")
+        scope = bus.LocalText(ja=words.basin.ja.format(basin=basin),
+                              en=words.basin.en.format(basin=basin))
+    else:  # every station of this engine
+        scope = bus.LocalText(ja=words.all.ja, en=words.all.en)
+    transition = labels.transitions[event.transition]
+    headline = bus.LocalText(**{
+        lang: getattr(words.headline, lang).format(
+            scope=getattr(scope, lang), silent=event.silent, total=event.total,
+            transition=getattr(transition, lang))
+        for lang in ("ja", "en")})
+    return bus.encode(bus.NoDataMessage(
+        event_id=event.event_id, alert_id=event.alert_id, scope=event.scope,
+        transition=event.transition.value, at=format_ts(event.at),
+        stations=list(event.stations), silent=event.silent, total=event.total,
+        last_reading=None if event.last_reading is None else format_ts(event.last_reading),
+        headline=headline))

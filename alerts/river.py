@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from functools import cache
 
 from floodwatch.alerts.machine import Detail, Step, evaluate
 from floodwatch.alerts.model import FLOODING_LEVEL, AlertType, Cause, Projection
 from floodwatch.alerts.rules import RateRule, RiverRules
+from floodwatch.alerts.trend import Trend, fit_trend
 from floodwatch.core.registry import Station
 
 Thresholds = tuple[tuple[int, float], ...]
@@ -67,10 +69,12 @@ def rate_window(window: tuple[tuple[datetime, float], ...], at: datetime, value:
     return (*kept, (at, value))
 
 
-def projection(value: float, rate: float | None, table: Thresholds,
+def projection(value: float, trend: Trend | None, table: Thresholds,
                rule: RateRule) -> Projection | None:
-    if rate is None or rate <= 0:
+    """The next level above ``value`` and when the fitted rate (alerts.trend) reaches it."""
+    if trend is None or trend.rate_m_per_h <= 0:
         return None
+    rate = trend.rate_m_per_h
     above = [(level, metres) for level, metres in table if metres > value]
     if not above:
         return None
@@ -80,7 +84,7 @@ def projection(value: float, rate: float | None, table: Thresholds,
         return None
     # Rounded first so float noise (99.99999 min) does not tip the ceiling to 101.
     return Projection(level=level, minutes=max(1, math.ceil(round(seconds / 60, 6))),
-                      rate_m_per_h=round(rate, 3))
+                      rate_m_per_h=round(rate, 3), basis=trend.basis)
 
 
 def evaluate_river(step: Step, station: Station, rules: RiverRules, value: float, *,
@@ -100,8 +104,11 @@ def evaluate_river(step: Step, station: Station, rules: RiverRules, value: float
         return {"level_m": value, "threshold_m": by_level.get(level),
                 "rate_m_per_h": None if rate is None else round(rate, 3)}
 
+    @cache
     def project() -> Projection | None:
-        return projection(value, rate, table, rate_rule)
+        # Its own fit, not the alert's rate (alerts.trend says why); only computed when
+        # an event needs it.
+        return projection(value, fit_trend(window, rate_rule), table, rate_rule)
 
     evaluate(step, AlertType.RIVER_LEVEL, raw=raw, sustain=sustain, at=at, cause=cause,
              hold_s=rules.level.hold_s, confirm=rules.level.confirm_readings,

@@ -138,10 +138,21 @@ class Defaults(_Rules):
     road: RoadRules = RoadRules()
 
 
+class NoDataRule(_Rules):
+    """When silence is the pipeline's, not each gauge's (alerts.silence)."""
+
+    more_than: float = Field(
+        default=0.5, ge=0, lt=1,
+        description="fraction of a scope's stations silent at once for one no-data alert")
+    basin_min_stations: int = Field(
+        default=3, ge=2, description="a basin needs this many stations for its own alert")
+
+
 class RulesFile(_Rules):
     defaults: Defaults = Defaults()
     stations: dict[str, dict[str, Any]] = Field(default_factory=dict)
     labels: Labels
+    no_data: NoDataRule = NoDataRule()
     cap_sender: str = Field(default="floodwatch@example.invalid", min_length=1,
                             pattern=r"^[^\s,<&]+$")
     cap_restriction: str = Field(
@@ -157,8 +168,10 @@ class AlertRules:
     """Every station's resolved rules, plus the labels."""
 
     def __init__(self, labels: Labels, by_station: dict[str, StationRules],
-                 cap_sender: str, cap_restriction: str = "disaster office staff only") -> None:
+                 cap_sender: str, cap_restriction: str = "disaster office staff only",
+                 no_data: NoDataRule | None = None) -> None:
         self.labels = labels
+        self.no_data = no_data or NoDataRule()
         self.cap_sender = cap_sender
         self.cap_restriction = cap_restriction
         self._by_station = by_station
@@ -198,7 +211,8 @@ class AlertRules:
         unknown = sorted(set(parsed.stations) - {station.id for station in registry})
         if unknown:
             raise RulesError(f"{source}: stations.{unknown[0]}: not in the station registry")
-        return cls(parsed.labels, by_station, parsed.cap_sender, parsed.cap_restriction)
+        return cls(parsed.labels, by_station, parsed.cap_sender, parsed.cap_restriction,
+                   parsed.no_data)
 
     @classmethod
     def load(cls, path: Path, registry: StationRegistry) -> AlertRules:

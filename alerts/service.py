@@ -12,6 +12,7 @@ from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.history import history_writer
 from floodwatch.alerts.processor import AlertProcessor
 from floodwatch.alerts.rules import AlertRules, RulesError
+from floodwatch.alerts.silence import ALL, partition_scope
 from floodwatch.alerts.store import AlertStore
 from floodwatch.core import bus
 from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
@@ -69,7 +70,10 @@ async def run_alerts(settings: Settings, registry: StationRegistry, rules: Alert
     ``registry`` is this engine's partition (see ``partition``)."""
     store = AlertStore(store_path(settings))
     states, clock = store.load()
-    engine = Engine(registry, rules, states, clock)
+    everything = ALL if settings.alerts_basins is None \
+        else partition_scope(settings.alerts_basins)
+    engine = Engine(registry, rules, states, clock, store.load_no_data(),
+                    everything=everything)
     session = MqttSession(
         BrokerAddress.from_settings(settings),
         settings.alerts_client_id,

@@ -78,8 +78,25 @@ class StationState(_State):
 
 
 class Clock(_State):
-    """The engine's event-time clock: ``origin`` is the first time it ever saw, and
-    ``watermark`` the latest reading time (or wall-clock tick) seen."""
+    """The engine's event-time clock: ``origin`` is the first reading time it ever saw,
+    and ``watermark`` the latest. Only readings move it: wall time never does (see
+    alerts.silence for how wall time still reveals a pipeline that stopped)."""
 
     origin: datetime | None = None
     watermark: datetime | None = None
+
+
+class NoDataTrack(_State):
+    """One open "no data" alert of a scope (``all``, or ``basin/{basin}``)."""
+
+    alert_id: str
+    raised_at: datetime
+    stations: tuple[str, ...]  # the scope's stations that were silent when it was raised
+    last_reading: datetime | None  # the newest reading time when it was raised
+
+
+class NoDataState(_State):
+    """The engine's "no data" alerts: numbered engine-wide, at most one open per scope."""
+
+    seq: int = 0
+    open: dict[str, NoDataTrack] = {}

@@ -1,8 +1,9 @@
 """Local durable state of the alert engine: one SQLite file in FLOODWATCH_STATE_DIR.
 
 One transaction per batch of inputs holds everything the batch changed -- station
-states, the engine clock, the new events to publish (``event_publications``: each event's
-JSON and CAP, until the broker confirms them), their InfluxDB history lines and
+states, the engine clock and its no-data alerts, the new events to publish
+(``event_publications``: each event's JSON and CAP, until the broker confirms them),
+their InfluxDB history lines and
 the ids of applied commands -- and only then are the inputs acknowledged to the broker.
 A crash before the commit loses nothing (the broker redelivers, and the engine ignores
 what it had already applied); a crash after it re-sends unpublished events with their
@@ -15,7 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from floodwatch.alerts.state import Clock, StationState
+from floodwatch.alerts.state import Clock, NoDataState, StationState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,13 +60,15 @@ class Changes:
     publications: list[EventPublication]
     history: list[str]
     commands: list[str]
+    no_data: NoDataState | None = None
 
     @classmethod
     def empty(cls) -> Changes:
         return cls({}, None, [], [], [])
 
     def __bool__(self) -> bool:
-        return bool(self.states or self.clock or self.publications or self.history or self.commands)
+        return bool(self.states or self.clock or self.publications or self.history
+                    or self.commands or self.no_data)
 
 
 class AlertStore:
@@ -106,6 +109,10 @@ class AlertStore:
         clock = Clock.model_validate_json(row[0]) if row else Clock()
         return states, clock
 
+    def load_no_data(self) -> NoDataState:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'no_data'").fetchone()
+        return NoDataState.model_validate_json(row[0]) if row else NoDataState()
+
     def commit(self, changes: Changes) -> None:
         if not changes:
             return
@@ -119,6 +126,9 @@ class AlertStore:
             if changes.clock is not None:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('clock', ?)",
                            (changes.clock.model_dump_json(),))
+            if changes.no_data is not None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('no_data', ?)",
+                           (changes.no_data.model_dump_json(),))
             db.executemany(
                 "INSERT INTO event_publications (event_id, topic, payload) VALUES (?, ?, ?)",
                 [(e.event_id, e.topic, e.payload) for e in changes.publications])

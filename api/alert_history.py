@@ -68,13 +68,19 @@ class OpenAlerts(BaseModel):
 
     alerts: list[dict[str, Any]] = Field(
         description="Each open alert as in the engine's status, plus its station.")
+    no_data: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The engine's open no-data alerts (most stations of a basin, or of "
+        "all, silent at once): each station status's `no_data`, once per alert, with its "
+        "`stations`.")
 
 
 @router.get("/open", summary="Open alerts of every station (from the engine's status)",
             responses=problem_responses(401))
 async def open_alerts(live: LiveDep) -> OpenAlerts:
     return OpenAlerts(alerts=[{"station": station, **alert}
-                              for station, alert in live.open_alerts()])
+                              for station, alert in live.open_alerts()],
+                      no_data=live.open_no_data())
 
 
 @router.get("/history", summary="Alert events, newest first",

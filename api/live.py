@@ -76,6 +76,17 @@ class LiveCache:
         return [(station, alert) for station, status in sorted(self._status.items())
                 for alert in status.get("alerts", []) if isinstance(alert, dict)]
 
+    def open_no_data(self) -> list[dict[str, Any]]:
+        """The engine's open no-data alerts, each once with the stations it found silent
+        (from the stations' statuses: ``no_data``)."""
+        found: dict[str, dict[str, Any]] = {}
+        for station, status in sorted(self._status.items()):
+            no_data = status.get("no_data")
+            if isinstance(no_data, dict) and isinstance(no_data.get("alert_id"), str):
+                entry = found.setdefault(no_data["alert_id"], {**no_data, "stations": []})
+                entry["stations"].append(station)
+        return list(found.values())
+
     def flooding_declared(self, station: str) -> bool | None:
         """Whether an officer has declared flooding there; None when not known yet."""
         declared = self._status.get(station, {}).get("flooding_declared")

@@ -76,6 +76,12 @@ CAP = Topic(
 STATUS = Topic(
     "floodwatch/status/{station}", ("floodwatch/status/+",), "StatusMessage", ("alerts",),
     ("notify", "api"), "the station's current alert state", retained=True)
+# The open ones are also in each silent station's status (StatusMessage.no_data), which
+# is how notify, the API and the dashboard see them.
+NO_DATA = Topic(
+    "floodwatch/no-data", ("floodwatch/no-data",), "NoDataMessage", ("alerts",),
+    ("operators",), "for officers: most stations of a basin or of all fell silent at "
+    "once, and when data flows again (docs/alerts.md)")
 COMMANDS = Topic(
     "floodwatch/commands/{verb}/{station}", ("floodwatch/commands/#",),
     "AcknowledgeCommand (verb `acknowledge`), FloodingCommand (verb `flooding`)", ("api",),
@@ -90,8 +96,8 @@ NETWORK = Topic(
     "`cap`: CAP 1.2 XML, `alerts`: AlertEventMessage, `status`: StatusMessage (retained)",
     ("notify",), ("network",), "what the disaster network receives (docs/notify.md)")
 
-TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, STATUS, COMMANDS,
-                             COMMAND_REJECTIONS, NETWORK)
+TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, STATUS, NO_DATA,
+                             COMMANDS, COMMAND_REJECTIONS, NETWORK)
 
 
 def shared(topic_filter: str, group: str) -> str:
@@ -134,13 +140,23 @@ class LocalText(BaseModel):
     en: str
 
 
+class ProjectionBasisMessage(BaseModel):
+    # The readings the projection's rate was fitted over (docs/alerts.md, Projection).
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    method: Literal["least_squares_window", "least_squares_since_change"]
+    readings: int
+    since: str  # the first reading of the fit, format_ts
+    span_s: float
+
+
 class ProjectionMessage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     level: int
     level_name: str
     minutes: int
-    rate_m_per_h: float
+    rate_m_per_h: float  # the fitted rate; detail.rate_m_per_h is the alert rule's
     text: LocalText | None
+    basis: ProjectionBasisMessage
 
 
 class CauseMessage(BaseModel):
@@ -200,6 +216,30 @@ class StatusMessage(_Message):
     offline: bool
     flooding_declared: bool
     alerts: list[StatusAlert]
+    no_data: StatusNoData | None = None
+
+
+class NoDataMessage(_Message):
+    event_id: str  # "no_data:{scope}/{seq}", numbered by the engine
+    alert_id: str  # the event id of the raise
+    scope: str  # "all" (or "basins/{a,b}" for a partition), or "basin/{basin}"
+    transition: Literal["raised", "cleared"]
+    at: str
+    stations: list[str]  # the scope's silent stations when it was raised
+    silent: int
+    total: int  # the scope's stations not already offline on their own
+    last_reading: str | None  # the newest reading time the engine had
+    headline: LocalText
+
+
+class StatusNoData(BaseModel):
+    """The open no-data alert that found this station silent with most of its scope."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    alert_id: str
+    scope: str
+    raised_at: str
+    last_reading: str | None
 
 
 class _Command(_Message):

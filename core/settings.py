@@ -143,8 +143,9 @@ class Settings(BaseSettings):
     )
     alerts_tick_s: float = Field(
         default=30.0, ge=0, le=3600,
-        description="Wall-clock tick for offline detection when no reading arrives; "
-        "0 turns it off (replays: event time only).",
+        description="How often the engine looks at the wall time since the last reading "
+        "arrived, to see a silent pipeline (one no-data alert); 0 turns it off (replays: "
+        "reading time only).",
     )
     alerts_basins: str | None = Field(
         default=None,

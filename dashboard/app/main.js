@@ -36,6 +36,13 @@ function showStatus() {
   const banner = element('banner');
   let text = status.failure;
   if (!text && offline && connection.state !== 'connecting') text = t('lostBanner');
+  // The engine's no-data alert (most stations silent at once) is in each silent
+  // station's status: one banner, not a row of offline stations.
+  const silent = [...store.statuses.values()].filter((s) => s.no_data);
+  if (!text && silent.length) {
+    const last = silent[0].no_data.last_reading;
+    text = t('noDataBanner', silent.length, last ? new Date(last).toLocaleTimeString() : '—');
+  }
   if (!text && status.busOnly) text = t('busOnly');
   banner.textContent = text ?? '';
   banner.hidden = !text;
@@ -67,6 +74,7 @@ function onLiveMessage(message) {
       }
       view.alerts.render();
       refreshStations();
+      showStatus();
       break;
     case 'reading':
       store.applyReading(message.data);
@@ -74,10 +82,12 @@ function onLiveMessage(message) {
       break;
     case 'status':
       store.applyStatus(message.station, message.data);
+      showStatus();
       break;
     case 'alert':
       view.alerts.onEvent(message.data);
       break;
+
     default: // heartbeat; dropped is followed by the server closing the socket
   }
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.conftest import REGISTRY_YAML, RULES_FILE, river, road, write_registry
 from tests.alerts.process import AlertsProcess, bus, publish_all
-from tests.support import InfluxQuery, collect, wait_for
+from tests.support import Collected, InfluxQuery, collect, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -109,11 +109,16 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
     assert len(caps) == 7
     assert b"<identifier>floodwatch:g1/4</identifier>" in caps[3]
     escalation = payloads[3]
-    # 0.5 m -> 3.1 m in 30 min is 5.2 m/h: 0.9 m more to danger in 10.4 min.
+    # 0.5, 1.2, 2.1, 3.1 m in 30 min: the alert's rate (oldest to newest) is 5.2 m/h, the
+    # projection's least-squares line over the four readings 5.22 m/h: 0.9 m more to
+    # danger in 10.3 min.
+    assert escalation["detail"]["rate_m_per_h"] == 5.2
     assert escalation["projection"] == {
-        "level": 4, "level_name": "danger", "minutes": 11, "rate_m_per_h": 5.2,
+        "level": 4, "level_name": "danger", "minutes": 11, "rate_m_per_h": 5.22,
         "text": {"ja": "現在の上昇速度で約11分後に氾濫危険水位に到達する見込み",
-                 "en": "Flood danger level in about 11 min at the current rate"}}
+                 "en": "Flood danger level in about 11 min at the current rate"},
+        "basis": {"method": "least_squares_window", "readings": 4,
+                  "since": "2026-10-12T00:00:00.000000Z", "span_s": 1800.0}}
     assert escalation["event_id"] == "g1/4"
     assert escalation["alert_id"] == "g1/1"
     assert escalation["level_name"] == "evacuation"
@@ -126,7 +131,7 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
     retained = status.payloads()[-1]
     assert retained == {"schema_version": 1, "station": "g1", "kind": "river", "seq": 7,
                         "offline": False,
-                        "flooding_declared": False, "alerts": []}
+                        "flooding_declared": False, "alerts": [], "no_data": None}
 
     rows = stored()
     assert [(r["alert_type"], r["transition"], r["level"], r["seq"]) for r in rows] == [
@@ -185,7 +190,7 @@ def test_influxdb_down_queues_history_and_keeps_alerting(
     wait_for(lambda: influx.count("alert_event", "seq") == 7, 20, "the queued history")
 
 
-def test_live_wall_clock_tick_detects_silence(
+def test_live_tick_reports_a_silent_pipeline_once_not_every_gauge(
         tmp_path: Path, mosquitto: MosquittoServer,
         alerts_env: Callable[..., dict[str, str]],
         start_alerts: Callable[[dict[str, str]], AlertsProcess]) -> None:
@@ -193,24 +198,37 @@ def test_live_wall_clock_tick_detects_silence(
     registry.write_text(REGISTRY_YAML.replace("interval_s: 600", "interval_s: 1")
                         .replace("interval_s: 300", "interval_s: 1"), encoding="utf-8")
     start_alerts(alerts_env(stations=str(registry), alerts_tick_s="0.2"))
-    now = datetime.now(UTC)
-    first = [Reading("g1", StationKind.RIVER, now, {"level_m": 0.4}, "device", now),
-             Reading("g2", StationKind.RIVER, now, {"level_m": 0.4}, "device", now),
-             Reading("u1", StationKind.ROAD, now, {"water_depth_cm": 0.0}, "device", now)]
-    with collect(mosquitto.port, "floodwatch/alerts/#") as got:
+    # Stamped an hour in the past, as a backlog or a simulator would be: the wall clock
+    # must not make them look silent.
+    then = datetime.now(UTC) - timedelta(hours=1)
+    first = [Reading("g1", StationKind.RIVER, then, {"level_m": 0.4}, "device", then),
+             Reading("g2", StationKind.RIVER, then, {"level_m": 0.4}, "device", then),
+             Reading("u1", StationKind.ROAD, then, {"water_depth_cm": 0.0}, "device", then)]
+    with collect(mosquitto.port, "floodwatch/alerts/#", "floodwatch/no-data",
+                 "floodwatch/status/#") as got:
         publish_all(mosquitto.port, bus(first))
-        # Nothing else arrives: only the wall clock can tell the stations are silent.
-        wait_for(lambda: got.count() >= 3, 30, "offline alerts from the wall-clock tick")
-        later = datetime.now(UTC)
+        # Nothing else arrives: only wall time passing can tell the data stopped.
+        wait_for(lambda: got.count("floodwatch/no-data") >= 1, 30, "the no-data alert")
+        wait_for(lambda: silent_in_status(got) == {"g1", "g2", "u1"}, 10,
+                 "each silent station's status to name the no-data alert")
+        later = then + timedelta(seconds=5)
         publish_all(mosquitto.port, bus([
             Reading("g1", StationKind.RIVER, later, {"level_m": 0.4}, "device", later)]))
-        wait_for(lambda: got.count() >= 4, 30, "the offline alert to clear")
-    events = got.payloads()
-    assert sorted(brief(p) for p in events[:3]) == [("g1", "offline", "raised", 1),
-                                                    ("g2", "offline", "raised", 1),
-                                                    ("u1", "offline", "raised", 1)]
-    assert brief(events[3]) == ("g1", "offline", "cleared", 0)
-    assert all(p["cause"] == {"kind": "clock"} for p in events[:3])
+        wait_for(lambda: got.count("floodwatch/no-data") >= 2, 30, "the no-data clear")
+        wait_for(lambda: silent_in_status(got) == set(), 10, "the statuses to clear it")
+    assert got.count("floodwatch/alerts/") == 0  # no gauge was blamed
+    raised, cleared = got.payloads("floodwatch/no-data")
+    assert (raised["scope"], raised["transition"], raised["stations"]) == (
+        "all", "raised", ["g1", "g2", "u1"])
+    assert raised["event_id"] == raised["alert_id"] == "no_data:all/1"
+    assert (cleared["transition"], cleared["alert_id"]) == ("cleared", raised["event_id"])
+    assert raised["headline"]["en"] == "all stations: no data from 3 of 3 stations (raised)"
+
+
+def silent_in_status(got: Collected) -> set[str]:
+    """Stations whose latest status names an open no-data alert."""
+    latest = {status["station"]: status for status in got.payloads("floodwatch/status/")}
+    return {station for station, status in latest.items() if status.get("no_data")}
 
 
 def test_partition_subscribes_to_its_own_stations_only(

@@ -96,14 +96,6 @@ def test_offline_raised_at_due_time_and_cleared_on_report(engine: Engine) -> Non
     assert events[1].detail["silent_s"] == 1800.0
 
 
-def test_offline_needs_the_clock_to_move_a_tick_does_it(engine: Engine) -> None:
-    feed(engine, [river("g1", 0, 0.5), river("g2", 0, 0.5)])
-    assert summary(engine.on_clock(at(29)).events) == [("u1", "offline", "raised", 1)]
-    outcome = engine.on_clock(at(31))
-    assert ("g1", "offline", "raised", 1) in summary(outcome.events)
-    assert engine.on_clock(at(20)).events == []  # the clock never goes back
-
-
 def test_backfill_after_an_outage_clears_once(engine: Engine) -> None:
     readings = [river("g1", 0, 0.5), river("g2", 0, 0.5)]
     readings += [river("g1", minute, 0.5) for minute in range(10, 130, 10)]

@@ -69,3 +69,36 @@ def test_open_alerts_and_acknowledge(
             assert set(command) == {"command_id", "issued_at", "officer", "alert_id", "note"}
 
     asyncio.run(scenario())
+
+
+NO_DATA: dict[str, Any] = {"alert_id": "no_data:all/1", "scope": "all",
+                           "raised_at": "2026-10-12T00:30:00.000000Z",
+                           "last_reading": "2026-10-12T00:00:00.000000Z"}
+
+
+def test_open_no_data_alerts_from_the_stations_statuses(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry,
+    mosquitto: MosquittoServer,
+) -> None:
+    for station in ("akutsu", "sukagawa"):
+        status = {**STATUS, "station": station, "alerts": [], "no_data": NO_DATA}
+        subprocess.run(["mosquitto_pub", "-p", str(mosquitto.port), "-q", "1", "-r",
+                        "-t", f"floodwatch/status/{station}", "-s"],
+                       input=json.dumps(status).encode(), check=True, timeout=10)
+
+    async def scenario() -> None:
+        async with api_client(make_settings(), sample_registry) as client:
+            async def no_data() -> list[dict[str, Any]]:
+                answer = (await client.get("/api/v1/alerts/open")).json()
+                return list(answer["no_data"])
+
+            found = await eventually(
+                lambda: _both(no_data), "both stations' retained status")
+            assert found == [{**NO_DATA, "stations": ["akutsu", "sukagawa"]}]
+
+    asyncio.run(scenario())
+
+
+async def _both(read: Callable[[], Any]) -> list[dict[str, Any]]:
+    answer: list[dict[str, Any]] = await read()
+    return answer if answer and len(answer[0]["stations"]) == 2 else []

@@ -87,9 +87,12 @@ def publish_scene(stack: Stack) -> None:
     mosquitto_pub_lines(stack.broker_port, "sensors/river/sukagawa", history).wait(timeout=20)
 
 
-def retain_status(port: int, station: str, alert_id: str) -> None:
-    """The alert engine's retained status, as it would publish it, with one open alert."""
+def retain_status(port: int, station: str, alert_id: str,
+                  no_data: dict[str, str] | None = None) -> None:
+    """The alert engine's retained status, as it would publish it, with one open alert
+    (and the no-data alert that found the station silent, if any)."""
     status = {"station": station, "kind": "river", "seq": 1, "offline": False,
+              "no_data": no_data,
               "flooding_declared": False, "alerts": [{
                   "alert_id": alert_id, "alert_type": "river_level", "level": 2,
                   "level_name": "caution", "label": {"ja": "氾濫注意水位", "en": "Flood caution"},
@@ -235,5 +238,17 @@ def test_public_read_needs_no_key(
             expect(page.locator("#ack-message")).to_have_text(
                 "確認には担当職員（officer）のキーが必要です")
             expect(alert).to_have_attribute("data-acknowledged", "false")
+            # Most stations silent at once: one banner about the data, not the gauges.
+            no_data = {"alert_id": "no_data:all/1", "scope": "all",
+                       "raised_at": "2026-11-28T01:30:00Z",
+                       "last_reading": "2026-11-28T01:00:00Z"}
+            for station in ("sukagawa", "akutsu"):
+                retain_status(mosquitto.port, station, f"{station}/1", no_data)
+            banner = page.locator("#banner")
+            expect(banner).to_contain_text("2観測所からデータが届いていません")
+            expect(banner).to_have_attribute("data-kind", "warning")
+            for station in ("sukagawa", "akutsu"):
+                retain_status(mosquitto.port, station, f"{station}/1")
+            expect(banner).to_be_hidden()
     finally:
         api.stop()

@@ -210,7 +210,8 @@ event_messages = st.builds(
     alert_level=st.none() | st.integers(1, 5),
     detail=st.dictionaries(st.sampled_from(["level_m", "rate"]),
                            st.none() | st.floats(-10, 10) | st.text(max_size=5)),
-    projection=st.none(),
+    projection=st.none() | st.builds(bus.ProjectionMessage, text=st.none() | texts,
+                                     basis=st.builds(bus.ProjectionBasisMessage)),
     cause=st.builds(bus.CauseMessage, kind=st.sampled_from(["reading", "clock", "command"])),
 )
 

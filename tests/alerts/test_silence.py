@@ -1,0 +1,187 @@
+"""Silence (alerts.silence): offline gauges on reading time, and one no-data alert when
+the pipeline or most of a basin falls silent -- never a flood of per-gauge alerts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from floodwatch.alerts.engine import Engine, Outcome
+from floodwatch.alerts.model import AlertType, Event, NoDataEvent
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.readings import Reading
+from floodwatch.core.registry import StationKind, StationRegistry
+from tests.alerts.conftest import RULES_FILE, at, feed, river, road
+
+GAUGES = [f"g{n:02d}" for n in range(14)]
+
+
+def basin_registry(basins: dict[str, int]) -> StationRegistry:
+    """Gauges reporting every 10 minutes, ``count`` in each basin."""
+    lines = ["stations:"]
+    number = 0
+    for basin, count in basins.items():
+        for _ in range(count):
+            lines.append(
+                f"  - {{id: g{number:02d}, kind: river, name: {{ja: 観測所{number},"
+                f" en: G{number}}}, river: {basin}, basin: {basin},"
+                f" location: {{lat: 37.5, lon: 140.4}}, interval_s: 600,"
+                f" levels_m: {{standby: 5, caution: 6, evacuation: 7, danger: 8}}}}")
+            number += 1
+    return StationRegistry.from_yaml_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def fourteen() -> Engine:
+    registry = basin_registry({"abukuma": 14})
+    return Engine(registry, AlertRules.load(RULES_FILE, registry))
+
+
+def round_of(minute: float, stations: list[str]) -> list[Reading]:
+    return [river(station, minute, 1.0) for station in stations]
+
+
+def apply(engine: Engine, outcome: Outcome, events: list[Event],
+          no_data: list[NoDataEvent]) -> None:
+    events += outcome.events
+    no_data += outcome.no_data_events
+
+
+def run(engine: Engine, readings: list[Reading], events: list[Event],
+        no_data: list[NoDataEvent]) -> None:
+    for reading in readings:
+        apply(engine, engine.on_reading(reading), events, no_data)
+
+
+def offline(events: list[Event]) -> list[tuple[str, str]]:
+    return [(e.station, e.transition.value) for e in events
+            if e.alert_type is AlertType.OFFLINE]
+
+
+def test_a_silent_pipeline_is_one_no_data_alert_and_its_backlog_raises_nothing(
+        fourteen: Engine) -> None:
+    events: list[Event] = []
+    no_data: list[NoDataEvent] = []
+    run(fourteen, round_of(0, GAUGES), events, no_data)
+    # Ingest stops: nothing arrives; the live tick reports the wall time since then.
+    for minutes in range(1, 41):
+        apply(fourteen, fourteen.on_clock(timedelta(minutes=minutes)), events, no_data)
+    assert fourteen.clock.watermark == at(0)  # wall time never moves the clock
+    assert [(e.scope, e.transition.value, e.silent, e.total) for e in no_data] == [
+        ("all", "raised", 14, 14)]
+    assert no_data[0].at == at(30)  # 3 x 600 s after the last reading
+    assert no_data[0].last_reading == at(0)
+    # Ingest restarts and replays the broker's backlog, in order, then live again.
+    for minute in range(10, 90, 10):
+        run(fourteen, round_of(minute, GAUGES), events, no_data)
+    assert offline(events) == []
+    assert [(e.scope, e.transition.value) for e in no_data] == [
+        ("all", "raised"), ("all", "cleared")]
+    assert no_data[1].alert_id == no_data[0].alert_id == no_data[0].event_id
+    assert no_data[1].at == at(30)  # never before its raise
+    assert fourteen.no_data.open == {}
+
+
+def test_a_gauge_really_silent_through_the_outage_is_found_on_reading_time(
+        fourteen: Engine) -> None:
+    events: list[Event] = []
+    no_data: list[NoDataEvent] = []
+    run(fourteen, round_of(0, GAUGES), events, no_data)
+    for minutes in range(1, 41):
+        apply(fourteen, fourteen.on_clock(timedelta(minutes=minutes)), events, no_data)
+    alive = GAUGES[1:]  # g00 never reports again
+    for minute in range(10, 90, 10):
+        run(fourteen, round_of(minute, alive), events, no_data)
+    assert offline(events) == [("g00", "raised")]
+    raised = next(e for e in events if e.alert_type is AlertType.OFFLINE)
+    assert raised.at == at(30)  # its own due time: 3 x interval after its last reading
+    assert [e.transition.value for e in no_data] == ["raised", "cleared"]
+
+
+def test_readings_resuming_without_a_backlog_do_not_blame_the_gauges(
+        fourteen: Engine) -> None:
+    events: list[Event] = []
+    no_data: list[NoDataEvent] = []
+    run(fourteen, round_of(0, GAUGES), events, no_data)
+    apply(fourteen, fourteen.on_clock(timedelta(hours=2)), events, no_data)
+    # The broker lost the backlog: readings resume two hours later, a few at a time.
+    for minute in (120, 121, 122):
+        run(fourteen, [river(g, minute, 1.0) for g in GAUGES[1:]
+                       if int(g[1:]) % 3 == minute % 3], events, no_data)
+    assert offline(events) == []
+    assert [e.transition.value for e in no_data] == ["raised", "cleared"]
+    # g00 never came back: offline three intervals after the flow resumed (counted
+    # from one interval before the first reading), not at once.
+    for minute in range(130, 200, 10):
+        run(fourteen, round_of(minute, GAUGES[1:]), events, no_data)
+    assert offline(events) == [("g00", "raised")]
+    assert next(e for e in events if e.alert_type is AlertType.OFFLINE).at == at(140)
+
+
+def test_one_dead_gauge_among_reporting_neighbours_is_offline_not_no_data(
+        fourteen: Engine) -> None:
+    events: list[Event] = []
+    no_data: list[NoDataEvent] = []
+    run(fourteen, round_of(0, GAUGES), events, no_data)
+    for minute in range(10, 70, 10):
+        run(fourteen, round_of(minute, GAUGES[:-1]), events, no_data)
+        apply(fourteen, fourteen.on_clock(timedelta(minutes=5)), events, no_data)
+    assert offline(events) == [("g13", "raised")]
+    assert no_data == []
+
+
+def test_most_of_one_basin_silent_is_one_basin_alert() -> None:
+    registry = basin_registry({"abukuma": 10, "ara": 4})
+    engine = Engine(registry, AlertRules.load(RULES_FILE, registry))
+    abukuma, ara = GAUGES[:10], GAUGES[10:]
+    events: list[Event] = []
+    no_data: list[NoDataEvent] = []
+    run(engine, round_of(0, GAUGES), events, no_data)
+    # Ara's link goes down after minute 0 (three of its four gauges); Abukuma reports on.
+    for minute in range(10, 60, 10):
+        run(engine, round_of(minute, [*abukuma, ara[0]]), events, no_data)
+    assert offline(events) == []
+    assert [(e.scope, e.transition.value, e.stations) for e in no_data] == [
+        ("basin/ara", "raised", tuple(ara[1:]))]
+    assert no_data[0].at == at(30)
+    # The link comes back without the lost readings.
+    run(engine, round_of(60, GAUGES), events, no_data)
+    assert [(e.scope, e.transition.value) for e in no_data] == [
+        ("basin/ara", "raised"), ("basin/ara", "cleared")]
+    assert offline(events) == []
+
+
+def test_a_dead_gauge_does_not_make_its_basin_look_mostly_silent(engine: Engine) -> None:
+    # Three stations: u1 never reports and goes offline on its own; then g2 stops too.
+    # One of the two left is not "most": g2 is offline, not a no-data alert.
+    readings = [river("g1", 0, 0.5), river("g2", 0, 0.5)]
+    readings += [river("g1", minute, 0.5) for minute in range(10, 70, 10)]
+    outcomes = [engine.on_reading(reading) for reading in readings]
+    assert [(e.station, e.at) for o in outcomes for e in o.events
+            if e.alert_type is AlertType.OFFLINE] == [("u1", at(15)), ("g2", at(30))]
+    assert all(not o.no_data_events for o in outcomes)
+
+
+def test_no_data_survives_a_restart_and_clears_once(fourteen: Engine) -> None:
+    run(fourteen, round_of(0, GAUGES), [], [])
+    raised = fourteen.on_clock(timedelta(minutes=31))
+    assert [e.transition.value for e in raised.no_data_events] == ["raised"]
+    assert raised.no_data is not None
+    resumed = Engine(fourteen.registry, fourteen.rules, fourteen.states, fourteen.clock,
+                     raised.no_data)
+    assert resumed.on_clock(timedelta(minutes=45)).no_data_events == []  # still open
+    cleared = resumed.on_reading(river("g03", 10, 1.0))
+    assert [(e.transition.value, e.alert_id) for e in cleared.no_data_events] == [
+        ("cleared", raised.no_data_events[0].alert_id)]
+
+
+def test_a_road_sensor_silent_with_the_rivers_reporting_is_offline(engine: Engine) -> None:
+    readings: list[Reading] = [road("u1", 0, water_depth_cm=0.0)]
+    readings += [river(g, minute, 0.5) for minute in range(0, 40, 10) for g in ("g1", "g2")]
+    events = [e for r in readings for e in engine.on_reading(r).events]
+    assert [(e.station, e.transition.value, e.at) for e in events
+            if e.alert_type is AlertType.OFFLINE] == [("u1", "raised", at(15))]
+    assert engine.on_reading(Reading("u1", StationKind.ROAD, at(41), {"water_depth_cm": 0.0},
+                                     "device", at(41))).events[0].transition.value == "cleared"
+    assert feed(engine, []) == []
