@@ -32,7 +32,7 @@ from floodwatch.alerts.model import (
     NoDataEvent,
     Transition,
 )
-from floodwatch.alerts.quality import Flag, check_field
+from floodwatch.alerts.quality import Flag, FlaggedReading, check_field, hold_still
 from floodwatch.alerts.river import evaluate_river, sustained_level, thresholds
 from floodwatch.alerts.road import evaluate_flooding, evaluate_icing
 from floodwatch.alerts.rules import AlertRules
@@ -51,6 +51,7 @@ class Outcome:
     no_data_events: list[NoDataEvent] = field(default_factory=list)
     no_data: NoDataState | None = None  # changed, to persist
     ignored: str | None = None  # why an input had no effect (duplicate, late, ...)
+    flags: list[FlaggedReading] = field(default_factory=list)  # suspect values, to store
 
 
 class Engine:
@@ -96,19 +97,22 @@ class Engine:
         clock_changed = self._advance(reading.ts)
         now = self.clock.watermark
         assert now is not None
+        previous_ts = state.last_ts
         step = Step(state)
         step.update(last_ts=reading.ts, heard_at=now)
         cause = Cause(kind="reading", reading_ts=reading.ts, values=reading.values)
         if AlertType.OFFLINE in step.state.alerts:
             step.move(AlertType.OFFLINE, 0, at=now, cause=cause, rule=AlertType.OFFLINE.value,
                       detail={"last_reading": format_ts(reading.ts)})
-        flagged = self._quality(step, station, reading, cause)
+        flags = self._quality(step, station, reading, cause)
+        flagged = {suspect.flag.field for suspect in flags}
+        hold_still(step, flagged, since=previous_ts, at=reading.ts)
         self._rules(step, station, reading, cause, flagged)
         self.states[station.id] = step.state
         resumed = self.silence.resume(station.id, reading.ts, self.states)
         swept = self._sweep(now, exclude=station.id)
         return self._outcome(swept, events=step.events, states=[step.state, *resumed],
-                             clock_changed=clock_changed)
+                             clock_changed=clock_changed, flags=flags)
 
     def on_clock(self, elapsed: timedelta) -> Outcome:
         """A live tick: ``elapsed`` is the wall time since the last reading arrived.
@@ -121,12 +125,13 @@ class Engine:
                                          exclude=None))
 
     def _outcome(self, swept: Swept, *, events: list[Event] | None = None,
-                 states: list[StationState] | None = None,
-                 clock_changed: bool = False) -> Outcome:
+                 states: list[StationState] | None = None, clock_changed: bool = False,
+                 flags: list[FlaggedReading] | None = None) -> Outcome:
         return Outcome(events=[*(events or []), *swept.events],
                        states=[*(states or []), *swept.states], clock_changed=clock_changed,
                        no_data_events=swept.no_data_events,
-                       no_data=self.silence.no_data if swept.no_data_changed else None)
+                       no_data=self.silence.no_data if swept.no_data_changed else None,
+                       flags=flags or [])
 
     def on_command(self, command: Command) -> Outcome:
         """Apply an officer's command; raises CommandRejected with the reason."""
@@ -160,7 +165,7 @@ class Engine:
                                   exclude=exclude)
 
     def _quality(self, step: Step, station: Station, reading: Reading,
-                 cause: Cause) -> set[str]:
+                 cause: Cause) -> list[FlaggedReading]:
         checks = self.rules.quality(station.id)
         flags: list[Flag] = []
         memories = dict(step.state.fields)
@@ -171,19 +176,26 @@ class Engine:
                 continue
             checked = True
             flag, memories[name] = check_field(name, value, reading.ts, rule,
-                                               memories.get(name, FieldMemory()))
+                                               memories.get(name, FieldMemory()),
+                                               interval_s=station.interval_s)
             if flag is not None:
                 flags.append(flag)
         step.update(fields=memories)
         if not checked:
-            return set()
+            return []
         if flags:
             first = flags[0]
             step.update(quality_good_run=0)
+            before = len(step.events)
             step.move(AlertType.DATA_QUALITY, 1, at=reading.ts, cause=cause,
                       rule=f"{AlertType.DATA_QUALITY.value}.{first.reason}",
-                      detail={"field": first.field, "value": first.value, "reason": first.reason})
-        elif AlertType.DATA_QUALITY in step.state.alerts:
+                      detail={"field": first.field, "value": first.value,
+                              "reason": first.reason.value})
+            raised = step.events[before:]
+            alert_id = step.state.alerts[AlertType.DATA_QUALITY].alert_id
+            return [FlaggedReading(station.id, reading.ts, flag, alert_id,
+                                   raised[0].event_id if raised else None) for flag in flags]
+        if AlertType.DATA_QUALITY in step.state.alerts:
             run = step.state.quality_good_run + 1
             needed = max(rule.clear_readings for rule in checks.values())
             if run >= needed:
@@ -193,7 +205,7 @@ class Engine:
                           detail={"good_readings": float(run)})
             else:
                 step.update(quality_good_run=run)
-        return {flag.field for flag in flags}
+        return []
 
     def _rules(self, step: Step, station: Station, reading: Reading, cause: Cause,
                flagged: set[str]) -> None:

@@ -15,6 +15,12 @@ The engine's no-data alerts (alerts.silence) go to measurement ``no_data_event``
 ``scope`` and ``transition``; fields ``event_id``, ``alert_id``, ``silent``, ``total`` and
 ``payload`` (the event's JSON); the time is the event time plus ``seq`` nanoseconds.
 
+Each suspect reading (alerts.quality) is stored too, as measurement ``reading_flag`` at
+the reading's own time: tags are the station's registry tags, ``kind``, ``field`` and
+``reason``; fields ``value`` (float), ``alert_id`` (the data-quality alert it belongs to)
+and, on the reading that raised that alert, ``event_id``. Ingest stored the value itself
+in the station's measurement; this point says it was not believed, and why.
+
 Lines are queued in SQLite with the event itself and written by ``history_writer``; while
 InfluxDB is down they wait there and the engine carries on.
 """
@@ -26,6 +32,7 @@ from datetime import datetime
 from floodwatch.alerts import metrics
 from floodwatch.alerts.labels import Labels
 from floodwatch.alerts.model import Event, NoDataEvent
+from floodwatch.alerts.quality import FlaggedReading
 from floodwatch.alerts.render import shown_level
 from floodwatch.alerts.store import AlertStore
 from floodwatch.core.influx import InfluxClient
@@ -35,6 +42,7 @@ from floodwatch.core.registry import Station
 
 MEASUREMENT = "alert_event"
 NO_DATA_MEASUREMENT = "no_data_event"
+FLAG_MEASUREMENT = "reading_flag"
 VALUE_KEYS = ("level_m", "water_depth_cm", "surface_temp_c", "value")
 THRESHOLD_KEYS = ("threshold_m", "threshold_cm", "threshold_c", "threshold_m_per_h")
 
@@ -71,6 +79,16 @@ def no_data_history_line(event: NoDataEvent, payload: bytes) -> str:
         {"event_id": event.event_id, "alert_id": event.alert_id, "silent": event.silent,
          "total": event.total, "payload": payload.decode()},
         _time_ns(event.at, event.seq))
+
+
+def flag_line(flagged: FlaggedReading, station: Station) -> str:
+    flag = flagged.flag
+    tags = dict(station.tags)
+    tags.update(kind=station.kind.value, field=flag.field, reason=flag.reason.value)
+    fields: dict[str, float | str | int] = {"value": flag.value, "alert_id": flagged.alert_id}
+    if flagged.event_id is not None:
+        fields["event_id"] = flagged.event_id
+    return format_point(FLAG_MEASUREMENT, tags, fields, _time_ns(flagged.at, 0))
 
 
 # Line protocol refuses control characters; in XML content a character reference is the

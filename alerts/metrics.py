@@ -1,6 +1,7 @@
 """The alert engine's Prometheus metrics (served on FLOODWATCH_METRICS_PORT when set).
 
-Labels are alert types, transitions and fixed reasons only: bounded cardinality.
+Labels are alert types, transitions, the rules file's field names and fixed reasons only:
+bounded cardinality.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ EVENTS = Counter(
 COMMANDS = Counter(
     "floodwatch_alerts_commands_total", "Officers' commands, by outcome.", ["outcome"]
 )
+FLAGS = Counter(
+    "floodwatch_alerts_flags_total", "Suspect values (data quality), by field and reason.",
+    ["field", "reason"]
+)
 OPEN_ALERTS = Gauge(
     "floodwatch_alerts_open", "Open alerts, by type.", ["alert_type"]
 )
 HISTORY_BACKLOG = Gauge(
     "floodwatch_alerts_history_backlog",
-    "Alert events waiting to be written to InfluxDB (InfluxDB down or slow).",
+    "Alert events and reading flags waiting to be written to InfluxDB (down or slow).",
 )
 COMMIT_SECONDS = Histogram(
     "floodwatch_alerts_commit_seconds",

@@ -25,7 +25,7 @@ from floodwatch.alerts import metrics
 from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.commands import CommandRejected, parse_command, rejection_payload
 from floodwatch.alerts.engine import Engine, Outcome
-from floodwatch.alerts.history import history_line, no_data_history_line
+from floodwatch.alerts.history import flag_line, history_line, no_data_history_line
 from floodwatch.alerts.model import AlertType, Event, Transition
 from floodwatch.alerts.render import (
     event_payload,
@@ -38,6 +38,7 @@ from floodwatch.core import bus
 from floodwatch.core.deadletter import deadletter_payload
 from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.readings import Reading
+from floodwatch.core.registry import Station
 
 log = structlog.get_logger("alerts")
 
@@ -198,6 +199,8 @@ class AlertProcessor:
         # batch holds none of this outcome (and the engine is restored), rather than a
         # state whose events were never published.
         rendered = [self._render(event) for event in outcome.events]
+        flag_lines = [flag_line(flagged, self._station(flagged.station))
+                      for flagged in outcome.flags]
         for state in outcome.states:
             changes.states[state.station] = state
         if outcome.clock_changed:
@@ -223,10 +226,17 @@ class AlertProcessor:
                 metrics.OPEN_ALERTS.labels(event.alert_type.value).dec()
             log.info("alert event", event_id=event.event_id, alert_type=event.alert_type.value,
                      transition=event.transition.value, level=event.level)
+        changes.history += flag_lines
+        for flagged in outcome.flags:
+            metrics.FLAGS.labels(flagged.flag.field, flagged.flag.reason.value).inc()
+
+    def _station(self, station_id: str) -> Station:
+        station = self.engine.registry.get(station_id)
+        assert station is not None  # the engine decides only for registered stations
+        return station
 
     def _render(self, event: Event) -> tuple[EventPublication, EventPublication, str]:
-        station = self.engine.registry.get(event.station)
-        assert station is not None
+        station = self._station(event.station)
         payload = event_payload(event, station, self._labels)
         cap = render_cap(event, station, self._rules, self._cap_status)
         return (EventPublication(event.event_id, bus.ALERTS.name(station=event.station),

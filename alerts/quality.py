@@ -1,53 +1,182 @@
-"""Data quality: out-of-range values, spikes and flat lines (a stuck sensor).
+"""Data quality per gauge: a plausible range, believable steps, stuck and dropped-out
+sensors -- the hard limits, rate-of-change limits and "unreliable" flags of Delft-FEWS
+validation, with limits per station (rules file) and per reporting interval (registry).
 
-A flagged value is excluded from the level rules (the alert stays where it was rather
-than clearing on a bad number) and raises a data-quality alert of its own, cleared after
-``clear_readings`` good readings in a row.
+A flagged (suspect) value never moves a level alert: it is kept out of the level rules
+and the rate-of-rise window, the hold timers of the alerts it would feed stand still
+over it, and it raises a data-quality alert of its own, cleared after
+``clear_readings`` good readings in a row. Checks, in order:
 
-A spike is a jump larger than ``spike`` from the last good value. If the next reading
-agrees with the flagged one (within ``spike``), the step was real and it is accepted:
-a genuine surge is held back by at most one reading, never ignored for good.
+- ``out_of_range``: outside [min, max].
+- ``flatline``: the same value for ``flatline_s`` or longer (a stuck sensor).
+- ``max_step``: further than ``max_step`` per reporting interval from the value the
+  recent ACCEPTED readings lead us to expect (their median level, carried along half
+  their median trend). A single accepted outlier moves neither median, and a glitch is
+  never accepted, so the good reading after a glitch is judged against the river, not
+  against the glitch: it passes (return to plausible). Each interval since the last
+  accepted reading allows one ``max_step`` more, so a gauge back from an outage may
+  report where the river went meanwhile.
+- A flagged jump opens a *suspect run* (the flagged readings since the last accepted
+  one). A reading nearer to the run than to the accepted readings continues it; the jump
+  is accepted as a real step (the run becomes the recent history) only once
+  ``confirm_readings`` readings in a row have continued it, each with a new value:
+  water moves. A run that repeats one value -- a gauge that fell
+  to 0.00 or to any constant -- is a ``dropout`` and is never accepted, however long
+  it lasts.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from statistics import median
 
+from floodwatch.alerts.machine import Step
+from floodwatch.alerts.model import AlertType
 from floodwatch.alerts.rules import FieldQuality
-from floodwatch.alerts.state import FieldMemory
+from floodwatch.alerts.state import FieldMemory, Point
+
+# Readings the recent level and trend are taken from: the median of five ignores any two.
+RECENT_READINGS = 5
+# Half the recent trend: a rise that goes on and one that stops at its peak are both
+# within half a trend's step of it, and no steady rise steeper than 2 x max_step per
+# interval is ever believed (15 m/h on a 10-minute gauge is a sensor, not a river).
+TREND_WEIGHT = 0.5
+
+# The alerts each checked field feeds: their hold timers stand still over its flags.
+ALERTS_OF_FIELD: dict[str, tuple[AlertType, ...]] = {
+    "level_m": (AlertType.RIVER_LEVEL, AlertType.RATE_OF_RISE),
+    "water_depth_cm": (AlertType.ROAD_FLOODING,),
+    "surface_temp_c": (AlertType.ROAD_ICING,),
+}
+
+
+class Reason(StrEnum):
+    """Why a value is suspect: a tag in InfluxDB and the data-quality alert's rule."""
+
+    OUT_OF_RANGE = "out_of_range"
+    FLATLINE = "flatline"
+    MAX_STEP = "max_step"
+    DROPOUT = "dropout"
 
 
 @dataclass(frozen=True, slots=True)
 class Flag:
     field: str
     value: float
-    reason: str  # out_of_range | spike | flatline: a rule name, used as a tag
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedReading:
+    """A flag as stored: ``alert_id`` of the data-quality alert it belongs to, and
+    ``event_id`` of the event the reading caused (the raise), if any."""
+
+    station: str
+    at: datetime
+    flag: Flag
+    alert_id: str
+    event_id: str | None
+
+
+def expected_value(points: Sequence[Point], at: datetime, interval_s: float) -> float:
+    """What ``points`` (oldest first, at least one) lead us to expect at ``at``: their
+    median level at the newest point, moved on along half their median trend (the
+    Theil-Sen slope) for at most one interval -- beyond that the river may have gone
+    either way, which the growing allowance covers."""
+    newest = points[-1][0]
+    slopes = [(b - a) / (tb - ta).total_seconds()
+              for index, (ta, a) in enumerate(points) for tb, b in points[index + 1:]]
+    slope = median(slopes) if slopes else 0.0
+    level = median(value + slope * (newest - ts).total_seconds() for ts, value in points)
+    ahead = min((at - newest).total_seconds(), interval_s)
+    return level + TREND_WEIGHT * slope * ahead
+
+
+def deviation(points: Sequence[Point], value: float, at: datetime, max_step: float,
+              interval_s: float, *, decided_below: float = 0.0) -> float:
+    """How far ``value`` is from ``points`` (oldest first), in allowed steps: over 1 is
+    not believable. The distance is to the nearer of the newest point (a river's own
+    rate of change: it may turn or start to rise at once) and the expected value (one
+    odd value among the points cannot make the next good one look wrong). The allowance
+    is one ``max_step`` per interval since the newest point, at least one. A caller that
+    only asks "within ``decided_below``?" gets the newest point's distance when that
+    already says yes (the expectation costs a median of slopes on every reading)."""
+    if not points:
+        return math.inf
+    newest_at, newest = points[-1]
+    allowance = max_step * max(1.0, (at - newest_at).total_seconds() / interval_s)
+    near = abs(value - newest) / allowance
+    if near <= decided_below:
+        return near
+    return min(near, abs(value - expected_value(points, at, interval_s)) / allowance)
 
 
 def check_field(name: str, value: float, at: datetime, rule: FieldQuality,
-                memory: FieldMemory) -> tuple[Flag | None, FieldMemory]:
-    reason: str | None = None
-    if value < rule.min or value > rule.max:
-        reason = "out_of_range"
-    elif rule.spike is not None and memory.last_good is not None \
-            and abs(value - memory.last_good) > rule.spike:
-        confirmed = (memory.last_raw_flagged and memory.last_raw is not None
-                     and abs(value - memory.last_raw) <= rule.spike)
-        if not confirmed:
-            reason = "spike"
-    flat_value, flat_since = memory.flat_value, memory.flat_since
-    if flat_value is None or value != flat_value or flat_since is None:
-        flat_value, flat_since = value, at
-    elif reason is None and rule.flatline_s is not None \
+                memory: FieldMemory, *, interval_s: float) -> tuple[Flag | None, FieldMemory]:
+    """One reading's value through the checks: its flag (None: good) and the memory."""
+    flat_since = memory.flat_since if memory.flat_value == value else None
+    changes: dict[str, object] = {"flat_value": value, "flat_since": flat_since or at}
+    reason: Reason | None = None
+    if not rule.min <= value <= rule.max:
+        reason = Reason.OUT_OF_RANGE
+    elif rule.flatline_s is not None and flat_since is not None \
             and (at - flat_since).total_seconds() >= rule.flatline_s:
-        reason = "flatline"
-    flagged = reason is not None
-    updated = FieldMemory(
-        last_good=memory.last_good if flagged else value,
-        last_raw=value,
-        last_raw_flagged=flagged,
-        flat_value=flat_value,
-        flat_since=flat_since,
-    )
-    return (Flag(name, value, reason) if reason is not None else None), updated
+        reason = Reason.FLATLINE
+    elif rule.max_step is None:
+        changes.update(_accepted((*memory.accepted, (at, value))))
+    else:
+        reason = _check_step(value, at, memory, changes, rule=rule, interval_s=interval_s)
+    flag = None if reason is None else Flag(name, value, reason)
+    return flag, memory.model_copy(update=changes)
+
+
+def _check_step(value: float, at: datetime, memory: FieldMemory, changes: dict[str, object],
+                *, rule: FieldQuality, interval_s: float) -> Reason | None:
+    """The step checks; what they change in the memory goes into ``changes``."""
+    max_step = rule.max_step
+    assert max_step is not None
+    point = (at, value)
+    from_jump = deviation(memory.suspect, value, at, max_step, interval_s)
+    # Without a run to compare with, only "within one step?" matters.
+    from_level = (0.0 if not memory.accepted else deviation(
+        memory.accepted, value, at, max_step, interval_s,
+        decided_below=1.0 if from_jump > 1 else 0.0))
+    # Ties go to the river: the good reading after a glitch is never the one flagged.
+    if from_jump <= 1 and from_jump < from_level:
+        moving = memory.moving + 1 if value != memory.suspect[-1][1] else 0
+        run = (*memory.suspect, point)
+        if moving >= rule.confirm_readings:
+            changes.update(_accepted(run))  # a real step: the new recent history
+            return None
+        changes.update(suspect=run[-RECENT_READINGS:], moving=moving)
+        return Reason.MAX_STEP if moving else Reason.DROPOUT
+    if from_level <= 1:
+        changes.update(_accepted((*memory.accepted, point)))
+        return None
+    # A new jump: the run keeps the flagged readings before it, so a rise too steep for
+    # one step still shows its own trend once it has two.
+    changes.update(suspect=(*memory.suspect, point)[-RECENT_READINGS:], moving=0)
+    return Reason.MAX_STEP
+
+
+def _accepted(accepted: tuple[Point, ...]) -> dict[str, object]:
+    return {"accepted": accepted[-RECENT_READINGS:], "suspect": (), "moving": 0}
+
+
+def hold_still(step: Step, fields: Iterable[str], since: datetime | None,
+               at: datetime) -> None:
+    """Flagged values say nothing about the water: the reading time from the previous
+    reading (``since``) to this one does not count towards the hold of the open alerts
+    these fields feed -- their hold timers are moved on by it."""
+    if since is None:
+        return
+    for name in fields:
+        for alert_type in ALERTS_OF_FIELD.get(name, ()):
+            track = step.state.alerts.get(alert_type)
+            if track is not None and track.below_since is not None:
+                step.put_track(alert_type, track.model_copy(
+                    update={"below_since": track.below_since + (at - since)}))

@@ -62,11 +62,18 @@ class RateRule(_Rules):
 
 
 class FieldQuality(_Rules):
-    """Checks for one numeric field; a failing reading is excluded from level rules."""
+    """Checks for one numeric field (alerts.quality); a flagged reading is excluded from
+    the level rules. Steps are per the station's reporting interval (registry
+    ``interval_s``), in the field's unit."""
 
     min: float
     max: float
-    spike: float | None = Field(default=None, gt=0, description="largest believable jump")
+    max_step: float | None = Field(
+        default=None, gt=0, description="largest believable change in one reporting "
+        "interval, up or down, from the recent level; more time allows more")
+    confirm_readings: int = Field(
+        default=2, ge=1, le=10, description="readings that must continue a flagged jump, "
+        "each a new value, before it is accepted as a real step")
     flatline_s: float | None = Field(default=None, gt=0,
                                      description="identical values this long = stuck")
     clear_readings: int = Field(default=3, ge=1, description="good readings to clear")
@@ -95,7 +102,7 @@ class RiverRules(_Rules):
     confirmation: ConfirmationRule = ConfirmationRule()
     offline: OfflineRule = OfflineRule()
     quality: dict[str, FieldQuality] = Field(
-        default_factory=lambda: {"level_m": FieldQuality(min=-5, max=40, spike=1.5,
+        default_factory=lambda: {"level_m": FieldQuality(min=-5, max=40, max_step=1.0,
                                                          flatline_s=21600)})
 
 
@@ -127,8 +134,8 @@ class RoadRules(_Rules):
     offline: OfflineRule = OfflineRule()
     quality: dict[str, FieldQuality] = Field(
         default_factory=lambda: {
-            "water_depth_cm": FieldQuality(min=0, max=500, spike=100),
-            "surface_temp_c": FieldQuality(min=-40, max=80, spike=20),
+            "water_depth_cm": FieldQuality(min=0, max=500, max_step=20),
+            "surface_temp_c": FieldQuality(min=-40, max=80, max_step=10),
         })
 
 

@@ -48,12 +48,32 @@ class Track(_State):
         return self.confirmed_level >= self.level
 
 
+Point = tuple[datetime, float]
+
+
 class FieldMemory(_State):
-    last_good: float | None = None
-    last_raw: float | None = None
-    last_raw_flagged: bool = False
+    """What the data-quality checks of one field remember (alerts.quality).
+
+    ``accepted``: the newest accepted readings (the robust recent level comes from
+    them); ``suspect``: the newest flagged readings since the last accepted one (a jump
+    and what followed it), with ``moving``: how many readings in a row continued it with
+    a new value (a real step is accepted once enough have); ``flat_*``: since when the
+    value has not changed."""
+
+    accepted: tuple[Point, ...] = ()
+    suspect: tuple[Point, ...] = ()
+    moving: int = 0
     flat_value: float | None = None
     flat_since: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forget_old_memory(cls, data: Any) -> Any:
+        # A state saved before per-gauge checks held the last good value only: it is
+        # dropped rather than refusing to start; the next reading starts a new memory.
+        if isinstance(data, dict) and "last_good" in data:
+            return {key: data[key] for key in ("flat_value", "flat_since") if key in data}
+        return data
 
 
 class StationState(_State):

@@ -66,6 +66,16 @@ class HistoryPoint(BaseModel):
     values: dict[str, FieldValue]
 
 
+class HistoryFlag(BaseModel):
+    """A value the alert engine did not believe (InfluxDB ``reading_flag``)."""
+
+    ts: datetime
+    field: str
+    reason: str = Field(description="out_of_range, flatline, max_step or dropout "
+                        "(docs/alerts.md, Data quality).")
+    value: float
+
+
 class History(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "station": "fushiguro", "start": "2026-11-27T01:00:00Z", "end": EXAMPLE_TS,
@@ -76,6 +86,9 @@ class History(BaseModel):
     start: datetime
     end: datetime
     bucket_s: int | None = Field(description="Averaging bucket in seconds; null for raw.")
+    flags: list[HistoryFlag] = Field(
+        default_factory=list, description="Suspect values in the range, oldest first (at "
+        "most api_max_points); a bucket's mean includes them.")
     points: list[HistoryPoint]
 
 

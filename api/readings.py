@@ -22,7 +22,7 @@ from floodwatch.api.problems import (
     unknown_station,
 )
 from floodwatch.api.stations import StationId
-from floodwatch.api.store import bucket_seconds, history_chart
+from floodwatch.api.store import bucket_seconds, history_chart, reading_flags
 from floodwatch.core.influx import InfluxError
 
 router = APIRouter(prefix="/api/v1", tags=["readings"])
@@ -74,6 +74,8 @@ async def readings(
     bucket_s = (None if expected <= settings.api_max_points
                 else bucket_seconds(start_at, end_at, settings.api_max_points))
     try:
+        flags = await reading_flags(influx, station, start_at, end_at,
+                                    limit=settings.api_max_points)
         if bucket_s is None or cache.ttl_s == 0:
             chart = await history_chart(influx, station, start_at, end_at, bucket_s,
                                         limit=settings.api_max_points)
@@ -88,14 +90,14 @@ async def readings(
                                       limit=settings.api_max_points))
     except InfluxError as exc:
         if "database not found" in str(exc):
-            chart = b"[]"
+            chart, flags = b"[]", []
         else:
             raise influx_unavailable() from exc
     # Serialized here, not returned as a model (FastAPI would dump, validate and
     # serialize it again: +25 % per 500-point answer), and with the points spliced in as
     # the cache keeps them; ``points`` is History's last field.
     head = History(station=station.id, start=start_at, end=end_at, bucket_s=bucket_s,
-                   points=[]).model_dump_json().encode()
+                   flags=flags, points=[]).model_dump_json().encode()
     body = head[:-len(EMPTY_POINTS_TAIL)] + b'"points":' + chart + b"}"
     return Response(body, media_type="application/json")
 

@@ -11,6 +11,7 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 
+from floodwatch.api.models import HistoryFlag
 from floodwatch.core.influx import InfluxClient, Row, Table, as_float
 from floodwatch.core.readings import (
     FIELDS_BY_KIND,
@@ -109,6 +110,18 @@ async def history_chart(
         query = (f'SELECT {selection} FROM "{kind.value}" WHERE {where} '  # noqa: S608
                  f"GROUP BY time({bucket_s}s, {offset_s}s) fill(none)")
     return chart_json(kind, await influx.query_table(query))
+
+
+async def reading_flags(influx: InfluxClient, station: Station, start: datetime,
+                        end: datetime, *, limit: int) -> list[HistoryFlag]:
+    """The station's values in [start, end) that the alert engine flagged as suspect."""
+    rows = await influx.query(
+        f'SELECT "value", "field", "reason" FROM "reading_flag" '  # noqa: S608
+        f"WHERE \"station\" = '{station.id}' AND time >= '{format_ts(start)}' "
+        f"AND time < '{format_ts(end)}' LIMIT {limit}")
+    return [HistoryFlag(ts=ns_to_datetime(int(row["time"])), field=str(row["field"]),
+                        reason=str(row["reason"]), value=value)
+            for row in rows if (value := as_float(row.get("value"))) is not None]
 
 
 # A JSON number (RFC 8259): what InfluxDB prints for a float; checked, not trusted.

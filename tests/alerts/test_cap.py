@@ -40,7 +40,7 @@ def parameters(document: etree._Element) -> dict[str, list[str]]:
 
 
 def lifecycle(engine: Engine) -> list[Event]:
-    levels = [0.5, 1.2, 2.1, 3.1, 4.2, 4.3, 3.5, 3.5, 3.5, 3.5, 1.2, 0.5, 0.5, 0.5, 0.5]
+    levels = [0.5, 1.2, 2.1, 3.1, 4.2, 4.3, 3.5, 3.5, 3.5, 3.5, 2.6, 1.7, 0.8, 0.5, 0.5]
     events = feed(engine, series("g1", levels), only="g1")
     events += feed(engine, [river("g2", 0, 0.4), river("g1", 200, 0.5)], only="g2")
     return events

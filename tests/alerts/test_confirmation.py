@@ -76,8 +76,17 @@ def test_a_reading_excluded_by_data_quality_neither_agrees_nor_disagrees(
     assert events[-1].at == at(20)
 
 
+@pytest.fixture
+def jumpy(registry: StationRegistry) -> Engine:
+    """An engine whose data-quality checks let g1 jump more than a metre a reading: the
+    jumps here are about confirmation, not about believing a reading."""
+    return Engine(registry, rules_with(
+        registry, "stations: {g1: {quality: {level_m: {max_step: 2.0}}}}"))
+
+
 def test_an_escalation_from_2_to_4_is_confirmed_by_the_next_reading(
-        engine: Engine, registry: StationRegistry, rules: AlertRules) -> None:
+        jumpy: Engine, registry: StationRegistry, rules: AlertRules) -> None:
+    engine = jumpy
     station = registry.get("g1")
     assert station is not None
     events = feed(engine, series("g1", [2.5, 2.6, 4.05]), only="g1")
@@ -117,7 +126,8 @@ def test_deescalation_lowers_the_confirmed_level(engine: Engine) -> None:
     assert river_rows(events) == [("escalated", 4, 3, False), ("confirmed", 4, 4, True)]
 
 
-def test_a_fall_to_a_level_residents_never_knew_stays_unconfirmed(engine: Engine) -> None:
+def test_a_fall_to_a_level_residents_never_knew_stays_unconfirmed(jumpy: Engine) -> None:
+    engine = jumpy
     events = feed(engine, series("g1", [2.5, 2.6, 4.05, 3.5, 3.5, 3.5, 3.5, 3.6]),
                   only="g1")
     assert river_rows(events) == [
@@ -207,6 +217,8 @@ def test_an_alert_saved_before_confirmation_existed_counts_as_told(
         "alert_id": "g1/1", "level": 3, "raised_at": "2026-10-12T00:00:00Z"}}}
     state = StationState.model_validate_json(json.dumps(saved))
     assert state.alerts[AlertType.RIVER_LEVEL].confirmed_level == 3
-    engine = Engine(registry, rules, states={"g1": state})
+    # Falls of 1.2 m a reading: a gauge this steep has max_step set above them.
+    steep = rules_with(registry, "stations: {g1: {quality: {level_m: {max_step: 2.0}}}}")
+    engine = Engine(registry, steep, states={"g1": state})
     events = feed(engine, series("g1", [3.2, 2.0, 0.8, 0.5, 0.5], start=10), only="g1")
     assert river_rows(events) == [("cleared", 0, 3, True)]

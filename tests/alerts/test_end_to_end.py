@@ -21,7 +21,7 @@ from tests.support import Collected, InfluxQuery, collect, wait_for
 
 pytestmark = pytest.mark.slow
 
-G1_LEVELS = [0.5, 1.2, 2.1, 3.1, 2.95, 2.5, 2.5, 2.5, 2.5, 1.2, 0.5, 0.5, 0.5]
+G1_LEVELS = [0.5, 1.2, 2.1, 3.1, 2.95, 2.5, 2.5, 2.5, 2.5, 1.7, 0.9, 0.5, 0.5]
 G1_EXPECTED = [
     ("g1", "river_level", "raised", 1),
     ("g1", "river_level", "confirmed", 1),

@@ -16,7 +16,7 @@ from tests.alerts.conftest import river, road
 
 
 def scenario() -> list[Reading]:
-    levels = [0.5, 1.2, 2.1, 3.1, 2.95, 2.5, 2.5, 2.5, 2.5, 1.2, 0.5, 0.5, 0.5, 0.5]
+    levels = [0.5, 1.2, 2.1, 3.1, 2.95, 2.5, 2.5, 2.5, 2.5, 1.7, 0.9, 0.5, 0.5, 0.5]
     readings = []
     for index, level in enumerate(levels):
         readings.append(river("g1", 10 * index, level))

@@ -14,7 +14,7 @@ def of_type(events: list[Event], alert_type: AlertType) -> list[Event]:
 
 
 def test_levels_up_then_down_with_deadband_and_hold(engine: Engine) -> None:
-    levels = [0.5, 1.2, 2.1, 3.1, 2.95, 2.5, 2.5, 2.5, 2.5, 1.2, 0.5, 0.5, 0.5]
+    levels = [0.5, 1.2, 2.1, 3.1, 2.95, 2.5, 2.5, 2.5, 2.5, 1.7, 0.9, 0.5, 0.5]
     events = of_type(feed(engine, series("g1", levels), only="g1"), AlertType.RIVER_LEVEL)
     assert summary(events) == [
         ("g1", "river_level", "raised", 1),
@@ -56,7 +56,8 @@ def test_a_short_dip_resets_the_hold_timer(engine: Engine) -> None:
 
 
 def test_direct_jump_and_overtopping_flooding_level(engine: Engine) -> None:
-    events = feed(engine, series("g1", [0.9, 2.1, 3.5, 5.0]), only="g1")
+    # Half an hour apart: jumps a 10-minute gauge could not make in one interval.
+    events = feed(engine, series("g1", [0.9, 2.1, 3.5, 5.0], step_min=30), only="g1")
     assert summary(of_type(events, AlertType.RIVER_LEVEL)) == [
         ("g1", "river_level", "raised", 2), ("g1", "river_level", "confirmed", 2),
         ("g1", "river_level", "escalated", 3), ("g1", "river_level", "confirmed", 3),
@@ -115,22 +116,22 @@ def test_backfill_after_an_outage_clears_once(engine: Engine) -> None:
     assert summary(events) == [("g2", "offline", "raised", 1), ("g2", "offline", "cleared", 0)]
 
 
-def test_quality_spike_excluded_and_alerted(engine: Engine) -> None:
+def test_quality_step_excluded_and_alerted(engine: Engine) -> None:
     events = feed(engine, series("g1", [1.2, 1.25, 4.9, 1.3, 1.3, 1.32]), only="g1")
     assert summary(events) == [("g1", "river_level", "raised", 1),
                                ("g1", "river_level", "confirmed", 1),
                                ("g1", "data_quality", "raised", 1),
                                ("g1", "data_quality", "cleared", 0)]
-    assert events[2].rule == "data_quality.spike"
-    assert events[2].detail == {"field": "level_m", "value": 4.9, "reason": "spike"}
+    assert events[2].rule == "data_quality.max_step"
+    assert events[2].detail == {"field": "level_m", "value": 4.9, "reason": "max_step"}
 
 
-def test_a_spike_confirmed_by_the_next_reading_is_a_real_step(engine: Engine) -> None:
-    events = feed(engine, series("g1", [1.2, 4.9, 4.95]), only="g1")
+def test_a_jump_continued_by_moving_readings_is_a_real_step(engine: Engine) -> None:
+    events = feed(engine, series("g1", [1.2, 4.9, 4.95, 5.02]), only="g1")
     assert summary(of_type(events, AlertType.RIVER_LEVEL)) == [
         ("g1", "river_level", "raised", 1), ("g1", "river_level", "confirmed", 1),
-        ("g1", "river_level", "escalated", 4)]
-    assert of_type(events, AlertType.RIVER_LEVEL)[-1].at == at(20)
+        ("g1", "river_level", "escalated", 5)]
+    assert of_type(events, AlertType.RIVER_LEVEL)[-1].at == at(30)  # confirm_readings: 2
 
 
 def test_out_of_range_excluded(engine: Engine) -> None:

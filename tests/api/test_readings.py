@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from floodwatch.alerts.history import flag_line
+from floodwatch.alerts.quality import Flag, FlaggedReading, Reason
 from floodwatch.core.influx import InfluxClient
-from floodwatch.core.registry import StationRegistry
+from floodwatch.core.registry import Station, StationRegistry
 from floodwatch.core.settings import Settings
 from tests.api.support import api_client
 
@@ -73,6 +75,41 @@ def test_long_range_is_downsampled_to_bounded_points(
     asyncio.run(scenario())
 
 
+def test_flagged_values_come_beside_the_readings(make_settings: Callable[..., Settings],
+                                                 sample_registry: StationRegistry) -> None:
+    settings = make_settings()
+    sukagawa, motomiya = sample_registry.get("sukagawa"), sample_registry.get("motomiya")
+    assert sukagawa is not None
+    assert motomiya is not None
+
+    def flag(station: Station, index: int, reason: Reason) -> str:
+        moment = START + index * STEP
+        return flag_line(FlaggedReading(station.id, moment, Flag("level_m", 9.0, reason),
+                                        f"{station.id}/1", None), station)
+
+    async def scenario() -> None:
+        await _write_levels(settings, 12)
+        async with InfluxClient.from_settings(settings) as influx:
+            # The engine's own lines: two in the range, one after it, one elsewhere.
+            await influx.write([flag(sukagawa, 2, Reason.MAX_STEP),
+                                flag(sukagawa, 3, Reason.DROPOUT),
+                                flag(sukagawa, 8, Reason.DROPOUT),
+                                flag(motomiya, 2, Reason.MAX_STEP)])
+        async with api_client(settings, sample_registry) as client:
+            response = await client.get("/api/v1/stations/sukagawa/readings", params={
+                "start": START.isoformat(), "end": (START + 6 * STEP).isoformat()})
+            assert response.status_code == 200
+            body = response.json()
+            assert len(body["points"]) == 6
+            assert body["flags"] == [
+                {"ts": "2026-11-01T00:20:00Z", "field": "level_m", "reason": "max_step",
+                 "value": 9.0},
+                {"ts": "2026-11-01T00:30:00Z", "field": "level_m", "reason": "dropout",
+                 "value": 9.0}]
+
+    asyncio.run(scenario())
+
+
 def test_empty_database_has_no_points(make_settings: Callable[..., Settings],
                                       sample_registry: StationRegistry) -> None:
     async def scenario() -> None:
@@ -80,6 +117,7 @@ def test_empty_database_has_no_points(make_settings: Callable[..., Settings],
             response = await client.get("/api/v1/stations/sukagawa/readings")
             assert response.status_code == 200
             assert response.json()["points"] == []
+            assert response.json()["flags"] == []
 
     asyncio.run(scenario())
 

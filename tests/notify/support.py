@@ -52,8 +52,10 @@ def small_registry() -> StationRegistry:
 
 def small_storm() -> list[Reading]:
     """g1 up to danger and back to all-clear, g2 to evacuation, the underpass floods."""
-    levels_g1 = [0.5, 1.2, 2.1, 3.1, 4.2, 3.5, 2.5, 1.5, 0.5] + [0.5] * 4
-    levels_g2 = [0.4, 1.1, 2.2, 3.2, 3.3, 2.0, 1.0, 0.4] + [0.4] * 5
+    # No jump of more than the 1 m a 10-minute gauge may move between readings (the
+    # alert engine's data-quality max_step), or the held level would be a dropout.
+    levels_g1 = [0.5, 1.2, 2.1, 3.1, 4.1, 3.5, 2.6, 1.6, 0.6] + [0.5] * 4
+    levels_g2 = [0.4, 1.1, 2.05, 3.05, 3.3, 2.4, 1.5, 0.6] + [0.4] * 5
     readings: list[Reading] = []
     for step, (one, two) in enumerate(zip(levels_g1, levels_g2, strict=True)):
         for repeat in range(4):  # every 10 minutes, each level held 40 minutes
