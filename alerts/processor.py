@@ -157,7 +157,6 @@ class AlertProcessor:
     def _handle(self, message: ReceivedMessage, changes: Changes, outgoing: Outgoing) -> None:
         topic = message.topic
         if topic.startswith(bus.READINGS.prefix):
-            self._last_reading = asyncio.get_running_loop().time()
             try:
                 reading = Reading.from_json(message.payload)
             except ValueError as exc:
@@ -167,6 +166,10 @@ class AlertProcessor:
                 return
             outcome = self.engine.on_reading(reading)
             metrics.READINGS.labels(outcome.ignored or "evaluated").inc()
+            if outcome.ignored is None:
+                # New data: the pipeline works. A repeated or unknown reading (a device
+                # re-sending its last one) must not hide that nothing new arrives.
+                self._last_reading = asyncio.get_running_loop().time()
             if outcome.ignored is not None:
                 log.debug("reading ignored", station=reading.station, ts=str(reading.ts),
                           why=outcome.ignored)

@@ -8,7 +8,11 @@ Both look the same to one gauge's timer, but they are different news for officer
   finds exactly the gauges that were silent live, at the same moments.
 - Most of a basin's stations, or most of all of them, silent at once is **no data**: the
   pipeline stopped (ingest, the broker, a network or a power failure), not thirteen
-  gauges. One alert for officers, and no offline alert for the gauges it covers.
+  gauges. One alert for officers, and no offline alert for the gauges it covers. For
+  this count a station is silent once it has missed one report (1.5 x its interval),
+  well before its own alert is due: gauges that report at different minutes fall
+  silent at different minutes, and the first one due must already find the others
+  quiet, or each would be blamed on its own.
 
 Wall time enters only as the time elapsed since the last reading arrived: the live tick
 looks at watermark + elapsed, never at the wall clock itself, which may be minutes ahead
@@ -16,13 +20,15 @@ of the readings (a backlog, a device buffering, a simulator's past timestamps). 
 with no reading arriving at all can never make one gauge offline: a dead gauge and a
 dead pipeline cannot be told apart then, and the answer is no data.
 
-When readings resume after a no-data alert, the stations it covered count as heard one
-interval before the first reading that resumed the flow: their silence during the outage
-was the pipeline's. A backlog resumes where the outage began, so a gauge that really was
-silent is still found at its own due time.
+When readings resume after a no-data alert with a gap -- the first one back is newer
+than the alert's last reading by more than a missed report, so what came between was
+lost -- the stations it covered count as heard at that reading: their silence was the
+pipeline's. A broker's backlog resumes where the outage began (no gap), so a gauge that
+really was silent through it is still found at its own due time.
 
 A station already offline on its own counts in no scope: one dead gauge does not make
-the rest of its basin "most".
+the rest of its basin "most". A saved alert of a scope that no longer exists (a basin
+renamed, a partition changed) is cleared at the first look.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import Station, StationRegistry
 
 ALL = "all"
+MISSED_REPORTS = 1.5  # intervals without a report before a station counts as silent
 
 
 def basin_scope(basin: str) -> str:
@@ -64,7 +71,7 @@ class Swept:
 @dataclass(frozen=True)
 class Census:
     live: set[str]  # not offline on their own
-    silent: set[str]  # of those, past their due time
+    silent: set[str]  # of those, the ones that missed a report
 
 
 class Silence:
@@ -79,6 +86,12 @@ class Silence:
         self._silence = {s.id: timedelta(seconds=rules.offline(s.id).factor * s.interval_s)
                          for s in registry}
         self._interval = {s.id: timedelta(seconds=s.interval_s) for s in registry}
+        # A station counts as silent for the scopes once it has missed one report, long
+        # before its own offline alert is due: gauges of a basin whose link failed fall
+        # silent at different minutes, and the first one due must already find the others
+        # quiet, or each would be blamed on its own.
+        self._missed = {s.id: min(self._interval[s.id] * MISSED_REPORTS,
+                                  self._silence[s.id]) for s in registry}
         members: dict[str, list[str]] = defaultdict(list)
         for station in registry:
             members[basin_scope(station.basin)].append(station.id)
@@ -102,18 +115,21 @@ class Silence:
     def resume(self, station_id: str, reading_ts: datetime,
                states: dict[str, StationState]) -> list[StationState]:
         """A reading arrived from a station a no-data alert found silent: the flow is
-        back, and that scope's stations count as heard one interval before it (see the
-        module's rules)."""
+        back. If readings were lost in between (the first one back is newer than the
+        alert's last reading by more than a missed report), the scope's stations count
+        as heard now (see the module's rules)."""
         changed = []
         for scope, track in self.no_data.open.items():
             if station_id not in track.stations:
                 continue  # a station that kept reporting tells nothing of the others
-            for member in self._members[scope]:
+            for member in self._members.get(scope, ()):
                 state = states[member]
-                heard = reading_ts - self._interval[member]
-                if AlertType.OFFLINE in state.alerts or \
-                        (state.heard_at is not None and state.heard_at >= heard):
+                lost = track.last_reading is None \
+                    or reading_ts - track.last_reading > self._missed[member]
+                if not lost or AlertType.OFFLINE in state.alerts or \
+                        (state.heard_at is not None and state.heard_at >= reading_ts):
                     continue
+                heard = reading_ts
                 state = state.model_copy(update={"heard_at": heard})
                 states[member] = state
                 changed.append(state)
@@ -122,29 +138,39 @@ class Silence:
     def sweep(self, states: dict[str, StationState], *, origin: datetime,
               watermark: datetime, now: datetime, exclude: str | None) -> Swept:
         """``now`` is the watermark plus the wall time since the last reading arrived
-        (the watermark itself when a reading is being evaluated)."""
+        (the watermark itself when a reading is being evaluated, ``exclude`` its
+        station). Only a reading can clear a no-data alert: a tick after a restart
+        knows nothing of the time the engine was down, and data flowing again is the
+        only evidence that the outage is over."""
         if not self.no_data.open and self._next_due is not None and now < self._next_due:
             return Swept()
         live: set[str] = set()
-        silent: set[str] = set()
-        overdue: list[tuple[Station, datetime]] = []  # silent while readings move on
+        silent: set[str] = set()  # missed a report, by `now`
+        overdue: list[tuple[Station, datetime]] = []  # due while readings move on
         next_due: datetime | None = None
         for station in self.registry:
             state = states[station.id]
             if AlertType.OFFLINE in state.alerts:
                 continue
             live.add(station.id)
-            due = (state.heard_at or origin) + self._silence[station.id]
-            if station.id != exclude and now >= due:
-                silent.add(station.id)
-                if watermark >= due:
-                    overdue.append((station, due))
-                    continue
-            next_due = due if next_due is None else min(next_due, due)
+            heard = state.heard_at or origin
+            missed, due = heard + self._missed[station.id], heard + self._silence[station.id]
+            # The station just heard is scheduled too: its next silence may come first.
+            if station.id == exclude or now < missed:
+                next_due = missed if next_due is None else min(next_due, missed)
+                continue
+            silent.add(station.id)
+            if watermark >= due:
+                overdue.append((station, due))
+            else:
+                next_due = due if next_due is None else min(next_due, due)
         # None (every station offline) means: sweep again on the next input.
         self._next_due = next_due
         swept = Swept()
         wanted = self._scopes(live, silent)
+        if exclude is None:  # a tick: keep what is open, cleared or not by this look
+            wanted = {**{scope: track.stations for scope, track in self.no_data.open.items()
+                         if scope in self._members}, **wanted}
         self._update_no_data(wanted, Census(live, silent), now, watermark, swept)
         covered = {member for scope in wanted for member in self._members[scope]}
         for station, due in overdue:
@@ -189,7 +215,7 @@ class Silence:
             if track is None and scope not in wanted:
                 continue
             seq += 1
-            reporting = [m for m in self._members[scope] if m in census.live]
+            reporting = [m for m in self._members.get(scope, ()) if m in census.live]
             quiet = [m for m in reporting if m in census.silent]
             if track is None:
                 event = NoDataEvent(scope=scope, seq=seq, alert_id=f"no_data:{scope}/{seq}",

@@ -94,24 +94,26 @@ def test_rate_of_rise_clears_after_hold_when_the_rise_stops(engine: Engine) -> N
 
 
 def test_offline_raised_at_due_time_and_cleared_on_report(engine: Engine) -> None:
-    readings = [river("g1", 0, 0.5), river("g2", 0, 0.5)]
-    readings += [river("g1", minute, 0.5) for minute in range(10, 70, 10)]
-    readings.append(river("g2", 70, 0.5))
+    # g2 falls silent after 00:20, long after u1 (never heard): two gauges failing at
+    # different times, each offline on its own (not "most stations silent at once").
+    readings = [river(g, minute, 0.5) for minute in (0, 10, 20) for g in ("g1", "g2")]
+    readings += [river("g1", minute, 0.5) for minute in range(30, 90, 10)]
+    readings.append(river("g2", 90, 0.5))
     events = [e for e in feed(engine, readings) if e.alert_type is AlertType.OFFLINE]
     assert [(*s, e.at) for s, e in zip(summary(events), events, strict=True)] == [
         ("u1", "offline", "raised", 1, at(15)),  # never reported: 3 x 300 s from start
-        ("g2", "offline", "raised", 1, at(30)),
-        ("g2", "offline", "cleared", 0, at(70)),
+        ("g2", "offline", "raised", 1, at(50)),
+        ("g2", "offline", "cleared", 0, at(90)),
     ]
     assert events[1].cause.kind == "clock"
     assert events[1].detail["silent_s"] == 1800.0
 
 
 def test_backfill_after_an_outage_clears_once(engine: Engine) -> None:
-    readings = [river("g1", 0, 0.5), river("g2", 0, 0.5)]
-    readings += [river("g1", minute, 0.5) for minute in range(10, 130, 10)]
+    readings = [river(g, minute, 0.5) for minute in (0, 10, 20) for g in ("g1", "g2")]
+    readings += [river("g1", minute, 0.5) for minute in range(30, 130, 10)]
     # g2's logged readings arrive late, in one burst, after g1's 120-minute reading.
-    readings += [river("g2", minute, 0.5) for minute in range(10, 130, 10)]
+    readings += [river("g2", minute, 0.5) for minute in range(30, 130, 10)]
     events = [e for e in feed(engine, readings, only="g2")]
     assert summary(events) == [("g2", "offline", "raised", 1), ("g2", "offline", "cleared", 0)]
 
