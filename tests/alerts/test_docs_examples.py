@@ -269,9 +269,9 @@ def test_no_data_event_lines_of_the_silence_example() -> None:
     for reading in round_of(minutes("10:10"), GAUGES):
         no_data += fourteen.on_reading(reading).no_data_events
     lines = [history.no_data_history_line(event, b"{}") for event in no_data]
-    ten_thirty_ns = int(at(minutes("10:30")).timestamp()) * 1_000_000_000
+    ten_fifteen_ns = int(at(minutes("10:15")).timestamp()) * 1_000_000_000
     assert lines == [
         'no_data_event,scope=all,transition=raised event_id="no_data:all/1",'
-        f'alert_id="no_data:all/1",silent=14i,total=14i,payload="{{}}" {ten_thirty_ns + 1}',
+        f'alert_id="no_data:all/1",silent=14i,total=14i,payload="{{}}" {ten_fifteen_ns + 1}',
         'no_data_event,scope=all,transition=cleared event_id="no_data:all/2",'
-        f'alert_id="no_data:all/1",silent=0i,total=14i,payload="{{}}" {ten_thirty_ns + 2}']
+        f'alert_id="no_data:all/1",silent=0i,total=14i,payload="{{}}" {ten_fifteen_ns + 2}']
