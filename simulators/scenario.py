@@ -52,7 +52,7 @@ from floodwatch.simulators.rainfall import RainSpec
 from floodwatch.simulators.roads import RoadParams, WeatherSpec
 from floodwatch.simulators.timeline import PositiveDuration
 
-SCENARIO_PACKAGE = "simulators"
+SCENARIO_PACKAGE = "floodwatch.simulators"
 
 
 class ScenarioError(Exception):

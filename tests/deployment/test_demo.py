@@ -20,7 +20,7 @@ import pytest
 
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
-from tests.support import REPO_ROOT, StackProcess, collect
+from tests.support import StackProcess, collect
 
 pytestmark = pytest.mark.slow
 
@@ -36,10 +36,12 @@ def test_the_demo_raises_no_offline_or_no_data_alert(
                  "floodwatch/readings/#") as seen:
         stack.start()
         with (tmp_path / "simulate.log").open("wb") as log:
+            # The installed command, from outside the checkout, as `make demo` runs it:
+            # `python -m` from the checkout would also find what only the checkout has.
             simulator = subprocess.Popen(
-                [sys.executable, "-m", "floodwatch", "simulate", "--scenario", "typhoon",
-                 "--speed", "60"], env={**os.environ, **env}, stdout=log,
-                stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+                [str(Path(sys.executable).parent / "floodwatch"), "simulate", "--scenario",
+                 "typhoon", "--speed", "60"], env={**os.environ, **env}, stdout=log,
+                stderr=subprocess.STDOUT, cwd=tmp_path)
         try:
             time.sleep(RUN_S)
             assert simulator.poll() is None, (tmp_path / "simulate.log").read_text()
