@@ -18,11 +18,15 @@ over it, and it raises a data-quality alert of its own, cleared after
   report where the river went meanwhile.
 - A flagged jump opens a *suspect run* (the flagged readings since the last accepted
   one). A reading nearer to the run than to the accepted readings continues it; the jump
-  is accepted as a real step (the run becomes the recent history) only once
-  ``confirm_readings`` readings in a row have continued it, each with a new value:
-  water moves. A run that repeats one value -- a gauge that fell
-  to 0.00 or to any constant -- is a ``dropout`` and is never accepted, however long
-  it lasts.
+  is accepted as a real step (the run becomes the recent history) once
+  ``step_readings`` readings in a row have continued it. Where ``repeats_are_dropout``
+  (rivers), those readings must also move: their fitted trend must carry them further
+  than ``min_movement``, the sensor's noise floor. A continuing reading within
+  ``min_movement`` of the one before is a ``dropout``: a gauge that fell to 0.00 or to
+  any constant, noise and all, is never accepted, however long it lasts -- nor is a real
+  step that then holds still (officers see the data-quality alert). Elsewhere (road
+  depth and temperature) a step that holds is accepted: a flooded underpass holds at
+  31 cm, a drained one at 0.0 cm for days.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ RECENT_READINGS = 5
 # within half a trend's step of it, and no steady rise steeper than 2 x max_step per
 # interval is ever believed (15 m/h on a 10-minute gauge is a sensor, not a river).
 TREND_WEIGHT = 0.5
+# Far below any gauge's resolution, far above a float's rounding of its differences.
+ROUNDING = 1e-9
 
 # The alerts each checked field feeds: their hold timers stand still over its flags.
 ALERTS_OF_FIELD: dict[str, tuple[AlertType, ...]] = {
@@ -82,15 +88,30 @@ class FlaggedReading:
     event_id: str | None
 
 
+def trend(points: Sequence[Point]) -> float:
+    """The Theil-Sen slope of ``points`` (per second): the median of the slopes between
+    every two of them, 0 for fewer than two. One odd value cannot tilt it."""
+    slopes = [(b - a) / (tb - ta).total_seconds()
+              for index, (ta, a) in enumerate(points) for tb, b in points[index + 1:]]
+    return median(slopes) if slopes else 0.0
+
+
+def movement(points: Sequence[Point]) -> float:
+    """How far the fitted trend of ``points`` (oldest first) carries them, from the first
+    to the newest: noise around one value moves about nothing, water that rises or falls
+    moves by its rate."""
+    if len(points) < 2:
+        return 0.0
+    return abs(trend(points)) * (points[-1][0] - points[0][0]).total_seconds()
+
+
 def expected_value(points: Sequence[Point], at: datetime, interval_s: float) -> float:
     """What ``points`` (oldest first, at least one) lead us to expect at ``at``: their
     median level at the newest point, moved on along half their median trend (the
     Theil-Sen slope) for at most one interval -- beyond that the river may have gone
     either way, which the growing allowance covers."""
     newest = points[-1][0]
-    slopes = [(b - a) / (tb - ta).total_seconds()
-              for index, (ta, a) in enumerate(points) for tb, b in points[index + 1:]]
-    slope = median(slopes) if slopes else 0.0
+    slope = trend(points)
     level = median(value + slope * (newest - ts).total_seconds() for ts, value in points)
     ahead = min((at - newest).total_seconds(), interval_s)
     return level + TREND_WEIGHT * slope * ahead
@@ -147,24 +168,32 @@ def _check_step(value: float, at: datetime, memory: FieldMemory, changes: dict[s
         decided_below=1.0 if from_jump > 1 else 0.0))
     # Ties go to the river: the good reading after a glitch is never the one flagged.
     if from_jump <= 1 and from_jump < from_level:
-        moving = memory.moving + 1 if value != memory.suspect[-1][1] else 0
         run = (*memory.suspect, point)
-        if moving >= rule.confirm_readings:
+        continued = memory.continued + 1
+        if continued >= rule.step_readings and (not rule.repeats_are_dropout or beyond_noise(
+                movement(run[-min(continued, RECENT_READINGS):]), rule)):
             changes.update(_accepted(run))  # a real step: the new recent history
             return None
-        changes.update(suspect=run[-RECENT_READINGS:], moving=moving)
-        return Reason.MAX_STEP if moving else Reason.DROPOUT
+        changes.update(suspect=run[-RECENT_READINGS:], continued=continued)
+        holds = not beyond_noise(abs(value - memory.suspect[-1][1]), rule)
+        return Reason.DROPOUT if rule.repeats_are_dropout and holds else Reason.MAX_STEP
     if from_level <= 1:
         changes.update(_accepted((*memory.accepted, point)))
         return None
     # A new jump: the run keeps the flagged readings before it, so a rise too steep for
     # one step still shows its own trend once it has two.
-    changes.update(suspect=(*memory.suspect, point)[-RECENT_READINGS:], moving=0)
+    changes.update(suspect=(*memory.suspect, point)[-RECENT_READINGS:], continued=0)
     return Reason.MAX_STEP
 
 
 def _accepted(accepted: tuple[Point, ...]) -> dict[str, object]:
-    return {"accepted": accepted[-RECENT_READINGS:], "suspect": (), "moving": 0}
+    return {"accepted": accepted[-RECENT_READINGS:], "suspect": (), "continued": 0}
+
+
+def beyond_noise(change: float, rule: FieldQuality) -> bool:
+    """Whether ``change`` is more than the field's ``min_movement``. Readings are decimal
+    values in binary floats: 0.05 - 0.02 must not pass a floor of 0.03 by its rounding."""
+    return change - rule.min_movement > ROUNDING
 
 
 def hold_still(step: Step, fields: Iterable[str], since: datetime | None,

@@ -56,13 +56,13 @@ class FieldMemory(_State):
 
     ``accepted``: the newest accepted readings (the robust recent level comes from
     them); ``suspect``: the newest flagged readings since the last accepted one (a jump
-    and what followed it), with ``moving``: how many readings in a row continued it with
-    a new value (a real step is accepted once enough have); ``flat_*``: since when the
-    value has not changed."""
+    and what followed it), with ``continued``: how many readings in a row continued its
+    latest jump (a real step is accepted once enough have, and, where repeats are a
+    dropout, they move); ``flat_*``: since when the value has not changed."""
 
     accepted: tuple[Point, ...] = ()
     suspect: tuple[Point, ...] = ()
-    moving: int = 0
+    continued: int = 0
     flat_value: float | None = None
     flat_since: datetime | None = None
 
@@ -73,6 +73,11 @@ class FieldMemory(_State):
         # dropped rather than refusing to start; the next reading starts a new memory.
         if isinstance(data, dict) and "last_good" in data:
             return {key: data[key] for key in ("flat_value", "flat_since") if key in data}
+        # ``moving`` counted only the continuing readings with a new value: never more
+        # than ``continued`` would have, so a run it counted is not accepted early.
+        if isinstance(data, dict) and "moving" in data:
+            return {**{k: v for k, v in data.items() if k != "moving"},
+                    "continued": data["moving"]}
         return data
 
 

@@ -15,7 +15,8 @@ from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import RULES_FILE, at, river, rules_with, series
 
 TEN_MINUTES = 600.0
-LEVEL = FieldQuality(min=-5, max=40, max_step=1.0, confirm_readings=2, flatline_s=3 * 3600)
+LEVEL = FieldQuality(min=-5, max=40, max_step=1.0, step_readings=2, repeats_are_dropout=True,
+                     min_movement=0.03, flatline_s=3 * 3600)
 
 
 def reasons(levels: list[float], rule: FieldQuality = LEVEL,
@@ -69,15 +70,16 @@ def test_a_dropout_to_a_constant_is_never_accepted_as_a_step(stuck: float) -> No
     assert found == ["", "", ""] + ["max_step"] + ["dropout"] * 11 + ["", ""]
 
 
-def test_a_real_surge_that_moves_is_accepted_after_confirm_readings() -> None:
+def test_a_real_surge_that_moves_is_accepted_after_step_readings() -> None:
     surge = [1.2, 1.2, 1.21, 2.5, 2.8, 3.05, 3.2]
     assert reasons(surge) == ["", "", "", "max_step", "max_step", "", ""]
-    three = LEVEL.model_copy(update={"confirm_readings": 3})
+    three = LEVEL.model_copy(update={"step_readings": 3})
     assert reasons([*surge, 3.3], three) == ["", "", "", "max_step", "max_step", "max_step",
                                              "", ""]
-    # A repeated value in the run starts the count again.
+    # A pause in the run is a dropout reading, but the run's readings, fitted together,
+    # still move 0.2 m: the water moves, and the next one makes the step real.
     assert reasons([1.2, 1.2, 1.21, 2.5, 2.8, 2.8, 3.0, 3.1]) == [
-        "", "", "", "max_step", "max_step", "dropout", "max_step", ""]
+        "", "", "", "max_step", "max_step", "dropout", "", ""]
 
 
 @pytest.mark.parametrize("rate", [0.3, 0.1, -0.1, -0.3])
@@ -102,9 +104,17 @@ def test_typhoon_rates_pass_and_onsets_too_steep_are_held_then_accepted() -> Non
     assert reasons(absurd) == [""] * 4 + ["max_step"] * 7
 
 
-def test_old_rules_key_spike_is_refused_by_name(registry: StationRegistry) -> None:
-    with pytest.raises(RulesError, match=r"quality\.level_m\.spike: Extra inputs"):
-        rules_with(registry, "stations: {g1: {quality: {level_m: {spike: 1.5}}}}")
+@pytest.mark.parametrize(("old", "new"), [("spike", "max_step"),
+                                          ("confirm_readings", "step_readings")])
+def test_old_rules_keys_are_refused_naming_the_new_one(registry: StationRegistry, old: str,
+                                                       new: str) -> None:
+    with pytest.raises(RulesError, match=rf"stations\.g1: \(river\) quality\.level_m: "
+                                         rf"'{old}' is now '{new}'"):
+        rules_with(registry, f"stations: {{g1: {{quality: {{level_m: {{{old}: 2}}}}}}}}")
+    with pytest.raises(RulesError, match=rf"defaults\.road\.quality\.water_depth_cm: "
+                                         rf"'{old}' is now '{new}'"):
+        AlertRules.from_yaml_text(RULES_FILE.read_text(encoding="utf-8").replace(
+            "max_step: 20, step_readings: 2", f"max_step: 20, {old}: 2"), registry)
 
 
 def test_a_state_saved_before_per_gauge_checks_still_loads() -> None:

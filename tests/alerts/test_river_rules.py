@@ -133,7 +133,7 @@ def test_a_jump_continued_by_moving_readings_is_a_real_step(engine: Engine) -> N
     assert summary(of_type(events, AlertType.RIVER_LEVEL)) == [
         ("g1", "river_level", "raised", 1), ("g1", "river_level", "confirmed", 1),
         ("g1", "river_level", "escalated", 5)]
-    assert of_type(events, AlertType.RIVER_LEVEL)[-1].at == at(30)  # confirm_readings: 2
+    assert of_type(events, AlertType.RIVER_LEVEL)[-1].at == at(30)  # quality step_readings: 2
 
 
 def test_out_of_range_excluded(engine: Engine) -> None:
