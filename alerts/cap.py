@@ -6,6 +6,10 @@ Mapping (documented in docs/alerts.md):
   the event time in JST (+09:00), so a re-sent event renders identically.
 - ``msgType``: raised -> Alert; escalated, de-escalated, acknowledged, confirmed ->
   Update; cleared -> Cancel. Updates and cancels carry ``references`` to the raise.
+  The public, though, never saw a raise that was Restricted (unconfirmed): a Public
+  message follows the alert's Public messages only. The first of them (the alert's
+  first confirmed event, usually its ``confirmed`` one) is an Alert without
+  ``references``, and later Public ones reference it, not the raise.
 - ``scope``: Public for river and road hazards; Restricted (with the configured
   ``restriction``) for offline and data-quality alerts, which are for staff, and for
   an event residents must not be told of yet (``confirmed`` false: an escalation no
@@ -23,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
 
 from floodwatch.alerts.labels import Labels
-from floodwatch.alerts.model import AlertType, Event, Transition
+from floodwatch.alerts.model import AlertType, Event, EventRef, Transition
 from floodwatch.alerts.render import headline, projection_text, shown_level
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core import bus
@@ -52,6 +56,18 @@ def observed_value(event: Event) -> str:
     return str(surface) if isinstance(surface, str) else "-"
 
 
+def _referenced(event: Event, *, public: bool) -> EventRef | None:
+    """The message this one updates or cancels: None when it begins an account of the
+    alert (a CAP Alert) -- the raise for staff, the first confirmed event for the public."""
+    if public:
+        first = event.first_confirmed
+        assert first is not None  # a confirmed event always names it (model.Event)
+        return None if first.event_id == event.event_id else first
+    if event.transition is Transition.RAISED:
+        return None
+    return EventRef(event_id=event.alert_id, at=event.raised_at)
+
+
 def render_cap(event: Event, station: Station, rules: AlertRules,
                status: str = "Actual") -> bytes:
     labels: Labels = rules.labels
@@ -68,16 +84,19 @@ def render_cap(event: Event, station: Station, rules: AlertRules,
     sub(alert, "sender", rules.cap_sender)
     sub(alert, "sent", _sent(event.at))
     sub(alert, "status", status)
-    sub(alert, "msgType", MSG_TYPES.get(event.transition, "Update"))
     staff_only = event.alert_type in STAFF_ONLY
-    sub(alert, "scope", "Restricted" if staff_only or not event.confirmed else "Public")
+    public = event.confirmed and not staff_only
+    referenced = _referenced(event, public=public)
+    sub(alert, "msgType", "Alert" if referenced is None
+        else MSG_TYPES.get(event.transition, "Update"))
+    sub(alert, "scope", "Public" if public else "Restricted")
     if staff_only:
         sub(alert, "restriction", rules.cap_restriction)
     elif not event.confirmed:
         sub(alert, "restriction", rules.cap_unconfirmed_restriction)
-    if event.transition is not Transition.RAISED:
-        raise_id = bus.cap_identifier(event.alert_id)
-        sub(alert, "references", f"{rules.cap_sender},{raise_id},{_sent(event.raised_at)}")
+    if referenced is not None:
+        sub(alert, "references", f"{rules.cap_sender},{bus.cap_identifier(referenced.event_id)},"
+                                 f"{_sent(referenced.at)}")
     kind = labels.types[event.alert_type]
     level = labels.level(event.alert_type, shown_level(event))
     cleared = event.transition is Transition.CLEARED

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from floodwatch.alerts.model import AlertType, Cause, Event, Projection, Transition
+from floodwatch.alerts.model import AlertType, Cause, Event, EventRef, Projection, Transition
 from floodwatch.alerts.state import StationState, Track
 
 Detail = dict[str, float | str | None]
@@ -62,11 +62,17 @@ class Step:
              raised_at: datetime | None = None, confirmed: bool) -> Event:
         seq = self.state.seq + 1
         self.update(seq=seq)
+        track = self.state.alerts.get(alert_type)
+        first_confirmed = None if track is None else track.first_confirmed
+        if first_confirmed is None and confirmed:
+            # The callers keep it on the track (``move``, ``confirm``: the only ones that
+            # can confirm a level for the first time).
+            first_confirmed = EventRef(event_id=f"{self.state.station}/{seq}", at=at)
         event = Event(
             station=self.state.station, seq=seq, alert_id=alert_id or f"{self.state.station}/{seq}",
             alert_type=alert_type, transition=transition, level=level, previous_level=previous,
             at=at, raised_at=raised_at or at, cause=cause, rule=rule, detail=detail or {},
-            projection=projection, confirmed=confirmed)
+            projection=projection, confirmed=confirmed, first_confirmed=first_confirmed)
         self.events.append(event)
         return event
 
@@ -92,7 +98,8 @@ class Step:
                               raised_at=None if track is None else track.raised_at,
                               confirmed=confirmed)
             confirmation = {"confirmed_level": level if confirmed else told,
-                            "agreeing": 0 if confirmed else 1}
+                            "agreeing": 0 if confirmed else 1,
+                            "first_confirmed": event.first_confirmed}
             if track is None:
                 self.put_track(alert_type, Track(alert_id=event.alert_id, level=level,
                                                  raised_at=at, **confirmation))
@@ -121,11 +128,13 @@ class Step:
                 detail: Detail | None = None, projection: Projection | None = None) -> None:
         """The open alert's level is confirmed: residents may now be told of it."""
         track = self.state.alerts[alert_type]
-        self.emit(alert_type, Transition.CONFIRMED, level=track.level, previous=track.level,
-                  at=at, cause=cause, rule=rule, detail=detail, projection=projection,
-                  alert_id=track.alert_id, raised_at=track.raised_at, confirmed=True)
-        self.put_track(alert_type, track.model_copy(
-            update={"confirmed_level": track.level, "agreeing": 0}))
+        event = self.emit(alert_type, Transition.CONFIRMED, level=track.level,
+                          previous=track.level, at=at, cause=cause, rule=rule,
+                          detail=detail, projection=projection, alert_id=track.alert_id,
+                          raised_at=track.raised_at, confirmed=True)
+        self.put_track(alert_type, track.model_copy(update={
+            "confirmed_level": track.level, "agreeing": 0,
+            "first_confirmed": event.first_confirmed}))
 
 
 def evaluate(step: Step, alert_type: AlertType, *, raw: int, sustain: int, at: datetime,

@@ -3,11 +3,14 @@
 An event is one transition of one station's alert, numbered per station (``seq``) so
 consumers can order and de-duplicate; ``event_id`` is ``{station}/{seq}`` and stays the
 same when a restart re-sends it. ``alert_id`` is the event id of the event that raised
-the alert, so every update references its alert (CAP ``references``).
+the alert, so every update names its alert (and staff's CAP ``references`` the raise).
 
 ``confirmed`` is what keeps a single reading from reaching the public: false means
 residents' channels (social media, Public CAP) must not carry the event. Officers see
 every event at once; ``alerts.machine`` says when a level counts as confirmed.
+``first_confirmed`` names the alert's first confirmed event: where the public's own
+account of the alert begins (its first Public CAP message, which later Public messages
+reference instead of a raise the public never saw).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class AlertType(StrEnum):
@@ -90,6 +93,13 @@ class Projection(_Frozen):
     basis: ProjectionBasis
 
 
+class EventRef(_Frozen):
+    """An earlier event of the same alert, as a CAP ``references`` entry names it."""
+
+    event_id: str
+    at: datetime
+
+
 class Event(_Frozen):
     station: str
     seq: int
@@ -103,8 +113,19 @@ class Event(_Frozen):
     cause: Cause
     rule: str
     confirmed: bool = False  # false: residents' channels must not carry this event
+    # The alert's first confirmed event so far: this event itself when it is that first
+    # one; None while no event of the alert was confirmed.
+    first_confirmed: EventRef | None = None
     detail: dict[str, float | str | None] = {}
     projection: Projection | None = None
+
+    @model_validator(mode="after")
+    def _told_from_somewhere(self) -> Event:
+        # A confirmed event without it would be rendered as if it began the public's
+        # account of the alert (a CAP Alert): never guessed.
+        if self.confirmed and self.first_confirmed is None:
+            raise ValueError("a confirmed event names the alert's first confirmed event")
+        return self
 
     @property
     def event_id(self) -> str:

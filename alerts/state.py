@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from floodwatch.alerts.model import AlertType
+from floodwatch.alerts.model import AlertType, EventRef
 
 
 class _State(BaseModel):
@@ -24,7 +24,9 @@ class Track(_State):
     """One open alert. ``below_since``: reading time since which the value has been
     below the current level's deadband (the hold timer); None when it is not.
     ``confirmed_level``: the highest level residents may know of (see alerts.machine);
-    ``agreeing``: readings in a row that agreed with a level not yet confirmed."""
+    ``agreeing``: readings in a row that agreed with a level not yet confirmed;
+    ``first_confirmed``: the alert's first confirmed event (set with the first
+    ``confirmed_level`` above 0, kept until the alert clears)."""
 
     alert_id: str
     level: int
@@ -33,6 +35,7 @@ class Track(_State):
     below_since: datetime | None = None
     confirmed_level: int  # required: a new alert's confirmation is always decided
     agreeing: int = 0
+    first_confirmed: EventRef | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -40,7 +43,14 @@ class Track(_State):
         # A track saved before confirmation existed was published at once, to everyone:
         # residents know its level, and its all-clear must reach them.
         if isinstance(data, dict) and "confirmed_level" not in data and "level" in data:
-            return {**data, "confirmed_level": data["level"]}
+            data = {**data, "confirmed_level": data["level"]}
+        # Saved before the first confirmed event was kept: residents were told by the
+        # raise (before confirmation) or by an event no longer known; the raise is the
+        # reference that starts no second account of the alert.
+        if isinstance(data, dict) and "first_confirmed" not in data \
+                and data.get("confirmed_level", 0) > 0 and "alert_id" in data:
+            data = {**data, "first_confirmed": {"event_id": data["alert_id"],
+                                                "at": data.get("raised_at")}}
         return data
 
     @property

@@ -64,13 +64,6 @@ class StoredCap:
     cap_xml: str | None  # None: the event was stored before CAP XML was kept
 
 
-async def alert_cap(influx: InfluxClient, station: str, alert_id: str,
-                    event_id: str | None = None) -> StoredCap | None:
-    """The CAP XML of one event of an alert (its newest event when ``event_id`` is None)."""
-    found = await alert_caps(influx, station, alert_id, event_id=event_id, limit=1)
-    return found[0] if found else None
-
-
 async def alert_caps(influx: InfluxClient, station: str, alert_id: str, *,
                      event_id: str | None = None, limit: int) -> list[StoredCap]:
     """The CAP XML of an alert's newest ``limit`` events (or of one), newest first."""

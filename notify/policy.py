@@ -10,6 +10,10 @@ sending.
   false, or absent): an escalation reaches residents once a second reading confirms
   it, as its ``confirmed`` event -- unless they already heard of that level (the
   ledger's last event of the alert on that channel is at it or above).
+- Both are judged against what residents heard on that channel (the ledger), not the
+  event's ``previous_level``: a fall from a level only officers saw (an unconfirmed
+  escalation) is no news to residents who already heard the alert fall below the act
+  level.
 - Priority: escalations first, higher levels before lower; all-clears after them.
 """
 
@@ -72,7 +76,8 @@ class DeliveryPolicy:
         if not self._policy.all_clear:
             return False
         if notice.transition == "deescalated":
-            return notice.previous_level >= act > notice.level and told() is not None
+            last = told()
+            return last is not None and last >= act > notice.level
         return notice.transition == "cleared" and told() is not None
 
     def plan(self, event: StoredEvent, ledger: DeliveryLedger) -> list[Planned]:

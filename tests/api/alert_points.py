@@ -11,7 +11,7 @@ from typing import Any
 
 from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.history import history_line
-from floodwatch.alerts.model import AlertType, Cause, Event, Transition
+from floodwatch.alerts.model import AlertType, Cause, Event, EventRef, Transition
 from floodwatch.alerts.render import event_message, event_payload
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core.registry import StationRegistry
@@ -22,13 +22,20 @@ RULES_FILE = REPO_ROOT / "config" / "alert-rules.yaml"
 
 def event(station: str, seq: int, alert_seq: int, transition: Transition, level: int,  # noqa: PLR0917
           at: datetime, alert_type: AlertType = AlertType.RIVER_LEVEL,
-          previous_level: int = 0, confirmed: bool = True) -> Event:
+          previous_level: int = 0, confirmed: bool = True,
+          first_confirmed: Event | None = None) -> Event:
+    """``first_confirmed``: the alert's first confirmed event (None: this one, when it is
+    confirmed)."""
+    first = None if first_confirmed is None else EventRef(
+        event_id=first_confirmed.event_id, at=first_confirmed.at)
+    if first is None and confirmed:
+        first = EventRef(event_id=f"{station}/{seq}", at=at)
     return Event(
         station=station, seq=seq, alert_id=f"{station}/{alert_seq}", alert_type=alert_type,
         transition=transition, level=level, previous_level=previous_level, at=at,
         raised_at=at, cause=Cause(kind="reading", reading_ts=at, values={"level_m": 5.5}),
         rule=alert_type.value, detail={"level_m": 5.5, "threshold_m": 5.2},
-        confirmed=confirmed)
+        confirmed=confirmed, first_confirmed=first)
 
 
 class StoredAlerts:

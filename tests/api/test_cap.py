@@ -39,16 +39,23 @@ def test_cap_messages_and_public_atom_feed(
     mosquitto: MosquittoServer,
 ) -> None:
     alerts = StoredAlerts(sample_registry)
-    raised = event("sukagawa", 1, 1, Transition.RAISED, 3, NOW - timedelta(hours=2))
-    escalated = event("sukagawa", 2, 1, Transition.ESCALATED, 4, NOW - timedelta(hours=1),
-                      previous_level=3)
+    # One reading raised it: for staff (Restricted) until the next agrees, which tells
+    # the public (their first message of it, an Alert).
+    raised = event("sukagawa", 1, 1, Transition.RAISED, 3, NOW - timedelta(hours=2),
+                   confirmed=False)
+    told = event("sukagawa", 2, 1, Transition.CONFIRMED, 3,
+                 NOW - timedelta(hours=1, minutes=50), previous_level=3)
+    escalated = event("sukagawa", 3, 1, Transition.ESCALATED, 4, NOW - timedelta(hours=1),
+                      previous_level=3, first_confirmed=told)
     # One reading took it to 5: for staff until the next agrees (scope Restricted).
-    unconfirmed = event("sukagawa", 3, 1, Transition.ESCALATED, 5,
-                        NOW - timedelta(minutes=10), previous_level=4, confirmed=False)
+    unconfirmed = event("sukagawa", 4, 1, Transition.ESCALATED, 5,
+                        NOW - timedelta(minutes=10), previous_level=4, confirmed=False,
+                        first_confirmed=told)
     offline = event("akutsu", 1, 1, Transition.RAISED, 1, NOW - timedelta(hours=1),
                     alert_type=AlertType.OFFLINE)
+    motomiya_raised = event("motomiya", 1, 1, Transition.RAISED, 3, NOW - timedelta(hours=3))
     cleared = event("motomiya", 2, 1, Transition.CLEARED, 0, NOW - timedelta(minutes=30),
-                    previous_level=3)
+                    previous_level=3, first_confirmed=motomiya_raised)
     old_clear = event("nihonmatsu", 2, 1, Transition.CLEARED, 0, NOW - timedelta(days=2),
                       previous_level=2)
     without_cap = event("fushiguro", 1, 1, Transition.RAISED, 2, NOW - timedelta(hours=1))
@@ -63,8 +70,8 @@ def test_cap_messages_and_public_atom_feed(
         async with InfluxClient.from_settings(settings) as influx:
             await influx.create_database()
             await influx.write([alerts.line(e) for e in
-                                (raised, escalated, unconfirmed, offline, cleared,
-                                 old_clear)]
+                                (raised, told, escalated, unconfirmed, offline,
+                                 motomiya_raised, cleared, old_clear)]
                                + [alerts.line(without_cap, with_cap=False)])
         async with api_client(settings, sample_registry, headers={}) as anonymous:
             async def three_open() -> bool:
@@ -78,7 +85,7 @@ def test_cap_messages_and_public_atom_feed(
             assert newest.status_code == 200
             assert newest.headers["content-type"] == "application/cap+xml"
             assert _canonical(newest.content) == _canonical(alerts.cap(escalated))
-            pending = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 3})
+            pending = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 4})
             assert pending.status_code == 401
             viewer = {"Authorization": "Bearer viewer-key-0123456789"}
             staff_newest = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", headers=viewer)
@@ -86,9 +93,19 @@ def test_cap_messages_and_public_atom_feed(
             assert etree.fromstring(staff_newest.content).findtext(f"{CAP}scope") == (
                 "Restricted")
             assert schema.validate(etree.fromstring(newest.content)), schema.error_log
-            first = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 1})
-            assert _canonical(first.content) == _canonical(alerts.cap(raised))
-            assert etree.fromstring(first.content).findtext(f"{CAP}msgType") == "Alert"
+            # The raise was for staff; the public's account of the alert starts with
+            # its confirmation, which the Update they can read references.
+            raise_cap = await anonymous.get("/api/v1/alerts/sukagawa/1/cap",
+                                            params={"seq": 1})
+            assert raise_cap.status_code == 401
+            first = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 2})
+            assert _canonical(first.content) == _canonical(alerts.cap(told))
+            first_document = etree.fromstring(first.content)
+            assert first_document.findtext(f"{CAP}msgType") == "Alert"
+            assert first_document.find(f"{CAP}references") is None
+            assert etree.fromstring(newest.content).findtext(f"{CAP}references") == ",".join(
+                first_document.findtext(f"{CAP}{tag}") or ""
+                for tag in ("sender", "identifier", "sent"))
 
             missing = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 7})
             assert missing.status_code == 404

@@ -8,7 +8,9 @@ import contextlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,7 @@ from tests.notify.conftest import write_config
 from tests.notify.support import (
     NOTIFY_CONFIG,
     FakeClock,
+    FakeHttp,
     Recorded,
     bus_messages,
     events_of,
@@ -37,8 +40,9 @@ from tests.notify.support import (
     tweet_server,
     typhoon_events,
 )
+from tests.notify.test_policy_and_compose import steep_gauge_events
 from tests.notify.test_sigkill import NotifyProcess
-from tests.support import collect, wait_for
+from tests.support import Collected, collect, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -114,6 +118,64 @@ templates:
 """
 
 
+@dataclass
+class SocialNotify:
+    """A notify process posting to fake X and Mastodon servers, with the disaster
+    network's topics collected."""
+
+    notify: NotifyProcess
+    fake: FakeHttp
+    network: Collected
+    state_dir: Path
+    client_id: str
+
+    def social_rows(self) -> list[tuple[object, ...]]:
+        """(event_id, channel, state) of the deliveries to residents, in order."""
+        return ledger_rows(self.state_dir, self.client_id,
+                           "SELECT event_id, channel, state FROM deliveries "
+                           "WHERE channel IN ('x', 'mastodon') ORDER BY id")
+
+    def wait_on_network(self, event: Event, what: str) -> None:
+        wait_for(lambda: event.event_id in {p["event_id"] for p in
+                                            self.network.payloads("net/json/")}, 30, what)
+
+    def delivered(self, event: Event) -> bool:
+        """Sent on both X and Mastodon."""
+        sent = {(event.event_id, channel, "sent") for channel in ("x", "mastodon")}
+        return sent <= set(self.social_rows())
+
+    def tweets(self) -> list[str]:
+        return [json.loads(r.body)["text"] for r in self.fake.recorded("/2/tweets")]
+
+
+@contextlib.contextmanager
+def social_notify(tmp_path: Path, mosquitto: MosquittoServer,
+                  settings_env: Callable[..., dict[str, str]]) -> Iterator[SocialNotify]:
+    x, mastodon = tweet_server(), mastodon_server()
+
+    def respond(request: Recorded) -> tuple[int, dict[str, str], bytes]:
+        if request.path.startswith("/2/tweets"):
+            return x(request)
+        return mastodon(request)
+
+    client_id = f"notify-{uuid.uuid4().hex[:8]}"
+    state_dir = tmp_path / "state"
+    with fake_http(respond) as fake, collect(mosquitto.port, "net/#") as network:
+        env = settings_env(
+            registry=write_registry(tmp_path),
+            notify_config=write_config(tmp_path, CONFIG), notify_client_id=client_id,
+            notify_x_consumer_key="key", notify_x_consumer_secret="key-secret",
+            notify_x_access_token="token", notify_x_access_token_secret="token-secret",
+            notify_x_api_url=fake.url, notify_mastodon_url=fake.url,
+            notify_mastodon_token="mastodon-token", state_dir=state_dir)
+        notify = NotifyProcess(env, tmp_path / "notify.log").start()
+        try:
+            yield SocialNotify(notify, fake, network, state_dir, client_id)
+        finally:
+            if not notify.exited():
+                notify.stop()
+
+
 def test_an_unconfirmed_escalation_goes_to_officers_and_its_confirmation_is_posted_once(
         tmp_path: Path, mosquitto: MosquittoServer,
         settings_env: Callable[..., dict[str, str]]) -> None:
@@ -129,62 +191,69 @@ def test_an_unconfirmed_escalation_goes_to_officers_and_its_confirmation_is_post
     confirming = [e for e in events if escalation.seq < e.seq and e.at == confirmation.at]
     after = [e for e in events if e.at > confirmation.at]  # officers only (rate of rise)
     assert after
-    x, mastodon = tweet_server(), mastodon_server()
 
-    def respond(request: Recorded) -> tuple[int, dict[str, str], bytes]:
-        if request.path.startswith("/2/tweets"):
-            return x(request)
-        return mastodon(request)
-
-    client_id = f"notify-{uuid.uuid4().hex[:8]}"
-    state_dir = tmp_path / "state"
-
-    def social_rows() -> list[tuple[object, ...]]:
-        return ledger_rows(state_dir, client_id, "SELECT event_id, channel, state FROM "
-                           "deliveries WHERE channel IN ('x', 'mastodon') ORDER BY id")
-
-    with fake_http(respond) as fake, collect(mosquitto.port, "net/#") as network:
-        env = settings_env(
-            registry=write_registry(tmp_path),
-            notify_config=write_config(tmp_path, CONFIG), notify_client_id=client_id,
-            notify_x_consumer_key="key", notify_x_consumer_secret="key-secret",
-            notify_x_access_token="token", notify_x_access_token_secret="token-secret",
-            notify_x_api_url=fake.url, notify_mastodon_url=fake.url,
-            notify_mastodon_token="mastodon-token", state_dir=state_dir)
-        notify = NotifyProcess(env, tmp_path / "notify.log").start()
-
+    with social_notify(tmp_path, mosquitto, settings_env) as run:
         publish_all(mosquitto.port, bus_messages(registry, before))
-        wait_for(lambda: escalation.event_id in {p["event_id"] for p in
-                                                 network.payloads("net/json/")},
-                 30, "the escalation on the disaster network")
+        run.wait_on_network(escalation, "the escalation on the disaster network")
         # Its deliveries were planned with it: none for residents, so it is never posted.
-        assert social_rows() == []
-        assert fake.recorded() == []
-        escalation_cap = next(payload for topic, payload, _ in network.messages
+        assert run.social_rows() == []
+        assert run.fake.recorded() == []
+        escalation_cap = next(payload for topic, payload, _ in run.network.messages
                               if topic.startswith("net/cap/")
                               and cap_event_id(payload) == escalation.event_id)
         assert etree.fromstring(escalation_cap).findtext(f"{CAP}scope") == "Restricted"
 
         publish_all(mosquitto.port, bus_messages(registry, confirming))
-        wait_for(lambda: {(row[1], row[2]) for row in social_rows()}
+        wait_for(lambda: {(row[1], row[2]) for row in run.social_rows()}
                  == {("x", "sent"), ("mastodon", "sent")}, 30, "the confirmation posted")
         # A redelivery of the confirmation, then an officers-only event behind it on the
         # same topic: once that is on the network, the repeat has been read too.
         publish_all(mosquitto.port, bus_messages(registry, [*confirming, *after]))
-        wait_for(lambda: after[-1].event_id in {p["event_id"] for p in
-                                                network.payloads("net/json/")},
-                 30, "the later event on the network")
-        assert notify.stop() == 0
+        run.wait_on_network(after[-1], "the later event on the network")
+        assert run.notify.stop() == 0
 
-    assert social_rows() == [(confirmation.event_id, "x", "sent"),
-                             (confirmation.event_id, "mastodon", "sent")]
-    tweets = [json.loads(r.body)["text"] for r in fake.recorded("/2/tweets")]
-    statuses = fake.recorded("/api/v1/statuses")
+    assert run.social_rows() == [(confirmation.event_id, "x", "sent"),
+                                 (confirmation.event_id, "mastodon", "sent")]
+    tweets = run.tweets()
+    statuses = run.fake.recorded("/api/v1/statuses")
     assert len(tweets) == 1
     assert len(statuses) == 1
     # It reads as the alert at that level: the official level and its advice.
     assert tweets[0].startswith("【警戒レベル3相当】第一 水位情報: 避難判断水位")
     assert "（確定） 高齢者等は避難してください。" in tweets[0]
     assert "(confirmed) Elderly people evacuate." in tweets[0]
-    on_network = [p["event_id"] for p in network.payloads("net/json/")]
+    on_network = [p["event_id"] for p in run.network.payloads("net/json/")]
     assert set(on_network) == {e.event_id for e in events}
+
+
+def test_a_fall_from_a_level_only_officers_saw_is_not_posted_again(
+        tmp_path: Path, mosquitto: MosquittoServer,
+        settings_env: Callable[..., dict[str, str]]) -> None:
+    registry = small_registry()
+    events = steep_gauge_events(registry)  # 3 told, fell to 2, unconfirmed 4, back to 2
+    rivers = [e for e in events if e.alert_type.value == "river_level"]
+    heard, first_fall, unconfirmed, second_fall, cleared = (
+        rivers[1], rivers[2], rivers[3], rivers[4], rivers[5])
+    assert (unconfirmed.level, unconfirmed.confirmed) == (4, False)
+    assert (second_fall.previous_level, second_fall.level) == (4, 2)
+    stages = [[e for e in events if e.seq <= heard.seq],
+              [e for e in events if heard.seq < e.seq <= first_fall.seq],
+              [e for e in events if first_fall.seq < e.seq]]
+
+    with social_notify(tmp_path, mosquitto, settings_env) as run:
+        # One stage at a time, each posted before the next: one post per stage.
+        for posted, stage in zip((heard, first_fall, cleared), stages, strict=True):
+            publish_all(mosquitto.port, bus_messages(registry, stage))
+            wait_for(partial(run.delivered, posted), 30, f"{posted.event_id} posted")
+        run.wait_on_network(events[-1], "the last event on the network")
+        assert run.notify.stop() == 0
+
+    told = [(row[0], row[1]) for row in run.social_rows()]
+    assert told == [(event.event_id, channel) for event in (heard, first_fall, cleared)
+                    for channel in ("x", "mastodon")]
+    assert {row[2] for row in run.social_rows()} == {"sent"}
+    tweets = run.tweets()
+    assert len(tweets) == 3
+    assert len(run.fake.recorded("/api/v1/statuses")) == 3
+    on_network = {p["event_id"] for p in run.network.payloads("net/json/")}
+    assert second_fall.event_id in on_network  # officers got the fall from 4

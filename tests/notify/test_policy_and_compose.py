@@ -7,11 +7,13 @@ from pathlib import Path
 
 from twitter_text import parse_tweet  # type: ignore[import-untyped]
 
+from floodwatch.alerts.engine import Engine
+from floodwatch.alerts.model import Event
 from floodwatch.core.registry import StationRegistry
 from floodwatch.notify.compose import X_MAX_WEIGHTED, Composer, fits_x, shorten
 from floodwatch.notify.config import NotifyConfig
 from floodwatch.notify.notice import Notice
-from tests.alerts.conftest import river, series
+from tests.alerts.conftest import river, rules_with, series
 from tests.conftest import generated_registry_yaml
 from tests.notify.social_support import SocialRig, social_config
 from tests.notify.support import (
@@ -55,6 +57,35 @@ def test_a_confirmation_repeats_no_level_residents_already_heard(tmp_path: Path)
         ("escalated", 4, False), ("confirmed", 4, True),  # residents last heard 4
         ("deescalated", 2, True), ("escalated", 3, False), ("confirmed", 3, True)]
     assert told == [("confirmed", 4), ("deescalated", 2), ("confirmed", 3)]
+
+
+# Residents hear of 3 and of its fall to 2; then one reading (a steep gauge allows its
+# 1.6 m jump) takes the alert to 4 for officers only, and it falls back to 2.
+HEARD_THE_FALL_THEN_AN_UNCONFIRMED_RISE = [3.2, 3.3] + [2.5] * 4 + [4.1] + [2.5] * 4 \
+    + [0.6] * 4
+
+
+def steep_gauge_events(registry: StationRegistry) -> list[Event]:
+    rules = rules_with(registry, "stations: {g1: {quality: {level_m: {max_step: 2.0}}}}")
+    engine = Engine(registry, rules)
+    return [event for reading in series("g1", HEARD_THE_FALL_THEN_AN_UNCONFIRMED_RISE)
+            for event in engine.on_reading(reading).events if event.station == "g1"]
+
+
+def test_a_fall_residents_already_heard_is_not_posted_again(tmp_path: Path) -> None:
+    registry = small_registry()
+    events = steep_gauge_events(registry)
+    assert [(e.transition.value, e.level, e.previous_level, e.confirmed) for e in events
+            if e.alert_type.value == "river_level"] == [
+        ("raised", 3, 0, False), ("confirmed", 3, 3, True),
+        ("deescalated", 2, 3, True),
+        ("escalated", 4, 2, False),  # officers only: no second reading agreed
+        ("deescalated", 2, 4, True),  # a fall from 4 to 2: residents heard 2 already
+        ("cleared", 0, 2, True)]
+    rig = SocialRig(tmp_path, registry, DiesAfterPosting(), social_config(), FakeClock())
+    rig.feed(events)
+    told = [(e.transition.value, e.level) for e in events if e.event_id in rig.states()]
+    assert told == [("confirmed", 3), ("deescalated", 2), ("cleared", 0)]
 
 
 def test_a_large_burst_is_one_post_listing_the_most_urgent_first() -> None:
