@@ -198,6 +198,27 @@ class AlertsStageProcess(FloodwatchProcess):
     READY = ("alerts running",)
 
 
+class NotifyStageProcess(FloodwatchProcess):
+    SUBCOMMAND = ("notify",)
+    READY = ("notify running",)
+
+
 class ApiProcess(FloodwatchProcess):
     SUBCOMMAND = ("api",)
     READY = ("api ready",)
+
+
+def gauges_yaml(basins: dict[str, int], interval_s: int) -> str:
+    """A registry of river gauges g00, g01, ... -- ``count`` in each basin, in order --
+    reporting every ``interval_s``, their levels far above the readings tests send."""
+    lines = ["stations:"]
+    number = 0
+    for basin, count in basins.items():
+        for _ in range(count):
+            lines.append(
+                f"  - {{id: g{number:02d}, kind: river, name: {{ja: 観測所{number},"
+                f" en: G{number}}}, river: {basin}, basin: {basin},"
+                f" location: {{lat: 37.5, lon: 140.4}}, interval_s: {interval_s},"
+                f" levels_m: {{standby: 5, caution: 6, evacuation: 7, danger: 8}}}}")
+            number += 1
+    return "\n".join(lines) + "\n"

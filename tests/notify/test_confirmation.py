@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from tests.notify.support import (
     typhoon_events,
 )
 from tests.notify.test_policy_and_compose import steep_gauge_events
-from tests.notify.test_sigkill import NotifyProcess
+from tests.notify.test_sigkill import NotifyProcess, ledger_rows
 from tests.support import Collected, collect, wait_for
 
 pytestmark = pytest.mark.slow
@@ -98,14 +97,6 @@ def test_over_the_typhoon_no_unconfirmed_event_is_public_or_planned_for_resident
                  if by_id[event_id].transition is not Transition.DEESCALATED
                  and by_id[event_id].transition is not Transition.CLEARED}
         assert rises == {Transition.CONFIRMED}
-
-
-def ledger_rows(state_dir: Path, client_id: str, sql: str) -> list[tuple[object, ...]]:
-    path = state_dir / "notify" / f"{client_id}.sqlite3"
-    if not path.exists():
-        return []
-    with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
-        return db.execute(sql).fetchall()
 
 
 CONFIG = """

@@ -23,33 +23,20 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.conftest import RULES_FILE
-from tests.support import Collected, FloodwatchProcess, IngestProcess, collect, wait_for
+from tests.support import (
+    AlertsStageProcess,
+    Collected,
+    IngestProcess,
+    NotifyStageProcess,
+    collect,
+    gauges_yaml,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
 INTERVAL_S = 2
 GAUGES = [f"g{n:02d}" for n in range(14)]
-
-
-class AlertsStage(FloodwatchProcess):
-    SUBCOMMAND = ("alerts",)
-    READY = ("alerts running",)
-
-
-class NotifyStage(FloodwatchProcess):
-    SUBCOMMAND = ("notify",)
-    READY = ("notify running",)
-
-
-def registry_yaml() -> str:
-    lines = ["stations:"]
-    for number, gauge in enumerate(GAUGES):
-        lines.append(
-            f"  - {{id: {gauge}, kind: river, name: {{ja: 観測所{number}, en: G{number}}},"
-            f" river: abukuma, basin: abukuma, location: {{lat: 37.5, lon: 140.4}},"
-            f" interval_s: {INTERVAL_S},"
-            f" levels_m: {{standby: 5, caution: 6, evacuation: 7, danger: 8}}}}")
-    return "\n".join(lines) + "\n"
 
 
 class Gauges:
@@ -88,7 +75,8 @@ def outage(tmp_path: Path, mosquitto: MosquittoServer,
            settings_env: Callable[..., dict[str, str]],
            silent_gauge: str | None) -> tuple[Collected, Collected]:
     registry = tmp_path / "stations.yaml"
-    registry.write_text(registry_yaml(), encoding="utf-8")
+    registry.write_text(gauges_yaml({"abukuma": len(GAUGES)}, INTERVAL_S),
+                        encoding="utf-8")
     notify_config = tmp_path / "notify.yaml"
     notify_config.write_text("network: {enabled: true}\n", encoding="utf-8")
     env = settings_env(registry, alerts_rules=RULES_FILE, alerts_tick_s=0.2,
@@ -99,8 +87,8 @@ def outage(tmp_path: Path, mosquitto: MosquittoServer,
     def ingest(number: int) -> IngestProcess:
         return IngestProcess(env, tmp_path / f"ingest-{number}.log").start()
 
-    alerts = AlertsStage(env, tmp_path / "alerts.log").start()
-    notify = NotifyStage(env, tmp_path / "notify.log").start()
+    alerts = AlertsStageProcess(env, tmp_path / "alerts.log").start()
+    notify = NotifyStageProcess(env, tmp_path / "notify.log").start()
     first = ingest(1)
     try:
         with collect(mosquitto.port, "floodwatch/no-data") as bus, \
