@@ -69,10 +69,28 @@ class ReferenceLevels(_Frozen):
         return self
 
 
+def municipality_code_problem(code: str) -> str | None:
+    """全国地方公共団体コード: the 5 digits of JIS X 0402 and the check digit that the
+    Ministry of Internal Affairs adds (weights 6..2, 11 minus the remainder mod 11, its
+    last digit) -- the 6-digit form L-Alert and the 公共情報コモンズ use."""
+    if not re.fullmatch(r"[0-9]{6}", code):
+        return f"municipality code {code!r} is not 6 digits (JIS X 0402 and check digit)"
+    total = sum(int(digit) * weight for digit, weight in zip(code[:5], range(6, 1, -1),
+                                                             strict=True))
+    if (11 - total % 11) % 10 != int(code[5]):
+        return f"municipality code {code!r} has a wrong check digit"
+    return None
+
+
 class Station(_Frozen):
     id: str = Field(pattern=STATION_ID_PATTERN)
     kind: StationKind
     name: Names
+    # For residents' posts, where the official name is too long (X counts kanji twice).
+    short_name: Names | None = None
+    # Where the station stands (a code of the registry's ``municipalities``): residents'
+    # posts are grouped by it, and CAP areas carry it.
+    municipality: str | None = None
     basin: TagText
     river: TagText | None = None
     route: TagText | None = None
@@ -105,15 +123,35 @@ class RegistryError(Exception):
 
 
 class StationRegistry:
-    """Immutable lookup of stations by id."""
+    """Immutable lookup of stations by id, and the names of their municipalities and
+    rivers (``municipalities``: code -> names; ``rivers``: the stations' river id ->
+    names)."""
 
-    def __init__(self, stations: list[Station]) -> None:
+    def __init__(self, stations: list[Station], *,
+                 municipalities: dict[str, Names] | None = None,
+                 rivers: dict[str, Names] | None = None) -> None:
+        self.municipalities: dict[str, Names] = dict(municipalities or {})
+        self.rivers: dict[str, Names] = dict(rivers or {})
+        for code in self.municipalities:
+            problem = municipality_code_problem(code)
+            if problem is not None:
+                raise RegistryError(f"municipalities: {problem}")
         by_id: dict[str, Station] = {}
         for station in stations:
             if station.id in by_id:
                 raise RegistryError(f"station {station.id!r} is listed twice")
+            where = station.municipality
+            if where is not None and where not in self.municipalities:
+                raise RegistryError(f"station {station.id}: municipality {where!r} is not "
+                                    "in the registry's municipalities (code: {ja, en})")
             by_id[station.id] = station
         self._by_id = by_id
+
+    def municipality_name(self, station: Station) -> Names | None:
+        return None if station.municipality is None else self.municipalities[station.municipality]
+
+    def river_name(self, station: Station) -> Names | None:
+        return None if station.river is None else self.rivers.get(station.river)
 
     def get(self, station_id: str) -> Station | None:
         return self._by_id.get(station_id)
@@ -135,6 +173,12 @@ class StationRegistry:
             raise RegistryError(f"{source}: not valid YAML: {exc}") from exc
         if not isinstance(document, dict) or not isinstance(document.get("stations"), list):
             raise RegistryError(f"{source}: expected a mapping with a 'stations' list")
+        unknown = sorted(set(document) - {"stations", "municipalities", "rivers"})
+        if unknown:
+            raise RegistryError(f"{source}: unknown section {unknown[0]!r} (expected "
+                                "stations, municipalities, rivers)")
+        names = {section: _names_table(document.get(section), section, source)
+                 for section in ("municipalities", "rivers")}
         stations = []
         for index, entry in enumerate(document["stations"]):
             try:
@@ -143,7 +187,8 @@ class StationRegistry:
                 ident = entry.get("id", f"#{index}") if isinstance(entry, dict) else f"#{index}"
                 raise RegistryError(f"{source}: station {ident}: {first_error(exc)}") from exc
         try:
-            return cls(stations)
+            return cls(stations, municipalities=names["municipalities"],
+                       rivers=names["rivers"])
         except RegistryError as exc:
             raise RegistryError(f"{source}: {exc}") from exc
 
@@ -154,3 +199,19 @@ class StationRegistry:
         except OSError as exc:
             raise RegistryError(f"{path}: cannot read: {exc.strerror or exc}") from exc
         return cls.from_yaml_text(text, source=str(path))
+
+
+def _names_table(table: object, section: str, source: str) -> dict[str, Names]:
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise RegistryError(f"{source}: {section}: expected a mapping of id: {{ja, en}}")
+    result = {}
+    for key, value in table.items():
+        if not isinstance(key, str):  # YAML reads an unquoted 072079 as a number
+            raise RegistryError(f"{source}: {section}: key {key!r} must be quoted text")
+        try:
+            result[key] = Names.model_validate(value)
+        except ValidationError as exc:
+            raise RegistryError(f"{source}: {section}: {key}: {first_error(exc)}") from exc
+    return result

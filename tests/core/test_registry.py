@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from floodwatch.core.registry import RegistryError, StationKind, StationRegistry
+from floodwatch.core.registry import (
+    RegistryError,
+    StationKind,
+    StationRegistry,
+    municipality_code_problem,
+)
 
 VALID_RIVER = """
   - id: gauge-1
@@ -25,6 +30,14 @@ def test_sample_registry(sample_registry: StationRegistry) -> None:
     assert fushiguro is not None
     assert fushiguro.name.ja == "伏黒"
     assert fushiguro.tags == {"basin": "abukuma", "river": "abukuma", "station": "fushiguro"}
+    municipality = sample_registry.municipality_name(fushiguro)
+    assert municipality is not None
+    assert municipality.ja == "伊達市"
+    river = sample_registry.river_name(fushiguro)
+    assert river is not None
+    assert river.ja == "阿武隈川"
+    # Every sample station says where it stands, with a real code (check digit right).
+    assert all(station.municipality for station in sample_registry)
     road = sample_registry.get("tsuchiyu-pass")
     assert road is not None
     assert road.tags == {"basin": "abukuma", "route": "national-route-115",
@@ -47,6 +60,14 @@ def test_sample_registry(sample_registry: StationRegistry) -> None:
         ("stations:" + VALID_RIVER.replace("interval_s: 600", "interval_s: 0"),
          "interval_s: Input should be greater than 0"),
         ("stations:" + VALID_RIVER + "    colour: red\n", "colour: Extra inputs"),
+        ("stations:" + VALID_RIVER + "    municipality: \"072079\"\n",
+         "municipality '072079' is not in the registry's municipalities"),
+        ("municipalities: {\"072078\": {ja: 須賀川市, en: Sukagawa}}\nstations: []",
+         "municipality code '072078' has a wrong check digit"),
+        ("municipalities: {72079: {ja: 須賀川市, en: Sukagawa}}\nstations: []",
+         "key 72079 must be quoted text"),
+        ("rivers: {abukuma: {ja: 阿武隈川}}\nstations: []", "rivers: abukuma: en: Field required"),
+        ("station: []\nstations: []", "unknown section 'station'"),
     ],
 )
 def test_invalid_registries_are_refused_clearly(text: str, message: str) -> None:
@@ -54,3 +75,15 @@ def test_invalid_registries_are_refused_clearly(text: str, message: str) -> None
         StationRegistry.from_yaml_text(text, source="stations.yaml")
     assert str(caught.value).startswith("stations.yaml: ")
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(("code", "valid"), [
+    ("131016", True),   # 千代田区: the Ministry's own example
+    ("011002", True),   # 札幌市
+    ("042111", True),   # 岩沼市: remainder 0, check digit 1
+    ("072010", True),   # 福島市: remainder 1, check digit 0
+    ("072079", True),   # 須賀川市
+    ("072070", False), ("07207", False), ("07207a", False),
+])
+def test_municipality_codes_carry_their_check_digit(code: str, valid: bool) -> None:
+    assert (municipality_code_problem(code) is None) is valid
