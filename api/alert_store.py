@@ -23,7 +23,7 @@ EVENTS = "alert_event"
 DELIVERIES = "alert_delivery"
 
 
-async def _rows(influx: InfluxClient, query: str) -> list[Row]:
+async def query_rows(influx: InfluxClient, query: str) -> list[Row]:
     try:
         return await influx.query(query)
     except InfluxError as exc:
@@ -45,7 +45,7 @@ class StoredEvent:
 
 async def event_payloads(influx: InfluxClient, where: str, limit: int) -> list[StoredEvent]:
     """Events matching ``where`` (InfluxQL), newest first; unreadable points skipped."""
-    rows = await _rows(influx, f'SELECT "payload" FROM "{EVENTS}" WHERE {where} '  # noqa: S608
+    rows = await query_rows(influx, f'SELECT "payload" FROM "{EVENTS}" WHERE {where} '  # noqa: S608
                                f"ORDER BY time DESC LIMIT {limit}")
     events = []
     for row in rows:
@@ -70,7 +70,7 @@ async def alert_caps(influx: InfluxClient, station: str, alert_id: str, *,
     where = f'"station" = {quoted(station)} AND "alert_id" = {quoted(alert_id)}'
     if event_id is not None:
         where += f' AND "event_id" = {quoted(event_id)}'
-    rows = await _rows(influx, f'SELECT "event_id", "cap_xml" FROM "{EVENTS}" '  # noqa: S608
+    rows = await query_rows(influx, f'SELECT "event_id", "cap_xml" FROM "{EVENTS}" '  # noqa: S608
                                f"WHERE {where} ORDER BY time DESC LIMIT {int(limit)}")
     return [StoredCap(str(row.get("event_id")),
                       row["cap_xml"] if isinstance(row.get("cap_xml"), str) else None)
@@ -79,7 +79,7 @@ async def alert_caps(influx: InfluxClient, station: str, alert_id: str, *,
 
 async def cleared_since(influx: InfluxClient, since: datetime) -> list[tuple[str, str]]:
     """(station, alert_id) of every alert cleared since ``since``, newest first."""
-    rows = await _rows(
+    rows = await query_rows(
         influx, f'SELECT "alert_id" FROM "{EVENTS}" WHERE "transition" = \'cleared\' '  # noqa: S608
                 f"AND time >= {int(since.timestamp())}s GROUP BY \"station\" "
                 f"ORDER BY time DESC LIMIT 100")
@@ -101,7 +101,7 @@ async def delivery_states(influx: InfluxClient, station: str, event_ids: set[str
                           since_ns: int) -> list[DeliveryState]:
     """The latest delivery state of each (event, channel) among ``event_ids``; deliveries
     only follow their event, so points older than ``since_ns`` are not read."""
-    rows = await _rows(
+    rows = await query_rows(
         influx, 'SELECT "event_id", "state", "attempts", "detail" '  # noqa: S608
                 f'FROM "{DELIVERIES}" WHERE "station" = {quoted(station)} '
                 f'AND time >= {since_ns} GROUP BY "channel" ORDER BY time ASC')

@@ -17,6 +17,7 @@ from floodwatch.api import (
     cap_feed,
     commands,
     dashboard,
+    delivery_list,
     health,
     problems,
     readings,
@@ -72,6 +73,8 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
     app.include_router(alert_history.router, dependencies=readers)
     app.include_router(cap.router, dependencies=readers)
     app.include_router(cap_feed.router, dependencies=readers)
+    # Delivery outcomes are staff data: their route asks for a key itself.
+    app.include_router(delivery_list.router)
     # Commands check the officer role themselves (no public subset).
     app.include_router(commands.router)
     # The WebSocket route checks its key itself (it must accept before it can explain).

@@ -125,13 +125,16 @@ def document_security(app: FastAPI, *, public_read: bool) -> None:
                 if path.startswith("/api/v1/live/"):
                     schemes.append("accessToken")
                 security: list[dict[str, list[str]]] = [{name: []} for name in schemes]
-                if public_read and method == "get":
+                if public_read and method == "get" and not path.startswith(NEVER_PUBLIC):
                     security.append({})  # no key at all
                 operation["security"] = security
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
+
+# Reads that need a key even with public read on: staff data.
+NEVER_PUBLIC = ("/api/v1/deliveries",)
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer",

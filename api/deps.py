@@ -91,6 +91,12 @@ async def _live_reader(connection: HTTPConnection) -> Principal:
                      public=services.settings.api_public_read, allow_query=True)
 
 
+async def _keyed_reader(connection: HTTPConnection) -> Principal:
+    # Staff data (delivery outcomes): a viewer key at least, even with public read on.
+    services = _services(connection)
+    return authorize(connection, services.keys, Role.VIEWER, public=False)
+
+
 async def _officer(connection: HTTPConnection) -> Principal:
     services = _services(connection)
     return authorize(connection, services.keys, Role.OFFICER, public=False)
@@ -99,4 +105,5 @@ async def _officer(connection: HTTPConnection) -> Principal:
 # Read access to the safe public subset (stations, latest, history, live feed).
 PublicReader = Annotated[Principal, Depends(public_reader)]
 LiveReader = Annotated[Principal, Depends(_live_reader)]
+KeyedReader = Annotated[Principal, Depends(_keyed_reader)]
 Officer = Annotated[Principal, Depends(_officer)]
