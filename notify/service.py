@@ -84,12 +84,15 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                     str(problem) for problem in channels.problems) or "none is enabled")
             influx = await stack.enter_async_context(InfluxClient.from_settings(settings))
             status = status_writer(StatusLines(ledger.db), influx)
-            workers = _workers(ledger, channels, registry, clock, status.notify)
+            # A state change is queued for InfluxDB and counted for the ledger's gauges.
+            changed = metrics.LedgerStates(ledger.db, then=status.notify)
+            workers = _workers(ledger, channels, registry, clock, changed)
+            changed.refresh()  # what a previous run left (unknown posts included)
 
             def wake_all() -> None:
                 for worker in workers:
                     worker.wake()
-                status.notify()
+                changed()
 
             if channels.network is not None:
                 network_dispatcher = workers[0]
@@ -120,7 +123,8 @@ async def run_notify(settings: Settings, registry: StationRegistry, config: Noti
                 finite = [tasks.create_task(worker.run(stop), name=f"notify-{worker.name}")
                           for worker in workers]
                 endless = [tasks.create_task(status.run(), name="notify-status"),
-                           tasks.create_task(session.watch(), name="notify-broker-watch")]
+                           tasks.create_task(session.watch(), name="notify-broker-watch"),
+                           tasks.create_task(changed.run(), name="notify-ledger-metrics")]
                 if network is not None:
                     endless.append(tasks.create_task(network.run_status(ledger),
                                                      name="notify-network-status"))
