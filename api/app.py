@@ -20,6 +20,7 @@ from floodwatch.api import (
     delivery_list,
     health,
     problems,
+    public_stations,
     readings,
     stations,
     stream,
@@ -80,6 +81,8 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
     # The WebSocket route checks its key itself (it must accept before it can explain).
     app.include_router(stream.router)
     app.include_router(health.router)
+    # Residents' page: only what they are told, so no key even without public read.
+    app.include_router(public_stations.router)
     dashboard.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     if settings.api_cors_origins:

@@ -76,6 +76,10 @@ class LiveCache:
         return [(station, alert) for station, status in sorted(self._status.items())
                 for alert in status.get("alerts", []) if isinstance(alert, dict)]
 
+    def status(self, station: str) -> dict[str, Any] | None:
+        """The engine's retained status of ``station`` as it wrote it (None: none yet)."""
+        return self._status.get(station)
+
     def open_no_data(self) -> list[dict[str, Any]]:
         """The engine's open no-data alerts, each once with the stations it found silent
         (from the stations' statuses: ``no_data``)."""
