@@ -3,6 +3,9 @@
 // alert one reading raised is marked unconfirmed: residents have not been told yet.
 // An acknowledgement is only shown as done when the engine's new status says so: the
 // API's 202 means "command sent", not "applied".
+// With a key, each alert shows its delivery state per channel (GET /api/v1/deliveries):
+// the newest event's, except that any post of the alert whose outcome was lost
+// ('unknown') marks the channel, and the alert, for an officer to check by hand.
 
 import { ApiError, api, keyStore } from './api.js';
 import { formatTime, localized, t } from './i18n.js';
@@ -29,6 +32,24 @@ export class AlertPanel {
     this.message = message;
     this.store = store;
     this.pending = new Set(); // alert ids acknowledged here, not yet confirmed by the engine
+    this.deliveries = new Map(); // alert id -> Map(channel -> state)
+  }
+
+  async refreshDeliveries() {
+    const alerts = this.store.openAlerts();
+    if (!keyStore.get() || !alerts.length) {
+      this.deliveries = new Map();
+      return;
+    }
+    const week = Date.now() - 7 * 86400 * 1000;
+    const raised = Math.min(...alerts.map((a) => Date.parse(a.raised_at) || week));
+    try {
+      const answer = await api.deliveries(new Date(Math.max(week, raised - 60 * 1000)));
+      this.deliveries = byAlert(answer.deliveries);
+    } catch {
+      return; // the connection state already says what is wrong; keep the last known
+    }
+    this.render();
   }
 
   render() {
@@ -84,8 +105,27 @@ export class AlertPanel {
       });
       foot.append(button);
     }
-    li.append(head, foot);
+    li.append(head, this.deliveryLine(alert, li), foot);
     return li;
+  }
+
+  deliveryLine(alert, li) {
+    const line = document.createElement('div');
+    line.className = 'alert-delivery';
+    const channels = this.deliveries.get(alert.alert_id) ?? new Map();
+    for (const [channel, state] of [...channels].sort()) {
+      const mark = span(`${channel}: ${t('deliveryStates')[state] ?? state}`, 'delivery');
+      mark.dataset.channel = channel;
+      mark.dataset.state = state;
+      line.append(mark);
+    }
+    if ([...channels.values()].includes('unknown')) {
+      li.dataset.deliveryUnknown = 'true';
+      const flag = span(`⚠ ${t('deliveryUnknown')}`, 'delivery-unknown');
+      flag.title = t('deliveryUnknownTitle');
+      line.append(flag);
+    }
+    return line;
   }
 
   async acknowledge(alertId, button) {
@@ -112,4 +152,31 @@ export class AlertPanel {
     this.message.hidden = !text;
     this.message.classList.toggle('error', isError);
   }
+}
+
+function seqOf(eventId) {
+  return Number(eventId.split('/').pop()) || 0;
+}
+
+// Deliveries (one per event and channel) -> alert id -> Map(channel -> state): the
+// newest event's state, or 'unknown' if any of the alert's posts there was lost.
+function byAlert(deliveries) {
+  const newest = new Map();
+  for (const delivery of deliveries) {
+    if (!delivery.alert_id) continue;
+    const key = `${delivery.alert_id}\n${delivery.channel}`;
+    const known = newest.get(key);
+    const lost = delivery.state === 'unknown' || known?.lost;
+    if (!known || seqOf(delivery.event_id) > seqOf(known.event_id)) {
+      newest.set(key, { ...delivery, lost });
+    } else {
+      known.lost = lost;
+    }
+  }
+  const alerts = new Map();
+  for (const delivery of newest.values()) {
+    if (!alerts.has(delivery.alert_id)) alerts.set(delivery.alert_id, new Map());
+    alerts.get(delivery.alert_id).set(delivery.channel, delivery.lost ? 'unknown' : delivery.state);
+  }
+  return alerts;
 }

@@ -54,6 +54,14 @@ export const api = {
     const query = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
     return request(`api/v1/stations/${encodeURIComponent(stationId)}/readings?${query}`);
   },
+  // Staff only (a key even with public read): every state, so each alert's channels show.
+  deliveries(since) {
+    const query = new URLSearchParams({ since: since.toISOString(), limit: '1000' });
+    for (const state of ['pending', 'sent', 'failed', 'expired', 'unknown', 'superseded']) {
+      query.append('state', state);
+    }
+    return request(`api/v1/deliveries?${query}`);
+  },
   acknowledge(alertId) {
     return request('api/v1/alerts/acknowledge', {
       method: 'POST',

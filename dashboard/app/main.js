@@ -60,6 +60,7 @@ async function refreshStations() {
     // The live feed's state says whether the API is reachable; nothing to add here.
   }
   showStatus();
+  view.alerts.refreshDeliveries();
 }
 
 function onLiveMessage(message) {
