@@ -115,6 +115,9 @@ def status_payload(state: StationState, station: Station, labels: Labels,
             raised_at=format_ts(track.raised_at),
             acknowledged=track.acknowledged,
             confirmed=track.confirmed,
+            public=None if track.confirmed or track.confirmed_level <= 0
+            else bus.StatusPublicLevel(level=track.confirmed_level, **_level_fields(
+                labels.level(alert_type, track.confirmed_level))),
         ))
     return bus.encode(bus.StatusMessage(
         station=station.id,

@@ -3,8 +3,8 @@ open alert of a type at a level or above, from the alert engine's retained statu
 
 It carries only what residents are told, so it needs no key even when public read is
 off: alerts of the public types (not offline or data-quality, which are staff's) that
-are confirmed (an escalation on a single reading is not shown until the next reading
-agrees). A station that is offline, in a no-data alert, or stale is shown as 欠測 / no
+are confirmed -- an escalation on a single reading is not shown until the next reading
+agrees; meanwhile the level residents were last told of (the status's ``public``) is. A station that is offline, in a no-data alert, or stale is shown as 欠測 / no
 data -- beside its alert, or in its own list -- never left out as if it were safe.
 """
 
@@ -74,9 +74,8 @@ async def public_stations(
                   or is_stale(station, newest[0] if newest else None, now,
                               settings.api_stale_factor))
         base = _base(registry, station, newest, silent=silent)
-        told = [alert for alert in status.get("alerts", [])
-                if isinstance(alert, dict) and alert.get("confirmed") is True
-                and alert.get("alert_type") in KIND_OF
+        told = [alert for alert in map(_told, status.get("alerts", []))
+                if alert is not None and alert.get("alert_type") in KIND_OF
                 and (alert_type is None or alert.get("alert_type") == alert_type)
                 and isinstance(alert.get("level"), int) and alert["level"] >= level]
         rows += [_with_alert(base, alert, station, newest) for alert in told]
@@ -92,6 +91,19 @@ TITLE = {"ja": "警戒中の観測所", "en": "Stations on alert"}
 TYPE_NAMES = {"river_level": ("河川水位", "river level"), "rate_of_rise": ("急激な水位上昇",
               "rapid rise"), "road_flooding": ("道路冠水", "road flooding"),
               "road_icing": ("路面凍結", "road icing")}
+
+
+def _told(alert: object) -> dict[str, Any] | None:
+    """The alert as residents were told it: its level when confirmed, else the level
+    they were last told of (``public``), else nothing (never told)."""
+    if not isinstance(alert, dict):
+        return None
+    if alert.get("confirmed") is True:
+        return alert
+    public = alert.get("public")
+    if isinstance(public, dict):
+        return {**alert, **public}
+    return None
 
 
 def _asked(alert_type: str | None, level: int) -> dict[str, str]:

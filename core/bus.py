@@ -199,6 +199,18 @@ class AlertEventMessage(_Message):
         return cause.model_dump(mode="json", exclude_none=True)
 
 
+class StatusPublicLevel(BaseModel):
+    """The level of an alert residents were last told of (a confirmed one), as a status
+    names it while a higher level waits for its confirmation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    level: int
+    level_name: str
+    label: LocalText
+    official: LocalText | None
+    alert_level: int | None
+
+
 class StatusAlert(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     alert_id: str
@@ -211,6 +223,9 @@ class StatusAlert(BaseModel):
     raised_at: str
     acknowledged: bool
     confirmed: bool  # false: residents have not been told of this level (yet)
+    # While ``confirmed`` is false: the level they were told of (None: none yet). Public
+    # views show this one, so a station told at 3 stays listed while 4 is unconfirmed.
+    public: StatusPublicLevel | None = None
 
 
 class StatusMessage(_Message):

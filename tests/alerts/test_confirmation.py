@@ -93,14 +93,14 @@ def test_an_escalation_from_2_to_4_is_confirmed_by_the_next_reading(
     assert river_rows(events) == [("raised", 2, 0, False), ("confirmed", 2, 2, True),
                                   ("escalated", 4, 2, False)]
     status = json.loads(status_payload(engine.states["g1"], station, rules.labels))
-    assert [(a["level"], a["confirmed"]) for a in status["alerts"]
-            if a["alert_type"] == "river_level"] == [(4, False)]
+    assert [(a["level"], a["confirmed"], a["public"]["level"]) for a in status["alerts"]
+            if a["alert_type"] == "river_level"] == [(4, False, 2)]  # public views show 2
     assert confirmed_level(engine) == 2  # residents still know level 2
     events = feed(engine, series("g1", [4.1], start=30), only="g1")
     assert river_rows(events) == [("confirmed", 4, 4, True)]
     status = json.loads(status_payload(engine.states["g1"], station, rules.labels))
-    assert [(a["level"], a["confirmed"]) for a in status["alerts"]
-            if a["alert_type"] == "river_level"] == [(4, True)]
+    assert [(a["level"], a["confirmed"], a["public"]) for a in status["alerts"]
+            if a["alert_type"] == "river_level"] == [(4, True, None)]
 
 
 def test_a_steady_rise_confirms_each_level_as_it_escalates_past_it(engine: Engine) -> None:
