@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from twitter_text import parse_tweet  # type: ignore[import-untyped]
 
@@ -39,7 +40,19 @@ def x_weighted_length(text: str) -> int:
 
 
 def fits_x(text: str) -> bool:
-    return x_weighted_length(text) <= X_MAX_WEIGHTED
+    # Counting takes milliseconds (twitter-text's URL pattern) and packing a storm asks
+    # often: sure answers first. No character weighs more than 2, and a URL (which has
+    # a dot) at most 23 more than its characters; none weighs less than 1 but a URL.
+    if 2 * len(text) + 23 * text.count(".") <= X_MAX_WEIGHTED:
+        return True
+    if "." not in text and len(text) > X_MAX_WEIGHTED:
+        return False
+    return _weighted_length(text) <= X_MAX_WEIGHTED
+
+
+@lru_cache(maxsize=4096)
+def _weighted_length(text: str) -> int:
+    return x_weighted_length(text)
 
 
 def fits_mastodon(text: str) -> bool:
@@ -119,11 +132,13 @@ class Composer:
         """The fewest posts naming every station in ``lang`` -- official names before
         short ones -- or, when ``budget`` posts cannot, the summary ending with the
         link."""
-        for posts in range(1, budget + 1):
-            for short in (False, True):
-                drafts, complete = self._pack(group, lang, posts, short)
-                if complete:
-                    return drafts
+        # Greedy packing in order takes the fewest posts for a set of names.
+        plans = [self._pack(group, lang, len(group), short) for short in (False, True)]
+        (official, official_complete), (short, short_complete) = plans
+        if official_complete and len(official) <= min(budget, len(short)):
+            return official
+        if short_complete and len(short) <= budget:
+            return short
         return self._pack(group, lang, budget, short=True)[0]
 
     def _pack(self, group: list[Notice], lang: str, budget: int,
@@ -145,6 +160,10 @@ class Composer:
                 return Draft(body, link if hidden else None)
 
             taken = self._most_that_fit(draft, start, len(group), last)
+            if taken is None and last and len(group) > 1:
+                # A summary counts what it cannot name (the page lists it) rather than
+                # cut a name; a lone station's name is cut instead.
+                taken = start
             if taken is None:  # not even one station: its name is cut until it fits
                 taken, complete = start + 1, False
                 while not self.fits(self._finish(draft(taken))):
@@ -159,10 +178,10 @@ class Composer:
     def _most_that_fit(self, draft: Callable[[int], Draft], start: int, end: int,
                        last: bool) -> int | None:
         """The end of the longest run from ``start`` whose post fits (on the last post,
-        with the rest counted and linked: possibly none named); None if none fits."""
+        with the rest counted and linked); None if not even one station fits."""
         if last and self.fits(self._finish(draft(end))):
             return end  # all the rest, no "N more" needed
-        best: int | None = start if last and self.fits(self._finish(draft(start))) else None
+        best: int | None = None  # a post naming none: only once a name cannot be cut more
         for stop in range(start + 1, end + 1):
             if not self.fits(self._finish(draft(stop))):
                 break
