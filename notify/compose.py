@@ -1,15 +1,24 @@
-"""Post texts for residents: Japanese first, English after it as configured, within
-X's weighted length (280, where kana and kanji count 2 and a URL 23), counted with
-twitter-text-parser, the port of X's own counting rules.
+"""Residents' posts for a group of stations, within the platform's length: X's weighted
+280 (kana and kanji count 2, a URL 23; counted with twitter-text-parser, the port of X's
+own rules) or Mastodon's 500 characters.
 
-One station: the ``single`` template. Several stations of one basin at once: one
-``basin`` post listing them by urgency, with "and N more" when they do not all fit.
+How a group becomes a thread (the words are notify.wording's):
+- every post carries the badge and the advice; nothing cuts the advice;
+- as few posts as name every station: official names first, then the registry's
+  ``short_name``s, then more posts (replies) up to ``max_posts``;
+- when they still do not all fit, the last post names what it can and says
+  「ほかN地点」 / "N more" with the link to the public page that lists them all;
+- the first language (``languages``) comes first; another one joins the post when both
+  fit, else follows as replies while ``max_posts`` allows;
+- a name too long for a post of its own is cut at a word (in English; Japanese has no
+  spaces) with "…" -- never the advice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from twitter_text import parse_tweet  # type: ignore[import-untyped]
 
@@ -17,6 +26,7 @@ from floodwatch.core.registry import StationRegistry
 from floodwatch.notify.config import Social, Templates, Text
 from floodwatch.notify.notice import Notice
 from floodwatch.notify.policy import priority
+from floodwatch.notify.wording import Wording, station_name
 
 X_MAX_WEIGHTED = 280
 MASTODON_MAX_CHARS = 500
@@ -30,25 +40,39 @@ def x_weighted_length(text: str) -> int:
 
 
 def fits_x(text: str) -> bool:
-    return x_weighted_length(text) <= X_MAX_WEIGHTED
+    # Counting takes milliseconds (twitter-text's URL pattern) and packing a storm asks
+    # often: sure answers first. No character weighs more than 2, and a URL (which has
+    # a dot) at most 23 more than its characters; none weighs less than 1 but a URL.
+    if 2 * len(text) + 23 * text.count(".") <= X_MAX_WEIGHTED:
+        return True
+    if "." not in text and len(text) > X_MAX_WEIGHTED:
+        return False
+    return _weighted_length(text) <= X_MAX_WEIGHTED
+
+
+@lru_cache(maxsize=4096)
+def _weighted_length(text: str) -> int:
+    return x_weighted_length(text)
 
 
 def fits_mastodon(text: str) -> bool:
     return len(text) <= MASTODON_MAX_CHARS
 
 
-def shorten(text: str, fits: Fits) -> str:
-    """Cut at the end (with an ellipsis) until it fits."""
-    if fits(text):
-        return text
-    low, high = 0, len(text)
-    while low < high:  # the longest prefix that fits, by bisection
-        middle = (low + high + 1) // 2
-        if fits(text[:middle].rstrip() + ELLIPSIS):
-            low = middle
-        else:
-            high = middle - 1
-    return text[:low].rstrip() + ELLIPSIS
+def cut_name(name: str) -> str | None:
+    """``name`` a step shorter, with an ellipsis: a word less where it has spaces, else a
+    character less; None when nothing is left to cut."""
+    bare = name.removesuffix(ELLIPSIS)
+    words = bare.split()
+    if len(words) > 1:
+        return " ".join(words[:-1]) + ELLIPSIS
+    return bare[:-1] + ELLIPSIS if len(bare) > 1 else None
+
+
+@dataclass(frozen=True)
+class Draft:
+    body: str
+    link: str | None  # the public page: only on a post that counts stations it omits
 
 
 @dataclass(frozen=True)
@@ -58,90 +82,108 @@ class Composer:
     registry: StationRegistry
     basins: dict[str, Text]
     fits: Fits
+    public_page_url: str | None = None
+
+    @property
+    def wording(self) -> Wording:
+        return Wording(self.templates, self.registry, self.basins, self.public_page_url)
 
     def compose(self, notices: Sequence[Notice]) -> str:
+        """One post about ``notices`` (several events of a station: its latest)."""
         latest: dict[str, Notice] = {}
-        for notice in notices:  # the current state of each station is what matters
+        for notice in notices:
             if notice.station not in latest or notice.seq > latest[notice.station].seq:
                 latest[notice.station] = notice
-        ordered = sorted(latest.values(), key=lambda n: (-priority(n), n.station))
-        texts = [self._text(ordered, lang) for lang in self.social.languages]
-        suffix = f"\n{self.social.url}" if self.social.url else ""
-        # As many languages as fit, in the configured order; the first is always kept.
-        body = texts[0]
-        for text in texts[1:]:
-            if self.fits(body + "\n\n" + text + suffix):
-                body += "\n\n" + text
-        if self.fits(body + suffix):
-            return body + suffix
-        return shorten(body, lambda candidate: self.fits(candidate + suffix)) + suffix
+        return self.thread(list(latest.values()), max_posts=1)[0]
 
     def thread(self, notices: Sequence[Notice], *, max_posts: int = 1) -> list[str]:
         """The posts (the first, then its replies in order) that tell residents about
         ``notices`` -- each the latest event of its station, all of one group the social
-        sender formed (one alert type and municipality, or a basin's summary). Every
-        post fits the platform and carries the advice; at most ``max_posts``: when the
-        stations do not all fit, the last post summarises and links the public page.
-
-        Interface for the social sender; the text itself is being rewritten (issue 20).
-        """
-        del max_posts
-        return [self.compose(notices)]
-
-    def _text(self, notices: list[Notice], lang: str) -> str:
-        first = notices[0]
-        badge = self._badge(first, lang)
-        if len(notices) == 1:
-            return " ".join(_get(self.templates.single, lang).format(
-                badge=badge, headline=_get(first.headline, lang),
-                advice=self._advice(first, lang)).split())
-        station = self.registry.get(first.station)
-        basin_id = station.basin if station is not None else first.station
-        basin = self.basins.get(basin_id)
-        head = _get(self.templates.basin, lang)
-        items: list[str] = []
-        for index, notice in enumerate(notices):
-            item = _get(self.templates.item, lang).format(
-                station=self._station(notice, lang), level=self._level(notice, lang))
-            rest = len(notices) - index - 1
-            more = _get(self.templates.more, lang).format(count=rest) if rest else ""
-            candidate = ", ".join([*items, item, *([more] if more else [])])
-            text = head.format(badge=badge, basin=_get(basin, lang) if basin else basin_id,
-                               count=len(notices), items=candidate)
-            if items and not self.fits(text):
-                more = _get(self.templates.more, lang).format(count=len(notices) - index)
-                items.append(more)
+        sender formed (one alert type, escalating or not). At most ``max_posts``, each
+        fitting the platform and carrying the advice (see the module)."""
+        group = self._ordered(notices)
+        first, *others = self.social.languages
+        drafts = self._drafts(group, first, max(1, max_posts))
+        if others and len(drafts) == 1 and drafts[0].link is None:
+            # Both languages in one post when they fit (the link, if any, at the end).
+            other = self._drafts(group, others[0], 1)
+            joined = Draft(drafts[0].body + "\n\n" + other[0].body, other[0].link)
+            if len(other) == 1 and other[0].link is None and self.fits(self._finish(joined)):
+                return [self._finish(joined)]
+        for lang in others:
+            room = max_posts - len(drafts)
+            if room < 1:
                 break
-            items.append(item)
-        return head.format(badge=badge, basin=_get(basin, lang) if basin else basin_id,
-                           count=len(notices), items=", ".join(items))
+            drafts += self._drafts(group, lang, room)
+        return [self._finish(draft) for draft in drafts]
 
-    def _badge(self, notice: Notice, lang: str) -> str:
-        if not notice.escalating:
-            word = self.templates.badges.get(notice.transition)
-            if word is not None:
-                return _get(word, lang)
-        if notice.official is not None:
-            return _get(notice.official, lang)
-        return _get(notice.label, lang)
+    def _ordered(self, notices: Sequence[Notice]) -> list[Notice]:
+        def key(notice: Notice) -> tuple[int, str, str]:
+            station = self.registry.get(notice.station)
+            river = (station.river or "") if station is not None else ""
+            return -priority(notice), river, notice.station
+        return sorted(notices, key=key)
 
-    def _advice(self, notice: Notice, lang: str) -> str:
-        if not notice.escalating:
-            return _get(self.templates.all_clear_advice, lang)
-        advice = self.templates.advice.get(notice.alert_type, {}).get(notice.level)
-        return _get(advice, lang) if advice is not None else ""
+    def _finish(self, draft: Draft) -> str:
+        tail = draft.link or self.social.url
+        return f"{draft.body}\n{tail}" if tail else draft.body
 
-    def _station(self, notice: Notice, lang: str) -> str:
-        station = self.registry.get(notice.station)
-        return _get(station.name, lang) if station is not None else notice.station
+    def _drafts(self, group: list[Notice], lang: str, budget: int) -> list[Draft]:
+        """The fewest posts naming every station in ``lang`` -- official names before
+        short ones -- or, when ``budget`` posts cannot, the summary ending with the
+        link."""
+        # Greedy packing in order takes the fewest posts for a set of names.
+        plans = [self._pack(group, lang, len(group), short) for short in (False, True)]
+        (official, official_complete), (short, short_complete) = plans
+        if official_complete and len(official) <= min(budget, len(short)):
+            return official
+        if short_complete and len(short) <= budget:
+            return short
+        return self._pack(group, lang, budget, short=True)[0]
 
-    def _level(self, notice: Notice, lang: str) -> str:
-        label = _get(notice.label, lang)
-        if notice.escalating:
-            return label
-        badge = self._badge(notice, lang)
-        return f"{label}（{badge}）" if lang == "ja" else f"{label} ({badge})"
+    def _pack(self, group: list[Notice], lang: str, budget: int,
+              short: bool) -> tuple[list[Draft], bool]:
+        """Posts filled in order, at most ``budget``; and whether they name every
+        station in full (none counted in "N more", no name cut)."""
+        names = {notice.station: station_name(self.registry.get(notice.station), notice,
+                                              lang, short) for notice in group}
+        link = self.wording.link(group)
+        drafts: list[Draft] = []
+        start = 0
+        complete = True
+        while start < len(group) and len(drafts) < budget:
+            last = len(drafts) == budget - 1
 
+            def draft(end: int, last: bool = last, begin: int = start) -> Draft:
+                hidden = len(group) - end if last else 0
+                body = self.wording.post(group, group[begin:end], hidden, lang, names)
+                return Draft(body, link if hidden else None)
 
-def _get(text: Text | object, lang: str) -> str:
-    return str(getattr(text, lang))
+            taken = self._most_that_fit(draft, start, len(group), last)
+            if taken is None and last and len(group) > 1:
+                # A summary counts what it cannot name (the page lists it) rather than
+                # cut a name; a lone station's name is cut instead.
+                taken = start
+            if taken is None:  # not even one station: its name is cut until it fits
+                taken, complete = start + 1, False
+                while not self.fits(self._finish(draft(taken))):
+                    shorter = cut_name(names[group[start].station])
+                    if shorter is None:
+                        break
+                    names[group[start].station] = shorter
+            drafts.append(draft(taken))
+            start = taken
+        return drafts, complete and start == len(group) and drafts[-1].link is None
+
+    def _most_that_fit(self, draft: Callable[[int], Draft], start: int, end: int,
+                       last: bool) -> int | None:
+        """The end of the longest run from ``start`` whose post fits (on the last post,
+        with the rest counted and linked); None if not even one station fits."""
+        if last and self.fits(self._finish(draft(end))):
+            return end  # all the rest, no "N more" needed
+        best: int | None = None  # a post naming none: only once a name cannot be cut more
+        for stop in range(start + 1, end + 1):
+            if not self.fits(self._finish(draft(stop))):
+                break
+            best = stop
+        return best

@@ -14,12 +14,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from floodwatch.core import bus
-from floodwatch.core.config_files import (
-    YamlSyntaxError,
-    check_placeholders,
-    first_error,
-    parse_yaml,
-)
+from floodwatch.core.config_files import YamlSyntaxError, first_error, parse_yaml
+from floodwatch.core.registry import StationKind, StationRegistry
+from floodwatch.notify.templates import Templates, Text
+
+__all__ = ["ConfigError", "NotifyConfig", "Social", "Templates", "Text", "name_problems"]
 
 
 class ConfigError(Exception):
@@ -28,11 +27,6 @@ class ConfigError(Exception):
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Text(_Model):
-    ja: str
-    en: str
 
 
 class Retry(_Model):
@@ -88,30 +82,6 @@ class Policy(_Model):
     all_clear: bool = True
 
 
-class Templates(_Model):
-    """str.format templates. single: {badge} {headline} {advice}; basin: {badge}
-    {basin} {count} {items}; item: {station} {level}; more: {count}."""
-
-    single: Text = Text(ja="【{badge}】{headline} {advice}", en="[{badge}] {headline} {advice}")
-    basin: Text = Text(ja="【{badge}】{basin}流域 {count}地点: {items}",
-                       en="[{badge}] {basin} basin, {count} stations: {items}")
-    item: Text = Text(ja="{station} {level}", en="{station} {level}")
-    more: Text = Text(ja="ほか{count}地点", en="and {count} more")
-    # Replaces the level's official label in the badge for these transitions.
-    badges: dict[str, Text] = {"cleared": Text(ja="解除", en="All clear"),
-                               "deescalated": Text(ja="水位低下", en="Lowered")}
-    advice: dict[str, dict[int, Text]] = {}
-    all_clear_advice: Text = Text(ja="", en="")
-
-    @model_validator(mode="after")
-    def _known_placeholders(self) -> Templates:
-        allowed = {"single": {"badge", "headline", "advice"},
-                   "basin": {"badge", "basin", "count", "items"},
-                   "item": {"station", "level"}, "more": {"count"}}
-        check_placeholders(self, allowed)
-        return self
-
-
 class NotifyConfig(_Model):
     network: Network = Network()
     webhooks: list[Webhook] = []
@@ -120,7 +90,32 @@ class NotifyConfig(_Model):
     policy: Policy = Policy()
     templates: Templates = Templates()
     basins: dict[str, Text] = {}
+    # The public page listing every station at or above a level (the API's
+    # /public/stations): the link a summarising post carries, with
+    # ?alert_type=...&level=... appended. Required when X or Mastodon is enabled.
+    public_page_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
     pair_timeout_s: float = Field(default=30.0, gt=0)  # JSON without its CAP (or back)
+
+    @property
+    def social_enabled(self) -> bool:
+        return self.x.enabled or self.mastodon.enabled
+
+    @model_validator(mode="after")
+    def _words_for_residents(self) -> NotifyConfig:
+        if self.social_enabled and self.public_page_url is None:
+            raise ValueError("public_page_url is required when x or mastodon is enabled "
+                             "(the page summarising posts link to)")
+        for alert_type, act in self.policy.act_levels.items():
+            wording = self.templates.alerts.get(alert_type)
+            if wording is None:
+                raise ValueError(f"templates.alerts has no wording for {alert_type} "
+                                 "(policy.act_levels posts it)")
+            if wording.advice_for(act) is None:
+                raise ValueError(f"templates.alerts.{alert_type}.advice: no advice for act "
+                                 f"level {act} (policy.act_levels)")
+            if not (wording.all_clear_advice.ja and wording.all_clear_advice.en):
+                raise ValueError(f"templates.alerts.{alert_type}.all_clear_advice is empty")
+        return self
 
     @model_validator(mode="after")
     def _unique_webhooks(self) -> NotifyConfig:
@@ -148,3 +143,21 @@ class NotifyConfig(_Model):
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
         return cls.from_yaml_text(text, str(path))
+
+
+def name_problems(config: NotifyConfig, registry: StationRegistry) -> list[str]:
+    """What residents' posts could not name: a basin without names in ``basins``, a
+    river gauge whose river has none in the registry's ``rivers``. Only when X or
+    Mastodon is enabled (nothing else shows these names). A station without a
+    municipality is allowed: its posts say its basin instead."""
+    if not config.social_enabled:
+        return []
+    problems = []
+    for station in registry:
+        if station.basin not in config.basins:
+            problems.append(f"basins: no names for basin {station.basin!r} (station "
+                            f"{station.id}): add {station.basin}: {{ja: ..., en: ...}}")
+        if station.kind is StationKind.RIVER and registry.river_name(station) is None:
+            problems.append(f"station {station.id}: river {station.river!r} has no names in "
+                            "the registry's rivers (FLOODWATCH_STATIONS)")
+    return sorted(set(problems))

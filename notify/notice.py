@@ -53,6 +53,9 @@ class Notice(BaseModel):
     alert_level: int | None = None
     headline: LocalText
     at: str
+    # What the rule saw (level_m, rate_m_per_h, water_depth_cm, surface_temp_c, ...):
+    # the numbers residents' posts quote. Absent or odd values are left out of posts.
+    detail: dict[str, object] = {}
     # False: residents' channels must not carry it. Absent (an engine from before
     # confirmation) reads as unconfirmed: the safe side.
     confirmed: bool = False

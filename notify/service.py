@@ -20,7 +20,7 @@ from floodwatch.core.settings import Settings
 from floodwatch.notify import metrics
 from floodwatch.notify.channels.setup import Channels, build_channels
 from floodwatch.notify.channels.social import SocialSender
-from floodwatch.notify.config import ConfigError, NotifyConfig
+from floodwatch.notify.config import ConfigError, NotifyConfig, name_problems
 from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.dispatch import Dispatcher, EventChannel
 from floodwatch.notify.intake import TOPICS, Intake
@@ -37,12 +37,17 @@ class NoChannels(Exception):
 
 
 def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
-    """The delivery configuration; StageFailed naming its variable when it is wrong, or
-    when no channel of it turns out to be usable."""
+    """The delivery configuration; StageFailed naming its variable when it is wrong
+    (including a name residents' posts would lack, see config.name_problems), or when no
+    channel of it turns out to be usable."""
     try:
         config = NotifyConfig.load(settings.notify_config)
     except ConfigError as exc:
         raise StageFailed(f"FLOODWATCH_NOTIFY_CONFIG: {exc}", EXIT_CONFIG) from exc
+    problems = name_problems(config, registry)
+    if problems:  # the first, as one line: the rest show once it is fixed
+        raise StageFailed(f"FLOODWATCH_NOTIFY_CONFIG: {settings.notify_config}: {problems[0]}",
+                          EXIT_CONFIG)
 
     async def run(stop: asyncio.Event) -> None:
         try:

@@ -88,7 +88,8 @@ def build_channels(settings: Settings, config: NotifyConfig, registry: StationRe
         channels.routes.append(Route(name, hook.events, hook.retry, hook.format == "json"))
 
     def composer(social: Social, fits: Fits) -> Composer:
-        return Composer(config.templates, social, registry, config.basins, fits)
+        return Composer(config.templates, social, registry, config.basins, fits,
+                        config.public_page_url)
 
     if config.x.enabled:
         names = ("notify_x_consumer_key", "notify_x_consumer_secret", "notify_x_access_token",

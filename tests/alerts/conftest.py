@@ -19,6 +19,7 @@ RULES_FILE = REPO_ROOT / "config" / "alert-rules.yaml"
 T0 = datetime(2026, 10, 12, 0, 0, tzinfo=UTC)
 
 REGISTRY_YAML = """
+rivers: {abukuma: {ja: 阿武隈川, en: Abukuma River}}
 stations:
   - {id: g1, kind: river, name: {ja: 第一, en: Gauge one}, river: abukuma, basin: abukuma,
      location: {lat: 37.5, lon: 140.4}, interval_s: 600,

@@ -49,7 +49,7 @@ def test_deep_merge_merges_mappings_and_replaces_everything_else() -> None:
 def test_a_delivery_template_with_an_unknown_placeholder_names_it_and_its_place() -> None:
     from floodwatch.notify.config import ConfigError, NotifyConfig
 
-    text = "templates:\n  single: {ja: '{badge} {station}', en: '{badge}'}\n"
-    with pytest.raises(ConfigError, match=r"<notify>: templates: single\.ja: "
-                       r"unknown placeholder 'station' \(allowed: advice, badge, headline\)"):
+    text = "templates:\n  post: {ja: '{badge} {station}', en: '{badge}'}\n"
+    with pytest.raises(ConfigError, match=r"<notify>: templates: post\.ja: "
+                       r"unknown placeholder \{station\} \(allowed: advice, badge, body\)"):
         NotifyConfig.from_yaml_text(text)

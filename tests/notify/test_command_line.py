@@ -38,6 +38,8 @@ def test_a_wrong_file_is_one_line_naming_the_setting(
 def test_no_usable_channel_stops_with_every_problem(
         tmp_path: Path, settings_env: Callable[..., dict[str, str]]) -> None:
     path = write_config(tmp_path, "network: {enabled: false}\nx: {enabled: true}\n"
+                        "public_page_url: https://bousai.example.jp/floodwatch/public/stations\n"
+                        "basins: {abukuma: {ja: 阿武隈川, en: Abukuma River}}\n"
                         "webhooks: [{name: city, url: 'ftp://example.jp/x'}]\n")
     result = run(settings_env(notify_config=path, notify_webhook_secrets="city:k"))
     assert result.returncode == 2

@@ -104,8 +104,8 @@ network: {cap_topic: "net/cap/{station}", json_topic: "net/json/{station}",
           status_topic: "net/status/{station}"}
 x: {enabled: true, gather_s: 0.2, retry: {base_s: 0.2, max_s: 1, expire_s: 3600}}
 mastodon: {enabled: true, gather_s: 0.2, retry: {base_s: 0.2, max_s: 1, expire_s: 3600}}
-templates:
-  advice: {river_level: {3: {ja: 高齢者等は避難してください。, en: Elderly people evacuate.}}}
+public_page_url: https://bousai.example.jp/floodwatch/public/stations
+basins: {abukuma: {ja: 阿武隈川, en: Abukuma River}}
 """
 
 
@@ -210,9 +210,9 @@ def test_an_unconfirmed_escalation_goes_to_officers_and_its_confirmation_is_post
     assert len(tweets) == 1
     assert len(statuses) == 1
     # It reads as the alert at that level: the official level and its advice.
-    assert tweets[0].startswith("【警戒レベル3相当】第一 水位情報: 避難判断水位")
-    assert "（確定） 高齢者等は避難してください。" in tweets[0]
-    assert "(confirmed) Elderly people evacuate." in tweets[0]
+    assert tweets[0].startswith("【警戒レベル3相当】阿武隈川の第一観測所")
+    assert "避難判断水位（3.60m）に到達しました。" in tweets[0]
+    assert tweets[0].endswith("高齢者等は危険な場所から避難してください。")
     on_network = [p["event_id"] for p in run.network.payloads("net/json/")]
     assert set(on_network) == {e.event_id for e in events}
 

@@ -1,25 +1,17 @@
-"""Who gets what, and the post texts: residents only when asked to act and at the
-all-clear; bursts as one post per basin within X's weighted length."""
+"""Who gets what: residents only when asked to act and at the all-clear (the post texts
+are tests/notify/test_post_texts.py's)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from twitter_text import parse_tweet  # type: ignore[import-untyped]
-
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import Event
 from floodwatch.core.registry import StationRegistry
-from floodwatch.notify.compose import X_MAX_WEIGHTED, Composer, fits_x, shorten
-from floodwatch.notify.config import NotifyConfig
-from floodwatch.notify.notice import Notice
-from tests.alerts.conftest import river, rules_with, series
-from tests.conftest import generated_registry_yaml
+from tests.alerts.conftest import rules_with, series
 from tests.notify.social_support import SocialRig, social_config
 from tests.notify.support import (
-    NOTIFY_CONFIG,
     FakeClock,
-    bus_messages,
     events_of,
     small_registry,
     small_storm,
@@ -86,31 +78,6 @@ def test_a_fall_residents_already_heard_is_not_posted_again(tmp_path: Path) -> N
     rig.feed(events)
     told = [(e.transition.value, e.level) for e in events if e.event_id in rig.states()]
     assert told == [("confirmed", 3), ("deescalated", 2), ("cleared", 0)]
-
-
-def test_a_large_burst_is_one_post_listing_the_most_urgent_first() -> None:
-    registry = StationRegistry.from_yaml_text(generated_registry_yaml(40))
-    events = events_of(registry, [river(f"r-{i:03d}", minutes, level)
-                                  for minutes, level in ((0, 0.5), (10, 1.5), (20, 2.5),
-                                                         (30, 3.5))
-                                  for i in range(40)])
-    config = NotifyConfig.load(NOTIFY_CONFIG)
-    notices = [Notice.from_json(payload) for topic, payload in bus_messages(registry, events)
-               if topic.startswith("floodwatch/alerts/")]
-    composer = Composer(config.templates, config.x, registry, config.basins, fits_x)
-    text = composer.compose([n for n in notices if n.level >= 3])
-    assert parse_tweet(text).weightedLength <= X_MAX_WEIGHTED
-    assert text.startswith("【警戒レベル3相当】阿武隈川流域 40地点: ")
-    assert "ほか" in text  # the rest counted, not silently dropped
-    assert "\n\n" not in text  # English left out: both languages do not fit
-
-
-def test_shorten_cuts_to_the_weighted_limit() -> None:
-    text = "氾濫" * 400
-    short = shorten(text, fits_x)
-    assert short.endswith("…")
-    assert parse_tweet(short).weightedLength <= X_MAX_WEIGHTED
-    assert parse_tweet(short + "氾").weightedLength > X_MAX_WEIGHTED - 1
 
 
 def test_settled_deliveries_are_pruned_after_thirty_days(tmp_path: Path) -> None:

@@ -40,6 +40,8 @@ webhooks:
   - {name: city, url: "URL/hook", format: cap, retry: {base_s: 0.2, max_s: 1}}
 x: {enabled: true, gather_s: 0.5, retry: {base_s: 0.2, max_s: 1, expire_s: 3600}}
 mastodon: {enabled: true, gather_s: 0.5, retry: {base_s: 0.2, max_s: 1, expire_s: 3600}}
+public_page_url: https://bousai.example.jp/floodwatch/public/stations
+basins: {abukuma: {ja: 阿武隈川, en: Abukuma River}}
 """
 
 

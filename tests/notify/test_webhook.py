@@ -39,6 +39,7 @@ webhooks:
   - {{name: broken, url: "htp:/nowhere", format: json}}
   - {{name: unsigned, url: "{url}/other", format: json}}
 x: {{enabled: true}}
+public_page_url: https://bousai.example.jp/floodwatch/public/stations
 """
 
 

@@ -1,0 +1,97 @@
+"""A delivery configuration that cannot be half-right: notify --check (and the start)
+refuse a basin or river without names, an alert type without all-clear advice, an act
+level without advice, a template placeholder that does not exist, and social channels
+without the public page their summaries link to."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from floodwatch.core.registry import StationRegistry
+from floodwatch.notify.config import ConfigError, NotifyConfig, name_problems
+from floodwatch.notify.templates import Templates
+from tests.notify.conftest import write_config
+from tests.notify.notices import PUBLIC_PAGE, sample_registry, shipped_config
+from tests.support import REPO_ROOT
+
+SOCIAL = f"x: {{enabled: true}}\npublic_page_url: {PUBLIC_PAGE}\n"
+NAMED = "basins: {abukuma: {ja: 阿武隈川, en: Abukuma River}}\n"
+
+
+def problem(text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        NotifyConfig.from_yaml_text(text, "notify.yaml")
+    return str(caught.value)
+
+
+def test_the_shipped_templates_are_the_defaults() -> None:
+    assert shipped_config().templates == Templates()
+
+
+def test_social_channels_need_the_public_page() -> None:
+    assert problem("mastodon: {enabled: true}\n") == (
+        "notify.yaml: public_page_url is required when x or mastodon is enabled (the page "
+        "summarising posts link to)")
+    assert NotifyConfig.from_yaml_text(SOCIAL).public_page_url == PUBLIC_PAGE
+
+
+def test_an_act_level_without_advice_is_refused() -> None:
+    text = """
+policy: {act_levels: {river_level: 2}}
+"""
+    assert problem(text) == ("notify.yaml: templates.alerts.river_level.advice: no advice "
+                             "for act level 2 (policy.act_levels)")
+
+
+def test_an_alert_type_without_all_clear_advice_is_refused() -> None:
+    wording = shipped_config().templates.alerts["road_icing"].model_dump()
+    wording["all_clear_advice"] = {"ja": "", "en": ""}
+    config = shipped_config().model_dump()
+    config["templates"]["alerts"]["road_icing"] = wording
+    with pytest.raises(ValueError, match=r"road_icing\.all_clear_advice is empty"):
+        NotifyConfig.model_validate(config)
+
+
+def test_an_alert_type_without_wording_is_refused() -> None:
+    text = "policy: {act_levels: {rate_of_rise: 1}}\n"
+    assert problem(text) == ("notify.yaml: templates.alerts has no wording for rate_of_rise "
+                             "(policy.act_levels posts it)")
+
+
+def test_an_unknown_placeholder_is_refused() -> None:
+    text = 'templates: {more: {ja: "ほか{count}地点", en: "{counted} more"}}\n'
+    assert problem(text) == ("notify.yaml: templates: more.en: unknown placeholder {counted} "
+                             "(allowed: count)")
+
+
+def test_names_residents_read_are_checked_against_the_registry() -> None:
+    social = NotifyConfig.from_yaml_text(SOCIAL + NAMED)
+    assert name_problems(social, sample_registry()) == []
+    unnamed = NotifyConfig.from_yaml_text(SOCIAL)
+    assert name_problems(unnamed, sample_registry())[0].startswith(
+        "basins: no names for basin 'abukuma' (station ")
+    rivers = StationRegistry(list(sample_registry()),
+                             municipalities=sample_registry().municipalities)
+    assert "station akutsu: river 'abukuma' has no names in the registry's rivers " \
+        "(FLOODWATCH_STATIONS)" in name_problems(social, rivers)
+    # Without X or Mastodon no resident reads them.
+    assert name_problems(NotifyConfig.from_yaml_text(""), rivers) == []
+
+
+def test_notify_check_fails_on_a_basin_without_names(
+        tmp_path: Path, settings_env: Callable[..., dict[str, str]]) -> None:
+    path = write_config(tmp_path, SOCIAL)
+    result = subprocess.run([sys.executable, "-m", "floodwatch", "notify", "--check"],
+                            env={**os.environ, **settings_env(notify_config=path)},
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"floodwatch: FLOODWATCH_NOTIFY_CONFIG: {path}: basins: no names for basin "
+        "'abukuma' (station akutsu): add abukuma: {ja: ..., en: ...}"]
