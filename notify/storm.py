@@ -11,8 +11,9 @@ current state, grouped so that each of them finds their own town and their own d
   road closure is never folded into a river post.
 - Ranking uses only live events: the most urgent group first (levels counted from each
   alert type's act level, so a road closure ranks with a river at its act level).
-- Budget: when every group's full thread fits in the posts left, each group gets its
-  own thread naming every station. Otherwise the least urgent groups are summarised --
+- Budget: a planning round spends at most half the posts left in the budget (rounded
+  up), keeping the rest for the next burst. When every group's full thread fits in
+  that, each group gets its own thread naming every station. Otherwise the least urgent groups are summarised --
   one post per alert type, direction and basin, which names what fits and links the
   public page listing the rest -- as few as needed; what still does not fit waits for
   the budget to reopen, most urgent first.
@@ -72,9 +73,12 @@ def direction(notice: Notice) -> str:
 
 def plan_posts(waiting: Sequence[Waiting], registry: StationRegistry, available: int,
                render: Render) -> list[PlannedThread]:
-    """The threads to post now, most urgent first, within ``available`` posts."""
+    """The threads to post now, most urgent first, within half the ``available`` posts
+    (rounded up): a storm comes in bursts, and the worst -- a level 5 an hour later --
+    must still find posts left in the budget's window."""
     if available <= 0:
         return []
+    available = (available + 1) // 2
     groups = sorted(_groups(waiting, registry, _scope_by_municipality),
                     key=lambda g: (-g.urgency, g.first_id))
     full = [render(group.notices, MAX_THREAD_POSTS) for group in groups]

@@ -83,7 +83,7 @@ def test_each_town_level_and_alert_type_gets_its_own_post_most_urgent_first() ->
         events.add(f"kori-{n}", 5, 3)
     events.add("suka-5", 7, 4)
     events.add("underpass", 2, 2, alert_type="road_flooding")
-    threads = plan_posts(events.items, town_registry(), 30, one_post_per_three)
+    threads = plan_posts(events.items, town_registry(), 60, one_post_per_three)
     told = [sorted(d.station for d in thread.live) for thread in threads]
     assert told == [["suka-5"],  # danger first
                     ["suka-0", "suka-1", "suka-2"],  # then the act level, by arrival:
@@ -98,15 +98,16 @@ def test_a_short_budget_summarises_the_least_urgent_by_basin_and_loses_no_statio
         events.add(f"suka-{n}", 5, 4)  # two posts in full
         events.add(f"kori-{n}", 5, 3)  # two posts in full
     events.add("underpass", 2, 2, alert_type="road_flooding")
-    full = plan_posts(events.items, town_registry(), 30, one_post_per_three)
+    full = plan_posts(events.items, town_registry(), 60, one_post_per_three)
     assert [len(thread.texts) for thread in full] == [2, 2, 1]
-    short = plan_posts(events.items, town_registry(), 4, one_post_per_three)
+    # A round spends half the budget left: 7 posts leave 4 for this burst.
+    short = plan_posts(events.items, town_registry(), 7, one_post_per_three)
     # The danger-level town in full; the rest summarised, rivers and the road apart.
     assert [thread.texts[0].split(":")[0] for thread in short] == [
         "suka-0 suka-1 suka-2", "summary 6", "summary 1"]
     told = {d.station for thread in short for d in thread.live}
     assert told == {item.delivery.station for item in events.items}
-    tiny = plan_posts(events.items, town_registry(), 1, one_post_per_three)
+    tiny = plan_posts(events.items, town_registry(), 2, one_post_per_three)
     assert [len(thread.texts) for thread in tiny] == [1]  # the rest waits, urgent first
     assert {d.station for d in tiny[0].live} >= {f"suka-{n}" for n in range(6)}
 
@@ -116,7 +117,7 @@ def test_older_events_of_a_station_are_superseded_by_its_current_state() -> None
     stale = events.add("suka-0", 5, 4)
     current = events.add("suka-0", 6, 3, transition="deescalated")
     other_type = events.add("underpass", 2, 2, alert_type="road_flooding")
-    threads = plan_posts(events.items, town_registry(), 30, one_post_per_three)
+    threads = plan_posts(events.items, town_registry(), 60, one_post_per_three)
     live = [d for thread in threads for d in thread.live]
     superseded = [d for thread in threads for d in thread.superseded]
     assert live == [other_type.delivery, current.delivery]  # the road closure is urgent
