@@ -4,8 +4,9 @@
   arrived (or the pair timeout passed), the policy plans its deliveries.
 - ``deliveries``: one row per (event, channel), written before anything is sent, in the
   transaction that stores the bus message -- so the message is acknowledged only once
-  its deliveries are on disk. States: pending -> sending -> sent | expired | unknown.
-- ``posts``: social-media posts, each covering one or more deliveries (a basin burst).
+  its deliveries are on disk. States: pending -> sending -> sent | expired | unknown;
+  pending -> superseded (a social post told the station's later event instead).
+- ``posts``: social-media posts (threads of parts), each covering one or more deliveries.
 - ``network_status``: the latest station status to mirror, retained, on the network.
 - ``status_lines``: ``alert_delivery`` points waiting for InfluxDB (notify.status),
   queued in the transaction of the state change they describe.
@@ -174,10 +175,12 @@ class DeliveryLedger:
         return 1
 
     def announced_level(self, alert_id: str, channel: str) -> int | None:
-        """The level of the alert's latest event told on ``channel`` (None: never told)."""
+        """The level of the alert's latest event told (or to be told) on ``channel``
+        (None: never told). Superseded and expired deliveries were never told."""
         row = self._db.execute(
             "SELECT json_extract(CAST(json AS TEXT), '$.level') FROM deliveries JOIN events "
-            "USING (event_id) WHERE alert_id = ? AND channel = ? ORDER BY id DESC LIMIT 1",
+            "USING (event_id) WHERE alert_id = ? AND channel = ? AND state NOT IN "
+            "('superseded', 'expired') ORDER BY id DESC LIMIT 1",
             (alert_id, channel)).fetchone()
         return None if row is None else int(row[0] or 0)
 
@@ -267,7 +270,8 @@ class DeliveryLedger:
         def work() -> None:
             nonlocal removed
             removed = self._db.execute(
-                "DELETE FROM deliveries WHERE state IN ('sent', 'expired', 'unknown') "
+                "DELETE FROM deliveries WHERE state IN ('sent', 'expired', 'unknown', "
+                "'superseded') "
                 "AND created_at < ?", (before,)).rowcount
             self._db.execute(
                 "DELETE FROM events WHERE planned = 1 AND first_seen < ? AND NOT EXISTS "

@@ -14,7 +14,8 @@ sending.
   event's ``previous_level``: a fall from a level only officers saw (an unconfirmed
   escalation) is no news to residents who already heard the alert fall below the act
   level.
-- Priority: escalations first, higher levels before lower; all-clears after them.
+- Priority: escalations first, higher levels (counted from the alert type's act level)
+  before lower; all-clears after them.
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ class Route:
     needs_json: bool  # social posts are composed from the event's JSON
 
 
-def priority(notice: Notice) -> int:
+def priority(notice: Notice, act_level: int | None = None) -> int:
+    """``act_level``: the alert type's act level. Escalations are then ranked by their
+    distance from it -- a road closure (act level 2) ranks with a river at its act
+    level (3), not below every river call to evacuate."""
     if notice.escalating:
-        return 100 + 10 * notice.level
+        relative = notice.level if act_level is None else notice.level - act_level + 3
+        return 100 + 10 * relative
     if notice.transition == "cleared":
         return 50
     return 40 + notice.level
@@ -105,7 +110,8 @@ class DeliveryPolicy:
                     return ledger.announced_level(alert, channel)
                 if not self.for_residents(notice, told):
                     continue
-            urgency = priority(notice) if notice is not None else 0
+            urgency = 0 if notice is None else priority(
+                notice, self._policy.act_levels.get(notice.alert_type))
             alert_id = notice.alert_id if notice is not None else event.event_id
             planned.append(Planned(route.channel, urgency, now + route.retry.expire_s,
                                    alert_id))

@@ -2,7 +2,7 @@
 state change. The API reads exactly this schema (see README):
 
 - tags ``station``, ``channel``;
-- fields ``event_id`` (string), ``state`` (pending|sent|failed|expired|unknown),
+- fields ``event_id`` (string), ``state`` (pending|sent|failed|expired|unknown|superseded),
   ``attempts`` (integer), ``detail`` (string);
 - timestamp: when the state changed (nanoseconds, made strictly increasing in this
   process so two changes in the same nanosecond never overwrite each other).
@@ -27,7 +27,7 @@ from floodwatch.notify import metrics
 log = structlog.get_logger("notify.status")
 
 MEASUREMENT = "alert_delivery"
-State = Literal["pending", "sent", "failed", "expired", "unknown"]
+State = Literal["pending", "sent", "failed", "expired", "unknown", "superseded"]
 MAX_DETAIL = 300
 MAX_STATUS_BACKLOG = 200_000  # points kept while InfluxDB is down
 

@@ -35,11 +35,11 @@ class MastodonPlatform:
         self._client = client
         self._language = language
 
-    async def post(self, text: str, key: str) -> str:
+    async def post(self, text: str, key: str, *, reply_to: str | None = None) -> str:
         try:
             status = await asyncio.to_thread(
-                self._client.status_post, text, idempotency_key=key, visibility="public",
-                language=self._language)
+                self._client.status_post, text, in_reply_to_id=reply_to,
+                idempotency_key=key, visibility="public", language=self._language)
         except MastodonRatelimitError as exc:
             # Mastodon.py read X-RateLimit-Reset (and corrected it for the server's clock).
             reset = getattr(self._client, "ratelimit_reset", None)

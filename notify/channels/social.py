@@ -1,17 +1,18 @@
-"""Posting to social media (X, Mastodon) from the delivery ledger: bursts coalesced into
-one post per basin, the most urgent first when the budget is short, and nothing posted
-twice.
+"""Posting to social media (X, Mastodon) from the delivery ledger: each station's
+current state, grouped by municipality, alert type and level (notify.storm), as threads
+where a group does not fit one post; the most urgent first when the budget is short;
+nothing posted twice.
 
-Deliveries wait ``gather_s`` after their creation so a burst of stations arriving
-together goes out as one post. A 429 pauses the channel until the platform's reset
-time; what waits meanwhile is re-composed, and goes out by priority, when it reopens.
+Deliveries wait ``gather_s`` after the oldest of them was created, so a burst of
+stations arriving together is planned together. A 429 pauses the channel until the
+platform's reset time; what waits meanwhile is re-planned, and goes out by urgency,
+when it reopens. A thread already under way is finished first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Protocol
 
@@ -24,9 +25,10 @@ from floodwatch.notify.budget import PostingBudget
 from floodwatch.notify.channels.base import DeliveryError, backoff_s
 from floodwatch.notify.compose import Composer
 from floodwatch.notify.config import Social
-from floodwatch.notify.deliveries import Delivery, DeliveryLedger
+from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.notice import Notice
-from floodwatch.notify.posts import Post, Posts
+from floodwatch.notify.posts import Part, Post, Posts
+from floodwatch.notify.storm import Waiting, plan_posts
 
 log = structlog.get_logger("notify.social")
 
@@ -41,8 +43,9 @@ class Platform(Protocol):
     name: str
     idempotent: bool
 
-    async def post(self, text: str, key: str) -> str:
-        """Publish; return the post's id, or raise DeliveryError."""
+    async def post(self, text: str, key: str, *, reply_to: str | None = None) -> str:
+        """Publish (as a reply to the post ``reply_to``); return the post's id, or
+        raise DeliveryError."""
         ...
 
 
@@ -75,7 +78,8 @@ class SocialSender:
         now = self._clock()
         for post in self._posts.in_flight(self.name):
             fresh = now - post.started_at < IDEMPOTENCY_TTL_S
-            if self._platform.idempotent and fresh:
+            interrupted = any(part.state == "sending" for part in post.parts)
+            if not interrupted or (self._platform.idempotent and fresh):
                 log.info("re-sending an interrupted post with its idempotency key",
                          channel=self.name, post_id=post.id)
                 continue
@@ -105,66 +109,78 @@ class SocialSender:
         metrics.RATE_LIMITED.labels(self.name).set(self._budget.paused_until())
         if now < self._budget.paused_until():
             return self._budget.paused_until() - now
-        # Same-key retries first: they were composed before anything now waiting.
+        # Threads under way first: they were composed before anything now waiting.
         for post in self._posts.in_flight(self.name, due_by=now):
             if not await self._attempt(post):
-                return max(0.05, self._budget.next_opening(self._clock()) - self._clock())
-        groups = self._groups(now)
-        if not groups:
+                return self._until_opening()
+        waiting = self._waiting(now)
+        if not waiting:
             next_at = self._ledger.next_due_at(self.name)
             return 5.0 if next_at is None else max(0.05, next_at - now)
-        for group in groups:
-            if self._budget.available(self._clock()) <= 0:
-                log.warning("posting budget used up; most urgent first when it reopens",
-                            channel=self.name, waiting=sum(len(g) for g in groups))
-                return max(0.05, self._budget.next_opening(self._clock()) - self._clock())
-            notices = [Notice.from_json(self._ledger.event(d.event_id).json or b"")
-                       for d in group]
-            post = self._posts.create(self.name, self._composer.compose(notices), group,
-                                      self._clock())
+        available = self._budget.available(self._clock())
+        threads = plan_posts(waiting, self._registry, available,
+                             lambda notices, most: self._composer.thread(notices,
+                                                                         max_posts=most))
+        if not threads:
+            log.warning("posting budget used up; most urgent first when it reopens",
+                        channel=self.name, waiting=len(waiting))
+            return self._until_opening()
+        for thread in threads:
+            post = self._posts.create(self.name, thread.texts, thread.live,
+                                      thread.superseded, self._clock())
             if not await self._attempt(post):
                 break
         return 0.05
 
-    def _groups(self, now: float) -> list[list[Delivery]]:
-        """Due deliveries by basin, most urgent basin first; a basin waits until its
-        oldest delivery is gather_s old, for the rest of its burst."""
-        by_basin: dict[str, list[Delivery]] = defaultdict(list)
-        for delivery in self._ledger.due(self.name, now, limit=10_000):
-            station = self._registry.get(delivery.station)
-            by_basin[station.basin if station is not None else delivery.station].append(
-                delivery)
-        ready = [group for group in by_basin.values()
-                 if now - min(d.created_at for d in group) >= self._gather_s]
-        return sorted(ready, key=lambda g: (-max(d.priority for d in g), min(d.id for d in g)))
+    def _until_opening(self) -> float:
+        return max(0.05, self._budget.next_opening(self._clock()) - self._clock())
+
+    def _waiting(self, now: float) -> list[Waiting]:
+        """Due deliveries, once the oldest is gather_s old (the rest of its burst has
+        had time to arrive and goes with it)."""
+        due = self._ledger.due(self.name, now, limit=10_000)
+        if not due or now - min(d.created_at for d in due) < self._gather_s:
+            return []
+        return [Waiting(d, Notice.from_json(self._ledger.event(d.event_id).json or b""))
+                for d in due]
 
     async def _attempt(self, post: Post) -> bool:
-        """Send one post; False when the channel must pause (429)."""
-        try:
-            remote_id = await self._platform.post(post.text, post.key)
-        except DeliveryError as exc:
-            now = self._clock()
-            attempts = max((d.attempts for d in post.deliveries), default=1)
-            if exc.rate_limited:
-                until = exc.retry_at if exc.retry_at is not None else now + DEFAULT_PAUSE_S
-                self._budget.pause_until(until)
-                log.warning("rate limited; posts wait until the window reopens",
-                            channel=self.name, until=until, detail=exc.detail)
+        """Send a thread's unsent parts in order; False when the channel must pause."""
+        for part in post.unsent():
+            self._posts.sending(post, part, self._clock())
+            try:
+                remote_id = await self._platform.post(part.text, part.key,
+                                                      reply_to=post.reply_to(part))
+            except DeliveryError as exc:
+                return self._failed(post, part, exc)
+            post = self._posts.part_sent(post, part, remote_id, self._clock())
+        log.info("posted", channel=self.name, post_id=post.parts[0].remote_id,
+                 parts=len(post.parts), events=[d.event_id for d in post.deliveries])
+        return True
+
+    def _failed(self, post: Post, part: Part, exc: DeliveryError) -> bool:
+        now = self._clock()
+        attempts = max((d.attempts for d in post.deliveries), default=1)
+        first = part.index == 0
+        if exc.rate_limited:
+            until = exc.retry_at if exc.retry_at is not None else now + DEFAULT_PAUSE_S
+            self._budget.pause_until(until)
+            log.warning("rate limited; posts wait until the window reopens",
+                        channel=self.name, until=until, detail=exc.detail)
+            if first:
                 self._posts.not_posted(post, exc.detail, now, until)
-                return False
-            too_old = now - post.started_at >= IDEMPOTENCY_TTL_S
-            if exc.unknown and (not self._platform.idempotent or too_old):
-                self._posts.unknown(post, exc.detail, now)
-                return True
-            retry_at = now + backoff_s(self._config.retry, attempts)
-            log.warning("post failed; will retry", channel=self.name, error=exc.detail,
-                        retry_in_s=round(retry_at - now, 1))
-            if exc.unknown:
-                self._posts.retry_later(post, exc.detail, now, retry_at)
-            else:
-                self._posts.not_posted(post, exc.detail, now, retry_at)
+            else:  # the thread's published parts stay; it goes on when X reopens
+                self._posts.retry_later(post, part, exc.detail, now, until)
+            return False
+        too_old = now - post.started_at >= IDEMPOTENCY_TTL_S
+        if exc.unknown and (not self._platform.idempotent or too_old):
+            self._posts.unknown(post, exc.detail, now)
             return True
-        self._posts.sent(post, remote_id, self._clock())
-        log.info("posted", channel=self.name, post_id=remote_id,
-                 events=[d.event_id for d in post.deliveries])
+        retry_at = now + backoff_s(self._config.retry, attempts)
+        log.warning("post failed; will retry", channel=self.name, error=exc.detail,
+                    part=part.index, retry_in_s=round(retry_at - now, 1))
+        if exc.unknown or not first:
+            self._posts.retry_later(post, part, exc.detail, now, retry_at)
+        else:
+            self._posts.not_posted(post, exc.detail, now, retry_at)
         return True

@@ -72,10 +72,11 @@ class XPlatform:
     def __init__(self, client: tweepy.Client) -> None:
         self._client = client
 
-    async def post(self, text: str, key: str) -> str:
+    async def post(self, text: str, key: str, *, reply_to: str | None = None) -> str:
         try:
             response: requests.Response = await asyncio.to_thread(
-                self._client.create_tweet, text=text, user_auth=True)
+                self._client.create_tweet, text=text, in_reply_to_tweet_id=reply_to,
+                user_auth=True)
         except tweepy.TooManyRequests as exc:
             raise DeliveryError("HTTP 429 rate limited", rate_limited=True,
                                 retry_at=reset_time(exc.response)) from exc

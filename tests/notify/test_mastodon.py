@@ -60,8 +60,8 @@ class DiesAfterPosting:
     def __init__(self) -> None:
         self.inner = platform()
 
-    async def post(self, text: str, key: str) -> str:
-        await self.inner.post(text, key)
+    async def post(self, text: str, key: str, *, reply_to: str | None = None) -> str:
+        await self.inner.post(text, key, reply_to=reply_to)
         raise asyncio.CancelledError
 
 

@@ -123,7 +123,7 @@ def test_sigkill_and_restart_delivers_everything_and_posts_nothing_twice(
                                "SELECT channel, state FROM deliveries")
             per_channel = [channel for channel, _ in rows if channel == "network"]
             return (len(per_channel) == len(events)
-                    and all(state in ("sent", "unknown") for _, state in rows))
+                    and all(state in ("sent", "unknown", "superseded") for _, state in rows))
 
         wait_for(settled, 90, "every delivery settled")
         assert second.stop() == 0
@@ -150,4 +150,7 @@ def test_sigkill_and_restart_delivers_everything_and_posts_nothing_twice(
                          "SELECT channel, state FROM deliveries WHERE channel != 'network' "
                          "AND channel NOT LIKE 'webhook:%'")
     assert {channel for channel, _ in social} == {"x", "mastodon"}
-    assert {state for channel, state in social if channel == "mastodon"} == {"sent"}
+    # Each delivery was posted, or replaced by its station's later event in a post.
+    assert {state for channel, state in social if channel == "mastodon"} <= {"sent",
+                                                                             "superseded"}
+    assert ("mastodon", "sent") in social

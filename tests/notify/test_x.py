@@ -77,13 +77,24 @@ def test_typhoon_posts_fit_x_and_bursts_are_coalesced(tmp_path: Path,
     asyncio.run(storm())
     states = rig.states()
     assert len(states) >= 25  # levels >= 3, road closures, and their all-clears
-    assert set(states.values()) == {"sent"}
+    assert set(states.values()) <= {"sent", "superseded"}
     texts = posted_texts(responses.calls)
-    assert len(texts) < len(states)  # stations crossing together went out as one post
     for text in texts:
         assert parse_tweet(text).weightedLength <= X_MAX_WEIGHTED, text
         assert "http" not in text  # no URL unless configured
-    assert any("流域" in text for text in texts)
+    # Every event residents were told is in a post naming its station; an event not
+    # posted was superseded by a later one of its station that was.
+    sent = [event_id for event_id, state in states.items() if state == "sent"]
+    assert len(texts) <= len(sent)
+    for event_id, state in states.items():
+        station_id, number = event_id.split("/")
+        if state == "superseded":
+            assert any(other.split("/")[0] == station_id and int(other.split("/")[1]) > int(number)
+                       for other in sent), event_id
+    for event_id in sent:
+        station = sample_registry.get(event_id.split("/")[0])
+        assert station is not None
+        assert any(station.name.ja in text for text in texts), event_id
     assert any(text.startswith("【警戒レベル5相当】") for text in texts)
 
 
@@ -134,14 +145,23 @@ def test_429_for_ten_minutes_loses_nothing_and_goes_out_by_priority(tmp_path: Pa
         await rig.run_for(120)
 
     asyncio.run(scenario())
-    assert set(rig.states().values()) == {"sent"}
+    states = rig.states()
+    # Events still waiting when their station moved on (North one's evacuation level,
+    # South one's climb) were replaced by the station's current state.
+    superseded = {e for e, state in states.items() if state == "superseded"}
+    sent = {e for e, state in states.items() if state == "sent"}
+    assert sent | superseded == set(states)
+    assert {e.event_id for e in NORTH if e.station == "n1" and e.level == 3} & superseded
+    assert {e.split("/")[0] for e in sent} == {"n1", "n2", "s1"}  # one each
+    assert len(sent) == 3
     texts = posted_texts(responses.calls)
-    assert len(texts) == 2  # one post per basin
-    assert "南一" in texts[0]  # the most urgent first
+    assert len(texts) == 3  # one post per level, most urgent first
+    assert "南一" in texts[0]
     assert "氾濫発生" in texts[0]
-    assert "北一" in texts[1]  # North's burst, coalesced
-    assert "北二" in texts[1]
-    assert "氾濫危険水位" in texts[1]  # North one's current level, not the stale one
+    assert "北一" in texts[1]  # North one's current level, not the stale one
+    assert "氾濫危険水位" in texts[1]
+    assert "北二" in texts[2]
+    assert "北一" not in texts[2]
 
 
 @pytest.mark.parametrize(("failure", "outcome", "calls"), [
@@ -179,8 +199,8 @@ class DiesAfterPosting:
     def __init__(self) -> None:
         self.inner = platform()
 
-    async def post(self, text: str, key: str) -> str:
-        await self.inner.post(text, key)
+    async def post(self, text: str, key: str, *, reply_to: str | None = None) -> str:
+        await self.inner.post(text, key, reply_to=reply_to)
         raise asyncio.CancelledError
 
 

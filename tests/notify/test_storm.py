@@ -1,0 +1,166 @@
+"""Storm planning for residents' posts (notify.storm): each station's current state,
+grouped by municipality, alert type and level; summaries only when the budget is short;
+a station's older events superseded, never posted after their successor; and the live
+escalation first when X reopens after a 429."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import requests
+import responses
+
+from floodwatch.core.registry import StationRegistry
+from floodwatch.notify.deliveries import Delivery
+from floodwatch.notify.notice import Notice
+from floodwatch.notify.policy import priority
+from floodwatch.notify.storm import Waiting, plan_posts
+from tests.notify.social_support import SocialRig, social_config
+from tests.notify.support import FakeClock
+from tests.notify.test_x import TWEETS, TWO_BASINS, created, platform, posted_texts, storm_events
+
+ACT = {"river_level": 3, "road_flooding": 2}
+LEVELS = "{standby: 1.0, caution: 2.0, evacuation: 3.0, danger: 4.0}"
+
+
+def town_registry() -> StationRegistry:
+    """Two towns of one basin, six gauges each, and a road in the first town."""
+    rivers = "\n".join(
+        f"  - {{id: {town}-{n}, kind: river, name: {{ja: {town}{n}, en: {town} {n}}}, "
+        f"municipality: \"{code}\", river: abukuma, basin: abukuma, "
+        f"location: {{lat: 37.5, lon: 140.4}}, interval_s: 600, levels_m: {LEVELS}}}"
+        for town, code in (("suka", "072079"), ("kori", "072036")) for n in range(6))
+    return StationRegistry.from_yaml_text(f"""
+municipalities:
+  "072079": {{ja: 須賀川市, en: Sukagawa City}}
+  "072036": {{ja: 郡山市, en: Koriyama City}}
+stations:
+{rivers}
+  - {{id: underpass, kind: road, name: {{ja: 地下道, en: Underpass}}, municipality: "072079",
+     route: r4, basin: abukuma, location: {{lat: 37.5, lon: 140.4}}, interval_s: 600}}
+""")
+
+
+class Events:
+    """Waiting deliveries as the ledger would hold them, numbered in arrival order."""
+
+    def __init__(self) -> None:
+        self.items: list[Waiting] = []
+
+    def add(self, station: str, seq: int, level: int, transition: str = "confirmed",
+            alert_type: str = "river_level") -> Waiting:
+        notice = Notice.model_validate({
+            "event_id": f"{station}/{seq}", "seq": seq, "station": station,
+            "kind": "road" if alert_type.startswith("road") else "river",
+            "alert_id": f"{station}/1", "alert_type": alert_type, "transition": transition,
+            "level": level, "previous_level": max(0, level - 1), "level_name": f"l{level}",
+            "label": {"ja": f"レベル{level}", "en": f"level {level}"},
+            "headline": {"ja": station, "en": station}, "at": "2026-10-12T00:00:00Z",
+            "confirmed": True})
+        index = len(self.items) + 1
+        delivery = Delivery(index, notice.event_id, "x", station, notice.alert_id,
+                            priority(notice, ACT.get(alert_type)), "pending", 0, 0.0, 1e12)
+        item = Waiting(delivery, notice)
+        self.items.append(item)
+        return item
+
+
+def one_post_per_three(notices: Sequence[Notice], max_posts: int) -> list[str]:
+    """Stands in for the composer: three stations per post, one post when summarising."""
+    names = [n.station for n in notices]
+    if max_posts == 1:
+        return [f"summary {len(names)}: " + " ".join(names)]
+    return [" ".join(names[i:i + 3]) for i in range(0, len(names), 3)]
+
+
+def test_each_town_level_and_alert_type_gets_its_own_post_most_urgent_first() -> None:
+    events = Events()
+    for n in range(3):
+        events.add(f"suka-{n}", 5, 3)
+        events.add(f"kori-{n}", 5, 3)
+    events.add("suka-5", 7, 4)
+    events.add("underpass", 2, 2, alert_type="road_flooding")
+    threads = plan_posts(events.items, town_registry(), 60, one_post_per_three)
+    told = [sorted(d.station for d in thread.live) for thread in threads]
+    assert told == [["suka-5"],  # danger first
+                    ["suka-0", "suka-1", "suka-2"],  # then the act level, by arrival:
+                    ["kori-0", "kori-1", "kori-2"],  # each town on its own
+                    ["underpass"]]  # the road closure ranks with a river at its act level
+    assert all(thread.texts for thread in threads)
+
+
+def test_a_short_budget_summarises_the_least_urgent_by_basin_and_loses_no_station() -> None:
+    events = Events()
+    for n in range(6):
+        events.add(f"suka-{n}", 5, 4)  # two posts in full
+        events.add(f"kori-{n}", 5, 3)  # two posts in full
+    events.add("underpass", 2, 2, alert_type="road_flooding")
+    full = plan_posts(events.items, town_registry(), 60, one_post_per_three)
+    assert [len(thread.texts) for thread in full] == [2, 2, 1]
+    # A round spends half the budget left: 7 posts leave 4 for this burst.
+    short = plan_posts(events.items, town_registry(), 7, one_post_per_three)
+    # The danger-level town in full; the rest summarised, rivers and the road apart.
+    assert [thread.texts[0].split(":")[0] for thread in short] == [
+        "suka-0 suka-1 suka-2", "summary 6", "summary 1"]
+    told = {d.station for thread in short for d in thread.live}
+    assert told == {item.delivery.station for item in events.items}
+    tiny = plan_posts(events.items, town_registry(), 2, one_post_per_three)
+    assert [len(thread.texts) for thread in tiny] == [1]  # the rest waits, urgent first
+    assert {d.station for d in tiny[0].live} >= {f"suka-{n}" for n in range(6)}
+
+
+def test_older_events_of_a_station_are_superseded_by_its_current_state() -> None:
+    events = Events()
+    stale = events.add("suka-0", 5, 4)
+    current = events.add("suka-0", 6, 3, transition="deescalated")
+    other_type = events.add("underpass", 2, 2, alert_type="road_flooding")
+    threads = plan_posts(events.items, town_registry(), 60, one_post_per_three)
+    live = [d for thread in threads for d in thread.live]
+    superseded = [d for thread in threads for d in thread.superseded]
+    assert live == [other_type.delivery, current.delivery]  # the road closure is urgent
+    assert superseded == [stale.delivery]
+    assert plan_posts(events.items, town_registry(), 0, one_post_per_three) == []
+
+
+@responses.activate
+def test_the_live_escalation_posts_first_when_x_reopens(tmp_path: Path) -> None:
+    """North one was told at danger; while X answers 429 it floods and then clears, and
+    South one reaches danger: the clear (whose flooding was superseded) must not go
+    before South's live escalation."""
+    clock = FakeClock()
+    closed_until = [0.0]
+    counter: list[int] = []
+
+    def answer(_request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        if clock.now < closed_until[0]:
+            return 429, {"x-rate-limit-reset": str(int(closed_until[0]))}, "{}"
+        return created(counter)
+
+    events = storm_events({
+        "n1": [0.5, 1.5, 2.5, 3.5, 4.1, 4.2, 5.2, 5.3, 4.5, 3.5, 2.5, 1.5, 0.5, 0.5, 0.5, 0.5],
+        "s1": [0.5] * 9 + [1.5, 2.5, 3.5, 4.2, 4.3]})
+    told_danger = next(i for i, e in enumerate(events)
+                       if e.station == "n1" and e.level == 4 and e.confirmed)
+    rig = SocialRig(tmp_path, TWO_BASINS, platform(), social_config(), clock)
+    responses.add_callback(responses.POST, TWEETS, callback=answer)
+    rig.feed(events[:told_danger + 1])
+    asyncio.run(rig.run_for(30))
+    first = posted_texts(responses.calls)
+    assert len(first) == 1
+    assert "北一" in first[0]
+    responses.calls.reset()
+    closed_until[0] = clock.now + 1200
+    rig.feed(events[told_danger + 1:])
+    asyncio.run(rig.run_for(1500, 10))
+    texts = posted_texts(responses.calls)
+    assert len(texts) == 2
+    assert "南一" in texts[0]  # the live escalation
+    assert "北一" in texts[1]  # then North's all-clear
+    assert "解除" in texts[1]
+    flooding = {e.event_id for e in events if e.station == "n1" and e.level == 5}
+    states = rig.states()
+    assert {states[e] for e in flooding if e in states} == {"superseded"}
+    assert json.loads(responses.calls[-1].request.body or b"{}").get("reply") is None
