@@ -4,8 +4,9 @@ open alert of a type at a level or above, from the alert engine's retained statu
 It carries only what residents are told, so it needs no key even when public read is
 off: alerts of the public types (not offline or data-quality, which are staff's) that
 are confirmed -- an escalation on a single reading is not shown until the next reading
-agrees; meanwhile the level residents were last told of (the status's ``public``) is. A station that is offline, in a no-data alert, or stale is shown as 欠測 / no
-data -- beside its alert, or in its own list -- never left out as if it were safe.
+agrees; meanwhile the level residents were last told of (the status's ``public``) is.
+A station that is offline, in a no-data alert, or stale is shown as 欠測 / no data --
+beside its alert, or in its own list -- never left out as if it were safe.
 """
 
 from __future__ import annotations

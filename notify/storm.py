@@ -13,10 +13,10 @@ current state, grouped so that each of them finds their own town and their own d
   alert type's act level, so a road closure ranks with a river at its act level).
 - Budget: a planning round spends at most half the posts left in the budget (rounded
   up), keeping the rest for the next burst. When every group's full thread fits in
-  that, each group gets its own thread naming every station. Otherwise the least urgent groups are summarised --
-  one post per alert type, direction and basin, which names what fits and links the
-  public page listing the rest -- as few as needed; what still does not fit waits for
-  the budget to reopen, most urgent first.
+  that, each group gets its own thread naming every station. Otherwise the least
+  urgent groups are summarised -- one post per alert type, direction and basin, which
+  names what fits and links the public page listing the rest -- as few as needed;
+  what still does not fit waits for the budget to reopen, most urgent first.
 """
 
 from __future__ import annotations

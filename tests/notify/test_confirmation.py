@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -136,7 +137,14 @@ class SocialNotify:
         return sent <= set(self.social_rows())
 
     def tweets(self) -> list[str]:
-        return [json.loads(r.body)["text"] for r in self.fake.recorded("/2/tweets")]
+        """The first post of each X thread (its replies carry the English)."""
+        return [body["text"] for body in self._tweet_bodies() if "reply" not in body]
+
+    def replies(self) -> list[str]:
+        return [body["text"] for body in self._tweet_bodies() if "reply" in body]
+
+    def _tweet_bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r.body) for r in self.fake.recorded("/2/tweets")]
 
 
 @contextlib.contextmanager
@@ -213,6 +221,8 @@ def test_an_unconfirmed_escalation_goes_to_officers_and_its_confirmation_is_post
     assert tweets[0].startswith("【警戒レベル3相当】阿武隈川の第一観測所")
     assert "避難判断水位（3.60m）に到達しました。" in tweets[0]
     assert tweets[0].endswith("高齢者等は危険な場所から避難してください。")
+    # The English did not fit beside it: it follows as a reply.
+    assert [reply.startswith("[Alert level 3 equivalent]") for reply in run.replies()] == [True]
     on_network = [p["event_id"] for p in run.network.payloads("net/json/")]
     assert set(on_network) == {e.event_id for e in events}
 

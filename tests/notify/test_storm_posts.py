@@ -97,6 +97,7 @@ def test_a_storm_names_every_gauge_at_an_act_level_and_every_post_carries_advice
     client_id, state_dir = f"notify-{uuid.uuid4().hex[:8]}", tmp_path / "state"
     with fake_http(respond) as fake:
         notify_yaml = (f"network: {{enabled: false}}\npublic_page_url: {PUBLIC_PAGE}\n"
+                       "basins: {abukuma: {ja: 阿武隈川, en: Abukuma River}}\n"
                        "x: {enabled: true, gather_s: 2}\n"
                        "mastodon: {enabled: true, gather_s: 2}\n")
         env = settings_env(
@@ -176,7 +177,8 @@ def told_events(state_dir: Path, client_id: str, channel: str) -> dict[str, int]
 
 def has_advice(config: NotifyConfig, text: str) -> bool:
     return any(advice.ja in text or advice.en in text
-               for levels in config.templates.advice.values() for advice in levels.values())
+               for wording in config.templates.alerts.values()
+               for advice in [*wording.advice.values(), wording.all_clear_advice])
 
 
 def mentions(registry: StationRegistry, station_id: str, text: str) -> bool:
