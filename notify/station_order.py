@@ -36,23 +36,31 @@ def seq_of(column: str) -> str:
     return f"CAST(substr({column}, instr({column}, '/') + 1) AS INTEGER)"
 
 
+SEQ = seq_of("event_id")
 # The heads of a channel's stations: (delivery columns..., seq, next_at, latest seq sent).
+# Each station's head and latest sent event are looked up in INDEX (one seek each), not
+# found by scanning its history: 3-4 ms with 5,000 waiting over 50 stations and 100,000
+# sent, instead of 100.
 HEADS = f"""
-WITH live AS (
-    SELECT {DELIVERY_COLUMNS}, {seq_of("event_id")} AS seq, next_at FROM deliveries
-    WHERE channel = :channel AND state IN ('pending', 'sending')),
-stations AS (
-    SELECT station, min(seq) AS head, max(priority) AS urgency FROM live GROUP BY station)
-SELECT live.*, (SELECT max({seq_of("sent.event_id")}) FROM deliveries AS sent
-                WHERE sent.channel = :channel AND sent.station = live.station
-                AND sent.state = 'sent') AS sent_seq
-FROM live JOIN stations ON live.station = stations.station AND live.seq = stations.head
-WHERE live.state = 'pending' AND NOT EXISTS (
+WITH stations AS (
+    -- Through the live deliveries only (without statistics SQLite would rather walk
+    -- INDEX: every delivery the channel ever had).
+    SELECT station, min({SEQ}) AS head, max(priority) AS urgency
+    FROM deliveries INDEXED BY deliveries_due
+    WHERE channel = :channel AND state IN ('pending', 'sending') GROUP BY station)
+SELECT {", ".join(f"live.{column.strip()}" for column in DELIVERY_COLUMNS.split(","))},
+    stations.head, live.next_at,
+    (SELECT max({SEQ}) FROM deliveries AS sent WHERE sent.channel = :channel
+     AND sent.station = live.station AND sent.state = 'sent') AS sent_seq
+FROM stations CROSS JOIN deliveries AS live INDEXED BY deliveries_station_seq
+    ON live.channel = :channel AND live.station = stations.station
+    AND live.state = 'pending' AND {SEQ} = stations.head
+WHERE NOT EXISTS (
     SELECT 1 FROM events WHERE events.planned = 0 AND events.station = live.station
-    AND {seq_of("events.event_id")} < live.seq)
+    AND {seq_of("events.event_id")} < stations.head)
 """  # noqa: S608 - no user input: column names and fixed SQL
-# Finds a station's sent deliveries without scanning the whole channel's history.
-INDEX = "CREATE INDEX IF NOT EXISTS deliveries_station ON deliveries (channel, station)"
+INDEX = ("CREATE INDEX IF NOT EXISTS deliveries_station_seq ON deliveries "
+         f"(channel, station, state, {SEQ})")
 COLUMN_COUNT = len(DELIVERY_COLUMNS.split(","))
 
 
