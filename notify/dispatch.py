@@ -2,7 +2,8 @@
 
 For the disaster network and webhooks a repeat is harmless (receivers de-duplicate by
 event id), so a delivery left 'sending' by a crash is simply sent again, and every
-failure is retried with backoff and jitter until it is sent or expires.
+failure is retried with backoff and jitter until it is sent or expires. Each station's
+events go in sequence order (notify.station_order).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from floodwatch.notify import metrics
 from floodwatch.notify.channels.base import DeliveryError, backoff_s
 from floodwatch.notify.config import Retry
 from floodwatch.notify.deliveries import Delivery, DeliveryLedger, StoredEvent
+from floodwatch.notify.station_order import StationOrder
 
 log = structlog.get_logger("notify")
 
@@ -39,14 +41,23 @@ class EventChannel(Protocol):
 
 class Dispatcher:
     """Sends one event channel's deliveries (the disaster network, or one webhook) from
-    the delivery ledger, most urgent first, at least once: each is marked sending before
-    it goes, retried with backoff until sent or expired, and settled in the ledger."""
+    the delivery ledger, at least once: each is marked sending before it goes, retried
+    with backoff until sent or expired, and settled in the ledger.
+
+    Per station one at a time, in the engine's sequence order (notify.station_order):
+    up to ``concurrency`` stations are in flight at once, the most urgent first, and a
+    station's next event goes only once its previous one is settled -- so an outage
+    never lets a clear overtake its de-escalation. On the disaster network this also
+    keeps MQTT's own resends in order: a station never has two events in the session's
+    publish window, and the window resends what a dropped connection left unconfirmed
+    first, in its original order (core.mqtt.publish_window)."""
 
     def __init__(self, ledger: DeliveryLedger, channel: EventChannel,
                  clock: Callable[[], float] = time.time,
                  on_change: Callable[[], None] | None = None) -> None:
         self.name = channel.name
         self._ledger = ledger
+        self._order = StationOrder(ledger)
         self._channel = channel
         self._clock = clock
         self._wake = asyncio.Event()
@@ -67,46 +78,53 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` (then after the sends in progress; call ``wake`` with it)."""
         name = self._channel.name
-        while not stop.is_set():
-            now = self._clock()
-            expired = self._ledger.expire_due(name, now)
-            if expired:
-                log.error("deliveries expired undelivered", channel=name,
-                          events=[d.event_id for d in expired])
-                self._on_change()
-            due = self._ledger.due(name, now, limit=self._channel.concurrency * 8)
-            metrics.BACKLOG.labels(name).set(self._ledger.backlog(name))
-            if not due:
-                await self._idle(now)
-                continue
-            limit = asyncio.Semaphore(self._channel.concurrency)
-            async with asyncio.TaskGroup() as tasks:
-                for delivery in due:
-                    tasks.create_task(self._send(delivery, limit))
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def settled(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            self._wake.set()  # its station's next event, or another station, may go
             self._on_change()
 
-    async def _send(self, delivery: Delivery, limit: asyncio.Semaphore) -> None:
-        async with limit:
-            # At least once: a lost 'sending' or 'sent' mark only means sending again,
-            # so these need no fsync of their own.
-            self._ledger.begin([delivery], durable=False)
-            try:
-                detail = await self._channel.deliver(self._ledger.event(delivery.event_id))
-            except DeliveryError as exc:
+        async with asyncio.TaskGroup() as tasks:
+            while not stop.is_set():
+                self._wake.clear()  # before looking: a send settling from here on wakes us
                 now = self._clock()
-                retry_at = exc.retry_at or now + backoff_s(self._channel.retry,
-                                                          delivery.attempts + 1)
-                log.warning("delivery failed; will retry", channel=self._channel.name,
-                            event_id=delivery.event_id, attempts=delivery.attempts + 1,
-                            error=exc.detail, retry_in_s=round(retry_at - now, 1))
-                self._ledger.finish([delivery], "failed", exc.detail, now, retry_at,
-                                    durable=False)
-                return
-            self._ledger.finish([delivery], "sent", detail, self._clock(), durable=False)
-            log.info("delivered", channel=self._channel.name, event_id=delivery.event_id)
+                expired = self._ledger.expire_due(name, now)
+                if expired:
+                    log.error("deliveries expired undelivered", channel=name,
+                              events=[d.event_id for d in expired])
+                    self._on_change()
+                free = self._channel.concurrency - len(in_flight)
+                for delivery in self._order.due(name, now, free) if free > 0 else []:
+                    # At least once: a lost 'sending' or 'sent' mark only means sending
+                    # again, so these need no fsync of their own. Marked before the next
+                    # look, which must not pick the station again.
+                    self._ledger.begin([delivery], durable=False)
+                    task = tasks.create_task(self._send(delivery))
+                    in_flight.add(task)
+                    task.add_done_callback(settled)
+                metrics.BACKLOG.labels(name).set(self._ledger.backlog(name))
+                await self._idle(now, full=len(in_flight) >= self._channel.concurrency)
 
-    async def _idle(self, now: float) -> None:
-        next_at = self._ledger.next_due_at(self._channel.name)
+    async def _send(self, delivery: Delivery) -> None:
+        try:
+            detail = await self._channel.deliver(self._ledger.event(delivery.event_id))
+        except DeliveryError as exc:
+            now = self._clock()
+            retry_at = exc.retry_at or now + backoff_s(self._channel.retry,
+                                                      delivery.attempts + 1)
+            log.warning("delivery failed; will retry", channel=self._channel.name,
+                        event_id=delivery.event_id, attempts=delivery.attempts + 1,
+                        error=exc.detail, retry_in_s=round(retry_at - now, 1))
+            self._ledger.finish([delivery], "failed", exc.detail, now, retry_at,
+                                durable=False)
+            return
+        self._ledger.finish([delivery], "sent", detail, self._clock(), durable=False)
+        log.info("delivered", channel=self._channel.name, event_id=delivery.event_id)
+
+    async def _idle(self, now: float, *, full: bool) -> None:
+        """Until woken (new deliveries, a send settled, the broker back) or the next
+        waiting head is due."""
+        next_at = None if full else self._order.next_at(self._channel.name)
         timeout = IDLE_POLL_S if next_at is None else min(IDLE_POLL_S, max(0.0, next_at - now))
-        self._wake.clear()
         await wait_event(self._wake, timeout)

@@ -1,13 +1,18 @@
 """Webhooks: an HTTP POST of the event's CAP XML (or JSON) to a configured URL.
 
-Signed so the receiver can trust it and refuse replays:
+Signed so the receiver can trust it and refuse replays (docs/notify.md has a reference
+receiver that the tests run against real deliveries):
 
-- ``X-Floodwatch-Timestamp``: Unix seconds when this attempt was signed;
-- ``X-Floodwatch-Signature``: ``sha256=`` + hex HMAC-SHA256(secret, timestamp + "." + body);
-- ``X-Floodwatch-Event-Id``: the event id, the same on every retry, to de-duplicate.
+- ``X-Floodwatch-Event-Id``: the event id, the same on every retry, to de-duplicate;
+- ``X-Floodwatch-Timestamp``: Unix seconds when this attempt was signed (a retry is
+  signed anew);
+- ``X-Floodwatch-Signature``: ``sha256=`` + hex HMAC-SHA256(secret,
+  timestamp + "." + event_id + "." + body). The event id is signed too: a captured
+  request replayed under another event id (to pass de-duplication) fails the signature.
 
-Receivers should refuse a timestamp more than a few minutes old. Any non-2xx answer or
-network error is retried with backoff and jitter (a 429/503 ``Retry-After`` is obeyed).
+Receivers refuse a timestamp more than ``REPLAY_WINDOW_S`` from their clock and remember
+event ids at least that long. Any non-2xx answer or network error is retried with backoff
+and jitter (a 429/503 ``Retry-After`` is obeyed).
 """
 
 from __future__ import annotations
@@ -25,14 +30,23 @@ from floodwatch.notify.config import Retry, Webhook
 from floodwatch.notify.deliveries import StoredEvent
 
 CONTENT_TYPES = {"cap": "application/cap+xml", "json": "application/json"}
+# What docs/notify.md tells receivers: refuse a timestamp further from their clock.
+REPLAY_WINDOW_S = 300
 
 
 def channel_name(hook: Webhook) -> str:
     return f"webhook:{hook.name}"
 
 
-def sign(secret: bytes, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+def signed_string(timestamp: str, event_id: str, body: bytes) -> bytes:
+    """What the signature covers. Unambiguous: timestamps are digits and event ids
+    (core.bus.EVENT_ID_RE) have no '.'."""
+    return f"{timestamp}.{event_id}.".encode() + body
+
+
+def sign(secret: bytes, timestamp: str, event_id: str, body: bytes) -> str:
+    digest = hmac.new(secret, signed_string(timestamp, event_id, body),
+                      hashlib.sha256).hexdigest()
     return f"sha256={digest}"
 
 
@@ -76,7 +90,7 @@ class WebhookChannel:
             "Content-Type": CONTENT_TYPES[self._hook.format] + "; charset=utf-8",
             "X-Floodwatch-Event-Id": event.event_id,
             "X-Floodwatch-Timestamp": timestamp,
-            "X-Floodwatch-Signature": sign(self._secret, timestamp, body),
+            "X-Floodwatch-Signature": sign(self._secret, timestamp, event.event_id, body),
         }
         try:
             response = await self._http.post(self._hook.url, content=body, headers=headers)

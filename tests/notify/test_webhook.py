@@ -91,9 +91,10 @@ def test_webhook_signed_retried_and_bad_channels_reported(
         assert request.headers["content-type"].startswith("application/cap+xml")
         timestamp = request.headers["x-floodwatch-timestamp"]
         assert abs(int(timestamp) - time.time()) < 120
-        expected = hmac.new(SECRET.encode(), timestamp.encode() + b"." + request.body,
-                            hashlib.sha256).hexdigest()
-        assert request.headers["x-floodwatch-signature"] == f"sha256={expected}"
         event_id = request.headers["x-floodwatch-event-id"]
+        # The documented string: timestamp "." event id "." body.
+        signed = f"{timestamp}.{event_id}.".encode() + request.body
+        expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+        assert request.headers["x-floodwatch-signature"] == f"sha256={expected}"
         assert f"<identifier>floodwatch:{event_id}</identifier>".encode() in request.body
     assert not receiver.recorded("/other")
