@@ -13,7 +13,7 @@ de-escalation after an outage would leave a stale alert on screen. Hence, per
   other half, at most the pair timeout), the station waits for it;
 - an event older than one already sent on the channel (it reached us only after its
   successor went out) is never sent: it would invert the order. It is settled
-  ``expired``, its detail naming the event that overtook it; the station's retained
+  ``superseded``, its detail naming the event that overtook it; the station's retained
   status on the network already shows the present state.
 
 Across stations the most urgent station goes first: the priority of its most urgent
@@ -86,7 +86,7 @@ class StationOrder:
                 newer = f"{delivery.station}/{row[-1]}"
                 log.warning("older event not sent: a newer one of its station already was",
                             channel=channel, event_id=delivery.event_id, sent=newer)
-                self._ledger.finish([delivery], "expired", f"not sent: {newer} was already "
+                self._ledger.finish([delivery], "superseded", f"not sent: {newer} was already "
                                     "sent and this older event would have overtaken it", now)
 
     def next_at(self, channel: str) -> float | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from floodwatch.alerts.model import Event
 from floodwatch.core.registry import StationRegistry
 from floodwatch.notify.channels.social import Platform, SocialSender
-from floodwatch.notify.compose import Composer, fits_x
+from floodwatch.notify.compose import Composer, fits_mastodon, fits_x
 from floodwatch.notify.config import NotifyConfig, Social
 from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.intake import Part
@@ -32,8 +32,9 @@ class SocialRig:
         self.ledger = DeliveryLedger(folder / "deliveries.sqlite3")
         self.route = Route(platform.name, "social", social.retry, True)
         self.policy = DeliveryPolicy(self.config.policy, [self.route], clock)
+        fits = fits_mastodon if platform.name == "mastodon" else fits_x
         composer = Composer(self.config.templates, social, registry, self.config.basins,
-                            fits_x)
+                            fits)
         self.sender = SocialSender(self.ledger, platform, composer, config=social,
                                    registry=registry, clock=clock)
 

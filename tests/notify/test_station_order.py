@@ -178,7 +178,7 @@ def test_an_event_overtaken_by_one_already_sent_is_never_sent(rig: Rig) -> None:
     rig.receive({"s0/1": FALL_3, "s0/3": RAISE_3})
     assert rig.due() == ["s0/3"]
     states = rig.ledger.states()
-    assert states[("s0/1", CHANNEL)] == "expired"
+    assert states[("s0/1", CHANNEL)] == "superseded"
     detail = rig.ledger.db.execute("SELECT detail FROM deliveries WHERE event_id = 's0/1'"
                                    ).fetchone()[0]
     assert detail.startswith("not sent: s0/2 was already sent")

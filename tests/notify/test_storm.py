@@ -20,7 +20,15 @@ from floodwatch.notify.policy import priority
 from floodwatch.notify.storm import Waiting, plan_posts
 from tests.notify.social_support import SocialRig, social_config
 from tests.notify.support import FakeClock
-from tests.notify.test_x import TWEETS, TWO_BASINS, created, platform, posted_texts, storm_events
+from tests.notify.test_x import (
+    SOUTH_EVACUATE,
+    TWEETS,
+    TWO_BASINS,
+    created,
+    platform,
+    storm_events,
+    thread_starts,
+)
 
 ACT = {"river_level": 3, "road_flooding": 2}
 LEVELS = "{standby: 1.0, caution: 2.0, evacuation: 3.0, danger: 4.0}"
@@ -148,14 +156,14 @@ def test_the_live_escalation_posts_first_when_x_reopens(tmp_path: Path) -> None:
     responses.add_callback(responses.POST, TWEETS, callback=answer)
     rig.feed(events[:told_danger + 1])
     asyncio.run(rig.run_for(30))
-    first = posted_texts(responses.calls)
+    first = thread_starts(responses.calls)
     assert len(first) == 1
     assert "北一" in first[0]
     responses.calls.reset()
     closed_until[0] = clock.now + 1200
     rig.feed(events[told_danger + 1:])
     asyncio.run(rig.run_for(1500, 10))
-    texts = posted_texts(responses.calls)
+    texts = thread_starts(responses.calls)
     assert len(texts) == 2
     assert "南一" in texts[0]  # the live escalation
     assert "北一" in texts[1]  # then North's all-clear
@@ -163,4 +171,38 @@ def test_the_live_escalation_posts_first_when_x_reopens(tmp_path: Path) -> None:
     flooding = {e.event_id for e in events if e.station == "n1" and e.level == 5}
     states = rig.states()
     assert {states[e] for e in flooding if e in states} == {"superseded"}
-    assert json.loads(responses.calls[-1].request.body or b"{}").get("reply") is None
+
+
+@responses.activate
+def test_a_429_in_the_middle_of_a_thread_keeps_what_was_published_and_goes_on(
+        tmp_path: Path) -> None:
+    """The Japanese post is published, X refuses its English reply for ten minutes:
+    the reply follows the published post when X reopens -- nothing re-posted, nothing
+    re-composed -- and the delivery is sent only then."""
+    clock = FakeClock()
+    closed_until = [0.0]
+    counter: list[int] = []
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        if "reply" in json.loads(request.body or b"{}") and not closed_until[0]:
+            closed_until[0] = clock.now + 600
+        if clock.now < closed_until[0]:
+            return 429, {"x-rate-limit-reset": str(int(closed_until[0]))}, "{}"
+        return created(counter)
+
+    responses.add_callback(responses.POST, TWEETS, callback=answer)
+    rig = SocialRig(tmp_path, TWO_BASINS, platform(), social_config(), clock)
+    rig.feed(SOUTH_EVACUATE)
+    asyncio.run(rig.run_for(300, 5))
+    bodies = [json.loads(call.request.body or b"{}") for call in responses.calls]
+    assert len(bodies) == 2  # the Japanese post, then its refused reply
+    assert set(rig.states().values()) == {"sending"}  # not told in full yet
+    asyncio.run(rig.run_for(600, 5))
+    bodies = [json.loads(call.request.body or b"{}") for call in responses.calls]
+    assert len(bodies) == 3
+    first_id = json.loads(responses.calls[0].response.text)["data"]["id"]  # type: ignore[union-attr]
+    assert bodies[2]["reply"] == {"in_reply_to_tweet_id": first_id}
+    assert bodies[2]["text"] == bodies[1]["text"]  # the same reply, not re-composed
+    assert bodies[0]["text"].startswith("【警戒レベル3相当】")
+    assert bodies[2]["text"].startswith("[Alert level 3 equivalent]")
+    assert set(rig.states().values()) == {"sent"}
