@@ -293,12 +293,3 @@ class DeliveryLedger:
     @property
     def db(self) -> sqlite3.Connection:  # for notify.posts and notify.status
         return self._db
-
-    # --- network status --------------------------------------------------------------
-    def undelivered_statuses(self) -> list[tuple[str, bytes]]:
-        rows = self._db.execute("SELECT station, payload FROM network_status WHERE delivered = 0")
-        return [(row[0], bytes(row[1])) for row in rows]
-
-    def status_delivered(self, station: str, payload: bytes) -> None:
-        self._db.execute("UPDATE network_status SET delivered = 1 WHERE station = ? AND "
-                         "payload = ?", (station, payload))

@@ -105,7 +105,7 @@ class NetworkChannel:
     async def run_status(self, ledger: DeliveryLedger) -> None:
         """Mirror each station's latest status, retained, until acknowledged."""
         while True:
-            for station, payload in ledger.undelivered_statuses():
+            for station, payload in _undelivered_statuses(ledger):
                 topic = self._config.status_topic.format(station=station)
                 try:
                     await self._publish_all([(topic, payload)], retain=True)
@@ -113,7 +113,8 @@ class NetworkChannel:
                     log.warning("station status not mirrored yet", station=station,
                                 error=exc.detail)
                     break
-                ledger.status_delivered(station, payload)
+                ledger.db.execute("UPDATE network_status SET delivered = 1 WHERE station = ? "
+                                  "AND payload = ?", (station, payload))
             self._status_wake.clear()
             await wait_event(self._status_wake, 2.0)
 
@@ -148,3 +149,10 @@ class NetworkChannel:
             self.on_connected()
         except Exception:  # the connection task calls this: it must outlive a failure
             log.exception("after connecting to the disaster network")
+
+
+def _undelivered_statuses(ledger: DeliveryLedger) -> list[tuple[str, bytes]]:
+    """Station statuses the intake stored (ledger table ``network_status``) and the
+    network has not acknowledged yet."""
+    rows = ledger.db.execute("SELECT station, payload FROM network_status WHERE delivered = 0")
+    return [(row[0], bytes(row[1])) for row in rows]
