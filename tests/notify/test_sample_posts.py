@@ -7,6 +7,7 @@ from __future__ import annotations
 from floodwatch.core.registry import StationRegistry
 from floodwatch.notify.compose import x_weighted_length
 from floodwatch.notify.notice import Notice
+from floodwatch.notify.storm import MAX_THREAD_POSTS
 from tests.notify.notices import composer, notice, river_notice, sample_registry
 from tests.support import REPO_ROOT
 
@@ -22,45 +23,46 @@ def river(registry: StationRegistry, station: str, transition: str, *, level: in
                   detail={"level_m": metres, "rate_m_per_h": rate})
 
 
+FULL = MAX_THREAD_POSTS
+
+
 def samples() -> list[tuple[str, list[Notice], int]]:
-    """(what, the group's events, max_posts) for each kind of post."""
+    """(what, the group's events, max_posts) for each kind of post: a group in full as
+    the social sender posts it (a thread of up to MAX_THREAD_POSTS), a summary in one."""
     reg = sample_registry()
     gauges = [station.id for station in reg if station.kind.value == "river"]
     road = "koriyama-r4-underpass"
     return [
         ("A river gauge reaches level 3 (避難判断水位)",
          [river(reg, "sukagawa", "confirmed", level=3, previous=3,
-               metres=4.72, rate=0.42)], 1),
+               metres=4.72, rate=0.42)], FULL),
         ("It escalates to level 4 (氾濫危険水位)",
          [river(reg, "sukagawa", "escalated", level=4, previous=3,
-               metres=5.31, rate=0.38, minutes=50)], 1),
+               metres=5.31, rate=0.38, minutes=50)], FULL),
         ("Level 5 (氾濫発生)",
          [river(reg, "sukagawa", "escalated", level=5, previous=4,
-               metres=6.45, rate=0.2, minutes=120)], 1),
+               metres=6.45, rate=0.2, minutes=120)], FULL),
         ("A municipality's gauges at one level (a storm group)",
          [river_notice(reg, "sukagawa", 4, 5.31),
-          river_notice(reg, "shakado-sukagawa", 4, 3.62, minutes=10)], 1),
+          river_notice(reg, "shakado-sukagawa", 4, 3.62, minutes=10)], FULL),
         ("A basin's summary: mixed levels, the count and the public page",
          [river_notice(reg, station, 4 if index % 3 == 0 else 3, 5.0 + index / 10,
                        minutes=index) for index, station in enumerate(gauges)], 1),
-        ("The same group with room for a thread (max_posts 3): every gauge named",
-         [river_notice(reg, station, 4 if index % 3 == 0 else 3, 5.0 + index / 10,
-                       minutes=index) for index, station in enumerate(gauges)], 3),
         ("A road closed by flooding",
          [notice(reg, road, "road_flooding", transition="confirmed", level=2, previous=2,
-                 minutes=10, detail={"water_depth_cm": 25.0})], 1),
+                 minutes=10, detail={"water_depth_cm": 25.0})], FULL),
         ("An icy road",
          [notice(reg, "tsuchiyu-pass", "road_icing", transition="confirmed", level=2,
-                 previous=2, detail={"surface_temp_c": -2.5, "surface_state": "ice"})], 1),
+                 previous=2, detail={"surface_temp_c": -2.5, "surface_state": "ice"})], FULL),
         ("A river falls below the act level (lowering)",
          [river(reg, "sukagawa", "deescalated", level=2, previous=3,
-               metres=4.10, rate=-0.3, minutes=300)], 1),
+               metres=4.10, rate=-0.3, minutes=300)], FULL),
         ("A river's all-clear",
          [river(reg, "sukagawa", "cleared", level=0, previous=2,
-               metres=2.31, rate=-0.2, minutes=600)], 1),
+               metres=2.31, rate=-0.2, minutes=600)], FULL),
         ("A road's all-clear",
          [notice(reg, road, "road_flooding", transition="cleared", level=0, previous=2,
-                 minutes=140, detail={"water_depth_cm": 0.0})], 1),
+                 minutes=140, detail={"water_depth_cm": 0.0})], FULL),
     ]
 
 
