@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -45,6 +45,34 @@ class Names(_Frozen):
 class Location(_Frozen):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+
+
+class Polygon(_Frozen):
+    """A GeoJSON Polygon (RFC 7946): its rings as [lon, lat] positions, each closed."""
+
+    type: Literal["Polygon"]
+    coordinates: list[list[tuple[float, float]]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _closed_rings(self) -> Polygon:
+        for ring in self.coordinates:
+            if len(ring) < 4 or ring[0] != ring[-1]:
+                raise ValueError("a polygon ring needs 4 or more positions, the last "
+                                 "equal to the first")
+            if any(not (-180 <= lon <= 180 and -90 <= lat <= 90) for lon, lat in ring):
+                raise ValueError("polygon positions are [lon, lat] in degrees")
+        return self
+
+
+class StationArea(_Frozen):
+    """The area at risk that a station's alerts speak for (CAP and EDXL-DE areas)."""
+
+    # 全国地方公共団体コード of the municipalities at risk; empty: the station's own.
+    municipalities: list[str] = []
+    # 河川コード and the 水文水質データベース 観測所記号, as MLIT publishes them.
+    river_code: str | None = Field(default=None, pattern=r"^[0-9]{4,20}$")
+    gauge_code: str | None = Field(default=None, pattern=r"^[0-9]{4,20}$")
+    polygon: Polygon | None = None  # the inundation area; the station's point when absent
 
 
 class ReferenceLevels(_Frozen):
@@ -91,6 +119,7 @@ class Station(_Frozen):
     # Where the station stands (a code of the registry's ``municipalities``): residents'
     # posts are grouped by it, and CAP areas carry it.
     municipality: str | None = None
+    area: StationArea = StationArea()
     basin: TagText
     river: TagText | None = None
     route: TagText | None = None
@@ -140,10 +169,10 @@ class StationRegistry:
         for station in stations:
             if station.id in by_id:
                 raise RegistryError(f"station {station.id!r} is listed twice")
-            where = station.municipality
-            if where is not None and where not in self.municipalities:
-                raise RegistryError(f"station {station.id}: municipality {where!r} is not "
-                                    "in the registry's municipalities (code: {ja, en})")
+            for where in filter(None, [station.municipality, *station.area.municipalities]):
+                if where not in self.municipalities:
+                    raise RegistryError(f"station {station.id}: municipality {where!r} is "
+                                        "not in the registry's municipalities (code: {ja, en})")
             by_id[station.id] = station
         self._by_id = by_id
 
