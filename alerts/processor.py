@@ -22,8 +22,10 @@ from typing import Protocol
 import structlog
 
 from floodwatch.alerts import metrics
+from floodwatch.alerts.area import alert_area
 from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.commands import CommandRejected, parse_command, rejection_payload
+from floodwatch.alerts.edxl import render_edxl
 from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.history import flag_line, history_line, no_data_history_line
 from floodwatch.alerts.model import AlertType, Event, Transition
@@ -218,9 +220,8 @@ class AlertProcessor:
             log.warning("no-data alert", event_id=no_data.event_id, scope=no_data.scope,
                         transition=no_data.transition.value, silent=no_data.silent,
                         total=no_data.total)
-        for event, (json_publication, cap_publication, history) in zip(
-                outcome.events, rendered, strict=True):
-            changes.publications += [json_publication, cap_publication]
+        for event, (publications, history) in zip(outcome.events, rendered, strict=True):
+            changes.publications += publications
             changes.history.append(history)
             metrics.EVENTS.labels(event.alert_type.value, event.transition.value).inc()
             if event.transition is Transition.RAISED:
@@ -238,14 +239,17 @@ class AlertProcessor:
         assert station is not None  # the engine decides only for registered stations
         return station
 
-    def _render(self, event: Event) -> tuple[EventPublication, EventPublication, str]:
+    def _render(self, event: Event) -> tuple[list[EventPublication], str]:
+        """The event's publications, in the order consumers get them (JSON, CAP, then
+        the CAP in its EDXL-DE envelope), and its history line."""
         station = self._station(event.station)
         payload = event_payload(event, station, self._labels)
         cap = render_cap(event, station, self._rules, self._cap_status)
-        return (EventPublication(event.event_id, bus.ALERTS.name(station=event.station),
-                                 payload),
-                EventPublication(f"{event.event_id}/cap", bus.CAP.name(station=event.station),
-                                 cap),
+        envelope = render_edxl(cap, alert_area(station, self.engine.registry))
+        at = {"station": event.station}
+        return ([EventPublication(event.event_id, bus.ALERTS.name(**at), payload),
+                 EventPublication(f"{event.event_id}/cap", bus.CAP.name(**at), cap),
+                 EventPublication(f"{event.event_id}/edxl", bus.EDXL.name(**at), envelope)],
                 # The CAP goes into the history too: the API serves it and its Atom feed.
                 history_line(event, station, self._labels, payload, cap))
 

@@ -73,6 +73,13 @@ ALERTS = Topic(
 CAP = Topic(
     "floodwatch/cap/{station}", ("floodwatch/cap/+",), "CAP 1.2 XML", ("alerts",),
     ("notify",), "the same event as CAP 1.2, `identifier` `floodwatch:{event_id}`")
+# For partner systems subscribed on the bus broker (an L-Alert relay). notify does not
+# read it: a channel that sends EDXL-DE wraps the event's CAP itself (alerts.edxl), the
+# same bytes, so its deliveries never wait for a third message.
+EDXL = Topic(
+    "floodwatch/edxl/{station}", ("floodwatch/edxl/+",), "EDXL-DE 1.0 XML", ("alerts",),
+    ("network",), "the same CAP in an EDXL-DE 1.0 envelope, `distributionID` "
+    "`{identifier}:edxl` (docs/edxl.md)")
 STATUS = Topic(
     "floodwatch/status/{station}", ("floodwatch/status/+",), "StatusMessage", ("alerts",),
     ("notify", "api"), "the station's current alert state", retained=True)
@@ -93,11 +100,12 @@ COMMAND_REJECTIONS = Topic(
 # their defaults, and the ACL grants notify the family on the bus broker.
 NETWORK = Topic(
     "bousai/floodwatch/{part}/{station}", ("bousai/floodwatch/#",),
-    "`cap`: CAP 1.2 XML, `alerts`: AlertEventMessage, `status`: StatusMessage (retained)",
+    "`cap`: CAP 1.2 XML, `alerts`: AlertEventMessage, `status`: StatusMessage (retained); "
+    "`edxl`: EDXL-DE 1.0 XML when configured",
     ("notify",), ("network",), "what the disaster network receives (docs/notify.md)")
 
-TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, STATUS, NO_DATA,
-                             COMMANDS, COMMAND_REJECTIONS, NETWORK)
+TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, EDXL, STATUS,
+                             NO_DATA, COMMANDS, COMMAND_REJECTIONS, NETWORK)
 
 
 def shared(topic_filter: str, group: str) -> str:

@@ -18,6 +18,7 @@ from floodwatch.services.servers import MosquittoServer
 from tests.alerts.conftest import REGISTRY_YAML, RULES_FILE, river, road, write_registry
 from tests.alerts.process import AlertsProcess, bus, publish_all
 from tests.support import Collected, InfluxQuery, collect, wait_for
+from tests.xsd import assert_valid_edxl_de
 
 pytestmark = pytest.mark.slow
 
@@ -99,18 +100,30 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
     def stored() -> list[dict[str, Any]]:
         return influx.rows('SELECT * FROM "alert_event" WHERE "station" = \'g1\'')
 
-    with collect(mosquitto.port, "floodwatch/alerts/#", "floodwatch/cap/#") as events:
+    with collect(mosquitto.port, "floodwatch/alerts/#", "floodwatch/cap/#",
+                 "floodwatch/edxl/#") as events:
         publish_all(mosquitto.port, readings_for_all())
         wait_for(lambda: events.count("floodwatch/alerts/") >= len(G1_EXPECTED), 20,
                  "the alert events")
         # The history is written after the events are published: once it is complete,
         # any extra event would have been collected too.
         wait_for(lambda: len(stored()) == len(G1_EXPECTED), 20, "the alert history in InfluxDB")
+        wait_for(lambda: events.count("floodwatch/edxl/") >= len(G1_EXPECTED), 20,
+                 "the EDXL-DE envelopes")
     payloads = events.payloads("floodwatch/alerts/")
     assert [brief(p) for p in payloads] == G1_EXPECTED
     assert [p["seq"] for p in payloads] == list(range(1, len(G1_EXPECTED) + 1))
     caps = [payload for topic, payload, _ in events.messages if topic == "floodwatch/cap/g1"]
     assert len(caps) == len(G1_EXPECTED)
+    # Each event's CAP again in its EDXL-DE envelope, published after it (JSON, CAP, EDXL).
+    envelopes = [payload for topic, payload, _ in events.messages
+                 if topic == "floodwatch/edxl/g1"]
+    assert len(envelopes) == len(G1_EXPECTED)
+    for cap, envelope in zip(caps, envelopes, strict=True):
+        assert_valid_edxl_de(envelope)
+        assert cap.split(b"\n", 1)[1] in envelope
+    order = [topic.split("/")[1] for topic, _, _ in events.messages if topic.endswith("/g1")]
+    assert order == ["alerts", "cap", "edxl"] * len(G1_EXPECTED)
     assert b"<identifier>floodwatch:g1/6</identifier>" in caps[ESCALATION_TO_3]
     # A single reading's escalation: for officers only until the next one confirms it.
     assert b"<scope>Restricted</scope>" in caps[ESCALATION_TO_3]

@@ -112,8 +112,8 @@ def test_each_producer_may_write_the_topics_it_names(sample_registry: StationReg
     named = {
         "ingest": [bus_topic(station.kind, station.id), bus.DEADLETTER.name()],
         "alerts": [bus.ALERTS.name(station=station.id), bus.CAP.name(station=station.id),
-                   bus.STATUS.name(station=station.id), bus.COMMAND_REJECTIONS.name(),
-                   bus.DEADLETTER.name()],
+                   bus.EDXL.name(station=station.id), bus.STATUS.name(station=station.id),
+                   bus.COMMAND_REJECTIONS.name(), bus.DEADLETTER.name()],
         "api": [bus.COMMANDS.name(verb=verb, station=station.id) for verb in bus.COMMAND_VERBS],
         "notify": [bus.NETWORK.name(part="cap", station=station.id)],
     }
