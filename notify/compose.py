@@ -59,6 +59,19 @@ def fits_mastodon(text: str) -> bool:
     return len(text) <= MASTODON_MAX_CHARS
 
 
+def shorten(text: str, fits: Fits) -> str:
+    """The longest start of ``text`` that fits, with an ellipsis: the last resort for a
+    post the templates made too long (logged as an error where it is used)."""
+    low, high = 0, len(text)
+    while low < high:  # bisection: fits is monotonic in the length
+        middle = (low + high + 1) // 2
+        if fits(text[:middle].rstrip() + ELLIPSIS):
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rstrip() + ELLIPSIS
+
+
 def cut_name(name: str) -> str | None:
     """``name`` a step shorter, with an ellipsis: a word less where it has spaces, else a
     character less; None when nothing is left to cut."""

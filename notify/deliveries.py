@@ -180,7 +180,8 @@ class DeliveryLedger:
         row = self._db.execute(
             "SELECT json_extract(CAST(json AS TEXT), '$.level') FROM deliveries JOIN events "
             "USING (event_id) WHERE alert_id = ? AND channel = ? AND state NOT IN "
-            "('superseded', 'expired') ORDER BY id DESC LIMIT 1",
+            "('superseded', 'expired') ORDER BY json_extract(CAST(json AS TEXT), '$.seq') "
+            "DESC, id DESC LIMIT 1",
             (alert_id, channel)).fetchone()
         return None if row is None else int(row[0] or 0)
 

@@ -161,6 +161,9 @@ class Posts:
                              "state != 'sent'", (retry_at, post.id))
             if part.state != "sending":
                 self._db.execute("UPDATE posts SET state = 'waiting' WHERE id = ?", (part.id,))
+            # Counted on the deliveries, so the backoff grows with each retry of a part.
+            self._db.execute("UPDATE deliveries SET attempts = attempts + 1 WHERE "
+                             "post_id = ?", (post.id,))
             for delivery in post.deliveries:
                 self._ledger.status(delivery, "failed", delivery.attempts, detail, now)
         self._ledger.transaction(work)
@@ -204,6 +207,35 @@ class Posts:
                                "state != 'waiting' AND started_at >= ?",
                                (channel, since)).fetchone()
         return None if row[0] is None else float(row[0])
+
+    def last_posted_seq(self, channel: str, station: str, alert_type: str) -> int | None:
+        """The engine's seq of the station's latest event of ``alert_type`` posted on
+        ``channel`` (None: none)."""
+        row = self._db.execute(
+            "SELECT max(json_extract(CAST(json AS TEXT), '$.seq')) FROM deliveries JOIN "
+            "events USING (event_id) WHERE channel = ? AND deliveries.station = ? AND "
+            "state = 'sent' AND json_extract(CAST(json AS TEXT), '$.alert_type') = ?",
+            (channel, station, alert_type)).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def supersede(self, deliveries: list[Delivery], detail: str, now: float) -> None:
+        """Settle deliveries residents must not be told any more (a later event of
+        their station was posted)."""
+        def work() -> None:
+            for delivery in deliveries:
+                self._db.execute("UPDATE deliveries SET state = 'superseded', detail = ? "
+                                 "WHERE id = ?", (detail, delivery.id))
+                self._ledger.status(delivery, "superseded", delivery.attempts, detail, now)
+        self._ledger.transaction(work)
+
+    def give_up(self, post: Post, detail: str, now: float) -> None:
+        """A thread whose remaining parts could not be posted before its deliveries
+        expired: what was published stays, the deliveries end ``expired``."""
+        def work() -> None:
+            self._db.execute("UPDATE posts SET state = 'expired' WHERE thread = ? AND "
+                             "state != 'sent'", (post.id,))
+        self._ledger.transaction(work)
+        self._ledger.finish(post.deliveries, "expired", detail, now)
 
     def texts(self, channel: str) -> list[tuple[str, str]]:
         """(state, text) of every part, oldest first (tests and inspection)."""

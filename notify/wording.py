@@ -71,11 +71,11 @@ class Wording:
 
     def link(self, group: Sequence[Notice]) -> str | None:
         """The public page listing every station of the group's alert type at or above
-        its lowest level."""
+        its lowest level (level 1 for all-clears: what is still on alert)."""
         if self.public_page_url is None:
             return None
         query = urlencode({"alert_type": group[0].alert_type,
-                           "level": min(notice.level for notice in group)})
+                           "level": max(1, min(notice.level for notice in group))})
         return f"{self.public_page_url}?{query}"
 
     def _sentences(self, wording: AlertWording, covered: Sequence[Notice]) -> Sentences:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import structlog
@@ -23,7 +23,7 @@ from floodwatch.core.waiting import wait_event
 from floodwatch.notify import metrics
 from floodwatch.notify.budget import PostingBudget
 from floodwatch.notify.channels.base import DeliveryError, backoff_s
-from floodwatch.notify.compose import Composer
+from floodwatch.notify.compose import Composer, shorten
 from floodwatch.notify.config import Social
 from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.notice import Notice
@@ -118,9 +118,7 @@ class SocialSender:
             next_at = self._ledger.next_due_at(self.name)
             return 5.0 if next_at is None else max(0.05, next_at - now)
         available = self._budget.available(self._clock())
-        threads = plan_posts(waiting, self._registry, available,
-                             lambda notices, most: self._composer.thread(notices,
-                                                                         max_posts=most))
+        threads = plan_posts(waiting, self._registry, available, self._render)
         if not threads:
             log.warning("posting budget used up; most urgent first when it reopens",
                         channel=self.name, waiting=len(waiting))
@@ -132,6 +130,15 @@ class SocialSender:
                 break
         return 0.05
 
+    def _render(self, notices: Sequence[Notice], max_posts: int) -> list[str]:
+        texts = self._composer.thread(notices, max_posts=max_posts)
+        fitting = [text if self._composer.fits(text) else shorten(text, self._composer.fits)
+                   for text in texts]
+        if fitting != texts:  # templates too long for the platform: never refused, cut
+            log.error("post too long for the platform; cut at the end -- shorten the "
+                      "templates (notify.yaml)", channel=self.name, texts=texts)
+        return fitting
+
     def _until_opening(self) -> float:
         return max(0.05, self._budget.next_opening(self._clock()) - self._clock())
 
@@ -141,8 +148,19 @@ class SocialSender:
         due = self._ledger.due(self.name, now, limit=10_000)
         if not due or now - min(d.created_at for d in due) < self._gather_s:
             return []
-        return [Waiting(d, Notice.from_json(self._ledger.event(d.event_id).json or b""))
-                for d in due]
+        waiting: list[Waiting] = []
+        stale: list[Waiting] = []
+        for delivery in due:
+            notice = Notice.from_json(self._ledger.event(delivery.event_id).json or b"")
+            posted = self._posts.last_posted_seq(self.name, notice.station, notice.alert_type)
+            # Reached us after a later event of its station was posted (a late half):
+            # posting it now would show residents a stale state as the newest.
+            (stale if posted is not None and notice.seq < posted else waiting).append(
+                Waiting(delivery, notice))
+        if stale:
+            self._posts.supersede([w.delivery for w in stale], "not posted: a later event "
+                                  "of its station was already posted", now)
+        return waiting
 
     async def _attempt(self, post: Post) -> bool:
         """Send a thread's unsent parts in order; False when the channel must pause."""
@@ -175,6 +193,12 @@ class SocialSender:
         too_old = now - post.started_at >= IDEMPOTENCY_TTL_S
         if exc.unknown and (not self._platform.idempotent or too_old):
             self._posts.unknown(post, exc.detail, now)
+            return True
+        if not first and now >= min(d.expires_at for d in post.deliveries):
+            log.error("gave up on the rest of a thread (its first posts stay)",
+                      channel=self.name, post_id=post.parts[0].remote_id, part=part.index,
+                      error=exc.detail)
+            self._posts.give_up(post, f"part {part.index} not posted: {exc.detail}", now)
             return True
         retry_at = now + backoff_s(self._config.retry, attempts)
         log.warning("post failed; will retry", channel=self.name, error=exc.detail,

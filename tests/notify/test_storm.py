@@ -120,6 +120,35 @@ def test_a_short_budget_summarises_the_least_urgent_by_basin_and_loses_no_statio
     assert {d.station for d in tiny[0].live} >= {f"suka-{n}" for n in range(6)}
 
 
+def test_a_grave_burst_may_spend_the_whole_budget_and_summaries_keep_their_level() -> None:
+    events = Events()
+    for n in range(6):
+        events.add(f"suka-{n}", 5, 5)  # 氾濫発生: two posts in full
+        events.add(f"kori-{n}", 5, 3 + n % 2)  # levels 3 and 4
+    grave = plan_posts(events.items, town_registry(), 4, one_post_per_three)
+    # No reserve kept: four posts name every station (half would have been two).
+    assert [len(thread.texts) for thread in grave] == [2, 1, 1]
+    told = {d.station for thread in grave for d in thread.live}
+    assert told == {item.delivery.station for item in events.items}
+    short = plan_posts(events.items, town_registry(), 3, one_post_per_three)
+    # Three posts: a summary per level, the badge of each true to what it lists.
+    assert [thread.texts[0].split(":")[0] for thread in short] == [
+        "summary 6", "summary 3", "summary 3"]
+    levels = [{w.notice.level for w in events.items if w.delivery in thread.live}
+              for thread in short]
+    assert levels == [{5}, {4}, {3}]
+
+
+def test_a_flood_is_never_hidden_by_its_own_all_clear() -> None:
+    events = Events()
+    flood = events.add("suka-0", 5, 5)
+    clear = events.add("suka-0", 7, 0, transition="cleared")
+    threads = plan_posts(events.items, town_registry(), 60, one_post_per_three)
+    assert [[d.event_id for d in thread.live] for thread in threads] == [
+        [flood.delivery.event_id], [clear.delivery.event_id]]
+    assert all(not thread.superseded for thread in threads)
+
+
 def test_older_events_of_a_station_are_superseded_by_its_current_state() -> None:
     events = Events()
     stale = events.add("suka-0", 5, 4)
@@ -136,8 +165,8 @@ def test_older_events_of_a_station_are_superseded_by_its_current_state() -> None
 @responses.activate
 def test_the_live_escalation_posts_first_when_x_reopens(tmp_path: Path) -> None:
     """North one was told at danger; while X answers 429 it floods and then clears, and
-    South one reaches danger: the clear (whose flooding was superseded) must not go
-    before South's live escalation."""
+    South one reaches danger: South's live escalation goes first, then North's flood
+    (never hidden by its own clear), then North's all-clear."""
     clock = FakeClock()
     closed_until = [0.0]
     counter: list[int] = []
@@ -164,13 +193,18 @@ def test_the_live_escalation_posts_first_when_x_reopens(tmp_path: Path) -> None:
     rig.feed(events[told_danger + 1:])
     asyncio.run(rig.run_for(1500, 10))
     texts = thread_starts(responses.calls)
-    assert len(texts) == 2
+    assert len(texts) == 3
     assert "南一" in texts[0]  # the live escalation
-    assert "北一" in texts[1]  # then North's all-clear
-    assert "解除" in texts[1]
-    flooding = {e.event_id for e in events if e.station == "n1" and e.level == 5}
+    assert "北一" in texts[1]  # then North's flood, which residents never heard of:
+    assert "氾濫が発生しました" in texts[1]  # a flood stays news after its water falls
+    assert "北一" in texts[2]  # then its all-clear
+    assert "解除" in texts[2]
     states = rig.states()
-    assert {states[e] for e in flooding if e in states} == {"superseded"}
+    flooding = [e.event_id for e in events
+                if e.station == "n1" and e.level == 5 and e.confirmed]
+    assert [states[e] for e in flooding] == ["sent"]
+    # North's unconfirmed 5 and its fall below the act level were superseded.
+    assert "superseded" in states.values()
 
 
 @responses.activate
@@ -206,3 +240,48 @@ def test_a_429_in_the_middle_of_a_thread_keeps_what_was_published_and_goes_on(
     assert bodies[0]["text"].startswith("【警戒レベル3相当】")
     assert bodies[2]["text"].startswith("[Alert level 3 equivalent]")
     assert set(rig.states().values()) == {"sent"}
+
+
+@responses.activate
+def test_an_event_that_reaches_notify_after_a_later_one_was_posted_is_never_posted(
+        tmp_path: Path) -> None:
+    """North one's flooding event arrives late (its other half held up), after its
+    all-clear went out: posting it now would leave residents with a flood as the
+    station's newest post. It is settled superseded."""
+    counter: list[int] = []
+    responses.add_callback(responses.POST, TWEETS, callback=lambda _r: created(counter))
+    clock = FakeClock()
+    events = storm_events({
+        "n1": [0.5, 1.5, 2.5, 3.5, 4.1, 4.2, 5.2, 5.3, 4.5, 3.5, 2.5, 1.5, 0.5, 0.5, 0.5, 0.5]})
+    late = next(e for e in events if e.station == "n1" and e.level == 5 and e.confirmed)
+    rig = SocialRig(tmp_path, TWO_BASINS, platform(), social_config(), clock)
+    rig.feed([e for e in events if e is not late])
+    asyncio.run(rig.run_for(60))
+    assert "解除" in thread_starts(responses.calls)[-1]
+    posted = len(responses.calls)
+    rig.feed([late])
+    asyncio.run(rig.run_for(60))
+    assert len(responses.calls) == posted
+    assert rig.states()[late.event_id] == "superseded"
+
+
+@responses.activate
+def test_a_reply_refused_until_its_deliveries_expire_is_given_up(tmp_path: Path) -> None:
+    counter: list[int] = []
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        if "reply" in json.loads(request.body or b"{}"):
+            return 403, {}, json.dumps({"title": "Forbidden", "detail": "duplicate"})
+        return created(counter)
+
+    responses.add_callback(responses.POST, TWEETS, callback=answer)
+    clock = FakeClock()
+    rig = SocialRig(tmp_path, TWO_BASINS, platform(),
+                    social_config(retry={"base_s": 5, "max_s": 60, "expire_s": 600}), clock)
+    rig.feed(SOUTH_EVACUATE)
+    asyncio.run(rig.run_for(900, 5))
+    assert set(rig.states().values()) == {"expired"}
+    assert len(counter) == 1  # the Japanese post stays; it was never posted again
+    replies = [c for c in responses.calls if "reply" in json.loads(c.request.body or b"{}")]
+    assert 1 < len(replies) < 30  # retried with backoff, then given up
+    assert [state for state, _ in rig.sender._posts.texts("x")] == ["sent", "expired"]
