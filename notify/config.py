@@ -67,7 +67,7 @@ class Social(_Model):
     enabled: bool = False
     languages: list[Literal["ja", "en"]] = Field(default=["ja", "en"], min_length=1)
     url: str | None = None  # appended only when set: links cost more on X
-    # A burst's first event waits this long for the rest, to go out as one basin post.
+    # A burst's first event waits this long for the rest, to be planned with it.
     gather_s: float = Field(default=10.0, ge=0, le=600)
     budget: Budget = Budget()
     # Posts about an old water level mislead: give up after expire_s.

@@ -35,7 +35,6 @@ LEDGER_DELIVERIES = Gauge(
 LEDGER_REFRESH_S = 1.0  # at most one count of the ledger per second in a storm
 
 
-
 def ledger_counts(ledger_db: sqlite3.Connection) -> dict[tuple[str, str], int]:
     """(channel, state) -> deliveries in that state now, from notify.deliveries' table."""
     rows = ledger_db.execute("SELECT channel, state, count(*) FROM deliveries "

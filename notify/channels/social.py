@@ -51,7 +51,8 @@ class Platform(Protocol):
 
 class SocialSender:
     """Posts one social channel's (X or Mastodon) deliveries from the delivery ledger:
-    gathered into one post per basin, within the posting budget, never posted twice."""
+    planned by notify.storm (each station's current state, by municipality, alert type
+    and level), within the posting budget, never posted twice."""
 
     def __init__(self, ledger: DeliveryLedger, platform: Platform, composer: Composer, *,
                  config: Social, registry: StationRegistry,
