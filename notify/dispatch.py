@@ -25,6 +25,8 @@ from floodwatch.notify.station_order import StationOrder
 log = structlog.get_logger("notify")
 
 IDLE_POLL_S = 1.0
+# A head the receiver refused this often, while it took other deliveries, is skipped.
+REFUSALS_BEFORE_SKIP = 3
 
 
 class EventChannel(Protocol):
@@ -58,6 +60,7 @@ class Dispatcher:
         self.name = channel.name
         self._ledger = ledger
         self._order = StationOrder(ledger)
+        self._delivered_at = 0.0  # the last time this channel took a delivery
         self._channel = channel
         self._clock = clock
         self._wake = asyncio.Event()
@@ -111,6 +114,17 @@ class Dispatcher:
             detail = await self._channel.deliver(self._ledger.event(delivery.event_id))
         except DeliveryError as exc:
             now = self._clock()
+            if (exc.refused and delivery.attempts + 1 >= REFUSALS_BEFORE_SKIP
+                    and self._delivered_at >= delivery.created_at):
+                # The receiver takes others and keeps refusing this one: holding it
+                # would hold every later event of its station until it expires.
+                log.error("delivery refused by the receiver; skipped so the station's "
+                          "later events go on", channel=self._channel.name,
+                          event_id=delivery.event_id, attempts=delivery.attempts + 1,
+                          error=exc.detail)
+                self._ledger.finish([delivery], "expired", f"refused {delivery.attempts + 1} "
+                                    f"times while others were taken: {exc.detail}", now)
+                return
             retry_at = exc.retry_at or now + backoff_s(self._channel.retry,
                                                       delivery.attempts + 1)
             log.warning("delivery failed; will retry", channel=self._channel.name,
@@ -119,7 +133,8 @@ class Dispatcher:
             self._ledger.finish([delivery], "failed", exc.detail, now, retry_at,
                                 durable=False)
             return
-        self._ledger.finish([delivery], "sent", detail, self._clock(), durable=False)
+        self._delivered_at = self._clock()
+        self._ledger.finish([delivery], "sent", detail, self._delivered_at, durable=False)
         log.info("delivered", channel=self._channel.name, event_id=delivery.event_id)
 
     async def _idle(self, now: float, *, full: bool) -> None:

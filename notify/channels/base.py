@@ -15,15 +15,19 @@ class DeliveryError(Exception):
     the body was sent) and the platform has no idempotency: never retry automatically.
     ``rate_limited``: the platform refused for now (429); ``retry_at`` is when it said
     to come back, if it did (a receiver's Retry-After, X's reset headers).
+    ``refused``: the receiver answered and refused this message itself (a webhook's 4xx
+    other than 408/429, a broker's PUBACK reason code of 0x80 or above): repeating it
+    unchanged is unlikely to help.
     """
 
     def __init__(self, detail: str, *, unknown: bool = False, rate_limited: bool = False,
-                 retry_at: float | None = None) -> None:
+                 retry_at: float | None = None, refused: bool = False) -> None:
         super().__init__(detail)
         self.detail = detail
         self.unknown = unknown
         self.rate_limited = rate_limited
         self.retry_at = retry_at
+        self.refused = refused
 
 
 @dataclass(frozen=True, slots=True)

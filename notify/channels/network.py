@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import structlog
 
-from floodwatch.core.mqtt import BrokerAddress, MqttError, MqttSession
+from floodwatch.core.mqtt import BrokerAddress, MqttError, MqttSession, PublishRefused
 from floodwatch.core.settings import Settings
 from floodwatch.core.waiting import wait_event
 from floodwatch.notify.channels.base import DeliveryError
@@ -140,7 +140,8 @@ class NetworkChannel:
                                 f"{PUBACK_TIMEOUT_S:g} s") from exc
         for outcome in outcomes:
             if isinstance(outcome, BaseException):  # refused, or the session closed
-                raise DeliveryError(str(outcome) or type(outcome).__name__) from outcome
+                raise DeliveryError(str(outcome) or type(outcome).__name__,
+                                    refused=isinstance(outcome, PublishRefused)) from outcome
 
     def _connected(self) -> None:
         # Statuses and waiting retries go now, not at the end of their backoff.

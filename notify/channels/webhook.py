@@ -98,7 +98,9 @@ class WebhookChannel:
             raise DeliveryError(f"{type(exc).__name__}: {exc}"[:200]) from exc
         if 200 <= response.status_code < 300:
             return f"HTTP {response.status_code}"
-        raise DeliveryError(f"HTTP {response.status_code}", retry_at=_retry_after(response))
+        status = response.status_code
+        raise DeliveryError(f"HTTP {status}", retry_at=_retry_after(response),
+                            refused=400 <= status < 500 and status not in (408, 425, 429))
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -13,7 +13,7 @@ import pytest
 from floodwatch.notify.channels.base import DeliveryError
 from floodwatch.notify.config import Retry
 from floodwatch.notify.deliveries import DeliveryLedger, Planned, StoredEvent
-from floodwatch.notify.dispatch import Dispatcher
+from floodwatch.notify.dispatch import REFUSALS_BEFORE_SKIP, Dispatcher
 from floodwatch.notify.station_order import StationOrder
 from tests.notify.conftest import until
 from tests.notify.support import FakeClock
@@ -34,6 +34,7 @@ class FlakyChannel:
     def __init__(self) -> None:
         self.up = False
         self.refused: set[str] = set()
+        self.refusing = False  # the receiver answers "no" to ``refused`` (a 4xx)
         self.sent: list[str] = []
         self.failures = 0
 
@@ -42,7 +43,8 @@ class FlakyChannel:
         await asyncio.sleep(0.001 * (int(event.event_id.split("/")[1]) % 3))
         if not self.up or event.event_id in self.refused:
             self.failures += 1
-            raise DeliveryError("down")
+            raise DeliveryError("refused" if self.up else "down",
+                                refused=self.up and self.refusing)
         self.sent.append(event.event_id)
         return "ok"
 
@@ -155,6 +157,43 @@ def test_a_head_that_keeps_failing_holds_its_station_until_it_expires(rig: Rig) 
     assert before_expiry == ["s1/1", "s1/2", "s1/3"]  # s0/2 never overtook its head
     assert rig.ledger.states()[("s0/1", CHANNEL)] == "expired"
     assert channel.sent[3:] == ["s0/2"]
+
+
+@pytest.mark.parametrize("others_taken", [True, False])
+def test_a_head_the_receiver_keeps_refusing_is_skipped_while_it_takes_others(
+        rig: Rig, others_taken: bool) -> None:
+    """A receiver that refuses one event (a 4xx) but takes the others must not hold
+    that station's later events (a level 5) for a day; a receiver that refuses
+    everything (a wrong key) loses nothing: its heads wait for the fix."""
+    channel = FlakyChannel()
+    channel.up = True
+    channel.refusing = True
+    channel.refused = {"s0/1"} if others_taken else {"s0/1", "s0/2", "s1/1"}
+    rig.receive({"s0/1": RAISE_3, "s0/2": CLEAR, "s1/1": RAISE_3})
+
+    async def scenario() -> None:
+        dispatcher = Dispatcher(rig.ledger, channel, rig.clock)
+        stop = asyncio.Event()
+        running = asyncio.create_task(dispatcher.run(stop))
+        for _ in range(REFUSALS_BEFORE_SKIP + 2):  # each time past the retry's backoff
+            await asyncio.sleep(0.2)
+            rig.clock.advance(2)
+            rig.ledger.retry_now(CHANNEL, rig.clock())
+            dispatcher.wake()
+        await asyncio.sleep(0.2)
+        stop.set()
+        dispatcher.wake()
+        await running
+
+    asyncio.run(scenario())
+    states = rig.ledger.states()
+    if others_taken:
+        assert states[("s0/1", CHANNEL)] == "expired"
+        assert channel.sent == ["s1/1", "s0/2"]
+    else:
+        assert channel.failures >= REFUSALS_BEFORE_SKIP + 1  # it was asked, and said no
+        assert states[("s0/1", CHANNEL)] == "pending"
+        assert channel.sent == []
 
 
 def test_order_is_by_seq_not_by_arrival(rig: Rig) -> None:

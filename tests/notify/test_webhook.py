@@ -9,11 +9,15 @@ import hmac
 import time
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
-from floodwatch.notify.config import NotifyConfig
+from floodwatch.notify.channels.base import DeliveryError
+from floodwatch.notify.channels.webhook import WebhookChannel
+from floodwatch.notify.config import NotifyConfig, Webhook
+from floodwatch.notify.deliveries import StoredEvent
 from floodwatch.services.servers import MosquittoServer
 from tests.notify.conftest import delivery_states, publish, run_with, until
 from tests.notify.support import (
@@ -98,3 +102,27 @@ def test_webhook_signed_retried_and_bad_channels_reported(
         assert request.headers["x-floodwatch-signature"] == f"sha256={expected}"
         assert f"<identifier>floodwatch:{event_id}</identifier>".encode() in request.body
     assert not receiver.recorded("/other")
+
+
+@pytest.mark.parametrize(("status", "refused"), [
+    (400, True), (404, True), (422, True),  # this event is refused as it is
+    (408, False), (429, False), (500, False), (503, False),  # try again later
+])
+def test_a_refusal_is_told_apart_from_a_failure_worth_retrying(
+        status: int, refused: bool) -> None:
+    def respond(_request: Recorded) -> tuple[int, dict[str, str], bytes]:
+        return status, {}, b""
+
+    hook = Webhook(name="city", url="http://unused", format="json")
+
+    async def attempt(url: str) -> DeliveryError:
+        async with httpx.AsyncClient() as http:
+            channel = WebhookChannel(hook.model_copy(update={"url": url}), b"key", http)
+            with pytest.raises(DeliveryError) as caught:
+                await channel.deliver(StoredEvent("g1/1", "g1", b"{}", b"<alert/>"))
+            return caught.value
+
+    with fake_http(respond) as fake:
+        error = asyncio.run(attempt(fake.url + "/hook"))
+    assert error.refused is refused
+    assert error.detail == f"HTTP {status}"
