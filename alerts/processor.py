@@ -23,6 +23,7 @@ import structlog
 
 from floodwatch.alerts import metrics
 from floodwatch.alerts.cap import render_cap
+from floodwatch.alerts.cap_profile import CapProfile
 from floodwatch.alerts.commands import CommandRejected, parse_command, rejection_payload
 from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.history import flag_line, history_line, no_data_history_line
@@ -65,9 +66,10 @@ class AlertProcessor:
     before acknowledging, and publishes the events, CAP and status they produce."""
 
     def __init__(self, engine: Engine, store: AlertStore, bus: Bus, rules: AlertRules, *,
-                 tick_s: float = 0.0, cap_status: str = "Actual",
+                 profile: CapProfile, tick_s: float = 0.0, cap_status: str = "Actual",
                  on_history: Callable[[], None] | None = None) -> None:
         self.engine = engine
+        self._profile = profile
         self._store = store
         self._bus = bus
         self._rules = rules
@@ -240,8 +242,10 @@ class AlertProcessor:
 
     def _render(self, event: Event) -> tuple[EventPublication, EventPublication, str]:
         station = self._station(event.station)
-        payload = event_payload(event, station, self._labels)
-        cap = render_cap(event, station, self._rules, self._cap_status)
+        payload = event_payload(event, station, self._labels,
+                                self._profile.fields(event).message())
+        cap = render_cap(event, station, self.engine.registry, self._profile,
+                         self._cap_status)
         return (EventPublication(event.event_id, bus.ALERTS.name(station=event.station),
                                  payload),
                 EventPublication(f"{event.event_id}/cap", bus.CAP.name(station=event.station),

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from floodwatch.core.bus import cap_identifier_event_id
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.notify.config import NotifyConfig
@@ -71,7 +72,8 @@ def test_typhoon_reaches_the_disaster_network_as_valid_cap(
             assert cap_schema.validate(document), cap_schema.error_log
             identifier = document.findtext("{urn:oasis:names:tc:emergency:cap:1.2}identifier")
             assert identifier is not None
-            event_id = identifier.removeprefix("floodwatch:")
+            event_id = cap_identifier_event_id(identifier)
+            assert event_id is not None
             assert topic == f"pref/cap/{event_id.split('/')[0]}"
             seen.add(event_id)
         assert seen == expected_ids
@@ -166,7 +168,7 @@ def test_typhoon_from_the_real_alert_engine(
             document = etree.fromstring(payload)
             assert cap_schema.validate(document), cap_schema.error_log
             ids.add(document.findtext("{urn:oasis:names:tc:emergency:cap:1.2}identifier"))
-        assert ids == {f"floodwatch:{event_id}" for event_id in expected}
+        assert {cap_identifier_event_id(str(i)) for i in ids} == set(expected)
 
     try:
         asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG),

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from floodwatch.core.bus import cap_identifier_event_id
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.notify.config import NotifyConfig
@@ -96,5 +97,6 @@ def test_webhook_signed_retried_and_bad_channels_reported(
         signed = f"{timestamp}.{event_id}.".encode() + request.body
         expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
         assert request.headers["x-floodwatch-signature"] == f"sha256={expected}"
-        assert f"<identifier>floodwatch:{event_id}</identifier>".encode() in request.body
+        identifier = request.body.split(b"<identifier>")[1].split(b"<")[0].decode()
+        assert cap_identifier_event_id(identifier) == event_id
     assert not receiver.recorded("/other")
