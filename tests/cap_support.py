@@ -53,3 +53,6 @@ def cap_schema() -> etree.XMLSchema:
         document = etree.parse(str(path))
     assert document.getroot().get("targetNamespace") == CAP[1:-1]
     return etree.XMLSchema(document)
+
+# The shipped advice file, as notify's and the engine's tests read it.
+SHIPPED_ADVICE = Advice.load(ADVICE_FILE)

