@@ -1,50 +1,33 @@
-"""CAP 1.2 (OASIS Common Alerting Protocol) rendering of an alert event.
+"""CAP 1.2 (OASIS Common Alerting Protocol) rendering of an alert event, in floodwatch's
+profile (docs/cap.md; the decisions are alerts.cap_profile's).
 
-Mapping (documented in docs/alerts.md):
-
-- ``identifier`` ``floodwatch:{event_id}``; ``sender`` from the rules file; ``sent``
-  the event time in JST (+09:00), so a re-sent event renders identically.
-- ``msgType``: raised -> Alert; escalated, de-escalated, acknowledged, confirmed ->
-  Update; cleared -> Cancel. Updates and cancels carry ``references`` to the raise.
-  The public, though, never saw a raise that was Restricted (unconfirmed): a Public
-  message follows the alert's Public messages only. The first of them (the alert's
-  first confirmed event, usually its ``confirmed`` one) is an Alert without
-  ``references``, and later Public ones reference it, not the raise.
-- ``scope``: Public for river and road hazards; Restricted (with the configured
-  ``restriction``) for offline and data-quality alerts, which are for staff, and for
-  an event residents must not be told of yet (``confirmed`` false: an escalation no
-  second reading has confirmed), with ``cap_unconfirmed_restriction``.
+- ``identifier`` ``floodwatch:{deployment_id}:{instance}:{event_id}``; ``sender`` from
+  the rules file; ``sent`` the time the engine issued the event (kept in the event, so
+  a re-sent event renders identically); msgType, scope, restriction, references.
 - One ``info`` per language (ja-JP, en-US): category and labels from the rules file,
-  urgency/severity per level (Past/Minor and responseType AllClear when cleared),
-  certainty Observed, headline and description from the templates, parameters with
-  the event id, level name, official alert level and ``confirmed``, and the station as a point
-  (a circle of radius 0) in ``area``.
+  responseType, urgency/severity per level, certainty Observed, ``effective`` and
+  ``onset`` the reading's time, ``expires``, ``senderName``, headline and description
+  from the templates, ``instruction`` from the advice file, ``web`` and ``contact``,
+  parameters with the event id, level name, official alert level and ``confirmed``, and
+  the area at risk (alerts.area): its municipalities' names, its polygon (or the
+  station's point as a circle of radius 0) and its geocodes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
 
-from floodwatch.alerts.labels import Labels
-from floodwatch.alerts.model import AlertType, Event, EventRef, Transition
+from floodwatch.alerts.area import AlertArea, alert_area
+from floodwatch.alerts.cap_profile import CapFields, CapProfile, cap_time
+from floodwatch.alerts.model import Event
 from floodwatch.alerts.render import headline, projection_text, shown_level
 from floodwatch.alerts.rules import AlertRules
-from floodwatch.core import bus
-from floodwatch.core.registry import Station
+from floodwatch.core.registry import Station, StationRegistry
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
-JST = timezone(timedelta(hours=9), "JST")
 LANGUAGES = (("ja", "ja-JP"), ("en", "en-US"))
-STAFF_ONLY = {AlertType.OFFLINE, AlertType.DATA_QUALITY}
-MSG_TYPES = {Transition.RAISED: "Alert", Transition.CLEARED: "Cancel"}
 UNITS = (("level_m", "{:.2f} m"), ("water_depth_cm", "{:.0f} cm"),
          ("surface_temp_c", "{:.1f} °C"), ("rate_m_per_h", "{:.2f} m/h"))
-
-
-def _sent(moment: datetime) -> str:
-    # CAP's dateTime allows neither "Z" nor fractions of a second.
-    return moment.astimezone(JST).replace(microsecond=0).isoformat()
 
 
 def observed_value(event: Event) -> str:
@@ -56,81 +39,89 @@ def observed_value(event: Event) -> str:
     return str(surface) if isinstance(surface, str) else "-"
 
 
-def _referenced(event: Event, *, public: bool) -> EventRef | None:
-    """The message this one updates or cancels: None when it begins an account of the
-    alert (a CAP Alert) -- the raise for staff, the first confirmed event for the public."""
-    if public:
-        first = event.first_confirmed
-        assert first is not None  # a confirmed event always names it (model.Event)
-        return None if first.event_id == event.event_id else first
-    if event.transition is Transition.RAISED:
-        return None
-    return EventRef(event_id=event.alert_id, at=event.raised_at)
+def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
+    if text is not None:
+        element.text = text
+    return element
 
 
-def render_cap(event: Event, station: Station, rules: AlertRules,
-               status: str = "Actual") -> bytes:
-    labels: Labels = rules.labels
+def render_cap(event: Event, station: Station, registry: StationRegistry,
+               profile: CapProfile, status: str = "Actual") -> bytes:
+    rules = profile.rules
+    fields = profile.fields(event)
     ET.register_namespace("", CAP_NS)
-
-    def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
-        if text is not None:
-            element.text = text
-        return element
-
     alert = ET.Element(f"{{{CAP_NS}}}alert")
-    sub(alert, "identifier", bus.cap_identifier(event.event_id))
-    sub(alert, "sender", rules.cap_sender)
-    sub(alert, "sent", _sent(event.at))
-    sub(alert, "status", status)
-    staff_only = event.alert_type in STAFF_ONLY
-    public = event.confirmed and not staff_only
-    referenced = _referenced(event, public=public)
-    sub(alert, "msgType", "Alert" if referenced is None
-        else MSG_TYPES.get(event.transition, "Update"))
-    sub(alert, "scope", "Public" if public else "Restricted")
-    if staff_only:
-        sub(alert, "restriction", rules.cap_restriction)
-    elif not event.confirmed:
-        sub(alert, "restriction", rules.cap_unconfirmed_restriction)
-    if referenced is not None:
-        sub(alert, "references", f"{rules.cap_sender},{bus.cap_identifier(referenced.event_id)},"
-                                 f"{_sent(referenced.at)}")
-    kind = labels.types[event.alert_type]
-    level = labels.level(event.alert_type, shown_level(event))
-    cleared = event.transition is Transition.CLEARED
-    headlines = headline(event, station, labels).model_dump()
-    projection = projection_text(event, labels)
-    projections = {} if projection is None else projection.model_dump()
+    _sub(alert, "identifier", fields.identifier)
+    _sub(alert, "sender", rules.cap_sender)
+    _sub(alert, "sent", cap_time(fields.sent))
+    _sub(alert, "status", status)
+    _sub(alert, "msgType", fields.msg_type)
+    _sub(alert, "scope", fields.scope)
+    if fields.restriction is not None:
+        _sub(alert, "restriction", fields.restriction)
+    if fields.references is not None:
+        _sub(alert, "references", fields.references)
+    area = alert_area(station, registry)
     for lang, language in LANGUAGES:
-        info = sub(alert, "info")
-        sub(info, "language", language)
-        sub(info, "category", kind.category)
-        sub(info, "event", getattr(kind, lang))
-        sub(info, "responseType", "AllClear" if cleared else "Monitor")
-        sub(info, "urgency", "Past" if cleared else level.urgency)
-        sub(info, "severity", "Minor" if cleared else level.severity)
-        sub(info, "certainty", "Observed")
-        sub(info, "headline", headlines[lang])
-        official = getattr(level.official, lang) if level.official is not None else ""
-        description = getattr(labels.templates.description, lang).format(
-            station=getattr(station.name, lang), type=getattr(kind, lang),
-            level=getattr(level, lang),
-            transition=getattr(labels.transitions[event.transition], lang),
-            value=observed_value(event), official=official,
-            projection=projections.get(lang, ""))
-        sub(info, "description", description.strip())
-        for name, value in (("event_id", event.event_id), ("alert_type", event.alert_type.value),
-                            ("level_name", level.name), ("level", str(event.level)),
-                            ("alert_level", str(level.alert_level or "")),
-                            ("confirmed", "true" if event.confirmed else "false")):
-            if value:
-                parameter = sub(info, "parameter")
-                sub(parameter, "valueName", name)
-                sub(parameter, "value", value)
-        area = sub(info, "area")
-        sub(area, "areaDesc", getattr(station.name, lang))
-        sub(area, "circle", f"{station.location.lat},{station.location.lon} 0")
+        info = _sub(alert, "info")
+        _sub(info, "language", language)
+        _info(info, event, station, rules, fields=fields, lang=lang)
+        _area(_sub(info, "area"), area, lang)
     document: bytes = ET.tostring(alert, encoding="utf-8", xml_declaration=True)
     return document
+
+
+def _info(info: ET.Element, event: Event, station: Station, rules: AlertRules, *,
+          fields: CapFields, lang: str) -> None:
+    """One language's info block, from its category to its parameters (CAP's order)."""
+    labels = rules.labels
+    kind = labels.types[event.alert_type]
+    level = labels.level(event.alert_type, shown_level(event))
+    _sub(info, "category", kind.category)
+    _sub(info, "event", getattr(kind, lang))
+    _sub(info, "responseType", fields.response_type)
+    _sub(info, "urgency", fields.urgency)
+    _sub(info, "severity", fields.severity)
+    _sub(info, "certainty", "Observed")
+    _sub(info, "effective", cap_time(event.at))
+    _sub(info, "onset", cap_time(event.at))
+    _sub(info, "expires", cap_time(fields.expires))
+    _sub(info, "senderName", getattr(rules.cap.sender_name, lang))
+    _sub(info, "headline", getattr(headline(event, station, labels), lang))
+    projection = projection_text(event, labels)
+    official = getattr(level.official, lang) if level.official is not None else ""
+    description = getattr(labels.templates.description, lang).format(
+        station=getattr(station.name, lang), type=getattr(kind, lang),
+        level=getattr(level, lang),
+        transition=getattr(labels.transitions[event.transition], lang),
+        value=observed_value(event), official=official,
+        projection="" if projection is None else getattr(projection, lang))
+    _sub(info, "description", description.strip())
+    if fields.instruction is not None:
+        _sub(info, "instruction", getattr(fields.instruction, lang))
+    web = rules.cap.web_for(station.id)
+    if web is not None:
+        _sub(info, "web", web)
+    if rules.cap.contact is not None:
+        _sub(info, "contact", getattr(rules.cap.contact, lang))
+    for name, value in (("event_id", event.event_id), ("alert_type", event.alert_type.value),
+                        ("level_name", level.name), ("level", str(event.level)),
+                        ("alert_level", str(level.alert_level or "")),
+                        ("confirmed", "true" if event.confirmed else "false")):
+        if value:
+            parameter = _sub(info, "parameter")
+            _sub(parameter, "valueName", name)
+            _sub(parameter, "value", value)
+
+
+def _area(shape: ET.Element, area: AlertArea, lang: str) -> None:
+    _sub(shape, "areaDesc", getattr(area.description, lang))
+    for polygon in area.polygons:
+        _sub(shape, "polygon", polygon)
+    if area.circle is not None:
+        _sub(shape, "circle", area.circle)
+    for value_name, value in area.geocodes:
+        geocode = _sub(shape, "geocode")
+        _sub(geocode, "valueName", value_name)
+        _sub(geocode, "value", value)

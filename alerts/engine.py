@@ -19,6 +19,7 @@ Time and ordering policy, per station:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -63,8 +64,13 @@ class Engine:
     def __init__(self, registry: StationRegistry, rules: AlertRules,
                  states: dict[str, StationState] | None = None,
                  clock: Clock | None = None, no_data: NoDataState | None = None, *,
-                 everything: str = ALL) -> None:
+                 everything: str = ALL,
+                 issue_clock: Callable[[], datetime] | None = None) -> None:
+        """``issue_clock``: the wall clock the service issues events by (their CAP
+        ``sent``); the one thing the engine reads of it, and it decides nothing. Without
+        it each event is issued at its own time, so a replay gives the same bytes."""
         self.registry = registry
+        self.issue_clock = issue_clock
         self.rules = rules
         self.clock = clock or Clock()
         known = states or {}
@@ -98,7 +104,7 @@ class Engine:
         now = self.clock.watermark
         assert now is not None
         previous_ts = state.last_ts
-        step = Step(state)
+        step = Step(state, self._issued())
         step.update(last_ts=reading.ts, heard_at=now)
         cause = Cause(kind="reading", reading_ts=reading.ts, values=reading.values)
         if AlertType.OFFLINE in step.state.alerts:
@@ -138,7 +144,7 @@ class Engine:
         station = self.registry.get(command.station)
         assert station is not None  # parse_command checked it
         body = command.body
-        step = Step(self.states[station.id])
+        step = Step(self.states[station.id], self._issued())
         cause = Cause(kind="command", command_id=body.command_id, officer=body.officer,
                       note=body.note)
         at = body.issued_at
@@ -150,6 +156,9 @@ class Engine:
         return Outcome(events=step.events, states=[step.state])
 
     # --- internals -----------------------------------------------------------------
+    def _issued(self) -> datetime | None:
+        return None if self.issue_clock is None else self.issue_clock()
+
     def _advance(self, moment: datetime) -> bool:
         watermark = self.clock.watermark
         if watermark is not None and moment <= watermark:
@@ -162,7 +171,7 @@ class Engine:
         assert watermark is not None
         assert origin is not None
         return self.silence.sweep(self.states, origin=origin, watermark=watermark, now=now,
-                                  exclude=exclude)
+                                  exclude=exclude, issued=self._issued())
 
     def _quality(self, step: Step, station: Station, reading: Reading,
                  cause: Cause) -> list[FlaggedReading]:

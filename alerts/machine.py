@@ -19,7 +19,7 @@ falls with the alert: residents never keep a level higher than the water's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from floodwatch.alerts.model import AlertType, Cause, Event, EventRef, Projection, Transition
 from floodwatch.alerts.state import StationState, Track
@@ -30,9 +30,12 @@ Detail = dict[str, float | str | None]
 class Step:
     """One input's effect on one station: the new state and the events, in order."""
 
-    def __init__(self, state: StationState) -> None:
+    def __init__(self, state: StationState, issued: datetime | None = None) -> None:
+        """``issued``: when the input is handled (the wall clock, live); None issues
+        each event at its own time (a replay that must give the same bytes)."""
         self.state = state
         self.events: list[Event] = []
+        self._issued = issued
 
     def update(self, **changes: object) -> None:
         self.state = self.state.model_copy(update=changes)
@@ -61,20 +64,39 @@ class Step:
              projection: Projection | None = None, alert_id: str | None = None,
              raised_at: datetime | None = None, confirmed: bool) -> Event:
         seq = self.state.seq + 1
-        self.update(seq=seq)
         track = self.state.alerts.get(alert_type)
+        sent = self._sent(alert_type, at)
+        last_sent = dict(self.state.last_sent)
+        if transition is Transition.CLEARED:
+            last_sent.pop(alert_type, None)
+        else:
+            last_sent[alert_type] = sent
+        self.update(seq=seq, last_sent=last_sent)
         first_confirmed = None if track is None else track.first_confirmed
         if first_confirmed is None and confirmed:
             # The callers keep it on the track (``move``, ``confirm``: the only ones that
             # can confirm a level for the first time).
-            first_confirmed = EventRef(event_id=f"{self.state.station}/{seq}", at=at)
+            first_confirmed = EventRef(event_id=f"{self.state.station}/{seq}", at=at,
+                                       sent=sent)
         event = Event(
             station=self.state.station, seq=seq, alert_id=alert_id or f"{self.state.station}/{seq}",
             alert_type=alert_type, transition=transition, level=level, previous_level=previous,
-            at=at, raised_at=raised_at or at, cause=cause, rule=rule, detail=detail or {},
+            at=at, raised_at=raised_at or at, sent=sent,
+            raise_sent=sent if track is None else track.raise_sent,
+            cause=cause, rule=rule, detail=detail or {},
             projection=projection, confirmed=confirmed, first_confirmed=first_confirmed)
         self.events.append(event)
         return event
+
+    def _sent(self, alert_type: AlertType, at: datetime) -> datetime:
+        """The event's CAP ``sent``: when it is issued, in whole seconds (CAP has no
+        fractions), at least a second after the alert's previous message -- an
+        acknowledgement issued at 09:05 is never followed by an escalation sent 09:03."""
+        sent = (self._issued or at).replace(microsecond=0)
+        previous = self.state.last_sent.get(alert_type)
+        if previous is not None and self.state.alerts.get(alert_type) is not None:
+            sent = max(sent, previous + timedelta(seconds=1))
+        return sent
 
     def move(self, alert_type: AlertType, level: int, *, at: datetime, cause: Cause,
              rule: str, detail: Detail | None = None,
@@ -102,7 +124,8 @@ class Step:
                             "first_confirmed": event.first_confirmed}
             if track is None:
                 self.put_track(alert_type, Track(alert_id=event.alert_id, level=level,
-                                                 raised_at=at, **confirmation))
+                                                 raised_at=at, raise_sent=event.sent,
+                                                 **confirmation))
             else:
                 # A higher level needs new attention: an earlier acknowledgement lapses.
                 self.put_track(alert_type, track.model_copy(update={

@@ -94,10 +94,13 @@ class Projection(_Frozen):
 
 
 class EventRef(_Frozen):
-    """An earlier event of the same alert, as a CAP ``references`` entry names it."""
+    """An earlier event of the same alert, as a CAP ``references`` entry names it:
+    its identifier and its ``sent`` (None for one kept before issue times were: its
+    reading time was its ``sent`` then)."""
 
     event_id: str
     at: datetime
+    sent: datetime | None = None
 
 
 class Event(_Frozen):
@@ -110,6 +113,11 @@ class Event(_Frozen):
     previous_level: int
     at: datetime
     raised_at: datetime  # when the alert this event belongs to was raised
+    # When the engine issued it (CAP ``sent``, whole seconds): the wall clock, never
+    # earlier than a second after the alert's previous event (alerts.machine). None
+    # only for an event built by hand: ``at`` stands in for it.
+    sent: datetime | None = None
+    raise_sent: datetime | None = None  # the raise's ``sent`` (None: not kept then)
     cause: Cause
     rule: str
     confirmed: bool = False  # false: residents' channels must not carry this event
@@ -130,6 +138,10 @@ class Event(_Frozen):
     @property
     def event_id(self) -> str:
         return f"{self.station}/{self.seq}"
+
+    @property
+    def issued(self) -> datetime:
+        return self.sent or self.at
 
 
 class NoDataEvent(_Frozen):

@@ -24,6 +24,7 @@ import structlog
 from floodwatch.alerts import metrics
 from floodwatch.alerts.area import alert_area
 from floodwatch.alerts.cap import render_cap
+from floodwatch.alerts.cap_profile import CapProfile
 from floodwatch.alerts.commands import CommandRejected, parse_command, rejection_payload
 from floodwatch.alerts.edxl import render_edxl
 from floodwatch.alerts.engine import Engine, Outcome
@@ -67,9 +68,10 @@ class AlertProcessor:
     before acknowledging, and publishes the events, CAP and status they produce."""
 
     def __init__(self, engine: Engine, store: AlertStore, bus: Bus, rules: AlertRules, *,
-                 tick_s: float = 0.0, cap_status: str = "Actual",
+                 profile: CapProfile, tick_s: float = 0.0, cap_status: str = "Actual",
                  on_history: Callable[[], None] | None = None) -> None:
         self.engine = engine
+        self._profile = profile
         self._store = store
         self._bus = bus
         self._rules = rules
@@ -243,8 +245,10 @@ class AlertProcessor:
         """The event's publications, in the order consumers get them (JSON, CAP, then
         the CAP in its EDXL-DE envelope), and its history line."""
         station = self._station(event.station)
-        payload = event_payload(event, station, self._labels)
-        cap = render_cap(event, station, self._rules, self._cap_status)
+        payload = event_payload(event, station, self._labels,
+                                self._profile.fields(event).message())
+        cap = render_cap(event, station, self.engine.registry, self._profile,
+                         self._cap_status)
         envelope = render_edxl(cap, alert_area(station, self.engine.registry))
         at = {"station": event.station}
         return ([EventPublication(event.event_id, bus.ALERTS.name(**at), payload),

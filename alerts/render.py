@@ -3,7 +3,8 @@ the retained status (``bus.StatusMessage`` on ``bus.STATUS``), with labels from 
 file.
 
 Both are pure functions of the event or state, never of the wall clock, so a replay
-produces the same bytes (the SIGKILL test compares them).
+produces the same bytes (the SIGKILL test compares them): an event's CAP fields (its
+``sent`` is the time it was issued) are the event's own, decided once by the engine.
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ def headline(event: Event, station: Station, labels: Labels) -> bus.LocalText:
                               transition=transition.en))
 
 
-def event_message(event: Event, station: Station, labels: Labels) -> bus.AlertEventMessage:
+def event_message(event: Event, station: Station, labels: Labels,
+                  cap: bus.CapFieldsMessage | None = None) -> bus.AlertEventMessage:
+    """``cap``: the event's CAP fields (alerts.cap_profile); the engine always gives
+    them, tests that look at the rest may not."""
     level = labels.level(event.alert_type, shown_level(event))
     projection = None
     if event.projection is not None:
@@ -91,11 +95,13 @@ def event_message(event: Event, station: Station, labels: Labels) -> bus.AlertEv
             officer=cause.officer, note=cause.note,
             reading_ts=None if cause.reading_ts is None else format_ts(cause.reading_ts)),
         confirmed=event.confirmed,
+        cap=cap,
     )
 
 
-def event_payload(event: Event, station: Station, labels: Labels) -> bytes:
-    return bus.encode(event_message(event, station, labels))
+def event_payload(event: Event, station: Station, labels: Labels,
+                  cap: bus.CapFieldsMessage | None = None) -> bytes:
+    return bus.encode(event_message(event, station, labels, cap))
 
 
 def status_payload(state: StationState, station: Station, labels: Labels,

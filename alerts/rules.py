@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from floodwatch.alerts.cap_settings import CapSection
 from floodwatch.alerts.labels import Labels
 from floodwatch.core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
 from floodwatch.core.registry import Station, StationKind, StationRegistry
@@ -197,6 +198,7 @@ class RulesFile(_Rules):
     cap_unconfirmed_restriction: str = Field(
         default=UNCONFIRMED_RESTRICTION, min_length=1,
         description="CAP <restriction> of an escalation no second reading confirmed yet")
+    cap: CapSection = CapSection()
 
 
 class RulesError(Exception):
@@ -209,12 +211,14 @@ class AlertRules:
     def __init__(self, labels: Labels, by_station: dict[str, StationRules],
                  cap_sender: str, cap_restriction: str = "disaster office staff only",
                  no_data: NoDataRule | None = None, *,
-                 cap_unconfirmed_restriction: str = UNCONFIRMED_RESTRICTION) -> None:
+                 cap_unconfirmed_restriction: str = UNCONFIRMED_RESTRICTION,
+                 cap: CapSection | None = None) -> None:
         self.labels = labels
         self.no_data = no_data or NoDataRule()
         self.cap_sender = cap_sender
         self.cap_restriction = cap_restriction
         self.cap_unconfirmed_restriction = cap_unconfirmed_restriction
+        self.cap = cap or CapSection()
         self._by_station = by_station
 
     def river(self, station_id: str) -> RiverRules:
@@ -254,7 +258,8 @@ class AlertRules:
             raise RulesError(f"{source}: stations.{unknown[0]}: not in the station registry")
         return cls(parsed.labels, by_station, parsed.cap_sender, parsed.cap_restriction,
                    parsed.no_data,
-                   cap_unconfirmed_restriction=parsed.cap_unconfirmed_restriction)
+                   cap_unconfirmed_restriction=parsed.cap_unconfirmed_restriction,
+                   cap=parsed.cap)
 
     @classmethod
     def load(cls, path: Path, registry: StationRegistry) -> AlertRules:

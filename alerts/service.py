@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 
+from floodwatch.alerts.cap_profile import CapProfile
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.history import history_writer
 from floodwatch.alerts.processor import AlertProcessor
 from floodwatch.alerts.rules import AlertRules, RulesError
 from floodwatch.alerts.silence import ALL, partition_scope
-from floodwatch.alerts.store import AlertStore
+from floodwatch.alerts.store import AlertStore, NamespaceMismatch
 from floodwatch.core import bus
+from floodwatch.core.advice import Advice, AdviceError
 from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.mqtt import BrokerAddress, MqttSession
@@ -27,18 +30,23 @@ log = structlog.get_logger("alerts")
 
 def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
     """The rules (checked against the whole registry: one rules file serves every
-    partition) and this process's partition; StageFailed when either is wrong."""
+    partition), the advice (CAP's instruction) and this process's partition;
+    StageFailed when one is wrong."""
     try:
         rules = AlertRules.load(settings.alerts_rules, registry)
     except RulesError as exc:
         raise StageFailed(f"FLOODWATCH_ALERTS_RULES: {exc}", EXIT_CONFIG) from exc
+    try:
+        advice = Advice.load(settings.advice)
+    except AdviceError as exc:
+        raise StageFailed(f"FLOODWATCH_ADVICE: {exc}", EXIT_CONFIG) from exc
     own = partition(registry, settings.alerts_basins)
     if len(own) == 0:
         raise StageFailed(f"FLOODWATCH_ALERTS_BASINS: no station of the registry is in "
                           f"{settings.alerts_basins!r}", EXIT_CONFIG)
     return CheckedStage(
         summary=f"{settings.alerts_rules}: rules for {len(own)} stations are valid",
-        run=functools.partial(run_alerts, settings, own, rules))
+        run=functools.partial(run_alerts, settings, own, rules, advice))
 
 
 def partition(registry: StationRegistry, basins: str | None) -> StationRegistry:
@@ -63,17 +71,28 @@ def store_path(settings: Settings) -> Path:
     return Path(settings.state_dir) / "alerts" / f"{settings.alerts_client_id}.sqlite3"
 
 
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 async def run_alerts(settings: Settings, registry: StationRegistry, rules: AlertRules,
-                     stop: asyncio.Event) -> None:
+                     advice: Advice, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set; then confirm what was published and disconnect.
 
     ``registry`` is this engine's partition (see ``partition``)."""
     store = AlertStore(store_path(settings))
+    try:
+        namespace = store.cap_namespace(settings.deployment_id)
+    except NamespaceMismatch as exc:
+        store.close()
+        raise StageFailed(f"FLOODWATCH_DEPLOYMENT_ID: {exc}", EXIT_CONFIG) from exc
     states, clock = store.load()
     everything = ALL if settings.alerts_basins is None \
         else partition_scope(settings.alerts_basins)
+    # Live, events are issued by the wall clock (their CAP ``sent``); nothing else in
+    # the engine reads it.
     engine = Engine(registry, rules, states, clock, store.load_no_data(),
-                    everything=everything)
+                    everything=everything, issue_clock=wall_clock)
     session = MqttSession(
         BrokerAddress.from_settings(settings),
         settings.alerts_client_id,
@@ -85,7 +104,9 @@ async def run_alerts(settings: Settings, registry: StationRegistry, rules: Alert
     try:
         async with InfluxClient.from_settings(settings) as influx:
             history = history_writer(store, influx)
-            processor = AlertProcessor(engine, store, session, rules, tick_s=settings.alerts_tick_s,
+            processor = AlertProcessor(engine, store, session, rules,
+                                       profile=CapProfile(rules, advice, namespace),
+                                       tick_s=settings.alerts_tick_s,
                                        cap_status=settings.alerts_cap_status,
                                        on_history=history.notify)
             await session.start()

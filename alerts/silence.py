@@ -136,10 +136,12 @@ class Silence:
         return changed
 
     def sweep(self, states: dict[str, StationState], *, origin: datetime,
-              watermark: datetime, now: datetime, exclude: str | None) -> Swept:
+              watermark: datetime, now: datetime, exclude: str | None,
+              issued: datetime | None = None) -> Swept:
         """``now`` is the watermark plus the wall time since the last reading arrived
         (the watermark itself when a reading is being evaluated, ``exclude`` its
-        station). Only a reading can clear a no-data alert: a tick after a restart
+        station); ``issued``: the wall clock, for the offline events' ``sent``
+        (alerts.machine.Step). Only a reading can clear a no-data alert: a tick after a restart
         knows nothing of the time the engine was down, and data flowing again is the
         only evidence that the outage is over."""
         if not self.no_data.open and self._next_due is not None and now < self._next_due:
@@ -175,7 +177,7 @@ class Silence:
         covered = {member for scope in wanted for member in self._members[scope]}
         for station, due in overdue:
             if station.id not in covered:
-                self._offline(station, states, due, swept)
+                self._offline(station, states, due, swept, issued)
         return swept
 
     def _scopes(self, live: set[str], silent: set[str]) -> dict[str, tuple[str, ...]]:
@@ -239,9 +241,9 @@ class Silence:
             swept.no_data_changed = True
 
     def _offline(self, station: Station, states: dict[str, StationState], due: datetime,
-                 swept: Swept) -> None:
+                 swept: Swept, issued: datetime | None) -> None:
         state = states[station.id]
-        step = Step(state)
+        step = Step(state, issued)
         step.move(AlertType.OFFLINE, 1, at=due, cause=Cause(kind="clock"),
                   rule=AlertType.OFFLINE.value,
                   detail={"silent_s": self._silence[station.id].total_seconds(),

@@ -36,6 +36,7 @@ class Track(_State):
     confirmed_level: int  # required: a new alert's confirmation is always decided
     agreeing: int = 0
     first_confirmed: EventRef | None = None
+    raise_sent: datetime | None = None  # the raise's CAP ``sent`` (None: saved before)
 
     @model_validator(mode="before")
     @classmethod
@@ -103,6 +104,9 @@ class StationState(_State):
     fields: dict[str, FieldMemory] = {}
     quality_good_run: int = 0
     flooding_declared: bool = False
+    # The ``sent`` of each open alert's newest event: the next one is issued at least a
+    # second later, so an alert's messages never go back in time (docs/cap.md).
+    last_sent: dict[AlertType, datetime] = {}
 
     def level_of(self, alert_type: AlertType) -> int:
         track = self.alerts.get(alert_type)

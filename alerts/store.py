@@ -12,6 +12,7 @@ original ids.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,10 @@ KEEP_PUBLISHED = 10_000
 # records and the MQTT publish window also were): a state file from then is renamed.
 RENAMED_TABLES = {"outbox": "event_publications"}
 RENAMED_INDEXES = ("outbox_unpublished",)
+
+
+class NamespaceMismatch(Exception):
+    """The state was created for another deployment id (its CAP identifiers')."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,25 @@ class AlertStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
         clock = Clock.model_validate_json(row[0]) if row else Clock()
         return states, clock
+
+    def cap_namespace(self, deployment_id: str) -> str:
+        """"{deployment_id}:{instance}" of this state's CAP identifiers. The instance is
+        random, made once with the state: a fresh state directory (a rebuilt or second
+        deployment with the same sender) never repeats an identifier. The deployment id
+        is kept with it: changing it under open alerts would make their updates
+        reference identifiers never sent, so that is refused."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'cap_namespace'").fetchone()
+        if row is None:
+            namespace = f"{deployment_id}:{secrets.token_hex(8)}"
+            self._db.execute("INSERT INTO meta VALUES ('cap_namespace', ?)", (namespace,))
+            return namespace
+        namespace = str(row[0])
+        kept = namespace.rpartition(":")[0]
+        if kept != deployment_id:
+            raise NamespaceMismatch(
+                f"the alert state {self.path} was created for deployment {kept!r}, not "
+                f"{deployment_id!r}: set it back, or start from a fresh state directory")
+        return namespace
 
     def load_no_data(self) -> NoDataState:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'no_data'").fetchone()

@@ -1,8 +1,9 @@
 """One alert event as CAP 1.2 XML, exactly as the alert engine rendered it and stored it
 in ``alert_event.cap_xml`` (the API never renders CAP itself: one renderer, one truth).
 
-CAP messages whose ``scope`` is not ``Public`` (offline and data-quality alerts, which
-are for staff, and an escalation no second reading has confirmed yet) are served only to
+CAP messages whose ``scope`` is not ``Public`` (offline and data-quality alerts and
+officers' acknowledgements, which are for staff, and an escalation no second reading
+has confirmed yet) are served only to
 callers with a key, even when public read is on. Without a key, an alert's "newest"
 message is the newest Public one: a pending confirmation does not hide what the public
 was already told.
@@ -29,7 +30,8 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 CAP_MEDIA_TYPE = "application/cap+xml"
 CAP_NS = "{urn:oasis:names:tc:emergency:cap:1.2}"
 EXAMPLE_CAP = ("<?xml version='1.0' encoding='utf-8'?><alert xmlns=\"urn:oasis:names:tc:"
-               "emergency:cap:1.2\"><identifier>floodwatch:sukagawa/2</identifier>"
+               "emergency:cap:1.2\"><identifier>floodwatch:pref-a:3f9a1c2e5b7d4e60:sukagawa/2"
+               "</identifier>"
                "<sender>bousai@pref.example.jp</sender><sent>2026-11-28T10:00:00+09:00</sent>"
                "<status>Actual</status><msgType>Update</msgType><scope>Public</scope>"
                "...</alert>")

@@ -3,9 +3,10 @@ aggregators (Google Public Alerts, the WMO register of alerting authorities) pol
 
 Each entry is one alert's newest Public event and links to its CAP 1.2 message. Current means
 open in the alert engine's retained status, plus alerts cleared in the last
-``CANCEL_WINDOW`` so an aggregator that polls sees the CAP ``Cancel`` and withdraws the
-alert instead of letting it expire. Staff-only CAP messages (scope Restricted) are never
-listed.
+``CANCEL_WINDOW`` so an aggregator that polls sees the all-clear (an ``Update`` with
+responseType ``AllClear``, docs/cap.md) and withdraws the alert instead of letting it
+expire. Staff-only CAP messages (scope Restricted: offline, data quality, officers'
+acknowledgements, an escalation not yet confirmed) are never listed.
 """
 
 from __future__ import annotations

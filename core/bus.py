@@ -12,7 +12,9 @@ network say to floodwatch), so a producer and its consumers cannot drift apart:
 Every message carries ``schema_version``. A change that an older consumer could misread
 (a renamed or retyped field, a changed meaning) raises it; adding a field does not.
 The CAP 1.2 documents are XML whose schema is CAP's own; their ``identifier`` is
-``floodwatch:{event_id}`` (``cap_identifier``).
+``floodwatch:{deployment_id}:{instance}:{event_id}`` (``cap_identifier``; docs/cap.md):
+the instance is random, made with the alert engine's state, so neither another
+deployment with the same sender nor this one after a state reset repeats an identifier.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ SCHEMA_VERSION = 1
 Stage = Literal["devices", "ingest", "alerts", "notify", "api", "operators", "network"]
 EVENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}/[0-9]{1,18}$")
 CAP_IDENTIFIER_PREFIX = "floodwatch:"
+DEPLOYMENT_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+# "{deployment_id}:{instance}": who issued an identifier (alerts.store.cap_namespace).
+CAP_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}:[0-9a-f]{8,32}$")
 
 
 @dataclass(frozen=True)
@@ -72,10 +77,10 @@ ALERTS = Topic(
     ("alerts",), ("notify", "api"), "each alert event (docs/alerts.md)")
 CAP = Topic(
     "floodwatch/cap/{station}", ("floodwatch/cap/+",), "CAP 1.2 XML", ("alerts",),
-    ("notify",), "the same event as CAP 1.2, `identifier` `floodwatch:{event_id}`")
-# For partner systems subscribed on the bus broker (an L-Alert relay). notify does not
-# read it: a channel that sends EDXL-DE wraps the event's CAP itself (alerts.edxl), the
-# same bytes, so its deliveries never wait for a third message.
+    ("notify",), "the same event as CAP 1.2 (docs/cap.md), `identifier` "
+    "`floodwatch:{deployment_id}:{instance}:{event_id}`")
+# For partner systems subscribed on the bus broker (an L-Alert relay); notify does not
+# read it (docs/edxl.md says what a notify channel for it would need).
 EDXL = Topic(
     "floodwatch/edxl/{station}", ("floodwatch/edxl/+",), "EDXL-DE 1.0 XML", ("alerts",),
     ("network",), "the same CAP in an EDXL-DE 1.0 envelope, `distributionID` "
@@ -118,8 +123,19 @@ def commands_for(station: str) -> str:
     return COMMANDS.name(verb="+", station=station)
 
 
-def cap_identifier(event_id: str) -> str:
-    return CAP_IDENTIFIER_PREFIX + event_id
+def cap_identifier(namespace: str, event_id: str) -> str:
+    """``namespace``: "{deployment_id}:{instance}" of the engine that issued the event."""
+    return f"{CAP_IDENTIFIER_PREFIX}{namespace}:{event_id}"
+
+
+def cap_identifier_event_id(identifier: str) -> str | None:
+    """The event id inside one of our CAP identifiers; None for any other identifier."""
+    if not identifier.startswith(CAP_IDENTIFIER_PREFIX):
+        return None
+    namespace, _, event_id = identifier.removeprefix(CAP_IDENTIFIER_PREFIX).rpartition(":")
+    if not CAP_NAMESPACE_RE.match(namespace) or not EVENT_ID_RE.match(event_id):
+        return None
+    return event_id
 
 
 # --- messages -----------------------------------------------------------------------
@@ -178,6 +194,20 @@ class CauseMessage(BaseModel):
     note: str | None = None
 
 
+class CapFieldsMessage(BaseModel):
+    """What the event's CAP message says beyond the event (docs/cap.md), for a consumer
+    of the JSON that never parses the XML: times in CAP's form (JST, +09:00)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    identifier: str
+    sent: str  # when the engine issued it (never earlier than the alert's previous)
+    expires: str
+    msg_type: Literal["Alert", "Update"]
+    scope: Literal["Public", "Restricted"]
+    response_type: str  # CAP 1.2 responseType: Evacuate, Shelter, ..., AllClear
+    instruction: LocalText | None  # the advice residents' posts carry
+
+
 class AlertEventMessage(_Message):
     event_id: str = Field(pattern=EVENT_ID_RE.pattern)
     seq: int
@@ -201,6 +231,10 @@ class AlertEventMessage(_Message):
     cause: CauseMessage
     # false: residents' channels (social media, Public CAP) must not carry this event.
     confirmed: bool
+    # Added with the CAP profile (an engine from before it leaves it out): the same
+    # identifier, sent, expires, msgType, scope, responseType and instruction as the
+    # event's CAP message on bus.CAP.
+    cap: CapFieldsMessage | None = None
 
     @field_serializer("cause")
     def _cause_without_unset(self, cause: CauseMessage) -> dict[str, Any]:

@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         description="Log an error and flag the metric when the spool passes this share.",
     )
 
+    advice: Path = Field(
+        default=Path("config/advice.yaml"),
+        description="Path of the advice YAML: what residents are told to do, per alert "
+        "type and level (residents' posts and CAP <instruction>).",
+    )
+
     # --- alerts ---
     alerts_rules: Path = Field(
         default=Path("config/alert-rules.yaml"),
@@ -153,6 +159,11 @@ class Settings(BaseSettings):
         description="Comma-separated basins this engine evaluates, to split stations "
         "across engines (each with its own client id); all stations when unset.",
     )
+    deployment_id: str = Field(
+        default="local", pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        description="Names this deployment in CAP identifiers "
+        "(`floodwatch:{deployment_id}:{instance}:{event_id}`, docs/cap.md); set once: "
+        "the alert engine's state keeps the one it was created with.")
     alerts_cap_status: Literal["Actual", "Exercise", "System", "Test", "Draft"] = Field(
         default="Actual", description="CAP <status> of rendered alerts (Exercise for drills)."
     )

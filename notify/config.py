@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from floodwatch.core import bus
+from floodwatch.core.advice import Advice
 from floodwatch.core.config_files import YamlSyntaxError, first_error, parse_yaml
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.notify.templates import Templates, Text
@@ -105,16 +106,16 @@ class NotifyConfig(_Model):
         if self.social_enabled and self.public_page_url is None:
             raise ValueError("public_page_url is required when x or mastodon is enabled "
                              "(the page summarising posts link to)")
-        for alert_type, act in self.policy.act_levels.items():
+        for alert_type in self.policy.act_levels:
             wording = self.templates.alerts.get(alert_type)
             if wording is None:
                 raise ValueError(f"templates.alerts has no wording for {alert_type} "
                                  "(policy.act_levels posts it)")
-            if wording.advice_for(act) is None:
-                raise ValueError(f"templates.alerts.{alert_type}.advice: no advice for act "
-                                 f"level {act} (policy.act_levels)")
-            if not (wording.all_clear_advice.ja and wording.all_clear_advice.en):
-                raise ValueError(f"templates.alerts.{alert_type}.all_clear_advice is empty")
+        advice = self.templates.advice
+        problems = [] if advice is None else advice.problems(self.policy.act_levels)
+        if problems:
+            raise ValueError(f"the advice file (FLOODWATCH_ADVICE): {problems[0]} "
+                             "(policy.act_levels)")
         return self
 
     @model_validator(mode="after")
@@ -126,23 +127,46 @@ class NotifyConfig(_Model):
         return self
 
     @classmethod
-    def from_yaml_text(cls, text: str, source: str = "<notify>") -> NotifyConfig:
+    def from_yaml_text(cls, text: str, source: str = "<notify>", *,
+                       advice: Advice) -> NotifyConfig:
+        """``advice``: the advice file's (core.advice), which posts end with."""
         try:
             document = parse_yaml(text)
         except YamlSyntaxError as exc:
             raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+        document = document or {}
+        if isinstance(document, dict) and isinstance(document.get("templates"), dict):
+            moved = _moved_advice(document["templates"])
+            if moved is not None:
+                raise ConfigError(f"{source}: {moved}: advice is no longer here but in the "
+                                  "advice file (FLOODWATCH_ADVICE, config/advice.yaml)")
+            document = {**document, "templates": {**document["templates"], "advice": advice}}
+        elif isinstance(document, dict):
+            document = {**document, "templates": {"advice": advice}}
         try:
-            return cls.model_validate(document or {})
+            return cls.model_validate(document)
         except ValidationError as exc:
             raise ConfigError(f"{source}: {first_error(exc)}") from exc
 
     @classmethod
-    def load(cls, path: Path) -> NotifyConfig:
+    def load(cls, path: Path, *, advice: Advice) -> NotifyConfig:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-        return cls.from_yaml_text(text, str(path))
+        return cls.from_yaml_text(text, str(path), advice=advice)
+
+
+def _moved_advice(templates: dict[str, object]) -> str | None:
+    """Where a notify.yaml from before the advice file still gives advice."""
+    if "advice" in templates:
+        return "templates.advice"
+    alerts = templates.get("alerts")
+    for alert_type, wording in (alerts.items() if isinstance(alerts, dict) else ()):
+        for key in ("advice", "all_clear_advice"):
+            if isinstance(wording, dict) and key in wording:
+                return f"templates.alerts.{alert_type}.{key}"
+    return None
 
 
 def name_problems(config: NotifyConfig, registry: StationRegistry) -> list[str]:

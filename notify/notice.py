@@ -87,8 +87,7 @@ def cap_event_id(document: bytes) -> str:
     identifier = root.findtext(f"{CAP_NS}identifier")
     if root.tag != f"{CAP_NS}alert" or identifier is None:
         raise NoticeError("not a CAP 1.2 alert with an identifier")
-    event_id = identifier.removeprefix(bus.CAP_IDENTIFIER_PREFIX)
-    if not identifier.startswith(bus.CAP_IDENTIFIER_PREFIX) \
-            or not bus.EVENT_ID_RE.match(event_id):
+    event_id = bus.cap_identifier_event_id(identifier)
+    if event_id is None:
         raise NoticeError(f"CAP identifier {identifier[:80]!r} is not one of ours")
     return event_id

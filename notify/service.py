@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import structlog
 
+from floodwatch.core.advice import Advice, AdviceError
 from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.mqtt import BrokerAddress, MqttSession
@@ -41,7 +42,11 @@ def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
     (including a name residents' posts would lack, see config.name_problems), or when no
     channel of it turns out to be usable."""
     try:
-        config = NotifyConfig.load(settings.notify_config)
+        advice = Advice.load(settings.advice)
+    except AdviceError as exc:
+        raise StageFailed(f"FLOODWATCH_ADVICE: {exc}", EXIT_CONFIG) from exc
+    try:
+        config = NotifyConfig.load(settings.notify_config, advice=advice)
     except ConfigError as exc:
         raise StageFailed(f"FLOODWATCH_NOTIFY_CONFIG: {exc}", EXIT_CONFIG) from exc
     problems = name_problems(config, registry)

@@ -3,7 +3,8 @@ sentence is a ja/en ``str.format`` template the office may edit, checked at load
 placeholders that will never be given. The defaults here are the shipped wording
 (config/notify.yaml repeats them so they can be edited there; a test keeps both equal).
 
-A post is ``post`` filled with a badge, a body and the advice. The body is, per alert
+A post is ``post`` filled with a badge, a body and the advice (from the advice file,
+config/advice.yaml: core.advice). The body is, per alert
 type and situation (escalating, lowered, cleared), ``one`` for a single station or
 ``many`` for a list of them (``{items}``), each named through ``places``.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 import string
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from floodwatch.core.advice import Advice
 
 
 class _Model(BaseModel):
@@ -50,14 +53,6 @@ class AlertWording(_Model):
     escalating_at: dict[int, Sentences] = {}
     lowered: Sentences  # fell below the act level
     cleared: Sentences
-    # The advice for a level applies from that level up, until a higher one has its own:
-    # every level at or above the act level must be covered (notify --check).
-    advice: dict[int, Text] = {}
-    all_clear_advice: Text  # for ``lowered`` and ``cleared``: of this alert type
-
-    def advice_for(self, level: int) -> Text | None:
-        covering = [given for given in self.advice if given <= level]
-        return self.advice[max(covering)] if covering else None
 
 
 class Places(_Model):
@@ -97,12 +92,6 @@ RIVER = AlertWording(
                "{place} ({municipality}) fell below the {level} at {time}: all clear."),
         many=_t("{area}で{items}の水位が{time}までに{level}を下回り、警戒を解除しました。",
                 "In {area}, {items} fell below the {level} by {time}: all clear.")),
-    advice={3: _t("高齢者等は危険な場所から避難してください。",
-                  "Older people and others who need time: evacuate from danger zones."),
-            4: _t("危険な場所から全員避難してください。", "Everyone evacuate from danger zones."),
-            5: _t("命の危険があります。直ちに安全を確保してください。",
-                  "Danger to life. Secure your safety now.")},
-    all_clear_advice=_t("引き続き川には近づかないでください。", "Stay away from the river."),
 )
 
 ROAD_FLOODING = AlertWording(
@@ -123,9 +112,6 @@ ROAD_FLOODING = AlertWording(
                "The flooding at {place} ({municipality}) has cleared ({time})."),
         many=_t("{area}で{items}の冠水は解消しました（{time}）。",
                 "In {area}, the flooding at {items} has cleared ({time}).")),
-    advice={2: _t("迂回してください。", "Take another route.")},
-    all_clear_advice=_t("路面の状況に注意して通行してください。",
-                        "Watch the road surface as you drive."),
 )
 
 ROAD_ICING = AlertWording(
@@ -146,8 +132,6 @@ ROAD_ICING = AlertWording(
                "The ice at {place} ({municipality}) has cleared ({time})."),
         many=_t("{area}で{items}の路面凍結は解消しました（{time}）。",
                 "In {area}, the ice at {items} has cleared ({time}).")),
-    advice={2: _t("速度を落とし、慎重に運転してください。", "Slow down and drive with care.")},
-    all_clear_advice=_t("引き続き安全運転をお願いします。", "Keep driving safely."),
 )
 
 
@@ -168,6 +152,10 @@ class Templates(_Model):
     trends: Trends = Trends()
     alerts: dict[str, AlertWording] = Field(default_factory=lambda: {
         "river_level": RIVER, "road_flooding": ROAD_FLOODING, "road_icing": ROAD_ICING})
+    # What residents are told to do: not notify.yaml's but the advice file's
+    # (FLOODWATCH_ADVICE, core.advice), which CAP's instruction reads too. Set by
+    # NotifyConfig's loaders; None leaves posts without advice.
+    advice: Advice | None = None
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> Templates:
@@ -193,10 +181,6 @@ class Templates(_Model):
                            (f"{where}.many", sentences.many, MANY)]
                 if sentences.badge is not None:
                     checks.append((f"{where}.badge", sentences.badge, set()))
-            checks += [(f"alerts.{alert_type}.advice.{level}", advice, set())
-                       for level, advice in wording.advice.items()]
-            checks.append((f"alerts.{alert_type}.all_clear_advice",
-                           wording.all_clear_advice, set()))
         for where, text, allowed in checks:
             for lang in ("ja", "en"):
                 _check(f"{where}.{lang}", getattr(text, lang), allowed)

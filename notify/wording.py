@@ -197,13 +197,16 @@ class Wording:
 
     def _advice(self, wording: AlertWording | None, covered: Sequence[Notice],
                 lang: str) -> str:
-        if wording is None:
+        advice = self.templates.advice
+        if wording is None or advice is None:
             return ""
+        alert_type = covered[0].alert_type
         if not covered[0].escalating:
-            return text(wording.all_clear_advice, lang)
-        # Mixed levels: the advice of the highest, the safe side.
-        advice = wording.advice_for(max(notice.level for notice in covered))
-        return text(advice, lang) if advice is not None else ""
+            given = advice.all_clear_for(alert_type)
+        else:
+            # Mixed levels: the advice of the highest, the safe side.
+            given = advice.advice_for(alert_type, max(notice.level for notice in covered))
+        return getattr(given, lang) if given is not None else ""
 
     def _time(self, at: str, lang: str) -> str:
         moment = datetime.fromisoformat(at).astimezone(JST)

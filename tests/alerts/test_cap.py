@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.rules import AlertRules
@@ -16,10 +15,10 @@ from floodwatch.alerts.state import StationState
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import RULES_FILE, feed, river, rules_with, series
 from tests.alerts.test_typhoon import typhoon_readings
+from tests.cap_support import CAP, cap_of, cap_schema, identifier
 from tests.conftest import SAMPLE_REGISTRY
-from tests.xsd import cap_schema
 
-CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+SENDER = "floodwatch@bousai.pref.example.jp"
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +75,7 @@ def test_every_event_renders_valid_cap(engine: Engine, registry: StationRegistry
     assert transitions == {"raised", "escalated", "deescalated", "cleared", "confirmed"}
     assert "offline" in {event.alert_type.value for event in events}
     for event in events:
-        station = registry.get(event.station)
-        assert station is not None
-        xml = render_cap(event, station, rules)
+        xml = cap_of(event, registry, rules)
         document = etree.fromstring(xml)
         assert schema.validate(document), (event, schema.error_log)
 
@@ -86,8 +83,6 @@ def test_every_event_renders_valid_cap(engine: Engine, registry: StationRegistry
 def test_cap_fields_and_parse_back(engine: Engine, registry: StationRegistry,
                                    rules: AlertRules) -> None:
     events = lifecycle(engine)
-    station = registry.get("g1")
-    assert station is not None
     raised = next(e for e in events if e.transition.value == "raised"
                   and e.alert_type.value == "river_level")
     escalated = next(e for e in events if e.level == 4)
@@ -96,13 +91,13 @@ def test_cap_fields_and_parse_back(engine: Engine, registry: StationRegistry,
                    and e.alert_type.value == "river_level")
 
     # A single reading's raise is for officers only until a second one confirms it.
-    first = parse_back(render_cap(raised, station, rules))
-    assert str(first["cap_id"]) == "floodwatch:g1/1"
+    first = parse_back(cap_of(raised, registry, rules))
+    assert str(first["cap_id"]) == identifier("g1/1")
     assert str(first["cap_sender"]) == "floodwatch@bousai.pref.example.jp"
     assert str(first["cap_sent"]) == "2026-10-12T09:10:00+09:00"
     assert str(first["cap_message_type"]) == "Alert"
     assert str(first["cap_scope"]) == "Restricted"
-    document = etree.fromstring(render_cap(raised, station, rules))
+    document = etree.fromstring(cap_of(raised, registry, rules))
     assert parameters(document)["confirmed"] == ["false", "false"]  # in both languages
     restriction = document.findtext(f"{CAP}restriction")
     assert restriction == rules.cap_unconfirmed_restriction
@@ -111,22 +106,22 @@ def test_cap_fields_and_parse_back(engine: Engine, registry: StationRegistry,
     # The next reading confirmed it: the public's first message of the alert.
     told = next(e for e in events if e.transition.value == "confirmed" and e.level == 1)
     assert told.event_id == "g1/2"
-    first_public = parse_back(render_cap(told, station, rules))
+    first_public = parse_back(cap_of(told, registry, rules))
     assert (str(first_public["cap_message_type"]), str(first_public["cap_scope"])) == (
         "Alert", "Public")
-    assert etree.fromstring(render_cap(told, station, rules)).find(f"{CAP}references") is None
+    assert etree.fromstring(cap_of(told, registry, rules)).find(f"{CAP}references") is None
 
-    update = parse_back(render_cap(confirmed, station, rules, status="Exercise"))
+    update = parse_back(cap_of(confirmed, registry, rules, status="Exercise"))
     assert str(update["cap_message_type"]) == "Update"
     assert str(update["cap_status"]) == "Exercise"
     assert str(update["cap_scope"]) == "Public"
     assert str(update["cap_references"]) == (
-        "floodwatch@bousai.pref.example.jp,floodwatch:g1/2,2026-10-12T09:20:00+09:00")
+        f"{SENDER},{identifier('g1/2')},2026-10-12T09:20:00+09:00")
     ja, en = update["cap_info"]
     assert str(ja["cap_language"]) == "ja-JP"
     assert str(ja["cap_headline"]) == "第一 水位情報: 氾濫危険水位（確定）"
     assert str(en["cap_headline"]) == "Gauge one River level: Flood danger level (confirmed)"
-    document = etree.fromstring(render_cap(confirmed, station, rules))
+    document = etree.fromstring(cap_of(confirmed, registry, rules))
     assert parameters(document)["confirmed"] == ["true", "true"]
     assert document.find(f"{CAP}restriction") is None
     assert str(en["cap_severity"]) == "Severe"
@@ -137,16 +132,16 @@ def test_cap_fields_and_parse_back(engine: Engine, registry: StationRegistry,
     assert [str(c) for c in en["cap_area"][0]["circles"]] == ["37.5,140.4 0"]
     assert str(en["cap_area"][0]["area_description"]) == "Gauge one"
 
-    escalation = parse_back(render_cap(escalated, station, rules))
+    escalation = parse_back(cap_of(escalated, registry, rules))
     assert (str(escalation["cap_message_type"]), str(escalation["cap_scope"])) == (
         "Update", "Restricted")
     assert str(escalation["cap_references"]) == (  # staff follow the alert from its raise
-        "floodwatch@bousai.pref.example.jp,floodwatch:g1/1,2026-10-12T09:10:00+09:00")
+        f"{SENDER},{identifier('g1/1')},2026-10-12T09:10:00+09:00")
     assert "(escalated)" in str(escalation["cap_info"][1]["cap_headline"])
 
-    cancel = parse_back(render_cap(cleared, station, rules))
+    cancel = parse_back(cap_of(cleared, registry, rules))
     assert str(cancel["cap_scope"]) == "Public"  # residents were told of this alert
-    assert str(cancel["cap_message_type"]) == "Cancel"
+    assert str(cancel["cap_message_type"]) == "Update"  # an end of danger: not a 取消
     assert str(cancel["cap_info"][1]["cap_response_type"]) == "AllClear"
     assert str(cancel["cap_info"][1]["cap_urgency"]) == "Past"
 
@@ -158,7 +153,7 @@ def message_chains(events: list[Event], registry: StationRegistry,
     for event in events:
         station = registry.get(event.station)
         assert station is not None
-        document = etree.fromstring(render_cap(event, station, rules))
+        document = etree.fromstring(cap_of(event, registry, rules))
         scope = document.findtext(f"{CAP}scope")
         assert scope is not None
         chains.setdefault((event.alert_id, scope), []).append(document)
@@ -176,7 +171,7 @@ def assert_each_audience_sees_one_alert(chains: dict[tuple[str, str], list[etree
         reference = ",".join(first.findtext(f"{CAP}{tag}") or ""
                              for tag in ("sender", "identifier", "sent"))
         for document in later:
-            assert document.findtext(f"{CAP}msgType") in {"Update", "Cancel"}, (alert_id, scope)
+            assert document.findtext(f"{CAP}msgType") == "Update", (alert_id, scope)
             assert document.findtext(f"{CAP}references") == reference, (alert_id, scope)
 
 
@@ -188,8 +183,8 @@ def test_the_public_never_gets_a_message_referring_to_one_it_did_not_see(
     public = [document.findtext(f"{CAP}identifier") for document in chains["g1/1", "Public"]]
     restricted = [document.findtext(f"{CAP}identifier")
                   for document in chains["g1/1", "Restricted"]]
-    assert public[0] == "floodwatch:g1/2"  # the raise was for staff only
-    assert restricted[0] == "floodwatch:g1/1"
+    assert public[0] == identifier("g1/2")  # the raise was for staff only
+    assert restricted[0] == identifier("g1/1")
     assert len(public) >= 4
     assert len(restricted) >= 3
     assert_each_audience_sees_one_alert(chains)
@@ -202,9 +197,9 @@ def test_an_alert_confirmed_at_once_is_public_from_its_raise(
                                                          0.5, 0.5, 0.5, 0.5]), only="g1")
     chains = message_chains(events, registry, rules)
     assert [key for key in chains if key[0] == "g1/1"] == [("g1/1", "Public")]
-    assert chains["g1/1", "Public"][0].findtext(f"{CAP}identifier") == "floodwatch:g1/1"
+    assert chains["g1/1", "Public"][0].findtext(f"{CAP}identifier") == identifier("g1/1")
     assert [d.findtext(f"{CAP}msgType") for d in chains["g1/1", "Public"]] == [
-        "Alert", "Update", "Update", "Cancel"]
+        "Alert", "Update", "Update", "Update"]
     assert_each_audience_sees_one_alert(chains)
 
 
@@ -245,27 +240,23 @@ def test_a_saved_alert_residents_were_told_of_goes_on_from_its_raise(
         registry: StationRegistry, rules: AlertRules) -> None:
     # The raise is the best reference known: no second Alert for the public.
     events = saved_alert(registry, 3, [3.2, 2.0, 0.8, 0.5, 0.5])
-    station = registry.get("g1")
-    assert station is not None
     assert [(e.transition.value, e.confirmed) for e in events] == [("cleared", True)]
-    document = etree.fromstring(render_cap(events[0], station, rules))
+    document = etree.fromstring(cap_of(events[0], registry, rules))
     assert (document.findtext(f"{CAP}scope"), document.findtext(f"{CAP}msgType")) == (
-        "Public", "Cancel")
+        "Public", "Update")
     assert document.findtext(f"{CAP}references") == (
-        "floodwatch@bousai.pref.example.jp,floodwatch:g1/1,2026-10-12T09:00:00+09:00")
+        f"{SENDER},{identifier('g1/1')},2026-10-12T09:00:00+09:00")
 
 
 def test_a_saved_alert_residents_were_not_told_of_begins_with_its_confirmation(
         registry: StationRegistry, rules: AlertRules) -> None:
     events = saved_alert(registry, 0, [3.2, 3.3, 4.1, 4.2])
-    station = registry.get("g1")
-    assert station is not None
-    rendered = [(e.transition.value, etree.fromstring(render_cap(e, station, rules)))
+    rendered = [(e.transition.value, etree.fromstring(cap_of(e, registry, rules)))
                 for e in events if e.alert_id == "g1/1"]
     assert [(transition, d.findtext(f"{CAP}scope"), d.findtext(f"{CAP}msgType"),
              d.findtext(f"{CAP}references")) for transition, d in rendered] == [
         ("confirmed", "Public", "Alert", None),
         ("escalated", "Restricted", "Update",
-         "floodwatch@bousai.pref.example.jp,floodwatch:g1/1,2026-10-12T09:00:00+09:00"),
+         f"{SENDER},{identifier('g1/1')},2026-10-12T09:00:00+09:00"),
         ("confirmed", "Public", "Update",
-         "floodwatch@bousai.pref.example.jp,floodwatch:g1/2,2026-10-12T09:20:00+09:00")]
+         f"{SENDER},{identifier('g1/2')},2026-10-12T09:20:00+09:00")]

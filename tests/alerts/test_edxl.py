@@ -8,7 +8,6 @@ import pytest
 from lxml import etree
 
 from floodwatch.alerts.area import MUNICIPALITY_CODE, AlertArea, alert_area
-from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.edxl import EnvelopeError, render_edxl, subdivisions
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import Event
@@ -17,6 +16,7 @@ from floodwatch.core.registry import Names, StationRegistry
 from tests.alerts.conftest import RULES_FILE
 from tests.alerts.test_cap import lifecycle
 from tests.alerts.test_typhoon import typhoon_readings
+from tests.cap_support import cap_of
 from tests.conftest import SAMPLE_REGISTRY
 from tests.xsd import assert_valid_cap, assert_valid_edxl_de
 
@@ -29,7 +29,7 @@ def wrapped(event: Event, registry: StationRegistry, rules: AlertRules,
     """The event's CAP, and its envelope."""
     station = registry.get(event.station)
     assert station is not None
-    cap = render_cap(event, station, rules, status)
+    cap = cap_of(event, registry, rules, status)
     return cap, render_edxl(cap, alert_area(station, registry))
 
 
@@ -93,13 +93,21 @@ def test_the_envelope_follows_the_cap_it_wraps(engine: Engine, registry: Station
                       (alert.findtext(f"{CAP}references") or "").split()]
         assert [r.text for r in envelope.iter(f"{DE}distributionReference")] == [
             f"{identifier}:edxl,{sender},{sent}" for sender, identifier, sent in references]
-    assert {"Alert", "Update", "Cancel"} <= set(by_type)
+    # The profile ends danger with an Update (AllClear), never a Cancel (docs/cap.md).
+    assert set(by_type) == {"Alert", "Update"}
     assert {e.findtext(f"{DE}distributionType") for e in by_type["Alert"]} == {"Report"}
     assert {e.findtext(f"{DE}distributionType") for e in by_type["Update"]} == {"Update"}
-    assert {e.findtext(f"{DE}distributionType") for e in by_type["Cancel"]} == {"Cancel"}
     assert all(e.find(f"{DE}distributionReference") is None for e in by_type["Alert"])
-    assert all(e.find(f"{DE}distributionReference") is not None
-               for e in by_type["Update"] + by_type["Cancel"])
+    assert all(e.find(f"{DE}distributionReference") is not None for e in by_type["Update"])
+    # An officer's withdrawal of an erroneous alert (a CAP Cancel) is an EDXL-DE Cancel.
+    update = next(e for e in events if e.transition.value == "cleared")
+    station = registry.get(update.station)
+    assert station is not None
+    withdrawal = cap_of(update, registry, rules).replace(b"<msgType>Update</msgType>",
+                                                          b"<msgType>Cancel</msgType>")
+    cancel = assert_valid_edxl_de(render_edxl(withdrawal, alert_area(station, registry)))
+    assert cancel.findtext(f"{DE}distributionType") == "Cancel"
+    assert cancel.find(f"{DE}distributionReference") is not None
 
 
 def test_an_exercise_stays_an_exercise(engine: Engine, registry: StationRegistry,
@@ -118,7 +126,7 @@ def test_the_target_area_carries_the_shape_and_each_prefecture_at_risk(
     area = AlertArea(Names(ja="境", en="Border"),
                      [(MUNICIPALITY_CODE, "043419"), (MUNICIPALITY_CODE, "072133"),
                       (MUNICIPALITY_CODE, "072010")], [ring], None)
-    envelope = assert_valid_edxl_de(render_edxl(render_cap(event, station, rules), area))
+    envelope = assert_valid_edxl_de(render_edxl(cap_of(event, registry, rules), area))
     target = envelope.find(f"{DE}targetArea")
     assert target is not None
     assert [(child.tag.removeprefix(DE), child.text) for child in target] == [
@@ -134,7 +142,7 @@ def test_what_edxl_de_has_no_word_for_is_refused(engine: Engine, registry: Stati
     assert station is not None
     area = alert_area(station, registry)
     with pytest.raises(EnvelopeError, match="Draft"):
-        render_edxl(render_cap(event, station, rules, status="Draft"), area)
+        render_edxl(cap_of(event, registry, rules, status="Draft"), area)
     with pytest.raises(EnvelopeError, match=r"not a CAP 1\.2 alert"):
         render_edxl(b"<alert/>", area)
     with pytest.raises(EnvelopeError, match="well-formed"):

@@ -10,13 +10,13 @@ import re
 from lxml import etree
 
 from floodwatch.alerts.area import alert_area
-from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.edxl import render_edxl
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import RULES_FILE
 from tests.alerts.test_typhoon import typhoon_readings
+from tests.cap_support import cap_of
 from tests.conftest import SAMPLE_REGISTRY
 from tests.support import REPO_ROOT
 from tests.xsd import assert_valid_edxl_de
@@ -34,7 +34,7 @@ def example_envelope() -> str:
         for event in engine.on_reading(reading).events:
             station = registry.get(event.station)
             assert station is not None
-            cap = render_cap(event, station, rules)
+            cap = cap_of(event, registry, rules)
             if b"<msgType>Update</msgType><scope>Public</scope>" in cap:
                 document = assert_valid_edxl_de(
                     render_edxl(cap, alert_area(station, registry)))

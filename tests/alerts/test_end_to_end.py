@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from floodwatch.core.bus import cap_identifier_event_id
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationKind
 from floodwatch.services.process import free_port
@@ -124,7 +125,8 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
         assert cap.split(b"\n", 1)[1] in envelope
     order = [topic.split("/")[1] for topic, _, _ in events.messages if topic.endswith("/g1")]
     assert order == ["alerts", "cap", "edxl"] * len(G1_EXPECTED)
-    assert b"<identifier>floodwatch:g1/6</identifier>" in caps[ESCALATION_TO_3]
+    identifier = caps[ESCALATION_TO_3].split(b"<identifier>")[1].split(b"<")[0].decode()
+    assert cap_identifier_event_id(identifier) == "g1/6"
     # A single reading's escalation: for officers only until the next one confirms it.
     assert b"<scope>Restricted</scope>" in caps[ESCALATION_TO_3]
     assert b"<scope>Public</scope>" in caps[ESCALATION_TO_3 - 1]  # the confirmation of 2

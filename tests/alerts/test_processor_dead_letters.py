@@ -19,6 +19,7 @@ from floodwatch.core import bus
 from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import river
+from tests.cap_support import profile
 
 RECEIVED = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)
 
@@ -72,7 +73,7 @@ def run_batch_with(engine: Engine, store: AlertStore, rules: AlertRules,
                    batch: list[ReceivedMessage]) -> InMemoryBus:
     stop = asyncio.Event()
     memory = InMemoryBus(batch, stop, store)
-    asyncio.run(AlertProcessor(engine, store, memory, rules).run(stop))
+    asyncio.run(AlertProcessor(engine, store, memory, rules, profile=profile(rules)).run(stop))
     return memory
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floodwatch.alerts.cap import STAFF_ONLY
+from floodwatch.alerts.cap_profile import STAFF_ONLY
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import AlertType, Event, Transition
 from floodwatch.alerts.rules import AlertRules

@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -74,12 +75,12 @@ def test_sigkill_and_restart_gives_the_uninterrupted_sequence(
     rules = AlertRules.load(RULES_FILE, registry)
     messages = bus(readings)
     engine = Engine(registry, rules)
-    expected: list[bytes] = []
+    expected: list[dict[str, object]] = []
     for reading in readings:
         for event in engine.on_reading(reading).events:
             station = registry.get(event.station)
             assert station is not None
-            expected.append(event_payload(event, station, rules.labels))
+            expected.append(decided(event_payload(event, station, rules.labels)))
     assert len(expected) >= 40
 
     def log(name: str) -> Path:
@@ -93,7 +94,8 @@ def test_sigkill_and_restart_gives_the_uninterrupted_sequence(
         wait_for(lambda: got.count() >= len(expected), 60, "the uninterrupted run's events")
     assert whole.stop() == 0
     uninterrupted = [payload for _, payload, _ in got.messages]
-    assert uninterrupted == expected
+    assert [decided(payload) for payload in uninterrupted] == expected
+    assert_issued_in_order(uninterrupted)
 
     # Killed half-way through, while readings keep arriving, then restarted.
     env = run_env(tmp_path, mosquitto, influx, "killed", registry_file)
@@ -114,13 +116,33 @@ def test_sigkill_and_restart_gives_the_uninterrupted_sequence(
     assert second.stop() == 0
     received = [payload for _, payload, _ in got.messages]
     deduplicated = unique(got.messages)
-    assert deduplicated == expected
+    assert [decided(payload) for payload in deduplicated] == expected
+    assert_issued_in_order(deduplicated)
     # A re-send after the kill repeats an event id with the very same bytes, never a
     # different event under the same id.
     by_id: dict[str, set[bytes]] = {}
     for payload in received:
         by_id.setdefault(json.loads(payload)["event_id"], set()).add(payload)
     assert all(len(versions) == 1 for versions in by_id.values())
+
+
+def decided(payload: bytes) -> dict[str, object]:
+    """What the engine decided of an event: all but its CAP fields, whose ``sent`` is the
+    wall clock when it was issued and whose identifier names the engine's state."""
+    document: dict[str, object] = json.loads(payload)
+    document.pop("cap", None)
+    return document
+
+
+def assert_issued_in_order(payloads: list[bytes]) -> None:
+    """Each alert's messages are sent later and later, across the kill too."""
+    last: dict[str, datetime] = {}
+    for payload in payloads:
+        document = json.loads(payload)
+        sent = datetime.fromisoformat(document["cap"]["sent"])
+        if document["alert_id"] in last:
+            assert sent > last[document["alert_id"]], document["event_id"]
+        last[document["alert_id"]] = sent
 
 
 def unique(messages: list[tuple[str, bytes, float]]) -> list[bytes]:

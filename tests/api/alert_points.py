@@ -9,12 +9,12 @@ import subprocess
 from datetime import datetime
 from typing import Any
 
-from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.history import history_line
 from floodwatch.alerts.model import AlertType, Cause, Event, EventRef, Transition
 from floodwatch.alerts.render import event_message, event_payload
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core.registry import StationRegistry
+from tests.cap_support import cap_fields, cap_of
 from tests.support import REPO_ROOT
 
 RULES_FILE = REPO_ROOT / "config" / "alert-rules.yaml"
@@ -49,18 +49,18 @@ class StoredAlerts:
         station = self.registry.get(event.station)
         assert station is not None
         return history_line(event, station, self.rules.labels,
-                            event_payload(event, station, self.rules.labels),
+                            event_payload(event, station, self.rules.labels,
+                                          cap_fields(event, self.rules)),
                             self.cap(event) if with_cap else None)
 
     def cap(self, event: Event) -> bytes:
-        station = self.registry.get(event.station)
-        assert station is not None
-        return render_cap(event, station, self.rules)
+        return cap_of(event, self.registry, self.rules)
 
     def document(self, event: Event) -> dict[str, Any]:
         station = self.registry.get(event.station)
         assert station is not None
-        return event_message(event, station, self.rules.labels).model_dump(mode="json")
+        return event_message(event, station, self.rules.labels,
+                             cap_fields(event, self.rules)).model_dump(mode="json")
 
 
 def retain_status(port: int, station: str, alerts: list[dict[str, Any]], *,

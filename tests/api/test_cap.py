@@ -41,8 +41,11 @@ def test_cap_messages_and_public_atom_feed(
                  NOW - timedelta(hours=1, minutes=50), previous_level=3)
     escalated = event("sukagawa", 3, 1, Transition.ESCALATED, 4, NOW - timedelta(hours=1),
                       previous_level=3, first_confirmed=told)
+    # An officer acknowledged it: staff's own message (Restricted), never the public's.
+    acknowledged = event("sukagawa", 4, 1, Transition.ACKNOWLEDGED, 4,
+                         NOW - timedelta(minutes=30), previous_level=4, first_confirmed=told)
     # One reading took it to 5: for staff until the next agrees (scope Restricted).
-    unconfirmed = event("sukagawa", 4, 1, Transition.ESCALATED, 5,
+    unconfirmed = event("sukagawa", 5, 1, Transition.ESCALATED, 5,
                         NOW - timedelta(minutes=10), previous_level=4, confirmed=False,
                         first_confirmed=told)
     offline = event("akutsu", 1, 1, Transition.RAISED, 1, NOW - timedelta(hours=1),
@@ -64,7 +67,7 @@ def test_cap_messages_and_public_atom_feed(
         async with InfluxClient.from_settings(settings) as influx:
             await influx.create_database()
             await influx.write([alerts.line(e) for e in
-                                (raised, told, escalated, unconfirmed, offline,
+                                (raised, told, escalated, acknowledged, unconfirmed, offline,
                                  motomiya_raised, cleared, old_clear)]
                                + [alerts.line(without_cap, with_cap=False)])
         async with api_client(settings, sample_registry, headers={}) as anonymous:
@@ -79,8 +82,11 @@ def test_cap_messages_and_public_atom_feed(
             assert newest.status_code == 200
             assert newest.headers["content-type"] == "application/cap+xml"
             assert _canonical(newest.content) == _canonical(alerts.cap(escalated))
-            pending = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 4})
+            pending = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", params={"seq": 5})
             assert pending.status_code == 401
+            acknowledgement = await anonymous.get("/api/v1/alerts/sukagawa/1/cap",
+                                                  params={"seq": 4})
+            assert acknowledgement.status_code == 401
             viewer = {"Authorization": "Bearer viewer-key-0123456789"}
             staff_newest = await anonymous.get("/api/v1/alerts/sukagawa/1/cap", headers=viewer)
             assert _canonical(staff_newest.content) == _canonical(alerts.cap(unconfirmed))
@@ -122,8 +128,9 @@ def test_cap_messages_and_public_atom_feed(
             assert root.findtext(f"{ATOM}id") == "http://api.test/api/v1/alerts/feed.atom"
             entries = root.findall(f"{ATOM}entry")
             # Newest first; the staff-only, CAP-less and long-cleared alerts are absent,
-            # and sukagawa shows what the public last heard (not its unconfirmed 5).
-            expected = [(cleared, "Cancel"), (escalated, "Update")]
+            # and sukagawa shows what the public last heard (not its acknowledgement nor
+            # its unconfirmed 5). The all-clear is an Update (never a Cancel).
+            expected = [(cleared, "Update"), (escalated, "Update")]
             assert len(entries) == len(expected)
             for entry, (shown, msg_type) in zip(entries, expected, strict=True):
                 await _check_entry(anonymous, entry, shown, msg_type, alerts)
@@ -148,7 +155,7 @@ async def _check_entry(client: Any, entry: Any, shown: Any, msg_type: str,
     assert entry.findtext(f"{ATOM}id") == link.get("href")
     assert entry.findtext(f"{ATOM}title") == alerts.document(shown)["headline"]["ja"]
     assert entry.find(f"{ATOM}category").get("term") == msg_type
-    assert datetime.fromisoformat(entry.findtext(f"{ATOM}updated")) == shown.at
+    assert datetime.fromisoformat(entry.findtext(f"{ATOM}updated")) == shown.issued
     linked = await client.get(link.get("href").removeprefix("http://api.test"))
     assert linked.status_code == 200
     assert _canonical(linked.content) == _canonical(alerts.cap(shown))

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ValidationError
 
 from floodwatch.core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
 from floodwatch.core.registry import RegistryError, StationRegistry
+from tests.cap_support import SHIPPED_ADVICE
 
 
 def test_a_key_given_twice_is_refused_with_its_line() -> None:
@@ -52,4 +53,4 @@ def test_a_delivery_template_with_an_unknown_placeholder_names_it_and_its_place(
     text = "templates:\n  post: {ja: '{badge} {station}', en: '{badge}'}\n"
     with pytest.raises(ConfigError, match=r"<notify>: templates: post\.ja: "
                        r"unknown placeholder \{station\} \(allowed: advice, badge, body\)"):
-        NotifyConfig.from_yaml_text(text)
+        NotifyConfig.from_yaml_text(text, advice=SHIPPED_ADVICE)

@@ -24,6 +24,7 @@ from floodwatch.notify.compose import Composer, Fits, fits_mastodon, fits_x
 from floodwatch.notify.config import NotifyConfig
 from floodwatch.notify.notice import Notice
 from tests.alerts.conftest import RULES_FILE
+from tests.cap_support import SHIPPED_ADVICE
 from tests.conftest import SAMPLE_REGISTRY
 from tests.notify.support import NOTIFY_CONFIG
 
@@ -45,7 +46,7 @@ def sample_registry() -> StationRegistry:
 
 @cache
 def shipped_config() -> NotifyConfig:
-    return NotifyConfig.load(NOTIFY_CONFIG)
+    return NotifyConfig.load(NOTIFY_CONFIG, advice=SHIPPED_ADVICE)
 
 
 def composer(registry: StationRegistry, platform: str = "x",

@@ -13,11 +13,12 @@ from floodwatch.notify.deliveries import DeliveryLedger
 from floodwatch.notify.intake import Part
 from floodwatch.notify.notice import Notice, cap_event_id
 from floodwatch.notify.policy import DeliveryPolicy, Route
+from tests.cap_support import SHIPPED_ADVICE
 from tests.notify.support import NOTIFY_CONFIG, FakeClock, bus_messages
 
 
 def social_config(**overrides: object) -> Social:
-    base = NotifyConfig.load(NOTIFY_CONFIG).x.model_dump()
+    base = NotifyConfig.load(NOTIFY_CONFIG, advice=SHIPPED_ADVICE).x.model_dump()
     return Social.model_validate({**base, **overrides})
 
 
@@ -26,7 +27,7 @@ class SocialRig:
 
     def __init__(self, folder: Path, registry: StationRegistry, platform: Platform,
                  social: Social, clock: FakeClock) -> None:
-        self.config = NotifyConfig.load(NOTIFY_CONFIG)
+        self.config = NotifyConfig.load(NOTIFY_CONFIG, advice=SHIPPED_ADVICE)
         self.registry = registry
         self.clock = clock
         self.ledger = DeliveryLedger(folder / "deliveries.sqlite3")

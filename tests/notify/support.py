@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.render import event_payload
@@ -22,6 +21,7 @@ from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import REGISTRY_YAML, RULES_FILE, river, road
 from tests.alerts.test_typhoon import typhoon_readings
+from tests.cap_support import cap_fields, cap_of
 
 DELAY_HEADER = "x-test-delay"  # in a fake's answer: wait this long before answering
 NOTIFY_CONFIG = Path(__file__).resolve().parents[2] / "config" / "notify.yaml"
@@ -40,9 +40,10 @@ def bus_messages(registry: StationRegistry, events: list[Event]) -> list[tuple[s
         station = registry.get(event.station)
         assert station is not None
         messages.append((bus.ALERTS.name(station=event.station),
-                         event_payload(event, station, rules.labels)))
+                         event_payload(event, station, rules.labels,
+                                       cap_fields(event, rules))))
         messages.append((bus.CAP.name(station=event.station),
-                         render_cap(event, station, rules)))
+                         cap_of(event, registry, rules)))
     return messages
 
 

@@ -26,6 +26,7 @@ from floodwatch.notify.policy import DeliveryPolicy, Route
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.conftest import series, write_registry
 from tests.alerts.process import publish_all
+from tests.cap_support import SHIPPED_ADVICE
 from tests.notify.conftest import write_config
 from tests.notify.support import (
     NOTIFY_CONFIG,
@@ -82,7 +83,8 @@ def test_over_the_typhoon_no_unconfirmed_event_is_public_or_planned_for_resident
 
     routes = [Route("network", "all", Retry(), False), Route("x", "social", Retry(), True),
               Route("webhook:radio", "social", Retry(), False)]
-    policy = DeliveryPolicy(NotifyConfig.load(NOTIFY_CONFIG).policy, routes, FakeClock())
+    shipped = NotifyConfig.load(NOTIFY_CONFIG, advice=SHIPPED_ADVICE)
+    policy = DeliveryPolicy(shipped.policy, routes, FakeClock())
     ledger = DeliveryLedger(tmp_path / "deliveries.sqlite3")
     for event in events:  # one bus batch per event, in the engine's order
         ledger.receive(parts_of(sample_registry, [event]), {}, 0.0, policy.plan, 30.0)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from floodwatch.core.bus import cap_identifier_event_id
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.notify.config import NotifyConfig
@@ -22,6 +23,7 @@ from floodwatch.services.servers import MosquittoServer
 from tests.alerts.process import AlertsProcess, bus, publish_all
 from tests.alerts.test_sigkill import run_env
 from tests.alerts.test_typhoon import typhoon_readings
+from tests.cap_support import SHIPPED_ADVICE
 from tests.conftest import SAMPLE_REGISTRY
 from tests.notify.conftest import publish, run_with, until
 from tests.notify.support import bus_messages, typhoon_events
@@ -41,6 +43,10 @@ network:
 @pytest.fixture(scope="module")
 def cap_schema() -> etree.XMLSchema:
     return oasis_cap_schema()
+
+
+def network_config() -> NotifyConfig:
+    return NotifyConfig.from_yaml_text(CONFIG, advice=SHIPPED_ADVICE)
 
 
 def test_typhoon_reaches_the_disaster_network_as_valid_cap(
@@ -69,7 +75,8 @@ def test_typhoon_reaches_the_disaster_network_as_valid_cap(
             assert cap_schema.validate(document), cap_schema.error_log
             identifier = document.findtext("{urn:oasis:names:tc:emergency:cap:1.2}identifier")
             assert identifier is not None
-            event_id = identifier.removeprefix("floodwatch:")
+            event_id = cap_identifier_event_id(identifier)
+            assert event_id is not None
             assert topic == f"pref/cap/{event_id.split('/')[0]}"
             seen.add(event_id)
         assert seen == expected_ids
@@ -80,7 +87,7 @@ def test_typhoon_reaches_the_disaster_network_as_valid_cap(
         await until(lambda: len(sent_rows()) >= len(events), 20,
                     "delivery status in InfluxDB")
 
-    asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG), body))
+    asyncio.run(run_with(settings, sample_registry, network_config(), body))
 
     # A console connecting afterwards sees the station's status at once (retained).
     with collect(mosquitto.port, "pref/status/#") as console:
@@ -117,7 +124,7 @@ def test_network_broker_down_then_back_delivers_everything(
         finally:
             await asyncio.to_thread(network.stop)
 
-    asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG), body))
+    asyncio.run(run_with(settings, sample_registry, network_config(), body))
 
 
 def test_influxdb_down_never_stops_delivery(
@@ -133,7 +140,7 @@ def test_influxdb_down_never_stops_delivery(
             await publish(mosquitto.port, bus_messages(sample_registry, events))
             await until(lambda: got.count() >= len(events), 30, "deliveries without InfluxDB")
 
-    asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG), body))
+    asyncio.run(run_with(settings, sample_registry, network_config(), body))
     ledger = DeliveryLedger(ledger_path(settings))
     try:
         _, lines = StatusLines(ledger.db).batch(1000)
@@ -164,10 +171,10 @@ def test_typhoon_from_the_real_alert_engine(
             document = etree.fromstring(payload)
             assert cap_schema.validate(document), cap_schema.error_log
             ids.add(document.findtext("{urn:oasis:names:tc:emergency:cap:1.2}identifier"))
-        assert ids == {f"floodwatch:{event_id}" for event_id in expected}
+        assert {cap_identifier_event_id(str(i)) for i in ids} == set(expected)
 
     try:
-        asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(CONFIG),
+        asyncio.run(run_with(settings, sample_registry, network_config(),
                              body))
     finally:
         assert engine.stop() == 0

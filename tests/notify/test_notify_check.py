@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from floodwatch.core.advice import Advice, AdviceError
 from floodwatch.core.registry import StationRegistry
 from floodwatch.notify.config import ConfigError, NotifyConfig, name_problems
 from floodwatch.notify.templates import Templates
+from tests.cap_support import ADVICE_FILE, SHIPPED_ADVICE
 from tests.notify.conftest import write_config
 from tests.notify.notices import PUBLIC_PAGE, sample_registry, shipped_config
 from tests.support import REPO_ROOT
@@ -26,36 +28,46 @@ NAMED = "basins: {abukuma: {ja: 阿武隈川, en: Abukuma River}}\n"
 
 def problem(text: str) -> str:
     with pytest.raises(ConfigError) as caught:
-        NotifyConfig.from_yaml_text(text, "notify.yaml")
+        NotifyConfig.from_yaml_text(text, "notify.yaml", advice=SHIPPED_ADVICE)
     return str(caught.value)
 
 
 def test_the_shipped_templates_are_the_defaults() -> None:
-    assert shipped_config().templates == Templates()
+    assert shipped_config().templates == Templates(advice=SHIPPED_ADVICE)
 
 
 def test_social_channels_need_the_public_page() -> None:
     assert problem("mastodon: {enabled: true}\n") == (
         "notify.yaml: public_page_url is required when x or mastodon is enabled (the page "
         "summarising posts link to)")
-    assert NotifyConfig.from_yaml_text(SOCIAL).public_page_url == PUBLIC_PAGE
+    assert NotifyConfig.from_yaml_text(SOCIAL, advice=SHIPPED_ADVICE).public_page_url == PUBLIC_PAGE
 
 
 def test_an_act_level_without_advice_is_refused() -> None:
     text = """
 policy: {act_levels: {river_level: 2}}
 """
-    assert problem(text) == ("notify.yaml: templates.alerts.river_level.advice: no advice "
-                             "for act level 2 (policy.act_levels)")
+    assert problem(text) == ("notify.yaml: the advice file (FLOODWATCH_ADVICE): "
+                             "alerts.river_level.advice: no advice for act level 2 "
+                             "(policy.act_levels)")
 
 
 def test_an_alert_type_without_all_clear_advice_is_refused() -> None:
-    wording = shipped_config().templates.alerts["road_icing"].model_dump()
-    wording["all_clear_advice"] = {"ja": "", "en": ""}
-    config = shipped_config().model_dump()
-    config["templates"]["alerts"]["road_icing"] = wording
-    with pytest.raises(ValueError, match=r"road_icing\.all_clear_advice is empty"):
-        NotifyConfig.model_validate(config)
+    without_icing = Advice(alerts={name: given for name, given in SHIPPED_ADVICE.alerts.items()
+                                   if name != "road_icing"})
+    with pytest.raises(ConfigError, match=r"alerts\.road_icing: missing \(no all_clear"):
+        NotifyConfig.from_yaml_text("", "notify.yaml", advice=without_icing)
+    empty = ADVICE_FILE.read_text(encoding="utf-8").replace(
+        'en: "Keep driving safely."', 'en: ""')
+    with pytest.raises(AdviceError, match=r"advice.yaml: alerts\.road_icing\.all_clear\.en"):
+        Advice.from_yaml_text(empty, "advice.yaml")
+
+
+def test_advice_left_in_the_notify_file_is_refused_with_where_it_went() -> None:
+    text = "templates: {alerts: {river_level: {advice: {3: {ja: 逃げて, en: Go}}}}}\n"
+    assert problem(text) == (
+        "notify.yaml: templates.alerts.river_level.advice: advice is no longer here but in "
+        "the advice file (FLOODWATCH_ADVICE, config/advice.yaml)")
 
 
 def test_an_alert_type_without_wording_is_refused() -> None:
@@ -71,9 +83,9 @@ def test_an_unknown_placeholder_is_refused() -> None:
 
 
 def test_names_residents_read_are_checked_against_the_registry() -> None:
-    social = NotifyConfig.from_yaml_text(SOCIAL + NAMED)
+    social = NotifyConfig.from_yaml_text(SOCIAL + NAMED, advice=SHIPPED_ADVICE)
     assert name_problems(social, sample_registry()) == []
-    unnamed = NotifyConfig.from_yaml_text(SOCIAL)
+    unnamed = NotifyConfig.from_yaml_text(SOCIAL, advice=SHIPPED_ADVICE)
     assert name_problems(unnamed, sample_registry())[0].startswith(
         "basins: no names for basin 'abukuma' (station ")
     rivers = StationRegistry(list(sample_registry()),
@@ -81,7 +93,7 @@ def test_names_residents_read_are_checked_against_the_registry() -> None:
     assert "station akutsu: river 'abukuma' has no names in the registry's rivers " \
         "(FLOODWATCH_STATIONS)" in name_problems(social, rivers)
     # Without X or Mastodon no resident reads them.
-    assert name_problems(NotifyConfig.from_yaml_text(""), rivers) == []
+    assert name_problems(NotifyConfig.from_yaml_text("", advice=SHIPPED_ADVICE), rivers) == []
 
 
 def test_notify_check_fails_on_a_basin_without_names(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from floodwatch.core.bus import cap_identifier_event_id
 from floodwatch.core.registry import StationRegistry
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.process import AlertsProcess, publish_all
@@ -129,8 +130,9 @@ def test_sigkill_and_restart_delivers_everything_and_posts_nothing_twice(
         assert second.stop() == 0
 
     ids = {event.event_id for event in events}
-    cap_ids = {payload.split(b"<identifier>floodwatch:")[1].split(b"<")[0].decode()
-               for _, payload, _ in network.messages}
+    cap_ids = {cap_identifier_event_id(
+        payload.split(b"<identifier>")[1].split(b"<")[0].decode())
+        for _, payload, _ in network.messages}
     assert cap_ids == ids
     hook_ids = {r.headers["x-floodwatch-event-id"] for r in fake.recorded("/hook")}
     assert hook_ids == ids

@@ -24,6 +24,7 @@ from floodwatch.notify.config import NotifyConfig
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.conftest import river, road
 from tests.alerts.process import publish_all
+from tests.cap_support import SHIPPED_ADVICE
 from tests.notify.conftest import write_config
 from tests.notify.support import (
     NOTIFY_CONFIG,
@@ -88,7 +89,7 @@ def test_a_storm_names_every_gauge_at_an_act_level_and_every_post_carries_advice
     registry_path = tmp_path / "stations.yaml"
     registry_path.write_text(storm_registry_text(), encoding="utf-8")
     events = events_of(registry, storm_readings())
-    config = NotifyConfig.load(NOTIFY_CONFIG)
+    config = NotifyConfig.load(NOTIFY_CONFIG, advice=SHIPPED_ADVICE)
     x, mastodon = tweet_server(), mastodon_server()
 
     def respond(request: Recorded) -> tuple[int, dict[str, str], bytes]:
@@ -176,9 +177,11 @@ def told_events(state_dir: Path, client_id: str, channel: str) -> dict[str, int]
 
 
 def has_advice(config: NotifyConfig, text: str) -> bool:
-    return any(advice.ja in text or advice.en in text
-               for wording in config.templates.alerts.values()
-               for advice in [*wording.advice.values(), wording.all_clear_advice])
+    advice = config.templates.advice
+    assert advice is not None
+    return any(given.ja in text or given.en in text
+               for per_type in advice.alerts.values()
+               for given in [*per_type.advice.values(), per_type.all_clear])
 
 
 def mentions(registry: StationRegistry, station_id: str, text: str) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from floodwatch.core.bus import cap_identifier_event_id
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.notify.channels.base import DeliveryError
@@ -19,6 +20,7 @@ from floodwatch.notify.channels.webhook import WebhookChannel
 from floodwatch.notify.config import NotifyConfig, Webhook
 from floodwatch.notify.deliveries import StoredEvent
 from floodwatch.services.servers import MosquittoServer
+from tests.cap_support import SHIPPED_ADVICE
 from tests.notify.conftest import delivery_states, publish, run_with, until
 from tests.notify.support import (
     DELAY_HEADER,
@@ -78,8 +80,8 @@ def test_webhook_signed_retried_and_bad_channels_reported(
                 await until(lambda: states(ids) == {"sent"} and network.count() >= len(events),
                             60, "every webhook")
 
-        asyncio.run(run_with(settings, sample_registry, NotifyConfig.from_yaml_text(text),
-                             body))
+        delivery = NotifyConfig.from_yaml_text(text, advice=SHIPPED_ADVICE)
+        asyncio.run(run_with(settings, sample_registry, delivery, body))
     problems = [line for line in capsys.readouterr().out.splitlines()
                 if "channel problem" in line]
     assert len(problems) == 3, problems
@@ -100,7 +102,8 @@ def test_webhook_signed_retried_and_bad_channels_reported(
         signed = f"{timestamp}.{event_id}.".encode() + request.body
         expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
         assert request.headers["x-floodwatch-signature"] == f"sha256={expected}"
-        assert f"<identifier>floodwatch:{event_id}</identifier>".encode() in request.body
+        identifier = request.body.split(b"<identifier>")[1].split(b"<")[0].decode()
+        assert cap_identifier_event_id(identifier) == event_id
     assert not receiver.recorded("/other")
 
 

@@ -1,0 +1,134 @@
+"""floodwatch's CAP profile (docs/cap.md): what each alert event's CAP message says
+beyond the event itself -- identifier, sent, expires, msgType, scope, references,
+responseType and instruction. ``alerts.cap`` writes them as CAP 1.2 XML, and the JSON
+event carries the same fields (``bus.CapFieldsMessage``), from this one place.
+
+- msgType: Alert for the first message of an alert its audience gets, Update for every
+  later one, the all-clear included (with responseType AllClear). Never Cancel: in
+  Japanese practice (JMA's 取消) that withdraws a message as erroneous, which only an
+  officer may do (not built).
+- scope: Public for what residents may be told; Restricted for staff's own messages
+  (offline, data quality, an officer's acknowledgement: ``cap_restriction``) and an
+  escalation no second reading has confirmed (``cap_unconfirmed_restriction``).
+- references: the public's messages reference the alert's first Public one; staff's
+  Restricted ones the raise.
+- expires = sent + the alert type's duration (``cap.expires``), the all-clear's short.
+- instruction: the advice residents' posts carry (core.advice), of the level told of;
+  the all-clear advice once an alert is lowered below its advice or cleared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+from floodwatch.alerts.cap_settings import ResponseType
+from floodwatch.alerts.labels import Urgency
+from floodwatch.alerts.model import AlertType, Event, EventRef, Transition
+from floodwatch.alerts.render import shown_level
+from floodwatch.alerts.rules import AlertRules
+from floodwatch.core import bus
+from floodwatch.core.advice import Advice, Text
+
+JST = timezone(timedelta(hours=9), "JST")
+STAFF_ONLY = {AlertType.OFFLINE, AlertType.DATA_QUALITY}
+ESCALATING = {Transition.RAISED, Transition.ESCALATED, Transition.CONFIRMED,
+              Transition.ACKNOWLEDGED}
+
+
+def cap_time(moment: datetime) -> str:
+    # CAP's dateTime allows neither "Z" nor fractions of a second.
+    return moment.astimezone(JST).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class CapFields:
+    """What the profile decides for one event."""
+
+    identifier: str
+    sent: datetime
+    expires: datetime
+    msg_type: Literal["Alert", "Update"]
+    scope: Literal["Public", "Restricted"]
+    restriction: str | None
+    references: str | None  # "sender,identifier,sent" of the message this one updates
+    response_type: ResponseType
+    urgency: Urgency
+    severity: str
+    instruction: Text | None
+
+    def message(self) -> bus.CapFieldsMessage:
+        return bus.CapFieldsMessage(
+            identifier=self.identifier, sent=cap_time(self.sent),
+            expires=cap_time(self.expires), msg_type=self.msg_type, scope=self.scope,
+            response_type=self.response_type,
+            instruction=None if self.instruction is None
+            else bus.LocalText(ja=self.instruction.ja, en=self.instruction.en))
+
+
+class CapProfile:
+    """The profile's decisions for one engine: its rules, the advice and the namespace
+    of its identifiers ("{deployment_id}:{instance}", alerts.store)."""
+
+    def __init__(self, rules: AlertRules, advice: Advice, namespace: str) -> None:
+        if not bus.CAP_NAMESPACE_RE.match(namespace):
+            raise ValueError(f"not a CAP identifier namespace: {namespace!r}")
+        self.rules = rules
+        self.advice = advice
+        self.namespace = namespace
+
+    def identifier(self, event_id: str) -> str:
+        return bus.cap_identifier(self.namespace, event_id)
+
+    def fields(self, event: Event) -> CapFields:
+        rules = self.rules
+        staff_only = event.alert_type in STAFF_ONLY
+        acknowledgement = event.transition is Transition.ACKNOWLEDGED
+        public = event.confirmed and not staff_only and not acknowledgement
+        restriction = None
+        if staff_only or acknowledgement:
+            restriction = rules.cap_restriction
+        elif not event.confirmed:
+            restriction = rules.cap_unconfirmed_restriction
+        referenced = _referenced(event, public=public)
+        references = None if referenced is None else ",".join((
+            rules.cap_sender, self.identifier(referenced.event_id),
+            cap_time(referenced.sent or referenced.at)))
+        cleared = event.transition is Transition.CLEARED
+        level = rules.labels.level(event.alert_type, shown_level(event))
+        sent = event.issued
+        expiry = rules.cap.expires
+        return CapFields(
+            identifier=self.identifier(event.event_id), sent=sent,
+            expires=sent + (expiry.all_clear if cleared else expiry.of(event.alert_type)),
+            msg_type="Alert" if referenced is None else "Update",
+            scope="Public" if public else "Restricted", restriction=restriction,
+            references=references,
+            response_type="AllClear" if cleared
+            else rules.cap.response_type(event.alert_type, event.level),
+            urgency="Past" if cleared else level.urgency,
+            severity="Minor" if cleared else level.severity,
+            instruction=self._instruction(event))
+
+    def _instruction(self, event: Event) -> Text | None:
+        alert_type = event.alert_type.value
+        if event.transition in ESCALATING:
+            return self.advice.advice_for(alert_type, event.level)
+        # Lowered: the advice of the level it still holds; below every advised level
+        # (or cleared), what the all-clear advises.
+        lowered = None if event.transition is Transition.CLEARED \
+            else self.advice.advice_for(alert_type, event.level)
+        return lowered or self.advice.all_clear_for(alert_type)
+
+
+def _referenced(event: Event, *, public: bool) -> EventRef | None:
+    """The message this one updates: None when it begins an account of the alert (a CAP
+    Alert) -- the raise for staff, the first confirmed event for the public."""
+    if public:
+        first = event.first_confirmed
+        assert first is not None  # a confirmed event always names it (model.Event)
+        return None if first.event_id == event.event_id else first
+    if event.transition is Transition.RAISED:
+        return None
+    return EventRef(event_id=event.alert_id, at=event.raised_at, sent=event.raise_sent)
