@@ -9,7 +9,7 @@ profile (docs/cap.md; the decisions are alerts.cap_profile's).
   ``onset`` the reading's time, ``expires``, ``senderName``, headline and description
   from the templates, ``instruction`` from the advice file, ``web`` and ``contact``,
   parameters with the event id, level name, official alert level and ``confirmed``, and
-  the area at risk (alerts.area): its municipalities' names, its polygon (or the
+  the area at risk (core.alert_area): its municipalities' names, its polygon (or the
   station's point as a circle of radius 0) and its geocodes.
 """
 
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from floodwatch.alerts.area import AlertArea, alert_area
 from floodwatch.alerts.cap_profile import CapFields, CapProfile, cap_time
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.render import headline, projection_text, shown_level
 from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.alert_area import AlertArea, alert_area
 from floodwatch.core.registry import Station, StationRegistry
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"

@@ -22,11 +22,9 @@ from typing import Protocol
 import structlog
 
 from floodwatch.alerts import metrics
-from floodwatch.alerts.area import alert_area
 from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.cap_profile import CapProfile
 from floodwatch.alerts.commands import CommandRejected, parse_command, rejection_payload
-from floodwatch.alerts.edxl import render_edxl
 from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.history import flag_line, history_line, no_data_history_line
 from floodwatch.alerts.model import AlertType, Event, Transition
@@ -38,7 +36,9 @@ from floodwatch.alerts.render import (
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore, Changes, EventPublication
 from floodwatch.core import bus
+from floodwatch.core.alert_area import alert_area
 from floodwatch.core.deadletter import deadletter_payload
+from floodwatch.core.edxl import render_edxl
 from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import Station

@@ -45,13 +45,16 @@ class Network(_Model):
     cap_topic: str = bus.NETWORK.name(part="cap", station="{station}")
     json_topic: str = bus.NETWORK.name(part="alerts", station="{station}")
     status_topic: str = bus.NETWORK.name(part="status", station="{station}")
+    # The CAP in its EDXL-DE 1.0 envelope too (docs/edxl.md), e.g.
+    # bousai/floodwatch/edxl/{station}; off when unset.
+    edxl_topic: str | None = None
     retry: Retry = Retry()
 
 
 class Webhook(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
     url: str
-    format: Literal["cap", "json"] = "cap"
+    format: Literal["cap", "json", "edxl"] = "cap"  # edxl: the CAP in EDXL-DE 1.0
     events: Literal["all", "social"] = "all"
     retry: Retry = Retry()
 

@@ -21,11 +21,13 @@ from collections.abc import Callable
 import structlog
 
 from floodwatch.core.mqtt import BrokerAddress, MqttError, MqttSession, PublishRefused
+from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.core.waiting import wait_event
 from floodwatch.notify.channels.base import DeliveryError
 from floodwatch.notify.config import Network, Retry
 from floodwatch.notify.deliveries import DeliveryLedger, StoredEvent
+from floodwatch.notify.envelope import edxl_envelope
 
 log = structlog.get_logger("notify.network")
 
@@ -63,10 +65,11 @@ class NetworkChannel:
     concurrency = 16
 
     def __init__(self, address: BrokerAddress, client_id: str, config: Network,
-                 keepalive_s: int = 30) -> None:
+                 keepalive_s: int = 30, registry: StationRegistry | None = None) -> None:
         """Raises MqttError for an unusable address (e.g. a CA file that cannot be read)."""
         self.retry: Retry = config.retry
         self._config = config
+        self._registry = registry  # for the EDXL-DE envelope's area (edxl_topic)
         self._address = address
         # No session kept on the broker (expiry 0): nothing is subscribed, and what we
         # published and it did not acknowledge is resent from our side.
@@ -96,6 +99,13 @@ class NetworkChannel:
         if event.json is not None:
             messages.append((self._config.json_topic.format(station=event.station),
                              event.json))
+        if self._config.edxl_topic is not None and self._registry is not None:
+            try:
+                messages.append((self._config.edxl_topic.format(station=event.station),
+                                 edxl_envelope(event, self._registry)))
+            except DeliveryError as exc:  # the CAP and JSON still go: they matter most
+                log.error("no EDXL-DE envelope for this event", event_id=event.event_id,
+                          error=exc.detail)
         await self._publish_all(messages, retain=False)
         return f"published to {', '.join(topic for topic, _ in messages)}"
 

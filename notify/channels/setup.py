@@ -49,17 +49,18 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def _network_channel(settings: Settings, config: NotifyConfig,
+def _network_channel(settings: Settings, config: NotifyConfig, registry: StationRegistry,
                      problems: list[ChannelProblem]) -> NetworkChannel | None:
-    topic_problems = [problem for problem in map(topic_problem, (
-        config.network.cap_topic, config.network.json_topic, config.network.status_topic))
-        if problem]
+    topics = (config.network.cap_topic, config.network.json_topic,
+              config.network.status_topic, config.network.edxl_topic)
+    topic_problems = [problem for problem in map(topic_problem, filter(None, topics))
+                      if problem]
     if topic_problems:
         problems += [ChannelProblem("network", problem) for problem in topic_problems]
         return None
     try:
         return NetworkChannel(network_address(settings), settings.notify_network_client_id,
-                              config.network, settings.mqtt_keepalive_s)
+                              config.network, settings.mqtt_keepalive_s, registry)
     except MqttError as exc:  # e.g. a CA file that cannot be read
         problems.append(ChannelProblem("network", str(exc)))
         return None
@@ -70,7 +71,7 @@ def build_channels(settings: Settings, config: NotifyConfig, registry: StationRe
     channels = Channels()
     problems = channels.problems
     if config.network.enabled:
-        channels.network = _network_channel(settings, config, problems)
+        channels.network = _network_channel(settings, config, registry, problems)
         if channels.network is not None:
             channels.routes.append(Route("network", "all", config.network.retry, False))
 
@@ -84,7 +85,7 @@ def build_channels(settings: Settings, config: NotifyConfig, registry: StationRe
         if problem is not None:
             problems.append(ChannelProblem(name, problem))
             continue
-        channels.webhooks.append(WebhookChannel(hook, secrets[hook.name], http))
+        channels.webhooks.append(WebhookChannel(hook, secrets[hook.name], http, registry))
         channels.routes.append(Route(name, hook.events, hook.retry, hook.format == "json"))
 
     def composer(social: Social, fits: Fits) -> Composer:

@@ -25,11 +25,14 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from floodwatch.core.registry import StationRegistry
 from floodwatch.notify.channels.base import DeliveryError
 from floodwatch.notify.config import Retry, Webhook
 from floodwatch.notify.deliveries import StoredEvent
+from floodwatch.notify.envelope import edxl_envelope
 
-CONTENT_TYPES = {"cap": "application/cap+xml", "json": "application/json"}
+CONTENT_TYPES = {"cap": "application/cap+xml", "json": "application/json",
+                 "edxl": "application/xml"}
 # What docs/notify.md tells receivers: refuse a timestamp further from their clock.
 REPLAY_WINDOW_S = 300
 
@@ -73,15 +76,18 @@ def url_problem(url: str) -> str | None:
 class WebhookChannel:
     concurrency = 4
 
-    def __init__(self, hook: Webhook, secret: bytes, http: httpx.AsyncClient) -> None:
+    def __init__(self, hook: Webhook, secret: bytes, http: httpx.AsyncClient,
+                 registry: StationRegistry | None = None) -> None:
         self.name = channel_name(hook)
         self.retry: Retry = hook.retry
         self._hook = hook
         self._secret = secret
         self._http = http
+        self._registry = registry or StationRegistry([])  # the envelope's area (edxl)
 
     async def deliver(self, event: StoredEvent) -> str:
-        body = event.cap if self._hook.format == "cap" else event.json
+        body = (edxl_envelope(event, self._registry) if self._hook.format == "edxl"
+                else event.cap if self._hook.format == "cap" else event.json)
         if body is None:
             # Only after the pair timeout; the other part may still come on a redelivery.
             raise DeliveryError(f"the event's {self._hook.format.upper()} never arrived")

@@ -1,11 +1,11 @@
-"""The area an alert speaks for (alerts.area): the codes receivers act on, and the
+"""The area an alert speaks for (core.alert_area): the codes receivers act on, and the
 shape, from the station registry."""
 
 from __future__ import annotations
 
 import pytest
 
-from floodwatch.alerts.area import (
+from floodwatch.core.alert_area import (
     GAUGE_CODE,
     MUNICIPALITY_CODE,
     RIVER_CODE,

@@ -1,4 +1,4 @@
-"""The EDXL-DE 1.0 envelope (alerts.edxl): valid against the OASIS schema, the CAP inside
+"""The EDXL-DE 1.0 envelope (core.edxl): valid against the OASIS schema, the CAP inside
 it unchanged and valid against CAP's, and each envelope field mapped from the CAP and
 the alert area as docs/edxl.md says."""
 
@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from floodwatch.alerts.area import MUNICIPALITY_CODE, AlertArea, alert_area
-from floodwatch.alerts.edxl import EnvelopeError, render_edxl, subdivisions
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.alert_area import MUNICIPALITY_CODE, AlertArea, alert_area
+from floodwatch.core.edxl import EnvelopeError, render_edxl, subdivisions
 from floodwatch.core.registry import Names, StationRegistry
 from tests.alerts.conftest import RULES_FILE
 from tests.alerts.test_cap import lifecycle

@@ -9,10 +9,10 @@ import re
 
 from lxml import etree
 
-from floodwatch.alerts.area import alert_area
-from floodwatch.alerts.edxl import render_edxl
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.rules import AlertRules
+from floodwatch.core.alert_area import alert_area
+from floodwatch.core.edxl import render_edxl
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import RULES_FILE
 from tests.alerts.test_typhoon import typhoon_readings

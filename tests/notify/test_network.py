@@ -28,6 +28,7 @@ from tests.conftest import SAMPLE_REGISTRY
 from tests.notify.conftest import publish, run_with, until
 from tests.notify.support import bus_messages, typhoon_events
 from tests.support import InfluxQuery, collect, wait_for
+from tests.xsd import assert_valid_edxl_de
 from tests.xsd import cap_schema as oasis_cap_schema
 
 pytestmark = pytest.mark.slow
@@ -37,6 +38,7 @@ network:
   cap_topic: pref/cap/{station}
   json_topic: pref/json/{station}
   status_topic: pref/status/{station}
+  edxl_topic: pref/edxl/{station}
 """
 
 
@@ -66,6 +68,7 @@ def test_typhoon_reaches_the_disaster_network_as_valid_cap(
             await publish(mosquitto.port, [*messages, ("floodwatch/status/sukagawa", status)])
             await until(lambda: got.count("pref/cap/") >= len(events)
                         and got.count("pref/json/") >= len(events)
+                        and got.count("pref/edxl/") >= len(events)
                         and got.count("pref/status/") >= 1, 60, "every event on the network")
         caps = [(topic, payload) for topic, payload, _ in got.messages
                 if topic.startswith("pref/cap/")]
@@ -81,6 +84,16 @@ def test_typhoon_reaches_the_disaster_network_as_valid_cap(
             seen.add(event_id)
         assert seen == expected_ids
         assert {p["event_id"] for p in got.payloads("pref/json/")} == expected_ids
+        # The same CAP in its EDXL-DE envelope, for L-Alert partners (network.edxl_topic).
+        cap_by_station: dict[str, list[bytes]] = {topic.split("/")[-1]: [] for topic, _ in caps}
+        for topic, payload in caps:
+            cap_by_station[topic.split("/")[-1]].append(payload.split(b"\n", 1)[1])
+        envelopes = [(topic, payload) for topic, payload, _ in got.messages
+                     if topic.startswith("pref/edxl/")]
+        assert len(envelopes) == len(events)
+        for topic, payload in envelopes:
+            assert_valid_edxl_de(payload)
+            assert any(cap in payload for cap in cap_by_station[topic.split("/")[-1]])
         # Waited for while notify runs: a stop cancels the status writer, and what it had
         # not written yet waits in the delivery ledger for the next start
         # (test_influxdb_down...).

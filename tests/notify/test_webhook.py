@@ -16,7 +16,7 @@ from floodwatch.core.bus import cap_identifier_event_id
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.notify.channels.base import DeliveryError
-from floodwatch.notify.channels.webhook import WebhookChannel
+from floodwatch.notify.channels.webhook import WebhookChannel, sign
 from floodwatch.notify.config import NotifyConfig, Webhook
 from floodwatch.notify.deliveries import StoredEvent
 from floodwatch.services.servers import MosquittoServer
@@ -30,6 +30,7 @@ from tests.notify.support import (
     typhoon_events,
 )
 from tests.support import collect
+from tests.xsd import assert_valid_edxl_de
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +130,30 @@ def test_a_refusal_is_told_apart_from_a_failure_worth_retrying(
         error = asyncio.run(attempt(fake.url + "/hook"))
     assert error.refused is refused
     assert error.detail == f"HTTP {status}"
+
+
+def test_a_webhook_can_take_the_cap_in_its_edxl_de_envelope(
+        sample_registry: StationRegistry) -> None:
+    event = typhoon_events(sample_registry)[0]
+    cap = next(payload for topic, payload in bus_messages(sample_registry, [event])
+               if topic.startswith("floodwatch/cap/"))
+    stored = StoredEvent(event.event_id, event.station, b"{}", cap)
+
+    def respond(_request: Recorded) -> tuple[int, dict[str, str], bytes]:
+        return 204, {}, b""
+
+    async def deliver(url: str) -> None:
+        hook = Webhook(name="relay", url=url, format="edxl")
+        async with httpx.AsyncClient() as http:
+            await WebhookChannel(hook, b"key", http, sample_registry).deliver(stored)
+
+    with fake_http(respond) as fake:
+        asyncio.run(deliver(fake.url + "/relay"))
+    [request] = fake.recorded("/relay")
+    assert request.headers["content-type"] == "application/xml; charset=utf-8"
+    envelope = assert_valid_edxl_de(request.body)
+    assert envelope.tag == "{urn:oasis:names:tc:emergency:EDXL:DE:1.0}EDXLDistribution"
+    assert cap.split(b"\n", 1)[1] in request.body  # the very CAP, wrapped
+    timestamp = request.headers["x-floodwatch-timestamp"]
+    assert request.headers["x-floodwatch-signature"] == sign(
+        b"key", timestamp, event.event_id, request.body)

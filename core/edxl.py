@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from xml.etree import ElementTree as ET
 
-from floodwatch.alerts.area import AlertArea
+from floodwatch.core.alert_area import AlertArea
 
 EDXL_NS = "urn:oasis:names:tc:emergency:EDXL:DE:1.0"
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
