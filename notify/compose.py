@@ -101,14 +101,6 @@ class Composer:
     def wording(self) -> Wording:
         return Wording(self.templates, self.registry, self.basins, self.public_page_url)
 
-    def compose(self, notices: Sequence[Notice]) -> str:
-        """One post about ``notices`` (several events of a station: its latest)."""
-        latest: dict[str, Notice] = {}
-        for notice in notices:
-            if notice.station not in latest or notice.seq > latest[notice.station].seq:
-                latest[notice.station] = notice
-        return self.thread(list(latest.values()), max_posts=1)[0]
-
     def thread(self, notices: Sequence[Notice], *, max_posts: int = 1) -> list[str]:
         """The posts (the first, then its replies in order) that tell residents about
         ``notices`` -- each the latest event of its station, all of one group the social
