@@ -9,10 +9,13 @@ long for X (twitter-text) or Mastodon; the road closure is posted on its own."""
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -205,3 +208,78 @@ def links_level(text: str, alert_type: str, level: int) -> bool:
                     query.get("level", ["99"])[0]) <= level:
                 return True
     return False
+
+
+TWO_RIVERS = """
+rivers:
+  kita: {ja: 北川, en: Kita River}
+  minami: {ja: 南川, en: Minami River}
+stations:
+  - {id: n1, kind: river, name: {ja: 北一, en: North one}, river: kita, basin: kita,
+     location: {lat: 38.0, lon: 140.4}, interval_s: 600,
+     levels_m: {standby: 1.0, caution: 2.0, evacuation: 3.0, danger: 4.0, flooding: 5.0}}
+  - {id: s1, kind: river, name: {ja: 南一, en: South one}, river: minami, basin: minami,
+     location: {lat: 37.0, lon: 140.4}, interval_s: 600,
+     levels_m: {standby: 1.0, caution: 2.0, evacuation: 3.0, danger: 4.0, flooding: 5.0}}
+"""
+
+
+def test_while_x_is_paused_by_429_the_live_escalation_posts_before_a_basin_that_cleared(
+        tmp_path: Path, mosquitto: MosquittoServer,
+        settings_env: Callable[..., dict[str, str]]) -> None:
+    """A real notify process and a fake X on loopback: North one was told at danger;
+    X answers 429 for a while; meanwhile North floods and clears and South reaches
+    danger. When X reopens, South's live escalation is posted first -- then North's
+    flood (never hidden by its clear), then North's all-clear."""
+    registry = StationRegistry.from_yaml_text(TWO_RIVERS)
+    registry_path = tmp_path / "stations.yaml"
+    registry_path.write_text(TWO_RIVERS, encoding="utf-8")
+    levels = {"n1": [0.5, 1.5, 2.5, 3.5, 4.1, 4.2, 5.2, 5.3, 4.5, 3.5, 2.5, 1.5,
+                     0.5, 0.5, 0.5, 0.5],
+              "s1": [0.5] * 9 + [1.5, 2.5, 3.5, 4.2, 4.3]}
+    events = events_of(registry, [river(station, 10 * step, series[min(step, len(series) - 1)])
+                                  for step in range(16) for station, series in levels.items()])
+    told = next(i for i, e in enumerate(events)
+                if e.station == "n1" and e.level == 4 and e.confirmed)
+    x = tweet_server()
+    closed_until = [0.0]
+    accepted: list[dict[str, Any]] = []  # the bodies X published, in order
+    refused: list[str] = []
+
+    def respond(request: Recorded) -> tuple[int, dict[str, str], bytes]:
+        if time.time() < closed_until[0]:
+            refused.append(json.loads(request.body)["text"])
+            return 429, {"x-rate-limit-remaining": "0",
+                         "x-rate-limit-reset": str(int(closed_until[0]) + 1)}, b"{}"
+        accepted.append(json.loads(request.body))
+        return x(request)
+
+    client_id, state_dir = f"notify-{uuid.uuid4().hex[:8]}", tmp_path / "state"
+    with fake_http(respond) as fake:
+        notify_yaml = (f"network: {{enabled: false}}\npublic_page_url: {PUBLIC_PAGE}\n"
+                       "basins: {kita: {ja: 北川, en: Kita}, minami: {ja: 南川, en: Minami}}\n"
+                       "x: {enabled: true, gather_s: 1}\n")
+        env = settings_env(
+            notify_config=write_config(tmp_path, notify_yaml), stations=registry_path,
+            notify_client_id=client_id, state_dir=state_dir,
+            notify_x_consumer_key="key", notify_x_consumer_secret="key-secret",
+            notify_x_access_token="token", notify_x_access_token_secret="token-secret",
+            notify_x_api_url=fake.url)
+        notify = NotifyStageProcess(env, tmp_path / "notify.log").start()
+
+        def started() -> list[str]:
+            return [body["text"] for body in accepted if "reply" not in body]
+
+        publish_all(mosquitto.port, bus_messages(registry, events[:told + 1]))
+        wait_for(lambda: len(started()) == 1, 30, "North's danger posted")
+        closed_until[0] = time.time() + 15
+        publish_all(mosquitto.port, bus_messages(registry, events[told + 1:]))
+        wait_for(lambda: len(started()) == 4, 60, "the posts after X reopened")
+        assert notify.stop() == 0
+    assert refused  # X did refuse while the storm went on
+    posts = started()
+    assert "南一" in posts[1]  # the live escalation first
+    assert "北一" in posts[2]
+    assert "氾濫が発生しました" in posts[2]
+    assert "北一" in posts[3]
+    assert "解除" in posts[3]
