@@ -28,7 +28,7 @@ from floodwatch.alerts.labels import Urgency
 from floodwatch.alerts.model import AlertType, Event, EventRef, Transition
 from floodwatch.alerts.render import shown_level
 from floodwatch.alerts.rules import AlertRules
-from floodwatch.core import bus
+from floodwatch.core import bus, cap_ids
 from floodwatch.core.advice import Advice, Text
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -72,14 +72,14 @@ class CapProfile:
     of its identifiers ("{deployment_id}:{instance}", alerts.store)."""
 
     def __init__(self, rules: AlertRules, advice: Advice, namespace: str) -> None:
-        if not bus.CAP_NAMESPACE_RE.match(namespace):
+        if not cap_ids.CAP_NAMESPACE_RE.match(namespace):
             raise ValueError(f"not a CAP identifier namespace: {namespace!r}")
         self.rules = rules
         self.advice = advice
         self.namespace = namespace
 
     def identifier(self, event_id: str) -> str:
-        return bus.cap_identifier(self.namespace, event_id)
+        return cap_ids.cap_identifier(self.namespace, event_id)
 
     def fields(self, event: Event) -> CapFields:
         rules = self.rules

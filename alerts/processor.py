@@ -22,23 +22,17 @@ from typing import Protocol
 import structlog
 
 from floodwatch.alerts import metrics
-from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.cap_profile import CapProfile
 from floodwatch.alerts.commands import CommandRejected, parse_command, rejection_payload
 from floodwatch.alerts.engine import Engine, Outcome
-from floodwatch.alerts.history import flag_line, history_line, no_data_history_line
-from floodwatch.alerts.model import AlertType, Event, Transition
-from floodwatch.alerts.render import (
-    event_payload,
-    no_data_payload,
-    status_payload,
-)
+from floodwatch.alerts.history import flag_line, no_data_history_line
+from floodwatch.alerts.model import AlertType, Transition
+from floodwatch.alerts.publications import Publisher
+from floodwatch.alerts.render import no_data_payload, status_payload
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore, Changes, EventPublication
 from floodwatch.core import bus
-from floodwatch.core.alert_area import alert_area
 from floodwatch.core.deadletter import deadletter_payload
-from floodwatch.core.edxl import render_edxl
 from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import Station
@@ -71,12 +65,11 @@ class AlertProcessor:
                  profile: CapProfile, tick_s: float = 0.0, cap_status: str = "Actual",
                  on_history: Callable[[], None] | None = None) -> None:
         self.engine = engine
-        self._profile = profile
         self._store = store
         self._bus = bus
         self._rules = rules
         self._labels = rules.labels
-        self._cap_status = cap_status
+        self._publisher = Publisher(engine.registry, rules.labels, profile, cap_status)
         self._tick_s = tick_s
         self._last_tick = 0.0
         self._last_reading = 0.0  # loop time a reading last arrived
@@ -205,7 +198,8 @@ class AlertProcessor:
         # Everything is rendered before anything joins the batch: if rendering fails, the
         # batch holds none of this outcome (and the engine is restored), rather than a
         # state whose events were never published.
-        rendered = [self._render(event) for event in outcome.events]
+        rendered = [self._publisher.render(event, self._station(event.station))
+                    for event in outcome.events]
         flag_lines = [flag_line(flagged, self._station(flagged.station))
                       for flagged in outcome.flags]
         for state in outcome.states:
@@ -240,22 +234,6 @@ class AlertProcessor:
         station = self.engine.registry.get(station_id)
         assert station is not None  # the engine decides only for registered stations
         return station
-
-    def _render(self, event: Event) -> tuple[list[EventPublication], str]:
-        """The event's publications, in the order consumers get them (JSON, CAP, then
-        the CAP in its EDXL-DE envelope), and its history line."""
-        station = self._station(event.station)
-        payload = event_payload(event, station, self._labels,
-                                self._profile.fields(event).message())
-        cap = render_cap(event, station, self.engine.registry, self._profile,
-                         self._cap_status)
-        envelope = render_edxl(cap, alert_area(station, self.engine.registry))
-        at = {"station": event.station}
-        return ([EventPublication(event.event_id, bus.ALERTS.name(**at), payload),
-                 EventPublication(f"{event.event_id}/cap", bus.CAP.name(**at), cap),
-                 EventPublication(f"{event.event_id}/edxl", bus.EDXL.name(**at), envelope)],
-                # The CAP goes into the history too: the API serves it and its Atom feed.
-                history_line(event, station, self._labels, payload, cap))
 
     def _restore_engine(self, changes: Changes) -> None:
         states, clock = self._store.load()

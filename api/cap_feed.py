@@ -3,7 +3,7 @@ aggregators (Google Public Alerts, the WMO register of alerting authorities) pol
 
 Each entry is one alert's newest Public event and links to its CAP 1.2 message. Current means
 open in the alert engine's retained status, plus alerts cleared in the last
-``CANCEL_WINDOW`` so an aggregator that polls sees the all-clear (an ``Update`` with
+``CLEARED_WINDOW`` so an aggregator that polls sees the all-clear (an ``Update`` with
 responseType ``AllClear``, docs/cap.md) and withdraws the alert instead of letting it
 expire. Staff-only CAP messages (scope Restricted: offline, data quality, officers'
 acknowledgements, an escalation not yet confirmed) are never listed.
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 ATOM_MEDIA_TYPE = "application/atom+xml"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-CANCEL_WINDOW = timedelta(hours=24)
+CLEARED_WINDOW = timedelta(hours=24)
 LANGUAGES = {"ja": "ja-JP", "en": "en-US"}
 TITLES = {"ja": "floodwatch 発表中の警報・情報", "en": "floodwatch: current alerts"}
 EXAMPLE_FEED = (f'<?xml version=\'1.0\' encoding=\'utf-8\'?><feed xmlns="{ATOM_NS}" '
@@ -50,7 +50,7 @@ async def _current(influx: InfluxClient, live: LiveCache, registry: StationRegis
     for station, alert in live.open_alerts():
         if isinstance(alert.get("alert_id"), str):
             current[alert["alert_id"]] = station
-    for station, alert_id in await cleared_since(influx, datetime.now(UTC) - CANCEL_WINDOW):
+    for station, alert_id in await cleared_since(influx, datetime.now(UTC) - CLEARED_WINDOW):
         current.setdefault(alert_id, station)
     return [(station, alert_id) for alert_id, station in current.items()
             if station in registry]

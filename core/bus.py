@@ -11,131 +11,58 @@ network say to floodwatch), so a producer and its consumers cannot drift apart:
 
 Every message carries ``schema_version``. A change that an older consumer could misread
 (a renamed or retyped field, a changed meaning) raises it; adding a field does not.
-The CAP 1.2 documents are XML whose schema is CAP's own; their ``identifier`` is
-``floodwatch:{deployment_id}:{instance}:{event_id}`` (``cap_identifier``; docs/cap.md):
-the instance is random, made with the alert engine's state, so neither another
-deployment with the same sender nor this one after a state reset repeats an identifier.
+The CAP 1.2 documents are XML whose schema is CAP's own; their identifiers are
+core.cap_ids's.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
 
-from floodwatch.core.registry import StationKind
+from floodwatch.core.topics import (
+    ALERTS,
+    CAP,
+    COMMAND_REJECTIONS,
+    COMMANDS,
+    DEADLETTER,
+    DEVICE,
+    EDXL,
+    NETWORK,
+    NO_DATA,
+    READINGS,
+    STATUS,
+    TOPICS,
+    Stage,
+    Topic,
+    commands_for,
+    shared,
+)
+
+__all__ = [  # the topics, from core.topics: the contract is read as one module
+    "ALERTS",
+    "CAP",
+    "COMMANDS",
+    "COMMAND_REJECTIONS",
+    "DEADLETTER",
+    "DEVICE",
+    "EDXL",
+    "NETWORK",
+    "NO_DATA",
+    "READINGS",
+    "STATUS",
+    "TOPICS",
+    "Stage",
+    "Topic",
+    "commands_for",
+    "shared",
+]
 
 SCHEMA_VERSION = 1
-Stage = Literal["devices", "ingest", "alerts", "notify", "api", "operators", "network"]
 EVENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}/[0-9]{1,18}$")
-CAP_IDENTIFIER_PREFIX = "floodwatch:"
-DEPLOYMENT_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-# "{deployment_id}:{instance}": who issued an identifier (alerts.store.cap_namespace).
-CAP_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}:[0-9a-f]{8,32}$")
-
-
-@dataclass(frozen=True)
-class Topic:
-    """One topic family: how a topic is named, how consumers subscribe, who uses it."""
-
-    template: str  # "floodwatch/alerts/{station}"
-    filters: tuple[str, ...]  # what consumers subscribe to
-    payload: str  # the model (or format) of its messages, for the README
-    producers: tuple[Stage, ...]
-    consumers: tuple[Stage, ...]
-    meaning: str
-    retained: bool = False
-
-    def name(self, **parts: str) -> str:
-        return self.template.format(**parts)
-
-    @property
-    def prefix(self) -> str:
-        """The fixed start every topic of this family has."""
-        return self.template.split("{", 1)[0]
-
-
-def _kinds(template: str) -> tuple[str, ...]:
-    return tuple(template.format(kind=kind.value, station="+") for kind in StationKind)
-
-
-DEVICE = Topic(
-    "sensors/{kind}/{station}", _kinds("sensors/{kind}/{station}"),
-    "device JSON or SenML (see Device contract)", ("devices",), ("ingest",),
-    "one station's readings, from its own device")
-READINGS = Topic(
-    "floodwatch/readings/{kind}/{station}", ("floodwatch/readings/#",), "ReadingMessage",
-    ("ingest",), ("alerts", "api"), "each validated reading, times in UTC (`...Z`)")
-DEADLETTER = Topic(
-    "floodwatch/deadletter", ("floodwatch/deadletter",), "DeadLetter", ("ingest", "alerts"),
-    ("operators",), "each message a stage could not use, with the reason")
-ALERTS = Topic(
-    "floodwatch/alerts/{station}", ("floodwatch/alerts/+",), "AlertEventMessage",
-    ("alerts",), ("notify", "api"), "each alert event (docs/alerts.md)")
-CAP = Topic(
-    "floodwatch/cap/{station}", ("floodwatch/cap/+",), "CAP 1.2 XML", ("alerts",),
-    ("notify",), "the same event as CAP 1.2 (docs/cap.md), `identifier` "
-    "`floodwatch:{deployment_id}:{instance}:{event_id}`")
-# For partner systems subscribed on the bus broker (an L-Alert relay); notify does not
-# read it (docs/edxl.md says what a notify channel for it would need).
-EDXL = Topic(
-    "floodwatch/edxl/{station}", ("floodwatch/edxl/+",), "EDXL-DE 1.0 XML", ("alerts",),
-    ("network",), "the same CAP in an EDXL-DE 1.0 envelope, `distributionID` "
-    "`{identifier}:edxl` (docs/edxl.md)")
-STATUS = Topic(
-    "floodwatch/status/{station}", ("floodwatch/status/+",), "StatusMessage", ("alerts",),
-    ("notify", "api"), "the station's current alert state", retained=True)
-# The open ones are also in each silent station's status (StatusMessage.no_data), which
-# is how notify, the API and the dashboard see them.
-NO_DATA = Topic(
-    "floodwatch/no-data", ("floodwatch/no-data",), "NoDataMessage", ("alerts",),
-    ("operators",), "for officers: most stations of a basin or of all fell silent at "
-    "once, and when data flows again (docs/alerts.md)")
-COMMANDS = Topic(
-    "floodwatch/commands/{verb}/{station}", ("floodwatch/commands/#",),
-    "AcknowledgeCommand (verb `acknowledge`), FloodingCommand (verb `flooding`)", ("api",),
-    ("alerts",), "officers' commands; answered by an alert event with `cause.command_id`")
-COMMAND_REJECTIONS = Topic(
-    "floodwatch/command-rejections", ("floodwatch/command-rejections",), "CommandRejection",
-    ("alerts",), ("operators",), "a command the engine refused, with the reason")
-# The disaster network's topics are notify's settings (config/notify.yaml); these are
-# their defaults, and the ACL grants notify the family on the bus broker.
-NETWORK = Topic(
-    "bousai/floodwatch/{part}/{station}", ("bousai/floodwatch/#",),
-    "`cap`: CAP 1.2 XML, `alerts`: AlertEventMessage, `status`: StatusMessage (retained); "
-    "`edxl`: EDXL-DE 1.0 XML when configured",
-    ("notify",), ("network",), "what the disaster network receives (docs/notify.md)")
-
-TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, EDXL, STATUS,
-                             NO_DATA, COMMANDS, COMMAND_REJECTIONS, NETWORK)
-
-
-def shared(topic_filter: str, group: str) -> str:
-    """An MQTT 5 shared subscription: the group's subscribers split the messages."""
-    return f"$share/{group}/{topic_filter}"
-
-
-def commands_for(station: str) -> str:
-    """The filter of every command to one station (a partitioned alert engine)."""
-    return COMMANDS.name(verb="+", station=station)
-
-
-def cap_identifier(namespace: str, event_id: str) -> str:
-    """``namespace``: "{deployment_id}:{instance}" of the engine that issued the event."""
-    return f"{CAP_IDENTIFIER_PREFIX}{namespace}:{event_id}"
-
-
-def cap_identifier_event_id(identifier: str) -> str | None:
-    """The event id inside one of our CAP identifiers; None for any other identifier."""
-    if not identifier.startswith(CAP_IDENTIFIER_PREFIX):
-        return None
-    namespace, _, event_id = identifier.removeprefix(CAP_IDENTIFIER_PREFIX).rpartition(":")
-    if not CAP_NAMESPACE_RE.match(namespace) or not EVENT_ID_RE.match(event_id):
-        return None
-    return event_id
 
 
 # --- messages -----------------------------------------------------------------------

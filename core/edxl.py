@@ -12,7 +12,7 @@ Mapping (docs/edxl.md):
   ``dateTimeSent`` the CAP ``sent``; ``distributionStatus`` the CAP ``status``.
 - ``distributionType``: Alert -> Report, Update -> Update, Cancel -> Cancel, each
   Update or Cancel with a ``distributionReference`` to the envelope of every CAP
-  message it references (EDXL-DE's references have CAP's form: id,sender,sent).
+  message it references (EDXL-DE 1.0 distributionReference: distributionID,senderID,dateTimeSent).
 - ``combinedConfidentiality`` and the content's ``confidentiality``: the standard's
   default ``UNCLASSIFIED AND NOT SENSITIVE`` for a Public CAP; ``RESTRICTED`` (with
   the CAP's own ``restriction`` as the content description) otherwise.
@@ -127,6 +127,12 @@ def render_edxl(cap: bytes, area: AlertArea) -> bytes:
     body = _DECLARATION.sub(b"", cap, count=1)
     return (b"<?xml version='1.0' encoding='utf-8'?>\n" + before.encode()
             + b"<embeddedXMLContent>" + body + b"</embeddedXMLContent>" + after.encode())
+
+
+def is_public(cap: bytes) -> bool:
+    """Whether the CAP's scope is Public: only those go to partners (an L-Alert relay);
+    Restricted ones (staff-only, unconfirmed) stay on the officers' channels."""
+    return _parse(cap).findtext(f"{CAP}scope") == "Public"
 
 
 def _parse(cap: bytes) -> ET.Element:

@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from floodwatch.core import bus
+from floodwatch.core import bus, cap_ids
 
 CAP_NS = "{urn:oasis:names:tc:emergency:cap:1.2}"
 
@@ -87,7 +87,7 @@ def cap_event_id(document: bytes) -> str:
     identifier = root.findtext(f"{CAP_NS}identifier")
     if root.tag != f"{CAP_NS}alert" or identifier is None:
         raise NoticeError("not a CAP 1.2 alert with an identifier")
-    event_id = bus.cap_identifier_event_id(identifier)
+    event_id = cap_ids.cap_identifier_event_id(identifier)
     if event_id is None:
         raise NoticeError(f"CAP identifier {identifier[:80]!r} is not one of ours")
     return event_id

@@ -26,13 +26,15 @@ from typing import Literal
 
 import structlog
 
+from floodwatch.core.edxl import EnvelopeError, is_public
 from floodwatch.notify.config import Policy, Retry
 from floodwatch.notify.deliveries import DeliveryLedger, Planned, StoredEvent
 from floodwatch.notify.notice import Notice, NoticeError
 
 log = structlog.get_logger("notify.policy")
 
-Audience = Literal["all", "social"]
+# public: only events whose CAP is Public (an EDXL-DE webhook: partners relay to residents)
+Audience = Literal["all", "social", "public"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,8 @@ class DeliveryPolicy:
         for route in self._routes:
             if route.needs_json and notice is None:
                 continue
+            if route.audience == "public" and not _public(event):
+                continue
             if route.audience == "social":
                 if notice is None:
                     continue
@@ -116,3 +120,10 @@ class DeliveryPolicy:
             planned.append(Planned(route.channel, urgency, now + route.retry.expire_s,
                                    alert_id))
         return planned
+
+
+def _public(event: StoredEvent) -> bool:
+    try:
+        return event.cap is not None and is_public(event.cap)
+    except EnvelopeError:
+        return False

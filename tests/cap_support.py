@@ -8,7 +8,7 @@ from floodwatch.alerts.cap import render_cap
 from floodwatch.alerts.cap_profile import CapProfile
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.rules import AlertRules
-from floodwatch.core import bus
+from floodwatch.core import bus, cap_ids
 from floodwatch.core.advice import Advice
 from floodwatch.core.registry import StationRegistry
 from tests.support import REPO_ROOT
@@ -21,7 +21,7 @@ __all__ = ["cap_schema"]  # tests import it from here too
 
 
 def identifier(event_id: str, namespace: str = NAMESPACE) -> str:
-    return bus.cap_identifier(namespace, event_id)
+    return cap_ids.cap_identifier(namespace, event_id)
 
 
 def profile(rules: AlertRules, namespace: str = NAMESPACE) -> CapProfile:

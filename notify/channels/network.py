@@ -101,8 +101,10 @@ class NetworkChannel:
                              event.json))
         if self._config.edxl_topic is not None and self._registry is not None:
             try:
-                messages.append((self._config.edxl_topic.format(station=event.station),
-                                 edxl_envelope(event, self._registry)))
+                envelope = edxl_envelope(event, self._registry)
+                if envelope is not None:  # Public only: the topic is for partners
+                    messages.append((self._config.edxl_topic.format(station=event.station),
+                                     envelope))
             except DeliveryError as exc:  # the CAP and JSON still go: they matter most
                 log.error("no EDXL-DE envelope for this event", event_id=event.event_id,
                           error=exc.detail)

@@ -29,7 +29,7 @@ from floodwatch.notify.channels.webhook import (
 from floodwatch.notify.channels.x import XPlatform, x_client
 from floodwatch.notify.compose import Composer, Fits, fits_mastodon, fits_x
 from floodwatch.notify.config import NotifyConfig, Social
-from floodwatch.notify.policy import Route
+from floodwatch.notify.policy import Audience, Route
 
 
 @dataclass
@@ -86,7 +86,10 @@ def build_channels(settings: Settings, config: NotifyConfig, registry: StationRe
             problems.append(ChannelProblem(name, problem))
             continue
         channels.webhooks.append(WebhookChannel(hook, secrets[hook.name], http, registry))
-        channels.routes.append(Route(name, hook.events, hook.retry, hook.format == "json"))
+        # An EDXL-DE webhook is a partner's: only Public CAP (docs/edxl.md).
+        audience: Audience = ("public" if hook.format == "edxl" and hook.events == "all"
+                              else hook.events)
+        channels.routes.append(Route(name, audience, hook.retry, hook.format == "json"))
 
     def composer(social: Social, fits: Fits) -> Composer:
         return Composer(config.templates, social, registry, config.basins, fits,

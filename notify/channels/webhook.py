@@ -86,8 +86,12 @@ class WebhookChannel:
         self._registry = registry or StationRegistry([])  # the envelope's area (edxl)
 
     async def deliver(self, event: StoredEvent) -> str:
-        body = (edxl_envelope(event, self._registry) if self._hook.format == "edxl"
-                else event.cap if self._hook.format == "cap" else event.json)
+        if self._hook.format == "edxl":
+            body = edxl_envelope(event, self._registry)
+            if body is None:  # the policy plans only Public ones for an edxl webhook
+                raise DeliveryError("a Restricted CAP is not for partners", refused=True)
+        else:
+            body = event.cap if self._hook.format == "cap" else event.json
         if body is None:
             # Only after the pair timeout; the other part may still come on a redelivery.
             raise DeliveryError(f"the event's {self._hook.format.upper()} never arrived")

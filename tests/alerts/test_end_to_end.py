@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from floodwatch.core.bus import cap_identifier_event_id
+from floodwatch.core.cap_ids import cap_identifier_event_id
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationKind
 from floodwatch.services.process import free_port
@@ -109,22 +109,25 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
         # The history is written after the events are published: once it is complete,
         # any extra event would have been collected too.
         wait_for(lambda: len(stored()) == len(G1_EXPECTED), 20, "the alert history in InfluxDB")
-        wait_for(lambda: events.count("floodwatch/edxl/") >= len(G1_EXPECTED), 20,
-                 "the EDXL-DE envelopes")
+
     payloads = events.payloads("floodwatch/alerts/")
     assert [brief(p) for p in payloads] == G1_EXPECTED
     assert [p["seq"] for p in payloads] == list(range(1, len(G1_EXPECTED) + 1))
     caps = [payload for topic, payload, _ in events.messages if topic == "floodwatch/cap/g1"]
     assert len(caps) == len(G1_EXPECTED)
-    # Each event's CAP again in its EDXL-DE envelope, published after it (JSON, CAP, EDXL).
+    # Each Public CAP again in its EDXL-DE envelope, published after it (JSON, CAP,
+    # EDXL); a Restricted one (staff-only, unconfirmed) never goes to partners.
+    public = [cap for cap in caps if b"<scope>Public</scope>" in cap]
+    assert 0 < len(public) < len(caps)
     envelopes = [payload for topic, payload, _ in events.messages
                  if topic == "floodwatch/edxl/g1"]
-    assert len(envelopes) == len(G1_EXPECTED)
-    for cap, envelope in zip(caps, envelopes, strict=True):
+    assert len(envelopes) == len(public)
+    for cap, envelope in zip(public, envelopes, strict=True):
         assert_valid_edxl_de(envelope)
         assert cap.split(b"\n", 1)[1] in envelope
     order = [topic.split("/")[1] for topic, _, _ in events.messages if topic.endswith("/g1")]
-    assert order == ["alerts", "cap", "edxl"] * len(G1_EXPECTED)
+    assert order == [part for cap in caps for part in
+                     (("alerts", "cap", "edxl") if cap in public else ("alerts", "cap"))]
     identifier = caps[ESCALATION_TO_3].split(b"<identifier>")[1].split(b"<")[0].decode()
     assert cap_identifier_event_id(identifier) == "g1/6"
     # A single reading's escalation: for officers only until the next one confirms it.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.core.bus import cap_identifier_event_id
+from floodwatch.core.cap_ids import cap_identifier_event_id
 from floodwatch.core.registry import StationRegistry
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.process import AlertsProcess, publish_all

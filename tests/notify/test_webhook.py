@@ -6,19 +6,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
-from floodwatch.core.bus import cap_identifier_event_id
+from floodwatch.core.cap_ids import cap_identifier_event_id
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.notify.channels.base import DeliveryError
+from floodwatch.notify.channels.setup import build_channels
 from floodwatch.notify.channels.webhook import WebhookChannel, sign
 from floodwatch.notify.config import NotifyConfig, Webhook
-from floodwatch.notify.deliveries import StoredEvent
+from floodwatch.notify.deliveries import DeliveryLedger, StoredEvent
+from floodwatch.notify.policy import DeliveryPolicy, Route
 from floodwatch.services.servers import MosquittoServer
 from tests.cap_support import SHIPPED_ADVICE
 from tests.notify.conftest import delivery_states, publish, run_with, until
@@ -134,9 +138,11 @@ def test_a_refusal_is_told_apart_from_a_failure_worth_retrying(
 
 def test_a_webhook_can_take_the_cap_in_its_edxl_de_envelope(
         sample_registry: StationRegistry) -> None:
-    event = typhoon_events(sample_registry)[0]
-    cap = next(payload for topic, payload in bus_messages(sample_registry, [event])
-               if topic.startswith("floodwatch/cap/"))
+    # The first event with a Public CAP (an EDXL-DE webhook is a partner's).
+    event, cap = next((event, payload) for event in typhoon_events(sample_registry)
+                      for topic, payload in bus_messages(sample_registry, [event])
+                      if topic.startswith("floodwatch/cap/")
+                      and b"<scope>Public</scope>" in payload)
     stored = StoredEvent(event.event_id, event.station, b"{}", cap)
 
     def respond(_request: Recorded) -> tuple[int, dict[str, str], bytes]:
@@ -157,3 +163,29 @@ def test_a_webhook_can_take_the_cap_in_its_edxl_de_envelope(
     timestamp = request.headers["x-floodwatch-timestamp"]
     assert request.headers["x-floodwatch-signature"] == sign(
         b"key", timestamp, event.event_id, request.body)
+
+
+def test_an_edxl_webhook_is_planned_only_public_cap(sample_registry: StationRegistry) -> None:
+    """A partner relays to residents: staff-only and unconfirmed (Restricted) CAP never
+    reaches an EDXL-DE webhook; a CAP or JSON webhook (events: all) still gets both."""
+    config = NotifyConfig.from_yaml_text(
+        "network: {enabled: false}\nwebhooks:\n"
+        "  - {name: relay, url: 'http://relay.test/x', format: edxl}\n"
+        "  - {name: city, url: 'http://city.test/x', format: cap}\n", advice=SHIPPED_ADVICE)
+    settings = Settings(notify_webhook_secrets="relay:k1,city:k2")
+
+    async def routes() -> list[Route]:
+        async with httpx.AsyncClient() as http:
+            return build_channels(settings, config, sample_registry, http).routes
+
+    policy = DeliveryPolicy(config.policy, asyncio.run(routes()), time.time)
+    ledger = DeliveryLedger(Path(tempfile.mkdtemp()) / "ledger.sqlite3")
+    planned: dict[str, set[str]] = {}
+    for event in typhoon_events(sample_registry)[:40]:
+        parts = dict((topic.split("/")[1], payload) for topic, payload
+                     in bus_messages(sample_registry, [event]))
+        stored = StoredEvent(event.event_id, event.station, parts["alerts"], parts["cap"])
+        scope = "Public" if b"<scope>Public</scope>" in parts["cap"] else "Restricted"
+        for plan in policy.plan(stored, ledger):
+            planned.setdefault(plan.channel, set()).add(scope)
+    assert planned == {"webhook:relay": {"Public"}, "webhook:city": {"Public", "Restricted"}}
