@@ -44,8 +44,10 @@ export class AlertPanel {
     const week = Date.now() - 7 * 86400 * 1000;
     const raised = Math.min(...alerts.map((a) => Date.parse(a.raised_at) || week));
     try {
-      const answer = await api.deliveries(new Date(Math.max(week, raised - 60 * 1000)));
-      this.deliveries = byAlert(answer.deliveries);
+      const since = new Date(Math.max(week, raised - 60 * 1000));
+      const [every, unknown] = await Promise.all([api.deliveries(since),
+        api.deliveries(since, ['unknown'])]);
+      this.deliveries = byAlert([...every.deliveries, ...unknown.deliveries]);
     } catch {
       return; // the connection state already says what is wrong; keep the last known
     }

@@ -54,10 +54,12 @@ export const api = {
     const query = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
     return request(`api/v1/stations/${encodeURIComponent(stationId)}/readings?${query}`);
   },
-  // Staff only (a key even with public read): every state, so each alert's channels show.
-  deliveries(since) {
+  // Staff only (a key even with public read): every state by default, so each alert's
+  // channels show; `states` narrows it (the unknown ones, fetched on their own so a long
+  // storm's list, cut at 1000, can never hide a post an officer must check).
+  deliveries(since, states = ['pending', 'sent', 'failed', 'expired', 'unknown', 'superseded']) {
     const query = new URLSearchParams({ since: since.toISOString(), limit: '1000' });
-    for (const state of ['pending', 'sent', 'failed', 'expired', 'unknown', 'superseded']) {
+    for (const state of states) {
       query.append('state', state);
     }
     return request(`api/v1/deliveries?${query}`);
