@@ -16,8 +16,8 @@ Time and ordering policy, per station:
   pipeline are alerts.silence's: live, the wall time elapsed since the last reading
   arrived lets it see a pipeline fall silent, without ever moving the clock.
 - After each reading and tick, open alerts whose CAP messages are half-way to their
-  ``expires`` are renewed (alerts.renewal): the one decision the issue clock (the wall
-  clock, live) takes part in, as ``expires`` is a wall-clock promise to receivers.
+  ``expires`` are renewed (alerts.renewal), on the inputs' time -- and, live, on the
+  issue clock too, as ``expires`` is a wall-clock promise to receivers.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ class Engine:
         issued = self._issued()
         swept = self.silence.sweep(self.states, origin=origin, watermark=watermark, now=now,
                                    exclude=exclude, issued=issued)
-        events, states = renew(self.states, now=issued or now, at=now, issued=issued,
+        events, states = renew(self.states, at=now, issued=issued,
                                expiry=self.rules.cap.expires,
                                silenced=lambda station: self.silence.covering(station)
                                is not None)

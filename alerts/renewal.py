@@ -18,8 +18,13 @@ an Update referencing what came before, with a new ``expires``.
 - While the station sends nothing (offline, or covered by a no-data alert) the
   renewal says so (``detail.data_missing``, the last reading's time): it repeats the
   last level known, never lowers it.
-- "Now" is the time messages are sent by (the engine's issue clock, the wall clock
-  live; without one, the inputs' own time): ``expires`` is a wall-clock promise.
+- Half-way is judged on the inputs' time (the reading time the message was decided
+  at, against the engine's clock: the watermark, plus on a tick the wall time since
+  the last reading arrived), so a replay renews exactly where the live run did; and,
+  live, also on the issue clock against the message's ``sent``: ``expires`` is a
+  wall-clock promise, kept even if readings arrive stamped hours late. (A backlog
+  replayed fast is renewed as often as its readings' time says: more messages, never
+  fewer.)
 """
 
 from __future__ import annotations
@@ -37,19 +42,22 @@ from floodwatch.core.readings import format_ts
 OFFLINE, NO_DATA = "offline", "no_data"
 
 
-def half_gone(message: EventRef, duration: timedelta, now: datetime) -> bool:
-    """Whether ``message`` is half-way to its expiry (for one kept without it, the
-    alert type's duration after it was sent)."""
-    expires = message.expires or message.issued + duration
-    return now >= message.issued + (expires - message.issued) / 2
+def half_gone(message: EventRef, duration: timedelta, at: datetime,
+              issued: datetime | None) -> bool:
+    """Whether ``message`` is half-way to its expiry, by the inputs' time ``at`` or the
+    issue clock ``issued`` (for a message kept without its expiry: the alert type's
+    duration after it was sent)."""
+    half = ((message.expires or message.issued + duration) - message.issued) / 2
+    return at >= message.at + half or (issued is not None and issued >= message.issued + half)
 
 
-def renew(states: dict[str, StationState], *, now: datetime, at: datetime,
-          issued: datetime | None, expiry: Expiry,
+def renew(states: dict[str, StationState], *, at: datetime, issued: datetime | None,
+          expiry: Expiry,
           silenced: Callable[[str], bool]) -> tuple[list[Event], list[StationState]]:
     """Renew what is due in every station's open alerts; ``states`` is updated in place.
-    ``now``: the send clock's time; ``at``: the inputs' time (the events' ``at``);
-    ``silenced``: whether a no-data alert covers the station."""
+    ``at``: the inputs' time now (the events' ``at``); ``issued``: the issue clock's
+    (None: no wall clock, a replay); ``silenced``: whether a no-data alert covers the
+    station."""
     events: list[Event] = []
     changed: list[StationState] = []
     for station, state in states.items():
@@ -57,7 +65,7 @@ def renew(states: dict[str, StationState], *, now: datetime, at: datetime,
             continue
         step = Step(state, issued, expiry)
         for alert_type in sorted(state.alerts):
-            _renew_alert(step, alert_type, now=now, at=at, expiry=expiry,
+            _renew_alert(step, alert_type, at=at, issued=issued, expiry=expiry,
                          missing=OFFLINE if AlertType.OFFLINE in state.alerts
                          else NO_DATA if silenced(station) else None)
         if step.events:
@@ -67,17 +75,17 @@ def renew(states: dict[str, StationState], *, now: datetime, at: datetime,
     return events, changed
 
 
-def _renew_alert(step: Step, alert_type: AlertType, *, now: datetime, at: datetime,
-                 expiry: Expiry, missing: str | None) -> None:
+def _renew_alert(step: Step, alert_type: AlertType, *, at: datetime,
+                 issued: datetime | None, expiry: Expiry, missing: str | None) -> None:
     track = step.state.alerts[alert_type]
     chain = step.chain(alert_type)
     duration = expiry.of(alert_type)
     public_due = alert_type not in STAFF_ONLY and track.confirmed_level > 0 \
-        and bool(chain.public) and half_gone(chain.public[-1], duration, now)
+        and bool(chain.public) and half_gone(chain.public[-1], duration, at, issued)
     told = {message.event_id for message in chain.public}
     staff_own = chain.every if track.confirmed \
         else tuple(m for m in chain.every if m.event_id not in told) or chain.every
-    staff_due = bool(staff_own) and half_gone(staff_own[-1], duration, now)
+    staff_due = bool(staff_own) and half_gone(staff_own[-1], duration, at, issued)
     if track.confirmed:
         if public_due or staff_due:
             _emit(step, alert_type, track, track.level, confirmed=True, at=at,

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from floodwatch.alerts.cap_profile import cap_time
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.state import StationState
 from floodwatch.core.registry import StationRegistry
-from floodwatch.alerts.cap_profile import cap_time
 from tests.alerts.cap_chains import assert_each_supersedes_every_earlier, by_alert
 from tests.alerts.conftest import RULES_FILE, feed, river, rules_with, series
 from tests.alerts.test_typhoon import typhoon_readings

@@ -19,7 +19,7 @@ from floodwatch.core.registry import StationRegistry
 from tests.alerts import cap_scenario
 from tests.alerts.cap_chains import assert_each_supersedes_every_earlier, by_alert
 from tests.alerts.conftest import RULES_FILE, T0, river
-from tests.cap_support import CAP, cap_fields, cap_of, cap_schema, identifier, profile
+from tests.cap_support import CAP, cap_fields, cap_of, cap_schema, profile
 
 RESPONSES = {AlertType.RIVER_LEVEL: {1: "Monitor", 2: "Prepare", 3: "Evacuate",
                                      4: "Evacuate", 5: "Shelter"},
