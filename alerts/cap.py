@@ -10,14 +10,17 @@ profile (docs/cap.md; the decisions are alerts.cap_profile's).
   from the templates, ``instruction`` from the advice file, ``web`` and ``contact``,
   parameters with the event id, level name, official alert level and ``confirmed``, and
   the area at risk (core.alert_area): its municipalities' names, its polygon (or the
-  station's point as a circle of radius 0) and its geocodes.
+  station's point as a circle of radius 0) and its geocodes. A renewal issued while
+  the station sends no data ends its description with the rules file's
+  ``templates.missing_data`` (alerts.renewal).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from xml.etree import ElementTree as ET
 
-from floodwatch.alerts.cap_profile import CapFields, CapProfile, cap_time
+from floodwatch.alerts.cap_profile import JST, CapFields, CapProfile, cap_time
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.render import headline, projection_text, shown_level
 from floodwatch.alerts.rules import AlertRules
@@ -97,6 +100,10 @@ def _info(info: ET.Element, event: Event, station: Station, rules: AlertRules, *
         transition=getattr(labels.transitions[event.transition], lang),
         value=observed_value(event), official=official,
         projection="" if projection is None else getattr(projection, lang))
+    if event.detail.get("data_missing"):
+        missing = getattr(labels.templates.missing_data, lang).format(
+            last_reading=_jst_minute(event.detail.get("last_reading")))
+        description = description.strip() + ("" if lang == "ja" else " ") + missing
     _sub(info, "description", description.strip())
     if fields.instruction is not None:
         _sub(info, "instruction", getattr(fields.instruction, lang))
@@ -113,6 +120,12 @@ def _info(info: ET.Element, event: Event, station: Station, rules: AlertRules, *
             parameter = _sub(info, "parameter")
             _sub(parameter, "valueName", name)
             _sub(parameter, "value", value)
+
+
+def _jst_minute(moment: object) -> str:
+    if not isinstance(moment, str):
+        return "-"
+    return f"{datetime.fromisoformat(moment).astimezone(JST):%Y-%m-%d %H:%M} JST"
 
 
 def _area(shape: ET.Element, area: AlertArea, lang: str) -> None:

@@ -10,11 +10,14 @@ event carries the same fields (``bus.CapFieldsMessage``), from this one place.
 - scope: Public for what residents may be told; Restricted for staff's own messages
   (offline, data quality, an officer's acknowledgement: ``cap_restriction``) and an
   escalation no second reading has confirmed (``cap_unconfirmed_restriction``).
-- references: the public's messages reference the alert's first Public one; staff's
-  Restricted ones the raise.
-- expires = sent + the alert type's duration (``cap.expires``), the all-clear's short.
+- references: every earlier message of the alert its audience may still hold (CAP: an
+  Update supersedes what it references): a Public message every earlier Public one,
+  a Restricted one every earlier message (alerts.machine keeps them, ``Chain``).
+- expires = sent + the alert type's duration (``cap.expires``), the all-clear's short;
+  an open alert is renewed before it lapses (alerts.renewal).
 - instruction: the advice residents' posts carry (core.advice), of the level told of;
-  the all-clear advice once an alert is lowered below its advice or cleared.
+  the all-clear advice once an alert is lowered below its advice or cleared (and in a
+  renewal below every advised level).
 """
 
 from __future__ import annotations
@@ -25,14 +28,13 @@ from typing import Literal
 
 from floodwatch.alerts.cap_settings import ResponseType
 from floodwatch.alerts.labels import Urgency
-from floodwatch.alerts.model import AlertType, Event, EventRef, Transition
+from floodwatch.alerts.model import STAFF_ONLY, Event, EventRef, Transition
 from floodwatch.alerts.render import shown_level
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core import bus, cap_ids
 from floodwatch.core.advice import Advice, Text
 
 JST = timezone(timedelta(hours=9), "JST")
-STAFF_ONLY = {AlertType.OFFLINE, AlertType.DATA_QUALITY}
 ESCALATING = {Transition.RAISED, Transition.ESCALATED, Transition.CONFIRMED,
               Transition.ACKNOWLEDGED}
 
@@ -52,7 +54,7 @@ class CapFields:
     msg_type: Literal["Alert", "Update"]
     scope: Literal["Public", "Restricted"]
     restriction: str | None
-    references: str | None  # "sender,identifier,sent" of the message this one updates
+    references: str | None  # "sender,identifier,sent" of each message it supersedes
     response_type: ResponseType
     urgency: Urgency
     severity: str
@@ -83,18 +85,15 @@ class CapProfile:
 
     def fields(self, event: Event) -> CapFields:
         rules = self.rules
-        staff_only = event.alert_type in STAFF_ONLY
-        acknowledgement = event.transition is Transition.ACKNOWLEDGED
-        public = event.confirmed and not staff_only and not acknowledgement
+        public = event.public
         restriction = None
-        if staff_only or acknowledgement:
+        if event.alert_type in STAFF_ONLY or event.transition is Transition.ACKNOWLEDGED:
             restriction = rules.cap_restriction
         elif not event.confirmed:
             restriction = rules.cap_unconfirmed_restriction
         referenced = _referenced(event, public=public)
-        references = None if referenced is None else ",".join((
-            rules.cap_sender, self.identifier(referenced.event_id),
-            cap_time(referenced.sent or referenced.at)))
+        references = " ".join(",".join((rules.cap_sender, self.identifier(ref.event_id),
+                                        cap_time(ref.issued))) for ref in referenced)
         cleared = event.transition is Transition.CLEARED
         level = rules.labels.level(event.alert_type, shown_level(event))
         sent = event.issued
@@ -102,9 +101,9 @@ class CapProfile:
         return CapFields(
             identifier=self.identifier(event.event_id), sent=sent,
             expires=sent + (expiry.all_clear if cleared else expiry.of(event.alert_type)),
-            msg_type="Alert" if referenced is None else "Update",
+            msg_type="Update" if referenced else "Alert",
             scope="Public" if public else "Restricted", restriction=restriction,
-            references=references,
+            references=references or None,
             response_type="AllClear" if cleared
             else rules.cap.response_type(event.alert_type, event.level),
             urgency="Past" if cleared else level.urgency,
@@ -122,13 +121,17 @@ class CapProfile:
         return lowered or self.advice.all_clear_for(alert_type)
 
 
-def _referenced(event: Event, *, public: bool) -> EventRef | None:
-    """The message this one updates: None when it begins an account of the alert (a CAP
-    Alert) -- the raise for staff, the first confirmed event for the public."""
+def _referenced(event: Event, *, public: bool) -> tuple[EventRef, ...]:
+    """The messages this one supersedes: none when it begins its audience's account of
+    the alert (a CAP Alert). The engine decides them (``Event.references``); an event
+    built by hand names its audience's first message -- the raise for staff, the first
+    confirmed event for the public."""
+    if event.references is not None:
+        return event.references
     if public:
         first = event.first_confirmed
         assert first is not None  # a confirmed event always names it (model.Event)
-        return None if first.event_id == event.event_id else first
+        return () if first.event_id == event.event_id else (first,)
     if event.transition is Transition.RAISED:
-        return None
-    return EventRef(event_id=event.alert_id, at=event.raised_at, sent=event.raise_sent)
+        return ()
+    return (EventRef(event_id=event.alert_id, at=event.raised_at, sent=event.raise_sent),)

@@ -15,6 +15,9 @@ Time and ordering policy, per station:
   station; only readings move it. Offline gauges and the "no data" alert of a silent
   pipeline are alerts.silence's: live, the wall time elapsed since the last reading
   arrived lets it see a pipeline fall silent, without ever moving the clock.
+- After each reading and tick, open alerts whose CAP messages are half-way to their
+  ``expires`` are renewed (alerts.renewal), on the inputs' time -- and, live, on the
+  issue clock too, as ``expires`` is a wall-clock promise to receivers.
 """
 
 from __future__ import annotations
@@ -23,23 +26,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from floodwatch.alerts.commands import Command, CommandRejected
+from floodwatch.alerts.commands import Command
 from floodwatch.alerts.machine import Step
-from floodwatch.alerts.model import (
-    FLOODING_LEVEL,
-    AlertType,
-    Cause,
-    Event,
-    NoDataEvent,
-    Transition,
-)
+from floodwatch.alerts.model import AlertType, Cause, Event, NoDataEvent
+from floodwatch.alerts.officers import acknowledge, flooding
 from floodwatch.alerts.quality import Flag, FlaggedReading, check_field, hold_still
-from floodwatch.alerts.river import evaluate_river, sustained_level, thresholds
+from floodwatch.alerts.renewal import renew
+from floodwatch.alerts.river import evaluate_river
 from floodwatch.alerts.road import evaluate_flooding, evaluate_icing
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.silence import ALL, Silence, Swept
 from floodwatch.alerts.state import Clock, FieldMemory, NoDataState, StationState
-from floodwatch.core.bus import AcknowledgeCommand, FloodingCommand
+from floodwatch.core.bus import AcknowledgeCommand
 from floodwatch.core.readings import Reading, format_ts
 from floodwatch.core.registry import Station, StationKind, StationRegistry
 
@@ -104,7 +102,7 @@ class Engine:
         now = self.clock.watermark
         assert now is not None
         previous_ts = state.last_ts
-        step = Step(state, self._issued())
+        step = Step(state, self._issued(), self.rules.cap.expires)
         step.update(last_ts=reading.ts, heard_at=now)
         cause = Cause(kind="reading", reading_ts=reading.ts, values=reading.values)
         if AlertType.OFFLINE in step.state.alerts:
@@ -144,14 +142,14 @@ class Engine:
         station = self.registry.get(command.station)
         assert station is not None  # parse_command checked it
         body = command.body
-        step = Step(self.states[station.id], self._issued())
+        step = Step(self.states[station.id], self._issued(), self.rules.cap.expires)
         cause = Cause(kind="command", command_id=body.command_id, officer=body.officer,
                       note=body.note)
         at = body.issued_at
         if isinstance(body, AcknowledgeCommand):
-            self._acknowledge(step, body, cause)
+            acknowledge(step, body, cause)
         else:
-            self._flooding(step, station, body, cause, at)
+            flooding(step, station, self.rules.river(station.id), body, cause=cause, at=at)
         self.states[station.id] = step.state
         return Outcome(events=step.events, states=[step.state])
 
@@ -167,11 +165,20 @@ class Engine:
         return True
 
     def _sweep(self, now: datetime, exclude: str | None) -> Swept:
+        """Silence (offline gauges, no data), then the renewals it may call for."""
         watermark, origin = self.clock.watermark, self.clock.origin
         assert watermark is not None
         assert origin is not None
-        return self.silence.sweep(self.states, origin=origin, watermark=watermark, now=now,
-                                  exclude=exclude, issued=self._issued())
+        issued = self._issued()
+        swept = self.silence.sweep(self.states, origin=origin, watermark=watermark, now=now,
+                                   exclude=exclude, issued=issued)
+        events, states = renew(self.states, at=now, issued=issued,
+                               expiry=self.rules.cap.expires,
+                               silenced=lambda station: self.silence.covering(station)
+                               is not None)
+        swept.events += events
+        swept.states += states
+        return swept
 
     def _quality(self, step: Step, station: Station, reading: Reading,
                  cause: Cause) -> list[FlaggedReading]:
@@ -235,63 +242,3 @@ class Engine:
                 and "surface_temp_c" not in flagged:
             evaluate_icing(step, rules.icing, temp, surface, at=reading.ts, cause=cause,
                            readings_to_confirm=rules.confirmation.readings)
-
-    @staticmethod
-    def _acknowledge(step: Step, body: AcknowledgeCommand, cause: Cause) -> None:
-        for alert_type, track in step.state.alerts.items():
-            if track.alert_id != body.alert_id:
-                continue
-            if track.acknowledged:
-                raise CommandRejected(f"alert {body.alert_id} is already acknowledged",
-                                      body.command_id)
-            step.emit(alert_type, Transition.ACKNOWLEDGED, level=track.level,
-                      previous=track.level, at=body.issued_at, cause=cause,
-                      rule=alert_type.value, alert_id=track.alert_id, raised_at=track.raised_at,
-                      confirmed=track.confirmed)
-            step.put_track(alert_type, track.model_copy(update={"acknowledged": True}))
-            return
-        raise CommandRejected(f"no open alert {body.alert_id} at this station",
-                              body.command_id)
-
-    def _flooding(self, step: Step, station: Station, body: FloodingCommand, cause: Cause,
-                  at: datetime) -> None:
-        rules = self.rules.river(station.id)
-        rule = AlertType.RIVER_LEVEL.value
-        current = step.state.level_of(AlertType.RIVER_LEVEL)
-        table = thresholds(station, rules)
-        detail: dict[str, float | str | None] = {"level_m": step.state.last_level,
-                                                 "action": body.action}
-        if body.action == "declare":
-            if step.state.flooding_declared:
-                raise CommandRejected("flooding is already declared", body.command_id)
-            step.update(flooding_declared=True)
-            if current < FLOODING_LEVEL:
-                step.move(AlertType.RIVER_LEVEL, FLOODING_LEVEL, at=at, cause=cause, rule=rule,
-                          detail=detail)
-                return
-        else:
-            if not step.state.flooding_declared:
-                raise CommandRejected("flooding was not declared by an officer",
-                                      body.command_id)
-            step.update(flooding_declared=False)
-            last = step.state.last_level
-            target = 0 if last is None else sustained_level(
-                last, table, rules.level.deadband_m.as_tuple())
-            if target < current:
-                # The officer's word ends it at once: no hold time.
-                step.move(AlertType.RIVER_LEVEL, target, at=at, cause=cause, rule=rule,
-                          detail=detail)
-                return
-        # No level change (already at, or still above, the flooding level): the
-        # command is answered by an acknowledgement of the river alert.
-        track = step.state.alerts.get(AlertType.RIVER_LEVEL)
-        assert track is not None
-        if body.action == "declare" and not track.confirmed:
-            # An officer's word confirms a flooding level one reading reached.
-            step.confirm(AlertType.RIVER_LEVEL, at=at, cause=cause, rule=rule, detail=detail)
-            track = step.state.alerts[AlertType.RIVER_LEVEL]
-        step.emit(AlertType.RIVER_LEVEL, Transition.ACKNOWLEDGED, level=track.level,
-                  previous=track.level, at=at, cause=cause, rule=rule, detail=detail,
-                  alert_id=track.alert_id, raised_at=track.raised_at,
-                  confirmed=track.confirmed)
-        step.put_track(AlertType.RIVER_LEVEL, track.model_copy(update={"acknowledged": True}))

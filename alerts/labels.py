@@ -52,18 +52,26 @@ class TypeLabels(_Labels):
 
 class Templates(_Labels):
     """str.format templates. projection: {level} {minutes}; headline: {station} {type}
-    {level} {transition}; description adds {value} and {official}."""
+    {level} {transition}; description adds {value} and {official}. ``missing_data``
+    ends the description of a renewal issued while no data arrives from the station
+    (offline, or a no-data alert), with {last_reading} (JST): the level said again is
+    the last one known, never an all-clear."""
 
     projection: Text
     headline: Text
     description: Text
+    missing_data: Text = Text(
+        ja="観測データが届いていません（最終観測 {last_reading}）。この情報は最終観測時点の"
+           "ものです。",
+        en="No data from the gauge since {last_reading}: this is the last level known.")
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> Templates:
         allowed = {"projection": {"level", "minutes"},
                    "headline": {"station", "type", "level", "transition"},
                    "description": {"station", "type", "level", "transition", "value",
-                                   "official", "projection"}}
+                                   "official", "projection"},
+                   "missing_data": {"last_reading"}}
         check_placeholders(self, allowed)
         return self
 
@@ -88,6 +96,18 @@ class Labels(_Labels):
     transitions: dict[Transition, Text]
     templates: Templates
     no_data: NoDataLabels
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renewed_by_default(cls, data: object) -> object:
+        # "renewed" came after the other transitions: a rules file written before it
+        # still loads, with these words.
+        transitions = data.get("transitions") if isinstance(data, dict) else None
+        if isinstance(data, dict) and isinstance(transitions, dict) \
+                and Transition.RENEWED.value not in transitions:
+            data = {**data, "transitions": {
+                **transitions, Transition.RENEWED.value: {"ja": "継続", "en": "still in force"}}}
+        return data
 
     @model_validator(mode="after")
     def _complete(self) -> Labels:

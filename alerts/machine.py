@@ -21,8 +21,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from floodwatch.alerts.model import AlertType, Cause, Event, EventRef, Projection, Transition
-from floodwatch.alerts.state import StationState, Track
+from floodwatch.alerts.cap_settings import Expiry
+from floodwatch.alerts.model import (
+    AlertType,
+    Cause,
+    Event,
+    EventRef,
+    Projection,
+    Transition,
+    tells_public,
+)
+from floodwatch.alerts.state import Chain, StationState, Track
 
 Detail = dict[str, float | str | None]
 
@@ -30,12 +39,15 @@ Detail = dict[str, float | str | None]
 class Step:
     """One input's effect on one station: the new state and the events, in order."""
 
-    def __init__(self, state: StationState, issued: datetime | None = None) -> None:
+    def __init__(self, state: StationState, issued: datetime | None = None,
+                 expiry: Expiry | None = None) -> None:
         """``issued``: when the input is handled (the wall clock, live); None issues
-        each event at its own time (a replay that must give the same bytes)."""
+        each event at its own time (a replay that must give the same bytes).
+        ``expiry``: how long each alert type's CAP messages are valid (rules file)."""
         self.state = state
         self.events: list[Event] = []
         self._issued = issued
+        self._expiry = expiry or Expiry()
 
     def update(self, **changes: object) -> None:
         self.state = self.state.model_copy(update=changes)
@@ -64,29 +76,53 @@ class Step:
              projection: Projection | None = None, alert_id: str | None = None,
              raised_at: datetime | None = None, confirmed: bool) -> Event:
         seq = self.state.seq + 1
+        event_id = f"{self.state.station}/{seq}"
         track = self.state.alerts.get(alert_type)
         sent = self._sent(alert_type, at)
-        last_sent = dict(self.state.last_sent)
-        if transition is Transition.CLEARED:
+        cleared = transition is Transition.CLEARED
+        expires = sent + (self._expiry.all_clear if cleared else self._expiry.of(alert_type))
+        public = tells_public(alert_type, transition, confirmed)
+        chain = self.chain(alert_type)
+        every, told = _in_force(chain.every, sent), _in_force(chain.public, sent)
+        message = EventRef(event_id=event_id, at=at, sent=sent, expires=expires)
+        last_sent, chains = dict(self.state.last_sent), dict(self.state.chains)
+        if cleared:
             last_sent.pop(alert_type, None)
+            chains.pop(alert_type, None)
         else:
             last_sent[alert_type] = sent
-        self.update(seq=seq, last_sent=last_sent)
+            chains[alert_type] = Chain(every=(*every, message),
+                                       public=(*told, message) if public else told)
+        self.update(seq=seq, last_sent=last_sent, chains=chains)
         first_confirmed = None if track is None else track.first_confirmed
         if first_confirmed is None and confirmed:
             # The callers keep it on the track (``move``, ``confirm``: the only ones that
             # can confirm a level for the first time).
-            first_confirmed = EventRef(event_id=f"{self.state.station}/{seq}", at=at,
-                                       sent=sent)
+            first_confirmed = message
         event = Event(
-            station=self.state.station, seq=seq, alert_id=alert_id or f"{self.state.station}/{seq}",
+            station=self.state.station, seq=seq, alert_id=alert_id or event_id,
             alert_type=alert_type, transition=transition, level=level, previous_level=previous,
             at=at, raised_at=raised_at or at, sent=sent,
             raise_sent=sent if track is None else track.raise_sent,
             cause=cause, rule=rule, detail=detail or {},
-            projection=projection, confirmed=confirmed, first_confirmed=first_confirmed)
+            projection=projection, confirmed=confirmed, first_confirmed=first_confirmed,
+            # Public: every earlier Public message; Restricted: every earlier one.
+            references=told if public else every)
         self.events.append(event)
         return event
+
+    def chain(self, alert_type: AlertType) -> Chain:
+        """The open alert's CAP messages so far; for an alert opened before they were
+        kept, the messages its references used to name (the raise, the first Public)."""
+        track = self.state.alerts.get(alert_type)
+        if track is None:
+            return Chain()
+        kept = self.state.chains.get(alert_type)
+        if kept is not None:
+            return kept
+        raised = EventRef(event_id=track.alert_id, at=track.raised_at, sent=track.raise_sent)
+        told = () if track.first_confirmed is None else (track.first_confirmed,)
+        return Chain(every=(raised,), public=told)
 
     def _sent(self, alert_type: AlertType, at: datetime) -> datetime:
         """The event's CAP ``sent``: when it is issued, in whole seconds (CAP has no
@@ -133,12 +169,13 @@ class Step:
                     **confirmation}))
             return
         assert track is not None
-        # Residents hear of a fall only if they were told of the alert, and only to a
-        # level they may know (never above the one they were told).
+        # Residents hear of a fall only if they were told of the alert, and only below
+        # the level they were told: a fall back to it from a level only staff saw (an
+        # unconfirmed escalation) changes nothing they know.
         self.emit(alert_type, Transition.CLEARED if level == 0 else Transition.DEESCALATED,
                   level=level, previous=current, at=at, cause=cause, rule=rule,
                   detail=detail, projection=projection, alert_id=track.alert_id,
-                  raised_at=track.raised_at, confirmed=told > 0 and level <= told)
+                  raised_at=track.raised_at, confirmed=level < told)
         if level == 0:
             self.put_track(alert_type, None)
             return
@@ -224,3 +261,10 @@ def _confirms(step: Step, alert_type: AlertType, raw: int,
         return True
     step.put_track(alert_type, track.model_copy(update={"agreeing": agreeing}))
     return False
+
+
+def _in_force(messages: tuple[EventRef, ...], at: datetime) -> tuple[EventRef, ...]:
+    """The messages a receiver may still hold at ``at``: the first (the audience's CAP
+    Alert, which every later message names) and every one not yet expired."""
+    return messages[:1] + tuple(message for message in messages[1:]
+                                if message.expires is None or message.expires > at)

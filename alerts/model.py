@@ -3,14 +3,15 @@
 An event is one transition of one station's alert, numbered per station (``seq``) so
 consumers can order and de-duplicate; ``event_id`` is ``{station}/{seq}`` and stays the
 same when a restart re-sends it. ``alert_id`` is the event id of the event that raised
-the alert, so every update names its alert (and staff's CAP ``references`` the raise).
+the alert, so every update names its alert.
 
 ``confirmed`` is what keeps a single reading from reaching the public: false means
 residents' channels (social media, Public CAP) must not carry the event. Officers see
 every event at once; ``alerts.machine`` says when a level counts as confirmed.
 ``first_confirmed`` names the alert's first confirmed event: where the public's own
-account of the alert begins (its first Public CAP message, which later Public messages
-reference instead of a raise the public never saw).
+account of the alert begins (its first Public CAP message: a CAP Alert, never an
+Update of a raise the public never saw). ``references`` are the earlier messages of the
+event's audience it supersedes (alerts.machine keeps them per alert).
 """
 
 from __future__ import annotations
@@ -40,6 +41,21 @@ class Transition(StrEnum):
     # Enough readings agree with the open alert's level (or an officer said so): from
     # now on residents may be told of it. level == previous_level == that level.
     CONFIRMED = "confirmed"
+    # Nothing changed, but the newest message of an audience is half-way to its CAP
+    # ``expires``: the same level said again with a new one (alerts.renewal), so that
+    # an open alert never lapses at a receiver. level == previous_level.
+    RENEWED = "renewed"
+
+
+# Staff's own alert types: never told to residents (CAP Restricted).
+STAFF_ONLY = frozenset({AlertType.OFFLINE, AlertType.DATA_QUALITY})
+
+
+def tells_public(alert_type: AlertType, transition: Transition, confirmed: bool) -> bool:
+    """Whether an event is for residents (a CAP Public message): confirmed, of an alert
+    type residents are told of, and not an officer's acknowledgement."""
+    return confirmed and alert_type not in STAFF_ONLY \
+        and transition is not Transition.ACKNOWLEDGED
 
 
 # The levels each alert type uses; the rules file must label every one of them.
@@ -96,11 +112,16 @@ class Projection(_Frozen):
 class EventRef(_Frozen):
     """An earlier event of the same alert, as a CAP ``references`` entry names it:
     its identifier and its ``sent`` (None for one kept before issue times were: its
-    reading time was its ``sent`` then)."""
+    reading time was its ``sent`` then), and its CAP ``expires`` (None: not kept)."""
 
     event_id: str
     at: datetime
     sent: datetime | None = None
+    expires: datetime | None = None
+
+    @property
+    def issued(self) -> datetime:
+        return self.sent or self.at
 
 
 class Event(_Frozen):
@@ -126,6 +147,10 @@ class Event(_Frozen):
     first_confirmed: EventRef | None = None
     detail: dict[str, float | str | None] = {}
     projection: Projection | None = None
+    # The earlier messages of its audience this one supersedes (CAP ``references``),
+    # oldest first, decided by alerts.machine when the event is issued. None for an
+    # event built by hand: the profile then references the audience's first message.
+    references: tuple[EventRef, ...] | None = None
 
     @model_validator(mode="after")
     def _told_from_somewhere(self) -> Event:
@@ -142,6 +167,10 @@ class Event(_Frozen):
     @property
     def issued(self) -> datetime:
         return self.sent or self.at
+
+    @property
+    def public(self) -> bool:
+        return tells_public(self.alert_type, self.transition, self.confirmed)
 
 
 class NoDataEvent(_Frozen):

@@ -83,6 +83,7 @@ class Silence:
         self.everything = everything  # the name of the scope of all this engine's stations
         self.no_data = no_data
         self._rule = rules.no_data
+        self._expiry = rules.cap.expires
         self._silence = {s.id: timedelta(seconds=rules.offline(s.id).factor * s.interval_s)
                          for s in registry}
         self._interval = {s.id: timedelta(seconds=s.interval_s) for s in registry}
@@ -243,7 +244,7 @@ class Silence:
     def _offline(self, station: Station, states: dict[str, StationState], due: datetime,
                  swept: Swept, issued: datetime | None) -> None:
         state = states[station.id]
-        step = Step(state, issued)
+        step = Step(state, issued, self._expiry)
         step.move(AlertType.OFFLINE, 1, at=due, cause=Cause(kind="clock"),
                   rule=AlertType.OFFLINE.value,
                   detail={"silent_s": self._silence[station.id].total_seconds(),

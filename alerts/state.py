@@ -59,6 +59,19 @@ class Track(_State):
         return self.confirmed_level >= self.level
 
 
+class Chain(_State):
+    """The CAP messages of one open alert, oldest first, per audience: ``every`` one
+    (what staff's Restricted messages reference) and the ``public`` ones (what the next
+    Public message references). A message whose ``expires`` has passed is dropped when
+    the next one is issued (no receiver still holds it, so there is nothing left to
+    supersede), except each audience's first: so an alert keeps at most the messages of
+    one expiry duration, plus its first -- a dead gauge renewed for weeks does not grow
+    its references without end."""
+
+    every: tuple[EventRef, ...] = ()
+    public: tuple[EventRef, ...] = ()
+
+
 Point = tuple[datetime, float]
 
 
@@ -107,6 +120,9 @@ class StationState(_State):
     # The ``sent`` of each open alert's newest event: the next one is issued at least a
     # second later, so an alert's messages never go back in time (docs/cap.md).
     last_sent: dict[AlertType, datetime] = {}
+    # Each open alert's CAP messages (what the next one references, and when the
+    # newest is due for renewal); absent for an alert opened before they were kept.
+    chains: dict[AlertType, Chain] = {}
 
     def level_of(self, alert_type: AlertType) -> int:
         track = self.alerts.get(alert_type)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from floodwatch.alerts.engine import Engine, Outcome
-from floodwatch.alerts.model import Event
+from floodwatch.alerts.model import Event, Transition
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core.readings import FieldValue, Reading
 from floodwatch.core.registry import StationKind, StationRegistry
@@ -76,11 +76,14 @@ def summary(events: Iterable[Event]) -> list[Summary]:
 
 
 def feed(engine: Engine, readings: Iterable[Reading],
-         only: str | None = None) -> list[Event]:
+         only: str | None = None, *, renewals: bool = False) -> list[Event]:
+    """The events of ``readings``; renewals (the same level said again before its CAP
+    message expires, alerts.renewal) only if asked: most tests are about changes."""
     events: list[Event] = []
     for reading in readings:
         outcome: Outcome = engine.on_reading(reading)
-        events.extend(e for e in outcome.events if only is None or e.station == only)
+        events.extend(e for e in outcome.events if (only is None or e.station == only)
+                      and (renewals or e.transition is not Transition.RENEWED))
     return events
 
 

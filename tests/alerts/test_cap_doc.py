@@ -28,11 +28,15 @@ SAMPLES = (
     ("sukagawa/11", "Escalated to 氾濫発生 on one reading: staff only for now"),
     ("sukagawa/12", "氾濫発生 confirmed (警戒レベル5相当): Shelter"),
     ("sukagawa/13", "An officer's acknowledgement: staff only"),
-    ("sukagawa/14", "De-escalated to 氾濫危険水位: the lower level's response and advice"),
-    ("sukagawa/17", "Cleared: the end of danger (an Update with AllClear)"),
+    ("sukagawa/14", "Renewed: a rise still going on, said again before its message "
+                    "expires"),
+    ("sukagawa/15", "De-escalated to 氾濫危険水位: the lower level's response and advice"),
+    ("sukagawa/18", "Cleared: the end of danger (an Update with AllClear)"),
     ("underpass/4", "A road closed by flooding: Avoid"),
     ("motomiya/1", "Data quality (a reading no river makes): staff only"),
     ("motomiya/2", "Offline (a gauge fell silent): staff only"),
+    ("motomiya/4", "Offline renewed: no data since the last reading, said again before "
+                   "it expires"),
 )
 
 

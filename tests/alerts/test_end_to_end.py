@@ -146,8 +146,10 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
                   "since": "2026-10-12T00:00:00.000000Z", "span_s": 1800.0}}
     assert escalation["event_id"] == "g1/6"
     assert escalation["confirmed"] is False
+    # The fall back to 2 from the 3 only officers saw is not news to residents, who
+    # were told 2: only the rate's confirmation and the two clears reach them.
     assert [p["confirmed"] for p in payloads] == [
-        False, True, False, False, True, False, True, True, True, True]
+        False, True, False, False, True, False, True, False, True, True]
     assert escalation["alert_id"] == "g1/1"
     assert escalation["level_name"] == "evacuation"
     assert escalation["official"] == {"ja": "警戒レベル3相当", "en": "Alert level 3 equivalent"}

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from floodwatch.alerts.engine import Engine
-from floodwatch.alerts.model import AlertType
+from floodwatch.alerts.model import AlertType, Transition
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import REGISTRY_YAML, river, rules_with
@@ -47,7 +47,9 @@ def level_events(readings: list[Reading]) -> tuple[list[tuple[str, str, int, str
     for reading in readings:
         outcome = engine.on_reading(reading)
         events += [(e.alert_type.value, e.transition.value, e.level, e.at.isoformat())
-                   for e in outcome.events if e.station == "g1" and e.alert_type in LEVEL_TYPES]
+                   for e in outcome.events if e.station == "g1" and e.alert_type in LEVEL_TYPES
+                   # A renewal's moment follows the messages', not the river's.
+                   and e.transition is not Transition.RENEWED]
         flagged += [flag.at.isoformat() for flag in outcome.flags]
     return events, flagged
 

@@ -127,8 +127,11 @@ def of(events: list[Event], alert_type: AlertType) -> list[tuple[str, int, float
 def test_a_dead_gauge_at_danger_level_gives_no_all_clear(engine: Engine) -> None:
     levels = [4.2, 4.22, 4.21] + WOBBLE * 2  # four hours of a dead gauge
     events = [e for r in series("g1", levels) for e in engine.on_reading(r).events]
-    assert of(events, AlertType.RIVER_LEVEL) == [("raised", 4, 0), ("confirmed", 4, 10)]
-    assert of(events, AlertType.DATA_QUALITY) == [("raised", 1, 30)]  # open throughout
+    # Said again before its message expires, never lowered: no implicit all-clear.
+    assert of(events, AlertType.RIVER_LEVEL) == [("raised", 4, 0), ("confirmed", 4, 10),
+                                                 ("renewed", 4, 190)]
+    assert of(events, AlertType.DATA_QUALITY) == [("raised", 1, 30),  # open throughout
+                                                  ("renewed", 1, 210)]
     assert engine.states["g1"].level_of(AlertType.RIVER_LEVEL) == 4
 
 

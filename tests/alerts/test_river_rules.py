@@ -28,14 +28,15 @@ def test_levels_up_then_down_with_deadband_and_hold(engine: Engine) -> None:
     ]
     assert [e.at for e in events] == [at(10), at(20), at(20), at(30), at(30), at(80),
                                       at(120)]
-    assert [e.confirmed for e in events] == [False, True, False, True, False, True, True]
+    # The fall back to 2 is no news to residents, told 2 and never 3: for staff only.
+    assert [e.confirmed for e in events] == [False, True, False, True, False, False, True]
     assert {e.alert_id for e in events} == {events[0].event_id}
     assert events[4].detail["threshold_m"] == 3.0
     assert events[4].cause.values == {"level_m": 3.1}
     assert events[3].detail["threshold_m"] == 2.0  # a confirmation names its own level
     # Numbered per station, strictly increasing, including the rate-of-rise events.
     seqs = [e.seq for e in feed(Engine(engine.registry, engine.rules),
-                                series("g1", levels), only="g1")]
+                                series("g1", levels), only="g1", renewals=True)]
     assert seqs == list(range(1, len(seqs) + 1))
 
 

@@ -1,0 +1,116 @@
+"""Renewals: an open alert's CAP messages never lapse while it is open (docs/cap.md).
+
+A CAP message is valid until its ``expires`` (sent + the alert type's duration), and
+receivers such as L-Alert stop showing it then. Nothing else is sent while a level
+holds steady (a long 氾濫発生) or while the gauge is silent, so without renewals the
+public message would lapse -- to a receiver, an all-clear nobody decided. So, on each
+input (a reading or a clock tick), every open alert whose newest message of an audience
+is half-way to its ``expires`` is said again: a ``renewed`` event, at the same level,
+an Update referencing what came before, with a new ``expires``.
+
+- The public's newest message is its newest Public one; staff's is the alert's newest
+  message, or, while an escalation waits for its confirmation, the newest Restricted
+  one (a Public message at the level residents know says nothing of the higher one).
+- A confirmed alert is renewed by one event (Public, or Restricted for staff's own
+  alert types), which renews both. An unconfirmed one may need two: a Public renewal
+  at the level residents were told (``confirmed_level``) and a Restricted one at the
+  alert's own level.
+- While the station sends nothing (offline, or covered by a no-data alert) the
+  renewal says so (``detail.data_missing``, the last reading's time): it repeats the
+  last level known, never lowers it.
+- Half-way is judged on the inputs' time (the reading time the message was decided
+  at, against the engine's clock: the watermark, plus on a tick the wall time since
+  the last reading arrived), so a replay renews exactly where the live run did; and,
+  live, also on the issue clock against the message's ``sent``: ``expires`` is a
+  wall-clock promise, kept even if readings arrive stamped hours late. (A backlog
+  replayed fast is renewed as often as its readings' time says: more messages, never
+  fewer.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from floodwatch.alerts.cap_settings import Expiry
+from floodwatch.alerts.machine import Detail, Step
+from floodwatch.alerts.model import STAFF_ONLY, AlertType, Cause, Event, EventRef, Transition
+from floodwatch.alerts.state import StationState, Track
+from floodwatch.core.readings import format_ts
+
+# Why a renewal repeats the last level known rather than a current reading.
+OFFLINE, NO_DATA = "offline", "no_data"
+
+
+def half_gone(message: EventRef, duration: timedelta, at: datetime,
+              issued: datetime | None) -> bool:
+    """Whether ``message`` is half-way to its expiry, by the inputs' time ``at`` or the
+    issue clock ``issued`` (for a message kept without its expiry: the alert type's
+    duration after it was sent)."""
+    half = ((message.expires or message.issued + duration) - message.issued) / 2
+    return at >= message.at + half or (issued is not None and issued >= message.issued + half)
+
+
+def renew(states: dict[str, StationState], *, at: datetime, issued: datetime | None,
+          expiry: Expiry,
+          silenced: Callable[[str], bool]) -> tuple[list[Event], list[StationState]]:
+    """Renew what is due in every station's open alerts; ``states`` is updated in place.
+    ``at``: the inputs' time now (the events' ``at``); ``issued``: the issue clock's
+    (None: no wall clock, a replay); ``silenced``: whether a no-data alert covers the
+    station."""
+    events: list[Event] = []
+    changed: list[StationState] = []
+    for station, state in states.items():
+        if not state.alerts:
+            continue
+        step = Step(state, issued, expiry)
+        for alert_type in sorted(state.alerts):
+            _renew_alert(step, alert_type, at=at, issued=issued, expiry=expiry,
+                         missing=OFFLINE if AlertType.OFFLINE in state.alerts
+                         else NO_DATA if silenced(station) else None)
+        if step.events:
+            states[station] = step.state
+            events += step.events
+            changed.append(step.state)
+    return events, changed
+
+
+def _renew_alert(step: Step, alert_type: AlertType, *, at: datetime,
+                 issued: datetime | None, expiry: Expiry, missing: str | None) -> None:
+    track = step.state.alerts[alert_type]
+    chain = step.chain(alert_type)
+    duration = expiry.of(alert_type)
+    public_due = alert_type not in STAFF_ONLY and track.confirmed_level > 0 \
+        and bool(chain.public) and half_gone(chain.public[-1], duration, at, issued)
+    told = {message.event_id for message in chain.public}
+    staff_own = chain.every if track.confirmed \
+        else tuple(m for m in chain.every if m.event_id not in told) or chain.every
+    staff_due = bool(staff_own) and half_gone(staff_own[-1], duration, at, issued)
+    if track.confirmed:
+        if public_due or staff_due:
+            _emit(step, alert_type, track, track.level, confirmed=True, at=at,
+                  missing=missing)
+        return
+    if public_due:
+        _emit(step, alert_type, track, track.confirmed_level, confirmed=True, at=at,
+              missing=missing)
+    if staff_due:
+        _emit(step, alert_type, track, track.level, confirmed=False, at=at, missing=missing)
+
+
+def _emit(step: Step, alert_type: AlertType, track: Track, level: int, *,
+          confirmed: bool, at: datetime, missing: str | None) -> None:
+    state = step.state
+    detail: Detail
+    if missing is not None:
+        detail = {"data_missing": missing, "last_reading":
+                  None if state.last_ts is None else format_ts(state.last_ts)}
+    elif state.last_level is not None and alert_type in (AlertType.RIVER_LEVEL,
+                                                         AlertType.RATE_OF_RISE):
+        detail = {"level_m": state.last_level}
+    else:
+        detail = {}
+    step.emit(alert_type, Transition.RENEWED, level=level, previous=level, at=at,
+              cause=Cause(kind="clock"), rule=f"{alert_type.value}.renewal",
+              detail=detail, alert_id=track.alert_id, raised_at=track.raised_at,
+              confirmed=confirmed)
