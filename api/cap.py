@@ -37,9 +37,10 @@ EXAMPLE_CAP = ("<?xml version='1.0' encoding='utf-8'?><alert xmlns=\"urn:oasis:n
                "...</alert>")
 
 
-# How far back the public's newest looks for a Public message: past the few staff-only
-# events (an unconfirmed escalation, its acknowledgement) an alert has in a row.
-PUBLIC_LOOKBACK = 20
+# How far back the public's newest looks for a Public message: past the staff-only events
+# an alert has in a row (unconfirmed escalations, acknowledgements, their Restricted
+# renewals -- a Public renewal comes at least as often, so a long alert stays in reach).
+PUBLIC_LOOKBACK = 100
 
 
 @dataclass(frozen=True, slots=True)

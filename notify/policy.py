@@ -73,8 +73,8 @@ class DeliveryPolicy:
         """``told``: the level residents last heard of this alert on the channel (None:
         they never heard of it)."""
         act = self._policy.act_levels.get(notice.alert_type)
-        if act is None or not notice.confirmed:
-            return False
+        if act is None or not notice.confirmed or notice.transition == "renewed":
+            return False  # a renewal keeps a CAP message from lapsing: no news to post
         if notice.transition == "confirmed":
             last = told()
             return notice.level >= act and (last is None or last < notice.level)

@@ -26,12 +26,14 @@ def test_residents_get_calls_to_act_and_their_all_clear(tmp_path: Path) -> None:
     rig.feed(events)
     assert sorted(rig.states()) == sorted([
         # Evacuation judgement, then danger: act -- each once a second reading confirmed
-        # it (g1/8, g1/10), never the single reading's escalation (g1/7, g1/9).
-        "g1/8", "g1/10",
-        "g1/13", "g1/15",  # below evacuation again, then the all-clear (4 -> 3 is not)
-        "g2/8", "g2/10", "g2/12",  # the same for the second gauge
-        "u1/2", "u1/3",  # the underpass closed (confirmed), and reopened
-    ])
+        # it (g1/8, g1/11), never the single reading's escalation (g1/7, g1/10).
+        "g1/8", "g1/11",
+        "g1/14", "g1/16",  # below evacuation again, then the all-clear (4 -> 3 is not)
+        "g2/8", "g2/11", "g2/13",  # the same for the second gauge
+        "u1/2", "u1/4",  # the underpass closed (confirmed), and reopened; its CAP
+    ])                   # renewal (u1/3) is for the disaster network only
+    renewals = [e.event_id for e in events if e.transition.value == "renewed"]
+    assert "u1/3" in renewals
     assert {e.alert_type.value for e in events} == {"river_level", "rate_of_rise",
                                                    "road_flooding"}  # rate of rise: staff
 
@@ -72,7 +74,9 @@ def test_a_fall_residents_already_heard_is_not_posted_again(tmp_path: Path) -> N
         ("raised", 3, 0, False), ("confirmed", 3, 3, True),
         ("deescalated", 2, 3, True),
         ("escalated", 4, 2, False),  # officers only: no second reading agreed
-        ("deescalated", 2, 4, True),  # a fall from 4 to 2: residents heard 2 already
+        # A fall from 4 to 2: residents know 2 already, so it is for officers only too
+        # (and notify, judging by what residents last heard, would not post it either).
+        ("deescalated", 2, 4, False),
         ("cleared", 0, 2, True)]
     rig = SocialRig(tmp_path, registry, DiesAfterPosting(), social_config(), FakeClock())
     rig.feed(events)
