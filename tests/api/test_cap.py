@@ -50,6 +50,8 @@ def test_cap_messages_and_public_atom_feed(
                         first_confirmed=told)
     offline = event("akutsu", 1, 1, Transition.RAISED, 1, NOW - timedelta(hours=1),
                     alert_type=AlertType.OFFLINE)
+    doubtful = event("iwanuma", 1, 1, Transition.RAISED, 1, NOW - timedelta(minutes=20),
+                     alert_type=AlertType.DATA_QUALITY)
     motomiya_raised = event("motomiya", 1, 1, Transition.RAISED, 3, NOW - timedelta(hours=3))
     cleared = event("motomiya", 2, 1, Transition.CLEARED, 0, NOW - timedelta(minutes=30),
                     previous_level=3, first_confirmed=motomiya_raised)
@@ -57,7 +59,7 @@ def test_cap_messages_and_public_atom_feed(
                       previous_level=2)
     without_cap = event("fushiguro", 1, 1, Transition.RAISED, 2, NOW - timedelta(hours=1))
     for station, alert_type in (("sukagawa", "river_level"), ("akutsu", "offline"),
-                                ("fushiguro", "river_level")):
+                                ("fushiguro", "river_level"), ("iwanuma", "data_quality")):
         retain_status(mosquitto.port, station, [{"alert_id": f"{station}/1",
                                                  "alert_type": alert_type, "level": 1}])
     schema = cap_schema()
@@ -68,14 +70,14 @@ def test_cap_messages_and_public_atom_feed(
             await influx.create_database()
             await influx.write([alerts.line(e) for e in
                                 (raised, told, escalated, acknowledged, unconfirmed, offline,
-                                 motomiya_raised, cleared, old_clear)]
+                                 doubtful, motomiya_raised, cleared, old_clear)]
                                + [alerts.line(without_cap, with_cap=False)])
         async with api_client(settings, sample_registry, headers={}) as anonymous:
-            async def three_open() -> bool:
+            async def four_open() -> bool:
                 response = await anonymous.get("/api/v1/alerts/open")
-                return len(response.json()["alerts"]) == 3
+                return len(response.json()["alerts"]) == 4
 
-            await eventually(three_open, "the retained statuses")
+            await eventually(four_open, "the retained statuses")
 
             # Without a key, the newest is the newest the public may read.
             newest = await anonymous.get("/api/v1/alerts/sukagawa/1/cap")
@@ -113,6 +115,8 @@ def test_cap_messages_and_public_atom_feed(
             staff = await anonymous.get("/api/v1/alerts/akutsu/1/cap")
             assert staff.status_code == 401
             assert staff.headers["content-type"] == "application/problem+json"
+            quality = await anonymous.get("/api/v1/alerts/iwanuma/1/cap")
+            assert quality.status_code == 401  # data quality: staff's own
             with_key = await anonymous.get("/api/v1/alerts/akutsu/1/cap", headers=viewer)
             assert with_key.status_code == 200
             assert etree.fromstring(with_key.content).findtext(f"{CAP}scope") == "Restricted"
@@ -127,7 +131,8 @@ def test_cap_messages_and_public_atom_feed(
             assert root.tag == f"{ATOM}feed"
             assert root.findtext(f"{ATOM}id") == "http://api.test/api/v1/alerts/feed.atom"
             entries = root.findall(f"{ATOM}entry")
-            # Newest first; the staff-only, CAP-less and long-cleared alerts are absent,
+            # Newest first; the staff-only (offline, data quality), CAP-less and
+            # long-cleared alerts are absent,
             # and sukagawa shows what the public last heard (not its acknowledgement nor
             # its unconfirmed 5). The all-clear is an Update (never a Cancel).
             expected = [(cleared, "Update"), (escalated, "Update")]
