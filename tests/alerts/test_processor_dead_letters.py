@@ -134,7 +134,7 @@ def test_an_event_that_cannot_be_rendered_is_not_lost(
         raise ValueError("a template the renderer cannot fill")
 
     with monkeypatch.context() as patch:
-        patch.setattr("floodwatch.alerts.processor.render_cap", broken_cap)
+        patch.setattr("floodwatch.alerts.publications.render_cap", broken_cap)
         memory = run_batch_with(engine, store, rules,
                                 [message(first.bus_topic, first.to_json(), 1)])
     [letter] = memory.dead_letters()
