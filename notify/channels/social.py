@@ -25,10 +25,10 @@ from floodwatch.notify.budget import PostingBudget
 from floodwatch.notify.channels.base import DeliveryError, backoff_s
 from floodwatch.notify.compose import Composer, shorten
 from floodwatch.notify.config import Social
-from floodwatch.notify.deliveries import DeliveryLedger
+from floodwatch.notify.deliveries import Delivery, DeliveryLedger
 from floodwatch.notify.notice import Notice
 from floodwatch.notify.posts import Part, Post, Posts
-from floodwatch.notify.storm import Waiting, plan_posts
+from floodwatch.notify.storm import PlannedThread, Waiting, plan_posts
 
 log = structlog.get_logger("notify.social")
 
@@ -110,25 +110,30 @@ class SocialSender:
         metrics.RATE_LIMITED.labels(self.name).set(self._budget.paused_until())
         if now < self._budget.paused_until():
             return self._budget.paused_until() - now
-        # Threads under way first: they were composed before anything now waiting.
-        for post in self._posts.in_flight(self.name, due_by=now):
-            if not await self._attempt(post):
-                return self._until_opening()
+        under_way = self._posts.in_flight(self.name, due_by=now)
         waiting = self._waiting(now)
-        if not waiting:
+        if not under_way and not waiting:
             next_at = self._ledger.next_due_at(self.name)
             return 5.0 if next_at is None else max(0.05, next_at - now)
-        available = self._budget.available(self._clock())
-        threads = plan_posts(waiting, self._registry, available, self._render)
-        if not threads:
+        # The rest of a thread under way will take posts of the budget too.
+        owed = sum(len(post.unsent()) for post in under_way)
+        available = max(0, self._budget.available(self._clock()) - owed)
+        threads = (plan_posts(waiting, self._registry, available, self._render)
+                   if waiting else [])
+        if not threads and not under_way:
             log.warning("posting budget used up; most urgent first when it reopens",
                         channel=self.name, waiting=len(waiting))
             return self._until_opening()
-        for thread in threads:
-            post = self._posts.create(self.name, thread.texts, thread.live,
-                                      thread.superseded, self._clock())
+        # Most urgent first -- a new level 5 before the English reply of a level 3 a 429
+        # interrupted; on a tie, what is under way (composed earlier) first.
+        queue: list[tuple[int, int, Post | PlannedThread]] = [
+            (-_urgency(post.deliveries), 0, post) for post in under_way]
+        queue += [(-_urgency(thread.live), 1, thread) for thread in threads]
+        for _, _, item in sorted(queue, key=lambda entry: entry[:2]):
+            post = item if isinstance(item, Post) else self._posts.create(
+                self.name, item.texts, item.live, item.superseded, self._clock())
             if not await self._attempt(post):
-                break
+                return self._until_opening()
         return 0.05
 
     def _render(self, notices: Sequence[Notice], max_posts: int) -> list[str]:
@@ -209,3 +214,7 @@ class SocialSender:
         else:
             self._posts.not_posted(post, exc.detail, now, retry_at)
         return True
+
+
+def _urgency(deliveries: Sequence[Delivery]) -> int:
+    return max((delivery.priority for delivery in deliveries), default=0)

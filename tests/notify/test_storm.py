@@ -285,3 +285,39 @@ def test_a_reply_refused_until_its_deliveries_expire_is_given_up(tmp_path: Path)
     replies = [c for c in responses.calls if "reply" in json.loads(c.request.body or b"{}")]
     assert 1 < len(replies) < 30  # retried with backoff, then given up
     assert [state for state, _ in rig.sender._posts.texts("x")] == ["sent", "expired"]
+
+
+@responses.activate
+def test_a_new_flood_goes_before_the_rest_of_a_thread_a_429_interrupted(
+        tmp_path: Path) -> None:
+    """South one's level-3 post is out, X refuses its English reply; meanwhile North
+    one floods. When X reopens, North's 氾濫発生 goes first, then South's reply."""
+    clock = FakeClock()
+    closed_until = [0.0]
+    counter: list[int] = []
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        if "reply" in json.loads(request.body or b"{}") and not closed_until[0]:
+            closed_until[0] = clock.now + 600
+        if clock.now < closed_until[0]:
+            return 429, {"x-rate-limit-reset": str(int(closed_until[0]))}, "{}"
+        return created(counter)
+
+    responses.add_callback(responses.POST, TWEETS, callback=answer)
+    rig = SocialRig(tmp_path, TWO_BASINS, platform(), social_config(), clock)
+    rig.feed(SOUTH_EVACUATE)
+    asyncio.run(rig.run_for(120, 5))
+    assert closed_until[0]  # the reply was refused
+    flood = storm_events({"n1": [0.5, 1.5, 2.5, 3.5, 4.3, 5.2, 5.3]})
+    rig.feed(flood)
+    asyncio.run(rig.run_for(900, 5))
+    accepted = [json.loads(call.request.body or b"{}") for call in responses.calls
+                if isinstance(call.response, requests.Response)
+                and call.response.status_code == 201]
+    assert "南一" in accepted[0]["text"]  # before the 429
+    after = accepted[1:]
+    assert "北一" in after[0]["text"]
+    assert "氾濫" in after[0]["text"]
+    assert "reply" not in after[0]
+    assert after[-1]["text"].startswith("[Alert level 3 equivalent]")  # South's reply, last
+    assert set(rig.states().values()) <= {"sent", "superseded"}
