@@ -56,7 +56,7 @@ def history_line(event: Event, station: Station, labels: Labels, payload: bytes,
     fields: dict[str, float | str | int | bool] = {
         "event_id": event.event_id, "alert_id": event.alert_id, "seq": event.seq,
         "level": event.level, "previous_level": event.previous_level,
-        "confirmed": event.confirmed, "payload": payload.decode(),
+        "confirmed": event.confirmed, "payload": one_line_json(payload),
     }
     if cap_xml is not None:
         fields["cap_xml"] = one_line_xml(cap_xml)
@@ -77,7 +77,7 @@ def no_data_history_line(event: NoDataEvent, payload: bytes) -> str:
     return format_point(
         NO_DATA_MEASUREMENT, {"scope": event.scope, "transition": event.transition.value},
         {"event_id": event.event_id, "alert_id": event.alert_id, "silent": event.silent,
-         "total": event.total, "payload": payload.decode()},
+         "total": event.total, "payload": one_line_json(payload)},
         _time_ns(event.at, event.seq))
 
 
@@ -91,9 +91,18 @@ def flag_line(flagged: FlaggedReading, station: Station) -> str:
     return format_point(FLAG_MEASUREMENT, tags, fields, _time_ns(flagged.at, 0))
 
 
-# Line protocol refuses control characters; in XML content a character reference is the
-# same character once parsed, so the stored document means exactly what was published.
-_XML_CONTROL_REFERENCES = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+# Line protocol refuses C0 control characters, and a record must never be lost for one
+# (commands are validated, core.text, but a history line must not depend on every
+# producer being right). In XML content a character reference is the same character
+# once parsed, and in a JSON string so is a \u escape (JSON has control characters
+# nowhere else): the stored documents mean exactly what was published.
+_CONTROL_CODES = [*range(0x20), *range(0x7f, 0xa0)]
+_XML_CONTROL_REFERENCES = str.maketrans({code: f"&#{code};" for code in _CONTROL_CODES})
+_JSON_CONTROL_ESCAPES = str.maketrans({code: f"\\u{code:04x}" for code in _CONTROL_CODES})
+
+
+def one_line_json(payload: bytes) -> str:
+    return payload.decode().translate(_JSON_CONTROL_ESCAPES)
 
 
 def one_line_xml(document: bytes) -> str:

@@ -17,7 +17,11 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
+
 from floodwatch.alerts.state import Clock, NoDataState, StationState
+
+log = structlog.get_logger("alerts")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,6 +41,9 @@ CREATE TABLE IF NOT EXISTS commands (command_id TEXT PRIMARY KEY);
 
 # Published events kept for inspection; older ones are pruned.
 KEEP_PUBLISHED = 10_000
+# History lines waiting for InfluxDB (a few kB each, with their CAP): some 100 MB, days
+# of a typhoon's events. Beyond it the oldest are dropped and an error says so.
+MAX_HISTORY_BACKLOG = 50_000
 # Before the table's name said what it holds, it was "outbox" (as notify's delivery
 # records and the MQTT publish window also were): a state file from then is renamed.
 RENAMED_TABLES = {"outbox": "event_publications"}
@@ -77,9 +84,10 @@ class Changes:
 
 
 class AlertStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_history_backlog: int = MAX_HISTORY_BACKLOG) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.max_history_backlog = max_history_backlog
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._rename_old_tables()
@@ -212,4 +220,13 @@ class AlertStore:
         self._bookkeeping("DELETE FROM history WHERE id <= ?", (up_to_id,))
 
     def history_backlog(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM history").fetchone()[0])
+        count = int(self._db.execute("SELECT count(*) FROM history").fetchone()[0])
+        if count > self.max_history_backlog:
+            # Bounded (the disk is not): past days of an InfluxDB outage the oldest
+            # records give way, loudly; the events themselves were published.
+            excess = count - self.max_history_backlog
+            self._bookkeeping("DELETE FROM history WHERE id IN (SELECT id FROM history "
+                              "ORDER BY id LIMIT ?)", (excess,))
+            log.error("alert history backlog full; oldest lines dropped", dropped=excess,
+                      kept=self.max_history_backlog)
+        return min(count, self.max_history_backlog)

@@ -24,11 +24,14 @@ from floodwatch.api.live import LiveCache
 from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
 from floodwatch.core import bus
 from floodwatch.core.registry import StationKind
+from floodwatch.core.text import OneLineText
 
 router = APIRouter(prefix="/api/v1", tags=["commands"])
 
 ALERT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}/[0-9]{1,12}$"
-NOTE = Field(default=None, max_length=500, description="Kept with the engine's event.")
+NOTE = Field(default=None, max_length=500, description=(
+    "Kept with the engine's event. One line: control characters (U+0000-U+001F, "
+    "U+007F-U+009F) are refused with 422."))
 
 
 class Acknowledge(BaseModel):
@@ -36,7 +39,7 @@ class Acknowledge(BaseModel):
         "examples": [{"alert_id": "sukagawa/1", "note": "確認しました"}]})
 
     alert_id: str = Field(pattern=ALERT_ID_PATTERN, examples=["sukagawa/1"])
-    note: str | None = NOTE
+    note: OneLineText | None = NOTE
 
 
 class FloodingCommand(BaseModel):
@@ -45,7 +48,7 @@ class FloodingCommand(BaseModel):
 
     action: Literal["declare", "end"] = Field(
         description="declare: flooding (level 5) from now until an officer ends it.")
-    note: str | None = NOTE
+    note: OneLineText | None = NOTE
 
 
 class CommandSent(BaseModel):

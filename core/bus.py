@@ -23,6 +23,7 @@ from typing import Any, Literal
 import msgspec
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
 
+from floodwatch.core.text import OneLineText
 from floodwatch.core.topics import (
     ALERTS,
     CAP,
@@ -235,12 +236,12 @@ class StatusNoData(BaseModel):
 class _Command(_Message):
     command_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
     issued_at: AwareDatetime
-    officer: str = Field(min_length=1, max_length=64)
-    note: str | None = Field(default=None, max_length=500)
+    officer: OneLineText = Field(min_length=1, max_length=64)
+    note: OneLineText | None = Field(default=None, max_length=500)
 
 
 class AcknowledgeCommand(_Command):
-    alert_id: str = Field(min_length=1, max_length=100)
+    alert_id: OneLineText = Field(min_length=1, max_length=100)
 
 
 class FloodingCommand(_Command):

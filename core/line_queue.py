@@ -66,12 +66,32 @@ class QueuedLineWriter:
                 await asyncio.sleep(delay)
                 delay = min(retry_max_s, delay * 2)
                 continue
-            except InfluxRejected as exc:
+            except InfluxRejected:
                 # Our own lines: a refusal is a bug, and retrying would block the queue.
-                log.error(f"InfluxDB refused {self._what}; dropped", error=str(exc),
-                          lines=len(lines))
+                # It must cost only the lines refused, never the good ones of the batch.
+                try:
+                    await self._write_each_half(lines)
+                except InfluxUnavailable:
+                    continue  # InfluxDB went away meanwhile: the whole batch again
             delay = 1.0
             self._queue.written(up_to)
+
+    async def _write_each_half(self, lines: list[str]) -> None:
+        """Bisect a refused batch: write what InfluxDB accepts; log each refused line in
+        full (a record to restore by hand, never silently gone)."""
+        if len(lines) == 1:
+            try:
+                await self._write(lines)
+            except InfluxRejected as exc:
+                log.error(f"InfluxDB refused a line of {self._what}; it is logged here "
+                          f"in full, not written", error=str(exc), line=lines[0])
+            return
+        middle = len(lines) // 2
+        for half in (lines[:middle], lines[middle:]):
+            try:
+                await self._write(half)
+            except InfluxRejected:
+                await self._write_each_half(half)
 
     async def _write(self, lines: list[str]) -> None:
         try:

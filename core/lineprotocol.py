@@ -15,7 +15,12 @@ from floodwatch.core.readings import FieldValue, Reading
 from floodwatch.core.registry import StationRegistry
 
 # Line protocol has no escape for a newline: a point containing one cannot be written.
-_FORBIDDEN = {chr(code) for code in range(0x20)} | {"\x7f"}
+# C0 is refused everywhere (a line break would split the point in every line-oriented
+# queue on its way). DEL and C1 are legal inside a quoted string field (measured on
+# InfluxDB 1.x: tests/core/test_lineprotocol.py) but not in names and tags, which are
+# registry and schema values that never need one.
+_FORBIDDEN_IN_STRINGS = {chr(code) for code in range(0x20)}
+_FORBIDDEN = _FORBIDDEN_IN_STRINGS | {chr(code) for code in range(0x7f, 0xa0)}
 # In names and tag values a backslash is taken literally by InfluxDB 1.x (measured: the
 # tag value a\\b is stored with both backslashes) yet escapes the next separator, so
 # no escaping of it round-trips. Names and tags come from the registry and the schema,
@@ -62,7 +67,7 @@ def format_field_value(value: FieldValue | int | bool) -> str:
         if not math.isfinite(value):
             raise LineProtocolError(f"non-finite float {value!r}")
         return repr(value)  # a float subclass
-    if any(char in _FORBIDDEN for char in value):
+    if any(char in _FORBIDDEN_IN_STRINGS for char in value):
         raise LineProtocolError(f"control character in string field {value!r}")
     return '"' + value.translate(_STRING_ESCAPES) + '"'
 

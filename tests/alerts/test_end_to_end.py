@@ -189,8 +189,12 @@ def test_commands_are_answered_with_events_or_rejections(
             ("floodwatch/commands/flooding/u1",
              b'{"command_id": "c-3", "issued_at": "2026-10-12T00:00:00Z", "officer": "a",'
              b' "action": "declare"}'),
+            # A control character in a note (issue 21): rejected whole, never half-applied.
+            ("floodwatch/commands/flooding/g1", json.dumps({
+                "command_id": "c-4", "issued_at": "2026-10-12T00:00:00Z", "officer": "a",
+                "action": "declare", "note": "越水\x7f"}).encode()),
         ])
-        wait_for(lambda: got.count("floodwatch/command-rejections") >= 2, 20, "rejections")
+        wait_for(lambda: got.count("floodwatch/command-rejections") >= 3, 20, "rejections")
     events = got.payloads("floodwatch/alerts/")
     assert [brief(p) for p in events] == [("g1", "river_level", "raised", 2),
                                           ("g1", "river_level", "acknowledged", 2)]
@@ -198,7 +202,9 @@ def test_commands_are_answered_with_events_or_rejections(
                                   "officer": "tanaka", "note": "チーム出動"}
     rejections = got.payloads("floodwatch/command-rejections")
     assert [(r["command_id"], r["reason"].split(":")[0]) for r in rejections] == [
-        ("c-2", "issued_at"), ("c-3", "flooding is declared for river stations only")]
+        ("c-2", "issued_at"), ("c-3", "flooding is declared for river stations only"),
+        ("c-4", "note")]
+    assert "control character U+007F" in rejections[2]["reason"]
 
 
 def test_influxdb_down_queues_history_and_keeps_alerting(
@@ -220,6 +226,41 @@ def test_influxdb_down_queues_history_and_keeps_alerting(
     start_alerts(env)  # same state dir and session, InfluxDB back
     wait_for(lambda: influx.count("alert_event", "seq") == len(G1_EXPECTED), 20,
              "the queued history")
+
+
+def test_an_acknowledgement_made_while_influxdb_is_down_reaches_the_history(
+        mosquitto: MosquittoServer, influx: InfluxQuery,
+        alerts_env: Callable[..., dict[str, str]],
+        start_alerts: Callable[[dict[str, str]], AlertsProcess]) -> None:
+    """An officer's command is part of the public record (issue 21): its event waits in
+    the engine's SQLite queue while InfluxDB refuses writes, and is stored once it is
+    back, with the officer's note."""
+    env = alerts_env()
+    dead = alerts_env(influx_url=f"http://127.0.0.1:{free_port()}")
+    dead.update({k: v for k, v in env.items() if k != "FLOODWATCH_INFLUX_URL"})
+    engine = start_alerts(dead)
+    ack = json.dumps({"command_id": "c-9", "issued_at": "2026-10-12T09:15:00+09:00",
+                      "officer": "tanaka", "alert_id": "g1/1", "note": "堤防を確認"}).encode()
+    with collect(mosquitto.port, "floodwatch/alerts/#") as got:
+        publish_all(mosquitto.port, bus([river("g1", 0, 2.5)]))
+        wait_for(lambda: got.count("floodwatch/alerts/") >= 1, 20, "the raise")
+        publish_all(mosquitto.port, [("floodwatch/commands/acknowledge/g1", ack)])
+        wait_for(lambda: got.count("floodwatch/alerts/") >= 2, 20, "the acknowledgement")
+    wait_for(lambda: bool(engine.log_events("InfluxDB unavailable; alert history queued")),
+             20, "the engine to notice InfluxDB is down")
+    assert engine.stop() == 0
+    assert influx.count("alert_event", "seq") == 0  # nothing could be written yet
+
+    start_alerts(env)  # same state dir and session, InfluxDB back
+
+    def acknowledged() -> list[dict[str, Any]]:
+        return influx.rows('SELECT * FROM "alert_event" WHERE "transition" = \'acknowledged\'')
+
+    wait_for(lambda: len(acknowledged()) == 1, 20, "the acknowledgement in InfluxDB")
+    row = acknowledged()[0]
+    assert row["alert_id"] == "g1/1"
+    assert json.loads(row["payload"])["cause"] == {
+        "kind": "command", "command_id": "c-9", "officer": "tanaka", "note": "堤防を確認"}
 
 
 def test_live_tick_reports_a_silent_pipeline_once_not_every_gauge(

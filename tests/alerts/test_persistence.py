@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import structlog
+
 from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.rules import AlertRules
@@ -126,3 +128,17 @@ def test_unpublished_events_left_by_an_older_version_run_after_the_rename_are_ke
     tables = {row[0] for row in sqlite3.connect(path).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "outbox" not in tables
+
+
+def test_the_history_backlog_is_bounded_and_says_so(tmp_path: Path) -> None:
+    store = AlertStore(tmp_path / "alerts.sqlite3", max_history_backlog=3)
+    changes = Changes.empty()
+    changes.history.extend(f"m v={n}.0 {n}" for n in range(5))
+    store.commit(changes)
+    with structlog.testing.capture_logs() as logs:
+        assert store.history_backlog() == 3
+    assert store.history_batch(10)[1] == ["m v=2.0 2", "m v=3.0 3", "m v=4.0 4"]
+    assert [(e["event"], e["dropped"]) for e in logs] == [
+        ("alert history backlog full; oldest lines dropped", 2)]
+    store.close()
+

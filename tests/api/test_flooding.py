@@ -81,3 +81,43 @@ def test_declare_and_end_flooding(
 
 def _raw(collected: Collected, topic: str) -> bytes:
     return next(payload for got, payload, _ in collected.messages if got == topic)
+
+
+def test_a_note_with_a_control_character_is_refused_with_a_problem(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry,
+    mosquitto: MosquittoServer,
+) -> None:
+    """U+007F once reached the engine and broke the event's history (issue 21): such a
+    note never leaves the API, and the officer is told which field and why."""
+    retain_status(mosquitto.port, "sukagawa", [], flooding_declared=False)
+
+    async def scenario() -> None:
+        async with api_client(make_settings(), sample_registry) as client:
+            with collect(mosquitto.port, "floodwatch/commands/#") as commands:
+                answers = [await client.post(path, json=body, headers=OFFICER) for path, body in [
+                    ("/api/v1/stations/sukagawa/flooding",
+                     {"action": "declare", "note": "越水\x7f"}),
+                    ("/api/v1/stations/sukagawa/flooding",
+                     {"action": "declare", "note": "two\nlines"}),
+                    ("/api/v1/stations/sukagawa/flooding",
+                     {"action": "declare", "note": "c1\x85"}),
+                    ("/api/v1/alerts/acknowledge",
+                     {"alert_id": "sukagawa/1", "note": "seen\x7f"}),
+                ]]
+                accepted = await client.post("/api/v1/stations/sukagawa/flooding",
+                                             json={"action": "declare", "note": "越水"},
+                                             headers=OFFICER)
+                await asyncio.to_thread(wait_for, lambda: len(commands) >= 1, 10,
+                                        "the accepted command")
+        for answer in answers:
+            assert answer.status_code == 422
+            assert answer.headers["content-type"] == "application/problem+json"
+            problem = answer.json()
+            assert problem["type"].rsplit("/", 1)[1] == "bad-parameter"
+            assert problem["detail"].startswith("body.note: Value error, control character U+")
+        assert answers[0].json()["detail"].split(", ")[1].startswith("control character U+007F")
+        assert accepted.status_code == 202
+        # Only the good note reached the bus.
+        assert [json.loads(payload)["note"] for _, payload, _ in commands.messages] == ["越水"]
+
+    asyncio.run(scenario())

@@ -118,3 +118,25 @@ def test_round_trip_through_influxdb(
     assert rows[0]["station"] == tag_value
     assert float(rows[0][field_key]) == number
     assert rows[0]["fs"] == text
+
+
+@pytest.mark.parametrize("bad", ["line\nbreak", "cr\r", "tab\there", "nul\x00"])
+def test_string_fields_refuse_c0_control_characters(bad: str) -> None:
+    with pytest.raises(LineProtocolError):
+        format_field_value(bad)
+
+
+def test_del_and_c1_in_a_string_field_are_written_as_they_are(influx: InfluxQuery) -> None:
+    """Measured on the test InfluxDB (issue 21): DEL and C1 need no escape inside a
+    quoted string field, so such a value is written, never refused."""
+    text = "note\x7f \x80\x85\x9f end"
+    line = format_point("m", {"station": "s"}, {"note": text}, 1_700_000_000_000_000_000)
+
+    async def write() -> None:
+        async with InfluxClient(influx.url, influx.database) as client:
+            await client.create_database()
+            await client.write([line, format_point("m", {"station": "t"}, {"note": "next"},
+                                                   1_700_000_000_000_000_001)])
+
+    asyncio.run(write())
+    assert [row["note"] for row in influx.rows('SELECT "note" FROM "m"')] == [text, "next"]
