@@ -79,7 +79,9 @@ class Spool:
             self._open = None
         data = path.read_bytes()
         complete = data[: data.rfind(b"\n") + 1]
-        return path, complete.decode().splitlines()
+        # split, not splitlines: a string field may hold U+0085 or U+2028, which
+        # splitlines would take for line ends; line protocol ends lines with \n only.
+        return path, complete.decode().split("\n")[:-1]
 
     def remove(self, path: Path) -> None:
         """Forget a segment once every line of it is stored."""

@@ -57,3 +57,14 @@ def test_the_bound_is_enforced(tmp_path: Path) -> None:
     with pytest.raises(SpoolFull):
         spool.append(["y" * 60])
     assert spool.size_bytes == 61
+
+
+def test_a_line_holding_unicode_line_separators_comes_back_whole(tmp_path: Path) -> None:
+    # A string field may hold U+0085 or U+2028 (line protocol ends lines with \n only).
+    lines = ['road,station=a surface_state="wet\u0085icy\u2028x" 1',
+             "river,station=a level_m=1 2"]
+    spool = Spool(tmp_path, max_bytes=1024**2)
+    spool.append(lines)
+    oldest = spool.oldest()
+    assert oldest is not None
+    assert oldest[1] == lines
