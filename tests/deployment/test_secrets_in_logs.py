@@ -8,7 +8,10 @@ read it) with the key redacted, in both log formats and at debug level."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from websockets.asyncio.client import connect
 
 from floodwatch.services.process import free_port
 from tests.api.support import ADMIN_KEY, OFFICER_KEY, TEST_KEYS, VIEWER_KEY
-from tests.support import ApiProcess, FloodwatchProcess, StackProcess
+from tests.support import REPO_ROOT, ApiProcess, FloodwatchProcess, StackProcess
 
 WRONG_KEY = "wrong-key-presented-9876543"  # someone's real key, typed where it does not go
 INFLUX_PASSWORD = "influx-password-5551234"  # InfluxDB without auth ignores it
@@ -118,3 +121,47 @@ def test_stack_logs_no_key(tmp_path: Path, settings_env: Callable[..., dict[str,
     assert_no_secret_but_the_handshake(log)
     # uvicorn's lines follow the stack's JSON format like every other line.
     assert stack.log_events("Application startup complete.")
+
+
+SECRET_SETTINGS = {
+    "FLOODWATCH_API_KEYS": TEST_KEYS,
+    "FLOODWATCH_MQTT_PASSWORD": "mqtt-password-4242",
+    "FLOODWATCH_INFLUX_TOKEN": "influx-token-4242",
+    "FLOODWATCH_INFLUX_PASSWORD": INFLUX_PASSWORD,
+    "FLOODWATCH_NOTIFY_NETWORK_PASSWORD": "network-password-4242",
+    "FLOODWATCH_NOTIFY_WEBHOOK_SECRETS": "city:webhook-secret-4242",
+    "FLOODWATCH_NOTIFY_X_CONSUMER_KEY": "x-consumer-key-4242",
+    "FLOODWATCH_NOTIFY_X_CONSUMER_SECRET": "x-consumer-secret-4242",
+    "FLOODWATCH_NOTIFY_X_ACCESS_TOKEN": "x-access-token-4242",
+    "FLOODWATCH_NOTIFY_X_ACCESS_TOKEN_SECRET": "x-access-token-secret-4242",
+    "FLOODWATCH_NOTIFY_MASTODON_TOKEN": "mastodon-token-4242",
+}
+# Settings refused with their value in hand: the message must not echo it.
+REFUSED_SETTINGS = {
+    "FLOODWATCH_API_KEYS": "officer:refused-key-4242-00000,refused-entry-4242",
+    "FLOODWATCH_MQTT_URL": "http://bus:refused-url-password-4242@127.0.0.1:1883",
+    "FLOODWATCH_INFLUX_URL": "ftp://db:refused-influx-password-4242@127.0.0.1",
+}
+
+
+def _floodwatch(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run([sys.executable, "-m", "floodwatch", *args], cwd=REPO_ROOT,
+                            env={**os.environ, **env}, capture_output=True, text=True,
+                            timeout=60, check=False)
+    return result.stdout + result.stderr
+
+
+def test_settings_and_checks_print_no_secret() -> None:
+    printed = _floodwatch("settings", env=SECRET_SETTINGS)
+    printed += "".join(_floodwatch(stage, "--check", env=SECRET_SETTINGS)
+                       for stage in ("ingest", "alerts", "notify", "api"))
+    assert "settings and 14 stations are valid" in printed  # the checks did run
+    for name, value in REFUSED_SETTINGS.items():
+        refused = _floodwatch("api", "--check", env={**SECRET_SETTINGS, name: value})
+        assert refused.startswith(f"floodwatch: {name}"), refused
+        printed += refused
+    secrets = {*NEVER_PRINTED, *(value.rpartition(":")[2] for value in SECRET_SETTINGS.values())}
+    secrets.update({"refused-key-4242-00000", "refused-entry-4242",
+                    "refused-url-password-4242", "refused-influx-password-4242"})
+    for secret in secrets - {WRONG_KEY}:
+        assert secret not in printed, f"{secret} printed:\n{printed}"
