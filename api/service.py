@@ -39,7 +39,10 @@ async def serve_api(settings: Settings, registry: StationRegistry, stop: asyncio
         create_app(settings, registry), host=settings.api_host, port=settings.api_port,
         log_level=settings.log_level,
         # Requests are counted in /metrics; a line per request would drown the logs.
-        access_log=False, lifespan="on"))
+        access_log=False, lifespan="on",
+        # uvicorn's lines (WebSocket handshakes with their query string among them) go
+        # to the root handler of core.logging: our format, and secrets redacted.
+        log_config=None))
 
     async def stop_when_asked() -> None:
         await stop.wait()

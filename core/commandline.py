@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from floodwatch.core.logging import configure_logging
+from floodwatch.core.redaction import configured_secrets
 from floodwatch.core.registry import RegistryError, StationRegistry
 from floodwatch.core.settings import Settings, SettingsError, load_settings
 
@@ -53,7 +54,7 @@ def settings_or_exit() -> Settings:
         settings = load_settings()
     except SettingsError as exc:
         fail(str(exc))
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, configured_secrets(settings))
     return settings
 
 

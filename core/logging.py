@@ -1,12 +1,20 @@
-"""structlog set-up: console lines for people, JSON lines for log collectors."""
+"""structlog set-up: console lines for people, JSON lines for log collectors.
+
+Libraries that log through the standard library (uvicorn's handshake, startup and error
+lines, asyncio's) are rendered by the same processors on the same stream, so they follow
+the log format too -- and, above all, pass the same secret redaction (core.redaction).
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
 from typing import Literal
 
 import structlog
+
+from floodwatch.core.redaction import SecretRedactor
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR}
@@ -15,18 +23,22 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
 def configure_logging(
     level: Literal["debug", "info", "warning", "error"] = "info",
     fmt: Literal["console", "json"] = "console",
+    secrets: Iterable[str] = (),
 ) -> None:
+    """``secrets``: configured values never to print (core.redaction.configured_secrets)."""
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    redact = SecretRedactor(secrets).processor
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            redact,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
@@ -34,3 +46,28 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    _route_standard_logging(redact, renderer)
+
+
+def _route_standard_logging(redact: structlog.typing.Processor,
+                            renderer: structlog.typing.Processor) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_logger_name,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact,
+            renderer,
+        ],
+    ))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    # Warnings from any library; the loggers that report more (uvicorn's, whose level
+    # the API stage sets from FLOODWATCH_LOG_LEVEL) set their own level. A library's
+    # INFO chatter (httpx logs every request URL) stays out as before.
+    root.setLevel(logging.WARNING)

@@ -34,6 +34,7 @@ import structlog
 from floodwatch.core.commandline import EXIT_RUNTIME, fail
 from floodwatch.core.logging import configure_logging
 from floodwatch.core.mqtt import BrokerAddress, MqttError
+from floodwatch.core.redaction import configured_secrets
 from floodwatch.core.registry import RegistryError, StationRegistry
 from floodwatch.core.settings import SettingsError, load_settings
 from floodwatch.simulators.faults import FaultSpec, parse_fault_option
@@ -98,7 +99,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         settings = load_settings()
     except SettingsError as exc:
         fail(str(exc).replace("\n", "; "))
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, configured_secrets(settings))
     try:
         registry = StationRegistry.load(settings.stations)
     except RegistryError as exc:
