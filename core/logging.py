@@ -67,6 +67,15 @@ def _route_standard_logging(redact: structlog.typing.Processor,
     ))
     root = logging.getLogger()
     root.handlers = [handler]
+    # Every line through this one handler: a logger a library configured for itself
+    # (uvicorn's dictConfig gives its loggers their own handlers and stops them
+    # propagating) would print around the redaction.
+    for name in list(logging.root.manager.loggerDict):
+        known = logging.getLogger(name)
+        if known.handlers or not known.propagate or known.disabled:
+            known.handlers.clear()
+            known.propagate = True
+            known.disabled = False
     # Warnings from any library; the loggers that report more (uvicorn's, whose level
     # the API stage sets from FLOODWATCH_LOG_LEVEL) set their own level. A library's
     # INFO chatter (httpx logs every request URL) stays out as before.
