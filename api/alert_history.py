@@ -8,7 +8,7 @@ Filters reach InfluxQL only after validation against the registry or strict patt
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from floodwatch.api.alert_store import delivery_states, event_payloads, quoted
 from floodwatch.api.deps import InfluxDep, LiveDep, RegistryDep, SettingsDep
-from floodwatch.api.problems import ProblemError, bad_range, problem_responses, unknown_station
-from floodwatch.api.readings import aware
+from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
+from floodwatch.api.readings import time_window
 from floodwatch.core.registry import STATION_ID_PATTERN
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -92,12 +92,9 @@ async def history(
     end: Annotated[datetime | None, Query(description="Default: now.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlertEvents:
-    end_at = aware(end, "end") if end is not None else datetime.now(UTC)
-    start_at = aware(start, "start") if start is not None else end_at - DEFAULT_RANGE
-    if start_at >= end_at:
-        raise bad_range("start must be before end")
-    if end_at - start_at > timedelta(days=settings.api_max_range_days):
-        raise bad_range(f"range longer than {settings.api_max_range_days:g} days")
+    start_at, end_at = time_window(start, end, names=("start", "end"),
+                                   default=DEFAULT_RANGE,
+                                   max_days=settings.api_max_range_days)
     where = (f"time >= {int(start_at.timestamp() * 1e6)}000 "
              f"AND time < {int(end_at.timestamp() * 1e6)}000")
     if station is not None:

@@ -8,7 +8,7 @@ endpoint, and residents are told through the channels, not through their plumbin
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from floodwatch.api.alert_store import DELIVERIES, EVENTS, query_rows, quoted
 from floodwatch.api.deps import InfluxDep, KeyedReader, RegistryDep, SettingsDep
-from floodwatch.api.problems import bad_range, problem_responses, unknown_station
-from floodwatch.api.readings import aware
+from floodwatch.api.problems import problem_responses, unknown_station
+from floodwatch.api.readings import time_window
 from floodwatch.api.store import ns_to_datetime
 from floodwatch.core.influx import InfluxClient, as_float
 
@@ -76,12 +76,9 @@ async def list_deliveries(
     until: Annotated[datetime | None, Query(description="Default: now.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
-    until_at = aware(until, "until") if until is not None else datetime.now(UTC)
-    since_at = aware(since, "since") if since is not None else until_at - DEFAULT_RANGE
-    if since_at >= until_at:
-        raise bad_range("since must be before until")
-    if until_at - since_at > timedelta(days=settings.api_max_range_days):
-        raise bad_range(f"range longer than {settings.api_max_range_days:g} days")
+    since_at, until_at = time_window(since, until, names=("since", "until"),
+                                     default=DEFAULT_RANGE,
+                                     max_days=settings.api_max_range_days)
     if station is not None and station not in registry:
         raise unknown_station(station)
     wanted = set(state or DEFAULT_STATES)

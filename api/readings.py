@@ -47,6 +47,19 @@ def aware(moment: datetime, name: str) -> datetime:
     return moment
 
 
+def time_window(first: datetime | None, last: datetime | None, *, names: tuple[str, str],
+                default: timedelta, max_days: float) -> tuple[datetime, datetime]:
+    """A query's [first, last) in UTC: ``last`` defaults to now, ``first`` to
+    ``default`` before it; refused (bad-range problem) when empty or over ``max_days``."""
+    last_at = aware(last, names[1]) if last is not None else datetime.now(UTC)
+    first_at = aware(first, names[0]) if first is not None else last_at - default
+    if first_at >= last_at:
+        raise bad_range(f"{names[0]} must be before {names[1]}")
+    if last_at - first_at > timedelta(days=max_days):
+        raise bad_range(f"range longer than {max_days:g} days")
+    return first_at, last_at
+
+
 @router.get("/stations/{station_id}/readings", summary="History of one station",
             response_model=History,
             responses=problem_responses(400, 401, 404, 422, 503))

@@ -207,13 +207,9 @@ def test_the_live_escalation_posts_first_when_x_reopens(tmp_path: Path) -> None:
     assert "superseded" in states.values()
 
 
-@responses.activate
-def test_a_429_in_the_middle_of_a_thread_keeps_what_was_published_and_goes_on(
-        tmp_path: Path) -> None:
-    """The Japanese post is published, X refuses its English reply for ten minutes:
-    the reply follows the published post when X reopens -- nothing re-posted, nothing
-    re-composed -- and the delivery is sent only then."""
-    clock = FakeClock()
+def x_closing_at_the_first_reply(clock: FakeClock) -> list[float]:
+    """A fake X that publishes, until the first reply: that one and everything after it
+    get 429 for ten minutes. Returns [when it reopens] (0 until it closes)."""
     closed_until = [0.0]
     counter: list[int] = []
 
@@ -225,6 +221,17 @@ def test_a_429_in_the_middle_of_a_thread_keeps_what_was_published_and_goes_on(
         return created(counter)
 
     responses.add_callback(responses.POST, TWEETS, callback=answer)
+    return closed_until
+
+
+@responses.activate
+def test_a_429_in_the_middle_of_a_thread_keeps_what_was_published_and_goes_on(
+        tmp_path: Path) -> None:
+    """The Japanese post is published, X refuses its English reply for ten minutes:
+    the reply follows the published post when X reopens -- nothing re-posted, nothing
+    re-composed -- and the delivery is sent only then."""
+    clock = FakeClock()
+    x_closing_at_the_first_reply(clock)
     rig = SocialRig(tmp_path, TWO_BASINS, platform(), social_config(), clock)
     rig.feed(SOUTH_EVACUATE)
     asyncio.run(rig.run_for(300, 5))
@@ -293,17 +300,7 @@ def test_a_new_flood_goes_before_the_rest_of_a_thread_a_429_interrupted(
     """South one's level-3 post is out, X refuses its English reply; meanwhile North
     one floods. When X reopens, North's 氾濫発生 goes first, then South's reply."""
     clock = FakeClock()
-    closed_until = [0.0]
-    counter: list[int] = []
-
-    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
-        if "reply" in json.loads(request.body or b"{}") and not closed_until[0]:
-            closed_until[0] = clock.now + 600
-        if clock.now < closed_until[0]:
-            return 429, {"x-rate-limit-reset": str(int(closed_until[0]))}, "{}"
-        return created(counter)
-
-    responses.add_callback(responses.POST, TWEETS, callback=answer)
+    closed_until = x_closing_at_the_first_reply(clock)
     rig = SocialRig(tmp_path, TWO_BASINS, platform(), social_config(), clock)
     rig.feed(SOUTH_EVACUATE)
     asyncio.run(rig.run_for(120, 5))
