@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from floodwatch.core.config_files import YamlSyntaxError, first_error, parse_yaml
+from floodwatch.core.registry import Names
 
 
 class AdviceError(Exception):
@@ -24,9 +25,8 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Text(_Model):
-    ja: str = Field(min_length=1)
-    en: str = Field(min_length=1)
+# The registry's two-language text (ja and en, neither empty): the same shape.
+Text = Names
 
 
 class TypeAdvice(_Model):
