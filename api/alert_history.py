@@ -26,7 +26,7 @@ DEFAULT_RANGE = timedelta(days=7)
 EXAMPLE_EVENT: dict[str, JsonValue] = {"event_id": "sukagawa/2", "seq": 2, "station": "sukagawa",
                  "alert_id": "sukagawa/1", "alert_type": "river_level",
                  "transition": "escalated", "level": 3, "previous_level": 2,
-                 "level_name": "evacuation", "at": "2026-11-28T01:00:00.000000Z"}
+                 "level_name": "evacuation", "at": "2026-11-28T01:00:00Z"}
 
 StationPath = Annotated[str, Path(pattern=STATION_ID_PATTERN, examples=["sukagawa"])]
 AlertNumber = Annotated[int, Path(ge=1, le=999_999_999_999, examples=[1],

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from floodwatch.api.levels import LevelBand
 from floodwatch.core.readings import FieldValue
 from floodwatch.core.registry import StationKind
 
-EXAMPLE_TS = "2026-11-28T01:00:00.000000Z"
+EXAMPLE_TS = "2026-11-28T01:00:00Z"
+
+
+def _in_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("a time the API writes must be aware")
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+
+
+# A time in a response, in the API's one form (docs/api.md, HTTP conventions): pydantic
+# writes an aware UTC datetime as core.readings.format_ts does, "...:00Z" with no
+# fraction when it is zero and six digits otherwise; only the offset needs converting.
+UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class LatestReading(BaseModel):
     model_config = ConfigDict(json_schema_extra={
         "examples": [{"ts": EXAMPLE_TS, "values": {"level_m": 3.21, "rain_mm": 4.5}}]})
 
-    ts: datetime
+    ts: UtcTime
     values: dict[str, FieldValue]
 
 
@@ -62,14 +74,14 @@ class StationList(BaseModel):
 
 
 class HistoryPoint(BaseModel):
-    ts: datetime
+    ts: UtcTime
     values: dict[str, FieldValue]
 
 
 class HistoryFlag(BaseModel):
     """A value the alert engine did not believe (InfluxDB ``reading_flag``)."""
 
-    ts: datetime
+    ts: UtcTime
     field: str
     reason: str = Field(description="out_of_range, flatline, max_step or dropout "
                         "(docs/alerts.md, Data quality).")
@@ -79,17 +91,27 @@ class HistoryFlag(BaseModel):
 class History(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "station": "fushiguro", "start": "2026-11-27T01:00:00Z", "end": EXAMPLE_TS,
-        "bucket_s": 180, "points": [{"ts": EXAMPLE_TS, "values": {"level_m": 3.2}}],
+        "bucket_s": 180, "flags": [], "flags_truncated": False,
+        "points": [{"ts": EXAMPLE_TS, "values": {"level_m": 3.2}}],
     }]})
 
     station: str
-    start: datetime
-    end: datetime
-    bucket_s: int | None = Field(description="Averaging bucket in seconds; null for raw.")
+    start: UtcTime
+    end: UtcTime
+    bucket_s: int | None = Field(description=(
+        "null: `points` are every reading in the range. Otherwise the range held more than "
+        "api_max_points readings and each point aggregates one bucket of this many "
+        "seconds (mean; sum for rain_mm; last for surface_state), labelled with the "
+        "bucket's start, over the whole range: never cut short, newest data included."))
     flags: list[HistoryFlag] = Field(
-        default_factory=list, description="Suspect values in the range, oldest first (at "
-        "most api_max_points); a bucket's mean includes them.")
-    points: list[HistoryPoint]
+        default_factory=list, description="Suspect values in the range, oldest first: the "
+        "newest api_max_points of them; a bucket's mean includes them.")
+    flags_truncated: bool = Field(
+        default=False, description="More flags than api_max_points were in the range (the "
+        "oldest are left out): ask for a shorter range to see them.")
+    points: list[HistoryPoint] = Field(description=(
+        "Oldest first. Values rounded to the field's resolution: level_m and battery_v "
+        "to 0.01, rain_mm, water_depth_cm and surface_temp_c to 0.1."))
 
 
 class Health(BaseModel):

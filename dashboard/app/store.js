@@ -98,9 +98,10 @@ export class Store {
     for (const [stationId, status] of this.statuses) {
       for (const alert of status.alerts ?? []) alerts.push({ station: stationId, ...alert });
     }
-    // Highest level first, then the newest.
+    // Highest level first, then the newest. Times are compared as times: their text has
+    // a fraction only when it is not zero (docs/api.md), so it does not sort as text.
     return alerts.sort((a, b) => (b.alert_level ?? b.level ?? 0) - (a.alert_level ?? a.level ?? 0)
-      || String(b.raised_at).localeCompare(String(a.raised_at)));
+      || (Date.parse(b.raised_at) || 0) - (Date.parse(a.raised_at) || 0));
   }
 
   select(stationId) {

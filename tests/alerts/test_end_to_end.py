@@ -143,7 +143,7 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
         "text": {"ja": "現在の上昇速度で約11分後に氾濫危険水位に到達する見込み",
                  "en": "Flood danger level in about 11 min at the current rate"},
         "basis": {"method": "least_squares_window", "readings": 4,
-                  "since": "2026-10-12T00:00:00.000000Z", "span_s": 1800.0}}
+                  "since": "2026-10-12T00:00:00Z", "span_s": 1800.0}}
     assert escalation["event_id"] == "g1/6"
     assert escalation["confirmed"] is False
     # The fall back to 2 from the 3 only officers saw is not news to residents, who
@@ -153,8 +153,8 @@ def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQue
     assert escalation["alert_id"] == "g1/1"
     assert escalation["level_name"] == "evacuation"
     assert escalation["official"] == {"ja": "警戒レベル3相当", "en": "Alert level 3 equivalent"}
-    assert escalation["at"] == "2026-10-12T00:30:00.000000Z"
-    assert escalation["cause"]["reading_ts"] == "2026-10-12T00:30:00.000000Z"
+    assert escalation["at"] == "2026-10-12T00:30:00Z"
+    assert escalation["cause"]["reading_ts"] == "2026-10-12T00:30:00Z"
 
     with collect(mosquitto.port, "floodwatch/status/g1") as status:
         wait_for(lambda: status.count() >= 1, 5, "the retained status")

@@ -72,8 +72,8 @@ def test_open_alerts_and_acknowledge(
 
 
 NO_DATA: dict[str, Any] = {"alert_id": "no_data:all/1", "scope": "all",
-                           "raised_at": "2026-10-12T00:30:00.000000Z",
-                           "last_reading": "2026-10-12T00:00:00.000000Z"}
+                           "raised_at": "2026-10-12T00:30:00Z",
+                           "last_reading": "2026-10-12T00:00:00Z"}
 
 
 def test_open_no_data_alerts_from_the_stations_statuses(

@@ -25,7 +25,7 @@ TIMEOUT_S = 15.0
 
 def _bus_reading(station: str, level: float) -> str:
     return json.dumps({"station": station, "kind": "river",
-                       "ts": "2026-11-28T01:00:00.000000Z", "ts_source": "device",
+                       "ts": "2026-11-28T01:00:00Z", "ts_source": "device",
                        "received_at": "2026-11-28T01:00:00.100000Z",
                        "values": {"level_m": level}})
 

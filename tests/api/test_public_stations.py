@@ -53,13 +53,13 @@ def _river(station: str, level: int, *, confirmed: bool = True) -> dict[str, Any
     return {"alert_id": f"{station}/1", "alert_type": "river_level", "level": level,
             "level_name": LEVEL_NAMES[level], "label": {"ja": f"水位{level}", "en": f"L{level}"},
             "official": {"ja": f"警戒レベル{level}相当", "en": f"Alert level {level} equivalent"},
-            "alert_level": level, "raised_at": "2026-11-28T01:00:00.000000Z",
+            "alert_level": level, "raised_at": "2026-11-28T01:00:00Z",
             "acknowledged": False, "confirmed": confirmed}
 
 
 CLOSED = {"alert_id": "underpass/1", "alert_type": "road_flooding", "level": 2,
           "level_name": "closed", "label": {"ja": "冠水通行止め", "en": "Flooded - close the road"},
-          "official": None, "alert_level": None, "raised_at": "2026-11-28T01:00:00.000000Z",
+          "official": None, "alert_level": None, "raised_at": "2026-11-28T01:00:00Z",
           "acknowledged": False, "confirmed": True}
 
 

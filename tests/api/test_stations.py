@@ -75,7 +75,7 @@ def test_live_cache_answers_while_influxdb_is_down(
     # Nothing listens on this port: InfluxDB is "down" for this app from the start.
     settings = make_settings(influx_url=f"http://127.0.0.1:{free_port()}",
                              influx_timeout_s=1)
-    reading = {"station": "sukagawa", "kind": "river", "ts": "2026-11-28T01:00:00.000000Z",
+    reading = {"station": "sukagawa", "kind": "river", "ts": "2026-11-28T01:00:00Z",
                "ts_source": "device", "received_at": "2026-11-28T01:00:00.100000Z",
                "values": {"level_m": 1.0}}
 

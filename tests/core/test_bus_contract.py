@@ -241,7 +241,7 @@ def test_the_api_reads_the_status_and_events_the_engine_publishes() -> None:
     alert = bus.StatusAlert(
         alert_id="sukagawa/1", alert_type="river_level", level=3, level_name="evacuation",
         label=bus.LocalText(ja="避難判断水位", en="Evacuation judgement level"), official=None,
-        alert_level=3, raised_at="2026-11-28T01:00:00.000000Z", acknowledged=False,
+        alert_level=3, raised_at="2026-11-28T01:00:00Z", acknowledged=False,
         confirmed=False)
     status = bus.StatusMessage(station="sukagawa", kind="river", seq=3, offline=False,
                                flooding_declared=True, alerts=[alert])

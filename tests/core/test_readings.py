@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from floodwatch.api.models import HistoryPoint
 from floodwatch.core.readings import Reading, format_ts
 from floodwatch.core.registry import StationKind
 
@@ -42,28 +43,35 @@ def test_to_json_says_what_the_json_encoder_says_and_round_trips(
 
 @given(moment=st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=9)),
                                                         timezone(timedelta(hours=-5))])))
-def test_format_ts_is_isoformat_in_utc_with_microseconds_and_z(moment: datetime) -> None:
+def test_format_ts_is_rfc3339_in_utc_with_z_and_no_zero_fraction(moment: datetime) -> None:
     try:
         in_utc = moment.astimezone(UTC)
     except OverflowError:  # within a day of year 1 or 9999, with an offset
         return
-    assert format_ts(moment) == in_utc.isoformat(timespec="microseconds")[:-6] + "Z"
+    text = format_ts(moment)
+    expected = in_utc.isoformat(timespec="microseconds" if in_utc.microsecond else "seconds")
+    assert text == expected[:-6] + "Z"
+    assert datetime.fromisoformat(text) == moment  # the same instant, read back
+    # The API's models write the same text (docs/api.md: one form everywhere).
+    assert HistoryPoint(ts=moment, values={}).model_dump(mode="json")["ts"] == text
 
 
-def test_format_ts_is_utc_with_microseconds_whatever_the_offset() -> None:
+def test_format_ts_is_utc_whatever_the_offset_with_a_fraction_only_when_there_is_one() -> None:
     jst = datetime(2026, 11, 28, 10, 0, tzinfo=timezone(timedelta(hours=9)))
-    assert format_ts(jst) == "2026-11-28T01:00:00.000000Z"
-    assert format_ts(jst.astimezone(UTC)) == "2026-11-28T01:00:00.000000Z"
+    assert format_ts(jst) == "2026-11-28T01:00:00Z"
+    assert format_ts(jst.astimezone(UTC)) == "2026-11-28T01:00:00Z"
+    assert format_ts(jst.replace(microsecond=412000)) == "2026-11-28T01:00:00.412000Z"
+    assert format_ts(jst.replace(microsecond=1)) == "2026-11-28T01:00:00.000001Z"
 
 
-def test_the_bus_message_is_compact_utf8_json_with_microsecond_utc_times() -> None:
+def test_the_bus_message_is_compact_utf8_json_with_the_one_utc_time_form() -> None:
     jst = timezone(timedelta(hours=9))
     reading = Reading("fushiguro", StationKind.RIVER,
                       datetime(2026, 11, 28, 10, 0, tzinfo=jst).astimezone(UTC),
                       {"level_m": 3.21, "rain_mm": 4.5}, "device",
                       datetime(2026, 11, 28, 1, 0, 0, 412000, tzinfo=UTC))
     assert reading.to_json() == (
-        b'{"station":"fushiguro","kind":"river","ts":"2026-11-28T01:00:00.000000Z",'
+        b'{"station":"fushiguro","kind":"river","ts":"2026-11-28T01:00:00Z",'
         b'"ts_source":"device","received_at":"2026-11-28T01:00:00.412000Z",'
         b'"values":{"level_m":3.21,"rain_mm":4.5},"schema_version":1}')
 
@@ -87,8 +95,8 @@ def test_a_string_that_says_null_is_not_taken_for_a_non_finite_value() -> None:
 
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity", "1e999"])
 def test_a_bus_message_with_a_non_finite_value_is_not_a_reading(text: str) -> None:
-    message = ('{"station":"g1","kind":"river","ts":"2026-11-28T00:00:00.000000Z",'
-               '"ts_source":"device","received_at":"2026-11-28T00:00:00.000000Z",'
+    message = ('{"station":"g1","kind":"river","ts":"2026-11-28T00:00:00Z",'
+               '"ts_source":"device","received_at":"2026-11-28T00:00:00Z",'
                f'"values":{{"level_m":{text}}}}}')
     # JSON has no NaN or Infinity: the decoder refuses those words; 1e999 is refused as
     # a value that is not finite.
