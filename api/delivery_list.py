@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from floodwatch.api.alert_store import DELIVERIES, EVENTS, query_rows, quoted
 from floodwatch.api.deps import InfluxDep, KeyedReader, RegistryDep, SettingsDep
 from floodwatch.api.problems import problem_responses, unknown_station
-from floodwatch.api.readings import time_window
 from floodwatch.api.store import ns_to_datetime
+from floodwatch.api.time_params import QueryTime, time_window
 from floodwatch.core.influx import InfluxClient, as_float
 
 router = APIRouter(prefix="/api/v1/deliveries", tags=["alerts"])
@@ -72,8 +72,10 @@ async def list_deliveries(
         description="Repeat for several; default failed, unknown and pending.")] = None,
     channel: Annotated[str | None, Query(pattern=CHANNEL_PATTERN, examples=["x"])] = None,
     station: Annotated[str | None, Query(max_length=64, examples=["sukagawa"])] = None,
-    since: Annotated[datetime | None, Query(description="Default: until - 7 days.")] = None,
-    until: Annotated[datetime | None, Query(description="Default: now.")] = None,
+    since: Annotated[QueryTime | None, Query(
+        description="ISO 8601 with offset; default: until - 7 days.")] = None,
+    until: Annotated[QueryTime | None, Query(
+        description="ISO 8601 with offset; default: now.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> DeliveryList:
     since_at, until_at = time_window(since, until, names=("since", "until"),

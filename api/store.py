@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from floodwatch.api.models import HistoryFlag
 from floodwatch.core.influx import InfluxClient, Row, Table, as_float
 from floodwatch.core.readings import (
+    FIELD_DECIMALS,
     FIELDS_BY_KIND,
     JSON_FIELD_NAMES,
     FieldValue,
@@ -81,79 +82,103 @@ def bucket_seconds(start: datetime, end: datetime, max_points: int) -> int:
     return max(1, -(-int(span) // max_points))
 
 
+def _where(station: Station, start: datetime, end: datetime) -> str:
+    return (f"\"station\" = '{station.id}' AND time >= '{format_ts(start)}' "
+            f"AND time < '{format_ts(end)}'")
+
+
+async def raw_chart(influx: InfluxClient, station: Station, start: datetime, end: datetime,
+                    *, limit: int) -> bytes | None:
+    """Every point in [start, end) as the JSON array of the API's ``HistoryPoint``s, or
+    None when there are more than ``limit``: the caller then downsamples the whole range
+    rather than cut it. Counted from the newest end (ORDER BY time DESC), so that even the
+    probe never reads more than ``limit + 1`` rows; a device reporting faster than its
+    interval_s thus costs one bounded extra query, never a truncated chart."""
+    kind = station.kind
+    selection = ", ".join(f'"{name}"' for name in sorted(FIELDS_BY_KIND[kind]))
+    table = await influx.query_table(
+        f'SELECT {selection} FROM "{kind.value}" '  # noqa: S608
+        f"WHERE {_where(station, start, end)} ORDER BY time DESC LIMIT {limit + 1}")
+    if len(table.rows) > limit:
+        return None
+    table.rows.reverse()
+    return chart_json(kind, table)
+
+
 async def history_chart(
-    influx: InfluxClient, station: Station, start: datetime, end: datetime,
-    bucket_s: int | None, *, limit: int,
+    influx: InfluxClient, station: Station, start: datetime, end: datetime, bucket_s: int,
 ) -> bytes:
-    """Points in [start, end), averaged per ``bucket_s`` bucket when given, else raw (at most
-    ``limit``), as the JSON array of the API's ``HistoryPoint``s.
+    """Points in [start, end) aggregated per ``bucket_s`` bucket (mean; sum for amounts;
+    a text field's last), as the JSON array of the API's ``HistoryPoint``s.
 
     Written straight from InfluxDB's rows, not through 500 models and datetimes per
     chart: on a cache miss that was half of the API's CPU (bench/api_load.py, the first
     pass over 500 stations' 30-day charts)."""
     kind = station.kind
-    where = (f"\"station\" = '{station.id}' AND time >= '{format_ts(start)}' "
-             f"AND time < '{format_ts(end)}'")
-    fields = sorted(FIELDS_BY_KIND[kind])
-    if bucket_s is None:
-        selection = ", ".join(f'"{name}"' for name in fields)
-        # A device reporting faster than its interval_s must not unbound a "short" range.
-        query = (f'SELECT {selection} FROM "{kind.value}" WHERE {where} '  # noqa: S608
-                 f"LIMIT {limit}")
-    else:
-        # Strings cannot be averaged: the bucket's last state is the one to show.
-        selection = ", ".join(
-            f'{_aggregate(name)}("{name}") AS "{name}"' for name in fields)
-        # Buckets align to the epoch unless offset: align them to ``start`` so the
-        # range splits into exactly ceil(span / bucket) buckets, not one more.
-        offset_s = int(start.timestamp()) % bucket_s
-        query = (f'SELECT {selection} FROM "{kind.value}" WHERE {where} '  # noqa: S608
-                 f"GROUP BY time({bucket_s}s, {offset_s}s) fill(none)")
+    # Strings cannot be averaged: the bucket's last state is the one to show.
+    selection = ", ".join(f'{_aggregate(name)}("{name}") AS "{name}"'
+                          for name in sorted(FIELDS_BY_KIND[kind]))
+    # Buckets align to the epoch unless offset: align them to ``start`` so the range
+    # splits into exactly ceil(span / bucket) buckets, not one more.
+    offset_s = int(start.timestamp()) % bucket_s
+    query = (f'SELECT {selection} FROM "{kind.value}" '  # noqa: S608
+             f"WHERE {_where(station, start, end)} "
+             f"GROUP BY time({bucket_s}s, {offset_s}s) fill(none)")
     return chart_json(kind, await influx.query_table(query))
 
 
 async def reading_flags(influx: InfluxClient, station: Station, start: datetime,
-                        end: datetime, *, limit: int) -> list[HistoryFlag]:
-    """The station's values in [start, end) that the alert engine flagged as suspect."""
+                        end: datetime, *, limit: int) -> tuple[list[HistoryFlag], bool]:
+    """The station's values in [start, end) that the alert engine flagged as suspect,
+    oldest first: the newest ``limit`` of them, and whether there were more."""
     rows = await influx.query(
         f'SELECT "value", "field", "reason" FROM "reading_flag" '  # noqa: S608
-        f"WHERE \"station\" = '{station.id}' AND time >= '{format_ts(start)}' "
-        f"AND time < '{format_ts(end)}' LIMIT {limit}")
-    return [HistoryFlag(ts=ns_to_datetime(int(row["time"])), field=str(row["field"]),
-                        reason=str(row["reason"]), value=value)
-            for row in rows if (value := as_float(row.get("value"))) is not None]
+        f"WHERE {_where(station, start, end)} ORDER BY time DESC LIMIT {limit + 1}")
+    flags = [HistoryFlag(ts=ns_to_datetime(int(row["time"])), field=str(row["field"]),
+                         reason=str(row["reason"]), value=value)
+             for row in rows[:limit] if (value := as_float(row.get("value"))) is not None]
+    flags.reverse()
+    return flags, len(rows) > limit
 
 
 # A JSON number (RFC 8259): what InfluxDB prints for a float; checked, not trusted.
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
 
 
-def _json_float(text: str) -> str | None:
-    """InfluxDB's text of a float as a JSON float: 88 (1.x drops ".0") as 88.0."""
-    if _JSON_NUMBER.fullmatch(text):
-        return text if "." in text or "e" in text or "E" in text else text + ".0"
+def _json_float(text: str, decimals: int) -> str | None:
+    """InfluxDB's text of a float as a JSON float rounded to ``decimals`` places: 88 (1.x
+    drops ".0") as 88.0, a mean's 1.8839999999999997 as 1.88. Text already that short is
+    passed as it is (most raw readings), the rest parsed, rounded and printed again."""
+    if _JSON_NUMBER.fullmatch(text) and "e" not in text and "E" not in text:
+        point = text.find(".")
+        if point < 0:
+            return text + ".0"
+        if len(text) - point - 1 <= decimals:
+            return text
     try:
-        number = float(text)
-    except ValueError:
+        number = round(float(text), decimals)
+    except (ValueError, OverflowError):
         return None
     return repr(number) if math.isfinite(number) else None
 
 
 def chart_json(kind: StationKind, table: Table) -> bytes:
     """InfluxDB's rows (``time`` in ns) as a JSON array of ``HistoryPoint``s, written
-    from their text: no float is parsed or printed again."""
+    from their text: only a float longer than its field's resolution is parsed (to be
+    rounded) and printed again."""
     columns = table.columns
-    fields = [(columns.index(name), JSON_FIELD_NAMES[name], name in STRING_FIELDS)
+    fields = [(columns.index(name), JSON_FIELD_NAMES[name], name in STRING_FIELDS,
+               FIELD_DECIMALS.get(name, 6))
               for name in _SORTED_FIELDS[kind] if name in columns]
     time_at = columns.index("time") if table.rows else 0
     points = []
     for row in table.rows:
         members = []
-        for at, key, is_text in fields:
+        for at, key, is_text, decimals in fields:
             text = row[at]
             if not text:
                 continue
-            value = compact_json(text) if is_text else _json_float(text)
+            value = compact_json(text) if is_text else _json_float(text, decimals)
             if value is not None:
                 members.append(f"{key}:{value}")
         points.append(f'{{"ts":"{_ts_json(int(row[time_at]))}","values":{{'
@@ -164,6 +189,5 @@ def chart_json(kind: StationKind, table: Table) -> bytes:
 # Every station's chart of the same range has the same bucket times: written once.
 @functools.lru_cache(maxsize=8192)
 def _ts_json(ns: int) -> str:
-    # What pydantic writes for an aware UTC datetime: no fraction when it is zero.
-    return ns_to_datetime(ns).isoformat().replace("+00:00", "Z")
+    return format_ts(ns_to_datetime(ns))  # the API's one form, as api.models.UtcTime
 

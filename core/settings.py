@@ -187,8 +187,8 @@ class Settings(BaseSettings):
     )
     api_max_points: int = Field(
         default=500, ge=10, le=10_000,
-        description="Most points a history response holds; longer ranges are "
-        "downsampled with GROUP BY time().",
+        description="Most points a history response holds; a range with more readings "
+        "is downsampled over its whole length with GROUP BY time(), never cut short.",
     )
     api_history_cache_s: float = Field(
         default=30.0, ge=0, le=3600,

@@ -18,6 +18,7 @@ from floodwatch.api.history_cache import Chart, HistoryCache, aligned
 from floodwatch.api.models import HistoryPoint
 from floodwatch.api.store import _values, chart_json, ns_to_datetime
 from floodwatch.core.influx import InfluxClient, Table
+from floodwatch.core.readings import FIELD_DECIMALS
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.core.settings import Settings
 from tests.api.support import api_client
@@ -233,8 +234,12 @@ def _influx_text(value: object) -> str:
 def test_a_chart_written_from_influx_rows_is_what_the_model_would_send(
     rows: list[dict[str, Any]],
 ) -> None:
-    expected = [HistoryPoint(ts=ns_to_datetime(row["time"]), values=_values(
-        StationKind.RIVER, row)).model_dump(mode="json") for row in rows]
+    # The model's values rounded to each field's resolution (a mean's float noise is not
+    # shown: 1.8839999999999997 is 1.88).
+    expected = [HistoryPoint(ts=ns_to_datetime(row["time"]), values={
+        name: round(value, FIELD_DECIMALS[name]) if isinstance(value, float) else value
+        for name, value in _values(StationKind.RIVER, row).items()}).model_dump(mode="json")
+        for row in rows]
     columns = ["name", "tags", "time", "battery_v", "level_m", "rain_mm"]
     table = Table(columns, [["river", "", *(_influx_text(row.get(name)) for name in columns[2:])]
                             for row in rows])
@@ -253,3 +258,17 @@ def test_a_value_that_is_not_a_number_is_left_out() -> None:
         {"ts": "1970-01-01T00:00:00Z", "values": {"rain_mm": 1000.0}},
         {"ts": "1970-01-01T00:00:00.000001Z", "values": {"rain_mm": 5.0}},
         {"ts": "1970-01-01T00:00:00.000002Z", "values": {"level_m": 13.0, "rain_mm": -0.0}}]
+
+
+def test_values_are_rounded_to_the_fields_resolution() -> None:
+    # A bucket's mean as InfluxDB prints it, and readings already at their resolution.
+    table = Table(["name", "tags", "time", "battery_v", "level_m", "rain_mm"],
+                  [["river", "", "0", "12.6049999", "1.8839999999999997", "10.049999999"],
+                   ["river", "", "1000", "12.6", "3.21", "4.5"]])
+    chart = chart_json(StationKind.RIVER, table)
+    assert b"1.8839999999999997" not in chart
+    assert json.loads(chart) == [
+        {"ts": "1970-01-01T00:00:00Z",
+         "values": {"battery_v": 12.6, "level_m": 1.88, "rain_mm": 10.0}},
+        {"ts": "1970-01-01T00:00:00.000001Z",
+         "values": {"battery_v": 12.6, "level_m": 3.21, "rain_mm": 4.5}}]

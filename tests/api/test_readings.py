@@ -1,11 +1,15 @@
-"""History: raw for short ranges, GROUP BY time() for long ones, problems for bad ranges.
-Points are written straight to InfluxDB through core.influx."""
+"""History: raw for short ranges, GROUP BY time() for long ones and for any range holding
+more readings than api_max_points (never cut short), values at the field's resolution,
+problems for bad ranges and times that are not ISO 8601 with an offset. Points are written
+straight to InfluxDB through core.influx."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -75,6 +79,92 @@ def test_long_range_is_downsampled_to_bounded_points(
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("cache_s", [0, 30])
+def test_a_gauge_faster_than_its_interval_is_downsampled_never_cut(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry, cache_s: int,
+) -> None:
+    # sukagawa's interval_s is 600: 3 hours "should" be 18 readings, well under the
+    # limit, but this gauge reports every minute (180). The old answer was the first
+    # 100 readings raw: the last 80 minutes of the chart were gone.
+    settings = make_settings(api_max_points=100, api_history_cache_s=cache_s)
+    minute = timedelta(minutes=1)
+
+    async def scenario() -> dict[str, Any]:
+        async with InfluxClient.from_settings(settings) as influx:
+            await influx.create_database()
+            await influx.write([
+                f"river,station=sukagawa level_m={index / 100} "
+                f"{int((START + index * minute).timestamp()) * 1_000_000_000}"
+                for index in range(180)])
+        async with api_client(settings, sample_registry) as client:
+            response = await client.get("/api/v1/stations/sukagawa/readings", params={
+                "start": START.isoformat(), "end": (START + 180 * minute).isoformat()})
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            return body
+
+    body = asyncio.run(scenario())
+    bucket_s = body["bucket_s"]
+    assert bucket_s is not None  # downsampled, and saying so
+    points = body["points"]
+    assert 2 <= len(points) <= 100
+    newest = START + 179 * minute
+    last = datetime.fromisoformat(points[-1]["ts"])
+    # The newest reading is in the last bucket; the oldest in the first.
+    assert last <= newest < last + timedelta(seconds=bucket_s)
+    first = datetime.fromisoformat(points[0]["ts"])
+    assert first <= START < first + timedelta(seconds=bucket_s)
+    assert points[-1]["values"]["level_m"] >= 1.78
+
+
+def test_a_range_with_as_many_readings_as_the_limit_is_raw(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry,
+) -> None:
+    settings = make_settings(api_max_points=10)
+
+    async def scenario() -> dict[str, Any]:
+        await _write_levels(settings, 12)
+        async with api_client(settings, sample_registry) as client:
+            response = await client.get("/api/v1/stations/sukagawa/readings", params={
+                "start": START.isoformat(), "end": (START + 10 * STEP).isoformat()})
+            body: dict[str, Any] = response.json()
+            return body
+
+    body = asyncio.run(scenario())
+    assert body["bucket_s"] is None
+    assert len(body["points"]) == 10
+    assert body["points"][-1]["ts"] == "2026-11-01T01:30:00Z"
+
+
+def test_downsampled_values_are_rounded_to_the_gauges_resolution(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry,
+) -> None:
+    settings = make_settings(api_max_points=10, api_history_cache_s=0)
+    levels = [1.87, 1.88, 1.9]  # a mean of 1.8833333333333333 m
+    rains = [0.1, 0.2, 0.2]  # a sum of 0.5000000000000001 mm
+
+    async def scenario() -> bytes:
+        async with InfluxClient.from_settings(settings) as influx:
+            await influx.create_database()
+            await influx.write([
+                f"river,station=sukagawa level_m={level},rain_mm={rain} "
+                f"{int((START + index * STEP).timestamp()) * 1_000_000_000}"
+                for index, (level, rain) in enumerate(zip(levels, rains, strict=True))])
+        async with api_client(settings, sample_registry) as client:
+            response = await client.get("/api/v1/stations/sukagawa/readings", params={
+                "start": START.isoformat(), "end": (START + timedelta(days=5)).isoformat()})
+            assert response.status_code == 200, response.text
+            return response.content
+
+    content = asyncio.run(scenario())
+    body = json.loads(content)
+    assert body["bucket_s"] == 43_200
+    assert body["points"] == [{"ts": "2026-11-01T00:00:00Z",
+                               "values": {"level_m": 1.88, "rain_mm": 0.5}}]
+    assert b"1.88333" not in content
+    assert b"0.5000000000000001" not in content
+
+
 def test_flagged_values_come_beside_the_readings(make_settings: Callable[..., Settings],
                                                  sample_registry: StationRegistry) -> None:
     settings = make_settings()
@@ -106,8 +196,34 @@ def test_flagged_values_come_beside_the_readings(make_settings: Callable[..., Se
                  "value": 9.0},
                 {"ts": "2026-11-01T00:30:00Z", "field": "level_m", "reason": "dropout",
                  "value": 9.0}]
+            assert body["flags_truncated"] is False
 
     asyncio.run(scenario())
+
+
+def test_more_flags_than_the_limit_keep_the_newest_and_say_so(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry,
+) -> None:
+    settings = make_settings(api_max_points=10)
+    sukagawa = sample_registry.get("sukagawa")
+    assert sukagawa is not None
+
+    async def scenario() -> dict[str, Any]:
+        await _write_levels(settings, 12)
+        async with InfluxClient.from_settings(settings) as influx:
+            await influx.write([flag_line(FlaggedReading(
+                sukagawa.id, START + index * STEP, Flag("level_m", float(index),
+                                                        Reason.MAX_STEP),
+                "sukagawa/1", None), sukagawa) for index in range(12)])
+        async with api_client(settings, sample_registry) as client:
+            response = await client.get("/api/v1/stations/sukagawa/readings", params={
+                "start": START.isoformat(), "end": (START + 12 * STEP).isoformat()})
+            body: dict[str, Any] = response.json()
+            return body
+
+    body = asyncio.run(scenario())
+    assert body["flags_truncated"] is True
+    assert [flag["value"] for flag in body["flags"]] == [float(i) for i in range(2, 12)]
 
 
 def test_empty_database_has_no_points(make_settings: Callable[..., Settings],
@@ -131,6 +247,12 @@ def test_empty_database_has_no_points(make_settings: Callable[..., Settings],
         ({"start": "2026-11-01T00:00:00", "end": "2026-11-02T00:00:00Z"}, 400, "bad-range"),
         ({"start": "0001-01-01T00:00:00+14:00"}, 400, "bad-range"),
         ({"start": "yesterday"}, 422, "bad-parameter"),
+        # The default start (end - 24 h) is range-checked too.
+        ({"end": "1970-01-01T01:00:00Z"}, 400, "bad-range"),
+        # Epoch numbers are refused, as documented: ISO 8601 with an offset only.
+        ({"start": "1764291600"}, 422, "bad-parameter"),
+        ({"start": "1764291600", "end": "1764378000"}, 422, "bad-parameter"),
+        ({"end": "1764291600.5"}, 422, "bad-parameter"),
     ],
 )
 def test_bad_ranges_are_problems(
@@ -149,3 +271,27 @@ def test_bad_ranges_are_problems(
             assert body["detail"]
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    ("/api/v1/stations/sukagawa/readings", "start"),
+    ("/api/v1/stations/sukagawa/readings", "end"),
+    ("/api/v1/deliveries", "since"),
+    ("/api/v1/deliveries", "until"),
+])
+def test_an_epoch_number_is_refused_saying_which_form_is_wanted(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry,
+    path: str, name: str,
+) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with api_client(make_settings(), sample_registry) as client:
+            response = await client.get(path, params={name: "1764291600"})
+            assert response.status_code == 422, response.text
+            body: dict[str, Any] = response.json()
+            return body
+
+    body = asyncio.run(scenario())
+    assert body["type"].endswith("/bad-parameter")
+    assert f"query.{name}" in body["detail"]
+    assert "ISO 8601" in body["detail"]
+    assert "offset" in body["detail"]
