@@ -16,11 +16,19 @@ from typing import Annotated
 from xml.etree import ElementTree as ET
 
 import structlog
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from floodwatch.api.alert_history import AlertNumber, StationPath, unknown_alert
 from floodwatch.api.alert_store import StoredCap, alert_caps
-from floodwatch.api.deps import InfluxDep, PublicReader, RegistryDep
+from floodwatch.api.deps import InfluxDep, PublicReader, RegistryDep, SettingsDep
+from floodwatch.api.http_cache import (
+    ISSUED_MAX_AGE_S,
+    KEY_HEADERS,
+    NOT_MODIFIED,
+    REVALIDATE,
+    cache_control,
+    conditional,
+)
 from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
 
 log = structlog.get_logger("api.cap")
@@ -93,9 +101,10 @@ def staff_only() -> ProblemError:
     summary="One alert event as CAP 1.2 XML (the alert's newest event, or ?seq=)",
     responses={200: {"content": {CAP_MEDIA_TYPE: {"example": EXAMPLE_CAP}},
                      "description": "The CAP 1.2 message as the alert engine published it."},
-               **problem_responses(401, 404, 422, 503)})
+               **problem_responses(401, 404, 422, 503), **NOT_MODIFIED})
 async def cap_message(
-    *, registry: RegistryDep, influx: InfluxDep, reader: PublicReader,
+    *, request: Request, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
+    reader: PublicReader,
     station_id: StationPath, number: AlertNumber,
     seq: Annotated[int | None, Query(ge=1, le=999_999_999_999, examples=[2],
                                      description="One event of the alert, by its seq.")
@@ -117,8 +126,12 @@ async def cap_message(
     if stored.cap_xml is None:
         raise ProblemError(404, "no-cap", "No CAP message",
                            f"event {stored.event_id!r} was stored without CAP XML")
-    if reader.key_id is None:
-        summary = summarize(stored.cap_xml)
-        if summary is None or summary.scope != "Public":
-            raise staff_only()
-    return Response(stored.cap_xml, media_type=CAP_MEDIA_TYPE)
+    summary = summarize(stored.cap_xml)
+    public = summary is not None and summary.scope == "Public"
+    if reader.key_id is None and not public:
+        raise staff_only()
+    # One event's message never changes once issued; "the newest" can at any moment.
+    directive = f"max-age={ISSUED_MAX_AGE_S}, immutable" if seq is not None else REVALIDATE
+    return conditional(request, stored.cap_xml.encode(), CAP_MEDIA_TYPE,
+                       cache_control(settings, directive, public_content=public),
+                       vary=KEY_HEADERS)

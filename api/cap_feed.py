@@ -20,10 +20,12 @@ from fastapi import APIRouter, Query, Request, Response
 
 from floodwatch.api.alert_store import alert_caps, cleared_since
 from floodwatch.api.cap import CAP_MEDIA_TYPE, PUBLIC_LOOKBACK, CapSummary, summarize
-from floodwatch.api.deps import InfluxDep, LiveDep, RegistryDep
+from floodwatch.api.deps import InfluxDep, LiveDep, RegistryDep, SettingsDep
+from floodwatch.api.http_cache import NOT_MODIFIED, REVALIDATE, cache_control, conditional
 from floodwatch.api.live import LiveCache
 from floodwatch.api.problems import problem_responses
 from floodwatch.core.influx import InfluxClient
+from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import StationRegistry
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -95,9 +97,10 @@ def _entry(feed: ET.Element, url: str, summary: CapSummary, language: str) -> No
     summary="Public CAP index: Atom feed of current alerts, each linking to its CAP XML",
     responses={200: {"content": {ATOM_MEDIA_TYPE: {"example": EXAMPLE_FEED}},
                      "description": "Atom 1.0 (RFC 4287); entries newest first."},
-               **problem_responses(401, 422, 503)})
+               **problem_responses(401, 422, 503), **NOT_MODIFIED})
 async def cap_feed(
-    request: Request, influx: InfluxDep, live: LiveDep, registry: RegistryDep,
+    *, request: Request, settings: SettingsDep, influx: InfluxDep, live: LiveDep,
+    registry: RegistryDep,
     lang: Annotated[Literal["ja", "en"], Query(description="Language of entry titles.")
                     ] = "ja",
 ) -> Response:
@@ -123,7 +126,8 @@ async def cap_feed(
     self_url = str(request.url_for("cap_feed"))
     for tag, text in (("id", self_url), ("title", TITLES[lang]),
                       ("updated", entries[0][0].sent if entries
-                       else datetime.now(UTC).replace(microsecond=0).isoformat())):
+                       # Whole minutes: an empty feed keeps its ETag for a minute.
+                       else format_ts(datetime.now(UTC).replace(second=0, microsecond=0)))):
         ET.SubElement(feed, tag).text = text
     author = ET.SubElement(feed, "author")
     ET.SubElement(author, "name").text = "floodwatch"
@@ -131,4 +135,6 @@ async def cap_feed(
     for summary, url in entries:
         _entry(feed, url, summary, LANGUAGES[lang])
     body = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
-    return Response(body, media_type=ATOM_MEDIA_TYPE)
+    # Revalidated on every poll (a 304 while nothing changed): a new warning is never
+    # held back by a cache.
+    return conditional(request, body, ATOM_MEDIA_TYPE, cache_control(settings, REVALIDATE))

@@ -9,13 +9,21 @@ always spans what it asked for, and a 30-day chart costs the same as a 1-day one
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from floodwatch.api.deps import HistoryCacheDep, InfluxDep, RegistryDep, SettingsDep
 from floodwatch.api.history_cache import HistoryCache, aligned
+from floodwatch.api.http_cache import (
+    CLOSED_AFTER_S,
+    LIVE_MAX_AGE_S,
+    NOT_MODIFIED,
+    PAST_MAX_AGE_S,
+    cache_control,
+    conditional,
+)
 from floodwatch.api.models import History
 from floodwatch.api.problems import influx_unavailable, problem_responses, unknown_station
 from floodwatch.api.stations import StationId
@@ -53,9 +61,9 @@ async def _downsampled(influx: InfluxClient, cache: HistoryCache, station: Stati
             "for surface_state). Never truncated. Values are rounded to the field's "
             "resolution (docs/api.md).",
             response_model=History,
-            responses=problem_responses(400, 401, 404, 422, 503))
+            responses={**problem_responses(400, 401, 404, 422, 503), **NOT_MODIFIED})
 async def readings(
-    *, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
+    *, request: Request, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
     cache: HistoryCacheDep, station_id: str = StationId,
     start: Annotated[QueryTime | None, Query(
         description="Inclusive start (ISO 8601 with offset); default end - 24 h.",
@@ -93,7 +101,10 @@ async def readings(
                    flags=flags, flags_truncated=flags_truncated,
                    points=[]).model_dump_json().encode()
     body = head[:-len(EMPTY_POINTS_TAIL)] + b'"points":' + chart + b"}"
-    return Response(body, media_type="application/json")
+    closed = (datetime.now(UTC) - end_at).total_seconds() >= CLOSED_AFTER_S
+    max_age = PAST_MAX_AGE_S if closed else LIVE_MAX_AGE_S
+    return conditional(request, body, "application/json",
+                       cache_control(settings, f"max-age={max_age}"))
 
 
 EMPTY_POINTS_TAIL = b'"points":[]}'

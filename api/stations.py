@@ -8,9 +8,10 @@ import time
 from datetime import UTC, datetime
 
 import structlog
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from floodwatch.api.deps import LatestBodyDep, LiveDep, RegistryDep, SettingsDep, StoredLatestDep
+from floodwatch.api.http_cache import LIVE_MAX_AGE_S, NOT_MODIFIED, cache_control, conditional
 from floodwatch.api.latest_store import Latest, RenderedBody, StoredSnapshot
 from floodwatch.api.levels import BAND_RANK, is_stale, station_band
 from floodwatch.api.live import LiveCache
@@ -55,44 +56,52 @@ def _all(settings: Settings, registry: StationRegistry, stored: Latest | None,
     return StationList(stations=summaries, source="bus" if stored is None else "influxdb+bus")
 
 
-def _all_json(settings: Settings, registry: StationRegistry, stored: StoredSnapshot,
-              live: LiveCache, rendered: RenderedBody) -> Response:
+def _all_json(request: Request, settings: Settings, *, registry: StationRegistry,
+              stored: StoredSnapshot, live: LiveCache, rendered: RenderedBody) -> Response:
     # Rendered again when InfluxDB's answer or a bus reading changed, or STALE_TICK_S
     # passed (staleness moves with the clock, in steps of minutes: a few seconds late is
     # nothing); otherwise every poller shares one body.
     key = (stored.generation, live.version, int(time.time() / STALE_TICK_S))
     body = rendered.get(key, lambda: _all(settings, registry, stored.latest,
                                            live).model_dump_json().encode())
-    return Response(body, media_type="application/json")
+    return conditional(request, body, "application/json",
+                       cache_control(settings, f"max-age={LIVE_MAX_AGE_S}"))
 
 
 @router.get("/stations", summary="All stations with their latest reading",
-            response_model=StationList, responses=problem_responses(401))
-async def list_stations(settings: SettingsDep, registry: RegistryDep, stored: StoredLatestDep,
-                        live: LiveDep, rendered: LatestBodyDep) -> Response:
-    return _all_json(settings, registry, stored, live, rendered)
+            response_model=StationList, responses={**problem_responses(401), **NOT_MODIFIED})
+async def list_stations(*, request: Request, settings: SettingsDep, registry: RegistryDep,
+                        stored: StoredLatestDep, live: LiveDep, rendered: LatestBodyDep
+                        ) -> Response:
+    return _all_json(request, settings, registry=registry, stored=stored, live=live,
+                     rendered=rendered)
 
 
 @router.get("/latest", summary="Latest reading of every station (cross-station view)",
-            response_model=StationList, responses=problem_responses(401))
-async def latest(settings: SettingsDep, registry: RegistryDep, stored: StoredLatestDep,
-                 live: LiveDep, rendered: LatestBodyDep) -> Response:
+            response_model=StationList, responses={**problem_responses(401), **NOT_MODIFIED})
+async def latest(*, request: Request, settings: SettingsDep, registry: RegistryDep,
+                 stored: StoredLatestDep, live: LiveDep, rendered: LatestBodyDep) -> Response:
     # Same data as /stations; kept as its own path so clients polling only the
     # latest values are not tied to the station listing's shape growing.
-    return _all_json(settings, registry, stored, live, rendered)
+    return _all_json(request, settings, registry=registry, stored=stored, live=live,
+                     rendered=rendered)
 
 
 @router.get("/stations/{station_id}", summary="One station with its registry data",
-            responses=problem_responses(401, 404, 422))
-async def get_station(settings: SettingsDep, registry: RegistryDep, stored: StoredLatestDep,
-                      live: LiveDep, station_id: str = StationId) -> StationDetail:
+            response_model=StationDetail,
+            responses={**problem_responses(401, 404, 422), **NOT_MODIFIED})
+async def get_station(*, request: Request, settings: SettingsDep, registry: RegistryDep,
+                      stored: StoredLatestDep, live: LiveDep, station_id: str = StationId
+                      ) -> Response:
     station = registry.get(station_id)
     if station is None:
         raise unknown_station(station_id)
     summary = _summary(station, stored.latest or {}, live, settings, datetime.now(UTC))
-    return StationDetail(
+    detail = StationDetail(
         **summary.model_dump(),
         basin=station.basin, river=station.river, route=station.route,
         location=station.location.model_dump(), interval_s=station.interval_s,
         levels_m=station.levels_m.model_dump() if station.levels_m else None,
     )
+    return conditional(request, detail.model_dump_json().encode(), "application/json",
+                       cache_control(settings, f"max-age={LIVE_MAX_AGE_S}"))
