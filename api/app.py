@@ -27,6 +27,7 @@ from floodwatch.api import (
 )
 from floodwatch.api.auth import KeyRing, document_security
 from floodwatch.api.deps import Services, public_reader
+from floodwatch.api.head_requests import HeadAsGet
 from floodwatch.api.history_cache import HistoryCache
 from floodwatch.api.limits import BodyLimit
 from floodwatch.api.live import LiveCache
@@ -85,6 +86,8 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
     app.include_router(public_stations.router)
     dashboard.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    # Outside the routes and the body limit: they see the GET a HEAD request mirrors.
+    app.add_middleware(HeadAsGet)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,
