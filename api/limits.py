@@ -11,10 +11,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from floodwatch.api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -34,28 +30,42 @@ class BodyLimit:
                     await self._refuse(send)
                     return
         seen = 0
-        started = False
+        started = cut = answered = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            # The 413 is sent from here, not by raising through the app: FastAPI reads a
+            # body inside its own try/except and answered any error while reading it,
+            # this one included, with 400 "There was an error parsing the body". The app
+            # is then told the client went away, and whatever it answers is dropped.
+            nonlocal seen, cut, answered
+            if cut:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    cut = True
+                    if not started:  # else the app already answered without the body
+                        answered = True
+                        await self._refuse(send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if answered:
+                return  # the 413 is the answer
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+        except Exception:
+            # An app that does not handle the disconnect it was told of (Starlette's
+            # Request.body() raises ClientDisconnect) fails after the 413 went out.
+            if not answered:
+                raise
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({
