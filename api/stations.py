@@ -65,7 +65,7 @@ def _all_json(request: Request, settings: Settings, *, registry: StationRegistry
     body = rendered.get(key, lambda: _all(settings, registry, stored.latest,
                                            live).model_dump_json().encode())
     return conditional(request, body, "application/json",
-                       cache_control(settings, f"max-age={LIVE_MAX_AGE_S}"))
+                       cache_control(settings, f"max-age={LIVE_MAX_AGE_S}"), shared=True)
 
 
 @router.get("/stations", summary="All stations with their latest reading",

@@ -16,6 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from floodwatch.alerts.model import Transition
+from floodwatch.api.http_cache import etag_of
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
@@ -245,3 +246,11 @@ def test_rest_and_the_live_feed_write_the_same_time_form(
         assert datetime.fromisoformat(received).tzinfo == UTC
 
     asyncio.run(scenario())
+
+
+def test_a_shared_body_is_hashed_once_and_tags_equal_bytes_alike() -> None:
+    body = json.dumps({"stations": ["x" * 10_000]}).encode()
+    copy = bytes(bytearray(body))  # equal, another object
+    assert copy is not body
+    assert etag_of(body, shared=True) == etag_of(copy) == etag_of(body, shared=True)
+    assert etag_of(body + b" ") != etag_of(body)
