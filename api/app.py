@@ -92,8 +92,10 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=[o.strip() for o in settings.api_cors_origins.split(",")],
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-None-Match"],
+            # A browser app revalidating by hand reads the ETag it sends back.
+            expose_headers=["ETag"],
         )
     return app
 

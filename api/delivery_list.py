@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from floodwatch.api.alert_store import DELIVERIES, EVENTS, query_rows, quoted
 from floodwatch.api.deps import InfluxDep, KeyedReader, RegistryDep, SettingsDep
+from floodwatch.api.models import UtcTime
 from floodwatch.api.problems import problem_responses, unknown_station
 from floodwatch.api.store import ns_to_datetime
 from floodwatch.api.time_params import QueryTime, time_window
@@ -46,7 +47,7 @@ class ListedDelivery(BaseModel):
                        examples=["unknown"])
     attempts: int | None = Field(examples=[1])
     detail: str | None = Field(examples=["outcome lost; check the account"])
-    at: datetime = Field(description="When the delivery reached this state.")
+    at: UtcTime = Field(description="When the delivery reached this state.")
 
 
 class DeliveryList(BaseModel):

@@ -254,3 +254,25 @@ def test_a_shared_body_is_hashed_once_and_tags_equal_bytes_alike() -> None:
     assert copy is not body
     assert etag_of(body, shared=True) == etag_of(copy) == etag_of(body, shared=True)
     assert etag_of(body + b" ") != etag_of(body)
+
+
+def test_a_browser_app_on_another_origin_can_revalidate(
+    make_settings: Callable[..., Settings], sample_registry: StationRegistry,
+) -> None:
+    origin = "https://bousai.example.jp"
+    settings = make_settings(api_cors_origins=origin, api_public_read=True)
+
+    async def scenario() -> None:
+        async with api_client(settings, sample_registry, headers={}) as client:
+            preflight = await client.options("/api/v1/latest", headers={
+                "Origin": origin, "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "if-none-match"})
+            assert preflight.status_code == 200
+            assert "if-none-match" in preflight.headers["access-control-allow-headers"].lower()
+            response = await client.get("/api/v1/latest", headers={"Origin": origin})
+            assert "etag" in response.headers["access-control-expose-headers"].lower()
+            again = await client.get("/api/v1/latest", headers={
+                "Origin": origin, "If-None-Match": response.headers["etag"]})
+            assert again.status_code == 304
+
+    asyncio.run(scenario())
