@@ -35,8 +35,15 @@ CONFORMANCE = [
 ]
 RESPONSES = problem_responses(400, 404, 503)
 _KEY = re.compile(r"'((?:[^']|'')*)'")
-KeyPath = Path(description="The entity's id as a quoted string, e.g. 'sukagawa' "
-               "(Datastreams: 'sukagawa:level_m').", examples=["'sukagawa'"])
+EXAMPLE_KEYS = {"Thing": "'sukagawa'", "Location": "'sukagawa'",
+                "Datastream": "'sukagawa:level_m'", "Sensor": "'river-gauge'",
+                "ObservedProperty": "'level_m'",
+                "Observation": "'sukagawa:level_m:1796482800000000000'"}
+
+
+def key_path(entity_type: str) -> Any:
+    return Path(description="The entity's id as a quoted string, e.g. "
+                f"{EXAMPLE_KEYS[entity_type]}.", examples=[EXAMPLE_KEYS[entity_type]])
 
 
 def _option(name: str, description: str) -> Any:
@@ -117,7 +124,7 @@ def _set_route(set_name: str, entity_type: str) -> None:
         return await _answer(lambda: collection(view, entity_type, options, _url(request)))
 
     async def one(request: Request, registry: RegistryDep, influx: InfluxDep,
-                  options: OptionsDep, key: str = KeyPath) -> Response:
+                  options: OptionsDep, key: str = key_path(entity_type)) -> Response:
         view = _view(request, registry, influx)
         return await _answer(lambda: entity(view, entity_type, entity_key(key), options))
 
@@ -133,7 +140,7 @@ def _set_route(set_name: str, entity_type: str) -> None:
 
 def _navigation_route(set_name: str, entity_type: str, navigation: str) -> None:
     async def related(request: Request, registry: RegistryDep, influx: InfluxDep,
-                      options: OptionsDep, key: str = KeyPath) -> Response:
+                      options: OptionsDep, key: str = key_path(entity_type)) -> Response:
         view = _view(request, registry, influx)
         return await _answer(lambda: navigate(view, entity_type, entity_key(key),
                                               navigation, options=options,
