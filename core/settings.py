@@ -236,7 +236,7 @@ class Settings(BaseSettings):
     )
     open_data_licence_url: HttpUrl = Field(
         default=HttpUrl("https://creativecommons.org/licenses/by/4.0/"),
-        description="The licence's text (sent as Link: <URL>; rel=\"license\").",
+        description="The licence's text, also sent in each file's Link header (rel=license).",
     )
     open_data_attribution: str = Field(
         default="floodwatch", min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]+$",
