@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from fastapi import APIRouter, Path, Request, Response
 
 from floodwatch.api.deps import InfluxDep, RegistryDep, SettingsDep
+from floodwatch.api.open_access import OpenAccessRoute
 from floodwatch.api.open_data_files import (
     DayInfo,
     Row,
@@ -39,7 +40,7 @@ from floodwatch.core.influx import DatabaseNotFound, InfluxError
 from floodwatch.core.registry import Names, Station, StationRegistry
 from floodwatch.core.settings import Settings
 
-router = APIRouter(prefix="/open-data/v1", tags=["open data"])
+router = APIRouter(prefix="/open-data/v1", tags=["open data"], route_class=OpenAccessRoute)
 
 JST = timezone(timedelta(hours=9), "JST")
 TODAY_MAX_AGE_S = 60

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from floodwatch.api.deps import InfluxDep, RegistryDep, SettingsDep
+from floodwatch.api.open_access import OpenAccessRoute
 from floodwatch.api.problems import influx_unavailable, problem_responses
 from floodwatch.api.sensorthings.entities import ENTITY_SETS, NAVIGATION, catalogue
 from floodwatch.api.sensorthings.query import Options, bad_query, parse_options
@@ -26,7 +27,7 @@ from floodwatch.api.sensorthings.resolve import View, collection, entity, naviga
 from floodwatch.core.influx import InfluxError
 
 PREFIX = "/sta/v1.1"
-router = APIRouter(prefix=PREFIX, tags=["SensorThings API"])
+router = APIRouter(prefix=PREFIX, tags=["SensorThings API"], route_class=OpenAccessRoute)
 CACHE_CONTROL = "public, max-age=30"
 CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",

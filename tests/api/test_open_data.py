@@ -197,3 +197,27 @@ def test_unknown_station_is_a_problem(make_settings: Callable[..., Settings],
         assert response.json()["type"].endswith("/unknown-station")
 
     asyncio.run(scenario())
+
+
+def test_any_web_page_may_read_open_data_and_its_problems(
+        make_settings: Callable[..., Settings], sample_registry: StationRegistry) -> None:
+    # CORS for the keyed API allows one origin; open data is for every page.
+    settings = make_settings(api_cors_origins="https://bousai.example.jp")
+    origin = {"Origin": "https://map.municipality.example"}
+
+    async def scenario() -> None:
+        async with api_client(settings, sample_registry, headers=origin) as client:
+            answers = [
+                await client.get(f"/open-data/v1/stations/sukagawa/readings/{jst_today()}.csv"),
+                await client.get("/open-data/v1/stations/sukagawa/readings/2999-01-01.json"),
+                await client.get("/sta/v1.1/Things"),
+                await client.get("/sta/v1.1/Things", params={"$select": "name"})]
+            keyed = await client.get("/api/v1/stations")
+        assert [a.status_code for a in answers] == [200, 400, 200, 400]
+        for answer in answers:
+            assert answer.headers["access-control-allow-origin"] == "*"
+            assert "Link" in answer.headers["access-control-expose-headers"]
+        assert answers[1].json()["type"].endswith("/bad-day")
+        assert "access-control-allow-origin" not in keyed.headers
+
+    asyncio.run(scenario())
