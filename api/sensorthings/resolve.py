@@ -8,6 +8,7 @@ The registry's entities come from ``entities.Catalogue``, Observations from Infl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -81,30 +82,48 @@ async def collection(view: View, entity_type: str, options: Options, url: str,
     """The ``entity_type`` set, or what ``source`` (type, id, navigation) leads to."""
     _check_collection(entity_type, options)
     page = options.page
-    total: int | None = None
+    if entity_type == "Observation" and source is not None:  # one Datastream's
+        pages = await observation_pages(view, [source[1]], options, lambda _id: url)
+        return pages[source[1]]
     if entity_type == "Observation":
-        datastream = (view.catalogue.datastreams[source[1]] if source is not None
-                      else None)
-        if datastream is not None:
-            found = await observations.of_datastream(
-                view.influx, *datastream, options.time, descending=options.descending,
-                skip=options.skip, limit=page + 1)
-        else:
-            found = await observations.merged(
-                view.influx, view.catalogue.registry, options.time,
-                descending=options.descending, skip=options.skip, limit=page + 1)
-        more = len(found) > page
+        found = await observations.merged(
+            view.influx, view.catalogue.registry, options.time,
+            descending=options.descending, skip=options.skip, limit=page + 1)
         value = await _render_observations(view, found[:page], options.expand)
-        if options.count:
-            total = await observations.count(view.influx, view.catalogue.registry,
-                                             datastream, options.time)
-    else:
-        ids = (view.catalogue.ids(entity_type) if source is None
-               else view.catalogue.related(*source))
-        chosen = ids[options.skip:options.skip + page]
-        more = len(ids) > options.skip + len(chosen)
-        value = await _render(view, entity_type, chosen, options.expand)
-        total = len(ids) if options.count else None
+        total = (await observations.count_all(view.influx, view.catalogue.registry,
+                                              options.time) if options.count else None)
+        return page_answer(value, more=len(found) > page, total=total, url=url,
+                           options=options)
+    ids = (view.catalogue.ids(entity_type) if source is None
+           else view.catalogue.related(*source))
+    chosen = ids[options.skip:options.skip + page]
+    value = await _render(view, entity_type, chosen, options.expand)
+    return page_answer(value, more=len(ids) > options.skip + len(chosen),
+                       total=len(ids) if options.count else None, url=url, options=options)
+
+
+async def observation_pages(view: View, datastream_ids: list[str], options: Options,
+                            url_of: Callable[[str], str]) -> dict[str, Entity]:
+    """The Observations collection of each Datastream, asked of InfluxDB at once."""
+    _check_collection("Observation", options)
+    streams = [view.catalogue.datastreams[key] for key in datastream_ids]
+    found = await observations.of_datastreams(
+        view.influx, streams, options.time, descending=options.descending,
+        skip=options.skip, limit=options.page + 1)
+    totals = (await observations.counts(view.influx, streams, options.time)
+              if options.count else {})
+    answers = {}
+    for key in datastream_ids:
+        page = found.get(key, [])
+        value = await _render_observations(view, page[:options.page], options.expand)
+        answers[key] = page_answer(value, more=len(page) > options.page,
+                                   total=totals.get(key, 0) if options.count else None,
+                                   url=url_of(key), options=options)
+    return answers
+
+
+def page_answer(value: list[Entity], *, more: bool, total: int | None, url: str,
+                options: Options) -> Entity:
     answer: Entity = {}
     if total is not None:
         answer["@iot.count"] = total
@@ -154,10 +173,53 @@ async def _render(view: View, entity_type: str, ids: list[str],
                         **view.catalogue.body(entity_type, entity_id)}
         for navigation in NAVIGATION[entity_type]:
             body[f"{navigation}@iot.navigationLink"] = f"{link}/{navigation}"
-        for item in expand:
-            await _expand_into(view, body, entity_type, entity_id, item=item, link=link)
         rendered.append(body)
+    for item in expand:
+        await _expand_all(view, entity_type, rendered, item)
     return rendered
+
+
+async def _expand_all(view: View, entity_type: str, rendered: list[Entity],
+                      item: Expand) -> None:
+    """Expand ``item`` in every entity of ``rendered`` with one rendering of all their
+    related entities, so nested Observations are asked of InfluxDB once per measure
+    for the whole answer (a dashboard's newest value of 100 stations: 4 queries, not
+    400), not once per entity."""
+    target, many = NAVIGATION[entity_type][item.name]
+    keys = [body["@iot.id"] for body in rendered]
+    if target == "Observation":
+        pages = await observation_pages(
+            view, keys, item.options,
+            lambda key: f"{view.link('Datastream', key)}/Observations")
+        for body in rendered:
+            _attach(body, item.name, pages[body["@iot.id"]])
+        return
+    if not many:
+        _single_only_expand(item.options, f"the expanded {item.name}")
+    else:
+        _check_collection(target, item.options)
+    skip, page = item.options.skip, (item.options.page if many else 1)
+    related = {key: view.catalogue.related(entity_type, key, item.name) for key in keys}
+    chosen = {key: ids[skip:skip + page] for key, ids in related.items()}
+    unique = list(dict.fromkeys(i for ids in chosen.values() for i in ids))
+    by_id = {entity["@iot.id"]: entity
+             for entity in await _render(view, target, unique, item.options.expand)}
+    for body in rendered:
+        key = body["@iot.id"]
+        if not many:
+            body[item.name] = by_id[chosen[key][0]]
+            continue
+        _attach(body, item.name, page_answer(
+            [by_id[i] for i in chosen[key]], more=len(related[key]) > skip + len(chosen[key]),
+            total=len(related[key]) if item.options.count else None,
+            url=f"{body['@iot.selfLink']}/{item.name}", options=item.options))
+
+
+def _attach(body: Entity, name: str, answer: Entity) -> None:
+    body[name] = answer["value"]
+    for key in ("@iot.count", "@iot.nextLink"):
+        if key in answer:
+            body[f"{name}{key}"] = answer[key]
 
 
 async def _render_observations(view: View, found: list[Observation],
@@ -175,19 +237,3 @@ async def _render_observations(view: View, found: list[Observation],
                                                   item.options.expand)
         rendered.append(body)
     return rendered
-
-
-async def _expand_into(view: View, body: Entity, entity_type: str, entity_id: str, *,
-                       item: Expand, link: str) -> None:
-    target, many = NAVIGATION[entity_type][item.name]
-    if not many:
-        _single_only_expand(item.options, f"the expanded {item.name}")
-        (related,) = view.catalogue.related(entity_type, entity_id, item.name)
-        (body[item.name],) = await _render(view, target, [related], item.options.expand)
-        return
-    answer = await collection(view, target, item.options, f"{link}/{item.name}",
-                              (entity_type, entity_id, item.name))
-    body[item.name] = answer["value"]
-    for key in ("@iot.count", "@iot.nextLink"):
-        if key in answer:
-            body[f"{item.name}{key}"] = answer[key]

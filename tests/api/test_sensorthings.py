@@ -182,15 +182,25 @@ def test_expand_and_quality_flags(make_settings: Callable[..., Settings],
         thing = await ok(client, f"{ROOT}/Things('sukagawa')", **{"$expand": "Datastreams"})
         assert [d["@iot.id"] for d in thing["Datastreams"]] == [
             "sukagawa:level_m", "sukagawa:rain_mm", "sukagawa:battery_v"]
+        # A dashboard's newest value of every Datastream (asked of InfluxDB per measure
+        # for all stations at once: each station must still get its own).
         latest = await ok(client, f"{ROOT}/Things", **{
-            "$top": "1", "$expand": "Datastreams/Observations($top=1;$orderby=phenomenonTime "
-            "desc),Locations"})
-        (sukagawa,) = latest["value"]
-        assert sukagawa["Locations"][0]["@iot.id"] == "sukagawa"
-        newest = {d["@iot.id"]: [o["result"] for o in d["Observations"]]
-                  for d in sukagawa["Datastreams"]}
-        assert newest == {"sukagawa:level_m": [2.46], "sukagawa:rain_mm": [0.5],
-                          "sukagawa:battery_v": []}
+            "$expand": "Datastreams/Observations($top=1;$orderby=phenomenonTime desc;"
+            "$count=true),Locations"})
+        things = {thing["@iot.id"]: thing for thing in latest["value"]}
+        assert things["sukagawa"]["Locations"][0]["@iot.id"] == "sukagawa"
+        newest = {d["@iot.id"]: ([o["result"] for o in d["Observations"]],
+                                 d["Observations@iot.count"])
+                  for thing in things.values() for d in thing["Datastreams"]
+                  if d["Observations"]}
+        assert newest == {"sukagawa:level_m": ([2.46], 150),
+                          "sukagawa:rain_mm": ([0.5], 150),
+                          "motomiya:level_m": ([4.0], 1),
+                          "tsuchiyu-pass:surface_temp_c": ([-2.0], 1),
+                          "tsuchiyu-pass:surface_state": (["ice"], 1)}
+        levels_page = things["sukagawa"]["Datastreams"][0]
+        assert "Observations@iot.nextLink" not in levels_page  # $top=1 asked for one
+        assert things["akutsu"]["Datastreams"][0]["Observations@iot.count"] == 0
         levels = await ok(client, f"{ROOT}/Datastreams('sukagawa:level_m')", **{
             "$expand": "Thing,ObservedProperty,Observations($filter=phenomenonTime lt "
             f"{START.isoformat()};$count=true)"})
