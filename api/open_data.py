@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from fastapi import APIRouter, Path, Request, Response
 
 from floodwatch.api.deps import InfluxDep, RegistryDep, SettingsDep
-from floodwatch.api.open_access import OpenAccessRoute
+from floodwatch.api.open_access import OpenAccessRoute, licence, licence_link
 from floodwatch.api.open_data_files import (
     DayInfo,
     Row,
@@ -28,7 +28,7 @@ from floodwatch.api.open_data_files import (
     day_rows,
     field_infos,
 )
-from floodwatch.api.open_data_models import DayFile, Licence, StationFiles, StationIndex
+from floodwatch.api.open_data_models import DayFile, StationFiles, StationIndex
 from floodwatch.api.problems import (
     ProblemError,
     influx_unavailable,
@@ -92,11 +92,6 @@ def cache_control(end: datetime, now: datetime, settings: Settings) -> str:
     return IMMUTABLE
 
 
-def licence(settings: Settings) -> Licence:
-    return Licence(name=settings.open_data_licence_name,
-                   url=str(settings.open_data_licence_url))
-
-
 def _names(names: Names | None) -> dict[str, str] | None:
     return None if names is None else {"ja": names.ja, "en": names.en}
 
@@ -124,8 +119,7 @@ async def open_data_index(request: Request, settings: SettingsDep,
         stations=[_station_files(request, registry, s) for s in registry])
     return Response(index.model_dump_json(by_alias=True).encode(),
                     media_type="application/json",
-                    headers={"Cache-Control": f"public, max-age={INDEX_MAX_AGE_S}",
-                             "Link": f'<{settings.open_data_licence_url}>; rel="license"'})
+                    headers={"Cache-Control": f"public, max-age={INDEX_MAX_AGE_S}"})
 
 
 async def _day(settings: Settings, registry: StationRegistry, influx: InfluxDep,
@@ -153,8 +147,7 @@ def _headers(request: Request, settings: Settings, info: DayInfo, cache: str,
              suffix: str) -> dict[str, str]:
     index = request.url_for("open_data_index")
     return {"Cache-Control": cache,
-            "Link": f'<{settings.open_data_licence_url}>; rel="license", '
-                    f'<{index}>; rel="describedby"',
+            "Link": f'{licence_link(settings)}, <{index}>; rel="describedby"',
             "Content-Disposition":
                 f'inline; filename="{info.station.id}_{info.day}.{suffix}"'}
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from floodwatch.api.deps import InfluxDep, RegistryDep, SettingsDep
-from floodwatch.api.open_access import OpenAccessRoute
+from floodwatch.api.open_access import OpenAccessRoute, licence
 from floodwatch.api.problems import influx_unavailable, problem_responses
 from floodwatch.api.sensorthings.entities import ENTITY_SETS, NAVIGATION, catalogue
 from floodwatch.api.sensorthings.query import Options, bad_query, parse_options
@@ -111,8 +111,7 @@ async def service_root(request: Request, settings: SettingsDep) -> Response:
     base = str(request.url_for("sta_root"))
     root = {"value": [{"name": name, "url": f"{base}/{name}"} for name in ENTITY_SETS],
             "serverSettings": {"conformance": CONFORMANCE},
-            "licence": {"name": settings.open_data_licence_name,
-                        "url": str(settings.open_data_licence_url)},
+            "licence": licence(settings).model_dump(),
             "attribution": settings.open_data_attribution}
     return Response(json.dumps(root, ensure_ascii=False).encode(),
                     media_type="application/json", headers={"Cache-Control": CACHE_CONTROL})

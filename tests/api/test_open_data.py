@@ -199,7 +199,7 @@ def test_unknown_station_is_a_problem(make_settings: Callable[..., Settings],
     asyncio.run(scenario())
 
 
-def test_any_web_page_may_read_open_data_and_its_problems(
+def test_any_web_page_may_read_open_data_and_its_licence_and_problems(
         make_settings: Callable[..., Settings], sample_registry: StationRegistry) -> None:
     # CORS for the keyed API allows one origin; open data is for every page.
     settings = make_settings(api_cors_origins="https://bousai.example.jp")
@@ -217,6 +217,8 @@ def test_any_web_page_may_read_open_data_and_its_problems(
         for answer in answers:
             assert answer.headers["access-control-allow-origin"] == "*"
             assert "Link" in answer.headers["access-control-expose-headers"]
+            # Every open answer names its licence, SensorThings and problems too.
+            assert f'<{LICENCE_URL}>; rel="license"' in answer.headers["link"]
         assert answers[1].json()["type"].endswith("/bad-day")
         assert "access-control-allow-origin" not in keyed.headers
 
