@@ -20,6 +20,7 @@ from floodwatch.api.sensorthings.query import MAX_PAGE, parse_options
 from floodwatch.api.sensorthings.resolve import next_link
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
+from floodwatch.services.process import free_port
 from tests.api.open_data_points import (
     STEP,
     day_start,
@@ -278,3 +279,26 @@ def test_repeated_option_is_refused(make_settings: Callable[..., Settings],
         assert "$top" in response.json()["detail"]
 
     run(make_settings, sample_registry, check)
+
+
+def test_influxdb_down_is_a_503_problem_and_the_registry_still_answers(
+        make_settings: Callable[..., Settings], sample_registry: StationRegistry) -> None:
+    # Nothing listens on the port: every InfluxDB request fails at once.
+    settings = make_settings(influx_url=f"http://127.0.0.1:{free_port()}",
+                             influx_timeout_s=2)
+
+    async def scenario() -> None:
+        async with api_client(settings, sample_registry, headers={}) as client:
+            things = await client.get(f"{ROOT}/Things", params={"$expand": "Datastreams"})
+            failed = [await client.get(LEVELS),
+                      await client.get(f"{ROOT}/Things", params={
+                          "$expand": "Datastreams/Observations($top=1)"}),
+                      await client.get(f"/open-data/v1/stations/sukagawa/readings/"
+                                       f"{jst_today()}.csv")]
+        assert things.status_code == 200
+        assert len(things.json()["value"]) == len(sample_registry)
+        for response in failed:
+            assert response.status_code == 503, response.text
+            assert response.json()["type"].endswith("/store-unavailable")
+
+    asyncio.run(scenario())
