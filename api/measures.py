@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from floodwatch.core.readings import FIELDS_BY_KIND, SURFACE_STATES
+from floodwatch.core.readings import FIELDS_BY_KIND, SURFACE_STATES, FieldValue
 from floodwatch.core.registry import StationKind
 
 UCUM_DEFINITION = "https://ucum.org/ucum"
@@ -72,3 +72,14 @@ FIELD_ORDER: dict[StationKind, tuple[str, ...]] = {
 }
 if any(set(order) != FIELDS_BY_KIND[kind] for kind, order in FIELD_ORDER.items()):
     raise RuntimeError("api.measures.FIELD_ORDER must list each kind's fields once")
+
+
+def stored_value(field: str, value: object) -> FieldValue | None:
+    """A field's value as InfluxDB's JSON answers it, as a reading's value: a category's
+    text, a number as float (1.x writes 88.0 as 88); None when absent or of another type
+    (left out rather than failing the answer)."""
+    if MEASURES[field].is_category:
+        return value if isinstance(value, str) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None

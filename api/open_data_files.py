@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from floodwatch.api.measures import FIELD_ORDER, MEASURES
+from floodwatch.api.measures import FIELD_ORDER, MEASURES, stored_value
 from floodwatch.api.open_data_models import (
     DayFile,
     DayReading,
@@ -21,8 +21,7 @@ from floodwatch.api.open_data_models import (
     SuspectValue,
 )
 from floodwatch.api.problems import ProblemError
-from floodwatch.api.store import STRING_FIELDS
-from floodwatch.core.influx import InfluxClient, as_float
+from floodwatch.core.influx import InfluxClient
 from floodwatch.core.readings import FieldValue, format_ts
 from floodwatch.core.registry import Station
 
@@ -84,18 +83,8 @@ async def day_rows(influx: InfluxClient, station: Station, start: datetime,
 
 
 def _values(fields: tuple[str, ...], row: dict[str, object]) -> dict[str, FieldValue]:
-    values: dict[str, FieldValue] = {}
-    for name in fields:
-        value = row.get(name)
-        if value is None:
-            continue
-        if name in STRING_FIELDS:
-            values[name] = str(value)
-        else:
-            number = as_float(value)
-            if number is not None:
-                values[name] = number
-    return values
+    return {name: value for name in fields
+            if (value := stored_value(name, row.get(name))) is not None}
 
 
 def field_infos(station: Station) -> list[FieldInfo]:

@@ -16,11 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from floodwatch.api.measures import FIELD_ORDER
+from floodwatch.api.measures import FIELD_ORDER, stored_value
 from floodwatch.api.open_data_files import ns_text
 from floodwatch.api.sensorthings.query import TimeRange, bad_query
-from floodwatch.api.store import STRING_FIELDS
-from floodwatch.core.influx import InfluxClient, InfluxError, Row, as_float
+from floodwatch.core.influx import InfluxClient, InfluxError, Row
 from floodwatch.core.readings import FieldValue
 from floodwatch.core.registry import Station, StationKind, StationRegistry
 
@@ -58,12 +57,6 @@ def parse_observation_id(text: str) -> tuple[str, str, int] | None:
     if match is None or int(match.group(3)) >= 2**63:
         return None
     return match.group(1), match.group(2), int(match.group(3))
-
-
-def _value(name: str, value: object) -> FieldValue | None:
-    if value is None:
-        return None
-    return str(value) if name in STRING_FIELDS else as_float(value)
 
 
 async def _query(influx: InfluxClient, influxql: str) -> list[Row]:
@@ -109,7 +102,7 @@ async def of_datastreams(influx: InfluxClient, streams: list[Stream],
             f"WHERE {_one_of(stations)}{time} GROUP BY \"station\" {_order(descending)} "
             f"LIMIT {limit} OFFSET {skip}")
         found += [Observation(str(row["station"]), field, int(row["time"]), value)
-                  for row in rows if (value := _value(field, row.get(field))) is not None]
+                  for row in rows if (value := stored_value(field, row.get(field))) is not None]
     pages: dict[str, list[Observation]] = {}
     for observation in await _with_flags(influx, found, [s for s, _ in streams]):
         pages.setdefault(observation.datastream, []).append(observation)
@@ -155,7 +148,7 @@ async def merged(influx: InfluxClient, registry: StationRegistry, window: TimeRa
             f"LIMIT {skip + limit}")
         found += [Observation(str(row["station"]), name, int(row["time"]), value)
                   for row in rows for name in fields
-                  if (value := _value(name, row.get(name))) is not None]
+                  if (value := stored_value(name, row.get(name))) is not None]
     rank = {name: at for order in FIELD_ORDER.values() for at, name in enumerate(order)}
     found.sort(key=lambda o: (-o.ns if descending else o.ns, o.station, rank[o.field]))
     return await _with_flags(influx, found[skip:skip + limit], None)
@@ -182,7 +175,7 @@ async def by_id(influx: InfluxClient, station: Station, field: str,
         influx, f'SELECT "{field}" FROM "{station.kind.value}" '  # noqa: S608
         f"WHERE \"station\" = '{station.id}' AND time = {ns}")
     found = [Observation(station.id, field, int(row["time"]), value)
-             for row in rows if (value := _value(field, row.get(field))) is not None]
+             for row in rows if (value := stored_value(field, row.get(field))) is not None]
     return (await _with_flags(influx, found, [station]))[0] if found else None
 
 
