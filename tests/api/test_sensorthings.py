@@ -25,8 +25,10 @@ def test_root_lists_entity_sets_that_resolve(make_settings: Callable[..., Settin
         assert [entry["name"] for entry in root["value"]] == [
             "Things", "Locations", "Datastreams", "Sensors", "ObservedProperties",
             "Observations"]
-        assert ("http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel"
-                in root["serverSettings"]["conformance"])
+        assert root["serverSettings"]["conformance"] == [
+            "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/"
+            "resource-path-to-entities",
+            "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data"]
         assert root["licence"]["name"] == "CC BY 4.0"
         for entry in root["value"]:
             assert (await ok(client, entry["url"]))["value"], entry
