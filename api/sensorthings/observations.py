@@ -141,11 +141,18 @@ async def merged(influx: InfluxClient, registry: StationRegistry, window: TimeRa
             continue
         fields = FIELD_ORDER[kind]
         selection = ", ".join(f'"{name}"' for name in ("station", *fields))
-        # Each row holds one or more observations: skip + limit rows are enough.
+        query = (f'SELECT {selection} FROM "{kind.value}" '  # noqa: S608
+                 f"WHERE {_station_match(registry, kind)}")
+        # Each row holds one or more observations: skip + limit rows are enough...
         rows: list[Row] = await _query(
-            influx, f'SELECT {selection} FROM "{kind.value}" '  # noqa: S608
-            f"WHERE {_station_match(registry, kind)}{time} {_order(descending)} "
-            f"LIMIT {skip + limit}")
+            influx, f"{query}{time} {_order(descending)} LIMIT {skip + limit}")
+        if len(rows) == skip + limit:
+            # ...but InfluxDB orders rows of one instant arbitrarily (stations report
+            # on the same marks), so LIMIT may have cut that instant's rows anywhere:
+            # take all of the last instant, then this view's order decides.
+            edge = int(rows[-1]["time"])
+            rows = [row for row in rows if int(row["time"]) != edge]
+            rows += await _query(influx, f"{query} AND time = {edge}")
         found += [Observation(str(row["station"]), name, int(row["time"]), value)
                   for row in rows for name in fields
                   if (value := stored_value(name, row.get(name))) is not None]

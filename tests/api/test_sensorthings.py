@@ -7,6 +7,7 @@ test_sensorthings_problems.py."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,9 @@ import httpx
 
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
+from tests.api.open_data_points import STEP, ns, reading, write
 from tests.api.sta_support import DAY, LEVELS, ROOT, START, ok, run
+from tests.api.support import api_client
 
 
 def test_root_lists_entity_sets_that_resolve(make_settings: Callable[..., Settings],
@@ -166,3 +169,32 @@ def test_expand_and_quality_flags(make_settings: Callable[..., Settings],
         assert flagged["value"][1]["Datastream"]["@iot.id"] == "sukagawa:level_m"
 
     run(make_settings, sample_registry, check)
+
+
+def test_merged_observations_page_exactly_when_stations_report_at_one_instant(
+        make_settings: Callable[..., Settings], sample_registry: StationRegistry) -> None:
+    # Gauges report on the same 10-minute marks: many observations share a time, and
+    # InfluxDB orders those by series key (basin, river, station), not as this view does.
+    settings = make_settings()
+    rivers = [s for s in sample_registry if s.kind.value == "river"]
+    lines = [reading(gauge, START + step * STEP, {"level_m": 1.0 + step, "rain_mm": 0.5})
+             for step in range(3) for gauge in rivers]
+    expected = {f"{gauge.id}:{name}:{ns(START + step * STEP)}"
+                for step in range(3) for gauge in rivers for name in ("level_m", "rain_mm")}
+
+    async def scenario() -> None:
+        await write(settings, lines)
+        async with api_client(settings, sample_registry, headers={}) as client:
+            for order, top in (("asc", 1), ("asc", 3), ("desc", 3), ("desc", 7)):
+                seen: list[str] = []
+                for skip in range(0, len(expected), top):
+                    page = await ok(client, f"{ROOT}/Observations", **{
+                        "$top": str(top), "$skip": str(skip),
+                        "$orderby": f"phenomenonTime {order}"})
+                    seen += [o["@iot.id"] for o in page["value"]]
+                assert len(seen) == len(expected), (order, top)
+                assert set(seen) == expected, (order, top)
+                times = [int(i.rsplit(":", 1)[1]) for i in seen]
+                assert times == sorted(times, reverse=order == "desc")
+
+    asyncio.run(scenario())
