@@ -106,8 +106,8 @@ def test_openapi_schema_holds(make_settings: Callable[..., Settings],
 
     operations, statuses, areas, failures = asyncio.run(scenario())
     assert not failures, "\n\n".join(failures)
-    # It really ran: every operation (14 and up, 26 of them open data and SensorThings),
-    # both answers and refusals.
+    # It really ran: every operation (14 and up of /api/v1, probes and pages, and 26 of
+    # open data and SensorThings), both answers and refusals.
     assert operations >= 40, operations
     assert areas["open-data", 200] >= 1, areas
     assert areas["open-data", 400] + areas["open-data", 404] + areas["open-data", 422] >= 20, areas
