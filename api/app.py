@@ -19,6 +19,7 @@ from floodwatch.api import (
     dashboard,
     delivery_list,
     health,
+    open_data,
     problems,
     public_stations,
     readings,
@@ -31,6 +32,7 @@ from floodwatch.api.head_requests import HeadAsGet
 from floodwatch.api.history_cache import HistoryCache
 from floodwatch.api.limits import BodyLimit
 from floodwatch.api.live import LiveCache
+from floodwatch.api.sensorthings import routes as sensorthings
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
@@ -84,6 +86,9 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
     app.include_router(health.router)
     # Residents' page: only what they are told, so no key even without public read.
     app.include_router(public_stations.router)
+    # Open data (files per day, the SensorThings view): public by design, no key ever.
+    app.include_router(open_data.router)
+    app.include_router(sensorthings.router)
     dashboard.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     # Outside the routes and the body limit: they see the GET a HEAD request mirrors.

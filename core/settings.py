@@ -228,6 +228,27 @@ class Settings(BaseSettings):
         description="Larger request bodies are refused with 413.",
     )
 
+    # --- open data (public, keyless: /open-data/v1 and /sta/v1.1) ---
+    open_data_licence_name: str = Field(
+        default="CC BY 4.0", min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Licence of the open-data readings, named in every file and in the "
+        "SensorThings root.",
+    )
+    open_data_licence_url: HttpUrl = Field(
+        default=HttpUrl("https://creativecommons.org/licenses/by/4.0/"),
+        description="The licence's text, also sent in each file's Link header (rel=license).",
+    )
+    open_data_attribution: str = Field(
+        default="floodwatch", min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Who re-users must credit, e.g. the prefecture's name "
+        "(福島県 / Fukushima Prefecture).",
+    )
+    open_data_days: int = Field(
+        default=366, ge=1, le=36_600,
+        description="Days (JST, today included) offered as open-data files; set it to no "
+        "more than the InfluxDB retention.",
+    )
+
     @field_validator("api_keys")
     @classmethod
     def _api_keys_well_formed(cls, keys: SecretStr | None) -> SecretStr | None:
