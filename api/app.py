@@ -32,6 +32,7 @@ from floodwatch.api.head_requests import HeadAsGet
 from floodwatch.api.history_cache import HistoryCache
 from floodwatch.api.limits import BodyLimit
 from floodwatch.api.live import LiveCache
+from floodwatch.api.open_access import EXPOSED_HEADERS
 from floodwatch.api.sensorthings import routes as sensorthings
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationRegistry
@@ -99,8 +100,10 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
             allow_origins=[o.strip() for o in settings.api_cors_origins.split(",")],
             allow_methods=["GET", "HEAD", "POST"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-None-Match"],
-            # A browser app revalidating by hand reads the ETag it sends back.
-            expose_headers=["ETag"],
+            # A browser app revalidating by hand reads the ETag it sends back; the open
+            # data's licence Link and file name must stay readable when a configured
+            # origin asks (this middleware replaces api.open_access's expose list).
+            expose_headers=list(EXPOSED_HEADERS),
         )
     return app
 

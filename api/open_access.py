@@ -4,7 +4,7 @@ made it, problems included:
 - ``Link: <licence URL>; rel="license"`` (RFC 8288; a route may add more links, e.g.
   ``describedby``): a file or SensorThings answer saved on its own still names its
   licence;
-- ``Access-Control-Allow-Origin: *``, with ``Link`` and ``Content-Disposition`` exposed to
+- ``Access-Control-Allow-Origin: *``, with ``ETag``, ``Link`` and ``Content-Disposition`` exposed to
   scripts: a page on another origin (a SensorThings web viewer, a municipality's map)
   may read the data and why a request failed, whatever ``FLOODWATCH_API_CORS_ORIGINS``
   allows for the keyed API. Safe because these routes take no key and no cookie: there
@@ -24,8 +24,10 @@ from floodwatch.api.open_data_models import Licence
 from floodwatch.api.problems import ProblemError, problem_response
 from floodwatch.core.settings import Settings
 
+# ETag too: a foreign page revalidating a day file reads the tag it sends back.
+EXPOSED_HEADERS = ("ETag", "Link", "Content-Disposition")
 OPEN_HEADERS = {"Access-Control-Allow-Origin": "*",
-                "Access-Control-Expose-Headers": "Link, Content-Disposition"}
+                "Access-Control-Expose-Headers": ", ".join(EXPOSED_HEADERS)}
 
 
 def licence(settings: Settings) -> Licence:

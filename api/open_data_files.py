@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from floodwatch.api.measures import FIELD_ORDER, MEASURES, stored_value
 from floodwatch.api.open_data_models import (
@@ -21,6 +21,7 @@ from floodwatch.api.open_data_models import (
     SuspectValue,
 )
 from floodwatch.api.problems import ProblemError
+from floodwatch.api.store import ns_to_datetime
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.readings import FieldValue, format_ts
 from floodwatch.core.registry import Station
@@ -30,17 +31,10 @@ from floodwatch.core.registry import Station
 MAX_READINGS_PER_DAY = 86_400
 
 
-def rfc3339(moment: datetime) -> str:
-    """floodwatch's one time form: RFC 3339, UTC, ``Z``, no zero fraction."""
-    return format_ts(moment).replace(".000000Z", "Z")
-
-
 def ns_text(ns: int) -> str:
-    seconds, rest = divmod(ns, 1_000_000_000)
-    text = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    # Nanoseconds as stored, without trailing zeros (RFC 3339 allows any fraction).
-    fraction = f"{rest:09d}".rstrip("0")
-    return f"{text}.{fraction}Z" if fraction else f"{text}Z"
+    """A stored time in floodwatch's one form (core.readings.format_ts: RFC 3339, UTC,
+    ``Z``, six fraction digits only when not zero), as the REST answers write it."""
+    return format_ts(ns_to_datetime(ns))
 
 
 @dataclass(slots=True)
@@ -110,8 +104,8 @@ class DayInfo:
 
 def day_json(info: DayInfo, rows: list[Row]) -> bytes:
     return DayFile(
-        station=info.station.id, day=info.day, start=rfc3339(info.start),
-        end=rfc3339(info.end), complete=info.complete, licence=info.licence,
+        station=info.station.id, day=info.day, start=format_ts(info.start),
+        end=format_ts(info.end), complete=info.complete, licence=info.licence,
         attribution=info.attribution, fields=field_infos(info.station),
         readings=[DayReading(time=ns_text(row.ns), values=row.values,
                              suspect=[SuspectValue(field=name, reason=reason)

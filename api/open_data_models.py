@@ -1,7 +1,7 @@
 """Bodies of the open-data endpoints (``/open-data/v1``), with the examples OpenAPI shows.
 
 Times are strings already in floodwatch's one form (RFC 3339, UTC, ``Z``, no zero
-fraction), written by ``api.open_data_files.rfc3339``, not datetimes pydantic would
+fraction), written by ``core.readings.format_ts``, not datetimes pydantic would
 format again its own way.
 """
 
