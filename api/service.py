@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from floodwatch.api.app import create_app
+from floodwatch.api.header_timeout import with_header_timeout
 from floodwatch.core.commandline import EXIT_RUNTIME, CheckedStage, StageFailed
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
@@ -32,17 +33,28 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-async def serve_api(settings: Settings, registry: StationRegistry, stop: asyncio.Event) -> None:
-    """Serve until ``stop`` is set: then stop accepting, finish requests, and run the
-    lifespan's exit (live feed and InfluxDB client closed)."""
-    server = QuietServer(uvicorn.Config(
+def server_config(settings: Settings, registry: StationRegistry) -> uvicorn.Config:
+    return uvicorn.Config(
         create_app(settings, registry), host=settings.api_host, port=settings.api_port,
         log_level=settings.log_level,
         # Requests are counted in /metrics; a line per request would drown the logs.
         access_log=False, lifespan="on",
         # uvicorn's lines (WebSocket handshakes with their query string among them) go
         # to the root handler of core.logging: our format, and secrets redacted.
-        log_config=None))
+        log_config=None,
+        # Half-sent requests are closed (uvicorn has no header timeout of its own), idle
+        # keep-alive connections too; api.connection_limits caps the rest per address.
+        http=with_header_timeout(settings.api_header_timeout_s),
+        timeout_keep_alive=settings.api_keep_alive_s,
+        # X-Forwarded-For is believed only from these proxies; scope["client"] is then
+        # the real client, which the per-address caps count.
+        proxy_headers=True, forwarded_allow_ips=settings.api_forwarded_allow_ips)
+
+
+async def serve_api(settings: Settings, registry: StationRegistry, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set: then stop accepting, finish requests, and run the
+    lifespan's exit (live feed and InfluxDB client closed)."""
+    server = QuietServer(server_config(settings, registry))
 
     async def stop_when_asked() -> None:
         await stop.wait()
