@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from floodwatch.api import (
     alert_history,
+    api_docs,
     cap,
     cap_feed,
     commands,
@@ -26,10 +27,12 @@ from floodwatch.api import (
     stream,
 )
 from floodwatch.api.auth import KeyRing, document_security
+from floodwatch.api.connection_limits import Caps, ConnectionLimits
 from floodwatch.api.deps import Services, public_reader
 from floodwatch.api.history_cache import HistoryCache
 from floodwatch.api.limits import BodyLimit
 from floodwatch.api.live import LiveCache
+from floodwatch.api.security_headers import SecurityHeaders
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
@@ -65,6 +68,8 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
         summary="River gauges and road sensors: stations, readings, alerts with CAP 1.2 and "
                 "delivery status, officers' commands, live feed, health.",
         lifespan=lifespan,
+        # Served by api.api_docs from local files, not FastAPI's CDN pages.
+        docs_url=None, redoc_url=None,
     )
     problems.install(app)
     document_security(app, public_read=settings.api_public_read)
@@ -84,6 +89,7 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
     # Residents' page: only what they are told, so no key even without public read.
     app.include_router(public_stations.router)
     dashboard.install(app, settings)
+    api_docs.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     if settings.api_cors_origins:
         app.add_middleware(
@@ -92,6 +98,10 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
+    # Outermost: caps refuse before anything is read; every answer, refusals included,
+    # carries the security headers.
+    app.add_middleware(ConnectionLimits, caps=Caps.from_settings(settings))
+    app.add_middleware(SecurityHeaders)
     return app
 
 
