@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from prometheus_client import Counter as MetricCounter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from floodwatch.api.memory_trim import MemoryTrimmer
 from floodwatch.api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE, Problem
 from floodwatch.core.settings import Settings
 
@@ -65,9 +66,12 @@ def server_full(cap: int) -> Problem:
 
 
 class ConnectionLimits:
-    def __init__(self, app: ASGIApp, caps: Caps) -> None:
+    def __init__(self, app: ASGIApp, caps: Caps, trimmer: MemoryTrimmer | None = None) -> None:
         self.app = app
         self.caps = caps
+        # Each live stream's end is counted so that freed memory goes back to the system
+        # after a mass disconnect (api.memory_trim says why).
+        self.trimmer = trimmer or MemoryTrimmer()
         # Keys are removed at zero, so the tables only hold addresses now connected.
         self.requests: Counter[str] = Counter()
         self.live: Counter[str] = Counter()
@@ -82,7 +86,11 @@ class ConnectionLimits:
         problem = self._refusal(client, live)
         if problem is not None:
             REFUSED.labels("total" if problem.status == 503 else "client").inc()
-            await _refuse(scope, receive, send, problem)
+            try:
+                await _refuse(scope, receive, send, problem)
+            finally:
+                if live:
+                    self.trimmer.stream_closed()
             return
         self.requests[client] += 1
         if live:
@@ -95,6 +103,7 @@ class ConnectionLimits:
             if live:
                 _release(self.live, client)
                 self.live_total -= 1
+                self.trimmer.stream_closed()
 
     def _refusal(self, client: str, live: bool) -> Problem | None:
         if self.requests[client] >= self.caps.requests_per_client:

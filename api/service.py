@@ -46,6 +46,7 @@ def server_config(settings: Settings, registry: StationRegistry) -> uvicorn.Conf
         # keep-alive connections too; api.connection_limits caps the rest per address.
         http=with_header_timeout(settings.api_header_timeout_s),
         timeout_keep_alive=settings.api_keep_alive_s,
+        ws_per_message_deflate=settings.api_ws_compression,
         # X-Forwarded-For is believed only from these proxies; scope["client"] is then
         # the real client, which the per-address caps count.
         proxy_headers=True, forwarded_allow_ips=settings.api_forwarded_allow_ips)

@@ -254,6 +254,12 @@ class Settings(BaseSettings):
         description="Idle keep-alive connections are closed after this long (uvicorn's "
         "timeout_keep_alive).",
     )
+    api_ws_compression: bool = Field(
+        default=False,
+        description="Offer permessage-deflate on the live WebSocket. Off by default: each "
+        "compressed connection keeps about 130 KB of zlib state, while live messages are "
+        "a few hundred bytes.",
+    )
     api_forwarded_allow_ips: str = Field(
         default="127.0.0.1,::1", min_length=1,
         description="Comma-separated addresses (or CIDR networks, or '*') of reverse "

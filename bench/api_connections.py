@@ -1,0 +1,244 @@
+"""Connection caps under a flood from one address (issue 21, item 5).
+
+On a private Mosquitto + InfluxDB (bench.rig), ``floodwatch api`` as its own process with
+its live-feed caps set; then ATTEMPTS WebSocket connections from this one address, at
+most CONCURRENCY opening at a time, each held open if accepted until every attempt is
+done, then all closed. Printed: how many were accepted and refused (and with which
+status), the API process's RSS at baseline, at its peak and after the clients left, its
+live-client gauge afterwards, and the latency of /api/v1/latest and of one station
+(/api/v1/stations/{id}) measured by a separate thread throughout. Figures are printed,
+never asserted. Targets: the cap holds, RSS back within 20 % of baseline, p99 < 50 ms.
+
+    python -m bench.api_connections                        # 3,000 attempts
+    python -m bench.api_connections --attempts 500 --live-per-client 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from bench.api_data import station_id, write_history, write_registry
+from bench.api_load import DATABASE, KEY, start_api
+from bench.rig import rig
+from floodwatch.core.influx import InfluxClient
+from floodwatch.core.settings import Settings
+from floodwatch.services.process import free_port
+
+HEADERS = {"Authorization": f"Bearer {KEY}"}
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+LIVE_GAUGE = re.compile(r"^floodwatch_api_live_clients (\S+)$", re.MULTILINE)
+
+
+@dataclass
+class Flood:
+    accepted: list[ClientConnection] = field(default_factory=list)
+    refused: Counter[str] = field(default_factory=Counter)  # "status/close code" -> count
+    failed: Counter[str] = field(default_factory=Counter)  # exception type -> count
+
+
+class Sampler(threading.Thread):
+    """RSS of the API process and request latency, from threads of their own so the
+    WebSocket flood in the event loop does not delay the measurements."""
+
+    def __init__(self, base_url: str, pid: int, stations: int) -> None:
+        super().__init__(daemon=True)
+        self.base_url, self.stations = base_url, stations
+        self.pid = pid
+        self.stop = threading.Event()
+        self.peak_rss = 0
+        self.latency_ms: dict[str, list[float]] = {"latest": [], "station": []}
+        self.errors: Counter[int] = Counter()
+        self.rss_thread = threading.Thread(target=self._rss, daemon=True)
+
+    def _rss(self) -> None:
+        while not self.stop.is_set():
+            self.peak_rss = max(self.peak_rss, rss(self.pid))
+            time.sleep(0.05)
+
+    def run(self) -> None:
+        self.rss_thread.start()
+        with httpx.Client(base_url=self.base_url, headers=HEADERS, timeout=30) as client:
+            count = 0
+            while not self.stop.is_set():
+                name = "latest" if count % 2 == 0 else "station"
+                path = ("/api/v1/latest" if name == "latest"
+                        else f"/api/v1/stations/{station_id(count % self.stations)}")
+                started = time.perf_counter()
+                response = client.get(path)
+                self.latency_ms[name].append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    self.errors[response.status_code] += 1
+                count += 1
+                time.sleep(0.02)
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.join()
+        self.rss_thread.join()
+
+
+async def attempt(url: str, gate: asyncio.Semaphore, flood: Flood) -> None:
+    async with gate:
+        try:
+            websocket = await connect(url, additional_headers=HEADERS, open_timeout=60)
+            first = json.loads(await asyncio.wait_for(websocket.recv(), 60))
+        except (OSError, TimeoutError, ConnectionClosed) as exc:
+            flood.failed[type(exc).__name__] += 1
+            return
+        if first.get("type") == "snapshot":
+            flood.accepted.append(websocket)
+            return
+        status = first.get("problem", {}).get("status")
+        try:
+            await asyncio.wait_for(websocket.recv(), 60)
+        except ConnectionClosed as closed:
+            code = closed.rcvd.code if closed.rcvd else None
+            flood.refused[f"{status}/{code}"] += 1
+            return
+        flood.refused[f"{status}/no close"] += 1
+
+
+async def run_flood(url: str, attempts: int, concurrency: int, hold_s: float) -> Flood:
+    flood = Flood()
+    gate = asyncio.Semaphore(concurrency)
+    await asyncio.gather(*(attempt(url, gate, flood) for _ in range(attempts)))
+    await asyncio.sleep(hold_s)
+    await asyncio.gather(*(ws.close() for ws in flood.accepted), return_exceptions=True)
+    return flood
+
+
+def rss(pid: int) -> int:
+    """Resident set size in bytes (Linux /proc: no extra package for one number)."""
+    with open(f"/proc/{pid}/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE_SIZE
+
+
+def live_clients(base_url: str) -> float:
+    found = LIVE_GAUGE.search(httpx.get(f"{base_url}/metrics", timeout=10).text)
+    return float(found.group(1)) if found else float("nan")
+
+
+def _pct(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+DEFAULT_LIVE_PER_CLIENT = Settings.model_fields["api_max_live_per_client"].default
+DEFAULT_LIVE_TOTAL = Settings.model_fields["api_max_live_clients"].default
+
+
+@dataclass
+class Round:
+    flood: Flood
+    seconds: float
+    rss_after: int
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.api_connections",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--attempts", type=int, default=3000, help="per round")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="floods one after the other: a leak grows RSS round by round")
+    parser.add_argument("--concurrency", type=int, default=200,
+                        help="WebSocket handshakes in flight at once")
+    parser.add_argument("--live-per-client", type=int, default=DEFAULT_LIVE_PER_CLIENT,
+                        help="FLOODWATCH_API_MAX_LIVE_PER_CLIENT of the API under test "
+                        "(default: the setting's default)")
+    parser.add_argument("--live-total", type=int, default=DEFAULT_LIVE_TOTAL,
+                        help="FLOODWATCH_API_MAX_LIVE_CLIENTS of the API under test")
+    parser.add_argument("--stations", type=int, default=50)
+    parser.add_argument("--hold-s", type=float, default=3.0,
+                        help="accepted clients stay this long after the last attempt")
+    parser.add_argument("--settle-s", type=float, default=10.0,
+                        help="RSS is read this long after the clients closed")
+    args = parser.parse_args(argv)
+    env = {"FLOODWATCH_API_MAX_LIVE_PER_CLIENT": str(args.live_per_client),
+           "FLOODWATCH_API_MAX_LIVE_CLIENTS": str(args.live_total),
+           # REST polling from the same address must still fit beside the streams.
+           "FLOODWATCH_API_MAX_REQUESTS_PER_CLIENT": str(args.live_per_client + 100)}
+
+    with rig() as bench:
+        registry = write_registry(bench.workdir, args.stations, 600)
+
+        async def fill() -> None:
+            async with InfluxClient(bench.influx.url, DATABASE, timeout_s=60) as influx:
+                await write_history(influx, args.stations, 1, 600)
+
+        asyncio.run(fill())
+        port = free_port()
+        api = start_api(bench, registry, port, env)
+        base_url = f"http://127.0.0.1:{port}"
+        url = f"ws://127.0.0.1:{port}/api/v1/live/ws"
+        try:
+            # Warm-up: the first /latest loads InfluxDB's newest points, the first
+            # WebSockets import and allocate what every later one reuses.
+            httpx.get(f"{base_url}/api/v1/latest", headers=HEADERS, timeout=120)
+            asyncio.run(run_flood(url, 20, 20, 0))
+            time.sleep(2)
+            baseline = rss(api.pid)
+            sampler = Sampler(base_url, api.pid, args.stations)
+            sampler.start()
+            rounds = []
+            for _ in range(args.rounds):
+                started = time.perf_counter()
+                flood = asyncio.run(run_flood(url, args.attempts, args.concurrency,
+                                              args.hold_s))
+                seconds = time.perf_counter() - started
+                time.sleep(args.settle_s)
+                rounds.append(Round(flood, seconds, rss(api.pid)))
+            sampler.finish()
+            live_after = live_clients(base_url)
+        finally:
+            api.terminate()
+            api.wait(30)
+    print_report(args, rounds, sampler, baseline=baseline, live_after=live_after)
+
+
+def print_report(args: argparse.Namespace, rounds: list[Round], sampler: Sampler, *,
+                 baseline: int, live_after: float) -> None:
+    mib = 1024 * 1024
+    print(f"\nConnection flood: {args.rounds} x {args.attempts} WebSocket attempts from one "
+          f"address, {args.concurrency} at a time, accepted clients held {args.hold_s:g} s")
+    print(f"  caps: {args.live_per_client} live streams per address, {args.live_total} in "
+          f"total; API RSS at baseline {baseline / mib:.1f} MiB")
+    cap = min(args.live_per_client, args.live_total)
+    for number, done in enumerate(rounds, 1):
+        flood = done.flood
+        refused = ", ".join(f"{n} x {k}" for k, n in sorted(flood.refused.items())) or "-"
+        print(f"  round {number} ({done.seconds:.1f} s): accepted {len(flood.accepted)}, "
+              f"refused {sum(flood.refused.values())} ({refused}; problem status/close code)"
+              f", failed {sum(flood.failed.values())} {dict(flood.failed) or ''}; cap "
+              f"{'held' if len(flood.accepted) <= cap else 'NOT held'}; RSS "
+              f"{args.settle_s:g} s after close {done.rss_after / mib:.1f} MiB "
+              f"({(done.rss_after - baseline) / baseline * 100:+.1f} % of baseline)")
+    accepted = max(len(done.flood.accepted) for done in rounds)
+    per_client_kib = (sampler.peak_rss - baseline) / 1024 / max(1, accepted)
+    print(f"  peak RSS {sampler.peak_rss / mib:.1f} MiB (+{per_client_kib:.0f} KiB per accepted "
+          f"client); target after close: within 20 % of baseline; live clients after: "
+          f"{live_after:g}")
+    for name, values in sampler.latency_ms.items():
+        path = "/api/v1/latest" if name == "latest" else "/api/v1/stations/{id}"
+        print(f"  {path:<24} {len(values):5d} requests  p50 {statistics.median(values):6.1f} "
+              f"ms  p99 {_pct(values, 0.99):6.1f} ms  max {max(values):6.1f} ms "
+              f"(target p99 < 50 ms)")
+    if sampler.errors:
+        print(f"  non-200 answers during the floods: {dict(sampler.errors)}")
+
+
+if __name__ == "__main__":
+    main()
