@@ -64,11 +64,17 @@ async def serve_api(settings: Settings, registry: StationRegistry, stop: asyncio
     watcher = asyncio.create_task(stop_when_asked(), name="api-stop")
     try:
         await server.serve()
+    except SystemExit:
+        # uvicorn ends a failed bind (port taken, address not ours) with sys.exit(3), its
+        # own code: our exit statuses are core.commandline's, so it is turned into ours
+        # below (1: the environment, not a wrong setting, stopped us).
+        if server.started:
+            raise
     finally:
         watcher.cancel()
     if not server.started:
         # The lifespan failed (broker refused us) or the port was taken: uvicorn logged why.
-        raise StageFailed(f"api did not start on {settings.api_host}:{settings.api_port}",
-                          EXIT_RUNTIME)
+        raise StageFailed(f"api did not start on {settings.api_host}:{settings.api_port} "
+                          "(is FLOODWATCH_API_PORT used by another process?)", EXIT_RUNTIME)
     if not stop.is_set():
         raise StageFailed("api stopped on its own", EXIT_RUNTIME)

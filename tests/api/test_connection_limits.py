@@ -126,6 +126,20 @@ def test_requests_in_progress_per_address_are_capped(
     asyncio.run(scenario())
 
 
+def test_live_websocket_declines_compression(make_settings: Callable[..., Settings],
+                                            sample_registry: StationRegistry) -> None:
+    """permessage-deflate cost each connection ~100 KiB of zlib state that stayed with
+    the process after the flood of the issue; the service no longer offers it."""
+    async def scenario() -> None:
+        async with service_server(make_settings(), sample_registry) as (host, port):
+            ws = await _open_ws(host, port)  # the client offers permessage-deflate
+            assert ws.response is not None
+            assert "sec-websocket-extensions" not in ws.response.headers
+            await ws.close()
+
+    asyncio.run(scenario())
+
+
 def _closed_by_server(sock: socket.socket, wait_s: float) -> bool:
     """True when the server closes the connection within ``wait_s`` (recv returns EOF);
     False if it is still open then."""
