@@ -26,8 +26,8 @@ log = structlog.get_logger("api.http")
 
 
 class HeaderTimeoutProtocol(H11Protocol):
-    """Set ``header_timeout_s`` on a subclass (``with_header_timeout``): uvicorn builds
-    the protocol itself from its config, with no room for an extra argument."""
+    """Set ``header_timeout_s`` on a subclass (api.service.http_protocol): uvicorn
+    builds the protocol itself from its config, with no room for an extra argument."""
 
     header_timeout_s: float = 10.0
     _header_timer: asyncio.TimerHandle | None = None
@@ -68,8 +68,3 @@ class HeaderTimeoutProtocol(H11Protocol):
                      timeout_s=self.header_timeout_s)
             self.transport.close()
 
-
-def with_header_timeout(seconds: float) -> type[HeaderTimeoutProtocol]:
-    """The protocol class to give uvicorn.Config(http=...)."""
-    return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,),
-                {"header_timeout_s": seconds})

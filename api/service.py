@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import functools
 import gc
+from collections import Counter
 from collections.abc import Iterator
 
 import uvicorn
 
 from floodwatch.api.app import create_app
-from floodwatch.api.header_timeout import with_header_timeout
+from floodwatch.api.header_timeout import HeaderTimeoutProtocol
+from floodwatch.api.peer_connections import PeerConnectionLimit, trusted_networks
 from floodwatch.core.commandline import EXIT_RUNTIME, CheckedStage, StageFailed
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
@@ -34,6 +36,18 @@ class QuietServer(uvicorn.Server):
         yield
 
 
+def http_protocol(settings: Settings) -> type[PeerConnectionLimit]:
+    """uvicorn's h11 protocol with the header timeout and the per-peer connection cap,
+    configured by class attributes (uvicorn builds protocols itself, with no room for
+    arguments); a class per server, so its per-peer count is that server's."""
+    return type("FloodwatchHTTPProtocol", (PeerConnectionLimit, HeaderTimeoutProtocol), {
+        "header_timeout_s": settings.api_header_timeout_s,
+        "max_per_peer": settings.api_max_connections_per_client,
+        "trusted": trusted_networks(settings.api_forwarded_allow_ips),
+        "open_per_peer": Counter(),
+    })
+
+
 def server_config(settings: Settings, registry: StationRegistry) -> uvicorn.Config:
     return uvicorn.Config(
         create_app(settings, registry), host=settings.api_host, port=settings.api_port,
@@ -45,7 +59,7 @@ def server_config(settings: Settings, registry: StationRegistry) -> uvicorn.Conf
         log_config=None,
         # Half-sent requests are closed (uvicorn has no header timeout of its own), idle
         # keep-alive connections too; api.connection_limits caps the rest per address.
-        http=with_header_timeout(settings.api_header_timeout_s),
+        http=http_protocol(settings),
         timeout_keep_alive=settings.api_keep_alive_s,
         ws_per_message_deflate=settings.api_ws_compression,
         # X-Forwarded-For is believed only from these proxies; scope["client"] is then

@@ -227,6 +227,12 @@ class Settings(BaseSettings):
         default=65_536, ge=1024, le=16 * 1024**2,
         description="Larger request bodies are refused with 413.",
     )
+    api_max_connections_per_client: int = Field(
+        default=256, ge=1, le=100_000,
+        description="TCP connections one peer address may hold open (idle ones included); "
+        "more are answered 429 and closed. Proxies in api_forwarded_allow_ips are not "
+        "counted.",
+    )
     api_max_requests_per_client: int = Field(
         default=100, ge=1, le=100_000,
         description="Requests one client address may have in progress at once (live "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -122,6 +123,77 @@ def test_requests_in_progress_per_address_are_capped(
             assert other.status_code == 200
             for stream in streams:
                 await stream.__aexit__(None, None, None)
+
+    asyncio.run(scenario())
+
+
+def _idle_connections(host: str, port: int, count: int) -> list[socket.socket]:
+    return [socket.create_connection((host, port)) for _ in range(count)]
+
+
+def _answer(sock: socket.socket, request: bytes = b"") -> bytes:
+    if request:
+        sock.sendall(request)
+    sock.settimeout(5)
+    return sock.recv(65_536)
+
+
+def test_connections_per_peer_are_capped(make_settings: Callable[..., Settings],
+                                         sample_registry: StationRegistry) -> None:
+    """Idle connections count too (the app never sees them): the peer's fourth is
+    answered 429 at once and closed; a closed one frees its place."""
+    # 127.0.0.1 is no trusted proxy here, so it is counted as a client.
+    settings = make_settings(api_max_connections_per_client=3, api_header_timeout_s=30,
+                             api_forwarded_allow_ips="192.0.2.1")
+    healthz = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    async def scenario() -> None:
+        async with service_server(settings, sample_registry) as (host, port):
+            def probe() -> tuple[bytes, bool, bytes]:
+                held = _idle_connections(host, port, 3)
+                with socket.create_connection((host, port)) as fourth:
+                    refused = _answer(fourth)
+                    closed = _closed_by_server(fourth, 5)
+                held.pop().close()
+                time_left = 50
+                while time_left:  # the server notices the close in its next loop turn
+                    with socket.create_connection((host, port)) as again:
+                        answer = _answer(again, healthz)
+                    if answer.startswith(b"HTTP/1.1 200"):
+                        break
+                    time_left -= 1
+                    time.sleep(0.1)
+                for sock in held:
+                    sock.close()
+                return refused, closed, answer
+
+            refused, closed, answer = await asyncio.to_thread(probe)
+            head, _, body = refused.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 429"), refused
+            assert b"retry-after: 10" in head.lower()
+            assert json.loads(body)["type"].endswith("/too-many-connections")
+            assert closed
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+
+    asyncio.run(scenario())
+
+
+def test_a_trusted_proxy_is_not_capped(make_settings: Callable[..., Settings],
+                                       sample_registry: StationRegistry) -> None:
+    settings = make_settings(api_max_connections_per_client=2, api_header_timeout_s=30)
+
+    async def scenario() -> None:
+        async with service_server(settings, sample_registry) as (host, port):
+            def probe() -> list[bytes]:
+                held = _idle_connections(host, port, 4)  # 127.0.0.1: the default proxy
+                answers = [_answer(sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                           for sock in held]
+                for sock in held:
+                    sock.close()
+                return answers
+
+            answers = await asyncio.to_thread(probe)
+            assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers), answers
 
     asyncio.run(scenario())
 
