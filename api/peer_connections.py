@@ -10,8 +10,9 @@ the connection is closed.
 The peer is the TCP peer: a reverse proxy listed in ``api_forwarded_allow_ips`` carries
 many clients on its connections and is not counted (the per-client caps of
 api.connection_limits then count each client by X-Forwarded-For). A connection upgraded
-to a WebSocket leaves this count when it is handed over: from then on it is a live
-stream, counted by api.connection_limits.
+to a WebSocket stays counted until its socket closes (PeerCountedWebSocket): a client
+refused a live stream and never answering the close handshake holds its socket for
+uvicorn's close timeout, and those must not pile up either.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import ClassVar
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from floodwatch.api.connection_limits import RETRY_AFTER_S
 from floodwatch.api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE
@@ -55,6 +57,29 @@ def trusted_networks(forwarded_allow_ips: str) -> list[Network] | None:
     return networks
 
 
+def release(counts: Counter[str], peer: str) -> None:
+    counts[peer] -= 1
+    if counts[peer] <= 0:
+        del counts[peer]
+
+
+class PeerCountedWebSocket(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol (the one its "auto" picks) releasing the peer's
+    connection count when the socket closes."""
+
+    _peer: str | None = None
+    _counts: Counter[str] | None = None
+
+    def count_for(self, peer: str, counts: Counter[str]) -> None:
+        self._peer, self._counts = peer, counts
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._peer is not None and self._counts is not None:
+            release(self._counts, self._peer)
+            self._peer = None
+        super().connection_lost(exc)
+
+
 class PeerConnectionLimit(H11Protocol):
     """Set by ``with_peer_limit`` on a subclass made per server."""
 
@@ -80,17 +105,22 @@ class PeerConnectionLimit(H11Protocol):
         super().connection_lost(exc)
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
-        # uvicorn hands the transport to the WebSocket protocol; this one never hears
-        # of the connection again.
-        self._release()
+        # uvicorn hands the transport to the WebSocket protocol; this one never hears of
+        # the connection again, so the count goes along with it.
+        peer, self._counted_peer = self._counted_peer, None
         super().handle_websocket_upgrade(event)
+        if peer is None:
+            return
+        websocket = self.transport.get_protocol()
+        if isinstance(websocket, PeerCountedWebSocket):
+            websocket.count_for(peer, self.open_per_peer)
+        else:
+            release(self.open_per_peer, peer)
 
     def _release(self) -> None:
         peer, self._counted_peer = self._counted_peer, None
         if peer is not None:
-            self.open_per_peer[peer] -= 1
-            if self.open_per_peer[peer] <= 0:
-                del self.open_per_peer[peer]
+            release(self.open_per_peer, peer)
 
     def _is_trusted(self, peer: str) -> bool:
         if self.trusted is None:

@@ -13,7 +13,11 @@ import uvicorn
 
 from floodwatch.api.app import create_app
 from floodwatch.api.header_timeout import HeaderTimeoutProtocol
-from floodwatch.api.peer_connections import PeerConnectionLimit, trusted_networks
+from floodwatch.api.peer_connections import (
+    PeerConnectionLimit,
+    PeerCountedWebSocket,
+    trusted_networks,
+)
 from floodwatch.core.commandline import EXIT_RUNTIME, CheckedStage, StageFailed
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
@@ -60,6 +64,8 @@ def server_config(settings: Settings, registry: StationRegistry) -> uvicorn.Conf
         # Half-sent requests are closed (uvicorn has no header timeout of its own), idle
         # keep-alive connections too; api.connection_limits caps the rest per address.
         http=http_protocol(settings),
+        # uvicorn's own choice ("auto" with websockets installed), counting its peer.
+        ws=PeerCountedWebSocket,
         timeout_keep_alive=settings.api_keep_alive_s,
         ws_per_message_deflate=settings.api_ws_compression,
         # X-Forwarded-For is believed only from these proxies; scope["client"] is then

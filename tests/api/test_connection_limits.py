@@ -178,6 +178,28 @@ def test_connections_per_peer_are_capped(make_settings: Callable[..., Settings],
     asyncio.run(scenario())
 
 
+def test_websockets_count_as_connections_of_their_peer(
+        make_settings: Callable[..., Settings], sample_registry: StationRegistry) -> None:
+    settings = make_settings(api_max_connections_per_client=2, api_max_live_per_client=10,
+                             api_forwarded_allow_ips="192.0.2.1")
+
+    async def scenario() -> None:
+        async with service_server(settings, sample_registry) as (host, port):
+            held = [await _open_ws(host, port), await _open_ws(host, port)]
+
+            def third() -> bytes:
+                with socket.create_connection((host, port)) as sock:
+                    return _answer(sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+
+            assert (await asyncio.to_thread(third)).startswith(b"HTTP/1.1 429")
+            await held.pop().close()
+            await asyncio.sleep(0.3)  # the server sees the socket close
+            assert (await asyncio.to_thread(third)).startswith(b"HTTP/1.1 200")
+            await held.pop().close()
+
+    asyncio.run(scenario())
+
+
 def test_a_trusted_proxy_is_not_capped(make_settings: Callable[..., Settings],
                                        sample_registry: StationRegistry) -> None:
     settings = make_settings(api_max_connections_per_client=2, api_header_timeout_s=30)
