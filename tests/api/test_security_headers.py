@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Browser
@@ -116,3 +117,20 @@ def _render_page(browser: Browser, url: str, title: str) -> tuple[list[str], lis
     assert "floodwatch API" in page.inner_text(title), url
     page.close()
     return foreign, violations
+
+
+def test_docs_without_their_npm_packages_say_what_to_run(
+        make_settings: Callable[..., Settings], sample_registry: StationRegistry,
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        settings = make_settings(dashboard_dir=tmp_path)  # an empty folder: no npm ci
+        async with api_client(settings, sample_registry) as client:
+            for page in ("/docs", "/redoc"):
+                answer = await client.get(page)
+                assert answer.status_code == 503, page
+                assert answer.json()["type"].endswith("/docs-not-installed")
+                assert "npm ci" in answer.json()["detail"]
+            # The API itself still answers.
+            assert (await client.get("/api/v1/stations")).status_code == 200
+
+    asyncio.run(scenario())
