@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from floodwatch.api import (
     alert_history,
+    api_docs,
     cap,
     cap_feed,
     commands,
@@ -27,12 +28,14 @@ from floodwatch.api import (
     stream,
 )
 from floodwatch.api.auth import KeyRing, document_security
+from floodwatch.api.connection_limits import Caps, ConnectionLimits
 from floodwatch.api.deps import Services, public_reader
 from floodwatch.api.head_requests import HeadAsGet
 from floodwatch.api.history_cache import HistoryCache
 from floodwatch.api.limits import BodyLimit
 from floodwatch.api.live import LiveCache
 from floodwatch.api.open_access import EXPOSED_HEADERS
+from floodwatch.api.security_headers import SecurityHeaders
 from floodwatch.api.sensorthings import routes as sensorthings
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationRegistry
@@ -69,6 +72,8 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
         summary="River gauges and road sensors: stations, readings, alerts with CAP 1.2 and "
                 "delivery status, officers' commands, live feed, health.",
         lifespan=lifespan,
+        # Served by api.api_docs from local files, not FastAPI's CDN pages.
+        docs_url=None, redoc_url=None,
     )
     problems.install(app)
     document_security(app, public_read=settings.api_public_read)
@@ -91,6 +96,7 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
     app.include_router(open_data.router)
     app.include_router(sensorthings.router)
     dashboard.install(app, settings)
+    api_docs.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     # Outside the routes and the body limit: they see the GET a HEAD request mirrors.
     app.add_middleware(HeadAsGet)
@@ -105,6 +111,10 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
             # origin asks (this middleware replaces api.open_access's expose list).
             expose_headers=list(EXPOSED_HEADERS),
         )
+    # Outermost: caps refuse before anything is read; every answer, refusals included,
+    # carries the security headers.
+    app.add_middleware(ConnectionLimits, caps=Caps.from_settings(settings))
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -101,6 +101,8 @@ def api_table(args: argparse.Namespace) -> None:
     print("\nAPI (bench/api_load.py)", flush=True)
     subprocess.run([sys.executable, "-m", "bench.api_load", *args.api_args.split()],
                    cwd=REPO, check=False)
+    print("\nAPI connection caps (bench/api_connections.py)", flush=True)
+    subprocess.run([sys.executable, "-m", "bench.api_connections"], cwd=REPO, check=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -52,8 +52,9 @@ class Latency:
     phase: str = ""
 
 
-def start_api(bench: Rig, registry: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FLOODWATCH_MQTT_URL": bench.mosquitto.url,
+def start_api(bench: Rig, registry: Path, port: int,
+              extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **(extra_env or {}), "FLOODWATCH_MQTT_URL": bench.mosquitto.url,
            "FLOODWATCH_INFLUX_URL": bench.influx.url, "FLOODWATCH_INFLUX_DB": DATABASE,
            "FLOODWATCH_STATIONS": str(registry), "FLOODWATCH_API_PORT": str(port),
            "FLOODWATCH_API_KEYS": f"viewer:{KEY}", "FLOODWATCH_LOG_LEVEL": "warning",

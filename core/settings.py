@@ -227,6 +227,51 @@ class Settings(BaseSettings):
         default=65_536, ge=1024, le=16 * 1024**2,
         description="Larger request bodies are refused with 413.",
     )
+    api_max_connections_per_client: int = Field(
+        default=256, ge=1, le=100_000,
+        description="TCP connections one peer address may hold open (idle ones included); "
+        "more are answered 429 and closed. Proxies in api_forwarded_allow_ips are not "
+        "counted.",
+    )
+    api_max_requests_per_client: int = Field(
+        default=100, ge=1, le=100_000,
+        description="Requests one client address may have in progress at once (live "
+        "streams included); more are refused with 429 and Retry-After. Behind a reverse "
+        "proxy set api_forwarded_allow_ips, or every client shares the proxy's address.",
+    )
+    api_max_live_per_client: int = Field(
+        default=20, ge=1, le=100_000,
+        description="Live-feed streams (WebSocket and SSE) one client address may hold "
+        "open; more are refused (429, or WebSocket close 1013).",
+    )
+    api_max_live_clients: int = Field(
+        default=2000, ge=1, le=1_000_000,
+        description="Live-feed streams (WebSocket and SSE) open at once in this API "
+        "process; more are refused with 503 and Retry-After (WebSocket close 1013).",
+    )
+    api_header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300,
+        description="A connection that has not sent a complete request line and headers "
+        "this long after it opened (or after its first byte following a keep-alive "
+        "pause) is closed: half-sent requests cannot hold the server.",
+    )
+    api_keep_alive_s: int = Field(
+        default=5, ge=1, le=300,
+        description="Idle keep-alive connections are closed after this long (uvicorn's "
+        "timeout_keep_alive).",
+    )
+    api_ws_compression: bool = Field(
+        default=False,
+        description="Offer permessage-deflate on the live WebSocket. Off by default: it "
+        "doubled each connection's memory (about 50 KiB more of zlib state, measured) for "
+        "live messages of a few hundred bytes.",
+    )
+    api_forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1", min_length=1,
+        description="Comma-separated addresses (or CIDR networks, or '*') of reverse "
+        "proxies whose X-Forwarded-For/-Proto are trusted (uvicorn's forwarded_allow_ips): "
+        "the per-client limits then key on the real client's address.",
+    )
 
     # --- open data (public, keyless: /open-data/v1 and /sta/v1.1) ---
     open_data_licence_name: str = Field(
