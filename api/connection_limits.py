@@ -11,6 +11,12 @@ and refuses past a cap without calling the app:
 - more live streams in this process than ``api_max_live_clients``: 503, the server is
   full, whoever asks.
 
+Officers and administrators are counted by their key, not their address: an officer
+behind an office NAT or a mobile carrier's shared address (CGNAT) must never find the
+caps used up by anonymous clients sharing it, least of all when declaring flooding.
+Viewer keys are counted by address like anonymous clients (an app may ship one viewer
+key to every resident). The totals still count everyone.
+
 Both come with Retry-After and a problem document. A WebSocket is refused the way
 api.stream refuses a bad key: accepted, told why in an ``error`` message, then closed
 with 1013 ("try again later"), since a refused handshake reaches the browser as a bare
@@ -24,8 +30,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from prometheus_client import Counter as MetricCounter
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from floodwatch.api.auth import Role, presented_key
 from floodwatch.api.memory_trim import MemoryTrimmer
 from floodwatch.api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE, Problem
 from floodwatch.core.settings import Settings
@@ -81,8 +89,8 @@ class ConnectionLimits:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        client = scope["client"][0] if scope.get("client") else "unknown"
         live = scope["path"].startswith(LIVE_PREFIX)
+        client = counted_as(scope, live)
         problem = self._refusal(client, live)
         if problem is not None:
             REFUSED.labels("total" if problem.status == 503 else "client").inc()
@@ -99,9 +107,9 @@ class ConnectionLimits:
         try:
             await self.app(scope, receive, send)
         finally:
-            _release(self.requests, client)
+            release(self.requests, client)
             if live:
-                _release(self.live, client)
+                release(self.live, client)
                 self.live_total -= 1
                 self.trimmer.stream_closed()
 
@@ -115,7 +123,21 @@ class ConnectionLimits:
         return None
 
 
-def _release(counts: Counter[str], client: str) -> None:
+def counted_as(scope: Scope, live: bool) -> str:
+    """Whom the per-client caps count: an officer's or administrator's valid key by its
+    id, anyone else by address (the real client's, behind a trusted proxy)."""
+    services = getattr(scope["app"].state, "services", None)  # None before the lifespan
+    # The live feed takes its key in the query too (browsers cannot set WebSocket headers).
+    key = presented_key(HTTPConnection(scope), allow_query=live)
+    if key and services is not None:
+        principal = services.keys.identify(key)
+        if principal is not None and principal.role >= Role.OFFICER:
+            return f"key:{principal.key_id}"
+    return scope["client"][0] if scope.get("client") else "unknown"
+
+
+def release(counts: Counter[str], client: str) -> None:
+    """One fewer for ``client``; the entry goes at zero, so tables hold only the present."""
     counts[client] -= 1
     if counts[client] <= 0:
         del counts[client]

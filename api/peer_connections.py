@@ -27,20 +27,28 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from floodwatch.api.connection_limits import RETRY_AFTER_S
-from floodwatch.api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE
+from floodwatch.api.connection_limits import (
+    REFUSED,
+    RETRY_AFTER_S,
+    release,
+    too_many_from_client,
+)
+from floodwatch.api.problems import PROBLEM_MEDIA_TYPE
+from floodwatch.api.security_headers import SECURITY_HEADERS
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def refusal(cap: int) -> bytes:
-    body = json.dumps({
-        "type": TYPE_BASE + "too-many-connections", "title": "Too many connections",
-        "status": 429, "detail": f"this address already has {cap} connections open; "
-        f"close one or retry after {RETRY_AFTER_S} s"}).encode()
+    """The whole answer, written before any request is read: the same problem document
+    and browser protections as every other answer of the API."""
+    REFUSED.labels("connection").inc()
+    body = json.dumps(too_many_from_client("connections", cap).model_dump()).encode()
+    headers = {"content-type": PROBLEM_MEDIA_TYPE, "content-length": str(len(body)),
+               "retry-after": str(RETRY_AFTER_S), **SECURITY_HEADERS, "connection": "close"}
     return (b"HTTP/1.1 429 Too Many Requests\r\n"
-            + f"content-type: {PROBLEM_MEDIA_TYPE}\r\ncontent-length: {len(body)}\r\n"
-              f"retry-after: {RETRY_AFTER_S}\r\nconnection: close\r\n\r\n".encode() + body)
+            + "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode()
+            + b"\r\n" + body)
 
 
 def trusted_networks(forwarded_allow_ips: str) -> list[Network] | None:
@@ -55,12 +63,6 @@ def trusted_networks(forwarded_allow_ips: str) -> list[Network] | None:
             except ValueError:
                 continue  # a name or unix socket path: uvicorn's business, never a peer IP
     return networks
-
-
-def release(counts: Counter[str], peer: str) -> None:
-    counts[peer] -= 1
-    if counts[peer] <= 0:
-        del counts[peer]
 
 
 class PeerCountedWebSocket(WebSocketsSansIOProtocol):
