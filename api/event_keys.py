@@ -1,16 +1,19 @@
-"""Positions in the alert record: the live feed's event ids and the history's cursor.
+"""Places in the alert record: the alert history's cursor, and the order in which the
+live feed replays the events of several stations from InfluxDB.
 
 An alert event's key is (time, station, seq) of its ``alert_event`` point in InfluxDB:
 ``time`` is the event time plus ``seq`` nanoseconds (alerts.history), ``seq`` the
 station's own event number. Why this and not a counter of the API process:
 
 - It is the engine's, not the API's: every API replica and every restart computes the
-  same key for the same event, from the bus message or from InfluxDB alike, so a client
-  can resume from any of them.
+  same key for the same event, from the bus message or from InfluxDB alike, so a cursor
+  from one works on any other.
 - It is an order InfluxDB can answer (``time``, then station and seq for events of
-  several stations at one instant), so a position older than any API's memory can still
-  be resumed from the stored history, and the history pages by it without losing events
+  several stations at one instant), so the history pages by it without losing events
   that share a timestamp.
+
+(The live feed's ids are not these: events reach the API in an order of their own, not
+the record's; see api.live_position.)
 
 On the wire a key is an opaque token (base64url of ``time.seq.station``): clients keep
 and send it back, never build or compare one. A token is parsed strictly (digits and a

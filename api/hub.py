@@ -15,6 +15,7 @@ from typing import Any, Literal
 from prometheus_client import Counter, Gauge
 
 from floodwatch.api.event_keys import EventKey
+from floodwatch.api.live_position import Position
 from floodwatch.api.replay_buffer import ReplayBuffer
 
 LIVE_CLIENTS = Gauge("floodwatch_api_live_clients", "Connected live-feed clients.")
@@ -35,14 +36,16 @@ class LiveEvent:
     station: str
     kind: str | None  # the station's kind (river/road); None when the message lacks it
     data: dict[str, Any]
-    # Alert events only: their place in the alert record, sent as the event's id.
+    # Alert events only: (time, station, seq) in the alert record; the id a client gets
+    # is its own Position (api.live_position), added per client.
     key: EventKey | None = None
 
     def as_message(self) -> dict[str, Any]:
-        message = {"type": self.type, "station": self.station, "data": self.data}
-        if self.key is not None:
-            message["id"] = self.key.token
-        return message
+        return {"type": self.type, "station": self.station, "data": self.data}
+
+    def text_with_id(self, event_id: str) -> str:
+        """``text`` with the client's id added, without encoding the event again."""
+        return f'{self.text[:-1]},"id":{json.dumps(event_id)}}}'
 
     @cached_property
     def text(self) -> str:
@@ -111,6 +114,9 @@ class LiveHub:
         self._queue_size = queue_size
         self._clients: set[LiveClient] = set()
         self.replay = ReplayBuffer(replay_size)
+        # The newest seq of each station this API has had, from its alert events and the
+        # engine's status (published after them): where a new client starts.
+        self.position = Position()
 
     def join(self, live_filter: LiveFilter) -> LiveClient:
         client = LiveClient(live_filter, asyncio.Queue(self._queue_size))
@@ -126,6 +132,10 @@ class LiveHub:
         # Into the replay buffer in the same step as to the clients (no await between):
         # a client that joins, then copies the buffer, misses nothing in between.
         self.replay.add(event)
+        if event.key is not None:
+            self.position.advance(event.station, event.key.seq)
+        elif event.type == "status" and isinstance(seq := event.data.get("seq"), int):
+            self.position.advance(event.station, seq)
         for client in list(self._clients):
             if (client.dropped is None and client.filter.matches(event)
                     and not client.offer(event)):

@@ -5,11 +5,12 @@ reading per station and retained alert status, filtered), then ``reading``/``ale
 ``status`` events as they cross the bus, a ``heartbeat`` when idle, and ``dropped`` with
 a reason before the server closes a client that fell behind.
 
-Alert events and the snapshot carry an ``id`` (SSE: the ``id:`` field). A client that
+Alert events and the snapshot carry an ``id`` (SSE: the ``id:`` field): the client's
+position, the last seq it has of each station (api.live_position). A client that
 comes back with its last id (SSE: ``Last-Event-ID``, which EventSource sends by itself,
 or ``since=``; WebSocket: ``since=``) gets the snapshot, then every alert event it missed,
-once (api.resume), then the live events. Only a resume from an id older than the replay
-buffer reads InfluxDB; everything else works while it is down.
+once (api.resume), then the live events. Only a resume that needs events the replay
+buffer no longer holds reads InfluxDB; everything else works while it is down.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from fastapi.responses import StreamingResponse
 
 from floodwatch.api.auth import KeyRing, Role, authorize
 from floodwatch.api.deps import InfluxDep, LiveDep, LiveReader, RegistryDep, SettingsDep
-from floodwatch.api.event_keys import TOKEN_MAX_LENGTH, EventKey, parse_token
 from floodwatch.api.hub import ClientDropped, LiveClient, LiveEvent, LiveFilter, encode
 from floodwatch.api.live import LiveCache
+from floodwatch.api.live_position import TOKEN_MAX_LENGTH, Position
 from floodwatch.api.problems import ProblemError, problem_responses
 from floodwatch.api.resume import replay_since
 from floodwatch.core.influx import InfluxClient
@@ -74,7 +75,7 @@ SinceQuery = Annotated[str | None, Query(
     "first. (SSE: the Last-Event-ID header, which EventSource sends, takes precedence.)",
     max_length=TOKEN_MAX_LENGTH)]
 # No max_length on the WebSocket: FastAPI would refuse the handshake with a bare 403;
-# parse_token refuses an overlong id itself, with the problem sent as a message.
+# Position.parse refuses an overlong id itself, with the problem sent as a message.
 WsSinceQuery = Annotated[str | None, Query(
     description="The last event id received: the alert events after it are replayed "
     "first.")]
@@ -84,36 +85,45 @@ WsSinceQuery = Annotated[str | None, Query(
 class Joined:
     client: LiveClient
     snapshot: dict[str, Any]
-    buffered: list[LiveEvent]  # the replay buffer as it was when the client joined
+    position: Position  # what the client has, as its id says: advanced as events go
+    # What this connection knows the client has: the position it resumed from and what
+    # was sent. A live event at or below it is a duplicate. Not ``position``: a fresh
+    # client's starts at the engine's status seqs, and an event must never be held back
+    # on the strength of a status alone.
+    sent: Position
+    # The replay buffer and the API's position as they were when the client joined.
+    buffered: list[LiveEvent]
+    newest: Position
 
 
-def _join(live: LiveCache, live_filter: LiveFilter, since: EventKey | None) -> Joined:
+def _join(live: LiveCache, live_filter: LiveFilter, since: Position | None) -> Joined:
     # Join, copy the replay buffer and snapshot with no await between: every bus event
-    # is then either in the copy or in the client's queue (or both: deduplicated later).
+    # is then either in the copy or in the client's queue (or both: sent once).
     client = live.hub.join(live_filter)
-    buffered = live.hub.replay.copy()
-    snapshot: dict[str, Any] = {"type": "snapshot", "events": live.snapshot(live_filter)}
-    # A fresh client's position is the newest event it has no need to see; a resumed
-    # one keeps its own until the replay moves it on (were it given the newest, a break
-    # during the replay would skip the rest of it).
-    position = since or live.hub.replay.newest()
-    if position is not None:
-        snapshot["id"] = position.token
-    return Joined(client, snapshot, buffered)
+    buffered, newest = live.hub.replay.copy(), live.hub.position.copy()
+    # A fresh client has what the API has had (the snapshot shows the state it led to);
+    # a resumed one has what it says until the replay moves it on.
+    position = newest.copy() if since is None else since
+    snapshot: dict[str, Any] = {"type": "snapshot", "events": live.snapshot(live_filter),
+                                "id": position.token}
+    sent = Position() if since is None else since.copy()
+    return Joined(client, snapshot, position, sent, buffered, newest)
 
 
-async def _messages(joined: Joined, since: EventKey | None, influx: InfluxClient,
+async def _messages(joined: Joined, resumed: bool, influx: InfluxClient,
+                    registry: StationRegistry,
                     heartbeat_s: float) -> AsyncIterator[tuple[str, str, str | None]]:
     """(type, JSON text, id) of each message for one client. A bus event is encoded once
-    (LiveEvent.text) however many clients it goes to."""
+    (LiveEvent.text) however many clients it goes to; only the id is the client's."""
     client = joined.client
-    yield "snapshot", encode(joined.snapshot), joined.snapshot.get("id")
-    replayed: set[EventKey | None] = set()
-    if since is not None:
-        replay = await replay_since(since, joined.buffered, influx, client.filter)
+    yield "snapshot", encode(joined.snapshot), joined.position.token
+    if resumed:
+        replay = await replay_since(joined.sent.copy(), newest=joined.newest,
+                                    buffered=joined.buffered, influx=influx,
+                                    registry=registry, live_filter=client.filter)
         for missed in replay.events:
-            replayed.add(missed.key)
-            yield missed.type, missed.text, _token(missed)
+            if (sent := _sent(missed, joined)) is not None:
+                yield sent
         if not replay.complete:
             yield "gap", encode({"type": "gap", "reason": GAP_REASON}), None
     while True:
@@ -124,17 +134,31 @@ async def _messages(joined: Joined, since: EventKey | None, influx: InfluxClient
             return
         if event is None:
             yield "heartbeat", HEARTBEAT, None
-        elif event.key is None or event.key not in replayed:  # the seam: each event once
-            yield event.type, event.text, _token(event)
+        elif (sent := _sent(event, joined)) is not None:
+            yield sent
 
 
-def _token(event: LiveEvent) -> str | None:
-    return None if event.key is None else event.key.token
+def _sent(event: LiveEvent, joined: Joined) -> tuple[str, str, str | None] | None:
+    """The message for ``event``, None when the client has it (the seam between replay
+    and live, or the engine re-sending after a restart)."""
+    if event.key is None:  # not an alert event (or one without a seq): no id
+        return event.type, event.text, None
+    if not joined.sent.advance(event.station, event.key.seq):
+        return None
+    joined.position.advance(event.station, event.key.seq)
+    token = joined.position.token
+    return event.type, event.text_with_id(token), token
 
 
-def _since(value: str | None, name: str) -> EventKey | None:
+def _since(value: str | None, name: str) -> Position | None:
     # EventSource sends an empty Last-Event-ID when it has none: not an error.
-    return parse_token(value, name) if value else None
+    if not value:
+        return None
+    try:
+        return Position.parse(value)
+    except ValueError:
+        raise ProblemError(422, "bad-event-id", "Bad event id",
+                           f"{name}: not an event id this API gave out") from None
 
 
 @router.websocket("/ws")
@@ -148,19 +172,19 @@ async def live_ws(websocket: WebSocket, *, settings: SettingsDep, registry: Regi
         authorize(websocket, keys, Role.VIEWER, public=settings.api_public_read,
                   allow_query=True)
         live_filter = parse_filter(registry, stations, kinds, alerts_only)
-        since_key = _since(since, "since")
+        since_position = _since(since, "since")
     except ProblemError as exc:
         # Accepted first so the client sees why: a refused handshake is a bare 403.
         # 1008 is "policy violation"; the problem document goes along as a message.
         await websocket.send_json({"type": "error", "problem": exc.problem.model_dump()})
         await websocket.close(code=1008, reason=exc.problem.title)
         return
-    joined = _join(live, live_filter, since_key)
+    joined = _join(live, live_filter, since_position)
     client = joined.client
     # A client that goes away is only noticed by reading: watch for it alongside the
     # sender, which may otherwise sit in a heartbeat wait for a long time.
-    sender = asyncio.create_task(_send(websocket, _messages(joined, since_key, influx,
-                                                            settings.api_heartbeat_s)))
+    sender = asyncio.create_task(_send(websocket, _messages(
+        joined, since_position is not None, influx, registry, settings.api_heartbeat_s)))
     watcher = asyncio.create_task(_until_disconnect(websocket))
     try:
         await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -207,14 +231,15 @@ async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: Regi
                    ) -> StreamingResponse:
     live_filter = parse_filter(registry, stations, kinds, alerts_only)
     # EventSource reconnects to the same URL: its Last-Event-ID is newer than since=.
-    since_key = (_since(last_event_id, "Last-Event-ID") if last_event_id
-                 else _since(since, "since"))
-    joined = _join(live, live_filter, since_key)
+    since_position = (_since(last_event_id, "Last-Event-ID") if last_event_id
+                      else _since(since, "since"))
+    joined = _join(live, live_filter, since_position)
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for kind, text, event_id in _messages(joined, since_key, influx,
-                                                         settings.api_heartbeat_s):
+            async for kind, text, event_id in _messages(
+                    joined, since_position is not None, influx, registry,
+                    settings.api_heartbeat_s):
                 id_line = "" if event_id is None else f"id: {event_id}\n"
                 yield f"{id_line}event: {kind}\ndata: {text}\n\n".encode()
         finally:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import zlib
 
 import pytest
 
 from floodwatch.api.event_keys import EventKey
 from floodwatch.api.hub import SLOW_REASON, ClientDropped, LiveEvent, LiveFilter, LiveHub
-from floodwatch.api.replay_buffer import received_after
+from floodwatch.api.live_position import Position
+from floodwatch.api.replay_buffer import missed_in_buffer
 
 
 def _reading(station: str, kind: str = "river") -> LiveEvent:
@@ -34,22 +37,50 @@ def test_kinds_apply_to_alerts_and_status_by_the_station_kind() -> None:
             LiveEvent(kind, "sukagawa", "river", {}))
 
 
-def test_the_replay_buffer_keeps_the_newest_alert_events_in_arrival_order() -> None:
+def test_the_replay_buffer_answers_only_when_it_holds_everything_missed() -> None:
     async def scenario() -> None:
-        hub = LiveHub(queue_size=10, replay_size=3)
-        keys = [EventKey(1_000 - index, "sukagawa", index) for index in range(5)]
-        hub.publish(_reading("sukagawa"))
-        for key in keys:  # arrival order, not key order: the buffer keeps arrival
-            hub.publish(LiveEvent("alert", "sukagawa", "river", {}, key))
+        hub = LiveHub(queue_size=20, replay_size=3)
+        # Arrival order is not time order (a late gauge): the buffer keeps arrival.
+        events = [LiveEvent("alert", station, "river", {}, EventKey(time, station, seq))
+                  for station, seq, time in [("a", 1, 10), ("b", 1, 5), ("a", 2, 20),
+                                             ("b", 2, 8), ("a", 3, 30)]]
+        hub.publish(_reading("a"))
+        for event in events:
+            hub.publish(event)
         buffered = hub.replay.copy()
-        assert [event.key for event in buffered] == keys[2:]
-        assert hub.replay.newest() == keys[4]
-        after = received_after(buffered, keys[2])
-        assert after is not None
-        assert [event.key for event in after] == keys[3:]
-        assert received_after(buffered, keys[1]) is None  # fell out: InfluxDB's turn
+        assert buffered == events[2:]
+        assert hub.position.seqs == {"a": 3, "b": 2}
+        everything = LiveFilter()
+        # Had a/1 and b/1: a/2, b/2, a/3 are all in the buffer, in arrival order.
+        found = missed_in_buffer(buffered, hub.position, Position({"a": 1, "b": 1}),
+                                 everything)
+        assert found == events[2:]
+        # Had only a/1: b/1 fell out of the buffer, so InfluxDB must answer.
+        assert missed_in_buffer(buffered, hub.position, Position({"a": 1}),
+                                everything) is None
+        # ... unless the client does not want station b.
+        assert missed_in_buffer(buffered, hub.position, Position({"a": 1}),
+                                LiveFilter(stations=frozenset({"a"}))) == [events[2],
+                                                                           events[4]]
 
     asyncio.run(scenario())
+
+
+def test_a_position_survives_its_token_and_refuses_forgeries() -> None:
+    position = Position({"sukagawa": 12, "koriyama-r4-underpass": 3, "akutsu": 0})
+    again = Position.parse(position.token)
+    assert again.seqs == {"sukagawa": 12, "koriyama-r4-underpass": 3}
+    assert not again.advance("sukagawa", 12)  # a duplicate
+    assert again.advance("sukagawa", 13)
+    assert Position.parse(Position().token).seqs == {}
+    bomb = base64.urlsafe_b64encode(zlib.compress(b"a:1," * 1_000_000)).decode()
+    forged = ["", "p1.", "p1.!!!!", "nonsense", "p1." + bomb[:8000], "p1." + bomb,
+              "p1." + base64.urlsafe_b64encode(zlib.compress(b"x' OR 1=1:1")).decode(),
+              "p1." + base64.urlsafe_b64encode(zlib.compress(b"a:1,a:2")).decode(),
+              "p1." + base64.urlsafe_b64encode(b"a:1").decode()]
+    for token in forged:
+        with pytest.raises(ValueError, match="not an event id"):
+            Position.parse(token)
 
 
 def test_slow_client_is_dropped_with_a_reason_others_keep_everything() -> None:
