@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import StreamingResponse
 
 from floodwatch.api.auth import KeyRing, Role, authorize
 from floodwatch.api.deps import InfluxDep, LiveDep, LiveReader, RegistryDep, SettingsDep
 from floodwatch.api.hub import ClientDropped, LiveClient, LiveEvent, LiveFilter, encode
 from floodwatch.api.live import LiveCache
+from floodwatch.api.live_messages import EventStreamResponse, LiveMessage, document_websocket
 from floodwatch.api.live_position import TOKEN_MAX_LENGTH, Position
 from floodwatch.api.problems import ProblemError, problem_responses
 from floodwatch.api.resume import replay_since
@@ -35,6 +35,7 @@ from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationKind, StationRegistry
 
 router = APIRouter(prefix="/api/v1/live", tags=["live"])
+document_websocket(router)
 
 HEARTBEAT = encode({"type": "heartbeat"})
 # WebSocket close code for "try again later" (RFC 6455 1013), used for slow consumers.
@@ -216,10 +217,12 @@ async def _until_disconnect(websocket: WebSocket) -> None:
 
 
 @router.get("/sse", summary="Live feed as Server-Sent Events",
-            response_class=StreamingResponse, responses={
-                200: {"content": {"text/event-stream": {}},
+            response_class=EventStreamResponse, responses={
+                200: {"model": LiveMessage,
                       "description": "Events: snapshot, reading, alert, status, "
-                      "heartbeat, dropped (data: JSON)."},
+                      "heartbeat, dropped, gap; each event's data is one LiveMessage "
+                      "(see GET /api/v1/live/ws); alert events and the snapshot have an "
+                      "id."},
                 **problem_responses(401, 404, 422)})
 async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: RegistryDep,
                    live: LiveDep, influx: InfluxDep,
@@ -228,7 +231,7 @@ async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: Regi
                    last_event_id: Annotated[str | None, Header(
                        alias="Last-Event-ID", max_length=TOKEN_MAX_LENGTH,
                        description="Sent by EventSource when it reconnects.")] = None,
-                   ) -> StreamingResponse:
+                   ) -> EventStreamResponse:
     live_filter = parse_filter(registry, stations, kinds, alerts_only)
     # EventSource reconnects to the same URL: its Last-Event-ID is newer than since=.
     since_position = (_since(last_event_id, "Last-Event-ID") if last_event_id
@@ -245,5 +248,5 @@ async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: Regi
         finally:
             live.hub.leave(joined.client)
 
-    return StreamingResponse(body(), media_type="text/event-stream",
+    return EventStreamResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
