@@ -101,6 +101,9 @@ def _join(live: LiveCache, live_filter: LiveFilter, since: Position | None) -> J
     # Join, copy the replay buffer and snapshot with no await between: every bus event
     # is then either in the copy or in the client's queue (or both: sent once).
     client = live.hub.join(live_filter)
+    # The hub's token first, so its copies share it and, advancing in step with the hub,
+    # find their next tokens in the cache the hub fills (api.live_position).
+    _ = live.hub.position.token
     buffered, newest = live.hub.replay.copy(), live.hub.position.copy()
     # A fresh client has what the API has had (the snapshot shows the state it led to);
     # a resumed one has what it says until the replay moves it on.

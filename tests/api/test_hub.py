@@ -73,6 +73,17 @@ def test_a_position_survives_its_token_and_refuses_forgeries() -> None:
     assert not again.advance("sukagawa", 12)  # a duplicate
     assert again.advance("sukagawa", 13)
     assert Position.parse(Position().token).seqs == {}
+    # Tokens after an advance come from a shared cache: still those of the positions.
+    hub, client = Position({"a": 1}), Position({"a": 1})
+    _ = hub.token, client.token
+    for seq in (2, 3):
+        hub.advance("b", seq)
+        client.advance("b", seq)
+        assert client.token == hub.token == Position({"a": 1, "b": seq}).token
+    other = Position({"a": 5})
+    _ = other.token
+    other.advance("b", 3)
+    assert Position.parse(other.token).seqs == {"a": 5, "b": 3}
     bomb = base64.urlsafe_b64encode(zlib.compress(b"a:1," * 1_000_000)).decode()
     forged = ["", "p1.", "p1.!!!!", "nonsense", "p1." + bomb[:8000], "p1." + bomb,
               "p1." + base64.urlsafe_b64encode(zlib.compress(b"x' OR 1=1:1")).decode(),
