@@ -50,9 +50,10 @@ async def replay_since(position: Position, *, newest: Position, buffered: list[L
     found = missed_in_buffer(buffered, newest, position, live_filter)
     if found is not None:
         return Replay(found, complete=True)
-    stations = sorted(s.id for s in registry
-                      if (live_filter.stations is None or s.id in live_filter.stations)
-                      and (live_filter.kinds is None or s.kind.value in live_filter.kinds))
+    kinds = {s.id: s.kind.value for s in registry
+             if (live_filter.stations is None or s.id in live_filter.stations)
+             and (live_filter.kinds is None or s.kind.value in live_filter.kinds)}
+    stations = sorted(kinds)
     if not stations:
         return Replay([], complete=True)
     try:
@@ -60,7 +61,8 @@ async def replay_since(position: Position, *, newest: Position, buffered: list[L
                                       newest_first=False)
     except ProblemError:  # InfluxDB unavailable: the feed still works, with a warning
         return Replay(_in_order(buffered, live_filter), complete=False)
-    events = [LiveEvent("alert", key.station, _kind(row.event), row.event, key)
+    # The kind from the registry, like the station ids the query was built from.
+    events = [LiveEvent("alert", key.station, kinds.get(key.station), row.event, key)
               for row in stored if (key := EventKey.of_event(row.event, row.time_ns))]
     replay = _in_order(events + buffered, live_filter)
     return Replay(replay, complete=len(stored) < REPLAY_MAX
@@ -101,8 +103,3 @@ def _without_holes(replay: list[LiveEvent], position: Position) -> bool:
 def _time(event: LiveEvent) -> int:
     assert event.key is not None
     return event.key.time_ns
-
-
-def _kind(event: dict[str, object]) -> str | None:
-    kind = event.get("kind")
-    return kind if isinstance(kind, str) else None
