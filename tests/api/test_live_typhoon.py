@@ -20,7 +20,7 @@ import json
 import threading
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -86,15 +86,18 @@ class FeedClient:
         return ids[-1]
 
     async def _read(self, since: str | None, drop_at: int | None) -> None:
-        async for message in self._messages(since):
-            if message.type == "alert":
-                self.alerts.append(message)
-                if len(self.alerts) == drop_at:
-                    return  # leaving the generator closes the connection
-            elif message.type != "heartbeat":
-                self.other.append(message.type)
+        # aclosing: leaving the loop must close the connection now, not when the
+        # abandoned generator is garbage-collected.
+        async with contextlib.aclosing(self._messages(since)) as messages:
+            async for message in messages:
+                if message.type == "alert":
+                    self.alerts.append(message)
+                    if len(self.alerts) == drop_at:
+                        return  # the link drops here
+                elif message.type != "heartbeat":
+                    self.other.append(message.type)
 
-    async def _messages(self, since: str | None) -> AsyncIterator[Message]:
+    async def _messages(self, since: str | None) -> AsyncGenerator[Message, None]:
         if self.transport == "sse":
             headers = dict(VIEWER_HEADERS)
             if since is not None:
