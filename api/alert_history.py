@@ -14,8 +14,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from floodwatch.api.alert_pages import read_page
 from floodwatch.api.alert_store import delivery_states, event_payloads, quoted
 from floodwatch.api.deps import InfluxDep, LiveDep, RegistryDep, SettingsDep
+from floodwatch.api.event_keys import TOKEN_MAX_LENGTH, parse_token
 from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
 from floodwatch.api.readings import time_window
 from floodwatch.core.registry import STATION_ID_PATTERN
@@ -34,9 +36,13 @@ AlertNumber = Annotated[int, Path(ge=1, le=999_999_999_999, examples=[1],
 
 
 class AlertEvents(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"events": [EXAMPLE_EVENT]}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "events": [EXAMPLE_EVENT], "next": "MTc2NDI5MTYwMDAwMDAwMDAwMi4yLnN1a2FnYXdh"}]})
 
     events: list[dict[str, Any]] = Field(description="Event JSON as the engine published it.")
+    next: str | None = Field(
+        default=None, description="Cursor of the next page (pass it as `cursor` with the "
+        "same station, start and end); null on the last page.")
 
 
 class Delivery(BaseModel):
@@ -83,7 +89,7 @@ async def open_alerts(live: LiveDep) -> OpenAlerts:
                       no_data=live.open_no_data())
 
 
-@router.get("/history", summary="Alert events, newest first",
+@router.get("/history", summary="Alert events, newest first (by time, station, seq)",
             responses=problem_responses(400, 401, 404, 422, 503))
 async def history(
     *, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
@@ -91,6 +97,9 @@ async def history(
     start: Annotated[datetime | None, Query(description="Default: end - 7 days.")] = None,
     end: Annotated[datetime | None, Query(description="Default: now.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(
+        description="`next` of the previous page: the page after it, in the same order.",
+        max_length=TOKEN_MAX_LENGTH)] = None,
 ) -> AlertEvents:
     start_at, end_at = time_window(start, end, names=("start", "end"),
                                    default=DEFAULT_RANGE,
@@ -101,8 +110,10 @@ async def history(
         if station not in registry:
             raise unknown_station(station)
         where += f' AND "station" = {quoted(station)}'
-    stored = await event_payloads(influx, where, limit)
-    return AlertEvents(events=[s.event for s in stored])
+    after = None if cursor is None else parse_token(cursor, "cursor")
+    page = await read_page(influx, where, after=after, limit=limit, newest_first=True)
+    return AlertEvents(events=[keyed.event for keyed in page.events],
+                       next=page.events[-1].key.token if page.more else None)
 
 
 @router.get("/{station_id}/{number}",

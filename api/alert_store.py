@@ -43,10 +43,13 @@ class StoredEvent:
     event: dict[str, Any]
 
 
-async def event_payloads(influx: InfluxClient, where: str, limit: int) -> list[StoredEvent]:
-    """Events matching ``where`` (InfluxQL), newest first; unreadable points skipped."""
+async def event_payloads(influx: InfluxClient, where: str, limit: int, *,
+                         newest_first: bool = True) -> list[StoredEvent]:
+    """Events matching ``where`` (InfluxQL), newest first unless told otherwise;
+    unreadable points skipped."""
+    order = "DESC" if newest_first else "ASC"
     rows = await query_rows(influx, f'SELECT "payload" FROM "{EVENTS}" WHERE {where} '  # noqa: S608
-                               f"ORDER BY time DESC LIMIT {limit}")
+                               f"ORDER BY time {order} LIMIT {int(limit)}")
     events = []
     for row in rows:
         try:

@@ -14,6 +14,10 @@ from typing import Any, Literal
 
 from prometheus_client import Counter, Gauge
 
+from floodwatch.api.event_keys import EventKey
+from floodwatch.api.live_position import Position
+from floodwatch.api.replay_buffer import ReplayBuffer
+
 LIVE_CLIENTS = Gauge("floodwatch_api_live_clients", "Connected live-feed clients.")
 LIVE_DROPPED = Counter("floodwatch_api_live_dropped_total",
                        "Live clients cut off because they did not keep up.")
@@ -30,11 +34,18 @@ def encode(message: dict[str, Any]) -> str:
 class LiveEvent:
     type: EventType
     station: str
-    kind: str | None  # river/road for readings; None for alert events and status
+    kind: str | None  # the station's kind (river/road); None when the message lacks it
     data: dict[str, Any]
+    # Alert events only: (time, station, seq) in the alert record; the id a client gets
+    # is its own Position (api.live_position), added per client.
+    key: EventKey | None = None
 
     def as_message(self) -> dict[str, Any]:
         return {"type": self.type, "station": self.station, "data": self.data}
+
+    def text_with_id(self, event_id: str) -> str:
+        """``text`` with the client's id added, without encoding the event again."""
+        return f'{self.text[:-1]},"id":{json.dumps(event_id)}}}'
 
     @cached_property
     def text(self) -> str:
@@ -51,11 +62,11 @@ class LiveFilter:
     def matches(self, event: LiveEvent) -> bool:
         if self.stations is not None and event.station not in self.stations:
             return False
-        if event.type == "reading":
-            if self.alerts_only:
-                return False
-            return self.kinds is None or event.kind in self.kinds
-        return True
+        if event.type == "reading" and self.alerts_only:
+            return False
+        # Alert events and status carry their station's kind too: kinds=road means
+        # road stations' readings, alerts and status, nothing of the rivers.
+        return self.kinds is None or event.kind in self.kinds
 
 
 @dataclass(eq=False)
@@ -99,9 +110,13 @@ class ClientDropped(Exception):
 
 
 class LiveHub:
-    def __init__(self, queue_size: int) -> None:
+    def __init__(self, queue_size: int, replay_size: int) -> None:
         self._queue_size = queue_size
         self._clients: set[LiveClient] = set()
+        self.replay = ReplayBuffer(replay_size)
+        # The newest seq of each station this API has had, from its alert events and the
+        # engine's status (published after them): where a new client starts.
+        self.position = Position()
 
     def join(self, live_filter: LiveFilter) -> LiveClient:
         client = LiveClient(live_filter, asyncio.Queue(self._queue_size))
@@ -114,6 +129,13 @@ class LiveHub:
         LIVE_CLIENTS.set(len(self._clients))
 
     def publish(self, event: LiveEvent) -> None:
+        # Into the replay buffer in the same step as to the clients (no await between):
+        # a client that joins, then copies the buffer, misses nothing in between.
+        self.replay.add(event)
+        if event.key is not None:
+            self.position.advance(event.station, event.key.seq)
+        elif event.type == "status" and isinstance(seq := event.data.get("seq"), int):
+            self.position.advance(event.station, seq)
         for client in list(self._clients):
             if (client.dropped is None and client.filter.matches(event)
                     and not client.offer(event)):

@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 
+from floodwatch.api.event_keys import EventKey
 from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
 from floodwatch.core import bus
 from floodwatch.core.mqtt import BrokerAddress, MqttSession
@@ -52,7 +53,8 @@ class LiveCache:
             receive_maximum=RECEIVE_MAXIMUM,
             keepalive_s=settings.mqtt_keepalive_s,
         )
-        return cls(subscription, LiveHub(settings.api_live_queue))
+        return cls(subscription, LiveHub(settings.api_live_queue,
+                                         settings.api_live_replay_buffer))
 
     @property
     def subscribed(self) -> bool:
@@ -104,7 +106,7 @@ class LiveCache:
         """Current state for a new live client: latest readings, then alert status."""
         events = [LiveEvent("reading", r.station, r.kind.value, _reading_data(r))
                   for r in self._latest.values()]
-        events += [LiveEvent("status", station, None, data)
+        events += [LiveEvent("status", station, _kind(data), data)
                    for station, data in self._status.items()]
         return [event.as_message() for event in events if live_filter.matches(event)]
 
@@ -126,8 +128,8 @@ class LiveCache:
             raise ValueError("not a JSON object")
         if topic.startswith(bus.STATUS.prefix):
             self._status[station] = data
-            return LiveEvent("status", station, None, data)
-        return LiveEvent("alert", station, None, data)
+            return LiveEvent("status", station, _kind(data), data)
+        return LiveEvent("alert", station, _kind(data), data, EventKey.of_event(data))
 
     async def start(self, timeout_s: float) -> None:
         await self._subscription.start(timeout_s)
@@ -152,6 +154,12 @@ class LiveCache:
             # Nothing here needs the broker to redeliver: ack at once.
             self._subscription.ack(messages)
             await asyncio.sleep(0)
+
+
+def _kind(data: dict[str, Any]) -> str | None:
+    """The station's kind as the engine wrote it in an alert event or status."""
+    kind = data.get("kind")
+    return kind if isinstance(kind, str) else None
 
 
 def _reading_data(reading: Reading) -> dict[str, Any]:

@@ -1,9 +1,16 @@
 """Live push: /api/v1/live/ws (WebSocket) and /api/v1/live/sse (Server-Sent Events).
 
-Both send the same JSON messages: first one ``snapshot`` (latest reading per station
-and retained alert status, filtered), then ``reading``/``alert``/``status`` events as
-they cross the bus, a ``heartbeat`` when idle, and ``dropped`` with a reason before the
-server closes a client that fell behind. Neither touches InfluxDB.
+Both send the same JSON messages (api.live_messages): first one ``snapshot`` (latest
+reading per station and retained alert status, filtered), then ``reading``/``alert``/
+``status`` events as they cross the bus, a ``heartbeat`` when idle, and ``dropped`` with
+a reason before the server closes a client that fell behind.
+
+Alert events and the snapshot carry an ``id`` (SSE: the ``id:`` field): the client's
+position, the last seq it has of each station (api.live_position). A client that
+comes back with its last id (SSE: ``Last-Event-ID``, which EventSource sends by itself,
+or ``since=``; WebSocket: ``since=``) gets the snapshot, then every alert event it missed,
+once (api.resume), then the live events. Only a resume that needs events the replay
+buffer no longer holds reads InfluxDB; everything else works while it is down.
 """
 
 from __future__ import annotations
@@ -11,23 +18,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
 
 from floodwatch.api.auth import KeyRing, Role, authorize
-from floodwatch.api.deps import LiveDep, LiveReader, RegistryDep, SettingsDep
-from floodwatch.api.hub import ClientDropped, LiveClient, LiveFilter, encode
+from floodwatch.api.deps import InfluxDep, LiveDep, LiveReader, RegistryDep, SettingsDep
+from floodwatch.api.hub import ClientDropped, LiveClient, LiveEvent, LiveFilter, encode
 from floodwatch.api.live import LiveCache
+from floodwatch.api.live_messages import EventStreamResponse, LiveMessage, document_websocket
+from floodwatch.api.live_position import TOKEN_MAX_LENGTH, Position
 from floodwatch.api.problems import ProblemError, problem_responses
+from floodwatch.api.resume import replay_since
+from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationKind, StationRegistry
 
 router = APIRouter(prefix="/api/v1/live", tags=["live"])
+document_websocket(router)
 
 HEARTBEAT = encode({"type": "heartbeat"})
 # WebSocket close code for "try again later" (RFC 6455 1013), used for slow consumers.
 CLOSE_TRY_AGAIN = 1013
+GAP_REASON = ("the alert events before these could not all be replayed: read "
+              "/api/v1/alerts/history for the missing ones")
 
 StationsQuery = Annotated[str | None, Query(
     description="Comma-separated station ids; all stations when absent.",
@@ -57,50 +71,124 @@ def parse_filter(registry: StationRegistry, stations: str | None, kinds: str | N
     return LiveFilter(station_set, kind_set, alerts_only)
 
 
-def _join(live: LiveCache, live_filter: LiveFilter) -> tuple[LiveClient, dict[str, Any]]:
-    # Join and snapshot with no await between: no bus event can fall in the gap.
+SinceQuery = Annotated[str | None, Query(
+    description="The last event id received: the alert events after it are replayed "
+    "first. (SSE: the Last-Event-ID header, which EventSource sends, takes precedence.)",
+    max_length=TOKEN_MAX_LENGTH)]
+# No max_length on the WebSocket: FastAPI would refuse the handshake with a bare 403;
+# Position.parse refuses an overlong id itself, with the problem sent as a message.
+WsSinceQuery = Annotated[str | None, Query(
+    description="The last event id received: the alert events after it are replayed "
+    "first.")]
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    client: LiveClient
+    snapshot: dict[str, Any]
+    position: Position  # what the client has, as its id says: advanced as events go
+    # What this connection knows the client has: the position it resumed from and what
+    # was sent. A live event at or below it is a duplicate. Not ``position``: a fresh
+    # client's starts at the engine's status seqs, and an event must never be held back
+    # on the strength of a status alone.
+    sent: Position
+    # The replay buffer and the API's position as they were when the client joined.
+    buffered: list[LiveEvent]
+    newest: Position
+
+
+def _join(live: LiveCache, live_filter: LiveFilter, since: Position | None) -> Joined:
+    # Join, copy the replay buffer and snapshot with no await between: every bus event
+    # is then either in the copy or in the client's queue (or both: sent once).
     client = live.hub.join(live_filter)
-    return client, {"type": "snapshot", "events": live.snapshot(live_filter)}
+    # The hub's token first, so its copies share it and, advancing in step with the hub,
+    # find their next tokens in the cache the hub fills (api.live_position).
+    _ = live.hub.position.token
+    buffered, newest = live.hub.replay.copy(), live.hub.position.copy()
+    # A fresh client has what the API has had (the snapshot shows the state it led to);
+    # a resumed one has what it says until the replay moves it on.
+    position = newest.copy() if since is None else since
+    snapshot: dict[str, Any] = {"type": "snapshot", "events": live.snapshot(live_filter),
+                                "id": position.token}
+    sent = Position() if since is None else since.copy()
+    return Joined(client, snapshot, position, sent, buffered, newest)
 
 
-async def _messages(client: LiveClient, first: dict[str, Any],
-                    heartbeat_s: float) -> AsyncIterator[tuple[str, str]]:
-    """(type, JSON text) of each message for one client. A bus event is encoded once
-    (LiveEvent.text) however many clients it goes to."""
-    yield "snapshot", encode(first)
+async def _messages(joined: Joined, resumed: bool, influx: InfluxClient,
+                    registry: StationRegistry,
+                    heartbeat_s: float) -> AsyncIterator[tuple[str, str, str | None]]:
+    """(type, JSON text, id) of each message for one client. A bus event is encoded once
+    (LiveEvent.text) however many clients it goes to; only the id is the client's."""
+    client = joined.client
+    yield "snapshot", encode(joined.snapshot), joined.position.token
+    if resumed:
+        replay = await replay_since(joined.sent.copy(), newest=joined.newest,
+                                    buffered=joined.buffered, influx=influx,
+                                    registry=registry, live_filter=client.filter)
+        for missed in replay.events:
+            if (sent := _sent(missed, joined)) is not None:
+                yield sent
+        if not replay.complete:
+            yield "gap", encode({"type": "gap", "reason": GAP_REASON}), None
     while True:
         try:
             event = await client.next(heartbeat_s)
         except ClientDropped as exc:
-            yield "dropped", encode({"type": "dropped", "reason": str(exc)})
+            yield "dropped", encode({"type": "dropped", "reason": str(exc)}), None
             return
         if event is None:
-            yield "heartbeat", HEARTBEAT
-        else:
-            yield event.type, event.text
+            yield "heartbeat", HEARTBEAT, None
+        elif (sent := _sent(event, joined)) is not None:
+            yield sent
+
+
+def _sent(event: LiveEvent, joined: Joined) -> tuple[str, str, str | None] | None:
+    """The message for ``event``, None when the client has it (the seam between replay
+    and live, or the engine re-sending after a restart)."""
+    if event.key is None:  # not an alert event (or one without a seq): no id
+        return event.type, event.text, None
+    if not joined.sent.advance(event.station, event.key.seq):
+        return None
+    joined.position.advance(event.station, event.key.seq)
+    token = joined.position.token
+    return event.type, event.text_with_id(token), token
+
+
+def _since(value: str | None, name: str) -> Position | None:
+    # EventSource sends an empty Last-Event-ID when it has none: not an error.
+    if not value:
+        return None
+    try:
+        return Position.parse(value)
+    except ValueError:
+        raise ProblemError(422, "bad-event-id", "Bad event id",
+                           f"{name}: not an event id this API gave out") from None
 
 
 @router.websocket("/ws")
 async def live_ws(websocket: WebSocket, *, settings: SettingsDep, registry: RegistryDep,
-                  live: LiveDep, stations: StationsQuery = None, kinds: KindsQuery = None,
-                  alerts_only: AlertsOnlyQuery = False) -> None:
+                  live: LiveDep, influx: InfluxDep, stations: StationsQuery = None,
+                  kinds: KindsQuery = None, alerts_only: AlertsOnlyQuery = False,
+                  since: WsSinceQuery = None) -> None:
     await websocket.accept()
     keys: KeyRing = websocket.app.state.services.keys
     try:
         authorize(websocket, keys, Role.VIEWER, public=settings.api_public_read,
                   allow_query=True)
         live_filter = parse_filter(registry, stations, kinds, alerts_only)
+        since_position = _since(since, "since")
     except ProblemError as exc:
         # Accepted first so the client sees why: a refused handshake is a bare 403.
         # 1008 is "policy violation"; the problem document goes along as a message.
         await websocket.send_json({"type": "error", "problem": exc.problem.model_dump()})
         await websocket.close(code=1008, reason=exc.problem.title)
         return
-    client, first = _join(live, live_filter)
+    joined = _join(live, live_filter, since_position)
+    client = joined.client
     # A client that goes away is only noticed by reading: watch for it alongside the
     # sender, which may otherwise sit in a heartbeat wait for a long time.
-    sender = asyncio.create_task(_send(websocket, live, client, first,
-                                       settings.api_heartbeat_s))
+    sender = asyncio.create_task(_send(websocket, _messages(
+        joined, since_position is not None, influx, registry, settings.api_heartbeat_s)))
     watcher = asyncio.create_task(_until_disconnect(websocket))
     try:
         await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -111,10 +199,10 @@ async def live_ws(websocket: WebSocket, *, settings: SettingsDep, registry: Regi
         await asyncio.gather(sender, watcher, return_exceptions=True)
 
 
-async def _send(websocket: WebSocket, live: LiveCache, client: LiveClient,
-                first: dict[str, Any], heartbeat_s: float) -> None:
+async def _send(websocket: WebSocket,
+                messages: AsyncIterator[tuple[str, str, str | None]]) -> None:
     try:
-        async for kind, text in _messages(client, first, heartbeat_s):
+        async for kind, text, _id in messages:
             await websocket.send_text(text)
             if kind == "dropped":
                 await websocket.close(code=CLOSE_TRY_AGAIN, reason="slow consumer")
@@ -132,24 +220,36 @@ async def _until_disconnect(websocket: WebSocket) -> None:
 
 
 @router.get("/sse", summary="Live feed as Server-Sent Events",
-            response_class=StreamingResponse, responses={
-                200: {"content": {"text/event-stream": {}},
+            response_class=EventStreamResponse, responses={
+                200: {"model": LiveMessage,
                       "description": "Events: snapshot, reading, alert, status, "
-                      "heartbeat, dropped (data: JSON)."},
+                      "heartbeat, dropped, gap; each event's data is one LiveMessage "
+                      "(see GET /api/v1/live/ws); alert events and the snapshot have an "
+                      "id."},
                 **problem_responses(401, 404, 422)})
 async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: RegistryDep,
-                   live: LiveDep,
+                   live: LiveDep, influx: InfluxDep,
                    stations: StationsQuery = None, kinds: KindsQuery = None,
-                   alerts_only: AlertsOnlyQuery = False) -> StreamingResponse:
+                   alerts_only: AlertsOnlyQuery = False, since: SinceQuery = None,
+                   last_event_id: Annotated[str | None, Header(
+                       alias="Last-Event-ID", max_length=TOKEN_MAX_LENGTH,
+                       description="Sent by EventSource when it reconnects.")] = None,
+                   ) -> EventStreamResponse:
     live_filter = parse_filter(registry, stations, kinds, alerts_only)
-    client, first = _join(live, live_filter)
+    # EventSource reconnects to the same URL: its Last-Event-ID is newer than since=.
+    since_position = (_since(last_event_id, "Last-Event-ID") if last_event_id
+                      else _since(since, "since"))
+    joined = _join(live, live_filter, since_position)
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for kind, text in _messages(client, first, settings.api_heartbeat_s):
-                yield f"event: {kind}\ndata: {text}\n\n".encode()
+            async for kind, text, event_id in _messages(
+                    joined, since_position is not None, influx, registry,
+                    settings.api_heartbeat_s):
+                id_line = "" if event_id is None else f"id: {event_id}\n"
+                yield f"{id_line}event: {kind}\ndata: {text}\n\n".encode()
         finally:
-            live.hub.leave(client)
+            live.hub.leave(joined.client)
 
-    return StreamingResponse(body(), media_type="text/event-stream",
+    return EventStreamResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

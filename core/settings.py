@@ -204,6 +204,11 @@ class Settings(BaseSettings):
         description="Live-feed events queued per client; a client that falls this far "
         "behind is disconnected so it never slows the others.",
     )
+    api_live_replay_buffer: int = Field(
+        default=1000, ge=1, le=1_000_000,
+        description="Alert events each API process keeps in memory for live clients that "
+        "reconnect with their last event id; older ones are replayed from InfluxDB.",
+    )
     api_heartbeat_s: float = Field(
         default=15.0, gt=0, le=300,
         description="Live-feed heartbeat interval when no event is sent.",

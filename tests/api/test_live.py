@@ -63,7 +63,9 @@ def test_reading_from_a_device_reaches_a_websocket_client(
             query = f"stations=sukagawa&access_token={VIEWER_KEY}"
             url = base.replace("http", "ws") + "/api/v1/live/ws?" + query
             async with connect(url) as ws:
-                assert await _next(ws) == {"type": "snapshot", "events": []}
+                snapshot = await _next(ws)
+                assert (snapshot["type"], snapshot["events"]) == ("snapshot", [])
+                assert isinstance(snapshot["id"], str)  # where a reconnect resumes from
                 # Another station first: the filter must hold it back.
                 await _pub(mosquitto.port, "sensors/river/akutsu", '{"level_m": 1.0}')
                 started = time.monotonic()
