@@ -19,7 +19,7 @@ from floodwatch.api.alert_store import delivery_states, event_payloads, quoted
 from floodwatch.api.deps import InfluxDep, LiveDep, RegistryDep, SettingsDep
 from floodwatch.api.event_keys import TOKEN_MAX_LENGTH, parse_token
 from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
-from floodwatch.api.readings import time_window
+from floodwatch.api.time_params import QueryTime, time_window
 from floodwatch.core.registry import STATION_ID_PATTERN
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -94,8 +94,8 @@ async def open_alerts(live: LiveDep) -> OpenAlerts:
 async def history(
     *, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
     station: Annotated[str | None, Query(examples=["sukagawa"], max_length=64)] = None,
-    start: Annotated[datetime | None, Query(description="Default: end - 7 days.")] = None,
-    end: Annotated[datetime | None, Query(description="Default: now.")] = None,
+    start: Annotated[QueryTime | None, Query(description="Default: end - 7 days.")] = None,
+    end: Annotated[QueryTime | None, Query(description="Default: now.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(
         description="`next` of the previous page: the page after it, in the same order.",

@@ -105,7 +105,8 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
             CORSMiddleware,
             allow_origins=[o.strip() for o in settings.api_cors_origins.split(",")],
             allow_methods=["GET", "HEAD", "POST"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-None-Match"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-None-Match",
+                           "Last-Event-ID"],
             # A browser app revalidating by hand reads the ETag it sends back; the open
             # data's licence Link and file name must stay readable when a configured
             # origin asks (this middleware replaces api.open_access's expose list).

@@ -42,7 +42,7 @@ LIVE_PREFIX = "/api/v1/live/"
 # Seconds a refused client is asked to wait: long enough that a reconnect loop does not
 # hammer a full server, short enough that a dashboard is back soon after a slot frees.
 RETRY_AFTER_S = 10
-# RFC 6455 1013 "Try Again Later"; api.stream uses it for slow consumers too.
+# RFC 6455 1013 "Try Again Later", for refused and slow (api.stream) live clients alike.
 CLOSE_TRY_AGAIN = 1013
 
 REFUSED = MetricCounter("floodwatch_api_refused_total",

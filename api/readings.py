@@ -36,9 +36,6 @@ router = APIRouter(prefix="/api/v1", tags=["readings"])
 
 DEFAULT_RANGE = timedelta(hours=24)
 
-__all__ = ["router", "time_window"]  # time_window: still imported from here by others
-
-
 async def _downsampled(influx: InfluxClient, cache: HistoryCache, station: Station,
                        start: datetime, end: datetime, *, max_points: int) -> tuple[int, bytes]:
     if cache.ttl_s == 0:

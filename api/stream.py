@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
 
 from floodwatch.api.auth import KeyRing, Role, authorize
+from floodwatch.api.connection_limits import CLOSE_TRY_AGAIN
 from floodwatch.api.deps import InfluxDep, LiveDep, LiveReader, RegistryDep, SettingsDep
 from floodwatch.api.hub import ClientDropped, LiveClient, LiveEvent, LiveFilter, encode
 from floodwatch.api.live import LiveCache
@@ -38,8 +39,6 @@ router = APIRouter(prefix="/api/v1/live", tags=["live"])
 document_websocket(router)
 
 HEARTBEAT = encode({"type": "heartbeat"})
-# WebSocket close code for "try again later" (RFC 6455 1013), used for slow consumers.
-CLOSE_TRY_AGAIN = 1013
 GAP_REASON = ("the alert events before these could not all be replayed: read "
               "/api/v1/alerts/history for the missing ones")
 

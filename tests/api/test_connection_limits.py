@@ -18,31 +18,34 @@ from websockets.exceptions import ConnectionClosed
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from tests.api.server import service_server
-from tests.api.support import VIEWER_HEADERS, VIEWER_KEY
+from tests.api.support import OFFICER_KEY, VIEWER_KEY, eventually
 
 TIMEOUT_S = 15.0
 
 
-def _ws_url(host: str, port: int) -> str:
-    return f"ws://{host}:{port}/api/v1/live/ws?access_token={VIEWER_KEY}"
+def _ws_url(host: str, port: int, key: str = VIEWER_KEY) -> str:
+    return f"ws://{host}:{port}/api/v1/live/ws?access_token={key}"
 
 
-def _as(address: str) -> dict[str, str]:
+def _as(address: str, key: str = VIEWER_KEY) -> dict[str, str]:
     """A request relayed by a reverse proxy on 127.0.0.1 (trusted by default) for
     ``address``: the caps must count the real client, not the proxy."""
-    return {**VIEWER_HEADERS, "X-Forwarded-For": address}
+    return {"Authorization": f"Bearer {key}", "X-Forwarded-For": address}
 
 
-async def _open_ws(host: str, port: int, address: str = "198.51.100.1") -> ClientConnection:
-    ws = await connect(_ws_url(host, port), additional_headers=_as(address))
+async def _open_ws(host: str, port: int, address: str = "198.51.100.1",
+                   key: str = VIEWER_KEY) -> ClientConnection:
+    ws = await connect(_ws_url(host, port, key), additional_headers=_as(address, key))
     first = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT_S))
     assert first["type"] == "snapshot", first
     return ws
 
 
-async def _refused_ws(host: str, port: int, address: str) -> tuple[dict[str, Any], int]:
+async def _refused_ws(host: str, port: int, address: str,
+                     key: str = VIEWER_KEY) -> tuple[dict[str, Any], int]:
     """The error message and close code of a WebSocket the server refuses."""
-    async with connect(_ws_url(host, port), additional_headers=_as(address)) as ws:
+    async with connect(_ws_url(host, port, key),
+                       additional_headers=_as(address, key)) as ws:
         message = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT_S))
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), TIMEOUT_S)
@@ -73,11 +76,41 @@ def test_live_streams_per_address_are_capped(make_settings: Callable[..., Settin
                 _assert_refusal(sse, 429, "too-many-connections")
             # Another client behind the same proxy is not affected.
             other = await _open_ws(host, port, "198.51.100.2")
-            # A closed stream frees its slot.
+            # A closed stream frees its slot (once the server has seen it close).
             await first.close()
-            await asyncio.sleep(0.2)
-            again = await _open_ws(host, port)
+            again = await eventually(lambda: _try_ws(host, port), "the freed slot")
             for ws in (second, other, again):
+                await ws.close()
+
+    asyncio.run(scenario())
+
+
+async def _try_ws(host: str, port: int) -> ClientConnection | None:
+    """A live WebSocket if the server takes it now; None if it refuses."""
+    ws = await connect(_ws_url(host, port), additional_headers=_as("198.51.100.1"))
+    first = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT_S))
+    if first["type"] == "snapshot":
+        return ws
+    await ws.close()
+    return None
+
+
+def test_an_officer_is_counted_by_key_not_by_a_shared_address(
+        make_settings: Callable[..., Settings], sample_registry: StationRegistry) -> None:
+    """Residents behind the officer's office NAT (or a carrier's shared address) use up
+    that address's live streams: the officer's key still gets its own."""
+    settings = make_settings(api_max_live_per_client=1)
+
+    async def scenario() -> None:
+        async with service_server(settings, sample_registry) as (host, port):
+            resident = await _open_ws(host, port, "198.51.100.9")
+            _, code = await _refused_ws(host, port, "198.51.100.9")  # address full
+            assert code == 1013
+            officer = await _open_ws(host, port, "198.51.100.9", key=OFFICER_KEY)
+            # The key has a budget of its own, the same size, whatever its address.
+            message, code = await _refused_ws(host, port, "198.51.100.10", key=OFFICER_KEY)
+            assert (code, message["problem"]["status"]) == (1013, 429)
+            for ws in (resident, officer):
                 await ws.close()
 
     asyncio.run(scenario())
@@ -171,6 +204,9 @@ def test_connections_per_peer_are_capped(make_settings: Callable[..., Settings],
             head, _, body = refused.partition(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 429"), refused
             assert b"retry-after: 10" in head.lower()
+            # Written before any request, yet with every answer's browser protections.
+            assert b"x-content-type-options: nosniff" in head.lower()
+            assert b"content-security-policy: default-src 'none'" in head.lower()
             assert json.loads(body)["type"].endswith("/too-many-connections")
             assert closed
             assert answer.startswith(b"HTTP/1.1 200"), answer
@@ -193,8 +229,11 @@ def test_websockets_count_as_connections_of_their_peer(
 
             assert (await asyncio.to_thread(third)).startswith(b"HTTP/1.1 429")
             await held.pop().close()
-            await asyncio.sleep(0.3)  # the server sees the socket close
-            assert (await asyncio.to_thread(third)).startswith(b"HTTP/1.1 200")
+
+            async def served() -> bool:  # once the server has seen the socket close
+                return (await asyncio.to_thread(third)).startswith(b"HTTP/1.1 200")
+
+            await eventually(served, "the closed WebSocket's place freed")
             await held.pop().close()
 
     asyncio.run(scenario())

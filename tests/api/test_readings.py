@@ -278,6 +278,8 @@ def test_bad_ranges_are_problems(
     ("/api/v1/stations/sukagawa/readings", "end"),
     ("/api/v1/deliveries", "since"),
     ("/api/v1/deliveries", "until"),
+    ("/api/v1/alerts/history", "start"),
+    ("/api/v1/alerts/history", "end"),
 ])
 def test_an_epoch_number_is_refused_saying_which_form_is_wanted(
     make_settings: Callable[..., Settings], sample_registry: StationRegistry,
