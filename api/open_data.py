@@ -16,7 +16,7 @@ has not changed gets a 304 without the day's readings again.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Path, Request, Response
 
@@ -40,12 +40,12 @@ from floodwatch.api.problems import (
 )
 from floodwatch.api.stations import StationId
 from floodwatch.core.influx import DatabaseNotFound, InfluxError
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import Names, Station, StationRegistry
 from floodwatch.core.settings import Settings
 
 router = APIRouter(prefix="/open-data/v1", tags=["open data"], route_class=OpenAccessRoute)
 
-JST = timezone(timedelta(hours=9), "JST")
 TODAY_MAX_AGE_S = 60
 RECENT_MAX_AGE_S = 3600
 INDEX_MAX_AGE_S = 300
