@@ -135,11 +135,10 @@ async def _day(settings: Settings, registry: StationRegistry, influx: InfluxDep,
     start, end = day_bounds(day)
     try:
         rows = await day_rows(influx, station, start, end)
+    except DatabaseNotFound:
+        rows = []  # before ingest created the database there is nothing to offer yet
     except InfluxError as exc:
-        # Before ingest created the database there is nothing to offer yet.
-        if not isinstance(exc, DatabaseNotFound) and "database not found" not in str(exc):
-            raise influx_unavailable() from exc
-        rows = []
+        raise influx_unavailable() from exc
     info = DayInfo(station=station, day=day.isoformat(), start=start, end=end,
                    complete=end <= now, licence=licence(settings),
                    attribution=settings.open_data_attribution)

@@ -229,3 +229,15 @@ def test_answers_revalidate_to_304_until_an_observation_comes_in(
         assert changed.json()["value"][0]["result"] == 1.5
 
     asyncio.run(scenario())
+
+
+def test_before_ingest_created_the_database_observations_are_empty_not_an_outage(
+        make_settings: Callable[..., Settings], sample_registry: StationRegistry) -> None:
+    async def scenario() -> None:
+        async with api_client(make_settings(), sample_registry, headers={}) as client:
+            observations = await ok(client, f"{ROOT}/Observations", **{"$count": "true"})
+            levels = await ok(client, LEVELS)
+        assert observations["value"] == levels["value"] == []
+        assert observations["@iot.count"] == 0
+
+    asyncio.run(scenario())
