@@ -20,11 +20,12 @@ from __future__ import annotations
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
-from floodwatch.alerts.cap_profile import JST, CapFields, CapProfile, cap_time
+from floodwatch.alerts.cap_profile import CapFields, CapProfile, cap_time
 from floodwatch.alerts.model import Event
 from floodwatch.alerts.render import headline, projection_text, shown_level
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core.alert_area import AlertArea, alert_area
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import Station, StationRegistry
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"

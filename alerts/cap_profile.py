@@ -23,7 +23,7 @@ event carries the same fields (``bus.CapFieldsMessage``), from this one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Literal
 
 from floodwatch.alerts.cap_settings import ResponseType
@@ -33,8 +33,8 @@ from floodwatch.alerts.render import shown_level
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core import bus, cap_ids
 from floodwatch.core.advice import Advice, Text
+from floodwatch.core.readings import JST
 
-JST = timezone(timedelta(hours=9), "JST")
 ESCALATING = {Transition.RAISED, Transition.ESCALATED, Transition.CONFIRMED,
               Transition.ACKNOWLEDGED}
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from floodwatch.api.store import latest_by_station
-from floodwatch.core.influx import InfluxClient, InfluxError
+from floodwatch.core.influx import DatabaseNotFound, InfluxClient, InfluxError
 from floodwatch.core.readings import FieldValue
 from floodwatch.core.registry import StationKind
 
@@ -47,10 +47,9 @@ async def query_latest(influx: InfluxClient, since: datetime | None = None) -> L
     try:
         for kind in StationKind:
             latest.update(await latest_by_station(influx, kind, since))
+    except DatabaseNotFound:
+        return latest  # a database not created yet simply holds nothing
     except InfluxError as exc:
-        # A database not created yet simply holds nothing; anything else is an outage.
-        if "database not found" in str(exc):
-            return latest
         log.warning("latest readings unavailable from InfluxDB", error=str(exc))
         return None
     return latest

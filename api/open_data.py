@@ -10,15 +10,18 @@ marked per reading (``suspect``), never mixed in unmarked.
 
 Caching: today's file grows (60 s); a finished day can still gain late readings for as
 long as ingest accepts them (FLOODWATCH_MAX_AGE_DAYS: 1 h); after that it is immutable.
+Every answer has an ETag (api.http_cache): a mirror or page revalidating a file that
+has not changed gets a 304 without the day's readings again.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Path, Request, Response
 
 from floodwatch.api.deps import InfluxDep, RegistryDep, SettingsDep
+from floodwatch.api.http_cache import NOT_MODIFIED, conditional
 from floodwatch.api.open_access import OpenAccessRoute, licence, licence_link
 from floodwatch.api.open_data_files import (
     DayInfo,
@@ -37,12 +40,12 @@ from floodwatch.api.problems import (
 )
 from floodwatch.api.stations import StationId
 from floodwatch.core.influx import DatabaseNotFound, InfluxError
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import Names, Station, StationRegistry
 from floodwatch.core.settings import Settings
 
 router = APIRouter(prefix="/open-data/v1", tags=["open data"], route_class=OpenAccessRoute)
 
-JST = timezone(timedelta(hours=9), "JST")
 TODAY_MAX_AGE_S = 60
 RECENT_MAX_AGE_S = 3600
 INDEX_MAX_AGE_S = 300
@@ -108,7 +111,8 @@ def _station_files(request: Request, registry: StationRegistry,
 
 
 @router.get("/stations", name="open_data_index", response_model=StationIndex,
-            summary="Open data: stations, licence and day-file URLs (no key)")
+            summary="Open data: stations, licence and day-file URLs (no key)",
+            responses=NOT_MODIFIED)
 async def open_data_index(request: Request, settings: SettingsDep,
                           registry: RegistryDep) -> Response:
     first, today = offered_days(settings, datetime.now(UTC))
@@ -117,9 +121,8 @@ async def open_data_index(request: Request, settings: SettingsDep,
         timezone="Asia/Tokyo (+09:00)", first_day=first.isoformat(),
         last_day=today.isoformat(),
         stations=[_station_files(request, registry, s) for s in registry])
-    return Response(index.model_dump_json(by_alias=True).encode(),
-                    media_type="application/json",
-                    headers={"Cache-Control": f"public, max-age={INDEX_MAX_AGE_S}"})
+    return conditional(request, index.model_dump_json(by_alias=True).encode(),
+                       "application/json", f"public, max-age={INDEX_MAX_AGE_S}")
 
 
 async def _day(settings: Settings, registry: StationRegistry, influx: InfluxDep,
@@ -132,47 +135,48 @@ async def _day(settings: Settings, registry: StationRegistry, influx: InfluxDep,
     start, end = day_bounds(day)
     try:
         rows = await day_rows(influx, station, start, end)
+    except DatabaseNotFound:
+        rows = []  # before ingest created the database there is nothing to offer yet
     except InfluxError as exc:
-        # Before ingest created the database there is nothing to offer yet.
-        if not isinstance(exc, DatabaseNotFound) and "database not found" not in str(exc):
-            raise influx_unavailable() from exc
-        rows = []
+        raise influx_unavailable() from exc
     info = DayInfo(station=station, day=day.isoformat(), start=start, end=end,
                    complete=end <= now, licence=licence(settings),
                    attribution=settings.open_data_attribution)
     return info, rows, cache_control(end, now, settings)
 
 
-def _headers(request: Request, settings: Settings, info: DayInfo, cache: str,
-             suffix: str) -> dict[str, str]:
+def _day_file(request: Request, settings: Settings, info: DayInfo, *, cache: str,
+              body: bytes, media_type: str, suffix: str) -> Response:
+    """The file, or 304 when the client holds it (its ETag): with its licence and name
+    either way, so a 304 tells a cache nothing different from the 200 it refreshes."""
+    response = conditional(request, body, media_type, cache)
     index = request.url_for("open_data_index")
-    return {"Cache-Control": cache,
-            "Link": f'{licence_link(settings)}, <{index}>; rel="describedby"',
-            "Content-Disposition":
-                f'inline; filename="{info.station.id}_{info.day}.{suffix}"'}
+    response.headers.update({
+        "Link": f'{licence_link(settings)}, <{index}>; rel="describedby"',
+        "Content-Disposition": f'inline; filename="{info.station.id}_{info.day}.{suffix}"'})
+    return response
 
 
 @router.get("/stations/{station_id}/readings/{day}.json", response_model=DayFile,
             summary="Open data: one station's readings of one JST day as JSON (no key)",
-            responses=problem_responses(400, 404, 422, 503))
+            responses={**problem_responses(400, 404, 422, 503), **NOT_MODIFIED})
 async def day_file_json(*, request: Request, settings: SettingsDep, registry: RegistryDep,
                         influx: InfluxDep, station_id: str = StationId,
                         day: str = DayParam) -> Response:
     info, rows, cache = await _day(settings, registry, influx, station_id, day)
-    return Response(day_json(info, rows), media_type="application/json",
-                    headers=_headers(request, settings, info, cache, "json"))
+    return _day_file(request, settings, info, cache=cache, body=day_json(info, rows),
+                     media_type="application/json", suffix="json")
 
 
 @router.get("/stations/{station_id}/readings/{day}.csv", response_class=CSVResponse,
             summary="Open data: one station's readings of one JST day as CSV (no key)",
             description="Columns: `time` (UTC), the station's fields, `suspect` "
             "(`field:reason` of flagged values). Licence in the `Link` header.",
-            responses={**problem_responses(400, 404, 422, 503),
+            responses={**problem_responses(400, 404, 422, 503), **NOT_MODIFIED,
                        200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def day_file_csv(*, request: Request, settings: SettingsDep, registry: RegistryDep,
                        influx: InfluxDep, station_id: str = StationId,
                        day: str = DayParam) -> Response:
     info, rows, cache = await _day(settings, registry, influx, station_id, day)
-    return CSVResponse(day_csv(info.station, rows),
-                       media_type="text/csv; charset=utf-8; header=present",
-                       headers=_headers(request, settings, info, cache, "csv"))
+    return _day_file(request, settings, info, cache=cache, body=day_csv(info.station, rows),
+                     media_type="text/csv; charset=utf-8; header=present", suffix="csv")

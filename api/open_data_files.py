@@ -21,7 +21,7 @@ from floodwatch.api.open_data_models import (
     SuspectValue,
 )
 from floodwatch.api.problems import ProblemError
-from floodwatch.api.store import ns_to_datetime
+from floodwatch.api.store import ns_to_datetime, station_between
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.readings import FieldValue, format_ts
 from floodwatch.core.registry import Station
@@ -53,8 +53,7 @@ def too_many_readings() -> ProblemError:
 async def day_rows(influx: InfluxClient, station: Station, start: datetime,
                    end: datetime) -> list[Row]:
     """The station's readings in [start, end), oldest first, each with its flags."""
-    where = (f"\"station\" = '{station.id}' AND time >= '{format_ts(start)}' "
-             f"AND time < '{format_ts(end)}'")
+    where = station_between(station, start, end)
     fields = FIELD_ORDER[station.kind]
     selection = ", ".join(f'"{name}"' for name in fields)
     rows = await influx.query(

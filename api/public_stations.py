@@ -12,7 +12,7 @@ beside its alert, or in its own list -- never left out as if it were safe.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -24,11 +24,11 @@ from floodwatch.api.levels import is_stale
 from floodwatch.api.live import LiveCache
 from floodwatch.api.problems import problem_responses
 from floodwatch.api.public_page import PAGE
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import Names, Station, StationKind, StationRegistry
 
 router = APIRouter(prefix="/public", tags=["public"])
 
-JST = timezone(timedelta(hours=9))
 PublicType = Literal["river_level", "rate_of_rise", "road_flooding", "road_icing"]
 KIND_OF: dict[str, StationKind] = {
     "river_level": StationKind.RIVER, "rate_of_rise": StationKind.RIVER,

@@ -29,7 +29,7 @@ from floodwatch.api.problems import influx_unavailable, problem_responses, unkno
 from floodwatch.api.stations import StationId
 from floodwatch.api.store import bucket_seconds, history_chart, raw_chart, reading_flags
 from floodwatch.api.time_params import QueryTime, time_window
-from floodwatch.core.influx import InfluxClient, InfluxError
+from floodwatch.core.influx import DatabaseNotFound, InfluxClient, InfluxError
 from floodwatch.core.registry import Station
 
 router = APIRouter(prefix="/api/v1", tags=["readings"])
@@ -86,11 +86,10 @@ async def readings(
         if chart is None:
             bucket_s, chart = await _downsampled(influx, cache, station, start_at, end_at,
                                                  max_points=max_points)
+    except DatabaseNotFound:
+        chart, flags, flags_truncated, bucket_s = b"[]", [], False, None
     except InfluxError as exc:
-        if "database not found" in str(exc):
-            chart, flags, flags_truncated, bucket_s = b"[]", [], False, None
-        else:
-            raise influx_unavailable() from exc
+        raise influx_unavailable() from exc
     # Serialized here, not returned as a model (FastAPI would dump, validate and
     # serialize it again: +25 % per 500-point answer), and with the points spliced in as
     # the cache keeps them; ``points`` is History's last field.

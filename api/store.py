@@ -82,7 +82,9 @@ def bucket_seconds(start: datetime, end: datetime, max_points: int) -> int:
     return max(1, -(-int(span) // max_points))
 
 
-def _where(station: Station, start: datetime, end: datetime) -> str:
+def station_between(station: Station, start: datetime, end: datetime) -> str:
+    """InfluxQL condition: ``station``'s points in [start, end). Safe to splice into a
+    query: the id comes from the registry and the times are printed by format_ts."""
     return (f"\"station\" = '{station.id}' AND time >= '{format_ts(start)}' "
             f"AND time < '{format_ts(end)}'")
 
@@ -98,7 +100,7 @@ async def raw_chart(influx: InfluxClient, station: Station, start: datetime, end
     selection = ", ".join(f'"{name}"' for name in sorted(FIELDS_BY_KIND[kind]))
     table = await influx.query_table(
         f'SELECT {selection} FROM "{kind.value}" '  # noqa: S608
-        f"WHERE {_where(station, start, end)} ORDER BY time DESC LIMIT {limit + 1}")
+        f"WHERE {station_between(station, start, end)} ORDER BY time DESC LIMIT {limit + 1}")
     if len(table.rows) > limit:
         return None
     table.rows.reverse()
@@ -122,7 +124,7 @@ async def history_chart(
     # splits into exactly ceil(span / bucket) buckets, not one more.
     offset_s = int(start.timestamp()) % bucket_s
     query = (f'SELECT {selection} FROM "{kind.value}" '  # noqa: S608
-             f"WHERE {_where(station, start, end)} "
+             f"WHERE {station_between(station, start, end)} "
              f"GROUP BY time({bucket_s}s, {offset_s}s) fill(none)")
     return chart_json(kind, await influx.query_table(query))
 
@@ -133,7 +135,7 @@ async def reading_flags(influx: InfluxClient, station: Station, start: datetime,
     oldest first: the newest ``limit`` of them, and whether there were more."""
     rows = await influx.query(
         f'SELECT "value", "field", "reason" FROM "reading_flag" '  # noqa: S608
-        f"WHERE {_where(station, start, end)} ORDER BY time DESC LIMIT {limit + 1}")
+        f"WHERE {station_between(station, start, end)} ORDER BY time DESC LIMIT {limit + 1}")
     flags = [HistoryFlag(ts=ns_to_datetime(int(row["time"])), field=str(row["field"]),
                          reason=str(row["reason"]), value=value)
              for row in rows[:limit] if (value := as_float(row.get("value"))) is not None]

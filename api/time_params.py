@@ -38,16 +38,26 @@ def _iso_text(value: object) -> object:
 QueryTime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 
+def storable_utc(moment: datetime) -> datetime:
+    """An aware ``moment`` in UTC; ValueError saying why when InfluxDB cannot store it.
+    Shared by the REST parameters (a bad-range problem) and SensorThings' $filter (a
+    bad-query problem), which name the offending time each in their own way."""
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is out of range") from exc
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError("must be between 1970 and 2262")
+    return moment
+
+
 def aware(moment: datetime, name: str) -> datetime:
     if moment.tzinfo is None:
         raise bad_range(f"{name} needs a UTC offset, e.g. 2026-11-28T10:00:00+09:00")
     try:
-        moment = moment.astimezone(UTC)
-    except OverflowError as exc:
-        raise bad_range(f"{name} is out of range") from exc
-    if not EARLIEST <= moment < LATEST:
-        raise bad_range(f"{name} must be between 1970 and 2262")
-    return moment
+        return storable_utc(moment)
+    except ValueError as exc:
+        raise bad_range(f"{name} {exc}") from exc
 
 
 def time_window(first: datetime | None, last: datetime | None, *, names: tuple[str, str],

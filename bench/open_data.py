@@ -14,7 +14,7 @@ import asyncio
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -23,10 +23,10 @@ from bench.rig import rig
 from bench.table import print_rows
 from floodwatch.api.app import create_app
 from floodwatch.core.influx import InfluxClient
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 
-JST = timezone(timedelta(hours=9))
 DATABASE = "open_data_bench"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal, NamedTuple
 
 import msgspec
@@ -42,6 +42,13 @@ FIELDS_BY_KIND: dict[StationKind, frozenset[str]] = {
 FIELD_DECIMALS: dict[str, int] = {
     "level_m": 2, "rain_mm": 1, "battery_v": 2, "water_depth_cm": 1, "surface_temp_c": 1,
 }
+
+
+# Japan Standard Time, the time the prefecture's people and offices read (alert wording,
+# CAP, the residents' page, open-data days): UTC+9 as a fixed offset rather than
+# ZoneInfo("Asia/Tokyo"), since Japan has kept no daylight saving time since 1951 and a
+# fixed offset needs no tz database on the host. Times are stored and sent in UTC.
+JST = timezone(timedelta(hours=9), "JST")
 
 
 def format_ts(moment: datetime) -> str:

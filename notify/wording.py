@@ -13,13 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import Station, StationKind, StationRegistry
 from floodwatch.notify.notice import Notice
 from floodwatch.notify.templates import AlertWording, Sentences, Templates, Text
 
-JST = ZoneInfo("Asia/Tokyo")
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
              "Dec")
 # detail key -> the unit it is quoted in (the first one an event has is its value)

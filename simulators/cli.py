@@ -34,6 +34,7 @@ import structlog
 from floodwatch.core.commandline import EXIT_RUNTIME, fail
 from floodwatch.core.logging import configure_logging
 from floodwatch.core.mqtt import BrokerAddress, MqttError
+from floodwatch.core.readings import JST
 from floodwatch.core.redaction import configured_secrets
 from floodwatch.core.registry import RegistryError, StationRegistry
 from floodwatch.core.settings import SettingsError, load_settings
@@ -44,7 +45,7 @@ from floodwatch.simulators.publisher import PER_DEVICE_LIMIT, PublishReport, pub
 from floodwatch.simulators.replay import ReplayError, read_recording, replay_events
 from floodwatch.simulators.runner import build_simulation
 from floodwatch.simulators.scenario import ScenarioError
-from floodwatch.simulators.timeline import JST, format_duration, parse_duration, parse_start
+from floodwatch.simulators.timeline import format_duration, parse_duration, parse_start
 
 log = structlog.get_logger("simulators")
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
 
-from floodwatch.simulators.timeline import JST
+from floodwatch.core.readings import JST
 
 
 def default_start(duration_s: float, speed: float, now: datetime,

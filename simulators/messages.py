@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from floodwatch.core import bus
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import StationKind
-from floodwatch.simulators.timeline import JST
 
 FieldValue = float | str
 

@@ -28,9 +28,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from floodwatch.core.mqtt import BrokerAddress, MqttError, new_client
+from floodwatch.core.readings import JST
 from floodwatch.simulators.clock import Pacer
 from floodwatch.simulators.messages import Event
-from floodwatch.simulators.timeline import JST
 
 PER_DEVICE_LIMIT = 50
 CLIENT_PREFIX = "floodwatch-sim"

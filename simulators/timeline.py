@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Annotated
 
 from pydantic import BeforeValidator, ConfigDict, Field, RootModel, model_validator
 
-JST = timezone(timedelta(hours=9), "JST")
+from floodwatch.core.readings import JST
 
 _PART_RE = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 _UNIT_S = {"d": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0}

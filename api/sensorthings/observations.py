@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from floodwatch.api.measures import FIELD_ORDER, stored_value
 from floodwatch.api.open_data_files import ns_text
 from floodwatch.api.sensorthings.query import TimeRange, bad_query
-from floodwatch.core.influx import InfluxClient, InfluxError, Row
+from floodwatch.core.influx import DatabaseNotFound, InfluxClient, Row
 from floodwatch.core.readings import FieldValue
 from floodwatch.core.registry import Station, StationKind, StationRegistry
 
@@ -63,10 +63,8 @@ async def _query(influx: InfluxClient, influxql: str) -> list[Row]:
     """Rows of ``influxql``; none before ingest created the database."""
     try:
         return await influx.query(influxql)
-    except InfluxError as exc:
-        if "database not found" in str(exc):
-            return []
-        raise
+    except DatabaseNotFound:
+        return []
 
 
 def _order(descending: bool) -> str:

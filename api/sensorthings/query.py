@@ -21,18 +21,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from floodwatch.api.problems import ProblemError
+from floodwatch.api.time_params import storable_utc
 from floodwatch.core.readings import format_ts
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_EXPAND_DEPTH = 3
 OPTIONS = ("$top", "$skip", "$count", "$orderby", "$filter", "$expand")
-# InfluxDB's nanosecond times fit 1970..2262.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2262, 1, 1, tzinfo=UTC)
 
 _INTEGER = re.compile(r"[0-9]{1,9}")
 _ORDER = re.compile(r"(?:phenomenonTime|resultTime)(?:\s+(asc|desc))?")
@@ -138,12 +136,9 @@ def _moment(text: str) -> datetime:
     except ValueError as exc:
         raise bad_query(f"{text!r} is not a time") from exc
     try:
-        moment = moment.astimezone(UTC)
-    except OverflowError as exc:
-        raise bad_query(f"{text!r} is out of range") from exc
-    if not EARLIEST <= moment < LATEST:
-        raise bad_query(f"{text!r}: times must be between 1970 and 2262")
-    return moment
+        return storable_utc(moment)
+    except ValueError as exc:
+        raise bad_query(f"{text!r} {exc}") from exc
 
 
 def _time_range(text: str | None) -> TimeRange | None:

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from floodwatch.api.deps import InfluxDep, RegistryDep, SettingsDep
+from floodwatch.api.http_cache import NOT_MODIFIED, conditional
 from floodwatch.api.open_access import OpenAccessRoute, licence
 from floodwatch.api.problems import influx_unavailable, problem_responses
 from floodwatch.api.sensorthings.entities import ENTITY_SETS, NAVIGATION, catalogue
@@ -36,7 +37,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
 ]
-RESPONSES = problem_responses(400, 404, 503)
+RESPONSES = {**problem_responses(400, 404, 503), **NOT_MODIFIED}
 _KEY = re.compile(r"'((?:[^']|'')*)'")
 EXAMPLE_KEYS = {"Thing": "'sukagawa'", "Location": "'sukagawa'",
                 "Datastream": "'sukagawa:level_m'", "Sensor": "'river-gauge'",
@@ -93,14 +94,20 @@ def _view(request: Request, registry: RegistryDep, influx: InfluxDep) -> View:
     return View(str(request.url_for("sta_root")), catalogue(registry), influx)
 
 
-async def _answer(work: Callable[[], Awaitable[dict[str, Any]]]) -> Response:
+def _json(request: Request, body: dict[str, Any]) -> Response:
+    """The answer with its ETag, or 304 when the client's copy is still current: a
+    viewer polling a Datastream's Observations downloads them only when one came in."""
+    return conditional(request, json.dumps(body, ensure_ascii=False, allow_nan=False).encode(),
+                       "application/json", CACHE_CONTROL)
+
+
+async def _answer(request: Request,
+                  work: Callable[[], Awaitable[dict[str, Any]]]) -> Response:
     try:
         body = await work()
     except InfluxError as exc:
         raise influx_unavailable() from exc
-    return Response(json.dumps(body, ensure_ascii=False, allow_nan=False).encode(),
-                    media_type="application/json",
-                    headers={"Cache-Control": CACHE_CONTROL})
+    return _json(request, body)
 
 
 def _url(request: Request) -> str:
@@ -115,20 +122,21 @@ async def service_root(request: Request, settings: SettingsDep) -> Response:
             "serverSettings": {"conformance": CONFORMANCE},
             "licence": licence(settings).model_dump(),
             "attribution": settings.open_data_attribution}
-    return Response(json.dumps(root, ensure_ascii=False).encode(),
-                    media_type="application/json", headers={"Cache-Control": CACHE_CONTROL})
+    return _json(request, root)
 
 
 def _set_route(set_name: str, entity_type: str) -> None:
     async def entity_set(request: Request, registry: RegistryDep, influx: InfluxDep,
                          options: OptionsDep) -> Response:
         view = _view(request, registry, influx)
-        return await _answer(lambda: collection(view, entity_type, options, _url(request)))
+        return await _answer(request,
+                             lambda: collection(view, entity_type, options, _url(request)))
 
     async def one(request: Request, registry: RegistryDep, influx: InfluxDep,
                   options: OptionsDep, key: str = key_path(entity_type)) -> Response:
         view = _view(request, registry, influx)
-        return await _answer(lambda: entity(view, entity_type, entity_key(key), options))
+        return await _answer(request,
+                             lambda: entity(view, entity_type, entity_key(key), options))
 
     router.add_api_route(f"/{set_name}", entity_set, methods=["GET"],
                          name=f"sta_{set_name}", responses=RESPONSES,
@@ -144,9 +152,9 @@ def _navigation_route(set_name: str, entity_type: str, navigation: str) -> None:
     async def related(request: Request, registry: RegistryDep, influx: InfluxDep,
                       options: OptionsDep, key: str = key_path(entity_type)) -> Response:
         view = _view(request, registry, influx)
-        return await _answer(lambda: navigate(view, entity_type, entity_key(key),
-                                              navigation, options=options,
-                                              url=_url(request)))
+        return await _answer(request, lambda: navigate(view, entity_type, entity_key(key),
+                                                       navigation, options=options,
+                                                       url=_url(request)))
 
     router.add_api_route(f"/{set_name}({{key}})/{navigation}", related, methods=["GET"],
                          name=f"sta_{entity_type}_{navigation}", responses=RESPONSES,

@@ -3,17 +3,16 @@ them, for the open-data and SensorThings tests; and the JST days they fall on.""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from floodwatch.alerts.history import flag_line
 from floodwatch.alerts.quality import Flag, FlaggedReading, Reason
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.lineprotocol import format_point
-from floodwatch.core.readings import FieldValue
+from floodwatch.core.readings import JST, FieldValue
 from floodwatch.core.registry import Station, StationRegistry
 from floodwatch.core.settings import Settings
 
-JST = timezone(timedelta(hours=9))
 STEP = timedelta(minutes=10)  # the sample stations' interval_s is 600
 
 

@@ -223,3 +223,46 @@ def test_any_web_page_may_read_open_data_and_its_licence_and_problems(
         assert "access-control-allow-origin" not in keyed.headers
 
     asyncio.run(scenario())
+
+
+def test_a_day_file_revalidates_to_304_until_a_late_reading_changes_it(
+        make_settings: Callable[..., Settings], sample_registry: StationRegistry) -> None:
+    settings = make_settings()
+    gauge = station(sample_registry, "sukagawa")
+    day = jst_today() - timedelta(days=1)
+    url = f"/open-data/v1/stations/sukagawa/readings/{day}"
+    origin = {"Origin": "https://map.municipality.example"}
+
+    async def scenario() -> None:
+        await write(settings, river_day(gauge, day, margin=0)[:10])
+        async with api_client(settings, sample_registry, headers=origin) as client:
+            for suffix in ("csv", "json"):
+                first = await client.get(f"{url}.{suffix}")
+                assert first.status_code == 200, first.text
+                etag = first.headers["etag"]
+                again = await client.get(f"{url}.{suffix}", headers={"If-None-Match": etag})
+                assert again.status_code == 304, suffix
+                assert again.content == b""
+                assert again.headers["etag"] == etag
+                # The same caching and licence as the 200 it refreshes.
+                assert again.headers["cache-control"] == first.headers["cache-control"]
+                assert f'<{LICENCE_URL}>; rel="license"' in again.headers["link"]
+                assert "ETag" in again.headers["access-control-expose-headers"]
+            before = {suffix: (await client.get(f"{url}.{suffix}")).headers["etag"]
+                      for suffix in ("csv", "json")}
+            # A gauge back from a radio outage sends a reading of that day late.
+            await write(settings, [reading(gauge, day_start(day) + 50 * STEP,
+                                           {"level_m": 2.5})])
+            for suffix in ("csv", "json"):
+                changed = await client.get(f"{url}.{suffix}",
+                                           headers={"If-None-Match": before[suffix]})
+                assert changed.status_code == 200, suffix
+                assert changed.headers["etag"] != before[suffix]
+                assert "2.5" in changed.text
+            index = await client.get("/open-data/v1/stations")
+            cached_index = await client.get("/open-data/v1/stations",
+                                            headers={"If-None-Match": index.headers["etag"]})
+        assert cached_index.status_code == 304
+        assert cached_index.headers["cache-control"] == index.headers["cache-control"]
+
+    asyncio.run(scenario())

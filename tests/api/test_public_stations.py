@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from floodwatch.api.public_stations import JST
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.services.servers import MosquittoServer

@@ -198,3 +198,46 @@ def test_merged_observations_page_exactly_when_stations_report_at_one_instant(
                 assert times == sorted(times, reverse=order == "desc")
 
     asyncio.run(scenario())
+
+
+def test_answers_revalidate_to_304_until_an_observation_comes_in(
+        make_settings: Callable[..., Settings], sample_registry: StationRegistry) -> None:
+    settings = make_settings()
+    gauge = sample_registry.get("sukagawa")
+    assert gauge is not None
+    newest = {"$orderby": "phenomenonTime desc", "$top": "1"}
+
+    async def scenario() -> None:
+        await write(settings, [reading(gauge, START, {"level_m": 1.0})])
+        async with api_client(settings, sample_registry, headers={}) as client:
+            root = await client.get(ROOT)
+            cached_root = await client.get(ROOT, headers={"If-None-Match": root.headers["etag"]})
+            first = await client.get(LEVELS, params=newest)
+            etag = first.headers["etag"]
+            cached = await client.get(LEVELS, params=newest, headers={"If-None-Match": etag})
+            await write(settings, [reading(gauge, START + STEP, {"level_m": 1.5})])
+            changed = await client.get(LEVELS, params=newest, headers={"If-None-Match": etag})
+        assert cached_root.status_code == 304
+        assert first.status_code == 200, first.text
+        assert cached.status_code == 304
+        assert cached.content == b""
+        assert cached.headers["etag"] == etag
+        assert cached.headers["cache-control"] == first.headers["cache-control"] == (
+            "public, max-age=30")
+        assert changed.status_code == 200
+        assert changed.headers["etag"] != etag
+        assert changed.json()["value"][0]["result"] == 1.5
+
+    asyncio.run(scenario())
+
+
+def test_before_ingest_created_the_database_observations_are_empty_not_an_outage(
+        make_settings: Callable[..., Settings], sample_registry: StationRegistry) -> None:
+    async def scenario() -> None:
+        async with api_client(make_settings(), sample_registry, headers={}) as client:
+            observations = await ok(client, f"{ROOT}/Observations", **{"$count": "true"})
+            levels = await ok(client, LEVELS)
+        assert observations["value"] == levels["value"] == []
+        assert observations["@iot.count"] == 0
+
+    asyncio.run(scenario())

@@ -10,7 +10,13 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from floodwatch.core.influx import InfluxClient, InfluxRejected, InfluxUnavailable, Table
+from floodwatch.core.influx import (
+    DatabaseNotFound,
+    InfluxClient,
+    InfluxRejected,
+    InfluxUnavailable,
+    Table,
+)
 from tests.support import InfluxQuery
 
 
@@ -60,12 +66,15 @@ def test_an_error_is_an_exception_never_an_empty_table(
         _table(influx, ["river,station=a level_m=1 1"], query)
 
 
-def test_a_missing_database_is_said_so(influx: InfluxQuery) -> None:
-    async def missing() -> Table:
+@pytest.mark.parametrize("method", ["query", "query_table"])
+def test_a_missing_database_is_its_own_exception(influx: InfluxQuery, method: str) -> None:
+    # Callers treat a database ingest has not created yet as empty, and every other
+    # rejection as an outage: they tell them apart by the type, never by the text.
+    async def missing() -> object:
         async with InfluxClient(influx.url, "no_such_database") as client:
-            return await client.query_table('SELECT "level_m" FROM "river"')
+            return await getattr(client, method)('SELECT "level_m" FROM "river"')
 
-    with pytest.raises(InfluxRejected, match="database not found"):
+    with pytest.raises(DatabaseNotFound, match="database not found"):
         asyncio.run(missing())
 
 

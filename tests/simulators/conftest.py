@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import StationRegistry
 from floodwatch.ingest.validate import MessageValidator
 from floodwatch.simulators.messages import Event
 from floodwatch.simulators.scenario import load_scenario
 from floodwatch.simulators.simulation import Simulation
-from floodwatch.simulators.timeline import JST
 
 TYPHOON_START = datetime(2026, 10, 12, 0, 0, tzinfo=JST)
 

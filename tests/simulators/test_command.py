@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import StationRegistry
 from floodwatch.services.process import free_port
 from floodwatch.simulators.faults import parse_fault_option
 from floodwatch.simulators.runner import build_simulation
-from floodwatch.simulators.timeline import JST
 from tests.conftest import SAMPLE_REGISTRY
 from tests.simulators.cli import simulate
 from tests.simulators.conftest import TYPHOON_START

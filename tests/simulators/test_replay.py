@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import StationRegistry
 from floodwatch.ingest.validate import MessageValidator
 from floodwatch.simulators.faults import parse_fault_option
 from floodwatch.simulators.replay import ReplayError, read_recording, replay_events
-from floodwatch.simulators.timeline import JST
 
 RECORDING = """\
 time,station,level_m,rain_mm,water_depth_cm,surface_state

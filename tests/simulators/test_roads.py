@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import StationRegistry
 from floodwatch.simulators.messages import Event
 from floodwatch.simulators.runner import build_simulation
 from floodwatch.simulators.scenario import load_scenario
 from floodwatch.simulators.simulation import Simulation
-from floodwatch.simulators.timeline import JST, local_hour
+from floodwatch.simulators.timeline import local_hour
 from tests.simulators.conftest import TYPHOON_START, payloads
 
 WINTER_START = datetime(2026, 1, 15, 17, 0, tzinfo=JST)
