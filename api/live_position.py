@@ -35,9 +35,9 @@ from collections.abc import Container
 
 PREFIX = "p2."
 # Last-Event-ID is a header, and proxies cap a request's headers near 8 KB: an id longer
-# than this is refused here (fresh start + gap) and the stream logs none longer
-# (docs/api.md: filter by stations to keep ids short; 1,000 stations take ~6 KB).
-TOKEN_MAX_LENGTH = 6_144
+# than this is refused (fresh start + gap). Ids name only the client's filter stations;
+# docs/api.md tells clients of very many stations to filter (1,000 take about 6 KB).
+TOKEN_MAX_LENGTH = 8_192
 _PLAIN_MAX = 200_000
 _PAIR = re.compile(r"^([a-z0-9][a-z0-9-]{0,63}):([0-9]{1,18})$")
 

@@ -28,7 +28,7 @@ def test_an_id_reads_back_as_written(seqs: dict[str, int]) -> None:
 def test_anything_else_is_refused_cleanly(token: str) -> None:
     # Before: the loop caught ValueError and never asserted one was raised.
     for parse in (EventKey.parse, Position.parse):
-        with pytest.raises(ValueError, match="not an event id|cursor|event id"):
+        with pytest.raises(ValueError, match="event id"):
             parse(token)
 
 

@@ -44,7 +44,7 @@ def _seqs(events: list[LiveEvent]) -> list[int]:
     return [event.key.seq for event in events if event.key is not None]
 
 
-async def _replay(settings: Settings, registry: StationRegistry, stored: range,
+async def _replay(settings: Settings, registry: StationRegistry, stored: range, *,
                   buffered: list[LiveEvent], had: int, newest: int) -> tuple[
                       list[int], list[Missing]]:
     async with InfluxClient.from_settings(settings) as influx:
@@ -63,8 +63,8 @@ def test_a_replay_short_of_the_newest_seq_names_the_rest(
 ) -> None:
     """Before: InfluxDB up to 6, the engine's status at 8: 3..6 replayed as complete, and
     live seq 9 then moved the client past 7 and 8 with no word."""
-    seqs, missing = asyncio.run(_replay(make_settings(), sample_registry, range(1, 7), [],
-                                        had=2, newest=8))
+    seqs, missing = asyncio.run(_replay(make_settings(), sample_registry, range(1, 7),
+                                        buffered=[], had=2, newest=8))
     assert seqs == [3, 4, 5, 6]
     assert missing == [Missing(STATION, 7, 8)]
 
@@ -75,7 +75,7 @@ def test_a_hole_in_the_buffer_is_filled_from_influxdb(
     """Before: a buffer of [6, 8] (7 lost on a broker reconnect: the API's session does
     not outlive one) replayed as complete. Now InfluxDB fills the hole."""
     seqs, missing = asyncio.run(_replay(make_settings(), sample_registry, range(1, 9),
-                                        [_live(6), _live(8)], had=5, newest=8))
+                                        buffered=[_live(6), _live(8)], had=5, newest=8))
     assert seqs == [6, 7, 8]
     assert missing == []
 
@@ -84,7 +84,7 @@ def test_a_hole_neither_has_is_named(
     make_settings: Callable[..., Settings], sample_registry: StationRegistry,
 ) -> None:
     seqs, missing = asyncio.run(_replay(make_settings(), sample_registry, range(1, 7),
-                                        [_live(6), _live(8)], had=5, newest=8))
+                                        buffered=[_live(6), _live(8)], had=5, newest=8))
     assert seqs == [6, 8]
     assert missing == [Missing(STATION, 7, 7)]
 

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from floodwatch.api.live_position import Position
 from floodwatch.core.influx import InfluxClient
@@ -225,7 +224,7 @@ def _retain(port: int, status: dict[str, Any]) -> None:
 @pytest.mark.parametrize(("since", "why"), [
     ("nonsense", "not an event id"),
     ("MScxLnN1a2FnYXdh", "not an event id"),
-    ("A" * 7000, "longer than"),
+    ("A" * 9000, "longer than"),
     (Position({"sukagawa": 3}, "elsewhere").token, "another deployment"),
     (Position({"no-such-gauge": 3}, "local").token, "not in the registry"),
 ])
@@ -253,12 +252,15 @@ def test_an_unusable_event_id_starts_afresh_and_says_why(
                     assert gap.type == "gap"
                     assert why in gap.body["reason"]
                     assert gap.body["missing"] == []
-            async with connect(_ws_url(base, f"since={since}"),
+            # (A request line past 8 KB is refused by the WebSocket server itself, 414,
+            # before this API sees it: the long id goes by header, on SSE, only.)
+            ws_since = since if len(since) < 8_000 else "A" * 7_000
+            async with connect(_ws_url(base, f"since={ws_since}"),
                                additional_headers=VIEWER_HEADERS) as ws:
                 assert (await ws_message(ws)).type == "snapshot"
                 gap = await ws_message(ws)
                 assert gap.type == "gap"
-                assert why in gap.body["reason"]
+                assert (why if ws_since == since else "not an event id") in gap.body["reason"]
             # A bad filter is still refused: that the client must fix.
             answer = await http.get("/api/v1/live/sse", params={"kinds": "lake"})
             assert answer.status_code == 422
