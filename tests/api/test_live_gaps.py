@@ -101,7 +101,7 @@ def test_a_live_seq_jump_is_told_not_skipped() -> None:
                         position, Position(), [], position.copy())
         for seq in (6, 9, 10):
             hub.publish(_live(seq))
-        got = []
+        got: list[tuple[str, str, str | None]] = []
         async for message in _messages(joined, cast(InfluxClient, None),
                                        cast(StationRegistry, None), hub.replay_reads,
                                        heartbeat_s=0.05):
