@@ -16,7 +16,7 @@ from floodwatch.api.event_keys import EventKey
 from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
 from floodwatch.api.live_position import Position
 from floodwatch.api.replay_gaps import Missing
-from floodwatch.api.resume import replay_since
+from floodwatch.api.resume import REPLAY_MAX, replay_since
 from floodwatch.api.stream import Joined, _messages
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationRegistry
@@ -145,3 +145,19 @@ def test_an_id_naming_nothing_does_not_replay_the_record(
                 assert live.body["data"]["seq"] == 4
 
     asyncio.run(scenario())
+
+
+def test_more_than_the_replay_max_is_a_gap_at_once_without_reading_influxdb(
+    sample_registry: StationRegistry,
+) -> None:
+    """Before: up to 10,000 events read (the OLDEST, ORDER BY time ASC LIMIT) and the
+    newest left for the live stream to skip. Now the count is known from the seqs: the
+    gap names the whole range, and InfluxDB is not read at all (no client here)."""
+    replay = asyncio.run(replay_since(
+        Position({STATION: 10}), newest=Position({STATION: 10 + REPLAY_MAX + 1}),
+        buffered=[], influx=cast(InfluxClient, None), registry=sample_registry,
+        live_filter=LiveFilter(frozenset({STATION})), reads=asyncio.Semaphore(1),
+        window_days=1))
+    assert replay.events == []
+    assert replay.missing == [Missing(STATION, 11, 10 + REPLAY_MAX + 1)]
+    assert str(REPLAY_MAX) in replay.reason
