@@ -122,7 +122,8 @@ def _join(live: LiveCache, live_filter: LiveFilter, since: Position | None,
     buffered = [] if since is None else live.hub.replay.copy()
     # A fresh client has what the API has had (the snapshot shows the state it led to);
     # a resumed one has what it says until the replay moves it on.
-    position = newest.copy() if since is None else since.only(live_filter.stations)
+    # (A fresh client's ``newest`` is never read: no replay. Its position is that copy.)
+    position = newest if since is None else since.only(live_filter.stations)
     snapshot: dict[str, Any] = {"type": "snapshot", "events": live.snapshot(live_filter),
                                 "id": position.token}
     sent = Position() if since is None else position.copy()
