@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from floodwatch.api.alert_pages import read_page
 from floodwatch.api.alert_store import delivery_states, event_payloads, quoted
 from floodwatch.api.deps import InfluxDep, LiveDep, RegistryDep, SettingsDep
-from floodwatch.api.event_keys import TOKEN_MAX_LENGTH, parse_token
+from floodwatch.api.event_keys import TOKEN_MAX_LENGTH, parse_query_cursor, query_cursor
 from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
 from floodwatch.api.time_params import QueryTime, time_window
 from floodwatch.core.registry import STATION_ID_PATTERN
@@ -110,10 +110,13 @@ async def history(
         if station not in registry:
             raise unknown_station(station)
         where += f' AND "station" = {quoted(station)}'
-    after = None if cursor is None else parse_token(cursor, "cursor")
+    # The query as asked (end absent: "now", moving between pages, which the cursor's
+    # position makes harmless): a cursor pages only the query that gave it out.
+    query = f"{station}|{start and start.isoformat()}|{end and end.isoformat()}"
+    after = None if cursor is None else parse_query_cursor(cursor, query, "cursor")
     page = await read_page(influx, where, after=after, limit=limit, newest_first=True)
     return AlertEvents(events=[keyed.event for keyed in page.events],
-                       next=page.events[-1].key.token if page.more else None)
+                       next=query_cursor(page.events[-1].key, query) if page.more else None)
 
 
 @router.get("/{station_id}/{number}",

@@ -7,7 +7,9 @@ drops the rows at its last timestamp and reads that instant again whole, then ev
 is sorted by its EventKey and compared with the position asked for: nothing is skipped
 and nothing is read twice, whatever the page size.
 
-Used by the alert history's cursor and by the live feed's resume from InfluxDB.
+Used by the alert history's cursor. (The live feed's resume reads InfluxDB by station
+and seq instead, api.resume: a client's position is per station, not a point in this
+order.)
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +36,7 @@ from floodwatch.api.problems import ProblemError
 
 _PLAIN = re.compile(r"^(?P<time>[0-9]{1,19})\.(?P<seq>[0-9]{1,18})\."
                     r"(?P<station>[a-z0-9][a-z0-9-]{0,63})$")
-TOKEN_MAX_LENGTH = 200
+TOKEN_MAX_LENGTH = 220
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -90,6 +92,33 @@ class EventKey:
             seconds = since.days * 86_400 + since.seconds
             time_ns = seconds * 1_000_000_000 + when.microsecond * 1000 + seq
         return cls(time_ns, station, seq)
+
+
+def query_cursor(key: EventKey, query: str) -> str:
+    """The history's cursor: ``key`` and a digest of the query it pages (station, start,
+    end), so a cursor reused with another query is refused instead of silently paging
+    a different record from a place in this one."""
+    return f"{key.token}.{_digest(query)}"
+
+
+def parse_query_cursor(token: str, query: str, name: str) -> EventKey:
+    """The key of a cursor ``query_cursor`` gave out for ``query``, or a 422 problem."""
+    key_token, dot, digest = token.rpartition(".")
+    if not dot:
+        raise ProblemError(422, "bad-cursor", "Bad event id or cursor",
+                           f"{name}: not a cursor this API gave out")
+    key = parse_token(key_token, name)
+    if not hmac.compare_digest(digest, _digest(query)):
+        raise ProblemError(422, "bad-cursor", "Bad event id or cursor",
+                           f"{name}: given out for another query (station, start or end "
+                           "differ): ask again with the same ones, or without a cursor")
+    return key
+
+
+def _digest(query: str) -> str:
+    # Not a secret (the query is the client's own); a short hash tells queries apart.
+    digest = hashlib.sha256(query.encode()).digest()[:9]
+    return base64.urlsafe_b64encode(digest).decode()
 
 
 def parse_token(token: str, name: str) -> EventKey:

@@ -24,6 +24,10 @@ LIVE_DROPPED = Counter("floodwatch_api_live_dropped_total",
 
 EventType = Literal["reading", "alert", "status"]
 SLOW_REASON = "slow consumer: the client did not keep up with the feed"
+# A restart mid-typhoon has every client come back at once: so many resumes read
+# InfluxDB at a time per API process (api.resume); the others wait their turn, their
+# live events queueing meanwhile (up to FLOODWATCH_API_LIVE_QUEUE).
+REPLAY_READS_AT_ONCE = 4
 
 
 def encode(message: dict[str, Any]) -> str:
@@ -110,13 +114,14 @@ class ClientDropped(Exception):
 
 
 class LiveHub:
-    def __init__(self, queue_size: int, replay_size: int) -> None:
+    def __init__(self, queue_size: int, replay_size: int, deployment: str = "") -> None:
         self._queue_size = queue_size
         self._clients: set[LiveClient] = set()
         self.replay = ReplayBuffer(replay_size)
         # The newest seq of each station this API has had, from its alert events and the
         # engine's status (published after them): where a new client starts.
-        self.position = Position()
+        self.position = Position(deployment=deployment)
+        self.replay_reads = asyncio.Semaphore(REPLAY_READS_AT_ONCE)
 
     def join(self, live_filter: LiveFilter) -> LiveClient:
         client = LiveClient(live_filter, asyncio.Queue(self._queue_size))

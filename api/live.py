@@ -54,7 +54,8 @@ class LiveCache:
             keepalive_s=settings.mqtt_keepalive_s,
         )
         return cls(subscription, LiveHub(settings.api_live_queue,
-                                         settings.api_live_replay_buffer))
+                                         settings.api_live_replay_buffer,
+                                         settings.deployment_id))
 
     @property
     def subscribed(self) -> bool:

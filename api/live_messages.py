@@ -70,9 +70,21 @@ class DroppedMessage(_Message):
     reason: str = Field(description="Why the server closes the connection next.")
 
 
+class MissingRange(_Message):
+    station: str
+    from_seq: int = Field(ge=1, description="The first alert event seq missing.")
+    to_seq: int | None = Field(ge=1, description="The last seq missing, inclusive; null: "
+                               "any after from_seq too (a replay cut off by its bound).")
+
+
 class GapMessage(_Message):
     type: Literal["gap"]
-    reason: str = Field(description="Events before the replayed ones may be missing.")
+    reason: str = Field(description="Why alert events are missing (before the replayed "
+                        "ones, or skipped on the live stream), and what to do.")
+    missing: list[MissingRange] = Field(description=(
+        "The alert events (station, seq range) this client will not be sent: read them "
+        "from /api/v1/alerts/history?station=... . Empty when they cannot be named (an "
+        "id that could not be used: the client started afresh)."))
 
 
 class ErrorMessage(_Message):

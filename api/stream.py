@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
@@ -29,8 +29,9 @@ from floodwatch.api.deps import InfluxDep, LiveDep, LiveReader, RegistryDep, Set
 from floodwatch.api.hub import ClientDropped, LiveClient, LiveEvent, LiveFilter, encode
 from floodwatch.api.live import LiveCache
 from floodwatch.api.live_messages import EventStreamResponse, LiveMessage, document_websocket
-from floodwatch.api.live_position import TOKEN_MAX_LENGTH, Position
+from floodwatch.api.live_position import Position
 from floodwatch.api.problems import ProblemError, problem_responses
+from floodwatch.api.replay_gaps import Missing, gap_message
 from floodwatch.api.resume import replay_since
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationKind, StationRegistry
@@ -39,8 +40,6 @@ router = APIRouter(prefix="/api/v1/live", tags=["live"])
 document_websocket(router)
 
 HEARTBEAT = encode({"type": "heartbeat"})
-GAP_REASON = ("the alert events before these could not all be replayed: read "
-              "/api/v1/alerts/history for the missing ones")
 
 StationsQuery = Annotated[str | None, Query(
     description="Comma-separated station ids; all stations when absent.",
@@ -73,9 +72,10 @@ def parse_filter(registry: StationRegistry, stations: str | None, kinds: str | N
 SinceQuery = Annotated[str | None, Query(
     description="The last event id received: the alert events after it are replayed "
     "first. (SSE: the Last-Event-ID header, which EventSource sends, takes precedence.)",
-    max_length=TOKEN_MAX_LENGTH)]
-# No max_length on the WebSocket: FastAPI would refuse the handshake with a bare 403;
-# Position.parse refuses an overlong id itself, with the problem sent as a message.
+)]
+# No max_length on ids (here, the WebSocket's and Last-Event-ID): FastAPI would answer
+# 422 (a bare 403 on the WebSocket); Position.parse refuses an overlong id itself and
+# the client starts afresh, told by a gap message.
 WsSinceQuery = Annotated[str | None, Query(
     description="The last event id received: the alert events after it are replayed "
     "first.")]
@@ -91,44 +91,78 @@ class Joined:
     # client's starts at the engine's status seqs, and an event must never be held back
     # on the strength of a status alone.
     sent: Position
-    # The replay buffer and the API's position as they were when the client joined.
+    # Resuming only (empty otherwise, and dropped after the replay: a joined client
+    # holds no copy of the ring): the replay buffer and the API's position at the join.
     buffered: list[LiveEvent]
     newest: Position
+    # Why the id given could not be used (the client starts afresh and is told), or None.
+    unusable: str | None = None
+    resumed: bool = False  # an id to resume from was given (and usable)
+    # (station, first, last) ranges a gap message has named: a step over one of them is
+    # expected, not a new hole.
+    told: set[tuple[str, int, int]] = field(default_factory=set)
 
 
-def _join(live: LiveCache, live_filter: LiveFilter, since: Position | None) -> Joined:
+def _join(live: LiveCache, live_filter: LiveFilter, since: Position | None,
+          unusable: str | None = None) -> Joined:
     # Join, copy the replay buffer and snapshot with no await between: every bus event
     # is then either in the copy or in the client's queue (or both: sent once).
     client = live.hub.join(live_filter)
     # The hub's token first, so its copies share it and, advancing in step with the hub,
     # find their next tokens in the cache the hub fills (api.live_position).
     _ = live.hub.position.token
-    buffered, newest = live.hub.replay.copy(), live.hub.position.copy()
+    if since is not None and not since.seqs:
+        # An id naming no events (given before this API knew any status): replaying
+        # from it would send the whole record. Start afresh, and say so if there was
+        # anything to miss.
+        since = None
+        if live.hub.position.only(live_filter.stations).seqs:
+            unusable = "the event id named no alert events"
+    newest = live.hub.position.only(live_filter.stations)
+    buffered = [] if since is None else live.hub.replay.copy()
     # A fresh client has what the API has had (the snapshot shows the state it led to);
     # a resumed one has what it says until the replay moves it on.
-    position = newest.copy() if since is None else since
+    # (A fresh client's ``newest`` is never read: no replay. Its position is that copy.)
+    position = newest if since is None else since.only(live_filter.stations)
     snapshot: dict[str, Any] = {"type": "snapshot", "events": live.snapshot(live_filter),
                                 "id": position.token}
-    sent = Position() if since is None else since.copy()
-    return Joined(client, snapshot, position, sent, buffered, newest)
+    sent = Position() if since is None else position.copy()
+    return Joined(client, snapshot, position, sent, buffered, newest, unusable,
+                  resumed=since is not None)
 
 
-async def _messages(joined: Joined, resumed: bool, influx: InfluxClient,
-                    registry: StationRegistry,
-                    heartbeat_s: float) -> AsyncIterator[tuple[str, str, str | None]]:
+Message = tuple[str, str, str | None]
+
+
+async def _messages(joined: Joined, influx: InfluxClient, registry: StationRegistry,
+                    reads: asyncio.Semaphore, *, heartbeat_s: float,
+                    window_days: int = 92) -> AsyncIterator[Message]:
     """(type, JSON text, id) of each message for one client. A bus event is encoded once
     (LiveEvent.text) however many clients it goes to; only the id is the client's."""
     client = joined.client
     yield "snapshot", encode(joined.snapshot), joined.position.token
-    if resumed:
+    if joined.unusable is not None:
+        yield "gap", encode(gap_message(
+            f"{joined.unusable}; started afresh, alert events since the last connection "
+            "may be missing", [])), None
+    if joined.resumed:
         replay = await replay_since(joined.sent.copy(), newest=joined.newest,
                                     buffered=joined.buffered, influx=influx,
-                                    registry=registry, live_filter=client.filter)
+                                    registry=registry, live_filter=client.filter,
+                                    reads=reads, window_days=window_days)
+        joined.buffered.clear()  # the replay has what it needs: release the copy
+        if replay.missing:  # first, so the client knows before it moves past them
+            yield "gap", encode(gap_message(replay.reason, replay.missing)), None
+            joined.told.update((m.station, m.first, m.last) for m in replay.missing
+                               if m.last is not None)
         for missed in replay.events:
-            if (sent := _sent(missed, joined)) is not None:
-                yield sent
-        if not replay.complete:
-            yield "gap", encode({"type": "gap", "reason": GAP_REASON}), None
+            for message in _sent(missed, joined):
+                yield message
+        # Named at the end of a station's replay: the id moves past them (told).
+        for m in replay.missing:
+            if m.last is not None:
+                joined.sent.advance(m.station, m.last)
+                joined.position.advance(m.station, m.last)
     while True:
         try:
             event = await client.next(heartbeat_s)
@@ -137,31 +171,46 @@ async def _messages(joined: Joined, resumed: bool, influx: InfluxClient,
             return
         if event is None:
             yield "heartbeat", HEARTBEAT, None
-        elif (sent := _sent(event, joined)) is not None:
-            yield sent
+        else:
+            for message in _sent(event, joined):
+                yield message
 
 
-def _sent(event: LiveEvent, joined: Joined) -> tuple[str, str, str | None] | None:
-    """The message for ``event``, None when the client has it (the seam between replay
-    and live, or the engine re-sending after a restart)."""
+def _sent(event: LiveEvent, joined: Joined) -> list[Message]:
+    """The messages for ``event``: none when the client has it (the seam between replay
+    and live, or the engine re-sending after a restart), a gap first when it skips seqs
+    the client was not told of (a broker reconnect lost events on the way here)."""
     if event.key is None:  # not an alert event (or one without a seq): no id
-        return event.type, event.text, None
-    if not joined.sent.advance(event.station, event.key.seq):
-        return None
-    joined.position.advance(event.station, event.key.seq)
+        return [(event.type, event.text, None)]
+    station, seq = event.station, event.key.seq
+    if not joined.sent.advance(station, seq):
+        return []
+    # One compare per event on the hot path; a station the id does not know (a fresh
+    # client before the engine's status came) has nothing to compare with.
+    had = joined.position.seqs.get(station, seq - 1)
+    messages: list[Message] = []
+    if seq > had + 1 and (station, had + 1, seq - 1) not in joined.told:
+        messages.append(("gap", encode(gap_message(
+            "alert events did not reach this API (a broker reconnect)",
+            [Missing(station, had + 1, seq - 1)])), None))
+    joined.position.advance(station, seq)
     token = joined.position.token
-    return event.type, event.text_with_id(token), token
+    messages.append((event.type, event.text_with_id(token), token))
+    return messages
 
 
-def _since(value: str | None, name: str) -> Position | None:
+def _since(value: str | None, name: str, deployment: str,
+           registry: StationRegistry) -> tuple[Position | None, str | None]:
+    """The position an id names, or None and why it cannot be used. A bad id is not a
+    4xx: EventSource gives up for good on one, and a WebSocket app would retry the same
+    id forever; the client starts afresh and a gap message says why."""
     # EventSource sends an empty Last-Event-ID when it has none: not an error.
     if not value:
-        return None
+        return None, None
     try:
-        return Position.parse(value)
-    except ValueError:
-        raise ProblemError(422, "bad-event-id", "Bad event id",
-                           f"{name}: not an event id this API gave out") from None
+        return Position.parse(value, deployment, registry), None
+    except ValueError as exc:
+        return None, f"{name}: {exc}"
 
 
 @router.websocket("/ws")
@@ -175,19 +224,20 @@ async def live_ws(websocket: WebSocket, *, settings: SettingsDep, registry: Regi
         authorize(websocket, keys, Role.VIEWER, public=settings.api_public_read,
                   allow_query=True)
         live_filter = parse_filter(registry, stations, kinds, alerts_only)
-        since_position = _since(since, "since")
     except ProblemError as exc:
         # Accepted first so the client sees why: a refused handshake is a bare 403.
         # 1008 is "policy violation"; the problem document goes along as a message.
         await websocket.send_json({"type": "error", "problem": exc.problem.model_dump()})
         await websocket.close(code=1008, reason=exc.problem.title)
         return
-    joined = _join(live, live_filter, since_position)
+    since_position, unusable = _since(since, "since", settings.deployment_id, registry)
+    joined = _join(live, live_filter, since_position, unusable)
     client = joined.client
     # A client that goes away is only noticed by reading: watch for it alongside the
     # sender, which may otherwise sit in a heartbeat wait for a long time.
     sender = asyncio.create_task(_send(websocket, _messages(
-        joined, since_position is not None, influx, registry, settings.api_heartbeat_s)))
+        joined, influx, registry, live.hub.replay_reads,
+        heartbeat_s=settings.api_heartbeat_s, window_days=settings.api_live_replay_days)))
     watcher = asyncio.create_task(_until_disconnect(websocket))
     try:
         await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -231,20 +281,22 @@ async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: Regi
                    stations: StationsQuery = None, kinds: KindsQuery = None,
                    alerts_only: AlertsOnlyQuery = False, since: SinceQuery = None,
                    last_event_id: Annotated[str | None, Header(
-                       alias="Last-Event-ID", max_length=TOKEN_MAX_LENGTH,
+                       alias="Last-Event-ID",
                        description="Sent by EventSource when it reconnects.")] = None,
                    ) -> EventStreamResponse:
     live_filter = parse_filter(registry, stations, kinds, alerts_only)
     # EventSource reconnects to the same URL: its Last-Event-ID is newer than since=.
-    since_position = (_since(last_event_id, "Last-Event-ID") if last_event_id
-                      else _since(since, "since"))
-    joined = _join(live, live_filter, since_position)
+    since_position, unusable = (
+        _since(last_event_id, "Last-Event-ID", settings.deployment_id, registry)
+        if last_event_id else _since(since, "since", settings.deployment_id, registry))
+    joined = _join(live, live_filter, since_position, unusable)
 
     async def body() -> AsyncIterator[bytes]:
         try:
             async for kind, text, event_id in _messages(
-                    joined, since_position is not None, influx, registry,
-                    settings.api_heartbeat_s):
+                    joined, influx, registry, live.hub.replay_reads,
+                    heartbeat_s=settings.api_heartbeat_s,
+                    window_days=settings.api_live_replay_days):
                 id_line = "" if event_id is None else f"id: {event_id}\n"
                 yield f"{id_line}event: {kind}\ndata: {text}\n\n".encode()
         finally:

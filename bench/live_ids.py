@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import cast
 
+from floodwatch.api.event_keys import EventKey
+from floodwatch.api.hub import LiveClient, LiveEvent
 from floodwatch.api.live_position import Position
+from floodwatch.api.stream import Joined, _sent
 
 
 def _per_event_ms(stations: int, clients: int, events: int = 20) -> tuple[float, float, int]:
@@ -37,15 +41,36 @@ def _per_event_ms(stations: int, clients: int, events: int = 20) -> tuple[float,
     return fresh_us, per_event_ms, len(token)
 
 
+def _sent_per_event_ms(stations: int, clients: int, events: int = 20) -> float:
+    """One alert event through the stream's per-client step (api.stream._sent: the
+    duplicate check, the one-compare seq-jump check, the id), for every client."""
+    seqs = {f"station-{index:03d}": 100 + index for index in range(stations)}
+    hub = Position(seqs)
+    _ = hub.token
+    joined = [Joined(cast(LiveClient, None), {}, hub.copy(), hub.copy(), [], Position())
+              for _ in range(clients)]
+    started = time.perf_counter()
+    for seq in range(102, 102 + events):
+        key = EventKey(seq, "station-001", seq)
+        event = LiveEvent("alert", "station-001", "river", {"seq": seq}, key)
+        hub.advance("station-001", seq)
+        for one in joined:
+            _sent(event, one)
+    return (time.perf_counter() - started) / events * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=2000)
     args = parser.parse_args()
     print(f"{'stations':>8} {'id chars':>8} {'one token':>10} "
-          f"{'one alert event, ' + str(args.clients) + ' clients':>28}")
+          f"{'one alert event, ' + str(args.clients) + ' clients':>28} "
+          f"{'same via stream._sent':>22}")
     for stations in (14, 300):
         fresh_us, per_event_ms, chars = _per_event_ms(stations, args.clients)
-        print(f"{stations:>8} {chars:>8} {fresh_us:>8.0f} us {per_event_ms:>25.2f} ms")
+        sent_ms = _sent_per_event_ms(stations, args.clients)
+        print(f"{stations:>8} {chars:>8} {fresh_us:>8.0f} us {per_event_ms:>25.2f} ms "
+              f"{sent_ms:>19.2f} ms")
 
 
 if __name__ == "__main__":

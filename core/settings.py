@@ -209,6 +209,13 @@ class Settings(BaseSettings):
         description="Alert events each API process keeps in memory for live clients that "
         "reconnect with their last event id; older ones are replayed from InfluxDB.",
     )
+    api_live_replay_days: int = Field(
+        default=92, ge=1, le=36_600,
+        description="How far back (by event time) a reconnecting live client's missed "
+        "alert events are read from InfluxDB; older ones are named in a `gap` message "
+        "for /api/v1/alerts/history. A season, so a drill replaying last season's "
+        "typhoon still resumes.",
+    )
     api_heartbeat_s: float = Field(
         default=15.0, gt=0, le=300,
         description="Live-feed heartbeat interval when no event is sent.",

@@ -101,6 +101,15 @@ def test_history_pages_by_cursor_without_losing_events_that_share_a_timestamp(
             assert [e["event_id"] for e in first["events"] + rest["events"]] == [
                 e for e in expected if e.startswith("sukagawa/")]
             assert rest["next"] is None
+            # Before: a cursor was a bare place in the record, taken by any query: with
+            # another station it silently paged that station from a foreign place.
+            for other in ({"station": "akutsu"}, {},
+                          {"station": "sukagawa", "start": base.isoformat()}):
+                answer = await client.get("/api/v1/alerts/history",
+                                          params={**other, "cursor": first["next"]})
+                assert answer.status_code == 422, (other, answer.text)
+                assert answer.json()["type"].endswith("/bad-cursor")
+                assert "another query" in answer.json()["detail"]
 
     asyncio.run(scenario())
 

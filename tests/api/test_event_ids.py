@@ -26,11 +26,17 @@ def test_an_id_reads_back_as_written(seqs: dict[str, int]) -> None:
 
 @given(st.text(max_size=300))
 def test_anything_else_is_refused_cleanly(token: str) -> None:
+    # Before: the loop caught ValueError and never asserted one was raised.
     for parse in (EventKey.parse, Position.parse):
-        try:
+        with pytest.raises(ValueError, match="event id"):
             parse(token)
-        except ValueError:
-            continue
+
+
+@given(st.dictionaries(STATION, st.integers(1, 10**18 - 1), min_size=1, max_size=5))
+def test_an_id_of_another_deployment_is_refused(seqs: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="another deployment"):
+        Position.parse(Position(seqs, "prefecture-a").token, "prefecture-b")
+    assert Position.parse(Position(seqs, "prefecture-a").token, "prefecture-a").seqs == seqs
 
 
 def test_the_record_order_is_time_then_station_then_seq() -> None:

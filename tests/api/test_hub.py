@@ -85,12 +85,12 @@ def test_a_position_survives_its_token_and_refuses_forgeries() -> None:
     other.advance("b", 3)
     assert Position.parse(other.token).seqs == {"a": 5, "b": 3}
     bomb = base64.urlsafe_b64encode(zlib.compress(b"a:1," * 1_000_000)).decode()
-    forged = ["", "p1.", "p1.!!!!", "nonsense", "p1." + bomb[:8000], "p1." + bomb,
-              "p1." + base64.urlsafe_b64encode(zlib.compress(b"x' OR 1=1:1")).decode(),
-              "p1." + base64.urlsafe_b64encode(zlib.compress(b"a:1,a:2")).decode(),
-              "p1." + base64.urlsafe_b64encode(b"a:1").decode()]
+    forged = ["", "p2..", "p2..!!!!", "nonsense", "p2.." + bomb[:8000], "p2.." + bomb,
+              "p2.." + base64.urlsafe_b64encode(zlib.compress(b"x' OR 1=1:1")).decode(),
+              "p2.." + base64.urlsafe_b64encode(zlib.compress(b"a:1,a:2")).decode(),
+              "p2.." + base64.urlsafe_b64encode(b"a:1").decode()]
     for token in forged:
-        with pytest.raises(ValueError, match="not an event id"):
+        with pytest.raises(ValueError, match="event id"):
             Position.parse(token)
 
 

@@ -65,8 +65,8 @@ async def _dropped_message() -> dict[str, Any]:
         hub.publish(LiveEvent("status", station, "river", {}))
     joined = Joined(client, {"type": "snapshot", "events": [], "id": Position().token},
                     Position(), Position(), [], Position())
-    messages = _messages(joined, False, cast(InfluxClient, None),
-                         cast(StationRegistry, None), heartbeat_s=1.0)
+    messages = _messages(joined, cast(InfluxClient, None), cast(StationRegistry, None),
+                         hub.replay_reads, heartbeat_s=1.0)
     types_and_texts = [(kind, text) async for kind, text, _ in messages]
     assert [kind for kind, _ in types_and_texts] == ["snapshot", "dropped"]
     dropped: dict[str, Any] = json.loads(types_and_texts[-1][1])
@@ -108,7 +108,8 @@ def test_every_message_the_feed_sends_validates(
                                    additional_headers=VIEWER_HEADERS) as ws:
                     while "gap" not in {m["type"] for m in sent}:
                         sent.append(json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT_S)))
-                async with connect(f"{url}?since=nonsense",
+                # A bad filter is still an error (a bad id is not: a fresh start + gap).
+                async with connect(f"{url}?kinds=lake",
                                    additional_headers=VIEWER_HEADERS) as ws:
                     sent.append(json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT_S)))
                 async with http.stream("GET", "/api/v1/live/sse") as response:
