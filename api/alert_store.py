@@ -17,7 +17,7 @@ from typing import Any
 
 from floodwatch.api.problems import influx_unavailable
 from floodwatch.api.store import ns_to_datetime
-from floodwatch.core.influx import InfluxClient, InfluxError, Row, as_float
+from floodwatch.core.influx import DatabaseNotFound, InfluxClient, InfluxError, Row, as_float
 
 EVENTS = "alert_event"
 DELIVERIES = "alert_delivery"
@@ -26,9 +26,9 @@ DELIVERIES = "alert_delivery"
 async def query_rows(influx: InfluxClient, query: str) -> list[Row]:
     try:
         return await influx.query(query)
+    except DatabaseNotFound:
+        return []  # nothing written yet: no events, not an outage
     except InfluxError as exc:
-        if "database not found" in str(exc):
-            return []
         raise influx_unavailable() from exc
 
 
