@@ -1,7 +1,8 @@
 # One image for every floodwatch stage: `floodwatch ingest | alerts | notify | api`.
 
-# The dashboard's two libraries (Leaflet, uPlot), exactly as dashboard/package-lock.json
-# pins them; the app serves them itself, so nothing is fetched from a CDN at run time.
+# The browser libraries the API serves (Leaflet and uPlot for the dashboard, Swagger UI
+# and ReDoc for /docs and /redoc), exactly as dashboard/package-lock.json pins them; the
+# app serves them itself, so nothing is fetched from a CDN at run time.
 FROM node:20-slim AS dashboard
 WORKDIR /dashboard
 COPY dashboard/package.json dashboard/package-lock.json ./

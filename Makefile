@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The dashboard's Leaflet and uPlot from the npm registry, exactly as package-lock.json
-# pins them; the API serves them from dashboard/node_modules (no CDN at run time).
+# The dashboard's Leaflet and uPlot, and Swagger UI and ReDoc for the API docs, from the
+# npm registry, exactly as package-lock.json pins them; the API serves them from
+# dashboard/node_modules (no CDN at run time).
 DASHBOARD_STAMP := dashboard/node_modules/.package-lock.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 DEBIAN_BROWSER := chromium fonts-ipafont-gothic
