@@ -27,8 +27,6 @@ InfluxDB is down they wait there and the engine carries on.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from floodwatch.alerts import metrics
 from floodwatch.alerts.labels import Labels
 from floodwatch.alerts.model import Event, NoDataEvent
@@ -37,7 +35,7 @@ from floodwatch.alerts.render import shown_level
 from floodwatch.alerts.store import AlertStore
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.line_queue import QueuedLineWriter
-from floodwatch.core.lineprotocol import format_point
+from floodwatch.core.lineprotocol import event_time_ns, format_point
 from floodwatch.core.registry import Station
 
 MEASUREMENT = "alert_event"
@@ -78,7 +76,7 @@ def no_data_history_line(event: NoDataEvent, payload: bytes) -> str:
         NO_DATA_MEASUREMENT, {"scope": event.scope, "transition": event.transition.value},
         {"event_id": event.event_id, "alert_id": event.alert_id, "silent": event.silent,
          "total": event.total, "payload": one_line_json(payload)},
-        _time_ns(event.at, event.seq))
+        event_time_ns(event.at, event.seq))
 
 
 def flag_line(flagged: FlaggedReading, station: Station) -> str:
@@ -88,7 +86,7 @@ def flag_line(flagged: FlaggedReading, station: Station) -> str:
     fields: dict[str, float | str | int] = {"value": flag.value, "alert_id": flagged.alert_id}
     if flagged.event_id is not None:
         fields["event_id"] = flagged.event_id
-    return format_point(FLAG_MEASUREMENT, tags, fields, _time_ns(flagged.at, 0))
+    return format_point(FLAG_MEASUREMENT, tags, fields, event_time_ns(flagged.at, 0))
 
 
 # Line protocol refuses C0 control characters, and a record must never be lost for one
@@ -116,11 +114,7 @@ def one_line_xml(document: bytes) -> str:
 
 
 def _event_ns(event: Event) -> int:
-    return _time_ns(event.at, event.seq)
-
-
-def _time_ns(at: datetime, seq: int) -> int:
-    return int(at.timestamp()) * 1_000_000_000 + at.microsecond * 1000 + seq
+    return event_time_ns(event.at, event.seq)
 
 
 class HistoryQueue:

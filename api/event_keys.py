@@ -29,15 +29,15 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from floodwatch.api.problems import ProblemError
+from floodwatch.core.lineprotocol import event_time_ns
 
 _PLAIN = re.compile(r"^(?P<time>[0-9]{1,19})\.(?P<seq>[0-9]{1,18})\."
                     r"(?P<station>[a-z0-9][a-z0-9-]{0,63})$")
 TOKEN_MAX_LENGTH = 220
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -86,11 +86,8 @@ class EventKey:
                 return None
             if when.tzinfo is None:
                 return None
-            # The same arithmetic as alerts.history's point time (whole seconds, then
-            # microseconds, then seq), so the key read from the bus equals the stored one.
-            since = when - EPOCH  # integer arithmetic: a float timestamp could round
-            seconds = since.days * 86_400 + since.seconds
-            time_ns = seconds * 1_000_000_000 + when.microsecond * 1000 + seq
+            # The stored point's time, so the key read from the bus equals the stored one.
+            time_ns = event_time_ns(when, seq)
         return cls(time_ns, station, seq)
 
 

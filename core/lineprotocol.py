@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from floodwatch.core.readings import FieldValue, Reading
 from floodwatch.core.registry import StationRegistry
@@ -119,3 +120,17 @@ class PointFormatter:
         if not fields:
             raise LineProtocolError("a point needs at least one field")
         return f"{self._prefixes[reading.station]} {','.join(fields)} {reading.ts_ns}"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def event_time_ns(at: datetime, seq: int) -> int:
+    """The time of an alert engine's point (``alert_event``, ``reading_flag``): its
+    ``at`` to the microsecond plus ``seq`` nanoseconds, so two events of one station at
+    the same instant stay two points. Written by alerts.history and recomputed by the
+    API's event keys from the published event: one definition keeps them equal.
+    Integer arithmetic: a float timestamp could round across a second."""
+    since = at - _EPOCH
+    seconds = since.days * 86_400 + since.seconds
+    return seconds * 1_000_000_000 + at.microsecond * 1000 + seq

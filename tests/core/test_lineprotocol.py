@@ -17,6 +17,7 @@ from floodwatch.core.lineprotocol import (
     PointFormatter,
     escape_key,
     escape_measurement,
+    event_time_ns,
     format_field_value,
     format_point,
 )
@@ -140,3 +141,15 @@ def test_del_and_c1_in_a_string_field_are_written_as_they_are(influx: InfluxQuer
 
     asyncio.run(write())
     assert [row["note"] for row in influx.rows('SELECT "note" FROM "m"')] == [text, "next"]
+
+
+@given(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2262, 1, 1),
+                    timezones=st.just(UTC)),
+       st.integers(min_value=0, max_value=999))
+def test_an_event_point_time_is_its_instant_plus_seq_nanoseconds(at: datetime,
+                                                                 seq: int) -> None:
+    """The form points were stored in before the time was shared (a float timestamp):
+    the API's event keys must find those points too."""
+    assert event_time_ns(at, seq) == (int(at.timestamp()) * 1_000_000_000
+                                      + at.microsecond * 1000 + seq)
+    assert event_time_ns(at, seq + 1) == event_time_ns(at, seq) + 1
