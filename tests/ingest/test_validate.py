@@ -132,8 +132,8 @@ REJECTIONS = [
     ("sensors/river/fushiguro", b'[{"n": "level", "u": "m", "v": 1}]', Reason.INVALID_SENML),
     ("sensors/river/fushiguro", b'[{"bn": "motomiya:", "n": "level", "u": "m", "v": 1}]',
      Reason.INVALID_SENML),
-    ("sensors/river/fushiguro", b'[{"bn": "fushiguro:", "n": "level", "u": "cm", "v": 1}]',
-     Reason.INVALID_SENML),
+    ("sensors/river/fushiguro", b'[{"bn": "fushiguro:", "n": "level", "u": "ft", "v": 1}]',
+     Reason.UNSUPPORTED_UNIT),
     ("sensors/river/fushiguro", b'[{"bn": "fushiguro:", "n": "depth", "u": "m", "v": 1}]',
      Reason.INVALID_SENML),
     ("sensors/river/fushiguro", b"[]", Reason.INVALID_SENML),
@@ -142,6 +142,11 @@ REJECTIONS = [
     ("sensors/river/fushiguro", b'[{"bn": "fushiguro:", "n": "level", "v": "x"}]',
      Reason.INVALID_FIELD),
     ("sensors/river/fushiguro", b"[1, 2]", Reason.NOT_AN_OBJECT),
+    ("sensors/river/fushiguro", b'[{"bver": 11, "bn": "fushiguro:", "n": "level", "v": 1}]',
+     Reason.UNSUPPORTED_SENML_VERSION),
+    ("sensors/river/fushiguro", b'[{"bn": "fushiguro:", "n": "level", "v": 1, "vs": "1"}]',
+     Reason.SENML_VALUE_COUNT),
+    ("sensors/river/fushiguro", b"\x81\xa1\x00", Reason.INVALID_CBOR),
 ]
 
 
