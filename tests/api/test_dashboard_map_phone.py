@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 import uuid
@@ -37,6 +38,9 @@ TILES_URL = f"https://{TILES_HOST}/{{z}}/{{x}}/{{y}}.png"
 # at the opening zoom); akutsu is at caution; everything else is calm and current.
 LEVELS = {"sukagawa": 6.55, "akutsu": 4.10, "fushiguro": 3.20}
 WORST = "sukagawa"
+# `make screenshot` sets this to docs/ (dashboard-map-offline.png, dashboard-phone.png);
+# otherwise pictures go to the test's own folder: a test never rewrites a tracked file.
+SCREENSHOT_DIR_ENV = "FLOODWATCH_TEST_SCREENSHOT_DIR"
 # Two readings a minute apart: the engine confirms a level the second reading agrees with.
 READING_TIMES = (timedelta(minutes=1), timedelta(0))
 
@@ -71,6 +75,10 @@ def publish_storm(port: int, registry: StationRegistry) -> None:
             mosquitto_pub(port, topic, json.dumps({
                 "ts": iso(now), "water_depth_cm": 0.0, "surface_temp_c": 7.5,
                 "surface_state": "dry"}))
+
+
+def screenshot_path(tmp_path: Path, name: str) -> Path:
+    return Path(os.environ.get(SCREENSHOT_DIR_ENV) or tmp_path) / name
 
 
 def block_tiles(page: Page) -> list[str]:
@@ -162,14 +170,13 @@ def test_map_offline_outline_severity_and_shapes(stack: Stack, tmp_path: Path) -
         expect(label(WORST)).to_be_visible()
         expect(label(WORST)).to_have_text("須賀川")
         expect(label("iwanuma")).to_be_hidden()
-        page.screenshot(path=str(tmp_path / "map-offline.png"))
+        page.screenshot(path=str(screenshot_path(tmp_path, "dashboard-map-offline.png")))
         page.evaluate("() => document.querySelector('#map').scrollIntoView()")
         for _ in range(2):
             page.click(".leaflet-control-zoom-in")
             time.sleep(0.4)
         expect(label("motomiya")).to_be_visible()
         expect(label("iwanuma")).to_be_visible()
-        page.screenshot(path=str(tmp_path / "map-zoomed.png"))
         assert errors == []
 
 
@@ -181,7 +188,9 @@ def test_phone_layout(stack: Stack, tmp_path: Path) -> None:
         block_tiles(page)
         open_dashboard(page, stack.api.url)
         wait_for_worst(page)
-        page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+        phone = screenshot_path(tmp_path, "dashboard-phone.png")
+        page.screenshot(path=str(phone))
+        assert phone.stat().st_size > 10_000
 
         overflow = page.evaluate("() => [document.documentElement.scrollWidth, "
                                  "document.documentElement.clientWidth]")
