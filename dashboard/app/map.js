@@ -9,7 +9,8 @@ import * as L from '../vendor/leaflet/leaflet-src.esm.js';
 import { bandName, localized, t } from './i18n.js';
 import { addOutline, addTiles } from './map_base.js';
 import {
-  DiamondMarker, createSeverityPanes, paneName, severityOf, spreadPositions,
+  DiamondMarker, SPREAD_PX, TOUCH_SPREAD_PX, TOUCH_TARGET_RADIUS, createSeverityPanes, paneName,
+  severityOf, spreadPositions,
 } from './map_markers.js';
 
 // Level colours follow the Japanese warning-level convention (警戒レベル: yellow,
@@ -33,12 +34,16 @@ export class StationMap {
   constructor(element, store, config) {
     this.element = element;
     this.store = store;
-    this.entries = new Map(); // id -> {marker, position (true), rank, leader}
+    this.entries = new Map(); // id -> {marker, position (true), rank, target}
+    // A finger needs 44 px: on touch screens an invisible disc of that size under each
+    // marker takes its taps, and markers are spread far enough that discs never overlap.
+    this.touch = window.matchMedia('(pointer: coarse)').matches;
     this.map = L.map(element, { zoomControl: true, attributionControl: true });
     this.renderers = createSeverityPanes(this.map);
     // Names under every marker (Leaflet puts tooltips above them): a label never hides
     // a station.
     this.map.createPane('station-labels').style.zIndex = '605';
+    this.map.createPane('station-targets').style.zIndex = '608';
     this.leaders = L.layerGroup().addTo(this.map);
     addOutline(this.map, element);
     addTiles(this.map, element, config);
@@ -61,11 +66,21 @@ export class StationMap {
         { textContent: localized(station.name) }),
       { permanent: true, direction: 'right', offset: [10, 0], className: 'station-label',
         pane: 'station-labels' });
-      this.entries.set(station.id, { marker, position, rank: null, leader: null });
+      const target = this.touch ? this.tapTarget(station.id, position) : null;
+      this.entries.set(station.id, { marker, position, rank: null, target });
       this.update(station.id, { spread: false });
     }
     if (points.length) this.map.fitBounds(points, { padding: [30, 30], maxZoom: 12 });
     this.spread();
+  }
+
+  tapTarget(stationId, position) {
+    const target = L.circleMarker(position, {
+      pane: 'station-targets', radius: TOUCH_TARGET_RADIUS, stroke: false, fillOpacity: 0,
+    }).addTo(this.map);
+    target.on('click', () => this.store.select(stationId));
+    target.getElement()?.setAttribute('data-target-station', stationId);
+    return target;
   }
 
   update(stationId, { spread = true } = {}) {
@@ -124,11 +139,12 @@ export class StationMap {
 
   spread() {
     const list = [...this.entries].map(([id, entry]) => ({ id, position: entry.position, rank: entry.rank }));
-    const placed = spreadPositions(this.map, list);
+    const placed = spreadPositions(this.map, list, this.touch ? TOUCH_SPREAD_PX : SPREAD_PX);
     this.leaders.clearLayers();
     for (const [id, entry] of this.entries) {
       const shown = placed.get(id) ?? entry.position;
       entry.marker.setLatLng(shown);
+      entry.target?.setLatLng(shown);
       entry.spreadRank = entry.rank;
       if (!shown.equals(entry.position)) {
         L.polyline([entry.position, shown], {

@@ -1,7 +1,7 @@
 // How stations are drawn so that the worst one is never hidden: each severity has its own
 // Leaflet pane (an SVG layer with a higher z-index the worse it is), road sensors are
 // diamonds rather than circles, and markers that would overlap at the current zoom are
-// spread around their common centre, each with a thin leader line to its true position,
+// pushed apart just enough, each with a thin leader line to its true position,
 // so a finger on a phone lands on the station it means.
 
 import * as L from '../vendor/leaflet/leaflet-src.esm.js';
@@ -10,7 +10,11 @@ const BAND_RANKS = { normal: 0, standby: 1, caution: 2, evacuation: 3, danger: 4
 // -1: no reading at all. Panes are numbered from it: rank r lives in pane `severity-(r+1)`.
 export const NO_DATA_RANK = -1;
 const PANE_BASE_Z = 610; // above Leaflet's overlay pane (400), below its tooltips (650)
-const SPREAD_PX = 24; // centres closer than this overlap (marker diameter ~22 px with edge)
+// Centres closer than this overlap: a marker is ~22 px across with its edge. On a touch
+// screen each station gets a 44 px tap target (map.js), so they are spread that far.
+export const SPREAD_PX = 24;
+export const TOUCH_SPREAD_PX = 46;
+export const TOUCH_TARGET_RADIUS = 22;
 
 // The station's severity: its river band or its worst open alert, whichever is worse.
 // Alerts without a 警戒レベル (road alerts) rank by their own level, as the alert panel
@@ -56,44 +60,43 @@ export const DiamondMarker = L.CircleMarker.extend({
   },
 });
 
-// Groups of markers whose true positions are closer than SPREAD_PX at this zoom
-// (transitively), found by union-find over the pairs: at most a few dozen stations.
-function overlapGroups(points) {
-  const parent = points.map((_, index) => index);
-  const root = (i) => (parent[i] === i ? i : (parent[i] = root(parent[i])));
-  for (let i = 0; i < points.length; i += 1) {
-    for (let j = i + 1; j < points.length; j += 1) {
-      if (points[i].point.distanceTo(points[j].point) < SPREAD_PX) parent[root(i)] = root(j);
-    }
-  }
-  const groups = new Map();
-  points.forEach((item, index) => {
-    const key = root(index);
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(item);
-  });
-  return [...groups.values()];
-}
+// Display positions for every marker: {id -> LatLng}. Markers closer than `spacing` px
+// push each other apart, a little at a time, until none overlaps (or 80 rounds have
+// passed): each moves only as far as it must, so it stays beside where it is and in the
+// same direction from its neighbours. The worse a station, the less it moves (a weight
+// four times its neighbour's per severity step): the worst stays on its true place.
+const ROUNDS = 80;
 
-// Display positions for every marker: {id -> LatLng}. A group of n is laid on a circle
-// whose neighbouring places are SPREAD_PX apart, worst first at the top, then clockwise.
-export function spreadPositions(map, entries) {
-  const points = entries.map((entry) => ({ ...entry, point: map.latLngToLayerPoint(entry.position) }));
-  const placed = new Map();
-  for (const group of overlapGroups(points)) {
-    if (group.length === 1) {
-      placed.set(group[0].id, group[0].position);
-      continue;
+export function spreadPositions(map, entries, spacing = SPREAD_PX) {
+  const points = entries.map((entry) => map.latLngToLayerPoint(entry.position));
+  const weights = entries.map((entry) => 4 ** ((entry.rank ?? NO_DATA_RANK) + 1));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    let moved = false;
+    for (let i = 0; i < points.length; i += 1) {
+      for (let j = i + 1; j < points.length; j += 1) {
+        const dx = points[j].x - points[i].x;
+        const dy = points[j].y - points[i].y;
+        const distance = Math.hypot(dx, dy);
+        if (distance >= spacing - 0.5) continue;
+        // Two stations at the same place part along a fixed, pair-specific direction.
+        const angle = distance > 1e-6 ? Math.atan2(dy, dx) : (i * 7 + j * 13) % 6.283;
+        const push = spacing - distance;
+        const share = weights[j] / (weights[i] + weights[j]); // i's part of the move
+        const ux = Math.cos(angle);
+        const uy = Math.sin(angle);
+        points[i] = L.point(points[i].x - ux * push * share, points[i].y - uy * push * share);
+        points[j] = L.point(points[j].x + ux * push * (1 - share),
+          points[j].y + uy * push * (1 - share));
+        moved = true;
+      }
     }
-    group.sort((a, b) => b.rank - a.rank || a.id.localeCompare(b.id));
-    const centre = group.reduce((sum, item) => sum.add(item.point), L.point(0, 0))
-      .divideBy(group.length);
-    const radius = SPREAD_PX / (2 * Math.sin(Math.PI / group.length));
-    group.forEach((item, index) => {
-      const angle = -Math.PI / 2 + (2 * Math.PI * index) / group.length;
-      const point = centre.add(L.point(Math.cos(angle) * radius, Math.sin(angle) * radius));
-      placed.set(item.id, map.layerPointToLatLng(point));
-    });
+    if (!moved) break;
   }
+  const placed = new Map();
+  entries.forEach((entry, index) => {
+    const start = map.latLngToLayerPoint(entry.position);
+    placed.set(entry.id, start.distanceTo(points[index]) < 0.5 ? entry.position
+      : map.layerPointToLatLng(points[index]));
+  });
   return placed;
 }

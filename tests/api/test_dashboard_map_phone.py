@@ -109,6 +109,16 @@ def markers_hit_themselves(page: Page) -> dict[str, str | None]:
     return hits
 
 
+# Which station a tap 3 px inside the top of a station's tap target reaches.
+TAP_NEAR_EDGE = """(station) => {
+    const target = document.querySelector(`path[data-target-station="${station}"]`);
+    const box = target.getBoundingClientRect();
+    const top = document.elementFromPoint(box.x + box.width / 2, box.y + 3);
+    const hit = top?.closest('[data-target-station], [data-station]');
+    return hit ? (hit.dataset.targetStation ?? hit.dataset.station) : null;
+}"""
+
+
 def box_of(locator: Locator) -> FloatRect:
     box = locator.bounding_box()
     assert box is not None, f"{locator} is not displayed"
@@ -233,6 +243,14 @@ def test_phone_layout(stack: Stack, tmp_path: Path) -> None:
         page.locator("#map").scroll_into_view_if_needed()
         hits = markers_hit_themselves(page)
         assert hits == {station: station for station in hits}, hits
+        # On a touch screen each marker has a 44 px tap target of its own: a tap near
+        # the edge of one still reaches that station.
+        targets = page.locator("path[data-target-station]")
+        expect(targets).to_have_count(len(stack.registry))
+        for target in targets.all():
+            box = box_of(target)
+            assert min(box["width"], box["height"]) >= 44, box
+        assert page.evaluate(TAP_NEAR_EDGE, "shakado-sukagawa") == "shakado-sukagawa"
         assert page.evaluate("() => document.documentElement.scrollWidth "
                              "<= document.documentElement.clientWidth")
 
