@@ -67,11 +67,13 @@ demo: install
 test: install lint
 	$(BIN)/pytest
 
-## Regenerate docs/dashboard.png from the dashboard's browser test (the suite itself
-## never rewrites a tracked file).
+## Regenerate docs/dashboard.png (and the offline map and phone pictures) from the
+## dashboard's browser tests (the suite itself never rewrites a tracked file).
 screenshot: install
 	FLOODWATCH_TEST_SCREENSHOT=$(CURDIR)/docs/dashboard.png \
 		$(BIN)/pytest tests/api/test_dashboard.py -k live_alerts
+	FLOODWATCH_TEST_SCREENSHOT_DIR=$(CURDIR)/docs \
+		$(BIN)/pytest tests/api/test_dashboard_map_phone.py -k "offline or phone_layout"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

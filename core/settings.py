@@ -328,7 +328,8 @@ class Settings(BaseSettings):
         max_length=500,
         pattern=r"^(https?://[^\s\"'<>]+)?$",
         description="Base map tile URL template ({z}/{x}/{y}, optional {s}) for the "
-        "dashboard's map; empty: no base map (stations on a plain background).",
+        "dashboard's map, drawn over the shipped prefecture outline when the server "
+        "answers; empty: the outline only (closed networks).",
     )
     dashboard_tiles_attribution: str = Field(
         default='<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>',

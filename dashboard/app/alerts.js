@@ -6,13 +6,23 @@
 // With a key, each alert shows its delivery state per channel (GET /api/v1/deliveries):
 // the newest event's, except that any post of the alert whose outcome was lost
 // ('unknown') marks the channel, and the alert, for an officer to check by hand.
+// Acknowledging an alert at 警戒レベル4-5相当 asks for confirmation first (confirm.js);
+// an acknowledged alert names who acknowledged it and when (acknowledgements.js).
 
+import { Acknowledgements } from './acknowledgements.js';
 import { ApiError, api, keyStore } from './api.js';
+import { confirmAction } from './confirm.js';
 import { formatTime, localized, t } from './i18n.js';
-import { BAND_COLOURS } from './map.js';
+import { ALERT_LEVEL_COLOURS, BAND_COLOURS } from './map.js';
 
-// 警戒レベル colours by alert level, for alerts whose level name is not a river band.
-const ALERT_LEVEL_COLOURS = { 1: '#9ca3af', 2: '#f2e700', 3: '#ff2800', 4: '#aa00aa', 5: '#0c000c' };
+const CONFIRM_FROM_ALERT_LEVEL = 4; // 氾濫危険水位 (警戒レベル4相当) and 氾濫発生 (5)
+
+// Whether residents are told to evacuate at this alert's level: then an acknowledgement
+// is confirmed first. River bands count even without an alert_level in the rules.
+export function needsConfirmation(alert) {
+  return (alert.alert_level ?? 0) >= CONFIRM_FROM_ALERT_LEVEL
+    || alert.level_name === 'danger' || alert.level_name === 'flooding';
+}
 
 function colourOf(alert) {
   return BAND_COLOURS[alert.level_name] ?? ALERT_LEVEL_COLOURS[alert.alert_level]
@@ -33,6 +43,7 @@ export class AlertPanel {
     this.store = store;
     this.pending = new Set(); // alert ids acknowledged here, not yet confirmed by the engine
     this.deliveries = new Map(); // alert id -> Map(channel -> state)
+    this.acks = new Acknowledgements(() => this.render());
   }
 
   async refreshDeliveries() {
@@ -76,6 +87,7 @@ export class AlertPanel {
     li.dataset.acknowledged = String(Boolean(alert.acknowledged));
     // Absent (an engine from before confirmation): everything was public at once.
     li.dataset.confirmed = String(alert.confirmed !== false);
+    li.dataset.alertLevel = String(alert.alert_level ?? '');
     li.style.borderLeftColor = colourOf(alert);
     li.addEventListener('click', () => this.store.select(alert.station));
 
@@ -94,7 +106,7 @@ export class AlertPanel {
     foot.className = 'alert-foot';
     foot.append(span(formatTime(alert.raised_at), 'alert-time'));
     if (alert.acknowledged) {
-      foot.append(span(`✓ ${t('acknowledged')}`, 'alert-acked'));
+      foot.append(this.acknowledgedMark(alert));
     } else if (keyStore.get()) {
       const button = document.createElement('button');
       button.type = 'button';
@@ -103,7 +115,7 @@ export class AlertPanel {
       button.disabled = this.pending.has(alert.alert_id);
       button.addEventListener('click', (event) => {
         event.stopPropagation();
-        this.acknowledge(alert.alert_id, button);
+        this.acknowledge(alert, station, button);
       });
       foot.append(button);
     }
@@ -130,7 +142,29 @@ export class AlertPanel {
     return line;
   }
 
-  async acknowledge(alertId, button) {
+  acknowledgedMark(alert) {
+    const mark = span(`✓ ${t('acknowledged')}`, 'alert-acked');
+    const who = this.acks.of(alert);
+    if (who) {
+      const officer = this.acks.isOwn(who.officer) ? t('you') : (who.officer ?? '—');
+      mark.append(span(t('ackBy', officer, formatTime(who.at)), 'alert-acked-by'));
+      mark.dataset.officer = who.officer ?? '';
+      mark.dataset.at = who.at ?? '';
+    }
+    return mark;
+  }
+
+  async acknowledge(alert, station, button) {
+    const alertId = alert.alert_id;
+    if (needsConfirmation(alert)) {
+      const confirmed = await confirmAction({
+        heading: t('confirmAckTitle'),
+        body: t('confirmAckText', station ? localized(station.name) : alert.station,
+          localized(alert.label) || alert.level_name, localized(alert.official)),
+        confirmLabel: t('acknowledge'),
+      });
+      if (!confirmed) return;
+    }
     button.disabled = true;
     this.pending.add(alertId);
     try {
@@ -147,6 +181,7 @@ export class AlertPanel {
   // The engine's answer to an acknowledgement, from the live feed.
   onEvent(event) {
     if (event.transition === 'acknowledged') this.say('');
+    this.acks.onEvent(event);
   }
 
   say(text, isError = false) {

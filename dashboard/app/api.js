@@ -64,6 +64,16 @@ export const api = {
     }
     return request(`api/v1/deliveries?${query}`);
   },
+  alert: (station, number) => request(
+    `api/v1/alerts/${encodeURIComponent(station)}/${encodeURIComponent(number)}`),
+  // Officers only: declare (action 'declare') or end ('end') 氾濫発生 at a river station.
+  flooding(stationId, action) {
+    return request(`api/v1/stations/${encodeURIComponent(stationId)}/flooding`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ action }),
+    });
+  },
   acknowledge(alertId) {
     return request('api/v1/alerts/acknowledge', {
       method: 'POST',

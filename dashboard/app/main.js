@@ -6,6 +6,8 @@
 import { api, keyStore, liveUrl } from './api.js';
 import { AlertPanel } from './alerts.js';
 import { LevelChart } from './chart.js';
+import { FloodingControl } from './flooding.js';
+import './header.js';
 import { currentLanguage, setLanguage, t } from './i18n.js';
 import { signIn } from './key.js';
 import { LiveConnection } from './live.js';
@@ -74,6 +76,8 @@ function onLiveMessage(message) {
         else onLiveMessage(event);
       }
       view.alerts.render();
+      view.map.updateAll();
+      view.flooding.render();
       refreshStations();
       showStatus();
       break;
@@ -114,10 +118,13 @@ function wireStore() {
       view.map.update(stationId);
     } else if (what === 'status') {
       view.alerts.render();
+      view.map.update(stationId);
+      view.flooding.render();
     } else if (what === 'selected') {
       view.list.updateAll();
       view.map.focus(stationId);
       view.chart.show(stationId);
+      view.flooding.render();
     }
   });
 }
@@ -130,6 +137,7 @@ function wireButtons() {
     view.map.updateAll();
     view.alerts.render();
     view.chart.redraw();
+    view.flooding.render();
     showStatus();
   });
   element('key-button').addEventListener('click', async () => {
@@ -143,6 +151,7 @@ function wireButtons() {
       view.live.start();
     }
     view.alerts.render();
+    view.flooding.render();
     showStatus();
   });
 }
@@ -168,6 +177,7 @@ async function start() {
   view.list = new StationList(element('stations'), store);
   view.chart = new LevelChart(element('chart'), element('chart-title'), store);
   view.alerts = new AlertPanel(element('alerts'), element('ack-message'), store);
+  view.flooding = new FloodingControl(element('station-actions'), store);
   wireStore();
   store.loadRegistry(registry.stations);
   view.list.render();
