@@ -7,7 +7,7 @@
 
 import * as L from '../vendor/leaflet/leaflet-src.esm.js';
 import { bandName, localized, t } from './i18n.js';
-import { addOutline, addTiles } from './map_base.js';
+import { addOutline, addRiverSketch, addTiles } from './map_base.js';
 import {
   DiamondMarker, SPREAD_PX, TOUCH_SPREAD_PX, TOUCH_TARGET_RADIUS, createSeverityPanes, paneName,
   severityOf, spreadPositions,
@@ -70,6 +70,7 @@ export class StationMap {
       this.entries.set(station.id, { marker, position, rank: null, target });
       this.update(station.id, { spread: false });
     }
+    addRiverSketch(this.map, this.store.stations.values(), this.element);
     if (points.length) this.map.fitBounds(points, { padding: [30, 30], maxZoom: 12 });
     this.spread();
   }

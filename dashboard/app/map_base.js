@@ -3,11 +3,17 @@
 // when the tile server answers. On a closed network the tiles never load and the outline
 // is what the officer sees; a tile that fails is hidden, never drawn as a broken image.
 // The map element says which it is: data-outline="drawn", data-tiles="live|unreachable".
+// No registry package carries the Abukuma's course at a useful scale (Natural Earth's
+// 10 m rivers and geo-maps' OSM-derived rivers hold only raster crumbs here), so each
+// river is sketched as a line through its own gauges in registry order (upstream to
+// downstream), styled and credited as a schematic, never as the river's real course.
 
 import * as L from '../vendor/leaflet/leaflet-src.esm.js';
 
 const OUTLINE_URL = new URL('geo/outline.geojson', import.meta.url);
 const OUTLINE_ATTRIBUTION = 'Outline: japanmap (Apache-2.0)';
+const RIVER_SKETCH_ATTRIBUTION = 'Rivers: schematic through gauges (floodwatch registry)';
+const RIVER_SKETCH_STYLE = { color: '#60a5fa', weight: 3, opacity: 0.8, dashArray: '8 6' };
 const OUTLINE_STYLE = {
   basin: { color: '#475569', weight: 1.6, fillColor: '#f8fafc', fillOpacity: 1 },
   neighbour: { color: '#94a3b8', weight: 1, fillColor: '#e5e7eb', fillOpacity: 1 },
@@ -53,4 +59,27 @@ export function addTiles(map, element, config) {
     if (element.dataset.tiles !== 'live') element.dataset.tiles = 'unreachable';
   });
   tiles.addTo(map);
+}
+
+// One dashed line per river through its gauges, in the order the registry lists them
+// (upstream first), under the markers; a river with one gauge has no line.
+export function addRiverSketch(map, stations, element) {
+  const courses = new Map();
+  for (const station of stations) {
+    if (station.kind !== 'river' || !station.river || !station.location) continue;
+    if (!courses.has(station.river)) courses.set(station.river, []);
+    courses.get(station.river).push([station.location.lat, station.location.lon]);
+  }
+  if (!map.getPane('river-sketch')) map.createPane('river-sketch').style.zIndex = '350';
+  let drawn = 0;
+  for (const [river, points] of courses) {
+    if (points.length < 2) continue;
+    const line = L.polyline(points, {
+      ...RIVER_SKETCH_STYLE, pane: 'river-sketch', interactive: false,
+      attribution: RIVER_SKETCH_ATTRIBUTION,
+    }).addTo(map);
+    line.getElement()?.setAttribute('data-river', river);
+    drawn += 1;
+  }
+  element.dataset.rivers = String(drawn);
 }

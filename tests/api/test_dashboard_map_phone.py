@@ -11,6 +11,7 @@ import os
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,6 +148,13 @@ def test_map_offline_outline_severity_and_shapes(stack: Stack, tmp_path: Path) -
         for prefecture in ("7", "4"):  # Fukushima, Miyagi
             expect(page.locator(f'path[data-prefecture="{prefecture}"]')).to_be_visible()
         expect(page.locator(".leaflet-control-attribution")).to_contain_text("japanmap")
+        # Each river with two or more gauges is sketched through them, credited as such.
+        gauges_per_river = Counter(s.river for s in stack.registry if s.kind == "river")
+        sketched = sorted(river for river, count in gauges_per_river.items() if count >= 2)
+        expect(map_element).to_have_attribute("data-rivers", str(len(sketched)))
+        assert sorted(page.locator("path[data-river]").evaluate_all(
+            "lines => lines.map(l => l.dataset.river)")) == sketched
+        expect(page.locator(".leaflet-control-attribution")).to_contain_text("schematic")
         assert page.locator("img.leaflet-tile").evaluate_all(
             "tiles => tiles.filter(t => getComputedStyle(t).visibility !== 'hidden').length"
         ) == 0
