@@ -10,6 +10,7 @@ import { currentLanguage, setLanguage, t } from './i18n.js';
 import { signIn } from './key.js';
 import { LiveConnection } from './live.js';
 import { StationMap } from './map.js';
+import { RiverView } from './river.js';
 import { StationList } from './stations.js';
 import { Store } from './store.js';
 
@@ -75,6 +76,7 @@ function onLiveMessage(message) {
       }
       view.alerts.render();
       refreshStations();
+      store.loadRecent(api.history); // readings missed while disconnected: for the trends
       showStatus();
       break;
     case 'reading':
@@ -86,6 +88,7 @@ function onLiveMessage(message) {
       showStatus();
       break;
     case 'alert':
+      store.applyAlertEvent(message.data);
       view.alerts.onEvent(message.data);
       break;
 
@@ -130,6 +133,7 @@ function wireButtons() {
     view.map.updateAll();
     view.alerts.render();
     view.chart.redraw();
+    view.river.render();
     showStatus();
   });
   element('key-button').addEventListener('click', async () => {
@@ -168,6 +172,7 @@ async function start() {
   view.list = new StationList(element('stations'), store);
   view.chart = new LevelChart(element('chart'), element('chart-title'), store);
   view.alerts = new AlertPanel(element('alerts'), element('ack-message'), store);
+  view.river = new RiverView(element('river'), store);
   wireStore();
   store.loadRegistry(registry.stations);
   view.list.render();
