@@ -214,7 +214,7 @@ export class LevelChart {
         ...(this.projection ? [{
           label: t('projection', bandName(BANDS[this.projection.level]),
             formatTime(this.projection.until * 1000)),
-          stroke: '#1d4ed8', dash: [3, 5], width: 2, spanGaps: true, points: { show: true },
+          stroke: '#0e7490', dash: [4, 4], width: 2.5, spanGaps: true, points: { show: true },
         }] : []),
       ],
     };

@@ -10,6 +10,7 @@ not all today's."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,10 @@ expect.set_options(timeout=20_000)
 STORM_SO_FAR = timedelta(hours=26)
 SILENT = "marumori"  # its last hour is held back: the view must show it missing
 SILENT_FOR = timedelta(hours=1)
+# Its last two hours are replaced by a steady rise through a reference level, so the alert
+# engine escalates with a projection of the next level (the chart draws it).
+RISER = "ouse-koriyama"
+RISE_FOR = timedelta(hours=2)
 # Where screenshots go; by default the test's own folder (never a tracked file).
 SCREENSHOT_DIR_ENV = "FLOODWATCH_TEST_SCREENSHOT_DIR"
 HEADERS = {"Authorization": f"Bearer {OFFICER_KEY}"}
@@ -55,8 +60,9 @@ def storm(tmp_path: Path, mosquitto: MosquittoServer, sample_registry: StationRe
                             duration_s=STORM_SO_FAR.total_seconds())
     messages = [event.wire for event in simulation.events()
                 if event.sim_time <= now
-                and not (event.device == SILENT and event.sim_time > now - SILENT_FOR)]
-    publish_all(mosquitto.port, messages)
+                and not (event.device == SILENT and event.sim_time > now - SILENT_FOR)
+                and not (event.device == RISER and event.sim_time > now - RISE_FOR)]
+    publish_all(mosquitto.port, [*messages, *rise(sample_registry, messages, now)])
     # Every gauge's newest reading stored (ingest batches its writes).
     wait_for(lambda: all(s["latest"] is not None for s in stations(api)), 60,
              "every station's latest reading")
@@ -65,6 +71,25 @@ def storm(tmp_path: Path, mosquitto: MosquittoServer, sample_registry: StationRe
     finally:
         api.stop()
         alerts.stop()
+
+
+def rise(registry: StationRegistry, sent: list[tuple[str, bytes]],
+         now: datetime) -> list[tuple[str, bytes]]:
+    """RISER's last two hours: from its last level up past the next reference level, to
+    60 % of the way to the one after (a projection's target, within its horizon)."""
+    last = json.loads(next(p for t, p in reversed(sent) if t.endswith(f"/{RISER}")))
+    station = registry.get(RISER)
+    assert station is not None
+    assert station.levels_m is not None
+    above = sorted(v for v in station.levels_m.model_dump().values()
+                   if v is not None and v > last["level_m"])
+    assert len(above) >= 2, (last, above)  # the typhoon has left it below danger by now
+    end = above[0] + 0.6 * (above[1] - above[0])
+    steps = int(RISE_FOR / timedelta(minutes=10))
+    return [(f"sensors/river/{RISER}", json.dumps({
+        "ts": (now - RISE_FOR + timedelta(minutes=10 * k)).isoformat(),
+        "level_m": round(last["level_m"] + (end - last["level_m"]) * k / steps, 2)}).encode())
+        for k in range(1, steps + 1)]
 
 
 def stations(api: ApiProcess) -> list[dict[str, object]]:
@@ -161,9 +186,21 @@ def test_river_view_station_list_and_dated_chart_in_a_typhoon(
         expect(page.locator('th[data-column="name"]')).to_have_attribute(
             "aria-sort", "ascending")
 
+        # The chart of the gauge rising through its levels: the alert's projection of the
+        # next level, dashed, ahead of the last reading.
+        page.click(f'#stations tr[data-station="{RISER}"]')
+        chart = page.locator("#chart")
+        expect(chart).to_have_attribute("data-station", RISER)
+        expect(chart).not_to_have_attribute("data-projection", "")
+        projected = datetime.fromisoformat(chart.get_attribute("data-projection") or "")
+        assert datetime.now(UTC) - timedelta(minutes=5) < projected
+        assert projected < datetime.now(UTC) + timedelta(hours=6)
+        expect(page.locator("#chart .u-legend")).to_contain_text("予測")
+        page.locator(".chart-panel").screenshot(
+            path=str(screenshot_dir(tmp_path) / "dashboard-projection.png"))
+
         # Chart: 24 hours of a storm cross midnight (Japan time): the axis carries dates.
         page.click(f'#river g.gauge[data-station="{abukuma[0]}"]')
-        chart = page.locator("#chart")
         expect(chart).to_have_attribute("data-station", abukuma[0])
         expect(chart).to_have_attribute("data-dated", "true")
         ticks = chart.get_attribute("data-ticks") or ""
