@@ -160,7 +160,7 @@ def test_river_view_station_list_and_dated_chart_in_a_typhoon(
         rows = page.locator("#stations tr[data-station]")
         expect(rows).to_have_count(len(sample_registry))
         page.wait_for_function(
-            "[...document.querySelectorAll('#stations td.trend')]"
+            "() => [...document.querySelectorAll('#stations td.trend')]"
             ".some((td) => td.dataset.rate !== '')")
         table = page.eval_on_selector_all("#stations tr[data-station]", """rows => rows.map(
             r => [r.dataset.station, Number(r.dataset.severity),
