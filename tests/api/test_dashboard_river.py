@@ -155,6 +155,13 @@ def test_river_view_station_list_and_dated_chart_in_a_typhoon(
         assert {"evacuation", "danger", "flooding"} & set(bands), bands
         page.locator("#river-panel").screenshot(
             path=str(screenshot_dir(tmp_path) / "dashboard-river.png"))
+        render_ms = page.evaluate("""() => {
+            const tab = document.querySelector('#river button[data-river="abukuma"]');
+            const started = performance.now();
+            tab.click(); // redraws the section synchronously
+            return performance.now() - started;
+        }""")
+        print(f"\nriver view redraw ({len(abukuma)} gauges): {render_ms:.1f} ms")
 
         # Station list: worst first, then the fastest rising.
         rows = page.locator("#stations tr[data-station]")
@@ -181,6 +188,23 @@ def test_river_view_station_list_and_dated_chart_in_a_typhoon(
         expect(row.locator("td.trend")).to_contain_text(arrow)
         expect(page.locator(f'#stations tr[data-station="{SILENT}"]')).to_have_attribute(
             "data-stale", "true")
+        # Reached: the engine's level_since (its status, via /api/v1/alerts/open) where
+        # its river alert is at the level the row shows; not the alert's raise.
+        open_alerts = httpx.get(f"{api.url}/api/v1/alerts/open", headers=HEADERS).json()
+        ranks = {"standby": 1, "caution": 2, "evacuation": 3, "danger": 4, "flooding": 5}
+        checked = 0
+        for alert in open_alerts["alerts"]:
+            shown = latest.get(alert["station"])
+            if alert["alert_type"] != "river_level" or not shown or shown["stale"]:
+                continue
+            if ranks.get(shown["level"]["band"]) != alert["level"]:  # type: ignore[index]
+                continue
+            assert alert["level_since"] is not None
+            since = page.locator(f'#stations tr[data-station="{alert["station"]}"] td.since')
+            expect(since).to_have_attribute("data-at", alert["level_since"])
+            checked += 1
+        assert checked, open_alerts
+
         # Sortable: by name, then back to the worst first by status.
         page.click('th[data-column="name"] button')
         expect(page.locator('th[data-column="name"]')).to_have_attribute(
