@@ -51,7 +51,12 @@ export class LevelChart {
     this.arrivedWhileLoading = null;
     this.projection = null; // {from, until (s), startValue, target} while one is drawn
     store.subscribe((what, stationId) => {
-      if (what === 'projection' && stationId === this.station?.id) this.draw();
+      // A projection arrives with its alert event; whether that alert is still open comes
+      // with the status (either may be first).
+      if (stationId !== this.station?.id || !this.times.length || this.arrivedWhileLoading) return;
+      if (what === 'projection' || (what === 'status' && this.store.projections.has(stationId))) {
+        this.draw();
+      }
     });
     new ResizeObserver(() => this.plot?.setSize(this.size())).observe(element);
   }

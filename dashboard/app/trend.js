@@ -76,8 +76,13 @@ export function formatRate(rate) {
   return `${sign}${Math.abs(rate).toFixed(2)} m/h`;
 }
 
+// As the alert engine's projection horizon (alert-rules.yaml, projection_horizon_s):
+// a straight line held for more than six hours is not a forecast.
+export const HORIZON_MIN = 6 * 60;
+
 export function formatMinutes(minutes) {
   if (minutes === null || minutes === undefined) return '—';
+  if (minutes > HORIZON_MIN) return `> ${HORIZON_MIN / 60} h`;
   if (minutes < 60) return `${minutes} min`;
   const hours = Math.floor(minutes / 60);
   return `${hours} h ${String(minutes % 60).padStart(2, '0')} min`;

@@ -241,6 +241,14 @@ def test_river_view_station_list_and_dated_chart_in_a_typhoon(
         assert labels == [["12/7\n23:00", "12/8\n00:00", "01:00"], ["23:00", "00:00", "01:00"]]
         page.screenshot(path=str(screenshot_dir(tmp_path) / "dashboard-storm.png"))
 
+        # English: the river's and gauges' names, the list's headings.
+        page.click("#language")
+        expect(page.locator('#river button[data-river="abukuma"]')).to_have_text("Abukuma River")
+        expect(page.locator("#river g.gauge text.gauge-name").first).to_have_text("Sukagawa")
+        expect(page.locator('th[data-column="trend"]')).to_have_text("Trend (1 h)")
+        page.locator("#river-panel").screenshot(
+            path=str(screenshot_dir(tmp_path) / "dashboard-river-en.png"))
+
         # A phone: the list is cards and neither the list nor the river view is wider
         # than its panel (nothing cut off, no sideways scrolling).
         page.set_viewport_size({"width": 390, "height": 844})
@@ -278,6 +286,8 @@ RULES_JS = """async () => {
                    river.stageFraction(other, other[band])]),
       between: river.stageFraction(levels, 4.05),
       label: trend.formatRate(-0.256),
+      soon: trend.formatMinutes(trend.minutesToNext(levels, 3.6, 0.6)),
+      far: trend.formatMinutes(trend.minutesToNext(levels, 3.6, 0.1)),
     };
 }"""
 
@@ -309,3 +319,4 @@ def test_trend_and_stage_rules_in_the_page_modules(
     assert all(a == pytest.approx(b) for a, b in result["stages"]), result["stages"]
     assert result["stages"][0][0] < result["between"] < result["stages"][2][0]
     assert result["label"] == "−0.26 m/h"
+    assert (result["soon"], result["far"]) == ("1 h 40 min", "> 6 h")
