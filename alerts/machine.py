@@ -161,12 +161,12 @@ class Step:
             if track is None:
                 self.put_track(alert_type, Track(alert_id=event.alert_id, level=level,
                                                  raised_at=at, raise_sent=event.sent,
-                                                 **confirmation))
+                                                 level_since=at, **confirmation))
             else:
                 # A higher level needs new attention: an earlier acknowledgement lapses.
                 self.put_track(alert_type, track.model_copy(update={
                     "level": level, "acknowledged": False, "below_since": None,
-                    **confirmation}))
+                    "level_since": at, **confirmation}))
             return
         assert track is not None
         # Residents hear of a fall only if they were told of the alert, and only below
@@ -182,6 +182,7 @@ class Step:
         confirmed_level = min(told, level)
         self.put_track(alert_type, track.model_copy(update={
             "level": level, "below_since": None, "confirmed_level": confirmed_level,
+            "level_since": at,
             "agreeing": 1 if agrees and level > confirmed_level else 0}))
 
     def confirm(self, alert_type: AlertType, *, at: datetime, cause: Cause, rule: str,

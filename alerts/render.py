@@ -119,6 +119,7 @@ def status_payload(state: StationState, station: Station, labels: Labels,
             level=track.level,
             **_level_fields(level),
             raised_at=format_ts(track.raised_at),
+            level_since=None if track.level_since is None else format_ts(track.level_since),
             acknowledged=track.acknowledged,
             confirmed=track.confirmed,
             public=None if track.confirmed or track.confirmed_level <= 0

@@ -26,7 +26,9 @@ class Track(_State):
     ``confirmed_level``: the highest level residents may know of (see alerts.machine);
     ``agreeing``: readings in a row that agreed with a level not yet confirmed;
     ``first_confirmed``: the alert's first confirmed event (set with the first
-    ``confirmed_level`` above 0, kept until the alert clears)."""
+    ``confirmed_level`` above 0, kept until the alert clears); ``level_since``: when it
+    moved to its current ``level`` (the raise, or the last escalation or de-escalation),
+    which officers read as "reached flooding at 08:00", not the raise at standby."""
 
     alert_id: str
     level: int
@@ -37,6 +39,7 @@ class Track(_State):
     agreeing: int = 0
     first_confirmed: EventRef | None = None
     raise_sent: datetime | None = None  # the raise's CAP ``sent`` (None: saved before)
+    level_since: datetime | None = None  # None: saved before it was kept (not known)
 
     @model_validator(mode="before")
     @classmethod

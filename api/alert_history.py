@@ -70,7 +70,8 @@ class AlertDetail(BaseModel):
 class OpenAlerts(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"alerts": [{
         "station": "sukagawa", "alert_id": "sukagawa/1", "alert_type": "river_level",
-        "level": 3, "level_name": "evacuation", "acknowledged": False}]}]})
+        "level": 3, "level_name": "evacuation", "raised_at": "2026-11-28T01:00:00Z",
+        "level_since": "2026-11-28T03:10:00Z", "acknowledged": False}]}]})
 
     alerts: list[dict[str, Any]] = Field(
         description="Each open alert as in the engine's status, plus its station.")

@@ -146,6 +146,9 @@ async def stations(registry: RegistryDep) -> JSONResponse:
         "kind": station.kind.value,
         "name": station.name.model_dump(),
         "river": station.river,
+        # The river's names (registry ``rivers``) for the river view's tabs.
+        "river_name": None if (river := registry.river_name(station)) is None
+        else river.model_dump(),
         "route": station.route,
         "basin": station.basin,
         "location": station.location.model_dump(),

@@ -193,6 +193,9 @@ class StatusAlert(BaseModel):
     official: LocalText | None
     alert_level: int | None
     raised_at: str
+    # When the alert reached its current level (format_ts); None: the engine's state
+    # predates it. Added later: a reader treats it as optional.
+    level_since: str | None = None
     acknowledged: bool
     confirmed: bool  # false: residents have not been told of this level (yet)
     # While ``confirmed`` is false: the level they were told of (None: none yet). Public

@@ -54,6 +54,11 @@ export const api = {
     const query = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
     return request(`api/v1/stations/${encodeURIComponent(stationId)}/readings?${query}`);
   },
+  // A station's newest alert events first (the chart looks for a projection there).
+  alertHistory(stationId, limit = 20) {
+    const query = new URLSearchParams({ station: stationId, limit: String(limit) });
+    return request(`api/v1/alerts/history?${query}`);
+  },
   // Staff only (a key even with public read): every state by default, so each alert's
   // channels show; `states` narrows it (the unknown ones, fetched on their own so a long
   // storm's list, cut at 1000, can never hide a post an officer must check).

@@ -1,10 +1,35 @@
 // The selected station's last 24 hours (REST history, then live readings appended),
-// with its reference levels drawn as dashed lines in their band colours.
+// with its reference levels drawn as dashed lines in their band colours, the date on
+// the time axis when the points are not all from today, and, when the station's open
+// alert carries a projection, the projected rise drawn dashed ahead of the last reading.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { api } from './api.js';
 import { bandName, formatClock, formatTime, localized, t } from './i18n.js';
 import { BAND_COLOURS } from './map.js';
+import { projectionOf } from './store.js';
+import { BANDS } from './trend.js';
+
+const DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo', year: 'numeric',
+  month: '2-digit', day: '2-digit' });
+const MONTH_DAY = new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', month: 'numeric',
+  day: 'numeric' });
+const dayOf = (seconds) => DAY.format(new Date(seconds * 1000));
+
+// Tick labels: 24-hour Japan time; when the range is not all today's, each tick that
+// starts a new day (and the first) also carries its date, so a two-day-old point never
+// reads as this morning's.
+export function tickLabels(splits, dated) {
+  let previous = null;
+  return splits.map((seconds) => {
+    const day = dayOf(seconds);
+    const label = dated && day !== previous
+      ? `${MONTH_DAY.format(new Date(seconds * 1000))}\n${formatClock(seconds)}`
+      : formatClock(seconds);
+    previous = day;
+    return label;
+  });
+}
 
 const REFERENCE_BANDS = ['standby', 'caution', 'evacuation', 'danger', 'flooding'];
 const HEIGHT = 260;
@@ -24,6 +49,15 @@ export class LevelChart {
     this.times = [];
     this.values = [];
     this.arrivedWhileLoading = null;
+    this.projection = null; // {from, until (s), startValue, target} while one is drawn
+    store.subscribe((what, stationId) => {
+      // A projection arrives with its alert event; whether that alert is still open comes
+      // with the status (either may be first).
+      if (stationId !== this.station?.id || !this.times.length || this.arrivedWhileLoading) return;
+      if (what === 'projection' || (what === 'status' && this.store.projections.has(stationId))) {
+        this.draw();
+      }
+    });
     new ResizeObserver(() => this.plot?.setSize(this.size())).observe(element);
   }
 
@@ -53,6 +87,8 @@ export class LevelChart {
     this.values = usable.map((point) => point.values[field]);
     const arrived = this.arrivedWhileLoading;
     this.arrivedWhileLoading = null;
+    await this.loadProjection(station);
+    if (this.station !== station) return;
     this.draw();
     for (const reading of arrived) this.append(reading);
   }
@@ -74,9 +110,41 @@ export class LevelChart {
       this.times.shift();
       this.values.shift();
     }
-    if (this.plot) this.plot.setData(this.data());
+    // A drawn projection starts at the last reading: redraw it from the new one.
+    if (this.plot && !this.projection) this.plot.setData(this.data());
     else this.draw();
     this.element.dataset.points = String(this.times.length);
+  }
+
+  // The projection of the station's open alert: the live feed's newest, or else the
+  // newest event in its history (a page opened after the alert was raised).
+  async loadProjection(station) {
+    if (station.kind !== 'river' || this.store.projections.has(station.id)) return;
+    const open = new Set(this.store.openAlertsOf(station.id).map((alert) => alert.alert_id));
+    if (!open.size) return;
+    try {
+      const { events } = await api.alertHistory(station.id, 20);
+      const found = events.find((event) => open.has(event.alert_id) && projectionOf(event));
+      if (found && !this.store.projections.has(station.id)) {
+        this.store.projections.set(station.id, projectionOf(found));
+      }
+    } catch {
+      // No history (database down): the chart goes without the projection.
+    }
+  }
+
+  // Drawn from the last reading to the projected level at the projected time, only while
+  // that time is still ahead of the last reading and the alert is open.
+  currentProjection() {
+    const projection = this.store.projections.get(this.station.id);
+    if (!projection || !this.times.length) return null;
+    const open = this.store.openAlertsOf(this.station.id).some((a) => a.alert_id === projection.alertId);
+    const target = this.station.levels_m?.[BANDS[projection.level]];
+    const until = (projection.from + projection.minutes * 60_000) / 1000;
+    const last = this.times.at(-1);
+    const startValue = this.values.at(-1);
+    if (!open || typeof target !== 'number' || until <= last || startValue >= target) return null;
+    return { from: last, until, startValue, target, level: projection.level };
   }
 
   references() {
@@ -87,8 +155,15 @@ export class LevelChart {
   }
 
   data() {
-    const lines = this.references().map((ref) => this.times.map(() => ref.value));
-    return [this.times, this.values, ...lines];
+    const projection = this.projection;
+    const times = projection ? [...this.times, projection.until] : this.times;
+    const values = projection ? [...this.values, null] : this.values;
+    const lines = this.references().map((ref) => times.map(() => ref.value));
+    if (!projection) return [times, values, ...lines];
+    const ahead = times.map(() => null);
+    ahead[ahead.length - 2] = projection.startValue;
+    ahead[ahead.length - 1] = projection.target;
+    return [times, values, ...lines, ahead];
   }
 
   message(text) {
@@ -113,12 +188,24 @@ export class LevelChart {
     }
     const river = this.station.kind === 'river';
     const references = this.references();
+    this.projection = river ? this.currentProjection() : null;
     const all = [...this.values, ...references.map((ref) => ref.value)];
+    const today = dayOf(Date.now() / 1000);
+    const dated = dayOf(this.times[0]) !== today || dayOf(this.times.at(-1)) !== today;
+    this.element.dataset.dated = String(dated);
+    this.element.dataset.projection = this.projection
+      ? new Date(this.projection.until * 1000).toISOString() : '';
+    const ticks = (plot, splits) => {
+      const labels = tickLabels(splits, dated);
+      this.element.dataset.ticks = labels.join('|'); // what the axis shows, for tests
+      return labels;
+    };
     const options = {
       ...this.size(),
       tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Asia/Tokyo'),
       scales: { y: { range: () => [Math.min(...all) - 0.3, Math.max(...all) + 0.3] } },
-      axes: [{ values: (plot, splits) => splits.map(formatClock) }, { label: river ? t('chartLevel') : t('chartDepth'), size: 60 }],
+      axes: [{ values: ticks, size: dated ? 56 : 40 },
+        { label: river ? t('chartLevel') : t('chartDepth'), size: 60 }],
       series: [
         { label: t('time'),
           value: (plot, seconds) => (seconds == null ? '--' : formatTime(seconds * 1000)) },
@@ -129,6 +216,11 @@ export class LevelChart {
           stroke: BAND_COLOURS[ref.band] === '#f2e700' ? '#c9bf00' : BAND_COLOURS[ref.band],
           dash: [6, 4], width: 1.5, points: { show: false },
         })),
+        ...(this.projection ? [{
+          label: t('projection', bandName(BANDS[this.projection.level]),
+            formatTime(this.projection.until * 1000)),
+          stroke: '#0e7490', dash: [4, 4], width: 2.5, spanGaps: true, points: { show: true },
+        }] : []),
       ],
     };
     this.plot = new uPlot(options, this.data(), this.element);

@@ -12,6 +12,7 @@ import { currentLanguage, setLanguage, t } from './i18n.js';
 import { signIn } from './key.js';
 import { LiveConnection } from './live.js';
 import { StationMap } from './map.js';
+import { RiverView } from './river.js';
 import { StationList } from './stations.js';
 import { Store } from './store.js';
 
@@ -79,6 +80,7 @@ function onLiveMessage(message) {
       view.map.updateAll();
       view.flooding.render();
       refreshStations();
+      store.loadRecent(api.history); // readings missed while disconnected: for the trends
       showStatus();
       break;
     case 'reading':
@@ -90,6 +92,7 @@ function onLiveMessage(message) {
       showStatus();
       break;
     case 'alert':
+      store.applyAlertEvent(message.data);
       view.alerts.onEvent(message.data);
       break;
 
@@ -138,6 +141,7 @@ function wireButtons() {
     view.alerts.render();
     view.chart.redraw();
     view.flooding.render();
+    view.river.render();
     showStatus();
   });
   element('key-button').addEventListener('click', async () => {
@@ -178,6 +182,7 @@ async function start() {
   view.chart = new LevelChart(element('chart'), element('chart-title'), store);
   view.alerts = new AlertPanel(element('alerts'), element('ack-message'), store);
   view.flooding = new FloodingControl(element('station-actions'), store);
+  view.river = new RiverView(element('river'), store);
   wireStore();
   store.loadRegistry(registry.stations);
   view.list.render();

@@ -1,8 +1,24 @@
 // What the page knows: every station (registry data, latest reading, level band,
 // staleness) and every station's alert status. REST answers and live messages are
 // merged here, newest reading by device time winning, and views are told to redraw.
+// It also keeps each river gauge's last two hours of levels (for the rate of rise) and
+// the projection of the newest alert event that carried one (for the chart).
+
+import { bandRank, riseRate } from './trend.js';
 
 const BANDS = ['normal', 'standby', 'caution', 'evacuation', 'danger', 'flooding'];
+const RECENT_MS = 2 * 3600 * 1000;
+
+// The projection an alert event carries (docs/alerts.md, Projection), anchored at the
+// reading that caused it: {from: epoch ms, minutes, level (1-5), rate (m/h)}.
+export function projectionOf(event) {
+  const projection = event?.projection;
+  if (!projection || typeof projection.minutes !== 'number') return null;
+  const from = Date.parse(event.cause?.reading_ts ?? event.at);
+  if (!Number.isFinite(from)) return null;
+  return { alertId: event.alert_id, from, minutes: projection.minutes,
+    level: projection.level, rate: projection.rate_m_per_h };
+}
 
 // The same rule as the API (api/levels.py): a level equal to a threshold has reached it.
 export function levelBand(levels, levelM) {
@@ -23,6 +39,8 @@ export class Store {
     this.selected = null;
     this.staleFactor = 3;
     this.listeners = [];
+    this.recent = new Map(); // station -> [{t, v}], oldest first, suspect values left out
+    this.projections = new Map(); // station -> {alertId, from, minutes, level, rate}
   }
 
   subscribe(listener) {
@@ -67,6 +85,7 @@ export class Store {
     station.latest = { ts: reading.ts, values: reading.values };
     station.band = levelBand(station.levels_m, reading.values.level_m);
     station.stale = !this.freshByClock(station);
+    this.recordLevel(station.id, Date.parse(reading.ts), reading.values.level_m);
     this.changed('reading', station.id);
   }
 
@@ -102,6 +121,117 @@ export class Store {
     // a fraction only when it is not zero (docs/api.md), so it does not sort as text.
     return alerts.sort((a, b) => (b.alert_level ?? b.level ?? 0) - (a.alert_level ?? a.level ?? 0)
       || (Date.parse(b.raised_at) || 0) - (Date.parse(a.raised_at) || 0));
+  }
+
+  recordLevel(stationId, t, value) {
+    if (typeof value !== 'number' || !Number.isFinite(t)) return;
+    const points = this.recent.get(stationId) ?? [];
+    if (points.some((p) => p.t === t)) return;
+    points.push({ t, v: value });
+    points.sort((a, b) => a.t - b.t);
+    const newest = points.at(-1).t;
+    while (points.length && points[0].t < newest - RECENT_MS) points.shift();
+    this.recent.set(stationId, points);
+  }
+
+  // The last two hours of every river gauge from REST history (`history(id, hours)`, as
+  // api.history): at start and after a reconnection, whose missed readings the live
+  // feed does not replay. Values the engine flagged suspect are left out of the rate.
+  async loadRecent(history) {
+    const rivers = [...this.stations.values()].filter((s) => s.kind === 'river');
+    await Promise.all(rivers.map(async (station) => {
+      let answer;
+      try {
+        answer = await history(station.id, RECENT_MS / 3_600_000);
+      } catch {
+        return; // the database is down: live readings still build the rate up
+      }
+      const suspect = new Set((answer.flags ?? []).filter((f) => f.field === 'level_m')
+        .map((f) => Date.parse(f.ts)));
+      station.suspectTimes = suspect;
+      for (const point of answer.points) {
+        const t = Date.parse(point.ts);
+        if (!suspect.has(t)) this.recordLevel(station.id, t, point.values.level_m);
+      }
+    }));
+    this.changed('stations');
+  }
+
+  // Metres per hour over the last hour of readings; null while that cannot be told (a
+  // stale gauge has no rate: its last rise is not what the river does now).
+  rate(stationId) {
+    const station = this.stations.get(stationId);
+    if (!station || station.stale) return null;
+    return riseRate(this.recent.get(stationId));
+  }
+
+  openAlertsOf(stationId) {
+    return this.statuses.get(stationId)?.alerts ?? [];
+  }
+
+  // What the station list sorts by: the worst of the engine's open level alerts and the
+  // level band of a fresh reading (a stale reading's band is history, not the river).
+  severity(stationId) {
+    const station = this.stations.get(stationId);
+    let worst = station && !station.stale ? bandRank(station.band) : 0;
+    for (const alert of this.openAlertsOf(stationId)) {
+      if (['river_level', 'road_flooding', 'road_icing'].includes(alert.alert_type)) {
+        worst = Math.max(worst, alert.level ?? 0);
+      }
+    }
+    return worst;
+  }
+
+  // The data-quality and offline flags an officer must see next to a value.
+  flags(stationId) {
+    const station = this.stations.get(stationId);
+    const status = this.statuses.get(stationId);
+    const alerts = this.openAlertsOf(stationId);
+    const latest = station?.latest ? Date.parse(station.latest.ts) : null;
+    return {
+      stale: Boolean(station?.stale),
+      offline: Boolean(status?.offline),
+      suspect: alerts.some((a) => a.alert_type === 'data_quality')
+        || Boolean(latest && station?.suspectTimes?.has(latest)),
+    };
+  }
+
+  // When the station reached the level band it shows now: the engine's level_since of
+  // its river alert when that alert is at the same level (the engine's hysteresis is
+  // the official account); otherwise the first of the latest run of readings in this
+  // band. {at, atMost}: atMost when the run goes back past the readings kept.
+  reachedAt(stationId) {
+    const station = this.stations.get(stationId);
+    if (!station?.band || station.stale) return null;
+    const rank = bandRank(station.band);
+    const alert = this.openAlertsOf(stationId).find((a) => a.alert_type === 'river_level');
+    if (alert && alert.level === rank && alert.level_since) return { at: alert.level_since };
+    const points = this.recent.get(stationId) ?? [];
+    if (!points.length || rank === 0) return null;
+    let first = null;
+    for (let i = points.length - 1; i >= 0; i -= 1) {
+      if (bandRank(levelBand(station.levels_m, points[i].v)) !== rank) {
+        return first === null ? null : { at: new Date(first).toISOString() };
+      }
+      first = points[i].t;
+    }
+    return { at: new Date(first).toISOString(), atMost: true };
+  }
+
+  // An alert event from the live feed: keep the projection it carries (rate of rise or
+  // level alerts), drop it when the alert clears.
+  applyAlertEvent(event) {
+    if (!event?.station) return;
+    const kept = this.projections.get(event.station);
+    if (event.transition === 'cleared') {
+      if (kept?.alertId === event.alert_id) this.projections.delete(event.station);
+      return;
+    }
+    const projection = projectionOf(event);
+    if (projection && (!kept || projection.from >= kept.from)) {
+      this.projections.set(event.station, projection);
+      this.changed('projection', event.station);
+    }
   }
 
   select(stationId) {

@@ -147,8 +147,10 @@ def test_dashboard_live_alerts_and_reconnect(stack: Stack, tmp_path: Path) -> No
         started = time.monotonic()
         with subprocess.Popen(["mosquitto_pub", "-p", str(stack.broker_port), "-q", "1",
                                "-t", "sensors/river/akutsu", "-m", '{"level_m": 4.321}']):
+            # A function, not an expression: the page's CSP (no unsafe-eval) refuses the
+            # eval Playwright would repeat on every poll of an expression.
             page.wait_for_function(
-                "document.querySelector('#stations tr[data-station=\"akutsu\"] td.value')"
+                "() => document.querySelector('#stations tr[data-station=\"akutsu\"] td.value')"
                 ".textContent === '4.32 m'", polling="raf", timeout=10_000)
             delay = time.monotonic() - started
         print(f"\nmosquitto_pub -> dashboard: {delay * 1000:.0f} ms "
@@ -161,7 +163,8 @@ def test_dashboard_live_alerts_and_reconnect(stack: Stack, tmp_path: Path) -> No
         chart = page.locator("#chart")
         expect(chart).to_have_attribute("data-station", "sukagawa")
         page.wait_for_function(
-            "Number(document.querySelector('#chart').dataset.points) >= 18", timeout=10_000)
+            "() => Number(document.querySelector('#chart').dataset.points) >= 18",
+            timeout=10_000)
         legend = page.locator("#chart .u-legend")
         for label in ("水防団待機水位 2.50 m", "氾濫注意水位 3.50 m", "避難判断水位 4.60 m",
                       "氾濫危険水位 5.20 m"):

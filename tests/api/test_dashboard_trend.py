@@ -1,0 +1,77 @@
+"""The pure rules of the station list's trend and of the river view (dashboard/app/
+trend.js, river.js), run in Chromium in the modules the page itself loads, served by
+``floodwatch api``: no stack beyond the API and its broker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from floodwatch.services.process import free_port
+from floodwatch.services.servers import MosquittoServer
+from tests.api.dashboard_stack import ApiProcess, chromium
+from tests.api.support import TEST_KEYS
+
+pytestmark = pytest.mark.slow
+
+
+RULES_JS = """async () => {
+    const trend = await import('./dashboard/app/trend.js');
+    const river = await import('./dashboard/app/river.js');
+    const minute = 60_000;
+    // 0.6 m/h with ±2 cm alternating noise, and a reading 2 h old left out.
+    const rising = [{ t: -120 * minute, v: 9 }];
+    for (let k = 0; k <= 6; k += 1) {
+      rising.push({ t: (k - 6) * 10 * minute, v: 3 + 0.1 * k + (k % 2 ? 0.02 : -0.02) });
+    }
+    const flat = rising.slice(1).map((p, k) => ({ t: p.t, v: 3 + (k % 2 ? 0.02 : -0.02) }));
+    const levels = { standby: 2.5, caution: 3.5, evacuation: 4.6, danger: 5.2, flooding: 6.4 };
+    const other = { standby: 7, caution: 9.5, evacuation: 11.2, danger: 12.5, flooding: null };
+    return {
+      rising: trend.riseRate(rising), flat: trend.riseRate(flat),
+      one: trend.riseRate(rising.slice(-1)), trend: trend.trendOf(trend.riseRate(flat)),
+      toNext: trend.minutesToNext(levels, 3.6, 0.6),
+      notRising: trend.minutesToNext(levels, 3.6, 0.01),
+      aboveAll: trend.minutesToNext(levels, 7, 0.6),
+      stages: ['standby', 'caution', 'evacuation', 'danger'].map(
+        (band) => [river.stageFraction(levels, levels[band]),
+                   river.stageFraction(other, other[band])]),
+      between: river.stageFraction(levels, 4.05),
+      label: trend.formatRate(-0.256),
+      soon: trend.formatMinutes(trend.minutesToNext(levels, 3.6, 0.6)),
+      far: trend.formatMinutes(trend.minutesToNext(levels, 3.6, 0.1)),
+    };
+}"""
+
+
+def test_trend_and_stage_rules_in_the_page_modules(
+        tmp_path: Path, mosquitto: MosquittoServer,
+        settings_env: Callable[..., dict[str, str]]) -> None:
+    """The pure rules of the list and the river view, in the modules the page loads:
+    the rate is the last hour's least-squares fit (noise does not flip it), the time to
+    the next level is "—" (null) unless rising, and every gauge's reference levels sit
+    at the same heights of the river view whatever their metres."""
+    env = settings_env(api_keys=TEST_KEYS, api_public_read="true", dashboard_tiles_url="")
+    api = ApiProcess(env, free_port(), tmp_path / "api.log").start()
+    try:
+        with chromium() as browser:
+            page = browser.new_page()
+            page.goto(api.url)
+            expect(page.locator("body[data-ready=true]")).to_be_attached()
+            result = page.evaluate(RULES_JS)
+    finally:
+        api.stop()
+    assert result["rising"] == pytest.approx(0.6, abs=0.1)
+    assert abs(result["flat"]) < 0.1
+    assert result["trend"] == "steady"
+    assert result["one"] is None
+    assert result["toNext"] == 100  # 1.0 m at 0.6 m/h
+    assert result["notRising"] is None
+    assert result["aboveAll"] is None
+    assert all(a == pytest.approx(b) for a, b in result["stages"]), result["stages"]
+    assert result["stages"][0][0] < result["between"] < result["stages"][2][0]
+    assert result["label"] == "−0.26 m/h"
+    assert (result["soon"], result["far"]) == ("1 h 40 min", "> 6 h")
