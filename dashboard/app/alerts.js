@@ -24,7 +24,12 @@ export function needsConfirmation(alert) {
     || alert.level_name === 'danger' || alert.level_name === 'flooding';
 }
 
+// A rapid rise is not a level: amber, outside the 警戒レベル scale, never the grey of a
+// minor notice.
+const RAPID_RISE_COLOUR = '#f59e0b';
+
 function colourOf(alert) {
+  if (alert.alert_type === 'rate_of_rise') return RAPID_RISE_COLOUR;
   return BAND_COLOURS[alert.level_name] ?? ALERT_LEVEL_COLOURS[alert.alert_level]
     ?? ALERT_LEVEL_COLOURS[Math.min(5, alert.level)] ?? '#9ca3af';
 }
@@ -88,13 +93,15 @@ export class AlertPanel {
     // Absent (an engine from before confirmation): everything was public at once.
     li.dataset.confirmed = String(alert.confirmed !== false);
     li.dataset.alertLevel = String(alert.alert_level ?? '');
+    li.dataset.alertType = alert.alert_type ?? '';
     li.style.borderLeftColor = colourOf(alert);
     li.addEventListener('click', () => this.store.select(alert.station));
 
     const head = document.createElement('div');
     head.className = 'alert-head';
     head.append(span(station ? localized(station.name) : alert.station, 'alert-station'),
-      span(localized(alert.label) || alert.level_name, 'alert-label'));
+      span(`${alert.alert_type === 'rate_of_rise' ? '⇑ ' : ''}${localized(alert.label) || alert.level_name}`,
+        'alert-label'));
     if (alert.official) head.append(span(localized(alert.official), 'alert-official'));
     if (alert.confirmed === false) {
       const mark = span(t('unconfirmed'), 'alert-unconfirmed');
@@ -104,7 +111,15 @@ export class AlertPanel {
 
     const foot = document.createElement('div');
     foot.className = 'alert-foot';
-    foot.append(span(formatTime(alert.raised_at), 'alert-time'));
+    // When it reached the level it shows (level_since), not when the alert was first
+    // raised: "氾濫発生 02:10" must not mean a flood that came at 08:00.
+    const reached = alert.level_since ?? alert.raised_at;
+    const time = span(formatTime(reached), 'alert-time');
+    time.dataset.at = reached ?? '';
+    if (alert.level_since && alert.level_since !== alert.raised_at) {
+      time.title = t('raisedAt', formatTime(alert.raised_at));
+    }
+    foot.append(time);
     if (alert.acknowledged) {
       foot.append(this.acknowledgedMark(alert));
     } else if (keyStore.get()) {

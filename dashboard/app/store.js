@@ -117,10 +117,19 @@ export class Store {
     for (const [stationId, status] of this.statuses) {
       for (const alert of status.alerts ?? []) alerts.push({ station: stationId, ...alert });
     }
-    // Highest level first, then the newest. Times are compared as times: their text has
+    // Most urgent first, then the newest. Times are compared as times: their text has
     // a fraction only when it is not zero (docs/api.md), so it does not sort as text.
-    return alerts.sort((a, b) => (b.alert_level ?? b.level ?? 0) - (a.alert_level ?? a.level ?? 0)
+    return alerts.sort((a, b) => this.urgency(b) - this.urgency(a)
       || (Date.parse(b.raised_at) || 0) - (Date.parse(a.raised_at) || 0));
+  }
+
+  // An alert's place in the list, on the 警戒レベル scale. A rapid rise has no level of
+  // its own (level 1) but is what an officer must see before the next level comes: it
+  // ranks just above its station's own severity, and never below 氾濫注意 elsewhere.
+  urgency(alert) {
+    const level = alert.alert_level ?? alert.level ?? 0;
+    if (alert.alert_type !== 'rate_of_rise') return level;
+    return Math.max(this.severity(alert.station) + 0.5, 2.25);
   }
 
   recordLevel(stationId, t, value) {

@@ -202,8 +202,15 @@ def test_river_view_station_list_and_dated_chart_in_a_typhoon(
             assert alert["level_since"] is not None
             since = page.locator(f'#stations tr[data-station="{alert["station"]}"] td.since')
             expect(since).to_have_attribute("data-at", alert["level_since"])
+            # The alert panel says the same: when the level was reached, not first raised.
+            card = page.locator(f'#alerts li[data-alert-id="{alert["alert_id"]}"] .alert-time')
+            expect(card).to_have_attribute("data-at", alert["level_since"])
             checked += 1
         assert checked, open_alerts
+        # The alert panel: the river alerts by 警戒レベル, worst first.
+        levels = page.locator('#alerts li.alert[data-alert-type="river_level"]').evaluate_all(
+            "items => items.map(li => Number(li.dataset.alertLevel || 0))")
+        assert levels and levels == sorted(levels, reverse=True), levels
 
         # Sortable: by name, then back to the worst first by status.
         page.click('th[data-column="name"] button')

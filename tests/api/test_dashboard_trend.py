@@ -47,6 +47,27 @@ RULES_JS = """async () => {
 }"""
 
 
+# Three stations: one at 氾濫危険 (level 4), one at 氾濫注意 with a rapid rise, one normal
+# with a rapid rise, plus a standby alert elsewhere.
+ALERT_ORDER_JS = """async () => {
+    const { Store } = await import('./dashboard/app/store.js');
+    const store = new Store();
+    store.loadRegistry(['a', 'b', 'c', 'd'].map((id) => ({ id, kind: 'river' })));
+    const bands = { a: 'danger', b: 'caution', c: 'normal', d: 'standby' };
+    for (const [id, band] of Object.entries(bands)) {
+      Object.assign(store.stations.get(id), { band, stale: false });
+    }
+    const alert = (type, level, alertLevel, at) => ({ alert_id: `${type}/${level}/${at}`,
+      alert_type: type, level, alert_level: alertLevel, raised_at: at });
+    store.statuses.set('a', { alerts: [alert('river_level', 4, 4, '2026-12-07T01:00:00Z')] });
+    store.statuses.set('b', { alerts: [alert('river_level', 2, 2, '2026-12-07T01:00:00Z'),
+                                       alert('rate_of_rise', 1, null, '2026-12-07T02:00:00Z')] });
+    store.statuses.set('c', { alerts: [alert('rate_of_rise', 1, null, '2026-12-07T03:00:00Z')] });
+    store.statuses.set('d', { alerts: [alert('river_level', 1, null, '2026-12-07T04:00:00Z')] });
+    return store.openAlerts().map((a) => `${a.station}:${a.alert_type}`);
+}"""
+
+
 def test_trend_and_stage_rules_in_the_page_modules(
         tmp_path: Path, mosquitto: MosquittoServer,
         settings_env: Callable[..., dict[str, str]]) -> None:
@@ -62,6 +83,7 @@ def test_trend_and_stage_rules_in_the_page_modules(
             page.goto(api.url)
             expect(page.locator("body[data-ready=true]")).to_be_attached()
             result = page.evaluate(RULES_JS)
+            order = page.evaluate(ALERT_ORDER_JS)
     finally:
         api.stop()
     assert result["rising"] == pytest.approx(0.6, abs=0.1)
@@ -75,3 +97,7 @@ def test_trend_and_stage_rules_in_the_page_modules(
     assert result["stages"][0][0] < result["between"] < result["stages"][2][0]
     assert result["label"] == "−0.26 m/h"
     assert (result["soon"], result["far"]) == ("1 h 40 min", "> 6 h")
+    # The alert panel's order: danger first; a rapid rise just above its station's own
+    # level and never below 氾濫注意 elsewhere; standby last.
+    assert order == ["a:river_level", "b:rate_of_rise", "c:rate_of_rise", "b:river_level",
+                     "d:river_level"], order
