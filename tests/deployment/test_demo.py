@@ -85,10 +85,15 @@ class Demo:
         raise AssertionError("no simulator in make demo's process group")
 
     def stop(self) -> None:
-        if self.make is not None and self.make.poll() is None:
-            os.killpg(self.make.pid, signal.SIGTERM)
-            os.killpg(self.make.pid, signal.SIGCONT)  # a paused simulator must hear it
-            self.make.wait(timeout=60)
+        try:
+            if self.make is not None and self.make.poll() is None:
+                os.killpg(self.make.pid, signal.SIGTERM)
+                os.killpg(self.make.pid, signal.SIGCONT)  # a paused simulator must hear it
+                self.make.wait(timeout=60)
+        finally:
+            self._services_down()
+
+    def _services_down(self) -> None:
         subprocess.run([str(Path(sys.executable).parent / "floodwatch"), "services", "down"],
                        env=self.env, cwd=REPO_ROOT, capture_output=True, timeout=60,
                        check=False)
