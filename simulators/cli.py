@@ -40,7 +40,7 @@ from floodwatch.core.readings import JST
 from floodwatch.core.redaction import configured_secrets
 from floodwatch.core.registry import RegistryError, StationRegistry
 from floodwatch.core.settings import SettingsError, load_settings
-from floodwatch.simulators.demo import DemoError, build_demo, load_demo_registry, read_manifest
+from floodwatch.simulators.demo import DemoError, build_demo, load_profile
 from floodwatch.simulators.faults import FaultSpec, parse_fault_option
 from floodwatch.simulators.load import load_devices, load_events
 from floodwatch.simulators.messages import Event
@@ -137,15 +137,13 @@ def _registry(args: argparse.Namespace, stations: Path) -> tuple[StationRegistry
     """The registry to simulate, and the demo's compression (0: no demo)."""
     if args.demo is not None:
         try:
-            manifest = read_manifest(args.demo)
-            registry = load_demo_registry(args.demo, manifest)
+            registry, manifest = load_profile(args.demo)
         except DemoError as exc:
             fail(f"--demo: {exc}")
-        demo_stations = (args.demo / manifest.stations).resolve()
-        if stations.resolve() != demo_stations:
+        if stations.resolve() != (args.demo / manifest.stations).resolve():
             log.warning("demo", problem=f"FLOODWATCH_STATIONS is {stations}, not the demo's "
-                        f"{demo_stations}: the stack will misjudge the demo's intervals "
-                        f"(source {args.demo / 'demo.env'})")
+                        "registry: the stack will misjudge the devices' intervals (source "
+                        f"{args.demo / 'demo.env'})")
         return registry, manifest.compress
     try:
         return StationRegistry.load(stations), 0
@@ -222,28 +220,16 @@ def _run(args: argparse.Namespace, options: _Options, registry: StationRegistry,
     if args.load:
         return _run_load(args, options, registry, address=address, stop=stop,
                              give_up=give_up)
-    speed = options.speed
     events: Iterator[Event]
-    if compress:
-        devices, events, origin, what = _demo(args, options, registry, compress)
-        speed = float(compress)
-    elif args.replay is not None:
+    if args.replay is not None:
         observations = read_recording(args.replay, registry)
         devices = sorted({observation.station for observation in observations})
-        events = replay_events(observations, registry, start=start,
-                                                seed=options.seed, faults=options.faults)
+        events = replay_events(observations, registry, start=start, seed=options.seed,
+                               faults=options.faults)
         origin, what = start or observations[0].measured_at, f"replay of {args.replay}"
     else:
-        simulation = build_simulation(
-            registry, args.scenario or "typhoon", duration_s=options.duration_s,
-            seed=options.seed, speed=options.speed, start=start, faults=options.faults,
-            scenario_faults=not args.no_scenario_faults)
-        for warning in simulation.warnings:
-            log.warning("scenario", problem=warning)
-        devices, events, origin = simulation.device_ids, simulation.events(), simulation.start
-        what = (f"scenario {simulation.scenario.name}: "
-                f"{format_duration(simulation.duration_s)} from "
-                f"{simulation.start.astimezone(JST).isoformat()}")
+        devices, events, origin, what = _scenario(args, options, registry, start, compress)
+    speed = float(compress) if compress else options.speed
     if args.dry_run:
         _print_events(events, stop)
         return None
@@ -257,22 +243,29 @@ def _run(args: argparse.Namespace, options: _Options, registry: StationRegistry,
                           single_connection=single_connection, stop=stop, give_up=give_up)
 
 
-def _demo(args: argparse.Namespace, options: _Options, registry: StationRegistry,
-          compress: int) -> tuple[list[str], Iterator[Event], datetime, str]:
-    """(devices, events, pacing origin, description) of a demo-profile run."""
-    demo = build_demo(registry, args.scenario or "typhoon", compress=compress,
-                      skip_s=options.skip_s, duration_s=options.duration_s,
-                      seed=options.seed, faults=options.faults,
-                      scenario_faults=not args.no_scenario_faults)
-    for warning in demo.warnings:
+def _scenario(args: argparse.Namespace, options: _Options, registry: StationRegistry,
+              start: datetime | None, compress: int
+              ) -> tuple[list[str], Iterator[Event], datetime, str]:
+    """(devices, events, pacing origin, description) of a scenario, or of its demo."""
+    name = args.scenario or "typhoon"
+    if compress:
+        demo = build_demo(registry, name, compress=compress, skip_s=options.skip_s,
+                          duration_s=options.duration_s, seed=options.seed,
+                          faults=options.faults, scenario_faults=not args.no_scenario_faults)
+        simulation, origin = demo.simulation, demo.clock.sim_anchor
+        what, warnings = demo.description(options.skip_s), demo.warnings
+    else:
+        simulation = build_simulation(
+            registry, name, duration_s=options.duration_s, seed=options.seed,
+            speed=options.speed, start=start, faults=options.faults,
+            scenario_faults=not args.no_scenario_faults)
+        origin, warnings = simulation.start, tuple(simulation.warnings)
+        what = (f"scenario {simulation.scenario.name}: "
+                f"{format_duration(simulation.duration_s)} from "
+                f"{simulation.start.astimezone(JST).isoformat()}")
+    for warning in warnings:
         log.warning("scenario", problem=warning)
-    simulation, clock = demo.simulation, demo.clock
-    what = (f"demo of scenario {simulation.scenario.name} at {compress}x: "
-            f"{format_duration(options.skip_s)} of simulated history back-filled before "
-            f"{clock.wall_anchor.astimezone(JST).isoformat()}, then live until "
-            f"{clock.wall(simulation.end).astimezone(JST).isoformat()} (simulated "
-            f"{format_duration(simulation.duration_s)} in all)")
-    return simulation.device_ids, simulation.events(), clock.sim_anchor, what
+    return simulation.device_ids, simulation.events(), origin, what
 
 
 def _run_load(args: argparse.Namespace, options: _Options, registry: StationRegistry, *,

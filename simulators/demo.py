@@ -41,11 +41,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from floodwatch.core.config_files import first_error
+from floodwatch.core.readings import JST
 from floodwatch.core.registry import RegistryError, StationRegistry
 from floodwatch.simulators.clock import CompressedClock, default_start
 from floodwatch.simulators.faults import FaultSpec
 from floodwatch.simulators.scenario import Scenario, ScenarioError, load_scenario
 from floodwatch.simulators.simulation import Simulation
+from floodwatch.simulators.timeline import format_duration
 
 MANIFEST = "demo.json"
 
@@ -66,20 +68,18 @@ class DemoManifest(BaseModel):
         return json.dumps(self.model_dump(), indent=2) + "\n"
 
 
-def read_manifest(folder: Path) -> DemoManifest:
+def load_profile(folder: Path) -> tuple[StationRegistry, DemoManifest]:
+    """The demo registry and manifest of the profile in ``folder``."""
     path = folder / MANIFEST
     try:
-        return DemoManifest.model_validate_json(path.read_bytes())
+        manifest = DemoManifest.model_validate_json(path.read_bytes())
     except OSError as exc:
         raise DemoError(f"{path}: cannot read ({exc.strerror or exc}); write the profile "
                         "with `floodwatch demo-config` first") from exc
     except ValidationError as exc:
         raise DemoError(f"{path}: {first_error(exc)}") from exc
-
-
-def load_demo_registry(folder: Path, manifest: DemoManifest) -> StationRegistry:
     try:
-        return StationRegistry.load(folder / manifest.stations)
+        return StationRegistry.load(folder / manifest.stations), manifest
     except RegistryError as exc:
         raise DemoError(str(exc)) from exc
 
@@ -97,6 +97,14 @@ class DemoRun:
     simulation: Simulation
     clock: CompressedClock  # the pacer starts at clock.sim_anchor at speed clock.factor
     warnings: tuple[str, ...]
+
+    def description(self, skip_s: float) -> str:
+        clock, simulation = self.clock, self.simulation
+        return (f"demo of scenario {simulation.scenario.name} at {clock.factor:g}x: "
+                f"{format_duration(skip_s)} of simulated history back-filled before "
+                f"{clock.wall_anchor.astimezone(JST).isoformat()}, then live until "
+                f"{clock.wall(simulation.end).astimezone(JST).isoformat()} (simulated "
+                f"{format_duration(simulation.duration_s)} in all)")
 
 
 def build_demo(registry: StationRegistry, scenario: Scenario | str | Path, *,

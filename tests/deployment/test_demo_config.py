@@ -26,7 +26,7 @@ from floodwatch.demo_config import (
     scale_rule_tree,
     write_profile,
 )
-from floodwatch.simulators.demo import read_manifest
+from floodwatch.simulators.demo import load_profile
 from tests.conftest import SAMPLE_REGISTRY
 from tests.simulators.cli import simulate
 from tests.support import REPO_ROOT
@@ -136,7 +136,7 @@ def test_the_profile_folder_holds_what_make_demo_reads(tmp_path: Path) -> None:
     demo_settings = load_settings(env)
     registry = StationRegistry.load(demo_settings.stations)
     AlertRules.load(demo_settings.alerts_rules, registry)
-    assert read_manifest(folder).compress == 120
+    assert load_profile(folder)[1].compress == 120
     with pytest.raises(DemoConfigError, match="compress twice"):
         write_profile(demo_settings, folder, 120)
 
