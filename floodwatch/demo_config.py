@@ -23,6 +23,12 @@ nothing else changes. This writes, into the profile's folder (``.floodwatch/demo
   alerts are a drill's).
 - ``demo.json``: the factor, for ``floodwatch simulate --demo``.
 
+Left as they are, because they measure the machinery, not the storm: ingest's batch
+interval (0.5 s: a simulated minute of latency at 120x), MQTT keep-alives and session
+expiry, the live feed's heartbeat and replay buffer, notify's retries, and ingest's
+limits on stamps (``max_future_s`` never trips: stamps are never later than the moment
+they are sent; ``max_age_days`` is far beyond any demo).
+
 Production is untouched: these files exist only when this command writes them, and only
 processes given ``demo.env`` read them.
 """
