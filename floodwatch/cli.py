@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from floodwatch import healthcheck, tools
+from floodwatch import demo_config, healthcheck, tools
 from floodwatch.simulators import cli as simulate
 from floodwatch.stages import STAGES, Stage, run_stage
 from floodwatch.up import run_up
@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     for stage in STAGES:
         _add_stage(commands, stage)
     _add_up(commands)
-    for register in (simulate.register, tools.register, healthcheck.register):
+    for register in (simulate.register, demo_config.register, tools.register,
+                     healthcheck.register):
         register(commands)
     return parser
 

@@ -8,6 +8,8 @@
     floodwatch simulate --replay recorded.csv --speed 600
     floodwatch simulate --load --devices 500 --rate 2000 --duration 60 --synthetic-ids
     floodwatch simulate --scenario winter-ice --dry-run   # print the messages instead
+    floodwatch simulate --demo .floodwatch/demo --skip 7h # `make demo`: the storm now,
+                                                          # compressed (simulators/demo.py)
 
 The broker is FLOODWATCH_MQTT_URL, the stations FLOODWATCH_STATIONS. Ctrl-C (or
 SIGTERM) stops sending and waits for the broker to acknowledge what was sent; a second
@@ -38,6 +40,7 @@ from floodwatch.core.readings import JST
 from floodwatch.core.redaction import configured_secrets
 from floodwatch.core.registry import RegistryError, StationRegistry
 from floodwatch.core.settings import SettingsError, load_settings
+from floodwatch.simulators.demo import DemoError, build_demo, load_profile
 from floodwatch.simulators.faults import FaultSpec, parse_fault_option
 from floodwatch.simulators.load import load_devices, load_events
 from floodwatch.simulators.messages import Event
@@ -82,6 +85,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--single-connection", action="store_true",
                         help="one shared MQTT connection instead of one per device "
                         f"(the default above {PER_DEVICE_LIMIT} devices)")
+    parser.add_argument("--demo", metavar="DIR", type=Path,
+                        help="the demo profile written by `floodwatch demo-config` in DIR: "
+                        "the storm on the wall clock, compressed by its factor, on its "
+                        "registry (simulators/demo.py)")
+    parser.add_argument("--skip", metavar="D", help="with --demo: simulated time sent at "
+                        "once as recent history before the live part (e.g. 7h)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the messages (time, topic, payload) instead of sending")
     parser.set_defaults(handler=cmd_simulate)
@@ -93,6 +102,7 @@ class _Options:
     seed: int
     duration_s: float | None
     faults: tuple[FaultSpec, ...]
+    skip_s: float = 0.0
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
@@ -101,15 +111,13 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     except SettingsError as exc:
         fail(str(exc).replace("\n", "; "))
     configure_logging(settings.log_level, settings.log_format, configured_secrets(settings))
-    try:
-        registry = StationRegistry.load(settings.stations)
-    except RegistryError as exc:
-        fail(f"FLOODWATCH_STATIONS: {exc}")
+    options = _options(args)
+    registry, compress = _registry(args, settings.stations)
     address = BrokerAddress.from_settings(settings)
     with _stopping_on_signals() as (stop, give_up):
         try:
-            report = _run(args, _options(args), registry, address=address, stop=stop,
-                          give_up=give_up)
+            report = _run(args, options, registry, address=address, stop=stop,
+                          give_up=give_up, compress=compress)
         except (ScenarioError, ReplayError) as exc:
             fail(str(exc))
         except MqttError as exc:
@@ -125,12 +133,33 @@ def cmd_simulate(args: argparse.Namespace) -> None:
              EXIT_RUNTIME)
 
 
+def _registry(args: argparse.Namespace, stations: Path) -> tuple[StationRegistry, int]:
+    """The registry to simulate, and the demo's compression (0: no demo)."""
+    if args.demo is not None:
+        try:
+            registry, manifest = load_profile(args.demo)
+        except DemoError as exc:
+            fail(f"--demo: {exc}")
+        if stations.resolve() != (args.demo / manifest.stations).resolve():
+            log.warning("demo", problem=f"FLOODWATCH_STATIONS is {stations}, not the demo's "
+                        "registry: the stack will misjudge the devices' intervals (source "
+                        f"{args.demo / 'demo.env'})")
+        return registry, manifest.compress
+    try:
+        return StationRegistry.load(stations), 0
+    except RegistryError as exc:
+        fail(f"FLOODWATCH_STATIONS: {exc}")
+
+
 def _options(args: argparse.Namespace) -> _Options:
-    exclusive = [name for name in ("replay", "load") if getattr(args, name)]
+    exclusive = [name for name in ("replay", "load", "demo") if getattr(args, name)]
     if len(exclusive) > 1:
-        fail("--replay and --load cannot be combined")
+        fail(" and ".join(f"--{name}" for name in exclusive) + " cannot be combined")
     mode = exclusive[0] if exclusive else "scenario"
+    if args.skip is not None and mode != "demo":
+        fail("--skip needs --demo")
     not_for = {
+        "demo": ("speed", "start", "devices", "rate", "synthetic_ids"),
         "scenario": ("devices", "rate", "synthetic_ids"),
         "replay": ("scenario", "duration", "devices", "rate", "synthetic_ids",
                    "no_scenario_faults"),
@@ -141,6 +170,12 @@ def _options(args: argparse.Namespace) -> _Options:
         if getattr(args, name):
             fail(f"--{name.replace('_', '-')} does not apply to "
                  f"{'a scenario' if mode == 'scenario' else '--' + mode}")
+    skip_s = 0.0
+    if args.skip is not None:
+        try:
+            skip_s = parse_duration(args.skip)
+        except ValueError as exc:
+            fail(f"--skip: {exc}")
     speed = _number(args.speed, "--speed", 1.0, minimum=0.0)
     seed = int(_number(args.seed, "--seed", 0, integer=True, minimum=-(2**63)))
     duration_s: float | None = None
@@ -157,7 +192,7 @@ def _options(args: argparse.Namespace) -> _Options:
             faults.append(parse_fault_option(text))
         except ValueError as exc:
             fail(f"--fault {exc}")
-    return _Options(speed, seed, duration_s, tuple(faults))
+    return _Options(speed, seed, duration_s, tuple(faults), skip_s)
 
 
 def _number(text: str | None, option: str, default: float, *, integer: bool = False,
@@ -174,8 +209,8 @@ def _number(text: str | None, option: str, default: float, *, integer: bool = Fa
 
 
 def _run(args: argparse.Namespace, options: _Options, registry: StationRegistry, *,
-         address: BrokerAddress, stop: threading.Event, give_up: threading.Event
-         ) -> PublishReport | None:
+         address: BrokerAddress, stop: threading.Event, give_up: threading.Event,
+         compress: int = 0) -> PublishReport | None:
     start = None
     if args.start is not None:
         try:
@@ -185,31 +220,52 @@ def _run(args: argparse.Namespace, options: _Options, registry: StationRegistry,
     if args.load:
         return _run_load(args, options, registry, address=address, stop=stop,
                              give_up=give_up)
+    events: Iterator[Event]
     if args.replay is not None:
         observations = read_recording(args.replay, registry)
         devices = sorted({observation.station for observation in observations})
-        events: Iterator[Event] = replay_events(observations, registry, start=start,
-                                                seed=options.seed, faults=options.faults)
+        events = replay_events(observations, registry, start=start, seed=options.seed,
+                               faults=options.faults)
         origin, what = start or observations[0].measured_at, f"replay of {args.replay}"
     else:
-        simulation = build_simulation(
-            registry, args.scenario or "typhoon", duration_s=options.duration_s,
-            seed=options.seed, speed=options.speed, start=start, faults=options.faults,
-            scenario_faults=not args.no_scenario_faults)
-        for warning in simulation.warnings:
-            log.warning("scenario", problem=warning)
-        devices, events, origin = simulation.device_ids, simulation.events(), simulation.start
-        what = (f"scenario {simulation.scenario.name}: "
-                f"{format_duration(simulation.duration_s)} from "
-                f"{simulation.start.astimezone(JST).isoformat()}")
+        devices, events, origin, what = _scenario(args, options, registry, start, compress)
+    speed = float(compress) if compress else options.speed
     if args.dry_run:
         _print_events(events, stop)
         return None
-    log.info("simulating", what=what, speed=options.speed, devices=len(devices),
+    log.info("simulating", what=what, speed=speed, devices=len(devices),
              broker=str(address))
-    return publish_events(address, events, devices, speed=options.speed, sim_origin=origin,
-                          single_connection=args.single_connection or None, stop=stop,
-                          give_up=give_up)
+    # The demo's devices share one connection: its back-filled history is a burst, and
+    # devices on connections of their own race each other through it -- at the demo's
+    # scale a road sensor 9 s behind its neighbours is offline (simulators/demo.py).
+    single_connection = True if compress else args.single_connection or None
+    return publish_events(address, events, devices, speed=speed, sim_origin=origin,
+                          single_connection=single_connection, stop=stop, give_up=give_up)
+
+
+def _scenario(args: argparse.Namespace, options: _Options, registry: StationRegistry,
+              start: datetime | None, compress: int
+              ) -> tuple[list[str], Iterator[Event], datetime, str]:
+    """(devices, events, pacing origin, description) of a scenario, or of its demo."""
+    name = args.scenario or "typhoon"
+    if compress:
+        demo = build_demo(registry, name, compress=compress, skip_s=options.skip_s,
+                          duration_s=options.duration_s, seed=options.seed,
+                          faults=options.faults, scenario_faults=not args.no_scenario_faults)
+        simulation, origin = demo.simulation, demo.clock.sim_anchor
+        what, warnings = demo.description(options.skip_s), demo.warnings
+    else:
+        simulation = build_simulation(
+            registry, name, duration_s=options.duration_s, seed=options.seed,
+            speed=options.speed, start=start, faults=options.faults,
+            scenario_faults=not args.no_scenario_faults)
+        origin, warnings = simulation.start, tuple(simulation.warnings)
+        what = (f"scenario {simulation.scenario.name}: "
+                f"{format_duration(simulation.duration_s)} from "
+                f"{simulation.start.astimezone(JST).isoformat()}")
+    for warning in warnings:
+        log.warning("scenario", problem=warning)
+    return simulation.device_ids, simulation.events(), origin, what
 
 
 def _run_load(args: argparse.Namespace, options: _Options, registry: StationRegistry, *,

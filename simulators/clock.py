@@ -64,3 +64,31 @@ class Pacer:
         if delay > 0.0005:
             return not self.stop.wait(delay)
         return not self.stop.is_set()
+
+
+class CompressedClock:
+    """Simulated time laid onto the wall clock ``factor`` times faster (the demo profile,
+    simulators/demo.py): simulated ``sim_anchor`` is wall ``wall_anchor``, and a simulated
+    hour later is ``3600 / factor`` wall seconds later.
+
+    Devices stamp their readings with ``wall(sim_time)`` while the pacer sends each at
+    ``sim_time`` run at ``speed = factor`` from the same anchor, so a reading is stamped
+    with the wall time it is sent (never later: ``wall_anchor`` is taken before the pacer
+    starts, and stamps are cut to the millisecond, never rounded up)."""
+
+    def __init__(self, sim_anchor: datetime, wall_anchor: datetime, factor: float) -> None:
+        if sim_anchor.tzinfo is None or wall_anchor.tzinfo is None:
+            raise ValueError("anchors must be timezone-aware")
+        if not factor >= 1:
+            raise ValueError("factor must be at least 1")
+        self.sim_anchor = sim_anchor.astimezone(UTC)
+        self.wall_anchor = wall_anchor.astimezone(UTC)
+        self.factor = factor
+
+    def wall(self, sim_time: datetime) -> datetime:
+        wall = self.wall_anchor + (sim_time - self.sim_anchor) / self.factor
+        return wall.replace(microsecond=wall.microsecond // 1000 * 1000)
+
+    def sim(self, wall_time: datetime) -> datetime:
+        """The simulated instant a wall time stands for (for logs and tests)."""
+        return self.sim_anchor + (wall_time - self.wall_anchor) * self.factor

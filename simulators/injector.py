@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -49,12 +49,16 @@ class _State:
 class DeviceFaults:
     def __init__(self, station: str, kind: StationKind, specs: Sequence[FaultSpec], *,
                  seed: int, origin: datetime, known_ids: Collection[str],
-                 ts_format: TimestampFormat = TimestampFormat.JST) -> None:
+                 ts_format: TimestampFormat = TimestampFormat.JST,
+                 stamp: Callable[[datetime], datetime] | None = None) -> None:
         self.station = station
         self.kind = kind
         self.origin = origin
         self.known_ids = known_ids
         self.ts_format = ts_format
+        # What the device writes as its time, from the simulated instant; the demo's
+        # compressed clock (simulators/clock.py) sets it, faults stay on simulated time.
+        self._stamp = stamp
         self._states = [
             _State(spec, random_stream(seed, station, "fault", str(index), spec.kind.value))
             for index, spec in enumerate(specs) if spec.applies_to(station)
@@ -72,7 +76,7 @@ class DeviceFaults:
         events = self._flush_backlog(sent_at)
         observation = self._tamper(observation, active, elapsed)
         labels = [kind.value for kind in active]
-        payload = encode_json(observation, self.ts_format)
+        payload = encode_json(self._stamped(observation), self.ts_format)
         topic = observation.topic
         if (state := active.get(FaultKind.MALFORMED)) is not None:
             payload = malformed(payload, self.kind, state.rng.choice(MALFORMED_VARIANTS))
@@ -137,9 +141,15 @@ class DeviceFaults:
         backlog, self._backlog = self._backlog, []
         return [
             Event(sent_at, self.station, topic_for(self.kind, self.station),
-                  encode_senml(backlog[start:start + BACKFILL_PACK_READINGS]), "backfill")
+                  encode_senml([self._stamped(observation) for observation
+                                in backlog[start:start + BACKFILL_PACK_READINGS]]), "backfill")
             for start in range(0, len(backlog), BACKFILL_PACK_READINGS)
         ]
+
+    def _stamped(self, observation: Observation) -> Observation:
+        if self._stamp is None:
+            return observation
+        return replace(observation, measured_at=self._stamp(observation.measured_at))
 
 
 def malformed(payload: bytes, kind: StationKind, variant: str) -> bytes:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from floodwatch.core.registry import Station, StationKind, StationRegistry
@@ -34,7 +34,8 @@ from floodwatch.simulators.timeline import local_hour
 class Simulation:
     def __init__(self, scenario: Scenario, registry: StationRegistry, *, start: datetime,
                  seed: int = 0, duration_s: float | None = None,
-                 faults: Sequence[FaultSpec] = (), scenario_faults: bool = True) -> None:
+                 faults: Sequence[FaultSpec] = (), scenario_faults: bool = True,
+                 stamp: Callable[[datetime], datetime] | None = None) -> None:
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         self.scenario = scenario
@@ -44,6 +45,7 @@ class Simulation:
         self.duration_s = scenario.duration if duration_s is None else duration_s
         self.end = self.start + timedelta(seconds=self.duration_s)
         self.faults = (*(scenario.faults if scenario_faults else ()), *faults)
+        self.stamp = stamp  # device time from simulated time (the demo's compressed clock)
         self.stations: list[Station] = list(registry)
         self.warnings = self._check_names()
         self._new_river_network()  # refuse a bad network now, not on the first event
@@ -105,7 +107,8 @@ class Simulation:
                 roads[station.id][1].step(0.0, start_hour, rain.mm_h(index, 0.0), 0.0)
         known = frozenset(self.device_ids)
         injectors = [DeviceFaults(s.id, s.kind, self.faults, seed=self.seed, origin=self.start,
-                                  known_ids=known, ts_format=scenario.ts_format)
+                                  known_ids=known, ts_format=scenario.ts_format,
+                                  stamp=self.stamp)
                      for s in self.stations]
         start_epoch, end_epoch = self.start.timestamp(), self.end.timestamp()
         queue: list[tuple[float, int]] = []
