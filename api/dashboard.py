@@ -134,6 +134,7 @@ async def config(settings: SettingsDep) -> JSONResponse:
         "public_read": settings.api_public_read,
         "heartbeat_s": settings.api_heartbeat_s,
         "stale_factor": settings.api_stale_factor,
+        "time_scale": settings.dashboard_time_scale,
     }, headers=NO_STORE)
 
 

@@ -336,6 +336,13 @@ class Settings(BaseSettings):
         max_length=500,
         description="Attribution (HTML) the tile provider requires, shown on the map.",
     )
+    dashboard_time_scale: int = Field(
+        default=1, ge=1, le=3600,
+        description="Storm seconds per wall second the dashboard assumes: 1 (real time) in "
+        "production. The demo profile (`floodwatch demo-config`) sets its compression, so "
+        "rates of rise and times to the next level read in storm time, under a banner "
+        "that says the page shows a compressed exercise.",
+    )
     dashboard_dir: Path | None = Field(
         default=None,
         description="Folder of the dashboard (index.html, app/, node_modules/ from "

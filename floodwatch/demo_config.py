@@ -143,6 +143,8 @@ def demo_env(settings: Settings, folder: Path, compress: int) -> dict[str, str]:
         # whole storm would be averaged into a handful of buckets.
         "FLOODWATCH_API_MAX_POINTS": str(min(MAX_POINTS, settings.api_max_points * compress)),
         "FLOODWATCH_ALERTS_CAP_STATUS": "Exercise",
+        # The page reads rates per storm hour (not 120x the river's) and says it is a demo.
+        "FLOODWATCH_DASHBOARD_TIME_SCALE": str(compress),
     }
 
 

@@ -160,6 +160,16 @@ function wireButtons() {
   });
 }
 
+// A compressed demo says so on every view, so nobody takes it for a real storm.
+function showDemoNotice(timeScale) {
+  if (timeScale <= 1 || document.getElementById('demo-notice')) return;
+  const notice = Object.assign(document.createElement('div'), {
+    id: 'demo-notice', className: 'banner', textContent: t('demoNotice', timeScale),
+  });
+  notice.dataset.kind = 'warning';
+  element('banner').before(notice);
+}
+
 async function start() {
   setLanguage(currentLanguage());
   element('language').textContent = t('language');
@@ -168,6 +178,8 @@ async function start() {
     try {
       view.config = await api.config();
       store.staleFactor = view.config.stale_factor;
+      store.timeScale = view.config.time_scale ?? 1;
+      showDemoNotice(store.timeScale);
       registry = await signIn(view.config);
       break;
     } catch (exc) {

@@ -38,6 +38,7 @@ export class Store {
     this.statuses = new Map();
     this.selected = null;
     this.staleFactor = 3;
+    this.timeScale = 1;
     this.listeners = [];
     this.recent = new Map(); // station -> [{t, v}], oldest first, suspect values left out
     this.projections = new Map(); // station -> {alertId, from, minutes, level, rate}
@@ -171,7 +172,11 @@ export class Store {
   rate(stationId) {
     const station = this.stations.get(stationId);
     if (!station || station.stale) return null;
-    return riseRate(this.recent.get(stationId));
+    // A compressed demo (timeScale storm seconds per wall second) stretches its wall
+    // times back into storm time, so the hour and the m/h are the storm's.
+    const points = this.recent.get(stationId);
+    if (this.timeScale === 1 || !points) return riseRate(points);
+    return riseRate(points.map((p) => ({ ...p, t: p.t * this.timeScale })));
   }
 
   openAlertsOf(stationId) {

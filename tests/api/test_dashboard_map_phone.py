@@ -149,7 +149,7 @@ def test_map_offline_outline_severity_and_shapes(stack: Stack, tmp_path: Path) -
             expect(page.locator(f'path[data-prefecture="{prefecture}"]')).to_be_visible()
         expect(page.locator(".leaflet-control-attribution")).to_contain_text("japanmap")
         # Each river with two or more gauges is sketched through them, credited as such.
-        gauges_per_river = Counter(s.river for s in stack.registry if s.kind == "river")
+        gauges_per_river = Counter(s.river for s in stack.registry if s.kind == "river" and s.river)
         sketched = sorted(river for river, count in gauges_per_river.items() if count >= 2)
         expect(map_element).to_have_attribute("data-rivers", str(len(sketched)))
         assert sorted(page.locator("path[data-river]").evaluate_all(

@@ -210,7 +210,8 @@ def test_river_view_station_list_and_dated_chart_in_a_typhoon(
         # The alert panel: the river alerts by 警戒レベル, worst first.
         levels = page.locator('#alerts li.alert[data-alert-type="river_level"]').evaluate_all(
             "items => items.map(li => Number(li.dataset.alertLevel || 0))")
-        assert levels and levels == sorted(levels, reverse=True), levels
+        assert levels, levels
+        assert levels == sorted(levels, reverse=True), levels
 
         # Sortable: by name, then back to the worst first by status.
         page.click('th[data-column="name"] button')

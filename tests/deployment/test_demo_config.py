@@ -132,6 +132,7 @@ def test_the_profile_folder_holds_what_make_demo_reads(tmp_path: Path) -> None:
     assert env["FLOODWATCH_API_HISTORY_CACHE_S"] == "0.25"
     assert env["FLOODWATCH_API_MAX_POINTS"] == "10000"  # 500 x 120, to the setting's bound
     assert env["FLOODWATCH_ALERTS_CAP_STATUS"] == "Exercise"
+    assert env["FLOODWATCH_DASHBOARD_TIME_SCALE"] == "120"
     assert not (folder / "state").exists()  # every demo is a fresh storm
     demo_settings = load_settings(env)
     registry = StationRegistry.load(demo_settings.stations)
