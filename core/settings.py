@@ -338,7 +338,8 @@ class Settings(BaseSettings):
     dashboard_dir: Path | None = Field(
         default=None,
         description="Folder of the dashboard (index.html, app/, node_modules/ from "
-        "'npm ci'); when unset the checkout's dashboard/, else ./dashboard.",
+        "'npm ci'); when unset the package's own (the wheel carries it; in a checkout, "
+        "dashboard/), else ./dashboard.",
     )
 
     # --- notify ---
