@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from floodwatch.core import config_paths
 from floodwatch.core.logging import configure_logging
 from floodwatch.core.redaction import configured_secrets
 from floodwatch.core.registry import RegistryError, StationRegistry
@@ -58,12 +59,16 @@ def settings_or_exit() -> Settings:
     return settings
 
 
-def settings_and_registry_or_exit() -> tuple[Settings, StationRegistry]:
-    settings = settings_or_exit()
+def settings_and_registry_or_exit(*, allow_sample: bool = False
+                                  ) -> tuple[Settings, StationRegistry]:
+    """The settings with their configuration files found (``allow_sample``: the packaged
+    sample may stand in for a missing one, core.config_paths), and the registry."""
+    settings = config_paths.resolve(settings_or_exit(), allow_sample=allow_sample)
     try:
         registry = StationRegistry.load(settings.stations)
     except RegistryError as exc:
-        fail(f"FLOODWATCH_STATIONS: {exc}")
+        failure = f"FLOODWATCH_STATIONS: {exc}"
+        fail(failure + config_paths.missing_hint(settings, failure))
     return settings, registry
 
 

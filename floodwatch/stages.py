@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from floodwatch.core import config_paths
 from floodwatch.core.commandline import (
     EXIT_RUNTIME,
     CheckedStage,
@@ -83,7 +84,7 @@ def checked_or_exit(stage: Stage, settings: Settings, registry: StationRegistry,
     try:
         return stage.check(settings, registry)
     except StageFailed as exc:
-        fail(f"{exc}{hint}", exc.code)
+        fail(f"{exc}{config_paths.missing_hint(settings, str(exc))}{hint}", exc.code)
 
 
 def run_or_exit(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:

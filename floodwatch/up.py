@@ -28,7 +28,8 @@ log = structlog.get_logger("up")
 
 def run_up(left_out: set[str]) -> None:
     """Check every stage but those ``left_out`` (names), then run them all until a signal."""
-    settings, registry = settings_and_registry_or_exit()
+    # Trying floodwatch out: the packaged sample stands in for a missing file (warned).
+    settings, registry = settings_and_registry_or_exit(allow_sample=True)
     stages = [stage for stage in STAGES if stage.name not in left_out]
     checked = {stage: checked_or_exit(stage, settings, registry, _hint(stage))
                for stage in stages}
