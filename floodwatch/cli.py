@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from importlib import metadata
 
-from floodwatch import healthcheck, tools
+from floodwatch import healthcheck, starter, tools
 from floodwatch.simulators import cli as simulate
 from floodwatch.stages import STAGES, Stage, run_stage
 from floodwatch.up import run_up
+from floodwatch.version import installed_version
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,23 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="River and road monitoring: MQTT ingest, InfluxDB storage, alerts.",
         epilog="Settings come from FLOODWATCH_* environment variables (see README).",
     )
-    parser.add_argument("--version", action="version", version=f"floodwatch {version()}")
+    parser.add_argument("--version", action="version",
+                        version=f"floodwatch {installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in STAGES:
         _add_stage(commands, stage)
     _add_up(commands)
-    for register in (simulate.register, tools.register, healthcheck.register):
+    for register in (starter.register, simulate.register, tools.register,
+                     healthcheck.register):
         register(commands)
     return parser
-
-
-def version() -> str:
-    """The installed distribution's version: the wheel's metadata, one source of truth
-    with pyproject.toml (an editable install has the same metadata)."""
-    try:
-        return metadata.version("floodwatch")
-    except metadata.PackageNotFoundError:  # run from a bare copy of the sources
-        return "unknown (not installed)"
 
 
 def _add_stage(commands: argparse._SubParsersAction[argparse.ArgumentParser],
