@@ -14,13 +14,16 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from floodwatch.core import config_paths
 from floodwatch.core.logging import configure_logging
 from floodwatch.core.redaction import configured_secrets
 from floodwatch.core.registry import RegistryError, StationRegistry
 from floodwatch.core.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 EXIT_RUNTIME = 1  # the environment failed us (broker refused, port taken)
 EXIT_CONFIG = 2  # a setting, the registry or a rules file is wrong
@@ -72,13 +75,16 @@ def settings_and_registry_or_exit(*, allow_sample: bool = False
     return settings, registry
 
 
-def serve_metrics(settings: Settings) -> None:
-    """Prometheus metrics on 127.0.0.1:``metrics_port`` when it is set (the containers'
-    health check reads them: ``floodwatch healthcheck``)."""
-    if settings.metrics_port is not None:
-        from prometheus_client import start_http_server  # noqa: PLC0415 - only when asked
+def serve_metrics(settings: Settings) -> WSGIServer | None:
+    """Prometheus metrics on ``metrics_host``:``metrics_port`` when the port is set (the
+    containers' health check reads them: ``floodwatch healthcheck``); the server, which
+    runs in a daemon thread for the life of the process."""
+    if settings.metrics_port is None:
+        return None
+    from prometheus_client import start_http_server  # noqa: PLC0415 - only when asked
 
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    return server
 
 
 def run_until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:

@@ -411,6 +411,12 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(
         default=None, ge=1, le=65_535, description="Serve Prometheus metrics on this port."
     )
+    metrics_host: str = Field(
+        default="127.0.0.1", min_length=1,
+        description="Address the metrics port listens on: loopback by default (the metrics "
+        "need no key); 0.0.0.0 where Prometheus scrapes from another host or container "
+        "(docker-compose.yml).",
+    )
 
     @classmethod
     def settings_customise_sources(

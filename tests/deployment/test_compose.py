@@ -84,6 +84,8 @@ def test_every_stage_keeps_its_state_on_its_own_volume_and_probes_itself() -> No
             assert f":{environment['FLOODWATCH_API_PORT']}/readyz" in probe[-1]
         else:
             assert environment["FLOODWATCH_METRICS_PORT"]
+        # Prometheus, in its own container, scrapes every stage (the probe uses loopback).
+        assert environment["FLOODWATCH_METRICS_HOST"] == "0.0.0.0"
     assert len(state_volumes) == len(set(state_volumes)) == len(STAGES)
 
 
