@@ -94,9 +94,10 @@ def next_steps(directory: Path) -> str:
     width = max(len(starter.path) for starter in files)
     lines = [f"wrote a starter configuration in {directory.resolve()}:"]
     lines += [f"  {starter.path:<{width}}  edit: {starter.edit}" for starter in files]
+    lines += ["next:"]
+    if directory.resolve() != Path.cwd().resolve():
+        lines.append(f"  cd {directory}")
     lines += [
-        "next:",
-        f"  cd {directory}",
         "  floodwatch alerts --check && floodwatch notify --check   # after each edit",
         "  floodwatch up            # every stage, reading ./config/ (and the environment)",
         "Commands run from this folder read ./config/; from elsewhere set FLOODWATCH_STATIONS,",

@@ -10,6 +10,7 @@ broker and InfluxDB, a reading stored and the dashboard served from the wheel's 
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import signal
@@ -25,6 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from floodwatch.api.api_docs import VENDOR_FOLDERS
+from floodwatch.api.dashboard import STATIC_FOLDERS
 from floodwatch.core.config_paths import CONFIG_FILE_SETTINGS, default_path
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
@@ -144,6 +147,13 @@ def test_the_wheel_carries_the_sample_configuration_dashboard_and_licence(wheel:
     assert not [name for name in names if name.endswith(".map")]
     assert "floodwatch-0.1.0.dist-info/licenses/LICENSE" in names
     assert "License-Expression: Apache-2.0" in metadata.splitlines()
+
+
+def test_the_build_checks_every_folder_the_api_serves() -> None:
+    setup = ast.parse((REPO_ROOT / "setup.py").read_text())
+    (served,) = [ast.literal_eval(node.value) for node in ast.walk(setup)
+                 if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "SERVED"]
+    assert set(served) == {"index.html", *STATIC_FOLDERS.values(), *VENDOR_FOLDERS.values()}
 
 
 def test_no_wheel_without_the_dashboards_npm_libraries(tmp_path: Path) -> None:
