@@ -62,17 +62,28 @@ def settings_or_exit() -> Settings:
     return settings
 
 
-def settings_and_registry_or_exit(*, allow_sample: bool = False
-                                  ) -> tuple[Settings, StationRegistry]:
+@dataclass(frozen=True)
+class Configured:
+    """A process's settings, with its configuration files found, and its registry."""
+
+    settings: Settings
+    registry: StationRegistry
+    files: list[config_paths.ConfigFile]  # where each file came from: log them to run
+
+    def log_sources(self) -> None:
+        config_paths.log_sources(self.files)
+
+
+def configured_or_exit(*, allow_sample: bool = False) -> Configured:
     """The settings with their configuration files found (``allow_sample``: the packaged
     sample may stand in for a missing one, core.config_paths), and the registry."""
-    settings = config_paths.resolve(settings_or_exit(), allow_sample=allow_sample)
+    settings, files = config_paths.resolve(settings_or_exit(), allow_sample=allow_sample)
     try:
         registry = StationRegistry.load(settings.stations)
     except RegistryError as exc:
         failure = f"FLOODWATCH_STATIONS: {exc}"
         fail(failure + config_paths.missing_hint(settings, failure))
-    return settings, registry
+    return Configured(settings, registry, files)
 
 
 def serve_metrics(settings: Settings) -> WSGIServer | None:

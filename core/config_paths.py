@@ -79,10 +79,19 @@ def locate(settings: Settings, *, allow_sample: bool) -> list[ConfigFile]:
     return found
 
 
-def resolve(settings: Settings, *, allow_sample: bool) -> Settings:
-    """``settings`` with each configuration file's path as the rule finds it, and one log
-    line saying where each came from (a warning when any is the sample)."""
+def resolve(settings: Settings, *, allow_sample: bool) -> tuple[Settings, list[ConfigFile]]:
+    """``settings`` with each configuration file's path as the rule finds it, and where
+    each came from (for ``log_sources`` once the process is checked and about to run: a
+    command that stops at start says so in one line, nothing before it)."""
     files = locate(settings, allow_sample=allow_sample)
+    # Only the samples change a path; the others stay as given, or unset (missing_hint).
+    return settings.model_copy(update={file.setting: file.path for file in files
+                                       if file.source is Source.SAMPLE}), files
+
+
+def log_sources(files: list[ConfigFile]) -> None:
+    """One line saying where each configuration file came from; a warning when any is the
+    packaged sample."""
     where = {file.setting: f"{file.path} ({file.source})" for file in files}
     samples = [file.variable for file in files if file.source is Source.SAMPLE]
     if samples:
@@ -91,9 +100,6 @@ def resolve(settings: Settings, *, allow_sample: bool) -> Settings:
                     fix=INIT_HINT, **where)
     else:
         log.info("configuration files", **where)
-    # Only the samples change a path; the others stay as given, or unset (missing_hint).
-    return settings.model_copy(update={file.setting: file.path for file in files
-                                       if file.source is Source.SAMPLE})
 
 
 def missing_hint(settings: Settings, failure: str) -> str:

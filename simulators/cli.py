@@ -104,15 +104,17 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     configure_logging(settings.log_level, settings.log_format, configured_secrets(settings))
     # Simulated devices are for trying floodwatch out: the packaged sample registry may
     # stand in, as for `floodwatch up` (core.config_paths).
-    settings = config_paths.resolve(settings, allow_sample=True)
+    settings, files = config_paths.resolve(settings, allow_sample=True)
     try:
         registry = StationRegistry.load(settings.stations)
     except RegistryError as exc:
         fail(f"FLOODWATCH_STATIONS: {exc}")
+    options = _options(args)
+    config_paths.log_sources(files)
     address = BrokerAddress.from_settings(settings)
     with _stopping_on_signals() as (stop, give_up):
         try:
-            report = _run(args, _options(args), registry, address=address, stop=stop,
+            report = _run(args, options, registry, address=address, stop=stop,
                           give_up=give_up)
         except (ScenarioError, ReplayError) as exc:
             fail(str(exc))

@@ -9,7 +9,13 @@ import pytest
 import structlog
 
 from floodwatch.core import config_paths
-from floodwatch.core.config_paths import CONFIG_FILE_SETTINGS, Source, locate, resolve
+from floodwatch.core.config_paths import (
+    CONFIG_FILE_SETTINGS,
+    Source,
+    locate,
+    log_sources,
+    resolve,
+)
 from floodwatch.core.settings import Settings
 from tests.support import REPO_ROOT
 
@@ -52,9 +58,11 @@ def test_stages_on_their_own_never_fall_back_on_the_sample(elsewhere: Path) -> N
     settings = Settings()
     assert set(sources(settings, allow_sample=False).values()) == {Source.MISSING}
     with structlog.testing.capture_logs() as logs:
-        resolved = resolve(settings, allow_sample=False)
+        resolved, files = resolve(settings, allow_sample=False)
+        log_sources(files)
     assert resolved.stations == Path("config/stations.yaml")
     assert [log["log_level"] for log in logs] == ["info"]
+    assert logs[0]["stations"] == "config/stations.yaml (not found)"
     hint = config_paths.missing_hint(resolved, "FLOODWATCH_STATIONS: cannot read")
     assert "floodwatch init" in hint
     assert str(elsewhere) in hint
@@ -64,7 +72,9 @@ def test_stages_on_their_own_never_fall_back_on_the_sample(elsewhere: Path) -> N
 
 def test_the_sample_stands_in_with_a_warning_when_allowed(elsewhere: Path) -> None:
     with structlog.testing.capture_logs() as logs:
-        resolved = resolve(Settings(), allow_sample=True)
+        resolved, files = resolve(Settings(), allow_sample=True)
+        assert logs == []  # said once the process is about to run, not before its checks
+        log_sources(files)
     for setting in CONFIG_FILE_SETTINGS:
         assert getattr(resolved, setting) == config_paths.sample_path(setting)
     (warning,) = logs
