@@ -26,6 +26,8 @@ from floodwatch.core.settings import Settings
 
 log = structlog.get_logger("api.dashboard")
 
+# The checkout's dashboard/, or in an installed wheel the package's floodwatch/dashboard
+# (package data with the npm libraries, built in by setup.py).
 REPOSITORY_DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"
 # URL path -> folder under the dashboard directory. Only these are served: never
 # package.json or the rest of node_modules.
@@ -51,8 +53,8 @@ class RevalidatedFiles(StaticFiles):
 
 
 def dashboard_dir(settings: Settings) -> Path:
-    """The setting, else the checkout's dashboard/ (editable install), else ./dashboard
-    (an image that pip-installed the code and copied dashboard/ to its workdir)."""
+    """The setting, else the package's (the wheel's, or the checkout's dashboard/ in an
+    editable install), else ./dashboard."""
     if settings.dashboard_dir is not None:
         return settings.dashboard_dir
     for candidate in (REPOSITORY_DASHBOARD, Path.cwd() / "dashboard"):

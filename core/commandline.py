@@ -14,12 +14,16 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from floodwatch.core import config_paths
 from floodwatch.core.logging import configure_logging
 from floodwatch.core.redaction import configured_secrets
 from floodwatch.core.registry import RegistryError, StationRegistry
 from floodwatch.core.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 EXIT_RUNTIME = 1  # the environment failed us (broker refused, port taken)
 EXIT_CONFIG = 2  # a setting, the registry or a rules file is wrong
@@ -58,22 +62,40 @@ def settings_or_exit() -> Settings:
     return settings
 
 
-def settings_and_registry_or_exit() -> tuple[Settings, StationRegistry]:
-    settings = settings_or_exit()
+@dataclass(frozen=True)
+class Configured:
+    """A process's settings, with its configuration files found, and its registry."""
+
+    settings: Settings
+    registry: StationRegistry
+    files: list[config_paths.ConfigFile]  # where each file came from: log them to run
+
+    def log_sources(self) -> None:
+        config_paths.log_sources(self.files)
+
+
+def configured_or_exit(*, allow_sample: bool = False) -> Configured:
+    """The settings with their configuration files found (``allow_sample``: the packaged
+    sample may stand in for a missing one, core.config_paths), and the registry."""
+    settings, files = config_paths.resolve(settings_or_exit(), allow_sample=allow_sample)
     try:
         registry = StationRegistry.load(settings.stations)
     except RegistryError as exc:
-        fail(f"FLOODWATCH_STATIONS: {exc}")
-    return settings, registry
+        failure = f"FLOODWATCH_STATIONS: {exc}"
+        fail(failure + config_paths.missing_hint(settings, failure))
+    return Configured(settings, registry, files)
 
 
-def serve_metrics(settings: Settings) -> None:
-    """Prometheus metrics on 127.0.0.1:``metrics_port`` when it is set (the containers'
-    health check reads them: ``floodwatch healthcheck``)."""
-    if settings.metrics_port is not None:
-        from prometheus_client import start_http_server  # noqa: PLC0415 - only when asked
+def serve_metrics(settings: Settings) -> WSGIServer | None:
+    """Prometheus metrics on ``metrics_host``:``metrics_port`` when the port is set (the
+    containers' health check reads them: ``floodwatch healthcheck``); the server, which
+    runs in a daemon thread for the life of the process."""
+    if settings.metrics_port is None:
+        return None
+    from prometheus_client import start_http_server  # noqa: PLC0415 - only when asked
 
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    return server
 
 
 def run_until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:

@@ -3,13 +3,18 @@
 Libraries that log through the standard library (uvicorn's handshake, startup and error
 lines, asyncio's) are rendered by the same processors on the same stream, so they follow
 the log format too -- and, above all, pass the same secret redaction (core.redaction).
+So do Python's warnings and an uncaught exception's traceback, which Python would
+otherwise print as plain lines: a collector reading JSON would split a traceback into
+unparsable lines, and an exception's message may hold a URL with its token.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Iterable
+from types import TracebackType
 from typing import Literal
 
 import structlog
@@ -47,6 +52,7 @@ def configure_logging(
         cache_logger_on_first_use=False,
     )
     _route_standard_logging(redact, renderer)
+    _route_warnings_and_uncaught_exceptions()
 
 
 def _route_standard_logging(redact: structlog.typing.Processor,
@@ -80,3 +86,22 @@ def _route_standard_logging(redact: structlog.typing.Processor,
     # the API stage sets from FLOODWATCH_LOG_LEVEL) set their own level. A library's
     # INFO chatter (httpx logs every request URL) stays out as before.
     root.setLevel(logging.WARNING)
+
+
+def _route_warnings_and_uncaught_exceptions() -> None:
+    logging.captureWarnings(True)  # the "py.warnings" logger, through the root handler
+    log = structlog.get_logger("floodwatch")
+
+    def uncaught(kind: type[BaseException], value: BaseException,
+                 traceback: TracebackType | None) -> None:
+        log.critical("uncaught exception", exc_info=(kind, value, traceback))
+
+    def uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        thread = args.thread.name if args.thread is not None else None
+        log.critical("uncaught exception in a thread", thread=thread,
+                     exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+    sys.excepthook = uncaught
+    threading.excepthook = uncaught_in_thread

@@ -346,7 +346,8 @@ class Settings(BaseSettings):
     dashboard_dir: Path | None = Field(
         default=None,
         description="Folder of the dashboard (index.html, app/, node_modules/ from "
-        "'npm ci'); when unset the checkout's dashboard/, else ./dashboard.",
+        "'npm ci'); when unset the package's own (the wheel carries it; in a checkout, "
+        "dashboard/), else ./dashboard.",
     )
 
     # --- notify ---
@@ -417,6 +418,12 @@ class Settings(BaseSettings):
     )
     metrics_port: int | None = Field(
         default=None, ge=1, le=65_535, description="Serve Prometheus metrics on this port."
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", min_length=1,
+        description="Address the metrics port listens on: loopback by default (the metrics "
+        "need no key); 0.0.0.0 where Prometheus scrapes from another host or container "
+        "(docker-compose.yml).",
     )
 
     @classmethod

@@ -10,10 +10,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from floodwatch import demo_config, healthcheck, tools
+from floodwatch import demo_config, healthcheck, starter, tools
 from floodwatch.simulators import cli as simulate
 from floodwatch.stages import STAGES, Stage, run_stage
 from floodwatch.up import run_up
+from floodwatch.version import installed_version
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,11 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="River and road monitoring: MQTT ingest, InfluxDB storage, alerts.",
         epilog="Settings come from FLOODWATCH_* environment variables (see README).",
     )
+    parser.add_argument("--version", action="version",
+                        version=f"floodwatch {installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in STAGES:
         _add_stage(commands, stage)
     _add_up(commands)
-    for register in (simulate.register, demo_config.register, tools.register,
+    for register in (starter.register, simulate.register, demo_config.register, tools.register,
                      healthcheck.register):
         register(commands)
     return parser

@@ -45,6 +45,7 @@ from typing import Any
 import yaml
 
 from floodwatch.alerts.rules import AlertRules, RulesError, RulesFile
+from floodwatch.core import config_paths
 from floodwatch.core.commandline import fail
 from floodwatch.core.config_files import YamlSyntaxError, parse_yaml
 from floodwatch.core.registry import RegistryError, StationRegistry
@@ -197,6 +198,9 @@ def cmd_demo_config(args: argparse.Namespace) -> None:
         settings = load_settings()
     except SettingsError as exc:
         fail(str(exc).replace("\n", "; "))
+    # A demo, like `floodwatch up`: the packaged sample may stand in (core.config_paths).
+    settings, files = config_paths.resolve(settings, allow_sample=True)
+    config_paths.log_sources(files)
     try:
         write_profile(settings, args.dir, args.compress)
     except (DemoConfigError, RegistryError, RulesError, YamlSyntaxError) as exc:

@@ -1,10 +1,11 @@
 """``floodwatch healthcheck``: the container health probe of every stage.
 
 Without ``--url`` it reads the stage's own Prometheus endpoint (``FLOODWATCH_METRICS_PORT``
-on 127.0.0.1) and is healthy only when every MQTT session of the process is connected
-(``floodwatch_mqtt_connected``): a stage that runs but has lost its broker is not doing its
-job, and the orchestrator should see that. With ``--url`` (the API's ``/readyz``) any 2xx
-is healthy. Exit 0 healthy, 1 not, with one line saying why.
+on ``FLOODWATCH_METRICS_HOST``, through loopback when that is 0.0.0.0) and is healthy only
+when every MQTT session of the process is connected (``floodwatch_mqtt_connected``): a
+stage that runs but has lost its broker is not doing its job, and the orchestrator should
+see that. With ``--url`` (the API's ``/readyz``) any 2xx is healthy. Exit 0 healthy, 1
+not, with one line saying why.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def cmd_healthcheck(args: argparse.Namespace) -> None:
         settings = settings_or_exit()
         if settings.metrics_port is None:
             fail("FLOODWATCH_METRICS_PORT: must be set for the health check")
-        url = f"http://127.0.0.1:{settings.metrics_port}/metrics"
+        url = f"http://{probe_address(settings.metrics_host)}:{settings.metrics_port}/metrics"
     try:
         response = httpx.get(url, timeout=args.timeout)
     except httpx.HTTPError as exc:
@@ -44,6 +45,13 @@ def cmd_healthcheck(args: argparse.Namespace) -> None:
         if problem is not None:
             fail(f"unhealthy: {problem}", EXIT_RUNTIME)
     print("healthy")
+
+
+def probe_address(listen: str) -> str:
+    """Where to reach a server listening on ``listen`` from the same host: loopback for
+    a wildcard address, an IPv6 address in brackets for a URL."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(listen, listen)  # noqa: S104
+    return f"[{host}]" if ":" in host else host
 
 
 def disconnected_sessions(metrics: str) -> str | None:

@@ -15,14 +15,15 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from floodwatch.core import config_paths
 from floodwatch.core.commandline import (
     EXIT_RUNTIME,
     CheckedStage,
     StageFailed,
+    configured_or_exit,
     fail,
     run_until_signal,
     serve_metrics,
-    settings_and_registry_or_exit,
 )
 from floodwatch.core.mqtt import MqttError
 from floodwatch.core.registry import StationRegistry
@@ -69,12 +70,13 @@ STAGES = (
 
 def run_stage(stage: Stage, *, check_only: bool) -> None:
     """``floodwatch <stage> [--check]``: check the stage, then run it until a signal."""
-    settings, registry = settings_and_registry_or_exit()
-    checked = checked_or_exit(stage, settings, registry)
+    configured = configured_or_exit()
+    checked = checked_or_exit(stage, configured.settings, configured.registry)
     if check_only:
         print(checked.summary)
         return
-    serve_metrics(settings)
+    configured.log_sources()
+    serve_metrics(configured.settings)
     run_or_exit(checked.run)
 
 
@@ -83,7 +85,7 @@ def checked_or_exit(stage: Stage, settings: Settings, registry: StationRegistry,
     try:
         return stage.check(settings, registry)
     except StageFailed as exc:
-        fail(f"{exc}{hint}", exc.code)
+        fail(f"{exc}{config_paths.missing_hint(settings, str(exc))}{hint}", exc.code)
 
 
 def run_or_exit(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from floodwatch.core.commandline import EXIT_RUNTIME, fail, settings_and_registry_or_exit
+from floodwatch.core.commandline import EXIT_RUNTIME, configured_or_exit, fail
 from floodwatch.core.settings import SettingsError, load_settings
 
 
@@ -44,8 +44,7 @@ def cmd_services(args: argparse.Namespace) -> None:
 def cmd_broker_acl(_args: argparse.Namespace) -> None:
     from floodwatch.broker_acl import render_acl  # noqa: PLC0415
 
-    _, registry = settings_and_registry_or_exit()
-    print(render_acl(registry), end="")
+    print(render_acl(configured_or_exit().registry), end="")
 
 
 def cmd_settings(args: argparse.Namespace) -> None:

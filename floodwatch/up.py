@@ -18,8 +18,8 @@ from floodwatch.core.commandline import (
     EXIT_CONFIG,
     CheckedStage,
     StageFailed,
+    configured_or_exit,
     serve_metrics,
-    settings_and_registry_or_exit,
 )
 from floodwatch.stages import STAGES, Stage, checked_or_exit, first_failure, run_or_exit
 
@@ -28,10 +28,13 @@ log = structlog.get_logger("up")
 
 def run_up(left_out: set[str]) -> None:
     """Check every stage but those ``left_out`` (names), then run them all until a signal."""
-    settings, registry = settings_and_registry_or_exit()
+    # Trying floodwatch out: the packaged sample stands in for a missing file (warned).
+    configured = configured_or_exit(allow_sample=True)
+    settings = configured.settings
     stages = [stage for stage in STAGES if stage.name not in left_out]
-    checked = {stage: checked_or_exit(stage, settings, registry, _hint(stage))
+    checked = {stage: checked_or_exit(stage, settings, configured.registry, _hint(stage))
                for stage in stages}
+    configured.log_sources()
     serve_metrics(settings)
     log.info("stack starting", stages=[stage.name for stage in stages],
              dashboard=f"http://{settings.api_host}:{settings.api_port}/")

@@ -33,6 +33,7 @@ from types import FrameType
 
 import structlog
 
+from floodwatch.core import config_paths
 from floodwatch.core.commandline import EXIT_RUNTIME, fail
 from floodwatch.core.logging import configure_logging
 from floodwatch.core.mqtt import BrokerAddress, MqttError
@@ -111,8 +112,12 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     except SettingsError as exc:
         fail(str(exc).replace("\n", "; "))
     configure_logging(settings.log_level, settings.log_format, configured_secrets(settings))
+    # Simulated devices are for trying floodwatch out: the packaged sample registry may
+    # stand in, as for `floodwatch up` (core.config_paths).
+    settings, files = config_paths.resolve(settings, allow_sample=True)
     options = _options(args)
     registry, compress = _registry(args, settings.stations)
+    config_paths.log_sources(files)
     address = BrokerAddress.from_settings(settings)
     with _stopping_on_signals() as (stop, give_up):
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from floodwatch.core.settings import Settings
 from floodwatch.reference import BEGIN, END, generated_files, readme_with_table, settings_table
 from tests.support import REPO_ROOT
@@ -40,3 +42,11 @@ def test_readme_names_the_two_setup_commands_and_ci_runs_the_test_one() -> None:
     assert "make demo" in readme
     assert "make test" in readme
     assert "make test" in (REPO_ROOT / ".ci" / "run").read_text()
+
+
+def test_the_readme_and_deployment_files_point_only_to_files_in_the_repository() -> None:
+    for name in ("README.md", "docker-compose.yml", "Dockerfile", "docs/deploy.md"):
+        text = (REPO_ROOT / name).read_text()
+        assert "../" not in text.replace("http://", "").replace("https://", ""), name
+        for path in re.findall(r"\bdocs/[\w.-]*\w", text):
+            assert (REPO_ROOT / path).exists(), f"{name} names {path}, which is not there"

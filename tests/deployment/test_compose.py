@@ -84,6 +84,8 @@ def test_every_stage_keeps_its_state_on_its_own_volume_and_probes_itself() -> No
             assert f":{environment['FLOODWATCH_API_PORT']}/readyz" in probe[-1]
         else:
             assert environment["FLOODWATCH_METRICS_PORT"]
+        # Prometheus, in its own container, scrapes every stage (the probe uses loopback).
+        assert environment["FLOODWATCH_METRICS_HOST"] == "0.0.0.0"
     assert len(state_volumes) == len(set(state_volumes)) == len(STAGES)
 
 
@@ -98,3 +100,42 @@ def test_the_image_runs_every_command_and_holds_every_package() -> None:
     assert include is not None
     for package in re.findall(r'"(\w+)\*"', include.group(1)):
         assert f"COPY {package} {package}" in dockerfile, package
+    # The wheel's package data is in place before pip builds it (setup.py checks it).
+    build = dockerfile.index("RUN pip install .")
+    for data in ("COPY config config", "COPY dashboard dashboard",
+                 "COPY --from=dashboard /dashboard/node_modules dashboard/node_modules"):
+        assert -1 < dockerfile.find(data) < build, data
+
+
+def test_the_dashboard_is_built_on_a_supported_node_lts() -> None:
+    node = re.search(r"^FROM node:(\d+)", (REPO_ROOT / "Dockerfile").read_text(), re.M)
+    assert node is not None
+    # Even majors are the LTS lines; 20 reached its end of life on 2026-04-30.
+    assert int(node.group(1)) >= 22
+    assert int(node.group(1)) % 2 == 0
+
+
+def test_the_headers_broker_user_commands_never_empty_the_password_file(tmp_path: Path
+                                                                        ) -> None:
+    # The header's own lines, from creating the file to adding the stages' users, run as
+    # an operator pastes them: twice (a new stage password), with a device added between.
+    header = [line.removeprefix("#").removeprefix("   ")
+              for line in COMPOSE.read_text().splitlines() if line.startswith("#")]
+    first = next(n for n, line in enumerate(header) if line.startswith("touch "))
+    last = next(n for n, line in enumerate(header) if line.rstrip().endswith("done"))
+    script = "\n".join(header[first:last + 1])
+    assert not [line for line in script.splitlines() if "-c" in line.split("#")[0].split()]
+    (tmp_path / "config" / "mosquitto").mkdir(parents=True)
+    (tmp_path / "secrets").mkdir()
+    for stage in STAGES:
+        (tmp_path / "secrets" / f"{stage}_mqtt_password").write_text(f"password-of-{stage}")
+    passwd = tmp_path / "config" / "mosquitto" / "passwd"
+
+    def run(command: str) -> None:
+        subprocess.run(["bash", "-euc", command], cwd=tmp_path, check=True, timeout=60)
+
+    run(script)
+    run(f"mosquitto_passwd -b {passwd} sukagawa device-password")
+    run(script)
+    users = [line.split(":")[0] for line in passwd.read_text().splitlines()]
+    assert sorted(users) == sorted([*(f"floodwatch-{stage}" for stage in STAGES), "sukagawa"])

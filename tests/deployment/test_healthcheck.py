@@ -8,10 +8,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+import pytest
 from prometheus_client import generate_latest
 
+from floodwatch.core.commandline import serve_metrics
 from floodwatch.core.mqtt import BrokerAddress, MqttSession
-from floodwatch.healthcheck import disconnected_sessions
+from floodwatch.core.settings import Settings
+from floodwatch.healthcheck import disconnected_sessions, probe_address
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.support import REPO_ROOT, IngestProcess, wait_for
@@ -71,3 +75,36 @@ def test_the_disaster_networks_broker_away_leaves_notify_healthy() -> None:
     assert 'floodwatch_mqtt_external_connected{client_id="network-away"} 0.0' in metrics
     problem = disconnected_sessions(metrics)
     assert problem is None or "network-away" not in problem
+
+
+def _metrics_answer(host: str, port: int) -> bool:
+    try:
+        return httpx.get(f"http://{host}:{port}/metrics", timeout=2).status_code == 200
+    except httpx.ConnectError:
+        return False
+
+
+@pytest.mark.parametrize(("listen", "reached_from_another_address"),
+                         [(None, False), ("0.0.0.0", True)])
+def test_metrics_listen_on_loopback_unless_told_otherwise(
+        listen: str | None, reached_from_another_address: bool) -> None:
+    # 127.0.0.2 is this host too, but not the address a loopback-only server listens on:
+    # it stands for Prometheus in another container.
+    port = free_port()
+    settings = (Settings(metrics_port=port) if listen is None
+                else Settings(metrics_port=port, metrics_host=listen))
+    server = serve_metrics(settings)
+    assert server is not None
+    try:
+        assert _metrics_answer("127.0.0.1", port)
+        assert _metrics_answer("127.0.0.2", port) is reached_from_another_address
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_probe_reaches_a_wildcard_listener_through_loopback() -> None:
+    assert probe_address("0.0.0.0") == "127.0.0.1"
+    assert probe_address("::") == "[::1]"
+    assert probe_address("10.0.0.7") == "10.0.0.7"
+    assert probe_address("fd00::7") == "[fd00::7]"

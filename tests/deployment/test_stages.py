@@ -26,7 +26,7 @@ from tests.conftest import SAMPLE_REGISTRY
 from tests.support import REPO_ROOT
 
 NAMES = [stage.name for stage in STAGES]
-TOOLS = {"simulate", "demo-config", "services", "broker-acl", "settings", "healthcheck"}
+TOOLS = {"init", "simulate", "demo-config", "services", "broker-acl", "settings", "healthcheck"}
 CONFIG = {"FLOODWATCH_STATIONS": str(SAMPLE_REGISTRY),
           "FLOODWATCH_ALERTS_RULES": str(REPO_ROOT / "config" / "alert-rules.yaml"),
           "FLOODWATCH_NOTIFY_CONFIG": str(REPO_ROOT / "config" / "notify.yaml")}
