@@ -12,6 +12,11 @@ RUN npm ci --no-audit --no-fund --omit=dev
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
+# The runtime dependencies exactly as requirements-runtime.lock pins them, each checked
+# against its hash (the same versions as requirements.lock, which `make install` uses),
+# in a layer of their own: a change to the code does not reinstall them.
+COPY requirements-runtime.lock ./
+RUN pip install --require-hashes -r requirements-runtime.lock
 COPY pyproject.toml setup.py README.md LICENSE ./
 COPY core core
 COPY ingest ingest
@@ -26,7 +31,7 @@ COPY floodwatch floodwatch
 COPY config config
 COPY dashboard dashboard
 COPY --from=dashboard /dashboard/node_modules dashboard/node_modules
-RUN pip install . \
+RUN pip install --no-deps . \
  && useradd --system --home-dir /var/lib/floodwatch --create-home floodwatch
 # Named volumes mounted here take this directory's owner on first use.
 RUN mkdir -p /var/lib/floodwatch && chown floodwatch /var/lib/floodwatch

@@ -19,13 +19,32 @@ SCENARIO ?= typhoon
 DEMO_COMPRESS ?= 120
 DEMO_SKIP ?= 7h
 
-.PHONY: demo test install lint audit screenshot services-up services-down clean browser compose-tool
+.PHONY: demo test install lock lint audit screenshot services-up services-down clean browser compose-tool
 
-$(STAMP): pyproject.toml
+# Exactly the versions in requirements.lock, each checked against its hash (runtime and dev
+# dependencies, resolved for Linux x86_64 and CPython 3.11); then floodwatch itself.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## Re-resolve the locks after changing dependencies in pyproject.toml: requirements.lock
+## (runtime + dev, for `make install`) and requirements-runtime.lock (the image's), seeded
+## from the first so both hold the same versions. Versions already locked stay unless
+## pyproject.toml rules them out (pip-compile's rule); to move one on:
+## `make lock LOCK_ARGS='--upgrade-package NAME'`. pip-tools runs from a throwaway venv.
+PIP_COMPILE := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links
+lock:
+	@tools=$$(mktemp -d) && $(PYTHON) -m venv $$tools && \
+	$$tools/bin/pip install --quiet pip-tools && \
+	$$tools/bin/pip-compile $(PIP_COMPILE) --extra dev $(LOCK_ARGS) \
+		-o requirements.lock pyproject.toml && \
+	cp requirements.lock requirements-runtime.lock && \
+	$$tools/bin/pip-compile $(PIP_COMPILE) -o requirements-runtime.lock pyproject.toml; \
+	status=$$?; rm -rf $$tools; exit $$status
 
 install: $(STAMP) $(DASHBOARD_STAMP) browser compose-tool
 	$(BIN)/floodwatch services install

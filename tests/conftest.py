@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
@@ -18,6 +19,16 @@ from tests.brokers import LockedBroker
 from tests.support import REPO_ROOT, InfluxQuery, IngestProcess
 
 SAMPLE_REGISTRY = REPO_ROOT / "config" / "stations.yaml"
+
+# Hypothesis profiles. "ci", the default, keeps Hypothesis's 100 examples per property
+# (tests that set their own count keep it) and sets no deadline: timings here are figures,
+# never assertions, and two shared cores make them noisy. "long" is the fuzzing run, 100
+# times the examples: `pytest tests/core/mqtt/test_link_fuzz.py --hypothesis-profile=long
+# --timeout=3600` (docs/mqtt-link.md; a property can take longer than the suite's 300 s).
+settings.register_profile("ci", deadline=None)
+settings.register_profile("long", parent=settings.get_profile("ci"), max_examples=10_000,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

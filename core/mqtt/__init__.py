@@ -15,6 +15,7 @@ from floodwatch.core.mqtt.address import DEFAULT_PORTS, BrokerAddress
 from floodwatch.core.mqtt.errors import (
     PERMANENT_CONNECT_FAILURES,
     BrokerAddressError,
+    MalformedPacket,
     MqttError,
     PublishError,
     PublishRefused,
@@ -31,6 +32,7 @@ __all__ = [
     "PERMANENT_CONNECT_FAILURES",
     "BrokerAddress",
     "BrokerAddressError",
+    "MalformedPacket",
     "MqttError",
     "MqttLink",
     "MqttSession",

@@ -25,6 +25,12 @@ class PublishError(MqttError):
     """The publish could not even be queued (bad topic, no packet id left)."""
 
 
+class MalformedPacket(MqttError):
+    """The broker sent bytes that are not an MQTT 5 packet. Whatever the codec raised
+    underneath (a ValueError, or a Rust panic, which is a BaseException) is its
+    ``__cause__``; the connection it came on cannot be trusted any further."""
+
+
 class PublishRefused(MqttError):
     """The broker answered a publish with a failure reason code (0x80 or above, e.g. not
     authorised for that topic): sending it again cannot help."""

@@ -19,6 +19,11 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 import mqtt5
+import structlog
+
+from floodwatch.core.mqtt.errors import MalformedPacket
+
+log = structlog.get_logger("mqtt")
 
 
 class ReceivedMessage(NamedTuple):
@@ -44,6 +49,38 @@ class RawPublish:
     payload: bytes
     qos: int
     packet_id: int | None
+
+
+def read_packet(view: memoryview) -> tuple[object, int] | None:
+    """The packet at the start of ``view`` and its size, or None while it is incomplete.
+
+    Raises MalformedPacket, and nothing else, for bytes that are not a packet: the codec
+    refuses with ValueError, or panics in Rust (pyo3's PanicException, a BaseException:
+    measured, one in ten mutated packets). A PUBLISH it refuses is read leniently
+    instead (``lenient_publish``), to be dead-lettered rather than redelivered for ever.
+    """
+    cause: BaseException
+    try:
+        return mqtt5.read(view)
+    except IndexError as exc:  # "not enough bytes": believe it only if the header agrees
+        try:
+            if _declared_size(view) > len(view):
+                return None
+        except IndexError:
+            return None  # the fixed header itself is still on its way
+        except ValueError:
+            pass
+        cause = exc
+    except Exception as exc:
+        cause = exc
+    except BaseException as exc:
+        if not _is_panic(exc):
+            raise  # KeyboardInterrupt, SystemExit: not ours to swallow
+        cause = exc
+    raw = lenient_publish(view)
+    if raw is None:
+        raise MalformedPacket(_describe(view, cause)) from cause
+    return raw
 
 
 def lenient_publish(view: memoryview) -> tuple[RawPublish, int] | None:
@@ -83,7 +120,29 @@ def _varint(view: memoryview, position: int) -> tuple[int, int]:
     raise ValueError("variable byte integer longer than four bytes")
 
 
+def _declared_size(view: memoryview) -> int:
+    """The whole packet's size as its fixed header says: IndexError while the header is
+    incomplete, ValueError if it is not a header."""
+    remaining, position = _varint(view, 1)
+    return position + remaining
+
+
+def _is_panic(exc: BaseException) -> bool:
+    # pyo3 creates the class at run time: there is nothing to import and isinstance on.
+    return type(exc).__name__ == "PanicException"
+
+
+def _describe(view: memoryview, cause: BaseException) -> str:
+    kind = PACKET_TYPES[view[0] >> 4]
+    why = (f"the codec panicked ({cause})" if _is_panic(cause)
+           else str(cause) or type(cause).__name__)
+    return f"malformed {kind} packet from the broker: {why}"
+
+
 PUBLISH_TYPE = 3
+PACKET_TYPES = ("reserved", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL",
+                "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ",
+                "PINGRESP", "DISCONNECT", "AUTH")
 
 
 class MqttLink(asyncio.Protocol):
@@ -98,7 +157,10 @@ class MqttLink(asyncio.Protocol):
 
     def __init__(self, on_packet: Callable[[object, datetime], None]) -> None:
         self._on_packet = on_packet
-        self._leftover = b""
+        # A packet still arriving: its bytes so far, how many, and how many it needs.
+        self._partial: list[bytes] = []
+        self._partial_size = 0
+        self._awaited = 0
         self._gathered: list[bytes] = []
         self._transport: asyncio.Transport | None = None
         self._loop = asyncio.get_running_loop()
@@ -112,30 +174,47 @@ class MqttLink(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_received = time.monotonic()
+        if self._partial:
+            self._partial.append(data)
+            self._partial_size += len(data)
+            if self._partial_size < self._awaited:
+                # Neither joined nor decoded again until it can be whole: a large packet
+                # trickling in costs linear time, not a copy and a decode per read.
+                return
+            data = b"".join(self._partial)
+            self._partial = []
         received_at = datetime.now(UTC)
-        buffer = self._leftover + data if self._leftover else data
         offset = 0
-        packet: object
-        with memoryview(buffer) as view:
-            while offset < len(buffer):
+        with memoryview(data) as view:
+            while offset < len(data):
                 try:
-                    packet, size = mqtt5.read(view[offset:])
-                except IndexError:
-                    break  # the rest of this packet is still on its way
-                except BaseException as exc:
-                    # The codec refuses (ValueError) or, for a topic that is not UTF-8,
-                    # panics (pyo3's PanicException derives from BaseException).
-                    if isinstance(exc, Exception) or type(exc).__name__ == "PanicException":
-                        raw = lenient_publish(view[offset:])
-                        if raw is None:
-                            self.abort(f"malformed packet from the broker: {exc}")
-                            return
-                        packet, size = raw
-                    else:
-                        raise
+                    read = read_packet(view[offset:])
+                except MalformedPacket as exc:
+                    self._refuse(view[offset:], exc)
+                    return
+                if read is None:
+                    self._wait_for(view[offset:])
+                    break
+                packet, size = read
                 offset += size
                 self._on_packet(packet, received_at)
-        self._leftover = buffer[offset:]
+
+    def _wait_for(self, rest: memoryview) -> None:
+        self._partial = [bytes(rest)]
+        self._partial_size = len(rest)
+        try:
+            self._awaited = _declared_size(rest)
+        except (IndexError, ValueError):
+            self._awaited = len(rest) + 1  # the fixed header is not complete yet
+
+    def _refuse(self, rest: memoryview, exc: MalformedPacket) -> None:
+        """Bytes that are not MQTT: nothing after them on this connection can be framed
+        (an MQTT stream has no resynchronisation point), so it is dropped, loudly -- a
+        broker does not send these; a broken proxy or a tampered link does."""
+        peer = self._transport.get_extra_info("peername") if self._transport else None
+        log.error("dropping the broker connection", reason=str(exc), peer=str(peer),
+                  first_bytes=bytes(rest[:32]).hex(" "))
+        self.abort(str(exc))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
