@@ -97,13 +97,16 @@ demo: install
 test: install lint
 	$(BIN)/pytest
 
-## Regenerate docs/dashboard.png (and the offline map and phone pictures) from the
-## dashboard's browser tests (the suite itself never rewrites a tracked file).
+## Regenerate the pictures in docs/dashboard.md (desktop, storm, river view, projection,
+## offline map, phone) from the dashboard's browser tests on the real stack (the suite
+## itself writes them to its temporary folders and never rewrites a tracked file).
 screenshot: install
 	FLOODWATCH_TEST_SCREENSHOT=$(CURDIR)/docs/dashboard.png \
 		$(BIN)/pytest tests/api/test_dashboard.py -k live_alerts
 	FLOODWATCH_TEST_SCREENSHOT_DIR=$(CURDIR)/docs \
 		$(BIN)/pytest tests/api/test_dashboard_map_phone.py -k "offline or phone_layout"
+	FLOODWATCH_TEST_SCREENSHOT_DIR=$(CURDIR)/docs \
+		$(BIN)/pytest tests/api/test_dashboard_river.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
