@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from floodwatch.core.logging import configure_logging
@@ -52,6 +52,9 @@ def test_no_credential_shape_survives(secret: str, name: str, header: str) -> No
     redactor = SecretRedactor()  # no configured value: the shapes alone must do
     for line in (f'"WebSocket /api/v1/live/ws?stations=a&{name}={secret}" [accepted]',
                  f"{header.title()}: Bearer {secret}", f"(b'{header}', b'{secret}')"):
+        # A "secret" that spells part of the line around it (a header's own name, say)
+        # would be found there, not leaked: such draws say nothing about redaction.
+        assume(secret not in line.replace(secret, "", 1))
         assert secret not in redactor.redact(line)
 
 
