@@ -164,7 +164,8 @@ def test_a_thousand_readings_from_fifty_stations_within_five_seconds(
 def test_batches_flush_on_size_and_on_shutdown(
     mosquitto: MosquittoServer, influx: InfluxQuery, start_ingest: StartIngest
 ) -> None:
-    ingest = start_ingest(ingest_batch_size=10, ingest_batch_interval_s=60)
+    ingest = start_ingest(ingest_batch_size=10, ingest_batch_interval_s=60,
+                          ingest_batch_pause_s=60)
     lines = [json.dumps({"ts": iso(T0 + timedelta(seconds=i)), "level_m": 2.0})
              for i in range(25)]
     mosquitto_pub_lines(mosquitto.port, "sensors/river/akutsu", lines).wait(timeout=10)

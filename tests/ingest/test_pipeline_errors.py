@@ -81,7 +81,8 @@ def test_a_bug_dead_letters_the_message_as_internal_error_and_the_next_goes_on(
         async with InfluxClient("http://127.0.0.1:9", "unused") as influx:
             pipeline = IngestPipeline(source, validator, sample_registry, influx,
                                       Spool(tmp_path / "spool", 1_000_000),
-                                      batch_size=100, batch_interval_s=1.0)
+                                      batch_size=100, batch_interval_s=1.0,
+                                      batch_pause_s=1.0)
             stop = asyncio.Event()
             stop.set()  # one drain, then the last batch is handed over
             await pipeline.receive(stop)
