@@ -21,17 +21,25 @@ from floodwatch.core.commandline import (
     serve_metrics,
     settings_and_registry_or_exit,
 )
-from floodwatch.stages import STAGES, Stage, checked_or_exit, first_failure, run_or_exit
+from floodwatch.stages import (
+    STAGES,
+    Stage,
+    checked_or_exit,
+    collector_paused,
+    first_failure,
+    run_or_exit,
+)
 
 log = structlog.get_logger("up")
 
 
 def run_up(left_out: set[str]) -> None:
     """Check every stage but those ``left_out`` (names), then run them all until a signal."""
-    settings, registry = settings_and_registry_or_exit()
-    stages = [stage for stage in STAGES if stage.name not in left_out]
-    checked = {stage: checked_or_exit(stage, settings, registry, _hint(stage))
-               for stage in stages}
+    with collector_paused():
+        settings, registry = settings_and_registry_or_exit()
+        stages = [stage for stage in STAGES if stage.name not in left_out]
+        checked = {stage: checked_or_exit(stage, settings, registry, _hint(stage))
+                   for stage in stages}
     serve_metrics(settings)
     log.info("stack starting", stages=[stage.name for stage in stages],
              dashboard=f"http://{settings.api_host}:{settings.api_port}/")
