@@ -28,6 +28,8 @@ from floodwatch.ingest.writer import Batch, BatchWriter
 
 log = structlog.get_logger("ingest.pipeline")
 
+PUBLISH_ROOM_EVERY = 1000
+
 
 class MessageSource(Protocol):
     """What the pipeline needs from the broker side (core.mqtt.MqttSession)."""
@@ -137,12 +139,13 @@ class IngestPipeline:
         self._source.publish(topic, payload)
 
     async def _publish_all(self, messages: list[tuple[str, bytes]]) -> None:
-        """One wait for room per drained run, not per message: the window queues what
-        exceeds it, so at most one run (the broker's Receive Maximum) waits beyond it."""
-        if messages:
-            await self._source.wait_for_publish_room()
+        """One wait for room per PUBLISH_ROOM_EVERY messages, not per message (a coroutine
+        each): the window queues what exceeds it, at most that many beyond it, so the
+        packet ids (65,535) never run out whatever the batch size."""
         publish = self._source.publish
-        for topic, payload in messages:
+        for index, (topic, payload) in enumerate(messages):
+            if index % PUBLISH_ROOM_EVERY == 0:
+                await self._source.wait_for_publish_room()
             publish(topic, payload)
 
     async def _hand_over(self, batch: Batch) -> None:
