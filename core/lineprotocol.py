@@ -103,20 +103,20 @@ class PointFormatter:
             .rsplit(" ", 2)[0]
             for station in registry
         }
-        self._keys: dict[str, str] = {}
+        self._assigns: dict[str, str] = {}  # field key -> its escaped text and '='
 
     def line(self, reading: Reading) -> str:
         fields = []
         for key, value in reading.values.items():
-            escaped = self._keys.get(key)
-            if escaped is None:
-                escaped = self._keys[key] = escape_key(key, "field key")
+            assign = self._assigns.get(key)
+            if assign is None:
+                assign = self._assigns[key] = escape_key(key, "field key") + "="
             # A finite float (nearly every value; x - x is 0 only when x is finite) is
             # its repr, as in format_field_value, without the call.
             if type(value) is float and value - value == 0:
-                fields.append(f"{escaped}={value!r}")
+                fields.append(f"{assign}{value!r}")
             else:
-                fields.append(f"{escaped}={format_field_value(value)}")
+                fields.append(assign + format_field_value(value))
         if not fields:
             raise LineProtocolError("a point needs at least one field")
         return f"{self._prefixes[reading.station]} {','.join(fields)} {reading.ts_ns}"

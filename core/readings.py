@@ -9,7 +9,6 @@ On the bus it is a ``floodwatch.core.bus.ReadingMessage`` (topic ``bus.READINGS`
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
@@ -59,15 +58,9 @@ def format_ts(moment: datetime) -> str:
     strings."""
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    # On the hot path (twice per reading). msgspec writes exactly this form, twenty times
-    # faster than isoformat() here.
+    # msgspec writes exactly this form, twenty times faster than isoformat() here (and
+    # Reading.to_json leaves the bus's two times to it).
     return _encode(moment)[1:-1].decode()
-
-
-# The messages of one socket read share their receive time: formatted once for all.
-@functools.lru_cache(maxsize=64)
-def _received_text(moment: datetime) -> str:
-    return format_ts(moment)
 
 
 def parse_ts(text: str) -> datetime:
@@ -108,9 +101,12 @@ class Reading(NamedTuple):
         encoder (or assembling the text by hand) cost several times as much. msgspec
         writes a non-finite float as null, which JSON cannot say otherwise: such a value
         is refused here instead (validation never lets one through)."""
-        data = _encode(bus.ReadingMessage(
-            self.station, _KIND_NAMES[self.kind], format_ts(self.ts), self.ts_source,
-            _received_text(self.received_at), self.values))
+        ts, received_at = self.ts, self.received_at
+        data = _encode(_ReadingOut(
+            self.station, _KIND_NAMES[self.kind],
+            ts if ts.tzinfo is UTC else ts.astimezone(UTC), self.ts_source,
+            received_at if received_at.tzinfo is UTC else received_at.astimezone(UTC),
+            self.values))
         if b"null" in data and not all(
             math.isfinite(value) for value in self.values.values()
             if isinstance(value, float)
@@ -161,6 +157,18 @@ compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
 JSON_FIELD_NAMES = {name: compact_json(name) for name in RIVER_FIELDS | ROAD_FIELDS}
 _encode = msgspec.json.Encoder().encode  # the bus's: compact, UTF-8 kept
 _decode_reading = msgspec.json.Decoder(bus.ReadingMessage).decode
+# The bus message as ingest writes it: bus.ReadingMessage's fields, in its order, but the
+# two times as datetimes, which msgspec writes in format_ts's one form by itself (the
+# contract's model holds them as text, for its readers). Formatting them to text first
+# and encoding that text again was a third of to_json's cost. Not tracked by the garbage
+# collector: one per reading, and it can be part of no reference cycle.
+_ReadingOut = msgspec.defstruct(
+    "_ReadingOut",
+    [(field.name, datetime if field.name in ("ts", "received_at") else field.type)
+     if field.default is msgspec.NODEFAULT else
+     (field.name, field.type, field.default)
+     for field in msgspec.structs.fields(bus.ReadingMessage)],
+    gc=False)
 # Plain strings: reading an enum member's .value goes through a descriptor each time.
 _KIND_NAMES = {kind: kind.value for kind in StationKind}
 _BUS_TOPIC_PREFIXES = {kind: bus.READINGS.name(kind=kind.value, station="")

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     ingest_batch_interval_s: float = Field(
         default=0.5, gt=0, le=60, description="Write a non-empty batch at least this often."
     )
+    ingest_batch_pause_s: float = Field(
+        default=0.05, gt=0, le=60,
+        description="Write a non-empty batch as soon as no device message has arrived for "
+        "this long (the end of a burst), without waiting for the interval.",
+    )
     ingest_receive_maximum: int = Field(
         default=20_000,
         ge=1,

@@ -21,19 +21,27 @@ from floodwatch.core.commandline import (
     configured_or_exit,
     serve_metrics,
 )
-from floodwatch.stages import STAGES, Stage, checked_or_exit, first_failure, run_or_exit
+from floodwatch.stages import (
+    STAGES,
+    Stage,
+    checked_or_exit,
+    collector_paused,
+    first_failure,
+    run_or_exit,
+)
 
 log = structlog.get_logger("up")
 
 
 def run_up(left_out: set[str]) -> None:
     """Check every stage but those ``left_out`` (names), then run them all until a signal."""
-    # Trying floodwatch out: the packaged sample stands in for a missing file (warned).
-    configured = configured_or_exit(allow_sample=True)
-    settings = configured.settings
-    stages = [stage for stage in STAGES if stage.name not in left_out]
-    checked = {stage: checked_or_exit(stage, settings, configured.registry, _hint(stage))
-               for stage in stages}
+    with collector_paused():
+        # Trying floodwatch out: the packaged sample stands in for a missing file (warned).
+        configured = configured_or_exit(allow_sample=True)
+        settings = configured.settings
+        stages = [stage for stage in STAGES if stage.name not in left_out]
+        checked = {stage: checked_or_exit(stage, settings, configured.registry, _hint(stage))
+                   for stage in stages}
     configured.log_sources()
     serve_metrics(settings)
     log.info("stack starting", stages=[stage.name for stage in stages],

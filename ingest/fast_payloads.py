@@ -44,7 +44,7 @@ AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 EpochSeconds = Annotated[float, msgspec.Meta(ge=EPOCH_SECONDS[0], le=EPOCH_SECONDS[1])]
 
 
-class FastRiver(msgspec.Struct, forbid_unknown_fields=True):
+class FastRiver(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     level_m: LevelM
     ts: AwareDatetime | EpochSeconds | None = None
     rain_mm: RainMm | None = None
@@ -61,7 +61,7 @@ class FastRiver(msgspec.Struct, forbid_unknown_fields=True):
         return values
 
 
-class FastRoad(msgspec.Struct, forbid_unknown_fields=True):
+class FastRoad(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     ts: AwareDatetime | EpochSeconds | None = None
     water_depth_cm: WaterDepthCm | None = None
     surface_temp_c: SurfaceTempC | None = None

@@ -58,6 +58,7 @@ async def run_ingest(settings: Settings, registry: StationRegistry, stop: asynci
             source, validator, registry, influx, spool,
             batch_size=settings.ingest_batch_size,
             batch_interval_s=settings.ingest_batch_interval_s,
+            batch_pause_s=settings.ingest_batch_pause_s,
         )
         try:
             async with asyncio.TaskGroup() as tasks:

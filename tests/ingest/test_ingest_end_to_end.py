@@ -164,7 +164,8 @@ def test_a_thousand_readings_from_fifty_stations_within_five_seconds(
 def test_batches_flush_on_size_and_on_shutdown(
     mosquitto: MosquittoServer, influx: InfluxQuery, start_ingest: StartIngest
 ) -> None:
-    ingest = start_ingest(ingest_batch_size=10, ingest_batch_interval_s=60)
+    ingest = start_ingest(ingest_batch_size=10, ingest_batch_interval_s=60,
+                          ingest_batch_pause_s=60)
     lines = [json.dumps({"ts": iso(T0 + timedelta(seconds=i)), "level_m": 2.0})
              for i in range(25)]
     mosquitto_pub_lines(mosquitto.port, "sensors/river/akutsu", lines).wait(timeout=10)
@@ -178,8 +179,22 @@ def test_batches_flush_on_size_and_on_shutdown(
 def test_batches_flush_on_time(
     mosquitto: MosquittoServer, influx: InfluxQuery, start_ingest: StartIngest
 ) -> None:
-    start_ingest(ingest_batch_size=10_000, ingest_batch_interval_s=0.5)
+    start_ingest(ingest_batch_size=10_000, ingest_batch_interval_s=0.5,
+                 ingest_batch_pause_s=60)
     mosquitto_pub(mosquitto.port, "sensors/river/akutsu",
                   json.dumps({"ts": iso(T0), "level_m": 2.0}))
     waited = wait_for(lambda: influx.count("river", "level_m") == 1, 10, "timed flush")
     print(f"\none reading stored {waited:.2f}s after publish with a 0.5 s batch interval")
+
+
+def test_a_batch_is_written_when_the_stream_pauses(
+    mosquitto: MosquittoServer, influx: InfluxQuery, start_ingest: StartIngest
+) -> None:
+    # Neither size nor interval would write these for a minute: the pause after them does.
+    start_ingest(ingest_batch_size=10_000, ingest_batch_interval_s=60,
+                 ingest_batch_pause_s=0.05)
+    lines = [json.dumps({"ts": iso(T0 + timedelta(seconds=i)), "level_m": 2.0})
+             for i in range(3)]
+    mosquitto_pub_lines(mosquitto.port, "sensors/river/akutsu", lines).wait(timeout=10)
+    waited = wait_for(lambda: influx.count("river", "level_m") == 3, 10, "a flush on pause")
+    print(f"\nthree readings stored {waited:.2f}s after their publish, the interval 60 s")

@@ -81,12 +81,14 @@ def test_ingest_killed_mid_batch_and_restarted(
     mosquitto: MosquittoServer, own_influx: InfluxServer, rig: Callable[..., IngestProcess]
 ) -> None:
     # Large, slow batches: the kill lands while one is being filled.
-    first = rig(ingest_batch_size="400", ingest_batch_interval_s="3").start()
+    first = rig(ingest_batch_size="400", ingest_batch_interval_s="3",
+                 ingest_batch_pause_s="3").start()
     stream = SteadyStream(mosquitto.port, total=1500, rate=100, stations=STATIONS).start()
     time.sleep(5)
     first.stop(signal.SIGKILL)
     time.sleep(2)
-    second = rig(ingest_batch_size="400", ingest_batch_interval_s="3").start()
+    second = rig(ingest_batch_size="400", ingest_batch_interval_s="3",
+                 ingest_batch_pause_s="3").start()
     published = stream.finish()
     assert_books_balance(InfluxQuery(own_influx.url, "faults"), stream, published)
     assert second.stop() == 0
