@@ -2,6 +2,8 @@
 
 Each river station drains its own *local* catchment (``catchment_km2``, excluding the
 catchments of gauges upstream of it) and receives the outflow of the stations upstream.
+The rain on that catchment is the storm averaged over a disc of ``catchment_km2`` around
+its ``centroid`` (``[lat, lon]``; default the gauge itself), simulators/rainfall.py.
 
 1. **Losses** follow the SCS Curve Number method: of ``P`` mm of rain since the start,
    ``(P - Ia)^2 / (P - Ia + S)`` run off, with the retention ``S = 25400 / CN - 254``
@@ -9,7 +11,10 @@ catchments of gauges upstream of it) and receives the outflow of the stations up
    abstraction ``Ia = initial_loss_mm`` (default ``0.2 S``). So the first rain soaks in,
    and the wetter the soil the larger the share of each further millimetre that runs
    off: a typhoon's late, heavy rain makes a steep rise. (1 mm/h on 1 km^2 is 1/3.6
-   m^3/s.)
+   m^3/s.) **Antecedent soil moisture** is ``antecedent_rain_mm``: the rain of the days
+   before the run still held in the soil, counted into ``P`` from the start. 0 (the
+   default) is a dry basin; about ``Ia`` means the first rain already runs off, and more
+   than that is a basin soaked by an earlier front (the base flow is left as it is).
 2. **Runoff.** The runoff splits into a fast (surface) and a slow (interflow) part, each
    a *linear reservoir*: storage ``S``, outflow ``Q = S / k``, ``dS/dt = inflow - Q``,
    integrated exactly over each step. The fast reservoir (``fast_k`` a few hours) makes
@@ -26,6 +31,12 @@ catchments of gauges upstream of it) and receives the outflow of the stations up
    at which the stage reaches the station's danger level), so a scenario tunes a gauge
    in the registry's own terms. Defaults: ``h0 = standby - (caution - standby)`` and a
    danger flow of 1 m^3/s per km^2 of total upstream catchment.
+6. **Levees.** The river holds at most the flow of ``bank_full_m + overtopping_m``
+   (default: the registry's flooding level, or ``danger + (danger - caution)`` where it
+   has none; and 0.3 m of water over the crest). What comes beyond spills onto the
+   floodplain and is lost to the river (``spilled_m3``): the stage flattens at the cap
+   and the stations downstream see less than the upstream peak. (The gauge's reading
+   adds its few millimetres of noise to the capped stage.)
 
 The river network is a tree: each station names at most one ``downstream`` station
 (``auto``: the next station of the same river in registry order, which lists each
@@ -41,7 +52,7 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from floodwatch.core.registry import Station
-from floodwatch.simulators.rainfall import distance_km
+from floodwatch.simulators.rainfall import Catchment, distance_km
 from floodwatch.simulators.timeline import Duration, PositiveDuration
 
 AUTO = "auto"
@@ -51,6 +62,8 @@ class RiverParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     catchment_km2: float = Field(default=200.0, gt=0, le=100_000)
+    centroid: tuple[float, float] | None = None
+    antecedent_rain_mm: float = Field(default=0.0, ge=0, le=2000)
     curve_number: float = Field(default=70.0, ge=30, le=100)
     initial_loss_mm: float | None = Field(default=None, ge=0)
     fast_fraction: float = Field(default=0.75, ge=0, le=1)
@@ -62,6 +75,8 @@ class RiverParams(BaseModel):
     route_k: PositiveDuration = 3600.0
     zero_flow_m: float | None = None
     danger_flow_m3s: float | None = Field(default=None, gt=0)
+    bank_full_m: float | None = None
+    overtopping_m: float = Field(default=0.3, ge=0, le=5)
     interval: PositiveDuration | None = None
 
 
@@ -147,7 +162,13 @@ class RiverGauge:
         self.retention_mm = 25_400 / params.curve_number - 254
         self.initial_loss_mm = (0.2 * self.retention_mm if params.initial_loss_mm is None
                                 else params.initial_loss_mm)
-        self.rain_so_far_mm = 0.0
+        self.rain_so_far_mm = params.antecedent_rain_mm
+        crest = _bank_full(station, params) + params.overtopping_m
+        if crest <= rating.zero_flow_m:
+            raise ValueError(f"{station.id}: bank_full_m + overtopping_m ({crest:g} m) must "
+                             f"be above the stage of zero flow ({rating.zero_flow_m:g} m)")
+        self.capacity_m3s = rating.flow(crest)
+        self.spilled_m3 = 0.0
         self.fast = LinearReservoir(params.fast_k)
         self.slow = LinearReservoir(params.slow_k)
         self.inflows: list[tuple[_Delay, LinearReservoir]] = []
@@ -174,6 +195,9 @@ class RiverGauge:
                  + self.slow.step(runoff_m3s * (1 - share), dt_s))
         routed = sum(reach.step(delay.read(t_s), dt_s) for delay, reach in self.inflows)
         self.flow = local + routed
+        if self.flow > self.capacity_m3s:
+            self.spilled_m3 += (self.flow - self.capacity_m3s) * dt_s
+            self.flow = self.capacity_m3s
         if self.outlet is not None:
             self.outlet.record(t_s, self.flow)
 
@@ -215,6 +239,11 @@ class RiverNetwork:
             self.gauges[station_id] = gauge
         self.downstream = downstream
 
+    def catchments(self) -> list[Catchment]:
+        """Each gauge's local catchment, where its rain is averaged."""
+        return [Catchment(gauge.station.id, gauge.params.centroid or _point(gauge.station),
+                          gauge.params.catchment_km2) for gauge in self.gauges.values()]
+
     def step(self, t_s: float, rain_mm_h: Mapping[str, float], dt_s: float) -> None:
         for station_id in self.order:
             self.gauges[station_id].step(t_s, rain_mm_h[station_id], dt_s)
@@ -253,6 +282,16 @@ def _upstream_first(downstream: Mapping[str, str | None]) -> list[str]:
         looped = sorted(set(downstream) - set(order))
         raise ValueError(f"the downstream links form a loop through {', '.join(looped)}")
     return order
+
+
+def _bank_full(station: Station, params: RiverParams) -> float:
+    if params.bank_full_m is not None:
+        return params.bank_full_m
+    levels = station.levels_m
+    assert levels is not None  # the registry guarantees levels for river stations
+    if levels.flooding is not None:
+        return levels.flooding
+    return levels.danger + (levels.danger - levels.caution)
 
 
 def _rating(station: Station, params: RiverParams, total_area_km2: float) -> RatingCurve:
