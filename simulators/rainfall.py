@@ -22,7 +22,10 @@ the catchment's area around its ``centroid`` (simulators/hydrology.py), over whi
 rain is averaged with Radon's 7-point rule for a disc (weight 1/4 at the centre, 1/8 at
 six points ``sqrt(2/3)`` of the radius out; exact for polynomials of degree 5). So two
 gauges 2 km apart whose catchments lie on different sides get different storms, and a
-gauge's own rain is a sample of its catchment's rain, not the same thing.
+gauge's own rain is a sample of its catchment's rain, not the same thing. Seven points
+resolve a footprint whose radius is at least about half the catchment's (the typhoon's
+45 km over catchments of 6-17 km: within 0.2 % of the exact mean); a smaller cell is
+caught only roughly, and may fall between the points.
 """
 
 from __future__ import annotations
@@ -156,9 +159,12 @@ class RainField:
             tuple((area.mm_h, how) for area, how in area_draws if area.covers(station))
             for station in stations
         ]
-        index_of = {station.id: index for index, station in enumerate(stations)}
-        self._catchments = [(c.station_id, self._areas[index_of[c.station_id]],
-                             c.sample_points()) for c in catchments]
+        # A catchment gets the rain areas of its gauge (areas name stations, rivers and
+        # basins), and the storms over its own ground.
+        areas_of = {station.id: areas for station, areas in zip(stations, self._areas,
+                                                                 strict=True)}
+        self._catchments = [(c.station_id, areas_of.get(c.station_id, ()), c.sample_points())
+                            for c in catchments]
 
     def mm_h(self, index: int, elapsed_s: float) -> float:
         """The rain at the station's own mast."""

@@ -53,9 +53,10 @@ class Simulation:
         self.stamp = stamp  # device time from simulated time (the demo's compressed clock)
         self.stations: list[Station] = list(registry)
         self.warnings = self._check_names()
-        self._new_river_network()  # refuse a bad network now, not on the first event
+        self.river_network()  # refuse a bad network now, not on the first event
 
-    def _new_river_network(self) -> RiverNetwork:
+    def river_network(self) -> RiverNetwork:
+        """A fresh river network of the scenario's basin, at base flow (no rain yet)."""
         rivers = [s for s in self.stations if s.kind is StationKind.RIVER]
         try:
             return RiverNetwork(rivers, {s.id: self._river_params(s) for s in rivers},
@@ -99,7 +100,7 @@ class Simulation:
     def events(self) -> Iterator[Event]:
         """Every message of the run, in simulated-time order."""
         scenario = self.scenario
-        rivers = self._new_river_network()  # fresh state: events() may run again
+        rivers = self.river_network()  # fresh state: events() may run again
         rain = RainField(scenario.rain, self.stations, self.seed, rivers.catchments())
         gauges = {s.id: RiverDevice(s, self.seed) for s in self.stations
                   if s.kind is StationKind.RIVER}
