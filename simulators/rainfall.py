@@ -99,14 +99,26 @@ class Storm(_Frozen):
                 return lat0 + (lat1 - lat0) * share, lon0 + (lon1 - lon0) * share
         return track[-1][1], track[-1][2]
 
-    def mm_h_at(self, elapsed_s: float, lat: float, lon: float, how: Draw = AS_WRITTEN) -> float:
+    def mm_h_at(self, elapsed_s: float, lat: float, lon: float,
+                how: Draw = AS_WRITTEN) -> float:
         """The rain at (lat, lon), for the run whose weather deviates by ``how``."""
+        cell = self.cell(elapsed_s, how)
+        return 0.0 if cell is None else _footprint(self.radius_km, *cell, lat, lon)
+
+    def cell(self, elapsed_s: float, how: Draw = AS_WRITTEN
+             ) -> tuple[float, tuple[float, float]] | None:
+        """(centre mm/h, centre) at a time, or None while it does not rain."""
         written_s = elapsed_s - how.shift_s
         peak = self.mm_h.at(written_s) * how.scale
         if peak <= 0:
-            return 0.0
-        distance = distance_km((lat, lon), how.moved(*self.centre(written_s)))
-        return peak * math.exp(-0.5 * (distance / self.radius_km) ** 2)
+            return None
+        return peak, how.moved(*self.centre(written_s))
+
+
+def _footprint(radius_km: float, peak: float, centre: tuple[float, float], lat: float,
+               lon: float) -> float:
+    distance = distance_km((lat, lon), centre)
+    return peak * math.exp(-0.5 * (distance / radius_km) ** 2)
 
 
 class RainSpec(_Frozen):
@@ -173,19 +185,26 @@ class RainField:
                    + self._storms_mm_h(elapsed_s, lat, lon))
 
     def all_mm_h(self, elapsed_s: float) -> list[float]:
-        return [self.mm_h(index, elapsed_s) for index in range(len(self._points))]
+        cells = self._cells(elapsed_s)
+        return [max(0.0, _areas_mm_h(areas, elapsed_s) + sum(
+                    _footprint(radius_km, peak, centre, lat, lon)
+                    for radius_km, (peak, centre) in cells))
+                for (lat, lon), areas in zip(self._points, self._areas, strict=True)]
 
     def catchments_mm_h(self, elapsed_s: float) -> dict[str, float]:
         """The mean rain over each catchment."""
-        if not self._storms:  # nothing varies across a catchment
-            return {station_id: max(0.0, _areas_mm_h(areas, elapsed_s))
-                    for station_id, areas, _ in self._catchments}
+        cells = self._cells(elapsed_s)
         return {
             station_id: max(0.0, _areas_mm_h(areas, elapsed_s) + sum(
-                weight * self._storms_mm_h(elapsed_s, lat, lon)
-                for weight, lat, lon in points))
+                weight * _footprint(radius_km, peak, centre, lat, lon)
+                for weight, lat, lon in points for radius_km, (peak, centre) in cells))
             for station_id, areas, points in self._catchments
         }
+
+    def _cells(self, elapsed_s: float) -> list[tuple[float, tuple[float, tuple[float, float]]]]:
+        """(radius, (centre mm/h, centre)) of every storm raining now: once per step."""
+        return [(storm.radius_km, cell) for storm, how in self._storms
+                if (cell := storm.cell(elapsed_s, how)) is not None]
 
     def _storms_mm_h(self, elapsed_s: float, lat: float, lon: float) -> float:
         return sum(storm.mm_h_at(elapsed_s, lat, lon, how) for storm, how in self._storms)
