@@ -15,6 +15,9 @@ its ``centroid`` (``[lat, lon]``; default the gauge itself), simulators/rainfall
    before the run still held in the soil, counted into ``P`` from the start. 0 (the
    default) is a dry basin; about ``Ia`` means the first rain already runs off, and more
    than that is a basin soaked by an earlier front (the base flow is left as it is).
+   Measured on the typhoon (tests/simulators/test_hydrology.py): 40 / 80 mm of it raise
+   Fushiguro's peak from 6.57 m to 6.91 / 7.14 m and bring its danger level 1.8 / 2.8 h
+   sooner.
 2. **Runoff.** The runoff splits into a fast (surface) and a slow (interflow) part, each
    a *linear reservoir*: storage ``S``, outflow ``Q = S / k``, ``dS/dt = inflow - Q``,
    integrated exactly over each step. The fast reservoir (``fast_k`` a few hours) makes
