@@ -52,7 +52,7 @@ import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from floodwatch.core.registry import Station
 from floodwatch.simulators.rainfall import Catchment, distance_km
@@ -81,6 +81,13 @@ class RiverParams(BaseModel):
     bank_full_m: float | None = None
     overtopping_m: float = Field(default=0.3, ge=0, le=5)
     interval: PositiveDuration | None = None
+
+    @field_validator("centroid")
+    @classmethod
+    def _a_place(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not (-90 <= value[0] <= 90 and -180 <= value[1] <= 180):
+            raise ValueError(f"centroid {list(value)} is not a [latitude, longitude]")
+        return value
 
 
 class RoutingSpec(BaseModel):
