@@ -3,7 +3,7 @@
 The pieces, each documented in its module:
 
 - ``simulators.scenario``: scenario files (YAML in ``simulators/scenarios/``: ``calm``,
-  ``typhoon``, ``rainband``, ``winter-ice``), validated strictly.
+  ``typhoon``, ``typhoon-coast``, ``rainband``, ``winter-ice``), validated strictly.
 - ``simulators.rainfall``: rain over the basin (areas with hyetographs, moving storms),
   at each gauge's mast and averaged over each river gauge's catchment.
 - ``simulators.jitter``: the weather a seed draws within a scenario's bounds.

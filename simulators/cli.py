@@ -59,8 +59,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "simulate", help="simulated river gauges and road sensors (scenarios, replay, load)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", metavar="NAME|PATH",
-                        help="calm, typhoon (default), rainband, winter-ice, or a "
-                        "scenario file")
+                        help="calm, typhoon (default), typhoon-coast, rainband, "
+                        "winter-ice, or a scenario file")
     parser.add_argument("--speed", metavar="X", help="simulated seconds per real second: "
                         "1 real time (default), 60 an hour a minute, 0 unpaced")
     parser.add_argument("--seed", metavar="N", help="random seed (default 0): sensor noise, "

@@ -98,7 +98,8 @@ def test_extends_a_file_next_to_it_and_refuses_loops(tmp_path: Path) -> None:
 
 
 def test_unknown_scenario() -> None:
-    with pytest.raises(ScenarioError, match="not one of calm, rainband, typhoon, winter-ice"):
+    with pytest.raises(ScenarioError,
+                       match="not one of calm, rainband, typhoon, typhoon-coast, winter-ice"):
         load_scenario("hurricane")
 
 

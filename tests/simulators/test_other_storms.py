@@ -1,6 +1,6 @@
-"""The rain band: a storm that does not come down the river. The middle basin rises from
-the sky on wet soil while the gauges upstream stay low, so a gauge peaks before the
-gauge upstream of it -- the case an upstream-based forecast cannot see coming."""
+"""Storms that are not the typhoon. The rain band does not come down the river: the
+middle basin rises from the sky on wet soil while the gauges upstream stay low, so a
+gauge peaks before the gauge upstream of it. The coastal typhoon is a near miss."""
 
 from __future__ import annotations
 
@@ -52,3 +52,14 @@ def test_a_gauge_peaks_before_the_gauge_upstream_of_it(rainband: Series) -> None
 
     assert peak_time("fushiguro") < peak_time("nihonmatsu")
     assert peak_time("arakawa-fukushima") < peak_time("fushiguro")
+
+
+def test_the_coastal_typhoon_is_a_near_miss(sample_registry: StationRegistry) -> None:
+    simulation = Simulation(load_scenario("typhoon-coast"), sample_registry,
+                            start=TYPHOON_START, scenario_faults=False)
+    coast = river_levels(simulation.events())
+    for station_id, series in coast.items():
+        station_levels = levels(sample_registry, station_id)
+        assert peak(series) < station_levels.danger, station_id  # no danger anywhere...
+        if station_id != "iwanuma":
+            assert peak(series) > station_levels.caution, station_id  # ...but rising rivers
