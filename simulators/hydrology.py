@@ -28,18 +28,11 @@ its ``centroid`` (``[lat, lon]``; default the gauge itself), simulators/rainfall
    ``travel`` delay (default: river distance, i.e. great-circle distance times
    ``sinuosity``, over the flood-wave ``celerity``), then passes a linear reservoir
    ``route_k`` that flattens the wave. Upstream stations therefore peak first.
-5. **Stage.** Discharge becomes water level through the H-Q rating curve that Japanese
-   river offices use, ``Q = a * (H - h0)^2``, i.e. ``H = h0 + sqrt(Q / a)``. It is given
-   by ``zero_flow_m`` (``h0``, the stage of zero flow) and ``danger_flow_m3s`` (the flow
-   at which the stage reaches the station's danger level), so a scenario tunes a gauge
-   in the registry's own terms. Defaults: ``h0 = standby - (caution - standby)`` and a
-   danger flow of 1 m^3/s per km^2 of total upstream catchment.
-6. **Levees.** The river holds at most the flow of ``bank_full_m + overtopping_m``
-   (default: the registry's flooding level, or ``danger + (danger - caution)`` where it
-   has none; and 0.3 m of water over the crest). What comes beyond spills onto the
-   floodplain and is lost to the river (``spilled_m3``): the stage flattens at the cap
-   and the stations downstream see less than the upstream peak. (The gauge's reading
-   adds its few millimetres of noise to the capped stage.)
+5. **Stage and levees** (simulators/stage.py): the flow becomes a water level through
+   the gauge's H-Q rating curve (``zero_flow_m``, ``danger_flow_m3s``), and the river
+   holds no more than the flow at its levee crest plus ``overtopping_m``
+   (``bank_full_m``): the excess spills onto the floodplain (``spilled_m3``) and never
+   reaches the stations downstream.
 
 The river network is a tree: each station names at most one ``downstream`` station
 (``auto``: the next station of the same river in registry order, which lists each
@@ -56,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from floodwatch.core.registry import Station
 from floodwatch.simulators.rainfall import Catchment, distance_km
+from floodwatch.simulators.stage import RatingCurve, levee_capacity, rating_curve
 from floodwatch.simulators.timeline import Duration, PositiveDuration
 
 AUTO = "auto"
@@ -113,27 +107,6 @@ class LinearReservoir:
         return self.outflow
 
 
-class RatingCurve:
-    """``H = h0 + sqrt(Q / a)``: the H-Q formula ``Q = a (H - h0)^2``."""
-
-    def __init__(self, zero_flow_m: float, a: float) -> None:
-        self.zero_flow_m = zero_flow_m
-        self.a = a
-
-    @classmethod
-    def through(cls, zero_flow_m: float, stage_m: float, flow_m3s: float) -> RatingCurve:
-        if stage_m <= zero_flow_m:
-            raise ValueError(f"zero_flow_m {zero_flow_m} must be below the danger level "
-                             f"{stage_m}")
-        return cls(zero_flow_m, flow_m3s / (stage_m - zero_flow_m) ** 2)
-
-    def stage(self, flow_m3s: float) -> float:
-        return self.zero_flow_m + math.sqrt(max(0.0, flow_m3s) / self.a)
-
-    def flow(self, stage_m: float) -> float:
-        return self.a * max(0.0, stage_m - self.zero_flow_m) ** 2
-
-
 class _Delay:
     """A flow series read back ``travel_s`` later (linear between recorded steps).
 
@@ -173,11 +146,8 @@ class RiverGauge:
         self.initial_loss_mm = (0.2 * self.retention_mm if params.initial_loss_mm is None
                                 else params.initial_loss_mm)
         self.rain_so_far_mm = params.antecedent_rain_mm
-        crest = _bank_full(station, params) + params.overtopping_m
-        if crest <= rating.zero_flow_m:
-            raise ValueError(f"{station.id}: bank_full_m + overtopping_m ({crest:g} m) must "
-                             f"be above the stage of zero flow ({rating.zero_flow_m:g} m)")
-        self.capacity_m3s = rating.flow(crest)
+        self.capacity_m3s = levee_capacity(station, rating, params.bank_full_m,
+                                           params.overtopping_m)
         self.spilled_m3 = 0.0
         self.fast = LinearReservoir(params.fast_k)
         self.slow = LinearReservoir(params.slow_k)
@@ -234,8 +204,9 @@ class RiverNetwork:
         for station_id in self.order:
             station, own = by_id[station_id], params[station_id]
             area[station_id] = own.catchment_km2 + sum(area[u] for u in upstream[station_id])
-            gauge = RiverGauge(station, own, _rating(station, own, area[station_id]),
-                               area[station_id])
+            rating = rating_curve(station, own.zero_flow_m, own.danger_flow_m3s,
+                                  area[station_id])
+            gauge = RiverGauge(station, own, rating, area[station_id])
             for up in upstream[station_id]:
                 upper = self.gauges[up]
                 travel = upper.params.travel
@@ -292,26 +263,3 @@ def _upstream_first(downstream: Mapping[str, str | None]) -> list[str]:
         looped = sorted(set(downstream) - set(order))
         raise ValueError(f"the downstream links form a loop through {', '.join(looped)}")
     return order
-
-
-def _bank_full(station: Station, params: RiverParams) -> float:
-    if params.bank_full_m is not None:
-        return params.bank_full_m
-    levels = station.levels_m
-    assert levels is not None  # the registry guarantees levels for river stations
-    if levels.flooding is not None:
-        return levels.flooding
-    return levels.danger + (levels.danger - levels.caution)
-
-
-def _rating(station: Station, params: RiverParams, total_area_km2: float) -> RatingCurve:
-    levels = station.levels_m
-    assert levels is not None  # the registry guarantees levels for river stations
-    zero = params.zero_flow_m
-    if zero is None:
-        zero = levels.standby - (levels.caution - levels.standby)
-    flow = params.danger_flow_m3s or 1.0 * total_area_km2
-    try:
-        return RatingCurve.through(zero, levels.danger, flow)
-    except ValueError as exc:
-        raise ValueError(f"{station.id}: {exc}") from exc

@@ -8,10 +8,11 @@ from datetime import datetime
 import pytest
 
 from floodwatch.core.registry import ReferenceLevels, StationRegistry
-from floodwatch.simulators.hydrology import LinearReservoir, RatingCurve
+from floodwatch.simulators.hydrology import LinearReservoir
 from floodwatch.simulators.messages import Event
 from floodwatch.simulators.scenario import ScenarioError, load_scenario, parse_scenario
 from floodwatch.simulators.simulation import Simulation
+from floodwatch.simulators.stage import RatingCurve
 from tests.simulators.conftest import TYPHOON_START, payloads, river_levels
 
 THROUGH_EVERY_LEVEL = ["sukagawa", "akutsu", "motomiya", "fushiguro", "marumori",
