@@ -3,10 +3,13 @@
 The pieces, each documented in its module:
 
 - ``simulators.scenario``: scenario files (YAML in ``simulators/scenarios/``: ``calm``,
-  ``typhoon``, ``winter-ice``), validated strictly.
-- ``simulators.rainfall``: rain over the basin (areas with hyetographs, moving storms).
-- ``simulators.hydrology``: the river model (linear reservoirs, lag-and-route, H-Q
-  rating curves) that turns rain into water levels.
+  ``typhoon``, ``typhoon-coast``, ``rainband``, ``winter-ice``), validated strictly.
+- ``simulators.rainfall``: rain over the basin (areas with hyetographs, moving storms),
+  at each gauge's mast and averaged over each river gauge's catchment.
+- ``simulators.jitter``: the weather a seed draws within a scenario's bounds.
+- ``simulators.hydrology``: the river model (soil moisture and losses, linear
+  reservoirs, lag-and-route) that turns rain into flows; ``simulators.stage``: flows into
+  levels (H-Q rating curves, levee crests).
 - ``simulators.roads``: underpass ponding, surface temperature and surface state.
 - ``simulators.devices``: the instruments (noise, tipping bucket, battery).
 - ``simulators.faults`` and ``simulators.injector``: device faults and their effects.

@@ -59,11 +59,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "simulate", help="simulated river gauges and road sensors (scenarios, replay, load)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", metavar="NAME|PATH",
-                        help="calm, typhoon (default), winter-ice, or a scenario file")
+                        help="calm, typhoon (default), typhoon-coast, rainband, "
+                        "winter-ice, or a scenario file")
     parser.add_argument("--speed", metavar="X", help="simulated seconds per real second: "
                         "1 real time (default), 60 an hour a minute, 0 unpaced")
-    parser.add_argument("--seed", metavar="N", help="random seed (default 0); the same seed "
-                        "sends the same messages")
+    parser.add_argument("--seed", metavar="N", help="random seed (default 0): sensor noise, "
+                        "faults and, for any seed but 0, the weather within the scenario's "
+                        "jitter bounds; the same seed sends the same messages")
     parser.add_argument("--duration", metavar="D", help="simulated time to cover (e.g. 6h; "
                         "default: the scenario's); with --load, real seconds of load")
     parser.add_argument("--start", metavar="ISO", help="simulated clock start, e.g. "

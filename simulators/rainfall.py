@@ -1,29 +1,44 @@
-"""Rainfall over the basin: where and when it rains, in mm/h at each station.
+"""Rainfall over the basin: where and when it rains, in mm/h at each station and over
+each river gauge's catchment.
 
-Two kinds of rain add up at a station:
+Two kinds of rain add up:
 
 - **Areas**: a hyetograph (a ``Profile`` of mm/h over scenario time) that falls on every
   station an area names, by station id, river or basin; an area naming nothing covers
   every station. Good for fronts and drizzle that cover a region evenly.
 - **Storms**: a rain cell moving along a track of ``[time, lat, lon]`` waypoints (linear
-  in between), with its centre intensity over time as a profile. At a station ``d`` km
+  in between), with its centre intensity over time as a profile. At a point ``d`` km
   from the centre it rains ``centre * exp(-d^2 / (2 * radius^2))``: a Gaussian footprint,
   so a typhoon's rain band crosses the basin and upstream gauges get their rain first
   when the track runs upstream to downstream.
 
-Stations are points (the registry's coordinates); the gauge's own rain and the rain on
-its catchment are taken to be the same, which is the usual lumped-model simplification.
+Both may carry a ``jitter`` (simulators/jitter.py): the bounds within which the run's
+seed moves them; seed 0 is the scenario as written.
+
+**Where it is measured.** A station's own rain gauge measures the rain at its mast (the
+registry's coordinates): that is what it reports, and what a road sensor's surface
+gets. A river, though, answers to the rain on its whole *local catchment*: a disc of
+the catchment's area around its ``centroid`` (simulators/hydrology.py), over which the
+rain is averaged with Radon's 7-point rule for a disc (weight 1/4 at the centre, 1/8 at
+six points ``sqrt(2/3)`` of the radius out; exact for polynomials of degree 5). So two
+gauges 2 km apart whose catchments lie on different sides get different storms, and a
+gauge's own rain is a sample of its catchment's rain, not the same thing. Seven points
+resolve a footprint whose radius is at least about half the catchment's (the typhoon's
+45 km over catchments of 6-17 km: within 0.2 % of the exact mean); a smaller cell is
+caught only roughly, and may fall between the points.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from floodwatch.core.registry import Station
+from floodwatch.simulators.jitter import AS_WRITTEN, KM_PER_DEGREE, Draw, Jitter, StormJitter, draw
 from floodwatch.simulators.timeline import Duration, Profile
 
 EARTH_RADIUS_KM = 6371.0
@@ -41,6 +56,7 @@ class RainArea(_Frozen):
     rivers: tuple[str, ...] = ()
     basins: tuple[str, ...] = ()
     mm_h: Profile
+    jitter: Jitter = Jitter()
 
     def covers(self, station: Station) -> bool:
         if not (self.stations or self.rivers or self.basins):
@@ -61,6 +77,7 @@ class Storm(_Frozen):
         min_length=1, description="[time, lat, lon] waypoints of the centre"
     )
     mm_h: Profile = Field(description="intensity at the centre over time")
+    jitter: StormJitter = StormJitter()
 
     @model_validator(mode="after")
     def _track(self) -> Storm:
@@ -82,12 +99,26 @@ class Storm(_Frozen):
                 return lat0 + (lat1 - lat0) * share, lon0 + (lon1 - lon0) * share
         return track[-1][1], track[-1][2]
 
-    def mm_h_at(self, elapsed_s: float, lat: float, lon: float) -> float:
-        peak = self.mm_h.at(elapsed_s)
+    def mm_h_at(self, elapsed_s: float, lat: float, lon: float,
+                how: Draw = AS_WRITTEN) -> float:
+        """The rain at (lat, lon), for the run whose weather deviates by ``how``."""
+        cell = self.cell(elapsed_s, how)
+        return 0.0 if cell is None else _footprint(self.radius_km, *cell, lat, lon)
+
+    def cell(self, elapsed_s: float, how: Draw = AS_WRITTEN
+             ) -> tuple[float, tuple[float, float]] | None:
+        """(centre mm/h, centre) at a time, or None while it does not rain."""
+        written_s = elapsed_s - how.shift_s
+        peak = self.mm_h.at(written_s) * how.scale
         if peak <= 0:
-            return 0.0
-        distance = distance_km((lat, lon), self.centre(elapsed_s))
-        return peak * math.exp(-0.5 * (distance / self.radius_km) ** 2)
+            return None
+        return peak, how.moved(*self.centre(written_s))
+
+
+def _footprint(radius_km: float, peak: float, centre: tuple[float, float], lat: float,
+               lon: float) -> float:
+    distance = distance_km((lat, lon), centre)
+    return peak * math.exp(-0.5 * (distance / radius_km) ** 2)
 
 
 class RainSpec(_Frozen):
@@ -103,23 +134,81 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-class RainField:
-    """Rain intensity (mm/h) at each of ``stations``, by index, at a scenario time."""
+@dataclass(frozen=True)
+class Catchment:
+    """A river gauge's local catchment, as a disc of its area around its centroid."""
 
-    def __init__(self, spec: RainSpec, stations: Sequence[Station]) -> None:
-        self._storms = spec.storms
+    station_id: str
+    centroid: tuple[float, float]
+    area_km2: float
+
+    def sample_points(self) -> list[tuple[float, float, float]]:
+        """(weight, lat, lon) of Radon's 7-point rule over the disc."""
+        lat, lon = self.centroid
+        ring_km = math.sqrt(2 / 3) * math.sqrt(self.area_km2 / math.pi)
+        points = [(0.25, lat, lon)]
+        for sixth in range(6):
+            bearing = math.pi / 3 * sixth
+            east_per_degree = KM_PER_DEGREE * math.cos(math.radians(lat))
+            points.append((0.125, lat + ring_km * math.cos(bearing) / KM_PER_DEGREE,
+                           lon + ring_km * math.sin(bearing) / east_per_degree))
+        return points
+
+
+class RainField:
+    """Rain intensity (mm/h) at each of ``stations`` (by index) and over each of
+    ``catchments`` (by station id), at a scenario time, for the weather of ``seed``."""
+
+    def __init__(self, spec: RainSpec, stations: Sequence[Station], seed: int = 0,
+                 catchments: Sequence[Catchment] = ()) -> None:
+        self._storms = [(storm, draw(storm.jitter, seed, "storm", position, storm.name))
+                        for position, storm in enumerate(spec.storms)]
+        area_draws = [(area, draw(area.jitter, seed, "area", position, area.name))
+                      for position, area in enumerate(spec.areas)]
         self._points = [(s.location.lat, s.location.lon) for s in stations]
         # Which areas cover which station never changes: resolve it once.
         self._areas = [
-            tuple(area.mm_h for area in spec.areas if area.covers(station))
+            tuple((area.mm_h, how) for area, how in area_draws if area.covers(station))
             for station in stations
         ]
+        # A catchment gets the rain areas of its gauge (areas name stations, rivers and
+        # basins), and the storms over its own ground.
+        areas_of = {station.id: areas for station, areas in zip(stations, self._areas,
+                                                                 strict=True)}
+        self._catchments = [(c.station_id, areas_of.get(c.station_id, ()), c.sample_points())
+                            for c in catchments]
 
     def mm_h(self, index: int, elapsed_s: float) -> float:
-        rain = sum(profile.at(elapsed_s) for profile in self._areas[index])
+        """The rain at the station's own mast."""
         lat, lon = self._points[index]
-        rain += sum(storm.mm_h_at(elapsed_s, lat, lon) for storm in self._storms)
-        return max(0.0, rain)
+        return max(0.0, _areas_mm_h(self._areas[index], elapsed_s)
+                   + self._storms_mm_h(elapsed_s, lat, lon))
 
     def all_mm_h(self, elapsed_s: float) -> list[float]:
-        return [self.mm_h(index, elapsed_s) for index in range(len(self._points))]
+        cells = self._cells(elapsed_s)
+        return [max(0.0, _areas_mm_h(areas, elapsed_s) + sum(
+                    _footprint(radius_km, peak, centre, lat, lon)
+                    for radius_km, (peak, centre) in cells))
+                for (lat, lon), areas in zip(self._points, self._areas, strict=True)]
+
+    def catchments_mm_h(self, elapsed_s: float) -> dict[str, float]:
+        """The mean rain over each catchment."""
+        cells = self._cells(elapsed_s)
+        return {
+            station_id: max(0.0, _areas_mm_h(areas, elapsed_s) + sum(
+                weight * _footprint(radius_km, peak, centre, lat, lon)
+                for weight, lat, lon in points for radius_km, (peak, centre) in cells))
+            for station_id, areas, points in self._catchments
+        }
+
+    def _cells(self, elapsed_s: float) -> list[tuple[float, tuple[float, tuple[float, float]]]]:
+        """(radius, (centre mm/h, centre)) of every storm raining now: once per step."""
+        return [(storm.radius_km, cell) for storm, how in self._storms
+                if (cell := storm.cell(elapsed_s, how)) is not None]
+
+    def _storms_mm_h(self, elapsed_s: float, lat: float, lon: float) -> float:
+        return sum(storm.mm_h_at(elapsed_s, lat, lon, how) for storm, how in self._storms)
+
+
+def _areas_mm_h(areas: Sequence[tuple[Profile, Draw]], elapsed_s: float) -> float:
+    return sum(profile.at(elapsed_s - how.shift_s) * how.scale for profile, how in areas)

@@ -16,8 +16,10 @@ live in ``simulators/scenarios/`` and are chosen by name (``calm``, ``typhoon``,
     reporting: {river: 10m, road: 5m}   # override the registry's interval_s
     weather: {air_c: [[0h, 18]], daily_amplitude_c: 4}        # simulators/roads.py
     rain: {areas: [...], storms: [...]}                       # simulators/rainfall.py
+                                  # each with a jitter: the seed's bounds (jitter.py)
     routing: {celerity_m_s: 2.5, sinuosity: 1.3}              # simulators/hydrology.py
-    river_defaults: {...}         # RiverParams for every river station
+    river_defaults: {...}         # RiverParams for every river station: catchment and
+                                  # its centroid, antecedent_rain_mm, levee crest, ...
     rivers: {station-id: {...}}   # per station, on top of river_defaults
     road_defaults: {...}          # RoadParams for every road station
     roads: {station-id: {...}}

@@ -5,11 +5,16 @@ simulated-time order. Everything is a function of (scenario, registry, seed, sta
 duration, faults): the same arguments give the same sequence of (topic, payload), byte
 for byte, which is what the tests check and what makes a demo reproducible.
 
+The seed draws the sensors' noise and faults and, for any seed but 0, the weather too
+(within the scenario's ``jitter`` bounds, simulators/jitter.py): seed 0 is the
+scenario as written.
+
 Each step of the world (``scenario.step``, a minute by default) evaluates the rain at
-every station at the middle of the step, advances the river network (upstream first),
-the road surfaces and the rain buckets. Devices report on their own clock, aligned to
-whole multiples of their interval (a 10-minute gauge reports at :00, :10, ...), in
-registry order when several report at the same instant.
+the middle of the step -- at every station's mast for its rain gauge and road surface,
+and averaged over every river gauge's catchment for the river -- and advances the river
+network (upstream first), the road surfaces and the rain buckets. Devices report on
+their own clock, aligned to whole multiples of their interval (a 10-minute gauge
+reports at :00, :10, ...), in registry order when several report at the same instant.
 """
 
 from __future__ import annotations
@@ -48,9 +53,10 @@ class Simulation:
         self.stamp = stamp  # device time from simulated time (the demo's compressed clock)
         self.stations: list[Station] = list(registry)
         self.warnings = self._check_names()
-        self._new_river_network()  # refuse a bad network now, not on the first event
+        self.river_network()  # refuse a bad network now, not on the first event
 
-    def _new_river_network(self) -> RiverNetwork:
+    def river_network(self) -> RiverNetwork:
+        """A fresh river network of the scenario's basin, at base flow (no rain yet)."""
         rivers = [s for s in self.stations if s.kind is StationKind.RIVER]
         try:
             return RiverNetwork(rivers, {s.id: self._river_params(s) for s in rivers},
@@ -94,8 +100,8 @@ class Simulation:
     def events(self) -> Iterator[Event]:
         """Every message of the run, in simulated-time order."""
         scenario = self.scenario
-        rain = RainField(scenario.rain, self.stations)
-        rivers = self._new_river_network()  # fresh state: events() may run again
+        rivers = self.river_network()  # fresh state: events() may run again
+        rain = RainField(scenario.rain, self.stations, self.seed, rivers.catchments())
         gauges = {s.id: RiverDevice(s, self.seed) for s in self.stations
                   if s.kind is StationKind.RIVER}
         roads = {s.id: (RoadDevice(s, self.seed), RoadSurface(self._road_params(s),
@@ -126,7 +132,7 @@ class Simulation:
                 current_rain = rain.all_mm_h(now + dt / 2)
                 moment = self.start + timedelta(seconds=now + dt)
                 by_id = {s.id: current_rain[i] for i, s in enumerate(self.stations)}
-                rivers.step(now + dt, by_id, dt)
+                rivers.step(now + dt, rain.catchments_mm_h(now + dt / 2), dt)
                 for station_id, gauge in gauges.items():
                     gauge.collect(by_id[station_id] * dt / 3600)
                 hour = local_hour(moment)

@@ -58,52 +58,52 @@ def lifecycle(events: list[Event], station: str) -> list[tuple[str, str, int, fl
 
 def test_sukagawa_goes_to_flooding_and_back_down_cleanly(changes: list[Event]) -> None:
     assert lifecycle(changes, "sukagawa") == [
-        ("river_level", "raised", 1, 7.67),
-        ("river_level", "confirmed", 1, 7.83),  # the next reading (10 min) agrees
-        ("rate_of_rise", "raised", 1, 9.33),
-        ("rate_of_rise", "confirmed", 1, 9.5),
-        ("river_level", "escalated", 2, 9.83),
-        ("river_level", "confirmed", 2, 10.0),
-        ("river_level", "escalated", 3, 11.0),
-        ("river_level", "confirmed", 3, 11.17),
-        ("river_level", "escalated", 4, 11.67),
-        ("river_level", "confirmed", 4, 11.83),
-        ("river_level", "escalated", 5, 13.67),  # over the 6.40 m overtopping level
-        ("river_level", "confirmed", 5, 13.83),
-        ("rate_of_rise", "cleared", 0, 14.67),
-        ("river_level", "deescalated", 4, 18.67),
-        ("river_level", "deescalated", 3, 22.0),
-        ("river_level", "deescalated", 2, 24.0),
-        ("river_level", "deescalated", 1, 30.33),  # still receding at 48 h: no all-clear
+        ("river_level", "raised", 1, 6.33),  # its catchment lies south, under the storm
+        ("river_level", "confirmed", 1, 6.5),  # the next reading (10 min) agrees
+        ("river_level", "escalated", 2, 9.0),
+        ("river_level", "confirmed", 2, 9.17),
+        ("rate_of_rise", "raised", 1, 9.17),
+        ("rate_of_rise", "confirmed", 1, 9.33),
+        ("river_level", "escalated", 3, 10.5),
+        ("river_level", "confirmed", 3, 10.67),
+        ("river_level", "escalated", 4, 11.33),
+        ("river_level", "confirmed", 4, 11.5),
+        ("river_level", "escalated", 5, 13.5),  # over the 6.40 m overtopping level
+        ("river_level", "confirmed", 5, 13.67),
+        ("rate_of_rise", "cleared", 0, 14.0),
+        ("river_level", "deescalated", 4, 17.17),
+        ("river_level", "deescalated", 3, 21.0),
+        ("river_level", "deescalated", 2, 23.0),
+        ("river_level", "deescalated", 1, 29.17),  # still receding at 48 h: no all-clear
     ]
 
 
 def test_a_tributary_rises_and_gives_one_all_clear(changes: list[Event]) -> None:
     assert lifecycle(changes, "shakado-sukagawa") == [
-        ("river_level", "raised", 1, 8.67),
-        ("river_level", "confirmed", 1, 8.83),
-        ("river_level", "escalated", 2, 10.67),
-        ("river_level", "confirmed", 2, 10.83),
+        ("river_level", "raised", 1, 8.5),
+        ("river_level", "confirmed", 1, 8.67),
+        ("river_level", "escalated", 2, 10.5),
+        ("river_level", "confirmed", 2, 10.67),
         ("river_level", "escalated", 3, 12.67),
         ("river_level", "confirmed", 3, 12.83),
-        ("river_level", "deescalated", 2, 17.83),
-        ("river_level", "deescalated", 1, 21.5),
-        ("river_level", "cleared", 0, 34.5),
+        ("river_level", "deescalated", 2, 17.33),
+        ("river_level", "deescalated", 1, 21.17),
+        ("river_level", "cleared", 0, 33.17),
     ]
 
 
 def test_the_silenced_gauge_is_offline_until_its_backfill(changes: list[Event]) -> None:
     assert lifecycle(changes, "nihonmatsu") == [
-        ("river_level", "raised", 1, 12.0),
-        ("river_level", "confirmed", 1, 12.17),
-        ("river_level", "escalated", 2, 14.33),
-        ("river_level", "confirmed", 2, 14.5),
-        ("river_level", "escalated", 3, 17.83),
-        ("river_level", "confirmed", 3, 18.0),
+        ("river_level", "raised", 1, 11.83),
+        ("river_level", "confirmed", 1, 12.0),
+        ("river_level", "escalated", 2, 14.0),
+        ("river_level", "confirmed", 2, 14.17),
+        ("river_level", "escalated", 3, 17.67),
+        ("river_level", "confirmed", 3, 17.83),
         ("offline", "raised", 1, 19.33),  # last heard 18:50, silent for 3 x 10 min
         ("offline", "cleared", 0, 21.0),  # the logged readings arrive at 21:00
-        ("river_level", "deescalated", 2, 25.83),
-        ("river_level", "deescalated", 1, 33.17),
+        ("river_level", "deescalated", 2, 25.17),
+        ("river_level", "deescalated", 1, 32.5),
     ]
     offline = {e.station for e in changes if e.alert_type is AlertType.OFFLINE}
     assert offline == {"nihonmatsu"}

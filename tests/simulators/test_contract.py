@@ -18,10 +18,10 @@ from tests.simulators.conftest import TYPHOON_START
 
 
 def test_the_bundled_scenarios() -> None:
-    assert available_scenarios() == ["calm", "typhoon", "winter-ice"]
+    assert available_scenarios() == ["calm", "rainband", "typhoon", "typhoon-coast", "winter-ice"]
 
 
-@pytest.mark.parametrize("name", ["calm", "typhoon", "winter-ice"])
+@pytest.mark.parametrize("name", ["calm", "rainband", "typhoon", "typhoon-coast", "winter-ice"])
 def test_every_message_of_a_bundled_scenario_is_accepted(
     sample_registry: StationRegistry, validator: MessageValidator, name: str
 ) -> None:

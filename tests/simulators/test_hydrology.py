@@ -8,10 +8,11 @@ from datetime import datetime
 import pytest
 
 from floodwatch.core.registry import ReferenceLevels, StationRegistry
-from floodwatch.simulators.hydrology import LinearReservoir, RatingCurve
+from floodwatch.simulators.hydrology import LinearReservoir
 from floodwatch.simulators.messages import Event
-from floodwatch.simulators.scenario import load_scenario
+from floodwatch.simulators.scenario import ScenarioError, load_scenario, parse_scenario
 from floodwatch.simulators.simulation import Simulation
+from floodwatch.simulators.stage import RatingCurve
 from tests.simulators.conftest import TYPHOON_START, payloads, river_levels
 
 THROUGH_EVERY_LEVEL = ["sukagawa", "akutsu", "motomiya", "fushiguro", "marumori",
@@ -135,3 +136,53 @@ def test_rating_curve_passes_the_danger_level_at_the_danger_flow() -> None:
     assert curve.stage(1500) == pytest.approx(5.2)
     assert curve.stage(0) == 1.5
     assert curve.flow(curve.stage(321.0)) == pytest.approx(321.0)
+
+
+def _run(registry: StationRegistry, text: str) -> Series:
+    simulation = Simulation(parse_scenario(text), registry, start=TYPHOON_START,
+                            scenario_faults=False)
+    return river_levels(simulation.events())
+
+
+def test_a_soaked_basin_floods_sooner_and_higher(sample_registry: StationRegistry) -> None:
+    dry = _run(sample_registry, "extends: typhoon\nduration: 24h\n")
+    wet = _run(sample_registry, "extends: typhoon\nduration: 24h\n"
+                                "river_defaults: {antecedent_rain_mm: 80}\n")
+    for station_id in MAIN_STEM[:3]:
+        assert wet[station_id][0] == dry[station_id][0]  # the same river at the start...
+        assert _peak(wet[station_id])[1] > _peak(dry[station_id])[1] + 0.1  # ...more runs off
+        danger = _levels(sample_registry, station_id).danger
+        first = [next(time for time, level in series if level >= danger)
+                 for series in (wet[station_id], dry[station_id])]
+        assert first[0] < first[1]
+
+
+DELUGE = """extends: calm
+duration: 24h
+rain: {areas: [{name: deluge, mm_h: [[0h, 0], [1h, 60], [9h, 60], [10h, 0]]}]}
+"""
+
+
+def test_levees_cap_the_level_and_the_spill_leaves_the_river(
+    sample_registry: StationRegistry
+) -> None:
+    capped = _run(sample_registry, DELUGE)
+    uncapped = _run(sample_registry, DELUGE + "river_defaults: {overtopping_m: 5}\n")
+    for station_id in ("sukagawa", "akutsu", "motomiya", "fushiguro"):
+        levels = _levels(sample_registry, station_id)
+        assert levels.flooding is not None
+        crest = levels.flooding + 0.3
+        assert _peak(uncapped[station_id])[1] > crest + 0.3  # the deluge overtops it
+        assert crest - 0.02 <= _peak(capped[station_id])[1] <= crest + 0.02  # gauge noise
+    # Nihonmatsu has no flooding level: its crest is danger + (danger - caution).
+    nihonmatsu = _levels(sample_registry, "nihonmatsu")
+    crest = 2 * nihonmatsu.danger - nihonmatsu.caution + 0.3
+    assert _peak(capped["nihonmatsu"])[1] <= crest + 0.02
+    # What spilled upstream never reaches the lower river.
+    assert _peak(capped["iwanuma"])[1] < _peak(uncapped["iwanuma"])[1] - 0.15
+
+
+def test_a_crest_below_the_riverbed_is_refused(sample_registry: StationRegistry) -> None:
+    scenario = parse_scenario("extends: calm\nrivers: {sukagawa: {bank_full_m: 1.0}}\n")
+    with pytest.raises(ScenarioError, match=r"sukagawa: bank_full_m \+ overtopping_m"):
+        Simulation(scenario, sample_registry, start=TYPHOON_START)

@@ -65,6 +65,10 @@ def write(tmp_path: Path, text: str, name: str = "mine.yaml") -> Path:
      "rivers.sukagawa.catchment_km2: Input should be greater than 0"),
     ("duration: 1h\nriver_defaults: {fast_k: soon}\n",
      "river_defaults.fast_k: 'soon' is not a duration"),
+    ("duration: 1h\nrivers: {akutsu: {centroid: [140.4, 37.4]}}\n",
+     "rivers.akutsu.centroid: centroid [140.4, 37.4] is not a [latitude, longitude]"),
+    ("duration: 1h\nriver_defaults: {antecedent_rain_mm: -5}\n",
+     "river_defaults.antecedent_rain_mm: Input should be greater than or equal to 0"),
     ("duration: 1h\nduration: 2h\n", "line 2, column 1: key 'duration' is given twice"),
     ("duration: 1h\nlocal_start: 17:00\n", 'local_start: write a time of day in quotes'),
     ("duration: 1h\nrain: {areas: [{name: x, mm_h: [[2h, 1], [1h, 2]]}]}\n",
@@ -94,7 +98,8 @@ def test_extends_a_file_next_to_it_and_refuses_loops(tmp_path: Path) -> None:
 
 
 def test_unknown_scenario() -> None:
-    with pytest.raises(ScenarioError, match="not one of calm, typhoon, winter-ice"):
+    with pytest.raises(ScenarioError,
+                       match="not one of calm, rainband, typhoon, typhoon-coast, winter-ice"):
         load_scenario("hurricane")
 
 
