@@ -1,0 +1,290 @@
+"""Issue 23, item 2: docker-compose.yml started for real (podman, Debian's docker-compose).
+
+Images built here (compose_stack.py says how and why), then: every health check turns
+healthy; field devices publish over TLS with their own credentials and are refused on
+another station's topic; a typhoon excerpt flows ingest -> InfluxDB -> alerts -> notify
+(the disaster network's CAP) -> the API on its published port; a killed ingest container
+and a restarted InfluxDB lose no reading; `down` keeps the named volumes and `up`
+resumes with the alert state intact. The tests run in this order, on one stack.
+
+Several minutes (images built cold): `pytest -m "not compose"` leaves it out locally.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from paho.mqtt.client import CallbackAPIVersion, Client, MQTTMessage
+
+from floodwatch.core.registry import StationRegistry
+from floodwatch.ingest.validate import MessageValidator
+from floodwatch.services.process import free_port
+from floodwatch.simulators.scenario import load_scenario
+from floodwatch.simulators.simulation import Simulation
+from tests.api.support import OFFICER_KEY, TEST_KEYS
+from tests.conftest import SAMPLE_REGISTRY
+from tests.deployment.compose_stack import (
+    OBSERVER,
+    STAGES,
+    Compose,
+    HealthChecks,
+    build_images,
+    podman_service,
+    prepare_project,
+    project_volumes,
+    remove_everything,
+)
+from tests.support import InfluxQuery, wait_for
+
+pytestmark = [pytest.mark.compose, pytest.mark.slow, pytest.mark.timeout(1500)]
+
+SERVICES = ("mosquitto", "influxdb", *STAGES)
+API = "http://127.0.0.1:8080"
+OFFICER = {"Authorization": f"Bearer {OFFICER_KEY}"}
+# The storm's 7th to 9th hour, ending two minutes ago: Sukagawa's gauge passes standby
+# 7 h 40 min in (tests/alerts/test_typhoon.py). Without the scenario's clock faults, so
+# which messages ingest accepts does not depend on when they arrive.
+STORM_START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=9, minutes=2)
+PARTS = {"flow": (7.0, 8.0), "ingest killed": (8.0, 8.5), "influxdb restarted": (8.5, 9.0)}
+
+
+@dataclass
+class Stack:
+    compose: Compose
+    project: Path
+    passwords: dict[str, str]
+    influx: InfluxQuery
+    timings: dict[str, float]
+    sent: set[tuple[str, str, int]] = field(default_factory=set)  # kind, station, ts_ns
+    seen: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def ca_file(self) -> Path:
+        return self.project / "config" / "mosquitto" / "certs" / "ca.crt"
+
+    def publish(self, station: str, topic: str, payloads: list[bytes]
+                ) -> subprocess.Popen[bytes]:
+        """A field device: the real C client, TLS on the published port, its own user."""
+        process = subprocess.Popen(
+            ["mosquitto_pub", "-h", "localhost", "-p", "8883", "--cafile", str(self.ca_file),
+             "-u", station, "-P", self.passwords[station], "-V", "mqttv5", "-q", "1",
+             "-t", topic, "-l"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        assert process.stdin is not None
+        process.stdin.write(b"".join(payload + b"\n" for payload in payloads))
+        process.stdin.flush()
+        return process
+
+    def stored(self) -> set[tuple[str, str, int]]:
+        kinds = {kind for kind, _station, _ts in self.sent}
+        return {(kind, row["station"], row["time"]) for kind in kinds
+                for row in self.influx.rows(f'SELECT * FROM "{kind}"')}
+
+
+def excerpt(hours: tuple[float, float]) -> tuple[dict[tuple[str, str], list[bytes]],
+                                                 set[tuple[str, str, int]]]:
+    """The typhoon's device messages in ``hours``, per (station, topic), and the readings
+    ingest accepts from them."""
+    registry = StationRegistry.load(SAMPLE_REGISTRY)
+    validator = MessageValidator(registry, max_payload_bytes=16_384,
+                                 max_future=timedelta(minutes=5), max_age=timedelta(days=30))
+    start, end = (STORM_START + timedelta(hours=h) for h in hours)
+    messages: dict[tuple[str, str], list[bytes]] = defaultdict(list)
+    accepted: set[tuple[str, str, int]] = set()
+    simulation = Simulation(load_scenario("typhoon"), registry, start=STORM_START, seed=0,
+                            scenario_faults=False)
+    for event in simulation.events():
+        if start <= event.sim_time < end:
+            messages[(event.device, event.topic)].append(event.payload)
+            for reading in validator.validate(event.topic, event.payload,
+                                              event.sim_time).readings:
+                accepted.add((reading.kind.value, reading.station, reading.ts_ns))
+    return messages, accepted
+
+
+def send_part(stack: Stack, part: str) -> list[subprocess.Popen[bytes]]:
+    messages, accepted = excerpt(PARTS[part])
+    assert accepted and not accepted & stack.sent
+    stack.sent |= accepted
+    stack.timings[f"readings sent: {part}"] = len(accepted)
+    return [stack.publish(station, topic, payloads)
+            for (station, topic), payloads in messages.items()]
+
+
+def finish(processes: list[subprocess.Popen[bytes]]) -> str:
+    """Each device's output once it has sent everything. mosquitto_pub -l leaves at the
+    end of its input without waiting for the last acknowledgements: the input stays open
+    a little longer (tests/support.py's mosquitto_pub_lines)."""
+    time.sleep(2)
+    outputs = []
+    for process in processes:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.close()
+        outputs.append(process.stdout.read().decode())
+        process.stdout.close()
+        assert process.wait(60) == 0, outputs[-1]
+    return "".join(outputs)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+          ) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("compose")
+    project = workdir / "project"
+    project.mkdir()
+    remove_everything()  # what an interrupted run may have left
+    started = time.monotonic()
+    timings = build_images(workdir)
+    registry = StationRegistry.load(SAMPLE_REGISTRY)
+    passwords = prepare_project(project, TEST_KEYS, [station.id for station in registry])
+    influx_port = free_port()
+    health_checks = HealthChecks()
+    with podman_service(workdir / "podman.sock", workdir / "podman.log") as docker_host:
+        compose = Compose(project, docker_host, influx_port)
+        health_checks.start()
+        try:
+            up = time.monotonic()
+            compose("up", "-d", timeout=900)
+            timings["up (until every dependency is healthy)"] = time.monotonic() - up
+            yield Stack(compose, project, passwords,
+                        InfluxQuery(f"http://127.0.0.1:{influx_port}", "floodwatch"), timings)
+        finally:
+            for service in SERVICES:
+                (workdir / f"{service}.log").write_text(compose.logs(service))
+            health_checks.stop()
+            compose("down", "--volumes", "--timeout", "10", check=False, timeout=300)
+            remove_everything()
+    timings["whole compose test"] = time.monotonic() - started
+    report(request, [f"compose stack: {step}: {seconds:.1f} s"
+                     for step, seconds in timings.items()])
+
+
+def report(request: pytest.FixtureRequest, lines: list[str]) -> None:
+    """Figures on the terminal, with or without -s."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    with capture.global_and_fixture_disabled():
+        for line in lines:
+            reporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def observer(stack: Stack) -> Iterator[list[tuple[str, bytes]]]:
+    """Every alert event and disaster-network message, read over TLS as a broker user."""
+    client = Client(CallbackAPIVersion.VERSION2, client_id="compose-test-observer")
+    client.tls_set(ca_certs=str(stack.ca_file), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    client.username_pw_set(OBSERVER, stack.passwords[OBSERVER])
+    subscribed = threading.Event()
+
+    def on_message(_c: Client, _u: object, message: MQTTMessage) -> None:
+        stack.seen.append((message.topic, bytes(message.payload)))
+
+    client.on_message = on_message
+    client.on_subscribe = lambda *_args: subscribed.set()
+    client.on_connect = lambda c, *_args: c.subscribe(
+        [("floodwatch/alerts/#", 1), ("bousai/#", 1)])
+    client.connect("localhost", 8883)
+    client.loop_start()
+    try:
+        assert subscribed.wait(15), "the observer did not subscribe over TLS"
+        yield stack.seen
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def every_service_healthy(stack: Stack) -> bool:
+    return all(stack.compose.health(service) == "healthy" for service in SERVICES)
+
+
+def test_every_health_check_turns_healthy(stack: Stack) -> None:
+    started = time.monotonic()
+    wait_for(lambda: every_service_healthy(stack), 180, "every service healthy")
+    stack.timings["stages healthy after up"] = time.monotonic() - started
+    ready = httpx.get(f"{API}/readyz", timeout=10)
+    assert ready.json() == {"status": "ok", "broker": True, "influxdb": True}
+
+
+def test_a_device_is_refused_on_another_stations_topic(stack: Stack) -> None:
+    reading = json.dumps({"ts": datetime.now(UTC).isoformat(), "level_m": 9.99}).encode()
+    output = finish([stack.publish("sukagawa", "sensors/river/shakado-sukagawa", [reading])])
+    assert "not authorized" in output.lower(), output
+    time.sleep(2)
+    rows = stack.influx.rows('SELECT * FROM "river" WHERE level_m = 9.99')
+    assert rows == []
+
+
+def test_a_typhoon_flows_from_devices_to_the_disaster_network_and_the_api(
+    stack: Stack, observer: list[tuple[str, bytes]],
+) -> None:
+    finish(send_part(stack, "flow"))
+    wait_for(lambda: stack.stored() == stack.sent, 60, "every reading stored")
+    wait_for(lambda: any(topic == "floodwatch/alerts/sukagawa" for topic, _ in observer),
+             60, "Sukagawa's alert event")
+    wait_for(lambda: any(topic == "bousai/floodwatch/cap/sukagawa" for topic, _ in observer),
+             60, "Sukagawa's CAP on the disaster network")
+    cap = next(payload for topic, payload in observer
+               if topic == "bousai/floodwatch/cap/sukagawa")
+    assert b"urn:oasis:names:tc:emergency:cap:1.2" in cap
+    wait_for(lambda: "sukagawa" in open_alerts(), 30, "the open alert in the API")
+    assert httpx.get(f"{API}/api/v1/stations/sukagawa", headers=OFFICER,
+                     timeout=10).status_code == 200
+
+
+def open_alerts() -> dict[str, list[dict[str, Any]]]:
+    alerts = httpx.get(f"{API}/api/v1/alerts/open", headers=OFFICER, timeout=10).json()
+    by_station: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for alert in alerts["alerts"]:
+        by_station[alert["station"]].append(alert)
+    return by_station
+
+
+def test_a_killed_ingest_container_loses_nothing(stack: Stack) -> None:
+    publishers = send_part(stack, "ingest killed")
+    stack.compose("kill", "ingest")  # SIGKILL, mid-stream
+    finish(publishers)
+    stack.compose("start", "ingest")
+    wait_for(lambda: stack.stored() == stack.sent, 90, "every reading stored after the kill")
+
+
+def test_a_restarted_influxdb_loses_nothing(stack: Stack) -> None:
+    publishers = send_part(stack, "influxdb restarted")
+    stack.compose("restart", "influxdb")
+    finish(publishers)
+    wait_for(lambda: stack.stored() == stack.sent, 120, "every reading stored after restart")
+    wait_for(lambda: every_service_healthy(stack), 120, "every service healthy again")
+
+
+def test_down_keeps_the_volumes_and_up_resumes_the_alert_state(stack: Stack) -> None:
+    before = open_alerts()["sukagawa"]
+    events_before = sum(topic.startswith("floodwatch/alerts/") for topic, _ in stack.seen)
+    stack.compose("down", "--timeout", "30")
+    volumes = project_volumes()
+    for volume in ("mosquitto-data", "influxdb-data", "ingest-spool", "alerts-state",
+                   "notify-outbox", "api-state"):
+        assert any(name.endswith(f"_{volume}") for name in volumes), (volume, volumes)
+    started = time.monotonic()
+    stack.compose("up", "-d", timeout=600)
+    wait_for(lambda: every_service_healthy(stack), 180, "every service healthy after up")
+    stack.timings["down, then up until healthy"] = time.monotonic() - started
+    assert stack.stored() == stack.sent
+    after = open_alerts()["sukagawa"]
+    assert [(a["alert_type"], a["level"]) for a in after] == [
+        (a["alert_type"], a["level"]) for a in before]
+    # The engine resumed from its state: it did not raise Sukagawa's alert again.
+    time.sleep(5)
+    raised_again = [json.loads(payload) for topic, payload in stack.seen[events_before:]
+                    if topic == "floodwatch/alerts/sukagawa"]
+    assert [e for e in raised_again if e.get("transition") == "raised"] == []
