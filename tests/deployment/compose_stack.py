@@ -32,6 +32,7 @@ STAGES = ("ingest", "alerts", "notify", "api")
 IMAGES = {
     "docker.io/library/eclipse-mosquitto:2.0": "mosquitto.Dockerfile",
     "docker.io/library/influxdb:1.6": "influxdb.Dockerfile",
+    "docker.io/prom/prometheus:v2.42.0": "prometheus.Dockerfile",
     "localhost/floodwatch:latest": "floodwatch.Dockerfile",
 }
 
@@ -186,6 +187,7 @@ def prepare_project(project: Path, api_keys: str, stations: list[str]) -> dict[s
     shutil.copy(REPO_ROOT / "docker-compose.yml", project / "docker-compose.yml")
     shutil.copy(TEST_DEPLOY / "docker-compose.test.yml", project / "docker-compose.test.yml")
     shutil.copy(REPO_ROOT / ".env.example", project / ".env")
+    shutil.copytree(REPO_ROOT / "deploy" / "prometheus", project / "deploy" / "prometheus")
     broker = project / "config" / "mosquitto"
     (broker / "certs").mkdir(parents=True)
     shutil.copy(REPO_ROOT / "config" / "mosquitto" / "mosquitto.conf", broker)
