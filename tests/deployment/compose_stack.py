@@ -149,6 +149,11 @@ class Compose:
                       self.container(service)], timeout=60, check=False)
         return result.stdout.strip()
 
+    def state(self, service: str) -> str:
+        result = run(["podman", "inspect", "--format", "{{.State.Status}}",
+                      self.container(service)], timeout=60, check=False)
+        return result.stdout.strip()
+
     def logs(self, service: str) -> str:
         return run(["podman", "logs", self.container(service)], timeout=60,
                    check=False).stdout
