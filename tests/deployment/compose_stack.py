@@ -155,8 +155,9 @@ class Compose:
         return result.stdout.strip()
 
     def logs(self, service: str) -> str:
-        return run(["podman", "logs", self.container(service)], timeout=60,
-                   check=False).stdout
+        # podman logs gives the container's stderr on its own stderr.
+        result = run(["podman", "logs", self.container(service)], timeout=60, check=False)
+        return result.stdout + result.stderr
 
 
 def remove_everything() -> None:

@@ -13,6 +13,7 @@ Several minutes (images built cold): `pytest -m "not compose"` leaves it out loc
 from __future__ import annotations
 
 import json
+import shutil
 import ssl
 import threading
 import time
@@ -55,6 +56,9 @@ OFFICER = {"Authorization": f"Bearer {OFFICER_KEY}"}
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
           ) -> Iterator[Stack]:
+    missing = [tool for tool in ("podman", "docker-compose", "openssl", "mosquitto_pub")
+               if shutil.which(tool) is None]
+    assert not missing, f"{missing}: `make install` sets them up (deploy/podman/setup.sh)"
     workdir = tmp_path_factory.mktemp("compose")
     project = workdir / "project"
     project.mkdir()
