@@ -19,7 +19,8 @@ SCENARIO ?= typhoon
 DEMO_COMPRESS ?= 120
 DEMO_SKIP ?= 7h
 
-.PHONY: demo test install lock lint audit screenshot services-up services-down clean browser compose-tool
+.PHONY: demo test install lock lint audit screenshot services-up services-down clean browser compose-tool \
+	containers
 
 # Exactly the versions in requirements.lock, each checked against its hash (runtime and dev
 # dependencies, resolved for Linux x86_64 and CPython 3.11); then floodwatch itself.
@@ -46,7 +47,7 @@ lock:
 	$$tools/bin/pip-compile $(PIP_COMPILE) -o requirements-runtime.lock pyproject.toml; \
 	status=$$?; rm -rf $$tools; exit $$status
 
-install: $(STAMP) $(DASHBOARD_STAMP) browser compose-tool
+install: $(STAMP) $(DASHBOARD_STAMP) browser compose-tool containers
 	$(BIN)/floodwatch services install
 
 # --- dashboard ---
@@ -63,6 +64,13 @@ compose-tool:
 	@command -v docker-compose >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
 		docker-compose; }
+
+## Real containers for the compose stack the suite starts (tests/deployment/
+## test_compose_stack.py; `pytest -m "not compose"` leaves it out): podman with runc,
+## podman-compose, and the base image localhost/debian:bookworm made with debootstrap,
+## since no image registry is reachable here (deploy/podman/setup.sh says why).
+containers: compose-tool
+	$(SUDO) bash deploy/podman/setup.sh
 
 ## Debian's chromium (and a Japanese font) for the dashboard's browser test, which
 ## Playwright drives as /usr/bin/chromium: never `playwright install`.
