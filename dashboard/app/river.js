@@ -128,7 +128,10 @@ export class RiverView {
     const value = station.latest?.values?.level_m;
     const stale = station.stale || typeof value !== 'number';
     const rate = stale ? null : this.store.rate(station.id);
-    return { value: stale ? null : value, stale, rate,
+    // A value the engine flagged (spike, dropout, flat line) is drawn, but marked 要確認
+    // and hatched: never a plain water column an officer would take at its word.
+    const suspect = !stale && this.store.flags(station.id).suspect;
+    return { value: stale ? null : value, stale, suspect, rate,
       next: stale ? null : nextLevel(station.levels_m, value),
       minutes: stale ? null : minutesToNext(station.levels_m, value, rate) };
   }
@@ -183,7 +186,7 @@ export class RiverView {
     const state = this.gaugeState(station);
     const x = gutter + index * column + column / 2;
     const group = node('g', { class: 'gauge', 'data-station': station.id, 'data-order': index,
-      'data-stale': String(state.stale), 'data-band': state.stale ? 'missing' : (station.band ?? 'none'),
+      'data-stale': String(state.stale), 'data-suspect': String(state.suspect), 'data-band': state.stale ? 'missing' : (station.band ?? 'none'),
       'data-level': state.value === null ? '' : state.value.toFixed(2),
       'data-trend': trendOf(state.rate) ?? 'unknown', tabindex: 0 });
     group.addEventListener('click', () => this.store.select(station.id));
@@ -205,7 +208,11 @@ export class RiverView {
       const fraction = stageFraction(station.levels_m, state.value);
       const colour = BAND_COLOURS[station.band] ?? '#9ca3af';
       group.append(node('rect', { x: x - 9, y: y(fraction), width: 18, height: y(0) - y(fraction),
-        fill: colour, class: 'water' }));
+        fill: colour, class: state.suspect ? 'water water-suspect' : 'water' }));
+      if (state.suspect) {
+        group.append(node('text', { x, y: y(0) - 6, class: 'gauge-suspect', 'text-anchor': 'middle' },
+          t('suspect')));
+      }
       group.append(node('circle', { cx: x, cy: y(fraction), r: 6, fill: colour, class: 'surface-dot' }));
       const label = `${state.value.toFixed(2)}${narrow ? '' : ' m'} ${trendArrow(state.rate)}`.trim();
       group.append(node('text', { x, y: Math.max(12, y(fraction) - 10), 'text-anchor': 'middle', class: 'gauge-value' }, label));
@@ -216,7 +223,8 @@ export class RiverView {
       : node('text', { x, y: y(0) + 18, 'text-anchor': 'middle', class: 'gauge-name' }, name));
     const levels = stops(station.levels_m).filter((s) => !s.assumed)
       .map((s) => `${bandName(s.band)} ${s.metres.toFixed(2)} m`).join('\n');
-    const now = state.stale ? t('stale') : `${state.value.toFixed(2)} m ${formatRate(state.rate)}`;
+    const now = state.stale ? t('stale')
+      : `${state.value.toFixed(2)} m ${formatRate(state.rate)}${state.suspect ? ` (${t('suspect')})` : ''}`;
     group.append(node('title', {}, `${name}: ${now}\n${levels}`));
     return group;
   }
@@ -230,6 +238,7 @@ export class RiverView {
       const item = document.createElement('li');
       item.dataset.station = station.id;
       item.dataset.stale = String(state.stale);
+      item.dataset.suspect = String(state.suspect);
       const swatch = document.createElement('span');
       swatch.className = 'swatch';
       swatch.style.background = state.stale ? 'transparent' : (BAND_COLOURS[station.band] ?? '#9ca3af');
@@ -239,7 +248,7 @@ export class RiverView {
       now.className = 'river-now';
       now.textContent = state.stale
         ? `${t('stale')} (${formatTime(station.latest?.ts) || t('noData')})`
-        : `${state.value.toFixed(2)} m ${bandName(station.band)} ${trendArrow(state.rate)} ${formatRate(state.rate)}`;
+        : `${state.value.toFixed(2)} m ${bandName(station.band)} ${trendArrow(state.rate)} ${formatRate(state.rate)}${state.suspect ? ` ${t('suspect')}` : ''}`;
       const next = document.createElement('span');
       next.className = 'river-next';
       next.dataset.minutes = state.minutes ?? '';

@@ -8,6 +8,7 @@ import { bandRank, riseRate } from './trend.js';
 
 const BANDS = ['normal', 'standby', 'caution', 'evacuation', 'danger', 'flooding'];
 const RECENT_MS = 2 * 3600 * 1000;
+const SILENT_GAUGE_SEVERITY = 1.5; // above 水防団待機 (1), below 氾濫注意 (2)
 
 // The projection an alert event carries (docs/alerts.md, Projection), anchored at the
 // reading that caused it: {from: epoch ms, minutes, level (1-5), rate (m/h)}.
@@ -185,9 +186,15 @@ export class Store {
 
   // What the station list sorts by: the worst of the engine's open level alerts and the
   // level band of a fresh reading (a stale reading's band is history, not the river).
+  // A silent gauge (stale, or offline to the engine) is a doubt, not an all-clear: it
+  // ranks at least with its last known band and never below 水防団待機 and a fresh
+  // 平常 gauge, so in a storm it stays in sight instead of sinking to the bottom.
   severity(stationId) {
     const station = this.stations.get(stationId);
     let worst = station && !station.stale ? bandRank(station.band) : 0;
+    if (station && (station.stale || this.statuses.get(stationId)?.offline)) {
+      worst = Math.max(worst, bandRank(station.band), SILENT_GAUGE_SEVERITY);
+    }
     for (const alert of this.openAlertsOf(stationId)) {
       if (['river_level', 'road_flooding', 'road_icing'].includes(alert.alert_type)) {
         worst = Math.max(worst, alert.level ?? 0);

@@ -68,6 +68,40 @@ ALERT_ORDER_JS = """async () => {
 }"""
 
 
+# A storm: a fresh gauge at 平常, one at 氾濫注意, a silent one last seen at 平常, one the
+# engine finds offline, and one whose newest value the engine flagged suspect.
+DOUBTFUL_GAUGES_JS = """async () => {
+    const { Store } = await import('./dashboard/app/store.js');
+    const { RiverView } = await import('./dashboard/app/river.js');
+    const store = new Store();
+    const levels = { standby: 2.5, caution: 3.5, evacuation: 4.6, danger: 5.2, flooding: 6.4 };
+    const ids = ['fresh', 'caution', 'silent', 'offline', 'suspect'];
+    store.loadRegistry(ids.map((id) => ({ id, kind: 'river', river: 'r', levels_m: levels,
+      river_name: { ja: '川', en: 'R' }, name: { ja: id, en: id }, interval_s: 600 })));
+    const now = new Date().toISOString();
+    const seen = (level, band, stale) => ({ latest: { ts: now, values: { level_m: level } },
+      band, stale });
+    Object.assign(store.stations.get('fresh'), seen(1.0, 'normal', false));
+    Object.assign(store.stations.get('caution'), seen(3.6, 'caution', false));
+    Object.assign(store.stations.get('silent'), seen(1.0, 'normal', true));
+    Object.assign(store.stations.get('offline'), seen(1.0, 'normal', false));
+    Object.assign(store.stations.get('suspect'), seen(6.0, 'flooding', false));
+    store.statuses.set('offline', { offline: true, alerts: [] });
+    store.statuses.set('suspect', { alerts: [{ alert_id: 'q', alert_type: 'data_quality',
+      level: 1, raised_at: now }] });
+    const element = document.createElement('div');
+    document.body.append(element);
+    new RiverView(element, store).render();
+    const gauge = (id) => element.querySelector(`g.gauge[data-station="${id}"]`);
+    return {
+      severity: Object.fromEntries(ids.map((id) => [id, store.severity(id)])),
+      suspect: gauge('suspect').dataset.suspect, fresh: gauge('fresh').dataset.suspect,
+      hatched: Boolean(gauge('suspect').querySelector('.water-suspect')),
+      marked: gauge('suspect').textContent.includes('要確認'),
+    };
+}"""
+
+
 def test_trend_and_stage_rules_in_the_page_modules(
         tmp_path: Path, mosquitto: MosquittoServer,
         settings_env: Callable[..., dict[str, str]]) -> None:
@@ -84,6 +118,7 @@ def test_trend_and_stage_rules_in_the_page_modules(
             expect(page.locator("body[data-ready=true]")).to_be_attached()
             result = page.evaluate(RULES_JS)
             order = page.evaluate(ALERT_ORDER_JS)
+            doubt = page.evaluate(DOUBTFUL_GAUGES_JS)
     finally:
         api.stop()
     assert result["rising"] == pytest.approx(0.6, abs=0.1)
@@ -101,3 +136,12 @@ def test_trend_and_stage_rules_in_the_page_modules(
     # level and never below 氾濫注意 elsewhere; standby last.
     assert order == ["a:river_level", "b:rate_of_rise", "c:rate_of_rise", "b:river_level",
                      "d:river_level"], order
+    # A silent or offline gauge is a doubt, not an all-clear: above a fresh 平常 gauge,
+    # below a gauge at 氾濫注意.
+    severity = doubt["severity"]
+    assert severity["fresh"] < severity["silent"] < severity["caution"], severity
+    assert severity["fresh"] < severity["offline"] < severity["caution"], severity
+    # A value the engine flagged is drawn hatched and marked 要確認 in the river view.
+    assert (doubt["suspect"], doubt["fresh"]) == ("true", "false"), doubt
+    assert doubt["hatched"], doubt
+    assert doubt["marked"], doubt

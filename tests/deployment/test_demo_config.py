@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -133,6 +134,14 @@ def test_the_profile_folder_holds_what_make_demo_reads(tmp_path: Path) -> None:
     assert env["FLOODWATCH_API_MAX_POINTS"] == "10000"  # 500 x 120, to the setting's bound
     assert env["FLOODWATCH_ALERTS_CAP_STATUS"] == "Exercise"
     assert env["FLOODWATCH_DASHBOARD_TIME_SCALE"] == "120"
+    # No simulated typhoon reaches residents, whatever the shell's credentials; the
+    # disaster network is the demo's own broker.
+    notify = yaml.safe_load((folder / "notify.yaml").read_text(encoding="utf-8"))
+    assert env["FLOODWATCH_NOTIFY_CONFIG"] == str(folder.resolve() / "notify.yaml")
+    assert (notify["x"]["enabled"], notify["mastodon"]["enabled"]) == (False, False)
+    assert notify["webhooks"] == []
+    assert notify["network"]["enabled"] is True
+    assert env["FLOODWATCH_NOTIFY_NETWORK_URL"] == str(settings_.mqtt_url)
     assert not (folder / "state").exists()  # every demo is a fresh storm
     demo_settings = load_settings(env)
     registry = StationRegistry.load(demo_settings.stations)
