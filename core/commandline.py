@@ -16,6 +16,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import structlog
+
 from floodwatch.core import config_paths
 from floodwatch.core.logging import configure_logging
 from floodwatch.core.redaction import configured_secrets
@@ -24,6 +26,8 @@ from floodwatch.core.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
+
+log = structlog.get_logger("config")
 
 EXIT_RUNTIME = 1  # the environment failed us (broker refused, port taken)
 EXIT_CONFIG = 2  # a setting, the registry or a rules file is wrong
@@ -72,6 +76,14 @@ class Configured:
 
     def log_sources(self) -> None:
         config_paths.log_sources(self.files)
+        if self.registry.sample:
+            # Whatever path it came by (a setting, ./config, the image's /app/config): a
+            # registry still marked as the sample has made-up reference levels.
+            log.warning("the station registry is marked `sample: true`: its reference "
+                        "levels are made up, not official; alerts computed from it must "
+                        "not reach residents", registry=str(self.settings.stations),
+                        fix="put the office's stations and official levels in it and "
+                        "delete the `sample: true` line")
 
 
 def configured_or_exit(*, allow_sample: bool = False) -> Configured:

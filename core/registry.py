@@ -158,7 +158,10 @@ class StationRegistry:
 
     def __init__(self, stations: list[Station], *,
                  municipalities: dict[str, Names] | None = None,
-                 rivers: dict[str, Names] | None = None) -> None:
+                 rivers: dict[str, Names] | None = None, sample: bool = False) -> None:
+        # ``sample: true`` in the file: made-up reference levels (the shipped sample and
+        # what `floodwatch init` writes from it), until the office deletes the line.
+        self.sample = sample
         self.municipalities: dict[str, Names] = dict(municipalities or {})
         self.rivers: dict[str, Names] = dict(rivers or {})
         for code in self.municipalities:
@@ -202,10 +205,13 @@ class StationRegistry:
             raise RegistryError(f"{source}: not valid YAML: {exc}") from exc
         if not isinstance(document, dict) or not isinstance(document.get("stations"), list):
             raise RegistryError(f"{source}: expected a mapping with a 'stations' list")
-        unknown = sorted(set(document) - {"stations", "municipalities", "rivers"})
+        unknown = sorted(set(document) - {"stations", "municipalities", "rivers", "sample"})
         if unknown:
             raise RegistryError(f"{source}: unknown section {unknown[0]!r} (expected "
-                                "stations, municipalities, rivers)")
+                                "stations, municipalities, rivers, sample)")
+        sample = document.get("sample", False)
+        if not isinstance(sample, bool):
+            raise RegistryError(f"{source}: sample: expected true or false")
         names = {section: _names_table(document.get(section), section, source)
                  for section in ("municipalities", "rivers")}
         stations = []
@@ -217,7 +223,7 @@ class StationRegistry:
                 raise RegistryError(f"{source}: station {ident}: {first_error(exc)}") from exc
         try:
             return cls(stations, municipalities=names["municipalities"],
-                       rivers=names["rivers"])
+                       rivers=names["rivers"], sample=sample)
         except RegistryError as exc:
             raise RegistryError(f"{source}: {exc}") from exc
 

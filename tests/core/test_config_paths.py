@@ -9,6 +9,7 @@ import pytest
 import structlog
 
 from floodwatch.core import config_paths
+from floodwatch.core.commandline import Configured
 from floodwatch.core.config_paths import (
     CONFIG_FILE_SETTINGS,
     Source,
@@ -16,6 +17,7 @@ from floodwatch.core.config_paths import (
     log_sources,
     resolve,
 )
+from floodwatch.core.registry import RegistryError, StationRegistry
 from floodwatch.core.settings import Settings
 from tests.support import REPO_ROOT
 
@@ -84,3 +86,27 @@ def test_the_sample_stands_in_with_a_warning_when_allowed(elsewhere: Path) -> No
                                      "FLOODWATCH_ADVICE", "FLOODWATCH_NOTIFY_CONFIG"]
     # A file that was found keeps its source: a hint is for files not found, not samples.
     assert config_paths.missing_hint(resolved, "FLOODWATCH_STATIONS: bad level") == ""
+
+
+def test_a_registry_marked_sample_is_warned_about_whatever_its_path(elsewhere: Path) -> None:
+    """The image's /app/config, a path in a setting, `floodwatch init`'s copy: a registry
+    still marked `sample: true` has made-up levels, and every stage says so at start."""
+    marked = (REPO_ROOT / "config" / "stations.yaml").read_text(encoding="utf-8")
+    assert "\nsample: true\n" in marked
+    for text, warned in ((marked, True), (marked.replace("\nsample: true\n", "\n"), False)):
+        path = elsewhere / "stations.yaml"
+        path.write_text(text, encoding="utf-8")
+        settings, files = resolve(Settings(stations=path), allow_sample=False)
+        configured = Configured(settings, StationRegistry.load(path), files)
+        with structlog.testing.capture_logs() as logs:
+            configured.log_sources()
+        warnings = [log for log in logs if "sample: true" in log["event"]]
+        assert bool(warnings) is warned, logs
+        if warned:
+            assert warnings[0]["log_level"] == "warning"
+            assert warnings[0]["registry"] == str(path)
+
+
+def test_a_registry_sample_marker_must_be_a_boolean() -> None:
+    with pytest.raises(RegistryError, match="sample: expected true or false"):
+        StationRegistry.from_yaml_text("sample: yes please\nstations: []\n")
