@@ -30,6 +30,10 @@ def acknowledge(step: Step, body: AcknowledgeCommand, cause: Cause) -> None:
         if track.acknowledged:
             raise CommandRejected(f"alert {body.alert_id} is already acknowledged",
                                   body.command_id)
+        if body.level is not None and body.level != track.level:
+            raise CommandRejected(f"alert {body.alert_id} is now at level {track.level}, "
+                                  f"not {body.level} as the officer saw it: look again",
+                                  body.command_id)
         step.emit(alert_type, Transition.ACKNOWLEDGED, level=track.level,
                   previous=track.level, at=body.issued_at, cause=cause,
                   rule=alert_type.value, alert_id=track.alert_id, raised_at=track.raised_at,

@@ -36,9 +36,14 @@ NOTE = Field(default=None, max_length=500, description=(
 
 class Acknowledge(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"alert_id": "sukagawa/1", "note": "確認しました"}]})
+        "examples": [{"alert_id": "sukagawa/1", "level": 4, "note": "確認しました"}]})
 
     alert_id: str = Field(pattern=ALERT_ID_PATTERN, examples=["sukagawa/1"])
+    level: int | None = Field(default=None, ge=0, le=9, description=(
+        "The alert's level as the officer saw it (the open alert's `level`). Refused with "
+        "409 `alert-level-changed` when the alert is at another level now, here or, if it "
+        "moves in between, by the alert engine: an acknowledgement confirmed for one level "
+        "never acknowledges a higher one. Absent: whatever the level."))
     note: OneLineText | None = NOTE
 
 
@@ -75,19 +80,24 @@ def send_command(live: LiveCache, verb: str, station: str, officer: Principal,
 
 
 @router.post("/alerts/acknowledge", status_code=202, tags=["alerts"],
-             responses=problem_responses(400, 401, 403, 404, 413, 422),
+             responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
              summary="Acknowledge an open alert (officer)")
 async def acknowledge(body: Acknowledge, officer: Officer, registry: RegistryDep,
                       live: LiveDep) -> CommandSent:
     station = body.alert_id.split("/", 1)[0]
     if station not in registry:
         raise unknown_station(station)
-    open_ids = {alert.get("alert_id") for at, alert in live.open_alerts() if at == station}
-    if body.alert_id not in open_ids:
+    shown = {alert.get("alert_id"): alert for at, alert in live.open_alerts() if at == station}
+    alert = shown.get(body.alert_id)
+    if alert is None:
         raise ProblemError(404, "unknown-alert", "No such open alert",
                            f"{body.alert_id!r} is not open (as far as the bus shows)")
+    if body.level is not None and alert.get("level") != body.level:
+        raise ProblemError(409, "alert-level-changed", "The alert's level has changed",
+                           f"{body.alert_id} is now at level {alert.get('level')}, not "
+                           f"{body.level}: look at it again before acknowledging")
     return send_command(live, "acknowledge", station, officer,
-                        {"alert_id": body.alert_id, "note": body.note})
+                        {"alert_id": body.alert_id, "level": body.level, "note": body.note})
 
 
 @router.post("/stations/{station_id}/flooding", status_code=202, tags=["stations"],

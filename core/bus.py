@@ -245,6 +245,9 @@ class _Command(_Message):
 
 class AcknowledgeCommand(_Command):
     alert_id: OneLineText = Field(min_length=1, max_length=100)
+    # The level the officer saw and confirmed; refused when the alert has moved since,
+    # so a confirmation given for 警戒レベル4 never acknowledges a 5 (absent: any level).
+    level: int | None = Field(default=None, ge=0, le=9)
 
 
 class FloodingCommand(_Command):

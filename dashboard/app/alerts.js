@@ -183,13 +183,15 @@ export class AlertPanel {
     button.disabled = true;
     this.pending.add(alertId);
     try {
-      await api.acknowledge(alertId);
+      await api.acknowledge(alertId, alert.level);
       this.say(t('ackSent'));
     } catch (error) {
       this.pending.delete(alertId);
       button.disabled = false;
       const forbidden = error instanceof ApiError && error.status === 403;
-      this.say(forbidden ? t('ackNeedsOfficer') : `${t('ackFailed')}: ${error.message}`, true);
+      const moved = error instanceof ApiError && error.status === 409;
+      this.say(forbidden ? t('ackNeedsOfficer')
+        : (moved ? t('ackLevelChanged') : `${t('ackFailed')}: ${error.message}`), true);
     }
   }
 

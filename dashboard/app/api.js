@@ -79,11 +79,12 @@ export const api = {
       body: JSON.stringify({ action }),
     });
   },
-  acknowledge(alertId) {
+  // level: the level the officer saw; the API and the engine refuse it if it has moved.
+  acknowledge(alertId, level) {
     return request('api/v1/alerts/acknowledge', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ alert_id: alertId }),
+      body: JSON.stringify({ alert_id: alertId, level }),
     });
   },
 };

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from floodwatch.alerts.commands import Command, parse_command
+from floodwatch.alerts.commands import Command, CommandRejected, parse_command
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import AlertType, Event
 from floodwatch.alerts.render import status_payload
@@ -170,6 +170,21 @@ def test_an_acknowledgement_says_whether_the_level_is_confirmed(
     feed(engine, series("g1", [3.2]))
     body = {"command_id": "a1", "issued_at": at(5).isoformat(), "officer": "tanaka",
             "alert_id": "g1/1"}
+    ack = parse_command("floodwatch/commands/acknowledge/g1", json.dumps(body).encode(),
+                        registry)
+    assert river_rows(engine.on_command(ack).events) == [("acknowledged", 3, 3, False)]
+
+
+def test_an_acknowledgement_for_a_level_the_alert_has_left_is_refused(
+        engine: Engine, registry: StationRegistry) -> None:
+    feed(engine, series("g1", [3.2]))
+    body = {"command_id": "a1", "issued_at": at(5).isoformat(), "officer": "tanaka",
+            "alert_id": "g1/1", "level": 4}
+    ack = parse_command("floodwatch/commands/acknowledge/g1", json.dumps(body).encode(),
+                        registry)
+    with pytest.raises(CommandRejected, match="now at level 3, not 4"):
+        engine.on_command(ack)
+    body = {**body, "command_id": "a2", "level": 3}
     ack = parse_command("floodwatch/commands/acknowledge/g1", json.dumps(body).encode(),
                         registry)
     assert river_rows(engine.on_command(ack).events) == [("acknowledged", 3, 3, False)]

@@ -53,10 +53,15 @@ def test_open_alerts_and_acknowledge(
                                      json={"alert_id": "sukagawa/9"})
             assert gone.status_code == 404
             assert gone.json()["type"].endswith("/unknown-alert")
+            # Confirmed for another level than the alert's now: refused, nothing sent.
+            moved = await client.post("/api/v1/alerts/acknowledge", headers=officer,
+                                      json={**body, "level": 4})
+            assert moved.status_code == 409
+            assert moved.json()["type"].endswith("/alert-level-changed")
 
             with collect(mosquitto.port, "floodwatch/commands/#") as commands:
                 sent = await client.post("/api/v1/alerts/acknowledge", headers=officer,
-                                         json=body)
+                                         json={**body, "level": 3})
                 assert sent.status_code == 202
                 await asyncio.to_thread(wait_for, lambda: len(commands) > 0, 10,
                                         "the acknowledge command")
@@ -66,7 +71,10 @@ def test_open_alerts_and_acknowledge(
             assert command["note"] == "確認しました"
             assert command["officer"].startswith("api-key:")
             assert OFFICER_KEY not in json.dumps(command)
-            assert set(command) == {"command_id", "issued_at", "officer", "alert_id", "note"}
+            assert command["level"] == 3
+            assert len(commands.payloads("floodwatch/commands/acknowledge/sukagawa")) == 1
+            assert set(command) == {"command_id", "issued_at", "officer", "alert_id", "level",
+                                    "note"}
 
     asyncio.run(scenario())
 
