@@ -25,6 +25,17 @@ CHROMIUM_FLAGS = [
 ]
 
 
+# `make screenshot` sets it to docs/; the suite leaves it unset and writes to tmp_path.
+SCREENSHOT_DIR_ENV = "FLOODWATCH_TEST_SCREENSHOT_DIR"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where a browser test puts its pictures: never a tracked file unless asked."""
+    folder = Path(os.environ.get(SCREENSHOT_DIR_ENV) or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 class ApiProcess:
     """``floodwatch api`` on a fixed port, configured only by its environment."""
 

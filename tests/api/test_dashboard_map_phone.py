@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 import uuid
@@ -23,7 +22,7 @@ from floodwatch.core.registry import StationRegistry
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.process import AlertsProcess
-from tests.api.dashboard_stack import ApiProcess, chromium
+from tests.api.dashboard_stack import ApiProcess, chromium, screenshot_dir
 from tests.api.support import OFFICER_KEY, TEST_KEYS
 from tests.api.test_dashboard import Stack, iso, open_dashboard
 from tests.support import IngestProcess, mosquitto_pub, mosquitto_pub_lines
@@ -41,7 +40,6 @@ LEVELS = {"sukagawa": 6.55, "akutsu": 4.10, "fushiguro": 3.20}
 WORST = "sukagawa"
 # `make screenshot` sets this to docs/ (dashboard-map-offline.png, dashboard-phone.png);
 # otherwise pictures go to the test's own folder: a test never rewrites a tracked file.
-SCREENSHOT_DIR_ENV = "FLOODWATCH_TEST_SCREENSHOT_DIR"
 # Two readings a minute apart: the engine confirms a level the second reading agrees with.
 READING_TIMES = (timedelta(minutes=1), timedelta(0))
 
@@ -76,10 +74,6 @@ def publish_storm(port: int, registry: StationRegistry) -> None:
             mosquitto_pub(port, topic, json.dumps({
                 "ts": iso(now), "water_depth_cm": 0.0, "surface_temp_c": 7.5,
                 "surface_state": "dry"}))
-
-
-def screenshot_path(tmp_path: Path, name: str) -> Path:
-    return Path(os.environ.get(SCREENSHOT_DIR_ENV) or tmp_path) / name
 
 
 def block_tiles(page: Page) -> list[str]:
@@ -188,7 +182,7 @@ def test_map_offline_outline_severity_and_shapes(stack: Stack, tmp_path: Path) -
         expect(label(WORST)).to_be_visible()
         expect(label(WORST)).to_have_text("須賀川")
         expect(label("iwanuma")).to_be_hidden()
-        page.screenshot(path=str(screenshot_path(tmp_path, "dashboard-map-offline.png")))
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "dashboard-map-offline.png"))
         page.evaluate("() => document.querySelector('#map').scrollIntoView()")
         for _ in range(2):
             page.click(".leaflet-control-zoom-in")
@@ -206,7 +200,7 @@ def test_phone_layout(stack: Stack, tmp_path: Path) -> None:
         block_tiles(page)
         open_dashboard(page, stack.api.url)
         wait_for_worst(page)
-        phone = screenshot_path(tmp_path, "dashboard-phone.png")
+        phone = screenshot_dir(tmp_path) / "dashboard-phone.png"
         page.screenshot(path=str(phone))
         assert phone.stat().st_size > 10_000
 

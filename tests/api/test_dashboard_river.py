@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from floodwatch.services.servers import MosquittoServer
 from floodwatch.simulators.scenario import load_scenario
 from floodwatch.simulators.simulation import Simulation
 from tests.alerts.process import AlertsProcess, publish_all
-from tests.api.dashboard_stack import ApiProcess, chromium
+from tests.api.dashboard_stack import ApiProcess, chromium, screenshot_dir
 from tests.api.support import OFFICER_KEY, TEST_KEYS
 from tests.api.test_dashboard import open_dashboard
 from tests.support import IngestProcess, wait_for
@@ -42,7 +41,6 @@ SILENT_FOR = timedelta(hours=1)
 RISER = "ouse-koriyama"
 RISE_FOR = timedelta(hours=2)
 # Where screenshots go; by default the test's own folder (never a tracked file).
-SCREENSHOT_DIR_ENV = "FLOODWATCH_TEST_SCREENSHOT_DIR"
 HEADERS = {"Authorization": f"Bearer {OFFICER_KEY}"}
 
 
@@ -97,12 +95,6 @@ def stations(api: ApiProcess) -> list[dict[str, object]]:
     answer.raise_for_status()
     result: list[dict[str, object]] = answer.json()["stations"]
     return result
-
-
-def screenshot_dir(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get(SCREENSHOT_DIR_ENV) or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def least_squares_rate(api: ApiProcess, station: str) -> float:
