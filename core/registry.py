@@ -126,6 +126,9 @@ class Station(_Frozen):
     location: Location
     interval_s: int = Field(gt=0, le=86_400, description="Expected reporting interval.")
     levels_m: ReferenceLevels | None = None
+    # The next river gauge the water of this one reaches (None: none in the registry).
+    # The forecast learns travel time and gain along these links (docs/forecast.md).
+    downstream: str | None = Field(default=None, pattern=STATION_ID_PATTERN)
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Station:
@@ -134,6 +137,8 @@ class Station(_Frozen):
                 raise ValueError("a river station needs 'river' and 'levels_m'")
         elif self.route is None:
             raise ValueError("a road station needs 'route'")
+        elif self.downstream is not None:
+            raise ValueError("only a river station has a 'downstream' gauge")
         return self
 
     @property
@@ -178,6 +183,32 @@ class StationRegistry:
                                         "not in the registry's municipalities (code: {ja, en})")
             by_id[station.id] = station
         self._by_id = by_id
+        self._check_river_network()
+
+    def _check_river_network(self) -> None:
+        """Each ``downstream`` names another river station, and following them never
+        comes back to where it started: the river network is a tree flowing to outlets."""
+        for station in self._by_id.values():
+            target = station.downstream
+            if target is None:
+                continue
+            found = self._by_id.get(target)
+            if found is None or found.kind is not StationKind.RIVER or target == station.id:
+                raise RegistryError(f"station {station.id}: downstream {target!r} is not "
+                                    "another river station of the registry")
+        for station in self._by_id.values():
+            seen = {station.id}
+            current = station.downstream
+            while current is not None:
+                if current in seen:
+                    raise RegistryError(f"station {station.id}: its downstream gauges "
+                                        f"come back to {current!r} (a loop)")
+                seen.add(current)
+                current = self._by_id[current].downstream
+
+    def upstream(self, station_id: str) -> list[Station]:
+        """The river stations whose ``downstream`` is this one, in registry order."""
+        return [s for s in self._by_id.values() if s.downstream == station_id]
 
     def municipality_name(self, station: Station) -> Names | None:
         return None if station.municipality is None else self.municipalities[station.municipality]

@@ -9,7 +9,8 @@ from typing import Literal
 
 from floodwatch.core.registry import StationKind
 
-Stage = Literal["devices", "ingest", "alerts", "notify", "api", "operators", "network"]
+Stage = Literal["devices", "ingest", "forecast", "alerts", "notify", "api", "operators",
+                "network"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,16 @@ DEVICE = Topic(
     "one station's readings, from its own device")
 READINGS = Topic(
     "floodwatch/readings/{kind}/{station}", ("floodwatch/readings/#",), "ReadingMessage",
-    ("ingest",), ("alerts", "api"), "each validated reading, times in UTC (`...Z`)")
+    ("ingest",), ("forecast", "alerts", "api"), "each validated reading, times in UTC (`...Z`)")
+# Retained: a dashboard or an alert engine that starts mid-storm has every gauge's newest
+# forecast at once, not only after the gauge's next reading (up to an interval later).
+FORECASTS = Topic(
+    "floodwatch/forecasts/{station}", ("floodwatch/forecasts/+",), "ForecastMessage",
+    ("forecast",), ("alerts", "api"), "each river gauge's newest level forecast, +10 min "
+    "to +3 h with its band, its method and inputs (docs/forecast.md)", retained=True)
 DEADLETTER = Topic(
-    "floodwatch/deadletter", ("floodwatch/deadletter",), "DeadLetter", ("ingest", "alerts"),
+    "floodwatch/deadletter", ("floodwatch/deadletter",), "DeadLetter",
+    ("ingest", "forecast", "alerts"),
     ("operators",), "each message a stage could not use, with the reason")
 ALERTS = Topic(
     "floodwatch/alerts/{station}", ("floodwatch/alerts/+",), "AlertEventMessage",
@@ -84,8 +92,8 @@ NETWORK = Topic(
     "`edxl`: EDXL-DE 1.0 XML when configured",
     ("notify",), ("network",), "what the disaster network receives (docs/notify.md)")
 
-TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, DEADLETTER, ALERTS, CAP, EDXL, STATUS,
-                             NO_DATA, COMMANDS, COMMAND_REJECTIONS, NETWORK)
+TOPICS: tuple[Topic, ...] = (DEVICE, READINGS, FORECASTS, DEADLETTER, ALERTS, CAP, EDXL,
+                             STATUS, NO_DATA, COMMANDS, COMMAND_REJECTIONS, NETWORK)
 
 
 def shared(topic_filter: str, group: str) -> str:

@@ -35,8 +35,9 @@ its ``centroid`` (``[lat, lon]``; default the gauge itself), simulators/rainfall
    reaches the stations downstream.
 
 The river network is a tree: each station names at most one ``downstream`` station
-(``auto``: the next station of the same river in registry order, which lists each
-river upstream to downstream; ``null``: an outlet). Stations are stepped upstream first.
+(``auto``: the registry's ``downstream`` where it names one, else the next station of
+the same river in registry order, which lists each river upstream to downstream;
+``null``: an outlet). Stations are stepped upstream first.
 """
 
 from __future__ import annotations
@@ -238,6 +239,8 @@ def _downstream_of(station: Station, stations: Sequence[Station],
                    params: RiverParams) -> str | None:
     if params.downstream != AUTO:
         return params.downstream
+    if station.downstream is not None:  # the registry's network, which the forecast uses
+        return station.downstream
     same_river = [s.id for s in stations if s.river == station.river]
     position = same_river.index(station.id)
     return same_river[position + 1] if position + 1 < len(same_river) else None

@@ -44,6 +44,18 @@ def test_sample_registry(sample_registry: StationRegistry) -> None:
                          "station": "tsuchiyu-pass"}
 
 
+def test_sample_river_network(sample_registry: StationRegistry) -> None:
+    # The Abukuma's gauges in order, the tributaries joining where they do.
+    upstream = {station.id: [s.id for s in sample_registry.upstream(station.id)]
+                for station in sample_registry if station.kind is StationKind.RIVER}
+    assert upstream["akutsu"] == ["sukagawa", "shakado-sukagawa", "ouse-koriyama"]
+    assert upstream["fushiguro"] == ["nihonmatsu", "arakawa-fukushima"]
+    assert upstream["sukagawa"] == []
+    iwanuma = sample_registry.get("iwanuma")
+    assert iwanuma is not None
+    assert iwanuma.downstream is None
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -68,6 +80,16 @@ def test_sample_registry(sample_registry: StationRegistry) -> None:
          "key 72079 must be quoted text"),
         ("rivers: {abukuma: {ja: 阿武隈川}}\nstations: []", "rivers: abukuma: en: Field required"),
         ("station: []\nstations: []", "unknown section 'station'"),
+        ("stations:" + VALID_RIVER + "    downstream: nowhere\n",
+         "station gauge-1: downstream 'nowhere' is not another river station"),
+        ("stations:" + VALID_RIVER + "    downstream: gauge-1\n",
+         "station gauge-1: downstream 'gauge-1' is not another river station"),
+        ("stations:" + VALID_RIVER + "    downstream: gauge-2\n"
+         + VALID_RIVER.replace("gauge-1", "gauge-2") + "    downstream: gauge-1\n",
+         "station gauge-1: its downstream gauges come back to 'gauge-1' (a loop)"),
+        ("stations:\n  - {id: pass, kind: road, name: {ja: 峠, en: Pass}, route: r1, "
+         "basin: b, location: {lat: 37, lon: 140}, interval_s: 600, downstream: gauge-1}"
+         + VALID_RIVER, "only a river station has a 'downstream' gauge"),
     ],
 )
 def test_invalid_registries_are_refused_clearly(text: str, message: str) -> None:
