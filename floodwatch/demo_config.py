@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import shutil
 from pathlib import Path
@@ -194,12 +195,21 @@ def write_profile(settings: Settings, folder: Path, compress: int) -> dict[str, 
     (folder / RULES).write_text(rules, encoding="utf-8")
     (folder / NOTIFY).write_text(demo_notify_text(notify_text, str(settings.notify_config)),
                                  encoding="utf-8")
-    (folder / ENV).write_text("".join(f"{key}={shlex.quote(value)}\n"
-                                      for key, value in env.items()),
-                              encoding="utf-8")
+    _write_owner_only(folder / ENV, "".join(f"{key}={shlex.quote(value)}\n"
+                                            for key, value in env.items()))
     (folder / MANIFEST).write_text(DemoManifest(compress=compress, stations=STATIONS).text(),
                                    encoding="utf-8")
     return env
+
+
+def _write_owner_only(path: Path, text: str) -> None:
+    # demo.env holds the bus URL, with its password when the shell's URL has one: readable
+    # by the owner only, like a .env. fchmod as well, since O_CREAT's mode leaves an
+    # existing file's mode as it was.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

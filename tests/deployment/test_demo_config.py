@@ -128,6 +128,7 @@ def test_the_profile_folder_holds_what_make_demo_reads(tmp_path: Path) -> None:
     written = dict(shlex.split(line)[0].split("=", 1)
                    for line in (folder / "demo.env").read_text().splitlines())
     assert written == env
+    assert (folder / "demo.env").stat().st_mode & 0o777 == 0o600  # the bus URL's password
     assert env["FLOODWATCH_STATIONS"] == str(folder.resolve() / "stations.yaml")
     assert env["FLOODWATCH_ALERTS_TICK_S"] == "1"  # 30 s / 120, at least a second
     assert env["FLOODWATCH_API_HISTORY_CACHE_S"] == "0.25"
