@@ -294,7 +294,7 @@ class AlertRules:
         unknown = sorted(set(parsed.stations) - {station.id for station in registry})
         if unknown:
             raise RulesError(f"{source}: stations.{unknown[0]}: not in the station registry")
-        _forecast_levels_labelled(by_station, parsed.labels, source)
+        _forecast_levels_labelled(by_station, parsed, source)
         return cls(parsed.labels, by_station, parsed.cap_sender, parsed.cap_restriction,
                    parsed.no_data,
                    cap_unconfirmed_restriction=parsed.cap_unconfirmed_restriction,
@@ -309,17 +309,20 @@ class AlertRules:
         return cls.from_yaml_text(text, registry, source=str(path))
 
 
-def _forecast_levels_labelled(by_station: dict[str, StationRules], labels: Labels,
+def _forecast_levels_labelled(by_station: dict[str, StationRules], parsed: RulesFile,
                               source: str) -> None:
-    labelled = labels.types[AlertType.FORECAST].levels
+    """Every level a forecast may warn of has its words (checked at start, not when a
+    storm first forecasts it)."""
+    labelled = parsed.labels.types[AlertType.FORECAST].levels
     for station, rules in by_station.items():
         if not isinstance(rules, RiverRules):
             continue
+        where = f"stations.{station}" if station in parsed.stations else "defaults.river"
         for level in sorted(rules.forecast.horizon_s):
             if level not in labelled:
                 raise RulesError(
-                    f"{source}: stations.{station}: forecast.horizon_s.{level}: no label "
-                    f"for it (labels.types.forecast.levels.{level})")
+                    f"{source}: {where}.forecast.horizon_s.{level}: no label for it "
+                    f"(labels.types.forecast.levels.{level})")
 
 
 def _resolve(station: Station, parsed: RulesFile, document: dict[str, Any],
