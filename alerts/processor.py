@@ -182,6 +182,11 @@ class AlertProcessor:
 
     def _forecast(self, message: ReceivedMessage, changes: Changes,
                   outgoing: Outgoing) -> None:
+        if not message.payload:
+            # A retained forecast removed (a gauge out of service): nothing to warn of,
+            # and nothing wrong to dead-letter.
+            metrics.FORECASTS.labels("removed").inc()
+            return
         try:
             forecast = decode_forecast(message.topic, message.payload)
         except ForecastError as exc:
