@@ -93,9 +93,10 @@ def first_crossing(forecast: ForecastInput, metres: float, rule: ForecastRule,
         if line >= metres:
             share = (metres - before_m) / (line - before_m) if line > before_m else 1.0
             minutes = before_min + share * (point.lead_min - before_min)
-            # Whole minutes, rounded up (never earlier than the line says); the rounding
-            # first so float noise (89.9999) does not tip it to 90 -> 91.
-            whole = max(1, math.ceil(round(minutes, 6)))
+            # The nearest whole minute: the line between two points 10 minutes apart is
+            # itself an estimate, and the stage's points carry rounding of their own
+            # (0.1 mm tipped a ceiling from 96 to 97 minutes).
+            whole = max(1, math.floor(minutes + 0.5))
             return whole if whole * 60 <= horizon_s else None
         before_min, before_m = float(point.lead_min), line
         if point.lead_min * 60 >= horizon_s:

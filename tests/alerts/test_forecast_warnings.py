@@ -12,9 +12,10 @@ from floodwatch.alerts.state import StationState
 from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import StationRegistry
-from tests.alerts.conftest import at, river, road, rules_with
+from tests.alerts.conftest import RULES_FILE, at, river, road, rules_with
 from tests.alerts.forecasts import forecast, run, told, warnings
 from tests.cap_support import cap_fields
+from tests.support import REPO_ROOT
 
 
 def test_raised_confirmed_updated_then_handed_over_to_the_level_alert(
@@ -243,3 +244,29 @@ def test_the_forecast_memory_and_policy_survive_a_restart(engine: Engine) -> Non
     events, _ = run(restarted, [(10, 2.6, 0.6)])
     assert told(events) == [("confirmed", 4, 140.0)]
     assert events[0].restricted
+
+
+def test_the_worked_example_of_the_docs() -> None:
+    """docs/alerts.md, "Forecast warnings": motomiya (evacuation 5.30, danger 5.80 m)."""
+    samples = StationRegistry.load(REPO_ROOT / "config" / "stations.yaml")
+    engine = Engine(samples, AlertRules.load(RULES_FILE, samples))
+    events: list[Event] = []
+    river_events: list[Event] = []
+    for minutes, level, rate in [(0, 5.00, 0.6), (10, 5.10, 0.6), (20, 5.20, 1.2),
+                                 (30, 5.35, 1.2), (40, 5.55, 1.2), (50, 5.85, 1.2)]:
+        outcome = engine.on_reading(river("motomiya", minutes, level))
+        river_events += [e for e in outcome.events if e.alert_type is AlertType.RIVER_LEVEL]
+        events += outcome.events
+        events += engine.on_forecast(forecast("motomiya", minutes, level, rate,
+                                              band_m_per_h=0.1)).events
+    assert [(e.at, e.transition.value, e.level, e.detail.get("expected_at"),
+             e.detail.get("minutes")) for e in warnings(events)] == [
+        (at(0), "raised", 4, format_ts(at(96)), 96.0),
+        (at(10), "confirmed", 4, format_ts(at(94)), 84.0),
+        (at(20), "updated", 4, format_ts(at(53)), 33.0),
+        (at(50), "cleared", 0, None, None)]
+    assert [(e.at, e.transition.value, e.level) for e in river_events] == [
+        (at(0), "raised", 2), (at(10), "confirmed", 2), (at(30), "escalated", 3),
+        (at(40), "confirmed", 3), (at(50), "escalated", 4)]
+    assert warnings(events)[-1].handed_over
+    assert not any(e.public for e in warnings(events))
