@@ -122,7 +122,8 @@ def _info(info: ET.Element, event: Event, station: Station, rules: AlertRules, *
     for name, value in (("event_id", event.event_id), ("alert_type", event.alert_type.value),
                         ("level_name", level.name), ("level", str(event.level)),
                         ("alert_level", str(level.alert_level or "")),
-                        ("confirmed", "true" if event.confirmed else "false")):
+                        ("confirmed", "true" if event.confirmed and not event.restricted
+                         else "false")):
         if value:
             parameter = _sub(info, "parameter")
             _sub(parameter, "valueName", name)

@@ -118,7 +118,9 @@ def event_message(event: Event, station: Station, labels: Labels,
             kind=cause.kind, values=cause.values, command_id=cause.command_id,
             officer=cause.officer, note=cause.note,
             reading_ts=None if cause.reading_ts is None else format_ts(cause.reading_ts)),
-        confirmed=event.confirmed,
+        # The contract's meaning: whether residents' channels may carry it. An event
+        # kept for staff by policy never may, however many forecasts agreed.
+        confirmed=event.confirmed and not event.restricted,
         cap=cap,
     )
 

@@ -111,6 +111,9 @@ def test_a_forecast_warning_is_raised_before_the_crossing_and_hands_over(
     escalation = next(p for p in payloads if p["alert_type"] == "river_level"
                       and p["level"] == 4)
     assert handed["detail"]["handed_over_to"] == escalation["alert_id"]
+    # Agreed by two forecasts, but for officers only: no residents' channel may carry any.
+    assert [p["confirmed"] for p in payloads if p["alert_type"] == "forecast"] == [
+        False, False, False]
     assert payloads.index(escalation) < payloads.index(handed)
     # The CAP of the warning: Likely, from the expected crossing, valid CAP 1.2.
     caps = [payload for topic, payload, _ in got.messages if topic == "floodwatch/cap/g1"
