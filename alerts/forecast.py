@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from floodwatch.alerts.forecast_input import ForecastInput, ForecastPoint
+from floodwatch.alerts.forecast_rules import ForecastRule
 from floodwatch.alerts.machine import Detail, Step, evaluate
 from floodwatch.alerts.model import HANDOVER_RULE, AlertType, Cause, Transition
 from floodwatch.alerts.river import Thresholds
-from floodwatch.alerts.rules import ForecastRule, RiverRules
+from floodwatch.alerts.rules import RiverRules
 from floodwatch.alerts.state import ForecastMemory, StationState
 from floodwatch.core.readings import format_ts
 

@@ -10,11 +10,12 @@ the field (``stations.sukagawa.level.hold_s``). Labels live in the same file (se
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from floodwatch.alerts.cap_settings import CapSection
+from floodwatch.alerts.forecast_rules import ForecastRule
 from floodwatch.alerts.labels import Labels
 from floodwatch.alerts.model import AlertType
 from floodwatch.core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
@@ -116,42 +117,6 @@ class ConfirmationRule(_Rules):
 
 class OfflineRule(_Rules):
     factor: float = Field(default=3.0, ge=1, description="k: silent for k x interval_s")
-
-
-class ForecastRule(_Rules):
-    """Forecast warnings (alerts.forecast, docs/alerts.md "Forecast warnings"): when a
-    forecast of the forecast stage crosses a reference level the gauge is below."""
-
-    bound: Literal["median", "low"] = Field(
-        default="low", description="the line that must cross: the median forecast, or "
-        "the band's lower bound (fewer false warnings, less lead time)")
-    horizon_s: dict[int, float] = Field(
-        default_factory=lambda: {3: 10800.0, 4: 10800.0},
-        description="reference level -> warn when it is expected within this many "
-        "seconds of the forecast's issue; levels not listed are never warned of")
-    trend_horizon_s: float = Field(
-        default=3600, gt=0, description="a forecast by the gauge's own trend (method "
-        "trend) warns only this far ahead: the rate-of-rise projection covers the trend")
-    public: bool = Field(default=False, description="whether residents' channels (Public "
-                         "CAP, social media) may carry forecast warnings")
-    hold_s: float = Field(default=1800, ge=0, description="forecasts below the level's "
-                          "deadband this long (forecast time) before lowering or clearing")
-    confirm_forecasts: int = Field(default=1, ge=1, le=10,
-                                   description="forecasts over a level before raising it")
-    update_shift_s: float = Field(
-        default=1800, gt=0, description="an ``updated`` event when the expected time "
-        "moves this far from the one last told (earlier or later)")
-
-    @model_validator(mode="after")
-    def _levels(self) -> ForecastRule:
-        if not self.horizon_s:
-            raise ValueError("horizon_s: name at least one level (3 evacuation, 4 danger)")
-        for level, seconds in self.horizon_s.items():
-            if not 1 <= level <= 5:
-                raise ValueError(f"horizon_s.{level}: a reference level is 1 to 5")
-            if seconds <= 0:
-                raise ValueError(f"horizon_s.{level}: must be more than 0 seconds")
-        return self
 
 
 class RiverRules(_Rules):
