@@ -4,11 +4,13 @@ the offline hold and the public policy."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import HANDOVER_RULE, AlertType, Event, Transition
 from floodwatch.alerts.render import event_message, status_payload
 from floodwatch.alerts.rules import AlertRules
-from floodwatch.alerts.state import StationState
+from floodwatch.alerts.store import AlertStore, Changes
 from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import StationRegistry
@@ -233,12 +235,18 @@ def test_public_policy_off_by_default_on_by_rule(registry: StationRegistry,
     assert (fields.scope, fields.msg_type) == ("Public", "Alert")
 
 
-def test_the_forecast_memory_and_policy_survive_a_restart(engine: Engine) -> None:
+def test_the_forecast_memory_and_policy_survive_a_restart(engine: Engine,
+                                                          tmp_path: Path) -> None:
     run(engine, [(0, 2.5, 0.6)])
-    saved = {sid: StationState.model_validate_json(state.model_dump_json())
-             for sid, state in engine.states.items()}
+    store = AlertStore(tmp_path / "alerts.sqlite3")
+    store.commit(Changes(states=dict(engine.states), clock=engine.clock, publications=[],
+                         history=[], commands=[]))
+    store.close()
+    saved, clock = AlertStore(tmp_path / "alerts.sqlite3").load()
     assert saved == engine.states
-    restarted = Engine(engine.registry, engine.rules, saved, engine.clock)
+    assert saved["g1"].forecast is not None
+    assert saved["g1"].alerts[AlertType.FORECAST].restricted
+    restarted = Engine(engine.registry, engine.rules, saved, clock)
     # The retained forecast arrives again at start: no second agreeing forecast.
     assert restarted.on_forecast(forecast("g1", 0, 2.5, 0.6)).ignored == "duplicate"
     events, _ = run(restarted, [(10, 2.6, 0.6)])
