@@ -6,7 +6,8 @@ profile (docs/cap.md; the decisions are alerts.cap_profile's).
   a re-sent event renders identically); msgType, scope, restriction, references.
 - One ``info`` per language (ja-JP, en-US): category and labels from the rules file,
   responseType, urgency/severity per level, certainty Observed, ``effective`` and
-  ``onset`` the reading's time, ``expires``, ``senderName``, headline and description
+  ``onset`` the reading's time (a forecast warning: certainty Likely, ``onset`` the
+  expected crossing), ``expires``, ``senderName``, headline and description
   from the templates, ``instruction`` from the advice file, ``web`` and ``contact``,
   parameters with the event id, level name, official alert level and ``confirmed``, and
   the area at risk (core.alert_area): its municipalities' names, its polygon (or the
@@ -21,8 +22,8 @@ from datetime import datetime
 from xml.etree import ElementTree as ET
 
 from floodwatch.alerts.cap_profile import CapFields, CapProfile, cap_time
-from floodwatch.alerts.model import Event
-from floodwatch.alerts.render import headline, projection_text, shown_level
+from floodwatch.alerts.model import AlertType, Event
+from floodwatch.alerts.render import forecast_text, headline, projection_text, shown_level
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core.alert_area import AlertArea, alert_area
 from floodwatch.core.readings import JST
@@ -87,20 +88,25 @@ def _info(info: ET.Element, event: Event, station: Station, rules: AlertRules, *
     _sub(info, "responseType", fields.response_type)
     _sub(info, "urgency", fields.urgency)
     _sub(info, "severity", fields.severity)
-    _sub(info, "certainty", "Observed")
+    _sub(info, "certainty", fields.certainty)
     _sub(info, "effective", cap_time(event.at))
-    _sub(info, "onset", cap_time(event.at))
+    _sub(info, "onset", cap_time(fields.onset_at(event)))
     _sub(info, "expires", cap_time(fields.expires))
     _sub(info, "senderName", getattr(rules.cap.sender_name, lang))
     _sub(info, "headline", getattr(headline(event, station, labels), lang))
-    projection = projection_text(event, labels)
-    official = getattr(level.official, lang) if level.official is not None else ""
-    description = getattr(labels.templates.description, lang).format(
-        station=getattr(station.name, lang), type=getattr(kind, lang),
-        level=getattr(level, lang),
-        transition=getattr(labels.transitions[event.transition], lang),
-        value=observed_value(event), official=official,
-        projection="" if projection is None else getattr(projection, lang))
+    if event.alert_type is AlertType.FORECAST:
+        # Its own sentence: the description template's "(all clear)" must never end a
+        # hand-over, whose text says the level was reached.
+        description = getattr(forecast_text(event, station, labels), lang)
+    else:
+        projection = projection_text(event, labels)
+        official = getattr(level.official, lang) if level.official is not None else ""
+        description = getattr(labels.templates.description, lang).format(
+            station=getattr(station.name, lang), type=getattr(kind, lang),
+            level=getattr(level, lang),
+            transition=getattr(labels.transitions[event.transition], lang),
+            value=observed_value(event), official=official,
+            projection="" if projection is None else getattr(projection, lang))
     if event.detail.get("data_missing"):
         missing = getattr(labels.templates.missing_data, lang).format(
             last_reading=_jst_minute(event.detail.get("last_reading")))
@@ -116,7 +122,8 @@ def _info(info: ET.Element, event: Event, station: Station, rules: AlertRules, *
     for name, value in (("event_id", event.event_id), ("alert_type", event.alert_type.value),
                         ("level_name", level.name), ("level", str(event.level)),
                         ("alert_level", str(level.alert_level or "")),
-                        ("confirmed", "true" if event.confirmed else "false")):
+                        ("confirmed", "true" if event.confirmed and not event.restricted
+                         else "false")):
         if value:
             parameter = _sub(info, "parameter")
             _sub(parameter, "valueName", name)

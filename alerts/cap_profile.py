@@ -24,16 +24,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from floodwatch.alerts.cap_settings import ResponseType
 from floodwatch.alerts.labels import Urgency
-from floodwatch.alerts.model import STAFF_ONLY, Event, EventRef, Transition
+from floodwatch.alerts.model import STAFF_ONLY, AlertType, Event, EventRef, Transition
 from floodwatch.alerts.render import shown_level
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core import bus, cap_ids
 from floodwatch.core.advice import Advice, Text
 from floodwatch.core.readings import JST
+
+# CAP 1.2 ``certainty``: a level read off a gauge is Observed; a forecast warning is
+# Likely (p > ~50 %, CAP 1.2 3.2.2), and its end Unlikely -- unless the level was reached.
+Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
 
 ESCALATING = {Transition.RAISED, Transition.ESCALATED, Transition.CONFIRMED,
               Transition.ACKNOWLEDGED}
@@ -59,6 +63,11 @@ class CapFields:
     urgency: Urgency
     severity: str
     instruction: Text | None
+    certainty: Certainty = "Observed"
+    onset: datetime | None = None  # None: the event's own time
+
+    def onset_at(self, event: Event) -> datetime:
+        return self.onset or event.at
 
     def message(self) -> bus.CapFieldsMessage:
         return bus.CapFieldsMessage(
@@ -87,7 +96,8 @@ class CapProfile:
         rules = self.rules
         public = event.public
         restriction = None
-        if event.alert_type in STAFF_ONLY or event.transition is Transition.ACKNOWLEDGED:
+        if event.alert_type in STAFF_ONLY or event.transition is Transition.ACKNOWLEDGED \
+                or event.restricted:
             restriction = rules.cap_restriction
         elif not event.confirmed:
             restriction = rules.cap_unconfirmed_restriction
@@ -98,6 +108,8 @@ class CapProfile:
         level = rules.labels.level(event.alert_type, shown_level(event))
         sent = event.issued
         expiry = rules.cap.expires
+        if event.handed_over:
+            return self._handed_over(event, sent, restriction, referenced, references)
         return CapFields(
             identifier=self.identifier(event.event_id), sent=sent,
             expires=sent + (expiry.all_clear if cleared else expiry.of(event.alert_type)),
@@ -108,7 +120,26 @@ class CapProfile:
             else rules.cap.response_type(event.alert_type, event.level),
             urgency="Past" if cleared else level.urgency,
             severity="Minor" if cleared else level.severity,
-            instruction=self._instruction(event))
+            instruction=self._instruction(event), **_forecast(event))
+
+    def _handed_over(self, event: Event, sent: datetime, restriction: str | None,
+                     referenced: tuple[EventRef, ...], references: str) -> CapFields:
+        """A forecast warning whose level was reached: the river level alert takes over,
+        so this message ends the warning without being an all-clear -- the warned
+        level's response, urgency and severity (Immediate: the water is there), the
+        level's advice, the fact Observed."""
+        rules = self.rules
+        level = rules.labels.level(event.alert_type, event.previous_level)
+        return CapFields(
+            identifier=self.identifier(event.event_id), sent=sent,
+            expires=sent + rules.cap.expires.all_clear,
+            msg_type="Update" if referenced else "Alert",
+            scope="Public" if event.public else "Restricted", restriction=restriction,
+            references=references or None,
+            response_type=rules.cap.response_type(event.alert_type, event.previous_level),
+            urgency="Immediate", severity=level.severity,
+            instruction=self.advice.advice_for(event.alert_type.value, event.previous_level),
+            certainty="Observed")
 
     def _instruction(self, event: Event) -> Text | None:
         alert_type = event.alert_type.value
@@ -119,6 +150,18 @@ class CapProfile:
         lowered = None if event.transition is Transition.CLEARED \
             else self.advice.advice_for(alert_type, event.level)
         return lowered or self.advice.all_clear_for(alert_type)
+
+
+def _forecast(event: Event) -> dict[str, Any]:
+    """A forecast warning's certainty and onset: Likely, from the expected crossing
+    (its ``detail.expected_at``); its end (no longer expected) Unlikely."""
+    if event.alert_type is not AlertType.FORECAST:
+        return {}
+    if event.transition is Transition.CLEARED:
+        return {"certainty": "Unlikely"}
+    expected = event.detail.get("expected_at")
+    return {"certainty": "Likely",
+            "onset": None if not isinstance(expected, str) else datetime.fromisoformat(expected)}
 
 
 def _referenced(event: Event, *, public: bool) -> tuple[EventRef, ...]:

@@ -55,6 +55,8 @@ class Expiry(_Section):
     road_icing: Duration = timedelta(hours=6)
     offline: Duration = timedelta(hours=6)
     data_quality: Duration = timedelta(hours=6)
+    # A forecast is re-issued on every reading; 3 h is its whole reach.
+    forecast: Duration = timedelta(hours=3)
     # An all-clear is news for a short while, then nothing is in force.
     all_clear: Duration = timedelta(hours=1)
 
@@ -80,6 +82,9 @@ def _default_responses() -> dict[AlertType, dict[int, ResponseType]]:
             AlertType.RATE_OF_RISE: {1: "Monitor"},
             AlertType.ROAD_FLOODING: {1: "Monitor", 2: "Avoid"},
             AlertType.ROAD_ICING: {1: "Monitor", 2: "Prepare"},
+            # Expected, not yet there: watch below evacuation, get ready from it up --
+            # the level alert says Evacuate once the water is there (docs/cap.md).
+            AlertType.FORECAST: {1: "Monitor", 3: "Prepare"},
             # For staff: look into the gauge or the data.
             AlertType.OFFLINE: {1: "Assess"},
             AlertType.DATA_QUALITY: {1: "Assess"}}

@@ -1,6 +1,7 @@
 """The alert engine: a pure function of its inputs, in the order they arrive.
 
-Inputs are readings, clock ticks and officers' commands; outputs are alert events and
+Inputs are readings, forecasts (of the forecast stage, for forecast warnings), clock
+ticks and officers' commands; outputs are alert events and
 new per-station states. Nothing here reads the wall clock, so replaying the same inputs
 gives the same events, byte for byte (the service persists states and events together).
 
@@ -27,12 +28,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from floodwatch.alerts.commands import Command
+from floodwatch.alerts.forecast import evaluate_forecast, gate, hand_over
+from floodwatch.alerts.forecast import hold_still as forecast_hold_still
+from floodwatch.alerts.forecast_input import ForecastInput
 from floodwatch.alerts.machine import Step
 from floodwatch.alerts.model import AlertType, Cause, Event, NoDataEvent
 from floodwatch.alerts.officers import acknowledge, flooding
 from floodwatch.alerts.quality import Flag, FlaggedReading, check_field, hold_still
 from floodwatch.alerts.renewal import renew
-from floodwatch.alerts.river import evaluate_river
+from floodwatch.alerts.river import evaluate_river, thresholds
 from floodwatch.alerts.road import evaluate_flooding, evaluate_icing
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.silence import ALL, Silence, Swept
@@ -108,15 +112,41 @@ class Engine:
         if AlertType.OFFLINE in step.state.alerts:
             step.move(AlertType.OFFLINE, 0, at=now, cause=cause, rule=AlertType.OFFLINE.value,
                       detail={"last_reading": format_ts(reading.ts)})
+            # Back from silence: the forecasts it missed are not calm (alerts.forecast).
+            forecast_hold_still(step)
         flags = self._quality(step, station, reading, cause)
         flagged = {suspect.flag.field for suspect in flags}
         hold_still(step, flagged, since=previous_ts, at=reading.ts)
         self._rules(step, station, reading, cause, flagged)
+        hand_over(step, at=reading.ts, cause=cause)
         self.states[station.id] = step.state
         resumed = self.silence.resume(station.id, reading.ts, self.states)
         swept = self._sweep(now, exclude=station.id)
         return self._outcome(swept, events=step.events, states=[step.state, *resumed],
                              clock_changed=clock_changed, flags=flags)
+
+    def on_forecast(self, forecast: ForecastInput) -> Outcome:
+        """A river gauge's forecast (alerts.forecast): may raise, move or clear its
+        forecast warning; ignored (``ignored`` says why) unless it was issued on the
+        station's newest accepted reading while no offline or data-quality alert is
+        open. It never moves the clock: only readings do."""
+        station = self.registry.get(forecast.station)
+        if station is None or station.kind is not StationKind.RIVER:
+            return Outcome(ignored="unknown_station")
+        state = self.states[station.id]
+        why = gate(state, forecast)
+        rules = self.rules.river(station.id)
+        step = Step(state, self._issued(), self.rules.cap.expires,
+                    frozenset() if rules.forecast.public else frozenset({AlertType.FORECAST}))
+        if why is not None:
+            if why in ("offline", "data_quality"):
+                forecast_hold_still(step)
+            self.states[station.id] = step.state
+            changed = [step.state] if step.state != state else []
+            return Outcome(states=changed, ignored=why)
+        evaluate_forecast(step, rules, thresholds(station, rules), forecast)
+        self.states[station.id] = step.state
+        return Outcome(events=step.events, states=[step.state])
 
     def on_clock(self, elapsed: timedelta) -> Outcome:
         """A live tick: ``elapsed`` is the wall time since the last reading arrived.
@@ -150,6 +180,7 @@ class Engine:
             acknowledge(step, body, cause)
         else:
             flooding(step, station, self.rules.river(station.id), body, cause=cause, at=at)
+            hand_over(step, at=at, cause=cause)
         self.states[station.id] = step.state
         return Outcome(events=step.events, states=[step.state])
 

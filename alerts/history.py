@@ -54,7 +54,7 @@ def history_line(event: Event, station: Station, labels: Labels, payload: bytes,
     fields: dict[str, float | str | int | bool] = {
         "event_id": event.event_id, "alert_id": event.alert_id, "seq": event.seq,
         "level": event.level, "previous_level": event.previous_level,
-        "confirmed": event.confirmed, "payload": one_line_json(payload),
+        "confirmed": event.confirmed and not event.restricted, "payload": one_line_json(payload),
     }
     if cap_xml is not None:
         fields["cap_xml"] = one_line_xml(cap_xml)

@@ -55,7 +55,11 @@ class Templates(_Labels):
     {level} {transition}; description adds {value} and {official}. ``missing_data``
     ends the description of a renewal issued while no data arrives from the station
     (offline, or a no-data alert), with {last_reading} (JST): the level said again is
-    the last one known, never an all-clear."""
+    the last one known, never an all-clear. A forecast warning's text (alerts.forecast):
+    ``forecast`` {station} {level} {time} (JST) {minutes} {transition};
+    ``forecast_reached`` when the level alert took over (never an all-clear) and
+    ``forecast_ended`` when the forecast no longer crosses, {station} {level}
+    {transition}."""
 
     projection: Text
     headline: Text
@@ -64,6 +68,17 @@ class Templates(_Labels):
         ja="観測データが届いていません（最終観測 {last_reading}）。この情報は最終観測時点の"
            "ものです。",
         en="No data from the gauge since {last_reading}: this is the last level known.")
+    # Defaults for a rules file written before forecast warnings.
+    forecast: Text = Text(
+        ja="{station}: {time}頃に{level}に到達する見込み（約{minutes}分後、{transition}）",
+        en="{station}: expected to reach {level} at {time} (in {minutes} min, "
+           "{transition})")
+    forecast_reached: Text = Text(
+        ja="{station}: {level}に到達しました（水位情報に引き継ぎ）",
+        en="{station}: {level} reached: the river level alert takes over")
+    forecast_ended: Text = Text(
+        ja="{station}: {level}への到達見込みはなくなりました（{transition}）",
+        en="{station}: no longer expected to reach {level} ({transition})")
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> Templates:
@@ -71,7 +86,10 @@ class Templates(_Labels):
                    "headline": {"station", "type", "level", "transition"},
                    "description": {"station", "type", "level", "transition", "value",
                                    "official", "projection"},
-                   "missing_data": {"last_reading"}}
+                   "missing_data": {"last_reading"},
+                   "forecast": {"station", "level", "time", "minutes", "transition"},
+                   "forecast_reached": {"station", "level", "transition"},
+                   "forecast_ended": {"station", "level", "transition"}}
         check_placeholders(self, allowed)
         return self
 
@@ -91,6 +109,16 @@ class NoDataLabels(_Labels):
         return self
 
 
+LATER_TRANSITIONS = {Transition.RENEWED.value: {"ja": "継続", "en": "still in force"},
+                     Transition.UPDATED.value: {"ja": "更新", "en": "updated"}}
+FORECAST_LABELS = {
+    "ja": "水位予測", "en": "Forecast warning", "category": "Met",
+    "levels": {3: {"name": "evacuation", "ja": "避難判断水位", "en": "Evacuation judgement level",
+                   "severity": "Severe", "urgency": "Expected"},
+               4: {"name": "danger", "ja": "氾濫危険水位", "en": "Flood danger level",
+                   "severity": "Severe", "urgency": "Expected"}}}
+
+
 class Labels(_Labels):
     types: dict[AlertType, TypeLabels]
     transitions: dict[Transition, Text]
@@ -99,14 +127,17 @@ class Labels(_Labels):
 
     @model_validator(mode="before")
     @classmethod
-    def _renewed_by_default(cls, data: object) -> object:
-        # "renewed" came after the other transitions: a rules file written before it
-        # still loads, with these words.
-        transitions = data.get("transitions") if isinstance(data, dict) else None
-        if isinstance(data, dict) and isinstance(transitions, dict) \
-                and Transition.RENEWED.value not in transitions:
-            data = {**data, "transitions": {
-                **transitions, Transition.RENEWED.value: {"ja": "継続", "en": "still in force"}}}
+    def _later_words_by_default(cls, data: object) -> object:
+        # "renewed", "updated" and the forecast warning came after the rest: a rules
+        # file written before them still loads, with these words.
+        if not isinstance(data, dict):
+            return data
+        transitions = data.get("transitions")
+        if isinstance(transitions, dict):
+            data = {**data, "transitions": {**LATER_TRANSITIONS, **transitions}}
+        types = data.get("types")
+        if isinstance(types, dict) and AlertType.FORECAST.value not in types:
+            data = {**data, "types": {**types, AlertType.FORECAST.value: FORECAST_LABELS}}
         return data
 
     @model_validator(mode="after")

@@ -40,14 +40,18 @@ class Step:
     """One input's effect on one station: the new state and the events, in order."""
 
     def __init__(self, state: StationState, issued: datetime | None = None,
-                 expiry: Expiry | None = None) -> None:
+                 expiry: Expiry | None = None,
+                 restricted: frozenset[AlertType] = frozenset()) -> None:
         """``issued``: when the input is handled (the wall clock, live); None issues
         each event at its own time (a replay that must give the same bytes).
-        ``expiry``: how long each alert type's CAP messages are valid (rules file)."""
+        ``expiry``: how long each alert type's CAP messages are valid (rules file).
+        ``restricted``: alert types kept for staff by policy (a forecast warning while
+        ``forecast.public`` is off); an alert raised so stays so (``Track.restricted``)."""
         self.state = state
         self.events: list[Event] = []
         self._issued = issued
         self._expiry = expiry or Expiry()
+        self._restricted = restricted
 
     def update(self, **changes: object) -> None:
         self.state = self.state.model_copy(update=changes)
@@ -81,7 +85,8 @@ class Step:
         sent = self._sent(alert_type, at)
         cleared = transition is Transition.CLEARED
         expires = sent + (self._expiry.all_clear if cleared else self._expiry.of(alert_type))
-        public = tells_public(alert_type, transition, confirmed)
+        restricted = alert_type in self._restricted if track is None else track.restricted
+        public = tells_public(alert_type, transition, confirmed, restricted)
         chain = self.chain(alert_type)
         every, told = _in_force(chain.every, sent), _in_force(chain.public, sent)
         message = EventRef(event_id=event_id, at=at, sent=sent, expires=expires)
@@ -107,7 +112,7 @@ class Step:
             cause=cause, rule=rule, detail=detail or {},
             projection=projection, confirmed=confirmed, first_confirmed=first_confirmed,
             # Public: every earlier Public message; Restricted: every earlier one.
-            references=told if public else every)
+            references=told if public else every, restricted=restricted)
         self.events.append(event)
         return event
 
@@ -161,7 +166,9 @@ class Step:
             if track is None:
                 self.put_track(alert_type, Track(alert_id=event.alert_id, level=level,
                                                  raised_at=at, raise_sent=event.sent,
-                                                 level_since=at, **confirmation))
+                                                 level_since=at,
+                                                 restricted=event.restricted,
+                                                 **confirmation))
             else:
                 # A higher level needs new attention: an earlier acknowledgement lapses.
                 self.put_track(alert_type, track.model_copy(update={

@@ -11,6 +11,12 @@ from prometheus_client import Counter, Gauge, Histogram
 READINGS = Counter(
     "floodwatch_alerts_readings_total", "Bus readings evaluated, by outcome.", ["outcome"]
 )
+FORECASTS = Counter(
+    "floodwatch_alerts_forecasts_total",
+    "Forecasts received, by outcome: evaluated, undecodable, or why a gate ignored it "
+    "(stale, ahead, flagged, mismatch, offline, data_quality, duplicate, late, ...).",
+    ["outcome"]
+)
 EVENTS = Counter(
     "floodwatch_alerts_events_total", "Alert events produced.", ["alert_type", "transition"]
 )

@@ -30,6 +30,9 @@ class AlertType(StrEnum):
     DATA_QUALITY = "data_quality"
     ROAD_FLOODING = "road_flooding"
     ROAD_ICING = "road_icing"
+    # A river gauge expected to reach a reference level (alerts.forecast): raised from
+    # the forecast stage's forecasts, handed over to RIVER_LEVEL when the level is reached.
+    FORECAST = "forecast"
 
 
 class Transition(StrEnum):
@@ -45,16 +48,22 @@ class Transition(StrEnum):
     # ``expires``: the same level said again with a new one (alerts.renewal), so that
     # an open alert never lapses at a receiver. level == previous_level.
     RENEWED = "renewed"
+    # Same level, but what the alert says moved enough to be news for officers: a
+    # forecast warning's expected time (alerts.forecast). level == previous_level.
+    UPDATED = "updated"
 
 
 # Staff's own alert types: never told to residents (CAP Restricted).
 STAFF_ONLY = frozenset({AlertType.OFFLINE, AlertType.DATA_QUALITY})
 
 
-def tells_public(alert_type: AlertType, transition: Transition, confirmed: bool) -> bool:
+def tells_public(alert_type: AlertType, transition: Transition, confirmed: bool,
+                 restricted: bool = False) -> bool:
     """Whether an event is for residents (a CAP Public message): confirmed, of an alert
-    type residents are told of, and not an officer's acknowledgement."""
-    return confirmed and alert_type not in STAFF_ONLY \
+    type residents are told of, not kept for staff by policy (``restricted``: a forecast
+    warning while the rules' ``forecast.public`` is off), and not an officer's
+    acknowledgement."""
+    return confirmed and not restricted and alert_type not in STAFF_ONLY \
         and transition is not Transition.ACKNOWLEDGED
 
 
@@ -66,9 +75,15 @@ REQUIRED_LEVELS: dict[AlertType, tuple[int, ...]] = {
     AlertType.DATA_QUALITY: (1,),
     AlertType.ROAD_FLOODING: (1, 2),
     AlertType.ROAD_ICING: (1, 2),
+    # The reference levels a forecast warns of by default (rules ``forecast.horizon_s``
+    # may name others: the rules check those have labels too).
+    AlertType.FORECAST: (3, 4),
 }
 
 FLOODING_LEVEL = 5
+
+# The rule of a forecast warning's clear when the river level alert reached its level.
+HANDOVER_RULE = "forecast.reached"
 
 
 class _Frozen(BaseModel):
@@ -151,6 +166,9 @@ class Event(_Frozen):
     # oldest first, decided by alerts.machine when the event is issued. None for an
     # event built by hand: the profile then references the audience's first message.
     references: tuple[EventRef, ...] | None = None
+    # Kept for staff by policy, whatever its confirmation (a forecast warning while the
+    # rules' ``forecast.public`` is off): CAP Restricted, never on residents' channels.
+    restricted: bool = False
 
     @model_validator(mode="after")
     def _told_from_somewhere(self) -> Event:
@@ -170,7 +188,15 @@ class Event(_Frozen):
 
     @property
     def public(self) -> bool:
-        return tells_public(self.alert_type, self.transition, self.confirmed)
+        return tells_public(self.alert_type, self.transition, self.confirmed,
+                            self.restricted)
+
+    @property
+    def handed_over(self) -> bool:
+        """A forecast warning ended because the level it expected was reached: the level
+        alert took over. Never an all-clear (alerts.forecast)."""
+        return self.alert_type is AlertType.FORECAST \
+            and self.transition is Transition.CLEARED and self.rule == HANDOVER_RULE
 
 
 class NoDataEvent(_Frozen):

@@ -1,6 +1,8 @@
 """Bus messages in, alert events out: decode, evaluate, persist, acknowledge, publish.
 
-A message the engine cannot use (an undecodable reading, or one that makes evaluation
+Readings, forecasts (bus.FORECASTS, for forecast warnings) and officers' commands are
+evaluated in arrival order. A message the engine cannot use (an undecodable reading or
+forecast, or one that makes evaluation
 fail) is acknowledged and dead-lettered on ``bus.DEADLETTER`` with the reason, as ingest
 does for device messages: redelivering it would fail the same way, forever.
 
@@ -25,6 +27,7 @@ from floodwatch.alerts import metrics
 from floodwatch.alerts.cap_profile import CapProfile
 from floodwatch.alerts.commands import CommandRejected, parse_command, rejection_payload
 from floodwatch.alerts.engine import Engine, Outcome
+from floodwatch.alerts.forecast_input import ForecastError, decode_forecast
 from floodwatch.alerts.history import flag_line, no_data_history_line
 from floodwatch.alerts.model import AlertType, Transition
 from floodwatch.alerts.publications import Publisher
@@ -40,6 +43,7 @@ from floodwatch.core.registry import Station
 log = structlog.get_logger("alerts")
 
 UNDECODABLE_READING = "undecodable_reading"
+UNDECODABLE_FORECAST = "undecodable_forecast"
 INTERNAL_ERROR = "internal_error"
 Outgoing = list[tuple[str, bytes]]  # command rejections and dead letters, published late
 
@@ -171,8 +175,33 @@ class AlertProcessor:
                 log.debug("reading ignored", station=reading.station, ts=str(reading.ts),
                           why=outcome.ignored)
             self._apply(outcome, changes)
+        elif topic.startswith(bus.FORECASTS.prefix):
+            self._forecast(message, changes, outgoing)
         elif topic.startswith(bus.COMMANDS.prefix):
             self._command(message, changes, outgoing)
+
+    def _forecast(self, message: ReceivedMessage, changes: Changes,
+                  outgoing: Outgoing) -> None:
+        if not message.payload:
+            # A retained forecast removed (a gauge out of service): nothing to warn of,
+            # and nothing wrong to dead-letter.
+            metrics.FORECASTS.labels("removed").inc()
+            return
+        try:
+            forecast = decode_forecast(message.topic, message.payload)
+        except ForecastError as exc:
+            metrics.FORECASTS.labels("undecodable").inc()
+            log.warning("undecodable forecast dead-lettered", topic=message.topic,
+                        error=str(exc))
+            outgoing.append(_dead_letter(message, UNDECODABLE_FORECAST, str(exc)))
+            return
+        outcome = self.engine.on_forecast(forecast)
+        metrics.FORECASTS.labels(outcome.ignored or "evaluated").inc()
+        if outcome.ignored is not None:
+            # Counted and logged: a forecast kept from warning is something to explain.
+            log.info("forecast ignored for warnings", station=forecast.station,
+                     issued_at=str(forecast.issued_at), why=outcome.ignored)
+        self._apply(outcome, changes)
 
     def _command(self, message: ReceivedMessage, changes: Changes, outgoing: Outgoing) -> None:
         try:

@@ -9,13 +9,14 @@ produces the same bytes (the SIGKILL test compares them): an event's CAP fields 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from floodwatch.alerts.labels import Labels, LevelLabel, Text
-from floodwatch.alerts.model import AlertType, Event, NoDataEvent
+from floodwatch.alerts.model import AlertType, Event, NoDataEvent, Transition
 from floodwatch.alerts.state import NoDataTrack, StationState
 from floodwatch.core import bus
-from floodwatch.core.readings import format_ts
+from floodwatch.core.readings import JST, format_ts
 from floodwatch.core.registry import Station
 
 
@@ -44,7 +45,30 @@ def projection_text(event: Event, labels: Labels) -> bus.LocalText | None:
                          en=template.en.format(level=target.en, minutes=minutes))
 
 
+def forecast_text(event: Event, station: Station, labels: Labels) -> bus.LocalText:
+    """A forecast warning's sentence (alerts.forecast): expected to reach {level} at
+    {time}; the level reached (the hand-over: never an all-clear); no longer expected."""
+    level = labels.level(event.alert_type, shown_level(event))
+    transition = labels.transitions[event.transition]
+    templates = labels.templates
+    if event.handed_over:
+        template = templates.forecast_reached
+    elif event.transition is Transition.CLEARED:
+        template = templates.forecast_ended
+    else:
+        template = templates.forecast
+    expected, minutes = event.detail.get("expected_at"), event.detail.get("minutes")
+    time = "-" if not isinstance(expected, str) \
+        else f"{datetime.fromisoformat(expected).astimezone(JST):%H:%M}"
+    return bus.LocalText(**{lang: getattr(template, lang).format(
+        station=getattr(station.name, lang), level=getattr(level, lang), time=time,
+        minutes="-" if not isinstance(minutes, float) else f"{minutes:.0f}",
+        transition=getattr(transition, lang)) for lang in ("ja", "en")})
+
+
 def headline(event: Event, station: Station, labels: Labels) -> bus.LocalText:
+    if event.alert_type is AlertType.FORECAST:
+        return forecast_text(event, station, labels)
     kind = labels.types[event.alert_type]
     level = labels.level(event.alert_type, shown_level(event))
     transition = labels.transitions[event.transition]
@@ -94,7 +118,9 @@ def event_message(event: Event, station: Station, labels: Labels,
             kind=cause.kind, values=cause.values, command_id=cause.command_id,
             officer=cause.officer, note=cause.note,
             reading_ts=None if cause.reading_ts is None else format_ts(cause.reading_ts)),
-        confirmed=event.confirmed,
+        # The contract's meaning: whether residents' channels may carry it. An event
+        # kept for staff by policy never may, however many forecasts agreed.
+        confirmed=event.confirmed and not event.restricted,
         cap=cap,
     )
 
@@ -121,8 +147,9 @@ def status_payload(state: StationState, station: Station, labels: Labels,
             raised_at=format_ts(track.raised_at),
             level_since=None if track.level_since is None else format_ts(track.level_since),
             acknowledged=track.acknowledged,
-            confirmed=track.confirmed,
-            public=None if track.confirmed or track.confirmed_level <= 0
+            # Kept for staff by policy: residents are never told of it.
+            confirmed=track.confirmed and not track.restricted,
+            public=None if track.confirmed or track.restricted or track.confirmed_level <= 0
             else bus.StatusPublicLevel(level=track.confirmed_level, **_level_fields(
                 labels.level(alert_type, track.confirmed_level))),
         ))

@@ -102,9 +102,14 @@ def _emit(step: Step, alert_type: AlertType, track: Track, level: int, *,
           confirmed: bool, at: datetime, missing: str | None) -> None:
     state = step.state
     detail: Detail
+    # A forecast warning says its expected time again, as its last event told it.
+    told: Detail = dict(state.forecast.detail) \
+        if alert_type is AlertType.FORECAST and state.forecast is not None else {}
     if missing is not None:
-        detail = {"data_missing": missing, "last_reading":
+        detail = {**told, "data_missing": missing, "last_reading":
                   None if state.last_ts is None else format_ts(state.last_ts)}
+    elif told:
+        detail = told
     elif state.last_level is not None and alert_type in (AlertType.RIVER_LEVEL,
                                                          AlertType.RATE_OF_RISE):
         detail = {"level_m": state.last_level}

@@ -15,7 +15,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from floodwatch.alerts.cap_settings import CapSection
+from floodwatch.alerts.forecast_rules import ForecastRule
 from floodwatch.alerts.labels import Labels
+from floodwatch.alerts.model import AlertType
 from floodwatch.core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
 from floodwatch.core.registry import Station, StationKind, StationRegistry
 
@@ -119,6 +121,7 @@ class OfflineRule(_Rules):
 
 class RiverRules(_Rules):
     level: LevelRule = LevelRule()
+    forecast: ForecastRule = ForecastRule()
     rate_of_rise: RateRule = RateRule()
     confirmation: ConfirmationRule = ConfirmationRule()
     offline: OfflineRule = OfflineRule()
@@ -256,6 +259,7 @@ class AlertRules:
         unknown = sorted(set(parsed.stations) - {station.id for station in registry})
         if unknown:
             raise RulesError(f"{source}: stations.{unknown[0]}: not in the station registry")
+        _forecast_levels_labelled(by_station, parsed, source)
         return cls(parsed.labels, by_station, parsed.cap_sender, parsed.cap_restriction,
                    parsed.no_data,
                    cap_unconfirmed_restriction=parsed.cap_unconfirmed_restriction,
@@ -268,6 +272,22 @@ class AlertRules:
         except OSError as exc:
             raise RulesError(f"{path}: cannot read: {exc.strerror or exc}") from exc
         return cls.from_yaml_text(text, registry, source=str(path))
+
+
+def _forecast_levels_labelled(by_station: dict[str, StationRules], parsed: RulesFile,
+                              source: str) -> None:
+    """Every level a forecast may warn of has its words (checked at start, not when a
+    storm first forecasts it)."""
+    labelled = parsed.labels.types[AlertType.FORECAST].levels
+    for station, rules in by_station.items():
+        if not isinstance(rules, RiverRules):
+            continue
+        where = f"stations.{station}" if station in parsed.stations else "defaults.river"
+        for level in sorted(rules.forecast.horizon_s):
+            if level not in labelled:
+                raise RulesError(
+                    f"{source}: {where}.forecast.horizon_s.{level}: no label for it "
+                    f"(labels.types.forecast.levels.{level})")
 
 
 def _resolve(station: Station, parsed: RulesFile, document: dict[str, Any],

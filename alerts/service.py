@@ -22,7 +22,7 @@ from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.mqtt import BrokerAddress, MqttSession
 from floodwatch.core.readings import bus_topic
-from floodwatch.core.registry import StationRegistry
+from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.core.settings import Settings
 
 log = structlog.get_logger("alerts")
@@ -59,11 +59,13 @@ def partition(registry: StationRegistry, basins: str | None) -> StationRegistry:
 
 def subscription_topics(registry: StationRegistry, partitioned: bool) -> list[str]:
     if not partitioned:
-        return [*bus.READINGS.filters, *bus.COMMANDS.filters]
+        return [*bus.READINGS.filters, *bus.FORECASTS.filters, *bus.COMMANDS.filters]
     topics = []
     for station in registry:
         topics += [bus_topic(station.kind, station.id),
                    bus.commands_for(station.id)]
+        if station.kind is StationKind.RIVER:
+            topics.append(bus.FORECASTS.name(station=station.id))
     return topics
 
 

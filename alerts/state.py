@@ -40,6 +40,9 @@ class Track(_State):
     first_confirmed: EventRef | None = None
     raise_sent: datetime | None = None  # the raise's CAP ``sent`` (None: saved before)
     level_since: datetime | None = None  # None: saved before it was kept (not known)
+    # Kept for staff by policy when it was raised (a forecast warning while the rules'
+    # ``forecast.public`` is off): every event of the alert is Restricted.
+    restricted: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -76,6 +79,18 @@ class Chain(_State):
 
 
 Point = tuple[datetime, float]
+
+
+class ForecastMemory(_State):
+    """What the forecast warning remembers of the forecasts (alerts.forecast):
+    ``issued_at`` of the newest one evaluated (a retained forecast delivered again is
+    not a second agreeing forecast); ``announced``: the expected crossing time the
+    alert's newest event told (an update is news only when the time moves far from
+    it); ``detail``: that event's forecast detail, which a renewal repeats."""
+
+    issued_at: datetime
+    announced: datetime | None = None
+    detail: dict[str, float | str | None] = {}
 
 
 class FieldMemory(_State):
@@ -126,6 +141,7 @@ class StationState(_State):
     # Each open alert's CAP messages (what the next one references, and when the
     # newest is due for renewal); absent for an alert opened before they were kept.
     chains: dict[AlertType, Chain] = {}
+    forecast: ForecastMemory | None = None  # None: no forecast evaluated yet
 
     def level_of(self, alert_type: AlertType) -> int:
         track = self.alerts.get(alert_type)

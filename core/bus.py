@@ -145,10 +145,11 @@ class AlertEventMessage(_Message):
     kind: str
     alert_id: str
     alert_type: str
-    # "renewed" (the same level said again before its CAP expires) came later: a
-    # consumer must treat a transition it does not know as no news for residents.
+    # "renewed" (the same level said again before its CAP expires) and "updated" (a
+    # forecast warning's expected time moved) came later: a consumer must treat a
+    # transition it does not know as no news for residents.
     transition: Literal["raised", "escalated", "deescalated", "acknowledged", "cleared",
-                        "confirmed", "renewed"]
+                        "confirmed", "renewed", "updated"]
     level: int  # 0 once cleared
     previous_level: int
     level_name: str

@@ -62,6 +62,7 @@ MAX_POINTS = 10_000  # api_max_points's upper bound (core/settings.py)
 UNSCALED = {
     "factor": "a multiple of interval_s, which is scaled",
     "readings": "a count", "confirm_readings": "a count", "step_readings": "a count",
+    "confirm_forecasts": "a count",
     "clear_readings": "a count", "basin_min_stations": "a count",
     "more_than": "a fraction of stations",
     "flooding_m": "a level", "min": "a value bound", "max": "a value bound",
@@ -81,7 +82,11 @@ def scale_rule_tree(node: dict[str, Any], compress: int, where: str = "") -> dic
     scaled: dict[str, Any] = {}
     for key, value in node.items():
         path = f"{where}.{key}" if where else str(key)
-        if isinstance(value, dict):
+        if isinstance(value, dict) and str(key).endswith("_s"):
+            # A time per level (forecast.horizon_s: {3: 10800, ...}): every value a time.
+            scaled[key] = {level: None if seconds is None else seconds / compress
+                           for level, seconds in value.items()}
+        elif isinstance(value, dict):
             scaled[key] = value if key in UNSCALED_SECTIONS else \
                 scale_rule_tree(value, compress, path)
         elif isinstance(value, bool) or not isinstance(value, int | float):

@@ -74,8 +74,12 @@ def test_partition_topics() -> None:
 
     registry = StationRegistry.from_yaml_text(REGISTRY_YAML)
     assert subscription_topics(registry, False) == ["floodwatch/readings/#",
+                                                    "floodwatch/forecasts/+",
                                                     "floodwatch/commands/#"]
     part = partition(registry, "abukuma")
-    assert subscription_topics(part, True)[:2] == ["floodwatch/readings/river/g1",
-                                                   "floodwatch/commands/+/g1"]
+    assert subscription_topics(part, True)[:3] == ["floodwatch/readings/river/g1",
+                                                   "floodwatch/commands/+/g1",
+                                                   "floodwatch/forecasts/g1"]
+    # A road station has no forecast to follow.
+    assert "floodwatch/forecasts/u1" not in subscription_topics(part, True)
     assert len(partition(registry, "tone")) == 0

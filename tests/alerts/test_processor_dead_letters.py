@@ -147,3 +147,27 @@ def test_an_event_that_cannot_be_rendered_is_not_lost(
               if topic == bus.ALERTS.name(station="g1")]
     assert [(event["transition"], event["level"]) for event in raised] == [("raised", 3)]
     assert memory.committed_before_ack == [True]
+
+
+def test_a_bad_forecast_is_dead_lettered_and_a_good_one_raises_a_warning(
+        registry: StationRegistry, rules: AlertRules, tmp_path: Path) -> None:
+    from tests.alerts.conftest import at
+    from tests.alerts.forecasts import forecast_message
+
+    reading = river("g1", 0, 2.5)
+    topic = bus.FORECASTS.name(station="g1")
+    good = bus.encode(forecast_message("g1", at(0), 2.5, 0.6))
+    batch = [message(reading.bus_topic, reading.to_json(), 1),
+             message(topic, b'{"station": "g1", "points": []}', 2),
+             message(topic, good, 3)]
+    memory = run_batch(registry, rules, tmp_path, batch)
+    assert memory.acked == batch
+    [letter] = memory.dead_letters()
+    assert (letter["reason"], letter["topic"]) == ("undecodable_forecast", topic)
+    assert str(letter["detail"]).startswith("not a forecast: ")
+    published = [json.loads(payload) for topic, payload, _ in memory.published
+                 if topic == bus.ALERTS.name(station="g1")]
+    warning = [event for event in published if event["alert_type"] == "forecast"]
+    assert [(e["transition"], e["level"], e["cap"]["scope"]) for e in warning] == [
+        ("raised", 4, "Restricted")]
+    assert warning[0]["detail"]["minutes"] == 150.0

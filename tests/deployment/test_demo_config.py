@@ -64,6 +64,8 @@ def test_every_time_is_divided_every_rate_multiplied_and_nothing_else_changed(
         assert before.keys() == after.keys()
         for path, value in before.items():
             name = path.rsplit(".", 1)[-1]
+            if path.split(".")[-2].endswith("_s"):  # times per level (forecast.horizon_s)
+                name = path.split(".")[-2]
             if value is None or isinstance(value, bool | str | frozenset):
                 assert after[path] == value, path
             elif name.endswith("_s"):
@@ -95,10 +97,13 @@ def test_the_list_of_rules_that_are_not_times_is_exactly_the_rules_numbers() -> 
     dumped = {**leaves(Defaults().model_dump()), **leaves(NoDataRule().model_dump(), "no_data")}
     numbers = {path.rsplit(".", 1)[-1] for path, value in dumped.items()
                if isinstance(value, int | float) and not isinstance(value, bool)
-               and path.split(".")[-2] not in UNSCALED_SECTIONS}
+               and path.split(".")[-2] not in UNSCALED_SECTIONS
+               and not path.split(".")[-2].endswith("_s")}  # times per level
     untimed = {name for name in numbers if not name.endswith(("_s", "_per_h"))}
     assert untimed == set(UNSCALED) - {"flooding_m"}  # flooding_m: None unless set
     assert {"hold_s", "window_s", "threshold_m_per_h", "flatline_s"} <= numbers
+    assert scale_rule_tree({"forecast": {"horizon_s": {3: 7200, 4: 3600}}}, 60) \
+        == {"forecast": {"horizon_s": {3: 120.0, 4: 60.0}}}
 
 
 def test_a_number_not_known_to_be_a_time_or_not_stops_the_profile() -> None:

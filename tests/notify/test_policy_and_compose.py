@@ -7,8 +7,10 @@ from pathlib import Path
 
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import Event
+from floodwatch.alerts.rules import AlertRules
 from floodwatch.core.registry import StationRegistry
-from tests.alerts.conftest import rules_with, series
+from tests.alerts.conftest import RULES_FILE, river, rules_with, series
+from tests.alerts.forecasts import forecast
 from tests.notify.social_support import SocialRig, social_config
 from tests.notify.support import (
     FakeClock,
@@ -95,3 +97,25 @@ def test_settled_deliveries_are_pruned_after_thirty_days(tmp_path: Path) -> None
     assert rig.ledger.prune(clock.now + 29 * 86_400) == 0
     assert rig.ledger.prune(clock.now + 31 * 86_400) == 4
     assert set(rig.states()) == set(first) - {d.event_id for d in settled}  # pending stay
+
+
+def test_forecast_warnings_are_for_officers_only_by_default(tmp_path: Path) -> None:
+    from floodwatch.notify.notice import Notice
+    from tests.notify.support import bus_messages
+
+    registry = small_registry()
+    engine = Engine(registry, AlertRules.load(RULES_FILE, registry))
+    events: list[Event] = []
+    for minutes, level in ((0, 2.5), (10, 2.6)):
+        events += engine.on_reading(river("g1", minutes, level)).events
+        events += engine.on_forecast(forecast("g1", minutes, level, 0.6)).events
+    warnings = [e for e in events if e.alert_type.value == "forecast"]
+    assert [(e.transition.value, e.level, e.confirmed) for e in warnings] == [
+        ("raised", 4, False), ("confirmed", 4, True)]
+    # As notify reads them: agreed by two forecasts, yet never for residents.
+    notices = [Notice.from_json(payload) for topic, payload in bus_messages(registry, warnings)
+               if topic.startswith("floodwatch/alerts/")]
+    assert [n.confirmed for n in notices] == [False, False]
+    rig = SocialRig(tmp_path, registry, DiesAfterPosting(), social_config(), FakeClock())
+    rig.feed(events)
+    assert not set(rig.states()) & {e.event_id for e in warnings}

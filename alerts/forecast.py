@@ -1,0 +1,196 @@
+"""Forecast warnings: a river gauge expected to reach a reference level, from the
+forecast stage's forecasts (alerts.forecast_input), on the level alerts' machinery.
+
+- The warning's level is the highest reference level (of the rules' ``forecast.
+  horizon_s``) the gauge and its level alert are below that the forecast's chosen line
+  (``bound``: the median, or the band's lower bound) reaches within that level's
+  horizon -- within ``trend_horizon_s`` only for a forecast by the gauge's own trend.
+  Raise, escalation, de-escalation, hold and confirmation are alerts.machine's, on the
+  forecasts' issue times (reading times): a level is left once the forecasts have not
+  reached it less its deadband (rules ``level.deadband_m``) for ``hold_s``.
+- A moving expected time is news only when it moves ``update_shift_s`` or more from
+  the time the alert last told (an ``updated`` event); a 10-minute wobble is not.
+- Hand-over: once the level alert reaches the warning's level, the warning is cleared
+  with rule ``forecast.reached`` -- the level alert takes over; its text says the level
+  was reached, never an all-clear (alerts.render, alerts.cap_profile).
+- Gates (``gate``): a forecast is used only when it was issued on the station's newest
+  reading, that reading passed the data-quality checks, and no offline or data-quality
+  alert is open. While a gate holds a warning, its hold timer starts again: a warning is
+  never cleared on the strength of the doubtful stretch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from floodwatch.alerts.forecast_input import ForecastInput, ForecastPoint
+from floodwatch.alerts.forecast_rules import ForecastRule
+from floodwatch.alerts.machine import Detail, Step, evaluate
+from floodwatch.alerts.model import HANDOVER_RULE, AlertType, Cause, Transition
+from floodwatch.alerts.river import Thresholds
+from floodwatch.alerts.rules import RiverRules
+from floodwatch.alerts.state import ForecastMemory, StationState
+from floodwatch.core.readings import format_ts
+
+RULE = AlertType.FORECAST.value
+# The engine's accepted level and the forecast's starting level are the same reading's:
+# only float noise may tell them apart.
+SAME_LEVEL_M = 1e-6
+
+
+def gate(state: StationState, forecast: ForecastInput) -> str | None:
+    """Why ``forecast`` must not move a warning (a metrics label), or None."""
+    issued, newest = forecast.issued_at, state.last_ts
+    memory = state.forecast
+    accepted = state.window[-1] if state.window else None
+    checks = (
+        (memory is not None and issued == memory.issued_at, "duplicate"),
+        (memory is not None and issued < memory.issued_at, "late"),
+        # Its reading has not reached the engine (yet).
+        (newest is None or issued > newest, "ahead"),
+        # A newer reading came since: a retained forecast, a slow forecast stage.
+        (newest is not None and issued < newest, "stale"),
+        # Its reading failed the data-quality checks.
+        (accepted is None or accepted[0] != newest, "flagged"),
+        # Not the level the engine accepted for that reading.
+        (accepted is not None and abs(accepted[1] - forecast.level_m) > SAME_LEVEL_M,
+         "mismatch"),
+        (AlertType.OFFLINE in state.alerts, "offline"),
+        (AlertType.DATA_QUALITY in state.alerts, "data_quality"),
+    )
+    return next((why for failed, why in checks if failed), None)
+
+
+def hold_still(step: Step) -> None:
+    """The warning's hold timer starts again (a gated forecast, a gauge back from
+    offline): what the doubtful stretch did not show is not counted as calm."""
+    track = step.state.alerts.get(AlertType.FORECAST)
+    if track is not None and track.below_since is not None:
+        step.put_track(AlertType.FORECAST, track.model_copy(update={"below_since": None}))
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    level: int
+    metres: float
+    minutes: int  # from the forecast's issue; 0: the gauge is there already
+
+    def at(self, forecast: ForecastInput) -> datetime:
+        return forecast.issued_at + timedelta(minutes=self.minutes)
+
+
+def first_crossing(forecast: ForecastInput, metres: float, rule: ForecastRule,
+                   horizon_s: float) -> int | None:
+    """Minutes from issue until the chosen line reaches ``metres`` (linear between the
+    10-minute points, from the issuing reading at lead 0), or None within the horizon."""
+    before_min, before_m = 0.0, forecast.level_m
+    if before_m >= metres:
+        return 0
+    point: ForecastPoint
+    for point in forecast.points:
+        line = point.line(rule.bound)
+        if line >= metres:
+            share = (metres - before_m) / (line - before_m) if line > before_m else 1.0
+            minutes = before_min + share * (point.lead_min - before_min)
+            # The nearest whole minute: the line between two points 10 minutes apart is
+            # itself an estimate, and the stage's points carry rounding of their own
+            # (0.1 mm tipped a ceiling from 96 to 97 minutes).
+            whole = max(1, math.floor(minutes + 0.5))
+            return whole if whole * 60 <= horizon_s else None
+        before_min, before_m = float(point.lead_min), line
+        if point.lead_min * 60 >= horizon_s:
+            return None
+    return None
+
+
+def crossings(forecast: ForecastInput, rules: RiverRules, table: Thresholds,
+              above: int, *, deadband: bool) -> dict[int, Crossing]:
+    """The warned levels above ``above`` (the level alert's) the forecast reaches --
+    with ``deadband``, reaches within its deadband (what an open warning still holds)."""
+    rule = rules.forecast
+    deadbands = rules.level.deadband_m.as_tuple()
+    found = {}
+    for level, metres in table:
+        horizon_s = rule.horizon_s.get(level)
+        if horizon_s is None or level <= above:
+            continue
+        if forecast.method == "trend":
+            horizon_s = min(horizon_s, rule.trend_horizon_s)
+        target = metres - deadbands[level - 1] if deadband else metres
+        if not deadband and forecast.level_m >= metres:
+            continue  # reached, not expected: the level alert's to tell
+        minutes = first_crossing(forecast, target, rule, horizon_s)
+        if minutes is not None:
+            found[level] = Crossing(level, metres, minutes)
+    return found
+
+
+def evaluate_forecast(step: Step, rules: RiverRules, table: Thresholds,
+                      forecast: ForecastInput) -> None:
+    """Apply one forecast that passed ``gate`` to the station's forecast warning."""
+    rule = rules.forecast
+    above = step.state.level_of(AlertType.RIVER_LEVEL)
+    reached = crossings(forecast, rules, table, above, deadband=False)
+    held = crossings(forecast, rules, table, above, deadband=True)
+    raw, sustain = max(reached, default=0), max(held, default=0)
+    at = forecast.issued_at
+    cause = Cause(kind="reading", reading_ts=at, values={"level_m": forecast.level_m})
+
+    def detail(level: int) -> Detail:
+        crossing = reached.get(level) or held.get(level)
+        return {"expected_at": None if crossing is None else format_ts(crossing.at(forecast)),
+                "minutes": None if crossing is None else float(crossing.minutes),
+                "bound": rule.bound, "issued_at": format_ts(at), "method": forecast.method,
+                "level_m": forecast.level_m,
+                "threshold_m": dict(table).get(level)}
+
+    before = len(step.events)
+    evaluate(step, AlertType.FORECAST, raw=raw, sustain=sustain, at=at, cause=cause,
+             hold_s=rule.hold_s, confirm=rule.confirm_forecasts,
+             readings_to_confirm=rules.confirmation.readings, rule=RULE, detail=detail)
+    track = step.state.alerts.get(AlertType.FORECAST)
+    memory = step.state.forecast or ForecastMemory(issued_at=at)
+    told = [event for event in step.events[before:]
+            if event.alert_type is AlertType.FORECAST]
+    if track is None:
+        memory = ForecastMemory(issued_at=at)
+    elif told:
+        memory = _told(at, told[-1].detail)
+    elif track.level in reached and _moved(memory, reached[track.level].at(forecast), rule):
+        event = step.emit(AlertType.FORECAST, Transition.UPDATED, level=track.level,
+                          previous=track.level, at=at, cause=cause, rule=RULE,
+                          detail=detail(track.level), alert_id=track.alert_id,
+                          raised_at=track.raised_at, confirmed=track.confirmed)
+        memory = _told(at, event.detail)
+    else:
+        memory = memory.model_copy(update={"issued_at": at})
+    step.update(forecast=memory)
+
+
+def _told(at: datetime, detail: Detail) -> ForecastMemory:
+    expected = detail.get("expected_at")
+    return ForecastMemory(issued_at=at, detail=dict(detail), announced=None
+                          if not isinstance(expected, str) else datetime.fromisoformat(expected))
+
+
+def _moved(memory: ForecastMemory, expected: datetime, rule: ForecastRule) -> bool:
+    if memory.announced is None:
+        return True  # the last event told no time (a level only held): this one does
+    return abs((expected - memory.announced).total_seconds()) >= rule.update_shift_s
+
+
+def hand_over(step: Step, *, at: datetime, cause: Cause) -> None:
+    """The level alert reached the warning's level: the warning ends, the level alert
+    takes over (rule ``forecast.reached``; never an all-clear)."""
+    track = step.state.alerts.get(AlertType.FORECAST)
+    river = step.state.alerts.get(AlertType.RIVER_LEVEL)
+    if track is None or river is None or river.level < track.level:
+        return
+    step.move(AlertType.FORECAST, 0, at=at, cause=cause, rule=HANDOVER_RULE,
+              detail={"handed_over_to": river.alert_id, "level_m": step.state.last_level,
+                      "reached_at": format_ts(at)})
+    memory = step.state.forecast
+    if memory is not None:
+        step.update(forecast=memory.model_copy(update={"announced": None, "detail": {}}))
