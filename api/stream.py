@@ -1,9 +1,10 @@
 """Live push: /api/v1/live/ws (WebSocket) and /api/v1/live/sse (Server-Sent Events).
 
 Both send the same JSON messages (api.live_messages): first one ``snapshot`` (latest
-reading per station and retained alert status, filtered), then ``reading``/``alert``/
-``status`` events as they cross the bus, a ``heartbeat`` when idle, and ``dropped`` with
-a reason before the server closes a client that fell behind.
+reading per station, retained alert status and newest forecast, filtered), then
+``reading``/``alert``/``status``/``forecast`` events as they cross the bus, a
+``heartbeat`` when idle, and ``dropped`` with a reason before the server closes a
+client that fell behind.
 
 Alert events and the snapshot carry an ``id`` (SSE: the ``id:`` field): the client's
 position, the last seq it has of each station (api.live_position). A client that
@@ -47,7 +48,8 @@ StationsQuery = Annotated[str | None, Query(
 KindsQuery = Annotated[str | None, Query(
     description="Comma-separated kinds (river, road); all when absent.", examples=["river"],
     max_length=100)]
-AlertsOnlyQuery = Annotated[bool, Query(description="Only alert events and status.")]
+AlertsOnlyQuery = Annotated[bool, Query(
+    description="Only alert events and status (no readings, no forecasts).")]
 
 
 def parse_filter(registry: StationRegistry, stations: str | None, kinds: str | None,
@@ -272,9 +274,9 @@ async def _until_disconnect(websocket: WebSocket) -> None:
             response_class=EventStreamResponse, responses={
                 200: {"model": LiveMessage,
                       "description": "Events: snapshot, reading, alert, status, "
-                      "heartbeat, dropped, gap; each event's data is one LiveMessage "
-                      "(see GET /api/v1/live/ws); alert events and the snapshot have an "
-                      "id."},
+                      "forecast, heartbeat, dropped, gap; each event's data is one "
+                      "LiveMessage (see GET /api/v1/live/ws); alert events and the "
+                      "snapshot have an id."},
                 **problem_responses(401, 404, 422)})
 async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: RegistryDep,
                    live: LiveDep, influx: InfluxDep,
