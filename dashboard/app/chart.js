@@ -57,6 +57,12 @@ export class LevelChart {
     this.projection = null; // {from, until (s), startValue, target} while one is drawn
     this.forecast = null; // {forecast, reason, extent} while one is drawn
     store.subscribe((what, stationId) => {
+      // The page's clock made the station stale: a drawn forecast is outdated now.
+      if (what === 'stations' && this.forecast && this.plot
+          && (this.store.forecastOf(this.station.id)?.reason ?? null) !== this.forecast.reason) {
+        this.draw();
+        return;
+      }
       // A projection arrives with its alert event; whether that alert is still open comes
       // with the status (either may be first).
       if (stationId !== this.station?.id || !this.times.length || this.arrivedWhileLoading) return;

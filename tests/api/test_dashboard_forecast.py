@@ -54,7 +54,8 @@ def _station(registry: StationRegistry, station_id: str) -> Station:
 @pytest.fixture
 def scene(tmp_path: Path, mosquitto: MosquittoServer, sample_registry: StationRegistry,
           settings_env: Callable[..., dict[str, str]],
-          start_ingest: Callable[..., IngestProcess]) -> Iterator[tuple[ApiProcess, datetime]]:
+          start_ingest: Callable[..., IngestProcess]
+          ) -> Iterator[tuple[ApiProcess, datetime, int]]:
     start_ingest()
     env = settings_env(api_keys=TEST_KEYS, dashboard_tiles_url="", api_heartbeat_s=2)
     api = ApiProcess(env, free_port(), tmp_path / "api.log").start()
@@ -79,7 +80,7 @@ def scene(tmp_path: Path, mosquitto: MosquittoServer, sample_registry: StationRe
     publish_retained(mosquitto.port, [forecast_warning(forecasts[0])])
     publish_all(mosquitto.port, [warning_event(forecasts[0])])
     try:
-        yield api, now
+        yield api, now, mosquitto.port
     finally:
         api.stop()
 
@@ -144,9 +145,9 @@ def band_matches_its_extent(page: Page) -> dict[str, float]:
 
 
 def test_forecasts_on_the_chart_river_view_list_and_alerts(
-        scene: tuple[ApiProcess, datetime], sample_registry: StationRegistry,
+        scene: tuple[ApiProcess, datetime, int], sample_registry: StationRegistry,
         tmp_path: Path) -> None:
-    api, now = scene
+    api, now, broker = scene
     pictures = screenshot_dir(tmp_path)
     sukagawa = rising_forecast(_station(sample_registry, "sukagawa"), now, SCENE["sukagawa"][1],
                                rise_m_per_h=SCENE["sukagawa"][2])
@@ -254,6 +255,18 @@ def test_forecasts_on_the_chart_river_view_list_and_alerts(
         expect(page.locator("#chart .forecast-label")).to_have_text(
             re.compile(rf"Flood danger level expected {clock} \(in \d+ min\)"))
         expect(warning.locator(".forecast-badge")).to_have_text("Forecast")
+
+        # Live: a newer reading greys the drawn forecast; the forecast on it is current.
+        later = max(datetime.now(UTC).replace(microsecond=0), now + timedelta(seconds=1))
+        publish_all(broker, [("sensors/river/sukagawa", json.dumps(
+            {"ts": later.isoformat(), "level_m": 4.75}).encode())])
+        expect(chart).to_have_attribute("data-forecast", "stale")
+        expect(page.locator("#chart .forecast-label")).to_contain_text("Outdated forecast")
+        publish_retained(broker, [on_bus(rising_forecast(
+            _station(sample_registry, "sukagawa"), later, 4.75, rise_m_per_h=0.45))])
+        expect(chart).to_have_attribute("data-forecast", "current")
+        expect(page.locator("#chart .forecast-label")).to_contain_text(
+            "Flood danger level expected")
 
         # A 390 px phone: nothing wider than the screen or its panel.
         page.set_viewport_size({"width": 390, "height": 844})
