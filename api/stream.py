@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -86,7 +87,7 @@ WsSinceQuery = Annotated[str | None, Query(
 @dataclass(frozen=True, slots=True)
 class Joined:
     client: LiveClient
-    snapshot: dict[str, Any]
+    snapshot: dict[str, Any]  # its events: LiveEvents, each encoded once (snapshot_text)
     position: Position  # what the client has, as its id says: advanced as events go
     # What this connection knows the client has: the position it resumed from and what
     # was sent. A live event at or below it is a duplicate. Not ``position``: a fresh
@@ -142,7 +143,7 @@ async def _messages(joined: Joined, influx: InfluxClient, registry: StationRegis
     """(type, JSON text, id) of each message for one client. A bus event is encoded once
     (LiveEvent.text) however many clients it goes to; only the id is the client's."""
     client = joined.client
-    yield "snapshot", encode(joined.snapshot), joined.position.token
+    yield "snapshot", snapshot_text(joined.snapshot), joined.position.token
     if joined.unusable is not None:
         yield "gap", encode(gap_message(
             f"{joined.unusable}; started afresh, alert events since the last connection "
@@ -176,6 +177,13 @@ async def _messages(joined: Joined, influx: InfluxClient, registry: StationRegis
         else:
             for message in _sent(event, joined):
                 yield message
+
+
+def snapshot_text(snapshot: dict[str, Any]) -> str:
+    """The snapshot as sent: each event's text as the hub encoded it once for every client
+    (LiveEvent.text), joined, rather than every event encoded again per client."""
+    events = ",".join(event.text for event in snapshot["events"])
+    return f'{{"type":"snapshot","events":[{events}],"id":{json.dumps(snapshot["id"])}}}'
 
 
 def _sent(event: LiveEvent, joined: Joined) -> list[Message]:
