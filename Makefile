@@ -106,8 +106,8 @@ test: install lint
 	$(BIN)/pytest
 
 ## Regenerate the pictures in docs/dashboard.md (desktop, storm, river view, projection,
-## offline map, phone) from the dashboard's browser tests on the real stack (the suite
-## itself writes them to its temporary folders and never rewrites a tracked file).
+## offline map, phone, forecasts) from the dashboard's browser tests on the real stack
+## (the suite itself writes them to its temporary folders and never rewrites a tracked file).
 screenshot: install
 	FLOODWATCH_TEST_SCREENSHOT=$(CURDIR)/docs/dashboard.png \
 		$(BIN)/pytest tests/api/test_dashboard.py -k live_alerts
@@ -115,6 +115,8 @@ screenshot: install
 		$(BIN)/pytest tests/api/test_dashboard_map_phone.py -k "offline or phone_layout"
 	FLOODWATCH_TEST_SCREENSHOT_DIR=$(CURDIR)/docs \
 		$(BIN)/pytest tests/api/test_dashboard_river.py
+	FLOODWATCH_TEST_SCREENSHOT_DIR=$(CURDIR)/docs \
+		$(BIN)/pytest tests/api/test_dashboard_forecast.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@ from floodwatch.api import (
     commands,
     dashboard,
     delivery_list,
+    forecasts,
     health,
     open_data,
     problems,
@@ -79,6 +80,7 @@ def create_app(settings: Settings, registry: StationRegistry) -> FastAPI:
     document_security(app, public_read=settings.api_public_read)
     readers = [Depends(public_reader)]
     app.include_router(stations.router, dependencies=readers)
+    app.include_router(forecasts.router, dependencies=readers)
     app.include_router(readings.router, dependencies=readers)
     app.include_router(alert_history.router, dependencies=readers)
     app.include_router(cap.router, dependencies=readers)

@@ -22,7 +22,7 @@ LIVE_CLIENTS = Gauge("floodwatch_api_live_clients", "Connected live-feed clients
 LIVE_DROPPED = Counter("floodwatch_api_live_dropped_total",
                        "Live clients cut off because they did not keep up.")
 
-EventType = Literal["reading", "alert", "status"]
+EventType = Literal["reading", "alert", "status", "forecast"]
 SLOW_REASON = "slow consumer: the client did not keep up with the feed"
 # A restart mid-typhoon has every client come back at once: so many resumes read
 # InfluxDB at a time per API process (api.resume); the others wait their turn, their
@@ -66,7 +66,8 @@ class LiveFilter:
     def matches(self, event: LiveEvent) -> bool:
         if self.stations is not None and event.station not in self.stations:
             return False
-        if event.type == "reading" and self.alerts_only:
+        # alerts_only: alert events and status; readings and forecasts are data.
+        if self.alerts_only and event.type in ("reading", "forecast"):
             return False
         # Alert events and status carry their station's kind too: kinds=road means
         # road stations' readings, alerts and status, nothing of the rivers.

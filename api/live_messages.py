@@ -9,7 +9,9 @@ Tests validate real messages against the published schema.
 
 The ``data`` of readings, alerts and status is the bus message as published (docs/
 api.md, docs/alerts.md), kept open here: the engine adds fields over time and a client
-must pass over those it does not know.
+must pass over those it does not know. A forecast's ``data`` is the forecast stage's
+message as published too; its schema (api.forecast_models.Forecast) names the fields
+the API checked and leaves room for more.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from floodwatch.api.forecast_models import Forecast
 from floodwatch.api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE, Problem
 
 EventId = Annotated[str, Field(
@@ -53,11 +56,21 @@ class StatusMessage(_Message):
     data: dict[str, Any] = Field(description="The engine's retained status of the station.")
 
 
+class ForecastMessage(_Message):
+    type: Literal["forecast"]
+    station: str
+    data: Forecast = Field(description=(
+        "The river gauge's newest level forecast as the forecast stage published it "
+        "(docs/forecast.md). It is current until the station's next reading; a client "
+        "shows one issued before the station's newest reading, or of a stale station, as "
+        "outdated (GET /api/v1/stations/{id}/forecast says which)."))
+
+
 class SnapshotMessage(_Message):
     type: Literal["snapshot"]
-    events: list[ReadingMessage | StatusMessage] = Field(
-        description="Latest reading and current status of each station the filter lets "
-        "through.")
+    events: list[ReadingMessage | StatusMessage | ForecastMessage] = Field(
+        description="Latest reading, current status and newest forecast of each station "
+        "the filter lets through.")
     id: EventId
 
 
@@ -93,8 +106,9 @@ class ErrorMessage(_Message):
 
 
 class LiveMessage(RootModel[Annotated[
-        SnapshotMessage | ReadingMessage | AlertMessage | StatusMessage | HeartbeatMessage
-        | DroppedMessage | GapMessage | ErrorMessage, Field(discriminator="type")]]):
+        SnapshotMessage | ReadingMessage | AlertMessage | StatusMessage | ForecastMessage
+        | HeartbeatMessage | DroppedMessage | GapMessage | ErrorMessage,
+        Field(discriminator="type")]]):
     """One message of the live feed (WebSocket text frame, or SSE ``data:``)."""
 
 

@@ -34,7 +34,7 @@ STALE_TICK_S = 5.0
 StationId = Path(pattern=STATION_ID_PATTERN, examples=["fushiguro"])
 
 
-def _summary(station: Station, stored: Latest, live: LiveCache, settings: Settings,
+def station_summary(station: Station, stored: Latest, live: LiveCache, settings: Settings,
              now: datetime) -> StationSummary:
     newest = stored.get(station.id)
     reading = live.latest(station.id)
@@ -52,7 +52,7 @@ def _summary(station: Station, stored: Latest, live: LiveCache, settings: Settin
 def _all(settings: Settings, registry: StationRegistry, stored: Latest | None,
          live: LiveCache) -> StationList:
     now = datetime.now(UTC)
-    summaries = [_summary(s, stored or {}, live, settings, now) for s in registry]
+    summaries = [station_summary(s, stored or {}, live, settings, now) for s in registry]
     return StationList(stations=summaries, source="bus" if stored is None else "influxdb+bus")
 
 
@@ -96,7 +96,7 @@ async def get_station(*, request: Request, settings: SettingsDep, registry: Regi
     station = registry.get(station_id)
     if station is None:
         raise unknown_station(station_id)
-    summary = _summary(station, stored.latest or {}, live, settings, datetime.now(UTC))
+    summary = station_summary(station, stored.latest or {}, live, settings, datetime.now(UTC))
     detail = StationDetail(
         **summary.model_dump(),
         basin=station.basin, river=station.river, route=station.route,

@@ -1,9 +1,10 @@
 """Live push: /api/v1/live/ws (WebSocket) and /api/v1/live/sse (Server-Sent Events).
 
 Both send the same JSON messages (api.live_messages): first one ``snapshot`` (latest
-reading per station and retained alert status, filtered), then ``reading``/``alert``/
-``status`` events as they cross the bus, a ``heartbeat`` when idle, and ``dropped`` with
-a reason before the server closes a client that fell behind.
+reading per station, retained alert status and newest forecast, filtered), then
+``reading``/``alert``/``status``/``forecast`` events as they cross the bus, a
+``heartbeat`` when idle, and ``dropped`` with a reason before the server closes a
+client that fell behind.
 
 Alert events and the snapshot carry an ``id`` (SSE: the ``id:`` field): the client's
 position, the last seq it has of each station (api.live_position). A client that
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -47,7 +49,8 @@ StationsQuery = Annotated[str | None, Query(
 KindsQuery = Annotated[str | None, Query(
     description="Comma-separated kinds (river, road); all when absent.", examples=["river"],
     max_length=100)]
-AlertsOnlyQuery = Annotated[bool, Query(description="Only alert events and status.")]
+AlertsOnlyQuery = Annotated[bool, Query(
+    description="Only alert events and status (no readings, no forecasts).")]
 
 
 def parse_filter(registry: StationRegistry, stations: str | None, kinds: str | None,
@@ -84,7 +87,7 @@ WsSinceQuery = Annotated[str | None, Query(
 @dataclass(frozen=True, slots=True)
 class Joined:
     client: LiveClient
-    snapshot: dict[str, Any]
+    snapshot: dict[str, Any]  # its events: LiveEvents, each encoded once (snapshot_text)
     position: Position  # what the client has, as its id says: advanced as events go
     # What this connection knows the client has: the position it resumed from and what
     # was sent. A live event at or below it is a duplicate. Not ``position``: a fresh
@@ -140,7 +143,7 @@ async def _messages(joined: Joined, influx: InfluxClient, registry: StationRegis
     """(type, JSON text, id) of each message for one client. A bus event is encoded once
     (LiveEvent.text) however many clients it goes to; only the id is the client's."""
     client = joined.client
-    yield "snapshot", encode(joined.snapshot), joined.position.token
+    yield "snapshot", snapshot_text(joined.snapshot), joined.position.token
     if joined.unusable is not None:
         yield "gap", encode(gap_message(
             f"{joined.unusable}; started afresh, alert events since the last connection "
@@ -174,6 +177,13 @@ async def _messages(joined: Joined, influx: InfluxClient, registry: StationRegis
         else:
             for message in _sent(event, joined):
                 yield message
+
+
+def snapshot_text(snapshot: dict[str, Any]) -> str:
+    """The snapshot as sent: each event's text as the hub encoded it once for every client
+    (LiveEvent.text), joined, rather than every event encoded again per client."""
+    events = ",".join(event.text for event in snapshot["events"])
+    return f'{{"type":"snapshot","events":[{events}],"id":{json.dumps(snapshot["id"])}}}'
 
 
 def _sent(event: LiveEvent, joined: Joined) -> list[Message]:
@@ -272,9 +282,9 @@ async def _until_disconnect(websocket: WebSocket) -> None:
             response_class=EventStreamResponse, responses={
                 200: {"model": LiveMessage,
                       "description": "Events: snapshot, reading, alert, status, "
-                      "heartbeat, dropped, gap; each event's data is one LiveMessage "
-                      "(see GET /api/v1/live/ws); alert events and the snapshot have an "
-                      "id."},
+                      "forecast, heartbeat, dropped, gap; each event's data is one "
+                      "LiveMessage (see GET /api/v1/live/ws); alert events and the "
+                      "snapshot have an id."},
                 **problem_responses(401, 404, 422)})
 async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: RegistryDep,
                    live: LiveDep, influx: InfluxDep,

@@ -8,11 +8,14 @@
 // ('unknown') marks the channel, and the alert, for an officer to check by hand.
 // Acknowledging an alert at 警戒レベル4-5相当 asks for confirmation first (confirm.js);
 // an acknowledged alert names who acknowledged it and when (acknowledgements.js).
+// A forecast warning (alert type 'forecast': a level expected, not reached) carries a
+// 予測 badge, a dashed border on a hatched ground and the expected time, so it is never
+// taken for an observed level.
 
 import { Acknowledgements } from './acknowledgements.js';
 import { ApiError, api, keyStore } from './api.js';
 import { confirmAction } from './confirm.js';
-import { formatTime, localized, t } from './i18n.js';
+import { bandName, formatClock, formatTime, localized, t } from './i18n.js';
 import { ALERT_LEVEL_COLOURS, BAND_COLOURS } from './map.js';
 
 const CONFIRM_FROM_ALERT_LEVEL = 4; // 氾濫危険水位 (警戒レベル4相当) and 氾濫発生 (5)
@@ -95,13 +98,20 @@ export class AlertPanel {
     li.dataset.alertLevel = String(alert.alert_level ?? '');
     li.dataset.alertType = alert.alert_type ?? '';
     li.style.borderLeftColor = colourOf(alert);
+    const forecast = alert.alert_type === 'forecast';
     li.addEventListener('click', () => this.store.select(alert.station));
 
     const head = document.createElement('div');
     head.className = 'alert-head';
-    head.append(span(station ? localized(station.name) : alert.station, 'alert-station'),
-      span(`${alert.alert_type === 'rate_of_rise' ? '⇑ ' : ''}${localized(alert.label) || alert.level_name}`,
-        'alert-label'));
+    head.append(span(station ? localized(station.name) : alert.station, 'alert-station'));
+    if (forecast) {
+      const badge = span(t('forecast'), 'forecast-badge');
+      badge.title = t('forecastBadgeTitle');
+      head.append(badge);
+    }
+    head.append(span(`${alert.alert_type === 'rate_of_rise' ? '⇑ ' : ''}${localized(alert.label) || bandName(alert.level_name)}`,
+      'alert-label'));
+    if (forecast) head.append(this.expectedMark(alert));
     if (alert.official) head.append(span(localized(alert.official), 'alert-official'));
     if (alert.confirmed === false) {
       const mark = span(t('unconfirmed'), 'alert-unconfirmed');
@@ -136,6 +146,24 @@ export class AlertPanel {
     }
     li.append(head, this.deliveryLine(alert, li), foot);
     return li;
+  }
+
+  // When the forecast warning expects its level: its newest event's detail (live feed),
+  // else the station's current forecast's crossing of that level.
+  expectedMark(alert) {
+    const detail = this.store.alertDetails.get(alert.alert_id);
+    let at = Date.parse(detail?.expected_at);
+    if (!Number.isFinite(at)) {
+      const forecast = this.store.currentForecast(alert.station);
+      const crossing = forecast?.crossings?.find((c) => c.level === alert.level);
+      at = Date.parse(crossing?.at);
+    }
+    const mark = span('', 'alert-expected');
+    if (!Number.isFinite(at)) return mark;
+    mark.dataset.at = new Date(at).toISOString();
+    mark.textContent = t('forecastExpected', formatClock(at / 1000),
+      Math.max(0, Math.round((at - Date.now()) / 60_000)));
+    return mark;
   }
 
   deliveryLine(alert, li) {

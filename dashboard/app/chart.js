@@ -1,10 +1,15 @@
 // The selected station's last 24 hours (REST history, then live readings appended),
 // with its reference levels drawn as dashed lines in their band colours, the date on
-// the time axis when the points are not all from today, and, when the station's open
-// alert carries a projection, the projected rise drawn dashed ahead of the last reading.
+// the time axis when the points are not all from today, and ahead of the last reading the
+// gauge's forecast: the median dashed, the band shaded (an SVG over the plot), the
+// expected crossing of the next reference level under it. An outdated forecast is drawn
+// grey and says when it was issued. Where no current forecast is, the open alert's
+// projection (a straight line at the alert's rate) is drawn dashed instead.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { api } from './api.js';
+import { drawBand, forecastLabel, forecastSeries } from './chart_forecast.js';
+import { extent } from './forecast.js';
 import { bandName, formatClock, formatTime, localized, t } from './i18n.js';
 import { BAND_COLOURS } from './map.js';
 import { projectionOf } from './store.js';
@@ -50,7 +55,14 @@ export class LevelChart {
     this.values = [];
     this.arrivedWhileLoading = null;
     this.projection = null; // {from, until (s), startValue, target} while one is drawn
+    this.forecast = null; // {forecast, reason, extent} while one is drawn
     store.subscribe((what, stationId) => {
+      // The page's clock made the station stale: a drawn forecast is outdated now.
+      if (what === 'stations' && this.forecast && this.plot
+          && (this.store.forecastOf(this.station.id)?.reason ?? null) !== this.forecast.reason) {
+        this.draw();
+        return;
+      }
       // A projection arrives with its alert event; whether that alert is still open comes
       // with the status (either may be first).
       if (stationId !== this.station?.id || !this.times.length || this.arrivedWhileLoading) return;
@@ -110,8 +122,9 @@ export class LevelChart {
       this.times.shift();
       this.values.shift();
     }
-    // A drawn projection starts at the last reading: redraw it from the new one.
-    if (this.plot && !this.projection) this.plot.setData(this.data());
+    // A drawn projection starts at the last reading, and a forecast is outdated by a newer
+    // one: redraw them.
+    if (this.plot && !this.projection && !this.forecast) this.plot.setData(this.data());
     else this.draw();
     this.element.dataset.points = String(this.times.length);
   }
@@ -133,9 +146,25 @@ export class LevelChart {
     }
   }
 
+  // A forecast of the shown station came (or went): draw it.
+  onForecast(stationId) {
+    if (stationId !== this.station?.id || !this.times.length || this.arrivedWhileLoading) return;
+    this.draw();
+  }
+
+  shownForecast() {
+    const known = this.store.forecastOf(this.station.id);
+    const range = known && extent(known.forecast);
+    // One that ended before the chart's 24 hours begin would only stretch the axis.
+    if (!range || range.until < this.times[0]) return null;
+    return { ...known, extent: range };
+  }
+
   // Drawn from the last reading to the projected level at the projected time, only while
-  // that time is still ahead of the last reading and the alert is open.
+  // that time is still ahead of the last reading and the alert is open, and no current
+  // forecast is drawn: the forecast is the better-informed of the two (docs/dashboard.md).
   currentProjection() {
+    if (this.store.currentForecast(this.station.id)) return null;
     const projection = this.store.projections.get(this.station.id);
     if (!projection || !this.times.length) return null;
     const open = this.store.openAlertsOf(this.station.id).some((a) => a.alert_id === projection.alertId);
@@ -154,16 +183,27 @@ export class LevelChart {
       .map((band) => ({ band, value: levels[band] }));
   }
 
+  // One time axis for the readings, the projection's end and the forecast's points (an
+  // outdated forecast's lie among the readings); each series null where it has no value.
   data() {
-    const projection = this.projection;
-    const times = projection ? [...this.times, projection.until] : this.times;
-    const values = projection ? [...this.values, null] : this.values;
-    const lines = this.references().map((ref) => times.map(() => ref.value));
-    if (!projection) return [times, values, ...lines];
-    const ahead = times.map(() => null);
-    ahead[ahead.length - 2] = projection.startValue;
-    ahead[ahead.length - 1] = projection.target;
-    return [times, values, ...lines, ahead];
+    const { projection, forecast } = this;
+    const readings = new Map(this.times.map((time, i) => [time, this.values[i]]));
+    const median = new Map();
+    if (forecast) {
+      median.set(forecast.extent.from, forecast.forecast.level_m);
+      for (const point of forecast.forecast.points) median.set(Date.parse(point.at) / 1000, point.level_m);
+    }
+    const all = new Set([...this.times, ...median.keys()]);
+    if (projection) all.add(projection.until);
+    const times = [...all].sort((a, b) => a - b);
+    const series = [times, times.map((time) => readings.get(time) ?? null),
+      ...this.references().map((ref) => times.map(() => ref.value))];
+    if (projection) {
+      series.push(times.map((time) => (time === projection.from ? projection.startValue
+        : (time === projection.until ? projection.target : null))));
+    }
+    if (forecast) series.push(times.map((time) => median.get(time) ?? null));
+    return series;
   }
 
   message(text) {
@@ -189,12 +229,16 @@ export class LevelChart {
     const river = this.station.kind === 'river';
     const references = this.references();
     this.projection = river ? this.currentProjection() : null;
+    this.forecast = river ? this.shownForecast() : null;
     const all = [...this.values, ...references.map((ref) => ref.value)];
+    if (this.forecast) all.push(this.forecast.extent.low, this.forecast.extent.high);
     const today = dayOf(Date.now() / 1000);
     const dated = dayOf(this.times[0]) !== today || dayOf(this.times.at(-1)) !== today;
     this.element.dataset.dated = String(dated);
     this.element.dataset.projection = this.projection
       ? new Date(this.projection.until * 1000).toISOString() : '';
+    this.element.dataset.forecast = this.forecast
+      ? (this.forecast.reason === null ? 'current' : 'stale') : '';
     const ticks = (plot, splits) => {
       const labels = tickLabels(splits, dated);
       this.element.dataset.ticks = labels.join('|'); // what the axis shows, for tests
@@ -210,7 +254,7 @@ export class LevelChart {
         { label: t('time'),
           value: (plot, seconds) => (seconds == null ? '--' : formatTime(seconds * 1000)) },
         { label: river ? t('chartLevel') : t('chartDepth'), stroke: '#1d4ed8', width: 2,
-          points: { show: this.times.length < 60 } },
+          spanGaps: true, points: { show: this.times.length < 60 } },
         ...references.map((ref) => ({
           label: `${bandName(ref.band)} ${ref.value.toFixed(2)} m`,
           stroke: BAND_COLOURS[ref.band] === '#f2e700' ? '#c9bf00' : BAND_COLOURS[ref.band],
@@ -221,9 +265,12 @@ export class LevelChart {
             formatTime(this.projection.until * 1000)),
           stroke: '#0e7490', dash: [4, 4], width: 2.5, spanGaps: true, points: { show: true },
         }] : []),
+        ...(this.forecast ? [forecastSeries(this.forecast)] : []),
       ],
+      hooks: { draw: [(plot) => drawBand(plot, this.forecast, this.element)] },
     };
     this.plot = new uPlot(options, this.data(), this.element);
+    if (this.forecast) this.element.append(forecastLabel(this.forecast, this.station));
   }
 
   // After a language switch: labels are part of the uPlot options.

@@ -72,6 +72,7 @@ function onLiveMessage(message) {
       // The snapshot replaces every status at once: one redraw of the panel, not one
       // per station (the engine keeps a status for every station).
       store.statuses.clear();
+      store.forecasts.clear(); // a forecast withdrawn meanwhile is not in the snapshot
       for (const event of message.events) {
         if (event.type === 'status') store.statuses.set(event.station, event.data);
         else onLiveMessage(event);
@@ -94,6 +95,9 @@ function onLiveMessage(message) {
     case 'alert':
       store.applyAlertEvent(message.data);
       view.alerts.onEvent(message.data);
+      break;
+    case 'forecast':
+      store.applyForecast(message.data);
       break;
 
     default: // heartbeat; dropped is followed by the server closing the socket
@@ -119,6 +123,10 @@ function wireStore() {
     } else if (what === 'reading') {
       view.list.update(stationId);
       view.map.update(stationId);
+    } else if (what === 'forecast') {
+      view.list.update(stationId);
+      view.alerts.render(); // a forecast warning's expected time may come from it
+      view.chart.onForecast(stationId);
     } else if (what === 'status') {
       view.alerts.render();
       view.map.update(stationId);

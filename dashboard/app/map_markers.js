@@ -18,10 +18,12 @@ export const TOUCH_TARGET_RADIUS = 22;
 
 // The station's severity: its river band or its worst open alert, whichever is worse.
 // Alerts without a 警戒レベル (road alerts) rank by their own level, as the alert panel
-// colours them.
+// colours them; forecast warnings do not count.
 export function severityOf(station, status) {
   let rank = station.latest ? (BAND_RANKS[station.band] ?? 0) : NO_DATA_RANK;
   for (const alert of status?.alerts ?? []) {
+    // A forecast warning is a level expected, not reached: the marker shows the river.
+    if (alert.alert_type === 'forecast') continue;
     rank = Math.max(rank, Math.min(5, alert.alert_level ?? alert.level ?? 0));
   }
   return rank;

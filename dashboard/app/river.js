@@ -5,10 +5,14 @@
 // caution, evacuation, danger and flooding levels sit at the same heights, the bands
 // run across the whole river, and the line joining the water surfaces shows the flood
 // wave travelling downstream. A stale gauge is drawn missing (never as a low level) and
-// breaks the line. SVG only: it needs no map tiles.
+// breaks the line. Beside each staff, the gauge's current forecast: its band at +3 h as a
+// bar and the median at +1 h and +3 h as ticks, and in the text under the drawing those
+// levels and the expected crossing of the next level (an outdated forecast is not drawn;
+// the text says it is outdated). SVG only: it needs no map tiles.
 
 import { bandName, formatTime, localized, t } from './i18n.js';
 import { BAND_COLOURS } from './map.js';
+import { forecastMarks, forecastText } from './river_forecast.js';
 import { BANDS, REFERENCE_BANDS, formatMinutes, formatRate, minutesToNext, nextLevel,
   trendArrow, trendOf } from './trend.js';
 
@@ -77,7 +81,7 @@ export class RiverView {
       if (Math.abs(this.element.clientWidth - this.width) > 8) this.schedule();
     }).observe(element);
     store.subscribe((what) => {
-      if (['stations', 'reading', 'status'].includes(what)) this.schedule();
+      if (['stations', 'reading', 'status', 'forecast'].includes(what)) this.schedule();
     });
   }
 
@@ -131,9 +135,12 @@ export class RiverView {
     // A value the engine flagged (spike, dropout, flat line) is drawn, but marked 要確認
     // and hatched: never a plain water column an officer would take at its word.
     const suspect = !stale && this.store.flags(station.id).suspect;
+    const known = this.store.forecastOf(station.id);
     return { value: stale ? null : value, stale, suspect, rate,
       next: stale ? null : nextLevel(station.levels_m, value),
-      minutes: stale ? null : minutesToNext(station.levels_m, value, rate) };
+      minutes: stale ? null : minutesToNext(station.levels_m, value, rate),
+      forecast: known?.reason === null ? known.forecast : null,
+      outdated: known && known.reason !== null ? known.forecast : null };
   }
 
   section(river) {
@@ -216,6 +223,9 @@ export class RiverView {
       group.append(node('circle', { cx: x, cy: y(fraction), r: 6, fill: colour, class: 'surface-dot' }));
       const label = `${state.value.toFixed(2)}${narrow ? '' : ' m'} ${trendArrow(state.rate)}`.trim();
       group.append(node('text', { x, y: Math.max(12, y(fraction) - 10), 'text-anchor': 'middle', class: 'gauge-value' }, label));
+      if (state.forecast) {
+        group.append(forecastMarks(state.forecast, x, (metres) => y(stageFraction(station.levels_m, metres))));
+      }
     }
     group.append(narrow
       ? node('text', { x: x + 4, y: y(0) + 14, 'text-anchor': 'end', class: 'gauge-name',
@@ -256,6 +266,8 @@ export class RiverView {
         ? `${t('nextLevel', bandName(state.next.band))} ${formatMinutes(state.minutes)}`
         : (state.stale ? '' : t('aboveAll'));
       item.append(swatch, name, now, next);
+      const forecast = forecastText(station, state);
+      if (forecast) item.append(forecast);
       item.addEventListener('click', () => this.store.select(station.id));
       list.append(item);
     }

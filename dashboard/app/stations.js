@@ -1,10 +1,12 @@
 // The station list: one row per station with its current value, trend, band, when it
-// reached that band, and its time and flags. Sortable by any column; by default the worst
+// reached that band, the forecast's expected crossing of the next level (a current
+// forecast only; an outdated one says so), and its time and flags. Sortable by any column; by default the worst
 // first, then the fastest rising, so a storm's rising gauges are at the top. Below
 // 430 px wide (river.css) each row is drawn as a card. Rows are built with textContent
 // only (names come from configuration, never as HTML).
 
-import { bandName, formatTime, localized, t } from './i18n.js';
+import { isTrendOnly, nextCrossing } from './forecast.js';
+import { bandName, formatClock, formatTime, localized, t } from './i18n.js';
 import { BAND_COLOURS } from './map.js';
 import { formatRate, trendArrow, trendOf } from './trend.js';
 
@@ -45,6 +47,9 @@ const COLUMNS = [
   { key: 'trend', word: 'trend',
     compare: (l, a, b) => nullsLast(l.rate(a), l.rate(b)) || (l.rate(a) ?? 0) - (l.rate(b) ?? 0) },
   { key: 'band', word: 'band', compare: (l, a, b) => l.store.severity(a.id) - l.store.severity(b.id) },
+  { key: 'forecast', word: 'forecastColumn',
+    compare: (l, a, b) => nullsLast(l.expected(a), l.expected(b))
+      || (l.expected(a)?.at ?? 0) - (l.expected(b)?.at ?? 0) },
   { key: 'since', word: 'since',
     compare: (l, a, b) => (Date.parse(l.since(a)?.at) || 0) - (Date.parse(l.since(b)?.at) || 0) },
   { key: 'time', word: 'time',
@@ -77,6 +82,34 @@ export class StationList {
 
   since(station) { return this.store.reachedAt(station.id); }
 
+  // The current forecast's crossing of the next level: {band, at, minutes} or null.
+  expected(station) {
+    const forecast = this.store.currentForecast(station.id);
+    return forecast ? nextCrossing(forecast, station) : null;
+  }
+
+  forecastCell(station) {
+    const td = cell('—', 'forecast');
+    const known = this.store.forecastOf(station.id);
+    if (station.kind !== 'river' || !known) return td;
+    td.dataset.state = known.reason === null ? 'current' : 'stale';
+    td.dataset.method = known.forecast.method ?? '';
+    if (known.reason !== null) {
+      // A stale station is flagged already; an outdated forecast is named, never shown.
+      td.textContent = station.stale ? '—' : t('forecastOutdated', formatTime(known.forecast.issued_at));
+      return td;
+    }
+    const crossing = this.expected(station);
+    td.dataset.at = crossing ? new Date(crossing.at).toISOString() : '';
+    td.textContent = crossing
+      ? t('forecastShort', bandName(crossing.band), formatClock(crossing.at / 1000), crossing.minutes)
+      : t('noCrossingShort');
+    if (isTrendOnly(known.forecast)) {
+      td.append(badge(t('trendOnly'), 'trend-only-badge', t('trendOnlyTitle')));
+    }
+    return td;
+  }
+
   renderHead() {
     const table = this.body.closest('table');
     const row = table?.tHead?.rows[0];
@@ -97,9 +130,10 @@ export class StationList {
   }
 
   sortBy(key) {
-    // First click on a column: worst/highest/newest first for the numeric columns.
+    // First click on a column: worst/highest/newest first for the numeric columns, the
+    // soonest first for the expected crossing.
     if (this.sort?.key === key) this.sort = { key, descending: !this.sort.descending };
-    else this.sort = { key, descending: key !== 'name' };
+    else this.sort = { key, descending: !['name', 'forecast'].includes(key) };
     this.renderHead();
     this.reorder();
   }
@@ -182,7 +216,8 @@ export class StationList {
     if (flags.offline && !station.stale) time.append(badge(t('offline'), 'stale-badge', t('offlineTitle')));
     if (flags.suspect) time.append(badge(t('suspect'), 'suspect-badge', t('suspectTitle')));
     const value = cell(currentValue(station), 'value');
-    const cells = { station: name, value, trend, band, since, time };
+    const forecast = this.forecastCell(station);
+    const cells = { station: name, value, trend, band, forecastColumn: forecast, since, time };
     for (const [word, td] of Object.entries(cells)) td.dataset.label = t(word); // card captions
     row.replaceChildren(...Object.values(cells));
     row.dataset.band = station.band ?? 'none';

@@ -1,9 +1,11 @@
 // What the page knows: every station (registry data, latest reading, level band,
 // staleness) and every station's alert status. REST answers and live messages are
 // merged here, newest reading by device time winning, and views are told to redraw.
-// It also keeps each river gauge's last two hours of levels (for the rate of rise) and
-// the projection of the newest alert event that carried one (for the chart).
+// It also keeps each river gauge's last two hours of levels (for the rate of rise), the
+// projection of the newest alert event that carried one (for the chart), each gauge's
+// newest forecast (live feed) and the detail of forecast warnings' events.
 
+import { staleReason } from './forecast.js';
 import { bandRank, riseRate } from './trend.js';
 
 const BANDS = ['normal', 'standby', 'caution', 'evacuation', 'danger', 'flooding'];
@@ -43,6 +45,8 @@ export class Store {
     this.listeners = [];
     this.recent = new Map(); // station -> [{t, v}], oldest first, suspect values left out
     this.projections = new Map(); // station -> {alertId, from, minutes, level, rate}
+    this.forecasts = new Map(); // station -> the forecast stage's newest message
+    this.alertDetails = new Map(); // alert id -> detail of its newest event (forecasts)
   }
 
   subscribe(listener) {
@@ -128,8 +132,11 @@ export class Store {
   // An alert's place in the list, on the 警戒レベル scale. A rapid rise has no level of
   // its own (level 1) but is what an officer must see before the next level comes: it
   // ranks just above its station's own severity, and never below 氾濫注意 elsewhere.
+  // A forecast warning ranks just under an observed alert of the level it expects (the
+  // river has not reached it) and above the observed level below it.
   urgency(alert) {
     const level = alert.alert_level ?? alert.level ?? 0;
+    if (alert.alert_type === 'forecast') return (alert.level ?? 0) - 0.5;
     if (alert.alert_type !== 'rate_of_rise') return level;
     return Math.max(this.severity(alert.station) + 0.5, 2.25);
   }
@@ -239,10 +246,35 @@ export class Store {
     return { at: new Date(first).toISOString(), atMost: true };
   }
 
+  // A forecast from the live feed (or its snapshot): the newest by issue time wins.
+  applyForecast(forecast) {
+    if (!forecast?.station || !this.stations.has(forecast.station)) return;
+    const known = this.forecasts.get(forecast.station);
+    if (known && Date.parse(forecast.issued_at) < Date.parse(known.issued_at)) return;
+    this.forecasts.set(forecast.station, forecast);
+    this.changed('forecast', forecast.station);
+  }
+
+  // {forecast, reason}: reason null while it is current (forecast.js, staleReason).
+  forecastOf(stationId) {
+    const forecast = this.forecasts.get(stationId);
+    if (!forecast) return null;
+    return { forecast, reason: staleReason(forecast, this.stations.get(stationId)) };
+  }
+
+  // The station's forecast while it is current, else null.
+  currentForecast(stationId) {
+    const known = this.forecastOf(stationId);
+    return known && known.reason === null ? known.forecast : null;
+  }
+
   // An alert event from the live feed: keep the projection it carries (rate of rise or
   // level alerts), drop it when the alert clears.
   applyAlertEvent(event) {
     if (!event?.station) return;
+    if (event.alert_type === 'forecast' && event.detail) {
+      this.alertDetails.set(event.alert_id, event.detail);
+    }
     const kept = this.projections.get(event.station);
     if (event.transition === 'cleared') {
       if (kept?.alertId === event.alert_id) this.projections.delete(event.station);

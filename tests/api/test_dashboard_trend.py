@@ -102,6 +102,44 @@ DOUBTFUL_GAUGES_JS = """async () => {
 }"""
 
 
+# Forecasts (forecast.js): current or outdated as the API says, the next level's crossing
+# above the band the station shows, the band's extent from the level it was issued on; a
+# forecast warning ranks under the level it expects and never raises the map marker.
+FORECAST_RULES_JS = """async () => {
+    const f = await import('./dashboard/app/forecast.js');
+    const { Store } = await import('./dashboard/app/store.js');
+    const { severityOf } = await import('./dashboard/app/map_markers.js');
+    const issued = Date.parse('2026-12-07T01:00:00Z');
+    const iso = (minutes) => new Date(issued + minutes * 60_000).toISOString();
+    const forecast = { station: 'a', issued_at: iso(0), level_m: 4.7, method: 'trend',
+      points: [10, 60, 180].map((lead) => ({ lead_min: lead, at: iso(lead),
+        level_m: 4.7 + lead / 200, low_m: 4.72 + lead / 400, high_m: 4.7 + lead / 100 })),
+      crossings: [{ level: 5, level_name: 'flooding', at: iso(170), minutes: 170 },
+                  { level: 4, level_name: 'danger', at: iso(70), minutes: 70 },
+                  { level: 3, level_name: 'evacuation', at: iso(5), minutes: 5 }] };
+    const station = (band, ts, stale = false) => ({ band, stale, latest: { ts } });
+    const store = new Store();
+    store.loadRegistry(['a'].map((id) => ({ id, kind: 'river' })));
+    const alert = (type, level) => ({ alert_id: `${type}${level}`, alert_type: type, level,
+      alert_level: null, raised_at: iso(0) });
+    store.statuses.set('a', { alerts: [alert('river_level', 3), alert('forecast', 4),
+                                       alert('river_level', 4)] });
+    return {
+      current: f.staleReason(forecast, station('evacuation', iso(0))),
+      newer: f.staleReason(forecast, station('evacuation', iso(10))),
+      stale: f.staleReason(forecast, station('evacuation', iso(0), true)),
+      next: f.nextCrossing(forecast, station('evacuation', iso(0)), issued + 10 * 60_000),
+      fromCaution: f.nextCrossing(forecast, station('caution', iso(0)), issued).band,
+      above: f.nextCrossing(forecast, station('flooding', iso(0)), issued),
+      extent: f.extent(forecast), at60: f.pointAt(forecast, 60).level_m,
+      text: f.crossingText(f.nextCrossing(forecast, station('evacuation', iso(0)),
+                                          issued + 10 * 60_000), forecast),
+      order: store.openAlerts().map((a) => a.alert_id),
+      marker: severityOf({ latest: {}, band: 'evacuation' }, { alerts: [alert('forecast', 4)] }),
+    };
+}"""
+
+
 def test_trend_and_stage_rules_in_the_page_modules(
         tmp_path: Path, mosquitto: MosquittoServer,
         settings_env: Callable[..., dict[str, str]]) -> None:
@@ -119,6 +157,7 @@ def test_trend_and_stage_rules_in_the_page_modules(
             result = page.evaluate(RULES_JS)
             order = page.evaluate(ALERT_ORDER_JS)
             doubt = page.evaluate(DOUBTFUL_GAUGES_JS)
+            forecast = page.evaluate(FORECAST_RULES_JS)
     finally:
         api.stop()
     assert result["rising"] == pytest.approx(0.6, abs=0.1)
@@ -136,6 +175,20 @@ def test_trend_and_stage_rules_in_the_page_modules(
     # level and never below 氾濫注意 elsewhere; standby last.
     assert order == ["a:river_level", "b:rate_of_rise", "c:rate_of_rise", "b:river_level",
                      "d:river_level"], order
+    assert (forecast["current"], forecast["newer"], forecast["stale"]) == (
+        None, "newer_reading", "station_stale")
+    # At 避難判断 the next level is 氾濫危険 (the crossings come in any order), its minutes
+    # from now (10 min after issue: 60), never from the issue time.
+    assert forecast["next"] == {"band": "danger", "level": 4,
+                                "at": forecast["next"]["at"], "minutes": 60}
+    assert forecast["fromCaution"] == "evacuation"
+    assert forecast["above"] is None
+    assert forecast["extent"]["low"] == pytest.approx(4.7)  # the level it starts from
+    assert forecast["extent"]["high"] == pytest.approx(6.5)
+    assert forecast["at60"] == pytest.approx(5.0)
+    assert forecast["text"] == "氾濫危険水位 到達予測 11:10（60分後） （傾向のみ）"
+    assert forecast["order"] == ["river_level4", "forecast4", "river_level3"]
+    assert forecast["marker"] == 3
     # A silent or offline gauge is a doubt, not an all-clear: above a fresh 平常 gauge,
     # below a gauge at 氾濫注意.
     severity = doubt["severity"]

@@ -22,6 +22,7 @@ from floodwatch.core.settings import Settings
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.process import publish_all
+from tests.api.forecast_points import on_bus, rising_forecast
 from tests.api.live_support import TIMEOUT_S, alert_event, publish_events, sse_messages
 from tests.api.support import VIEWER_HEADERS, api_client, api_server
 
@@ -44,8 +45,8 @@ def test_the_websocket_is_documented_with_its_message_schema(
             "$ref": "#/components/schemas/LiveMessage"}
         schemas = openapi["components"]["schemas"]
         mapping = schemas["LiveMessage"]["discriminator"]["mapping"]
-        assert set(mapping) == {"snapshot", "reading", "alert", "status", "heartbeat",
-                                "dropped", "gap", "error"}
+        assert set(mapping) == {"snapshot", "reading", "alert", "status", "forecast",
+                                "heartbeat", "dropped", "gap", "error"}
         validator = _validator(openapi)
         assert not validator.is_valid({"type": "alert", "station": "x"})  # no data
         assert not validator.is_valid({"type": "news"})
@@ -85,6 +86,9 @@ def test_every_message_the_feed_sends_validates(
     reading = {"station": "sukagawa", "kind": "river", "ts": "2026-11-28T01:00:00.000000Z",
                "ts_source": "device", "received_at": "2026-11-28T01:00:00.100000Z",
                "values": {"level_m": 2.5}}
+    sukagawa = sample_registry.get("sukagawa")
+    assert sukagawa is not None
+    forecast = on_bus(rising_forecast(sukagawa, now, 2.5, rise_m_per_h=0.5))
 
     async def scenario() -> None:
         sent: list[dict[str, Any]] = []
@@ -98,7 +102,7 @@ def test_every_message_the_feed_sends_validates(
                 async with connect(url, additional_headers=VIEWER_HEADERS) as ws:
                     await asyncio.to_thread(publish_all, mosquitto.port, [
                         ("floodwatch/readings/river/sukagawa", json.dumps(reading).encode()),
-                        ("floodwatch/status/sukagawa", json.dumps(status).encode())])
+                        ("floodwatch/status/sukagawa", json.dumps(status).encode()), forecast])
                     await publish_events(mosquitto.port, events)
                     while len({m["type"] for m in sent} & {"alert", "heartbeat"}) < 2:
                         sent.append(json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT_S)))
@@ -123,6 +127,10 @@ def test_every_message_the_feed_sends_validates(
             errors = [error.message for error in validator.iter_errors(message)]
             assert not errors, (message, errors)
         assert {m["type"] for m in sent} == {"snapshot", "reading", "status", "alert",
-                                             "heartbeat", "gap", "error", "dropped"}
+                                             "forecast", "heartbeat", "gap", "error",
+                                             "dropped"}
+        # The snapshots after it hold the forecast too, and validate with it.
+        assert any(e["type"] == "forecast" for m in sent if m["type"] == "snapshot"
+                   for e in m["events"])
 
     asyncio.run(scenario())
