@@ -17,7 +17,14 @@ import numpy as np
 
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.forecast.history import GaugeHistory, Observation
-from floodwatch.forecast.inputs import HOUR_S, WETNESS_WINDOW_S, InputKind, InputSpec, evaluate
+from floodwatch.forecast.inputs import (
+    HOUR_S,
+    WETNESS_WINDOW_S,
+    InputKind,
+    InputSpec,
+    evaluate,
+    rain_that_fell,
+)
 from floodwatch.forecast.model import (
     LEADS_MIN,
     SPREAD_FLOOR_M,
@@ -85,6 +92,13 @@ def gauge_inputs(station_id: str, links: Sequence[Link]) -> list[InputSpec]:
     return own + upstream
 
 
+def nowcast_inputs(station_id: str) -> list[InputSpec]:
+    return [InputSpec(name=f"nowcast:{station_id}:{hours}h", kind=InputKind.NOWCAST,
+                      station=station_id, span_s=hours * HOUR_S,
+                      detail=f"rain expected at {station_id} over the next {hours} h "
+                             "(nowcast)") for hours in (1, 3)]
+
+
 def _rain(station_id: str, label: str) -> list[InputSpec]:
     name = "own" if label == "own" else station_id
     return [
@@ -106,10 +120,13 @@ def _rain(station_id: str, label: str) -> list[InputSpec]:
 
 
 def fit_models(registry: StationRegistry, series: Mapping[str, Sequence[Observation]], *,
-               fitted_at: datetime, min_rising_h: float = 24.0) -> FittedModels:
+               fitted_at: datetime, min_rising_h: float = 24.0,
+               with_nowcast: bool = False) -> FittedModels:
     """Every river gauge's models from ``series`` (each gauge's accepted readings over
     the fitting period, oldest first); gauges with less than ``min_rising_h`` hours of
-    rising water get none, with the reason."""
+    rising water get none, with the reason. ``with_nowcast``: also a model taking the
+    rain a nowcast expects at the gauge over the next 1 h and 3 h, fitted on the rain
+    that then fell (for a stage wired to a nowcast, forecast/nowcast.py)."""
     histories = {station_id: GaugeHistory.of(observations)
                  for station_id, observations in series.items()}
     gauges: dict[str, StationModels] = {}
@@ -135,7 +152,12 @@ def fit_models(registry: StationRegistry, series: Mapping[str, Sequence[Observat
         if local is None:
             no_model[station.id] = "no model: too few complete training samples"
             continue
-        gauges[station.id] = StationModels(full=full, local=local, links=links)
+        nowcast = None
+        if with_nowcast:
+            nowcast = _fit(station.id, [*(specs if full else local_specs),
+                                        *nowcast_inputs(station.id)], histories)
+        gauges[station.id] = StationModels(full=full, local=local, nowcast=nowcast,
+                                           links=links)
     return FittedModels(fitted_at=fitted_at, gauges=gauges, no_model=no_model)
 
 
@@ -174,7 +196,8 @@ def training_samples(station_id: str, specs: Sequence[InputSpec],
         future = [history.level_at(now + lead * 60, now + lead * 60) for lead in LEADS_MIN]
         if any(value is None for value in future):
             continue
-        values = [evaluate(spec, histories, now) for spec in specs]
+        values = [rain_that_fell(spec, histories, now) if spec.kind is InputKind.NOWCAST
+                  else evaluate(spec, histories, now) for spec in specs]
         if any(value is None for value in values):
             continue
         rows.append(values)

@@ -20,7 +20,7 @@ from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import Station, StationRegistry
 from floodwatch.forecast.crossings import crossing_minutes, reference_levels
 from floodwatch.forecast.history import GaugeHistory
-from floodwatch.forecast.inputs import InputSpec, evaluate
+from floodwatch.forecast.inputs import InputKind, InputSpec, evaluate
 from floodwatch.forecast.model import LEADS_MIN, SPREAD_FLOOR_M, FittedModels, GaugeModel
 from floodwatch.forecast.nowcast import RainNowcast
 from floodwatch.forecast.trend import TREND_WINDOW_S, slope_m_per_h, trend_band_half_width
@@ -145,10 +145,15 @@ class Forecaster:
             reason = models.no_model.get(station_id, "no model fitted for this gauge")
             return self._trend(station, history, now, floor, reason)
         fallback: str | None = None
-        for model, label in ((gauge.full, "full"), (gauge.local, "local")):
-            if model is None:
+        for model, label in ((gauge.nowcast, "nowcast"), (gauge.full, "full"),
+                             (gauge.local, "local")):
+            if model is None or (label == "nowcast" and self.nowcast is None):
                 continue
             values, missing = _values(model.inputs, histories, now)
+            if label == "nowcast":
+                missing = self._nowcast_values(station, model.inputs, values, missing)
+                if missing:  # the models without the nowcast say what else is missing
+                    continue
             if missing:
                 fallback = _missing_reason(station_id, missing, histories, now)
                 continue
@@ -158,6 +163,23 @@ class Forecaster:
                 return made
             fallback = "the model gave a level that is not a number"
         return self._trend(station, history, now, floor, fallback or "no usable model")
+
+    def _nowcast_values(self, station: Station, specs: list[InputSpec], values: list[float],
+                        missing: list[InputSpec]) -> list[InputSpec]:
+        """Fill the nowcast inputs in ``values`` from the nowcast; what is still missing."""
+        assert self.nowcast is not None
+        still = []
+        for index, spec in enumerate(specs):
+            if spec.kind is not InputKind.NOWCAST:
+                continue
+            expected = self.nowcast.expected_rain_mm(station, timedelta(seconds=spec.span_s))
+            if expected is None or not math.isfinite(expected) or expected < 0:
+                still.append(spec)
+            else:
+                values[index] = expected
+        # Without the nowcast's rain, the other models go on without it (not a fallback
+        # worth a reason: no nowcast is the default).
+        return [spec for spec in missing if spec.kind is not InputKind.NOWCAST] + still
 
     def _model(self, station: Station, history: GaugeHistory, now: float, *, floor: float,
                model: GaugeModel, values: list[float], fallback: str | None

@@ -56,6 +56,9 @@ class StationModels(BaseModel):
 
     full: GaugeModel | None = None  # with the upstream gauges
     local: GaugeModel | None = None  # without them
+    # ``full`` (or ``local``) plus the rain a nowcast expects; used only when the stage
+    # has a nowcast and it answers for this gauge (forecast/nowcast.py).
+    nowcast: GaugeModel | None = None
     links: list[Link] = []
 
 

@@ -28,7 +28,7 @@ def storms() -> list[Series]:
 @pytest.fixture(scope="module")
 def models(storms: list[Series], sample_registry: StationRegistry) -> FittedModels:
     return fit_models(sample_registry, fitting_period(storms[:2]), fitted_at=EPOCH,
-                      min_rising_h=6)
+                      min_rising_h=6, with_nowcast=True)
 
 
 @pytest.mark.slow
@@ -68,3 +68,15 @@ def test_too_little_rising_water_gets_no_model(sample_registry: StationRegistry)
     assert models.gauges == {}
     assert models.no_model["motomiya"] == ("no model: 0 h of rising water in the "
                                            "history, 24 h needed")
+
+
+@pytest.mark.slow
+def test_the_nowcast_model_learns_that_rain_to_come_raises_the_river(
+        models: FittedModels) -> None:
+    nowcast = models.gauges["motomiya"].nowcast
+    assert nowcast is not None
+    index = [spec.name for spec in nowcast.inputs].index("nowcast:motomiya:3h")
+    assert nowcast.weights[-1][index] > 0  # metres at +3 h per mm expected
+    full = models.gauges["motomiya"].full
+    assert full is not None
+    assert nowcast.rmse_m[-1] < full.rmse_m[-1]  # knowing the rain to come helps

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from floodwatch.core import bus
-from floodwatch.core.registry import StationRegistry
+from floodwatch.core.registry import Station, StationRegistry
 from floodwatch.forecast.forecaster import LEADS_MIN, Forecaster
 from floodwatch.forecast.history import GaugeHistory, Observation
 from floodwatch.forecast.inputs import HOUR_S, InputKind, InputSpec
@@ -166,3 +166,39 @@ def test_only_a_river_gauge_with_a_reading_is_forecast(
         forecaster.forecast("koriyama-r4-underpass", {})
     with pytest.raises(ValueError, match="no reading"):
         forecaster.forecast("marumori", {"marumori": GaugeHistory()})
+
+
+class FixedNowcast:
+    """A nowcast that expects ``mm`` over any horizon (None: it has nothing)."""
+
+    def __init__(self, mm: float | None) -> None:
+        self.mm = mm
+        self.asked: list[tuple[str, timedelta]] = []
+
+    def expected_rain_mm(self, station: Station, horizon: timedelta) -> float | None:
+        self.asked.append((station.id, horizon))
+        return self.mm
+
+
+def test_a_nowcast_feeds_the_nowcast_model_and_its_absence_does_not(
+        sample_registry: StationRegistry) -> None:
+    expected = InputSpec(name="nowcast:marumori:3h", kind=InputKind.NOWCAST,
+                         station="marumori", span_s=3 * HOUR_S, detail="rain expected")
+    local = model([OWN_TREND], 0.5)
+    with_rain = model([OWN_TREND, expected], 0.01)
+    models = FittedModels(fitted_at=START, gauges={"marumori": StationModels(
+        local=local, nowcast=with_rain)})
+    histories = {"marumori": history([8.0 + 0.05 * i for i in range(13)])}
+    wet, dry, silent = FixedNowcast(40.0), FixedNowcast(0.0), FixedNowcast(None)
+    forecasts = {name: Forecaster(sample_registry, models, nowcast=nowcast).forecast(
+        "marumori", histories) for name, nowcast in (("wet", wet), ("dry", dry),
+                                                     ("silent", silent))}
+    assert wet.asked == [("marumori", timedelta(hours=3))]
+    assert forecasts["wet"].inputs[1].value == 40.0
+    # 0.01 m per mm at 3 h: 40 mm expected is 0.40 m more
+    assert (forecasts["wet"].points[-1].level_m - forecasts["dry"].points[-1].level_m
+            == pytest.approx(0.40))
+    assert [i.name for i in forecasts["silent"].inputs] == ["trend"]
+    assert forecasts["silent"].fallback is None
+    without = Forecaster(sample_registry, models).forecast("marumori", histories)
+    assert without == forecasts["silent"]
