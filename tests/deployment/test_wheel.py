@@ -34,7 +34,7 @@ from floodwatch.services.servers import MosquittoServer
 from floodwatch.starter import STARTER_FILES
 from tests.support import REPO_ROOT, InfluxQuery, mosquitto_pub, wait_for
 
-STAGE_FOLDERS = ("core", "ingest", "alerts", "notify", "api", "simulators")
+STAGE_FOLDERS = ("core", "ingest", "alerts", "forecast", "notify", "api", "simulators")
 # What the API serves from the wheel (api/dashboard.py, api/api_docs.py) and must be there.
 DASHBOARD_FILES = (
     "index.html", "app/main.js", "node_modules/leaflet/dist/leaflet-src.esm.js",
