@@ -18,6 +18,7 @@ from floodwatch.alerts.cap_settings import CapSection
 from floodwatch.alerts.labels import Labels
 from floodwatch.core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
 from floodwatch.core.quality import FieldQuality
+from floodwatch.core.quality_rules import DEFAULT_RIVER_QUALITY
 from floodwatch.core.registry import Station, StationKind, StationRegistry
 
 
@@ -80,9 +81,7 @@ class RiverRules(_Rules):
     confirmation: ConfirmationRule = ConfirmationRule()
     offline: OfflineRule = OfflineRule()
     quality: dict[str, FieldQuality] = Field(
-        default_factory=lambda: {"level_m": FieldQuality(
-            min=-5, max=40, max_step=1.0, repeats_are_dropout=True, min_movement=0.03,
-            flatline_s=21600)})
+        default_factory=lambda: dict(DEFAULT_RIVER_QUALITY))
 
 
 class FloodingRule(_Rules):
