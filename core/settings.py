@@ -197,9 +197,10 @@ class Settings(BaseSettings):
         description="Days of InfluxDB river history a refit learns from.",
     )
     forecast_warm_h: float = Field(
-        default=6.0, gt=0, le=72,
+        default=48.0, gt=0, le=72,
         description="Hours of each gauge's readings read back from InfluxDB at start, so "
-        "the first forecasts after a restart have their inputs.",
+        "the first forecasts after a restart have their inputs (the storm's rain total "
+        "reads 48 h back, docs/forecast.md).",
     )
 
     # --- api ---
