@@ -86,7 +86,6 @@ class ForecastProcessor:
                     self._bus.publish_with_confirmation(topic, payload, retain=retain))
             if not await _confirmed(confirmations, stop):
                 return  # stopping with the broker away: the readings come again
-            batch.seen = {s: self.gauges.seen[s] for s in _stations(messages, self.gauges)}
             self._store.commit(batch)
             self._bus.ack(messages)
             if batch.lines and self._on_lines is not None:
@@ -106,6 +105,9 @@ class ForecastProcessor:
             return
         try:
             outcome = self.gauges.on_reading(reading)
+            seen = self.gauges.seen.get(reading.station)
+            if seen is not None:
+                batch.seen[reading.station] = seen
             made_at = self._clock()
             rendered = [self._render(forecast, made_at) for forecast in outcome.forecasts]
         except Exception as exc:
@@ -147,15 +149,6 @@ async def _confirmed(confirmations: list[asyncio.Future[None]], stop: asyncio.Ev
                 future.cancel()
             return False
     return True
-
-
-def _stations(messages: list[ReceivedMessage], gauges: Gauges) -> set[str]:
-    stations = set()
-    for message in messages:
-        station = message.topic.rsplit("/", 1)[-1]
-        if station in gauges.seen:
-            stations.add(station)
-    return stations
 
 
 def fallback_reason(text: str) -> str:
