@@ -1,9 +1,10 @@
 """``floodwatch forecast`` as a real process on a real broker and InfluxDB: readings in,
-a retained forecast per reading out and its points stored; thin history said; spikes
-kept out."""
+a retained forecast per reading out and its points stored (later, when InfluxDB was
+down); thin history said; spikes kept out."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from floodwatch.core.readings import parse_ts
 from floodwatch.forecast.model import LEADS_MIN
 from floodwatch.forecast.refit import save_models
+from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.process import bus, publish_all
 from tests.forecast.process import ForecastProcess, forecasts, issued, keys, stage_env
@@ -109,3 +111,28 @@ def test_a_spike_issues_no_forecast_and_never_enters_a_later_one(
         assert all(p["high_m"] < 2.5 for p in forecast["points"]), forecast
         if parse_ts(forecast["issued_at"]) > before[0].ts:  # a trend needs two readings
             assert forecast["inputs"][0]["value"] == pytest.approx(0.12, abs=1e-6)
+
+
+def test_with_influxdb_down_forecasts_are_published_and_stored_once_it_is_back(
+        tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxQuery) -> None:
+    registry = write_registry(tmp_path)
+    down = {**stage_env(tmp_path, mosquitto, influx, registry),
+            "FLOODWATCH_INFLUX_URL": f"http://127.0.0.1:{free_port()}"}
+    stage = ForecastProcess(down, tmp_path / "forecast-down.log").start()
+    readings = rising("side", 5)
+    with collect(mosquitto.port, "floodwatch/forecasts/side") as got:
+        publish_all(mosquitto.port, bus(readings))
+        wait_for(lambda: issued(got) >= keys(readings), 30, "forecasts without InfluxDB")
+    assert stage.stop() == 0
+    queued = sqlite3.connect(tmp_path / "state" / "forecast" /
+                             f"{down['FLOODWATCH_FORECAST_CLIENT_ID']}.sqlite3")
+    assert queued.execute("SELECT count(*) FROM lines").fetchone() == (18 * 5,)
+    queued.close()
+    # Back: the same state directory and client id, InfluxDB reachable.
+    up = {**down, "FLOODWATCH_INFLUX_URL": influx.url}
+    again = ForecastProcess(up, tmp_path / "forecast-up.log").start()
+    wait_for(lambda: influx.count("forecast", "level_m") >= 18 * 5, 30,
+             "the queued points written")
+    assert again.stop() == 0
+    times = {row["time"] for row in influx.rows('SELECT "level_m" FROM "forecast"')}
+    assert times == {int(r.ts.timestamp()) * 1_000_000_000 for r in readings}
