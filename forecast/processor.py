@@ -31,7 +31,7 @@ from floodwatch.core.registry import StationRegistry
 from floodwatch.forecast import metrics
 from floodwatch.forecast.forecaster import Forecast
 from floodwatch.forecast.gauges import Gauges
-from floodwatch.forecast.storage import forecast_lines
+from floodwatch.forecast.storage import ForecastLines
 from floodwatch.forecast.store import Batch, ForecastStore
 
 log = structlog.get_logger("forecast")
@@ -68,6 +68,7 @@ class ForecastProcessor:
         self._bus = bus
         self._on_lines = on_lines
         self._clock = clock
+        self._lines = ForecastLines()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -134,7 +135,7 @@ class ForecastProcessor:
         if message.fallback is not None:
             metrics.FALLBACKS.labels(fallback_reason(message.fallback)).inc()
         return (bus.FORECASTS.name(station=station.id), message.model_dump_json().encode(),
-                forecast_lines(message, station))
+                self._lines(message, station))
 
 
 async def _confirmed(confirmations: list[asyncio.Future[None]], stop: asyncio.Event) -> bool:
