@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import alert_latency, cost_curve
+from bench import alert_latency, cost_curve, forecast_skill
 from bench.ingest_throughput import (
     Result,
     backlogs,
@@ -28,7 +28,7 @@ from bench.ingest_throughput import (
 from bench.rig import rig
 from bench.table import print_results, print_rows
 
-PARTS = ("ingest", "nodered", "scale", "cost", "alerts", "api")
+PARTS = ("ingest", "nodered", "scale", "cost", "alerts", "api", "forecast")
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
         ("cost", lambda: cost_table(args)),
         ("alerts", lambda: alert_table(args)),
         ("api", lambda: api_table(args)),
+        # In-process, no rig: simulated storms, the fit and every forecast (about a
+        # minute on two cores).
+        ("forecast", forecast_skill.run),
     ]
     for name, step in steps:
         if name in skip and name != "ingest":

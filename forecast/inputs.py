@@ -32,10 +32,13 @@ class InputKind(StrEnum):
     ABOVE_LOW = "above_low"  # level now - lowest level over span_s, m
     RAIN = "rain"  # rain reported in (now - span_s, now - recent_s], mm
     WET_RAIN = "wet_rain"  # rain over span_s x (storm total / WETNESS_SCALE_MM), mm
+    # Rain expected over the next span_s (forecast/nowcast.py): not in any history, so
+    # ``evaluate`` gives None; fitted on the rain that then fell (a perfect nowcast).
+    NOWCAST = "nowcast"
 
 
 UNITS = {InputKind.TREND: "m/h", InputKind.RISE: "m", InputKind.ABOVE_LOW: "m",
-         InputKind.RAIN: "mm", InputKind.WET_RAIN: "mm"}
+         InputKind.RAIN: "mm", InputKind.WET_RAIN: "mm", InputKind.NOWCAST: "mm"}
 
 
 class InputSpec(BaseModel):
@@ -65,7 +68,7 @@ def evaluate(spec: InputSpec, histories: Mapping[str, GaugeHistory], now: float
     """The input's value as of ``now`` (epoch seconds); None when its gauge has no
     readings covering the window (silent, or history too short)."""
     history = histories.get(spec.station)
-    if history is None:
+    if history is None or spec.kind is InputKind.NOWCAST:
         return None
     if spec.kind is InputKind.RAIN or spec.kind is InputKind.WET_RAIN:
         return _rain(spec, history, now)
@@ -81,6 +84,19 @@ def evaluate(spec: InputSpec, histories: Mapping[str, GaugeHistory], now: float
     current = history.level_at(now, now)
     low = history.minimum_since(now - spec.span_s, now)
     return None if current is None or low is None else current - low
+
+
+def rain_that_fell(spec: InputSpec, histories: Mapping[str, GaugeHistory], now: float
+                   ) -> float | None:
+    """A nowcast input's value in training: the rain reported over the ``span_s`` after
+    ``now`` (None without reports all through it)."""
+    history = histories.get(spec.station)
+    if history is None:
+        return None
+    newest = history.newest_time(now + spec.span_s)
+    if newest is None or now + spec.span_s - newest > MAX_GAP_S:
+        return None
+    return history.rain_between(now, now + spec.span_s)
 
 
 def _rain(spec: InputSpec, history: GaugeHistory, now: float) -> float | None:

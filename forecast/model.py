@@ -46,6 +46,7 @@ class GaugeModel(BaseModel):
     weights: list[list[float]]  # per lead, per input: metres per unit of the input
     low_quantiles: list[float]  # per lead: residual / spread, 10 %
     high_quantiles: list[float]  # per lead: residual / spread, 90 %
+    mid_quantiles: list[float]  # per lead: residual / spread, 50 %
     samples: int  # training samples
     rmse_m: list[float]  # per lead, in-sample
 
@@ -55,6 +56,9 @@ class StationModels(BaseModel):
 
     full: GaugeModel | None = None  # with the upstream gauges
     local: GaugeModel | None = None  # without them
+    # ``full`` (or ``local``) plus the rain a nowcast expects; used only when the stage
+    # has a nowcast and it answers for this gauge (forecast/nowcast.py).
+    nowcast: GaugeModel | None = None
     links: list[Link] = []
 
 

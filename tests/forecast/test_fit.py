@@ -1,95 +1,82 @@
-"""Fitting from InfluxDB history: ``floodwatch forecast fit`` once, and the stage's own
-refit while it runs; the models saved where the stage loads them."""
+"""The fit on simulated storms (in-process, no broker): it beats the trend at a gauge
+with an upstream gauge on a storm it never saw, learns a travel time down the river,
+and refuses a gauge whose history holds too little rising water."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import httpx
 import pytest
 
-from floodwatch.core.lineprotocol import format_point
+from bench.forecast_skill import Series, fitting_period, replay, storm_series
+from floodwatch.core.registry import StationRegistry
+from floodwatch.forecast.fit import fit_models
+from floodwatch.forecast.forecaster import Forecaster
 from floodwatch.forecast.model import FittedModels
-from floodwatch.forecast.storage import time_ns
-from floodwatch.services.servers import MosquittoServer
-from tests.alerts.process import bus, publish_all
-from tests.forecast.process import ForecastProcess, forecasts, issued, keys, stage_env
-from tests.forecast.stage_support import T0, rising, write_registry
-from tests.support import REPO_ROOT, InfluxQuery, collect, wait_for
+from floodwatch.forecast.scores import paired, rmse
 
-pytestmark = pytest.mark.slow
+EPOCH = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-def store_history(influx: InfluxQuery, hours: int = 6) -> None:
-    """Six hours of "up" and "down", and one spike of "down" the fit must leave out."""
-    lines = []
-    for step in range(hours * 6):
-        moment = time_ns(T0 + timedelta(minutes=10 * step))
-        spike = step == 20
-        for station, level in (("up", 1.5 + 0.01 * step),
-                               ("down", 12.0 if spike else 1.0 + 0.008 * step)):
-            lines.append(format_point("river", {"station": station, "river": "abukuma",
-                                                "basin": "abukuma"},
-                                      {"level_m": level}, moment))
-    httpx.post(f"{influx.url}/query", params={"q": f'CREATE DATABASE "{influx.database}"'}
-               ).raise_for_status()
-    httpx.post(f"{influx.url}/write", params={"db": influx.database, "precision": "ns"},
-               content="\n".join(lines)).raise_for_status()
+@pytest.fixture(scope="module")
+def storms() -> list[Series]:
+    """Typhoons of seeds 1 and 2 (fitted) and 3 (scored), four days apart."""
+    return [storm_series("typhoon", seed, EPOCH + timedelta(days=4 * index))
+            for index, seed in enumerate((1, 2, 3))]
 
 
-def fit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "floodwatch", "forecast", "fit"],
-                          env={**os.environ, **env}, cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=120, check=False)
+@pytest.fixture(scope="module")
+def models(storms: list[Series], sample_registry: StationRegistry) -> FittedModels:
+    return fit_models(sample_registry, fitting_period(storms[:2]), fitted_at=EPOCH,
+                      min_rising_h=6, with_nowcast=True)
 
 
-def test_fit_saves_the_models_with_each_gauges_reason(
-        tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxQuery) -> None:
-    env = stage_env(tmp_path, mosquitto, influx, write_registry(tmp_path))
-    nothing = fit(env)
-    assert nothing.returncode == 1
-    assert "no river readings in InfluxDB" in nothing.stderr
-    assert not (tmp_path / "state" / "forecast" / "models.json").exists()
+@pytest.mark.slow
+def test_the_model_beats_the_trend_downstream_on_an_unseen_storm(
+        storms: list[Series], models: FittedModels, sample_registry: StationRegistry) -> None:
+    scored = replay(storms[2], {"trend": Forecaster(sample_registry, None),
+                                "model": Forecaster(sample_registry, models)})
+    for gauge in ("motomiya", "fushiguro"):
+        observed = scored.observed[gauge]
+        for lead in (60, 180):
+            trend = rmse(*paired(scored.issued[("trend", gauge, "median")], observed, lead))
+            model = rmse(*paired(scored.issued[("model", gauge, "median")], observed, lead))
+            assert model < 0.8 * trend, (gauge, lead, model, trend)
+    assert scored.methods.get("model", 0) > 0.9 * sum(scored.methods.values())
 
-    store_history(influx)
-    before = datetime.now(UTC)
-    result = fit(env)
-    assert result.returncode == 0, result.stderr
-    saved = tmp_path / "state" / "forecast" / "models.json"
-    models = FittedModels.from_json(saved.read_bytes())
-    assert models.fitted_at >= before
-    # Six hours are too little rising water for a model: each gauge says why, and
-    # "side", which never reported, too.
+
+@pytest.mark.slow
+def test_travel_time_and_gain_are_learned_down_the_river(models: FittedModels) -> None:
+    motomiya = models.gauges["motomiya"]
+    (link,) = motomiya.links
+    assert link.upstream == "akutsu"
+    # Akutsu is 13 km up the Abukuma: about an hour and a half of wave travel and
+    # channel storage in the simulated basin; the rise carries over.
+    assert 30 * 60 <= link.travel_s <= 4 * 3600
+    assert link.gain > 0.3
+    assert link.correlation > 0.8
+    assert motomiya.full is not None
+    names = [spec.name for spec in motomiya.full.inputs]
+    assert "upstream:akutsu:due" in names
+    assert "rain:own:3h" in names
+    assert models.gauges["sukagawa"].full is None  # a headwater gauge: nothing upstream
+
+
+def test_too_little_rising_water_gets_no_model(sample_registry: StationRegistry) -> None:
+    calm = storm_series("calm", 1, EPOCH)
+    models = fit_models(sample_registry, calm, fitted_at=EPOCH)
     assert models.gauges == {}
-    assert sorted(models.no_model) == ["down", "side", "up"]
-    assert "no readings" in models.no_model["side"]
-    assert f"{saved}: models for 0 gauges" in result.stdout
-    for station, reason in models.no_model.items():
-        assert f"  {station}: {reason}" in result.stdout
+    assert models.no_model["motomiya"] == ("no model: 0 h of rising water in the "
+                                           "history, 24 h needed")
 
 
-def test_the_running_stage_fits_at_once_without_models_and_says_so_in_its_forecasts(
-        tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxQuery) -> None:
-    store_history(influx)
-    env = stage_env(tmp_path, mosquitto, influx, write_registry(tmp_path))
-    stage = ForecastProcess(env, tmp_path / "forecast.log").start()
-    wait_for(lambda: bool(stage.log_events("forecast models fitted")), 60, "the first fit")
-    assert (tmp_path / "state" / "forecast" / "models.json").exists()
-    # The spike is kept out of the fit, as it is out of the warmed history.
-    left_out = stage.log_events("flagged readings left out of the fit")
-    assert [(e["station"], e["flagged"]) for e in left_out] == [("down", 1)]
-    assert stage.log_events("histories warmed from InfluxDB")[0]["flagged"] == 1
-    later = rising("up", 3, start=1.86, first_minute=360)
-    with collect(mosquitto.port, "floodwatch/forecasts/up") as got:
-        publish_all(mosquitto.port, bus(later))
-        wait_for(lambda: issued(got) >= keys(later), 30, "the forecasts after the fit")
-    assert stage.stop() == 0
-    for forecast in forecasts(got):
-        assert forecast["method"] == "trend"
-        assert forecast["fallback"].startswith("no model: "), forecast["fallback"]
-    # Warmed from the six stored hours: the forecasts carry their trend on at once.
-    assert forecasts(got)[0]["inputs"][0]["value"] == pytest.approx(0.06, abs=1e-6)
+@pytest.mark.slow
+def test_the_nowcast_model_learns_that_rain_to_come_raises_the_river(
+        models: FittedModels) -> None:
+    nowcast = models.gauges["motomiya"].nowcast
+    assert nowcast is not None
+    index = [spec.name for spec in nowcast.inputs].index("nowcast:motomiya:3h")
+    assert nowcast.weights[-1][index] > 0  # metres at +3 h per mm expected
+    full = models.gauges["motomiya"].full
+    assert full is not None
+    assert nowcast.rmse_m[-1] < full.rmse_m[-1]  # knowing the rain to come helps
