@@ -69,5 +69,6 @@ def upstream_models(fitted_at: datetime = T0) -> FittedModels:
     count = len(LEADS_MIN)
     model = GaugeModel(inputs=[rise], intercepts=[0.0] * count, weights=[[1.0]] * count,
                        low_quantiles=[-1.0] * count, high_quantiles=[1.0] * count,
+                       mid_quantiles=[0.0] * count,
                        samples=100, rmse_m=[0.1] * count)
     return FittedModels(fitted_at=fitted_at, gauges={"down": StationModels(full=model)})
