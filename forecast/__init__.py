@@ -6,7 +6,8 @@ gauges and rainfall, falling back to the trend (docs/forecast.md).
 - ``forecast.trend``: the baseline, the gauge's own trend.
 - ``forecast.model``: fitted models as data (``FittedModels``, JSON round trip).
 - ``forecast.fit``: ``fit_models`` from a fitting period's readings.
-- ``forecast.forecaster``: ``Forecaster.forecast`` -> ``Forecast`` (-> bus message).
+- ``forecast.forecaster``: ``Forecaster.forecast`` -> ``Forecast`` (``forecast.issued``:
+  the forecast as issued and its bus message).
 - ``forecast.crossings``, ``forecast.scores``: crossings, and RMSE, NSE and warnings.
 - ``forecast.nowcast``: the hook for a rainfall nowcast.
 """

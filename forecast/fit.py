@@ -33,7 +33,7 @@ from floodwatch.forecast.model import (
     Link,
     StationModels,
 )
-from floodwatch.forecast.travel import learn_link
+from floodwatch.forecast.travel import MAX_WAVE_SPEED_M_S, distance_m, learn_link
 
 # Samples start this long after a gauge's first reading: the longest window but the
 # storm total needs it (the storm total reads what there is).
@@ -144,7 +144,10 @@ def fit_models(registry: StationRegistry, series: Mapping[str, Sequence[Observat
                                     f"history, {min_rising_h:g} h needed")
             continue
         links = [link for up in registry.upstream(station.id) if up.id in histories
-                 if (link := learn_link(up.id, histories[up.id], history)) is not None]
+                 if (link := learn_link(
+                     up.id, histories[up.id], history,
+                     distance_m(up.location, station.location) / MAX_WAVE_SPEED_M_S))
+                 is not None]
         specs = gauge_inputs(station.id, links)
         local_specs = [spec for spec in specs if spec.station == station.id]
         full = _fit(station.id, specs, histories) if links else None

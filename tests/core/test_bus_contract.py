@@ -33,7 +33,7 @@ from tests.support import REPO_ROOT
 TOPIC_ROOTS = ("sensors/", "floodwatch/", "bousai/", "$share/")
 # The contract: its topics (core/topics.py), re-exported with the messages by core/bus.py.
 CONTRACT = REPO_ROOT / "core" / "topics.py"
-SOURCE_FOLDERS = ("floodwatch", "core", "ingest", "forecast", "alerts", "notify", "api",
+SOURCE_FOLDERS = ("floodwatch", "core", "ingest", "alerts", "forecast", "notify", "api",
                   "simulators")
 
 

@@ -34,7 +34,7 @@ from floodwatch.services.servers import MosquittoServer
 from floodwatch.starter import STARTER_FILES
 from tests.support import REPO_ROOT, InfluxQuery, mosquitto_pub, wait_for
 
-STAGE_FOLDERS = ("core", "ingest", "forecast", "alerts", "notify", "api", "simulators")
+STAGE_FOLDERS = ("core", "ingest", "alerts", "forecast", "notify", "api", "simulators")
 # What the API serves from the wheel (api/dashboard.py, api/api_docs.py) and must be there.
 DASHBOARD_FILES = (
     "index.html", "app/main.js", "node_modules/leaflet/dist/leaflet-src.esm.js",
@@ -170,7 +170,7 @@ def test_the_installed_wheel_runs_outside_the_checkout(installed: Installed,
                                                        tmp_path: Path) -> None:
     helped = installed.run(installed.floodwatch, "--help", cwd=tmp_path)
     assert helped.returncode == 0, helped.stderr
-    for command in ("ingest", "forecast", "alerts", "notify", "api", "up", "simulate", "init"):
+    for command in ("ingest", "alerts", "notify", "api", "up", "simulate", "init"):
         assert command in helped.stdout
     version = installed.run(installed.floodwatch, "--version", cwd=tmp_path)
     assert (version.returncode, version.stdout) == (0, "floodwatch 0.1.0\n")
