@@ -34,6 +34,10 @@ from floodwatch.forecast.storage import newest_river_ns, read_river
 log = structlog.get_logger("forecast")
 
 DAY_NS = 86_400 * 1_000_000_000
+RETRY = timedelta(hours=1)
+# How often the models file is looked at for models another process saved: a stat every
+# 10 s costs nothing, and an operator's `floodwatch forecast fit` is in use within it.
+RELOAD_CHECK_S = 10.0
 
 
 def models_path(settings: Settings) -> Path:
@@ -126,22 +130,51 @@ async def refit_forever(settings: Settings, registry: StationRegistry,
                         forecaster: Forecaster) -> None:
     """Refit every FLOODWATCH_FORECAST_REFIT_H, counted from the models' ``fitted_at``
     (a restart does not refit models fitted an hour ago); a failed refit keeps the
-    models in use and is tried again an hour later."""
+    models in use and is tried again an hour later. Meanwhile, models saved by another
+    process (`floodwatch forecast fit`) are taken up when they are newer."""
     interval = timedelta(hours=settings.forecast_refit_h)
+    path = models_path(settings)
+    known = _modified(path)
+    retry_at: datetime | None = None
     while True:
         models = forecaster.models
-        due = models.fitted_at + interval if models is not None else datetime.now(UTC)
-        await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+        due = retry_at or (models.fitted_at + interval if models is not None
+                           else datetime.now(UTC))
+        wait = (due - datetime.now(UTC)).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(min(wait, RELOAD_CHECK_S))
+            if _modified(path) != known:
+                known = _modified(path)
+                _take_up(path, forecaster)
+            continue
+        retry_at = None
         try:
             forecaster.models = await fit_now(settings, registry, rules)
         except NoHistory as exc:
             log.info("forecast refit skipped; tried again in an hour", why=str(exc))
-            await asyncio.sleep(3600)
+            retry_at = datetime.now(UTC) + RETRY
             continue
         except Exception:
             metrics.REFITS.labels("failed").inc()
             log.exception("forecast refit failed; the models in use stay")
-            await asyncio.sleep(3600)
+            retry_at = datetime.now(UTC) + RETRY
             continue
+        known = _modified(path)
         metrics.REFITS.labels("fitted").inc()
 
+
+def _modified(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _take_up(path: Path, forecaster: Forecaster) -> None:
+    loaded = load_models(path)
+    current = forecaster.models
+    if loaded is not None and (current is None or loaded.fitted_at > current.fitted_at):
+        forecaster.models = loaded
+        metrics.FITTED_AT.set(loaded.fitted_at.timestamp())
+        log.info("forecast models taken up from the file", path=str(path),
+                 fitted_at=str(loaded.fitted_at), gauges=len(loaded.gauges))

@@ -1,5 +1,6 @@
 """Fitting from InfluxDB history: ``floodwatch forecast fit`` once, and the stage's own
-refit while it runs; the models saved where the stage loads them."""
+refit while it runs; the models saved where the stage loads them, and taken up by a
+running stage when another process saved them."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import httpx
 import pytest
 
 from floodwatch.core.lineprotocol import format_point
+from floodwatch.core.readings import parse_ts
 from floodwatch.forecast.model import FittedModels
+from floodwatch.forecast.refit import save_models
 from floodwatch.forecast.storage import time_ns
 from floodwatch.services.servers import MosquittoServer
 from tests.alerts.process import bus, publish_all
 from tests.forecast.process import ForecastProcess, forecasts, issued, keys, stage_env
-from tests.forecast.stage_support import T0, rising, write_registry
+from tests.forecast.stage_support import T0, rising, upstream_models, write_registry
 from tests.support import REPO_ROOT, InfluxQuery, collect, wait_for
 
 pytestmark = pytest.mark.slow
@@ -93,3 +96,27 @@ def test_the_running_stage_fits_at_once_without_models_and_says_so_in_its_foreca
         assert forecast["fallback"].startswith("no model: "), forecast["fallback"]
     # Warmed from the six stored hours: the forecasts carry their trend on at once.
     assert forecasts(got)[0]["inputs"][0]["value"] == pytest.approx(0.06, abs=1e-6)
+
+
+def test_models_saved_by_another_process_are_taken_up_while_the_stage_runs(
+        tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxQuery) -> None:
+    models = tmp_path / "models.json"
+    older = datetime.now(UTC) - timedelta(hours=1)
+    save_models(models, upstream_models(fitted_at=older))
+    env = stage_env(tmp_path, mosquitto, influx, write_registry(tmp_path),
+                    FLOODWATCH_FORECAST_MODELS=str(models))
+    stage = ForecastProcess(env, tmp_path / "forecast.log").start()
+    newer = datetime.now(UTC).replace(microsecond=0)
+    save_models(models, upstream_models(fitted_at=newer))  # as `forecast fit` would
+    wait_for(lambda: bool(stage.log_events("forecast models taken up from the file")), 30,
+             "the new models taken up")
+    readings = [r for pair in zip(rising("up", 8), rising("down", 8), strict=True)
+                for r in pair]
+    with collect(mosquitto.port, "floodwatch/forecasts/down") as got:
+        publish_all(mosquitto.port, bus(readings))
+        wait_for(lambda: issued(got) >= keys(r for r in readings if r.station == "down"), 30,
+                 "the forecasts")
+    assert stage.stop() == 0
+    modelled = [f for f in forecasts(got) if f["method"] == "model"]
+    assert modelled
+    assert {parse_ts(f["fitted_at"]) for f in modelled} == {newer}
