@@ -20,6 +20,7 @@ RUN pip install --require-hashes -r requirements-runtime.lock
 COPY pyproject.toml setup.py README.md LICENSE ./
 COPY core core
 COPY ingest ingest
+COPY forecast forecast
 COPY alerts alerts
 COPY notify notify
 COPY api api

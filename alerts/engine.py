@@ -34,14 +34,15 @@ from floodwatch.alerts.forecast_input import ForecastInput
 from floodwatch.alerts.machine import Step
 from floodwatch.alerts.model import AlertType, Cause, Event, NoDataEvent
 from floodwatch.alerts.officers import acknowledge, flooding
-from floodwatch.alerts.quality import Flag, FlaggedReading, check_field, hold_still
+from floodwatch.alerts.quality import FlaggedReading, hold_still
 from floodwatch.alerts.renewal import renew
 from floodwatch.alerts.river import evaluate_river, thresholds
 from floodwatch.alerts.road import evaluate_flooding, evaluate_icing
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.silence import ALL, Silence, Swept
-from floodwatch.alerts.state import Clock, FieldMemory, NoDataState, StationState
+from floodwatch.alerts.state import Clock, NoDataState, StationState
 from floodwatch.core.bus import AcknowledgeCommand
+from floodwatch.core.quality import FieldMemory, Flag, check_field
 from floodwatch.core.readings import Reading, format_ts
 from floodwatch.core.registry import Station, StationKind, StationRegistry
 

@@ -19,6 +19,8 @@ from floodwatch.alerts.forecast_rules import ForecastRule
 from floodwatch.alerts.labels import Labels
 from floodwatch.alerts.model import AlertType
 from floodwatch.core.config_files import YamlSyntaxError, deep_merge, first_error, parse_yaml
+from floodwatch.core.quality import FieldQuality
+from floodwatch.core.quality_rules import DEFAULT_RIVER_QUALITY
 from floodwatch.core.registry import Station, StationKind, StationRegistry
 
 
@@ -64,50 +66,6 @@ class RateRule(_Rules):
         return self
 
 
-# Quality keys of earlier rules files, and what they are called now.
-RENAMED_QUALITY_KEYS = {"spike": "max_step", "confirm_readings": "step_readings"}
-
-
-class FieldQuality(_Rules):
-    """Checks for one numeric field (alerts.quality); a flagged reading is excluded from
-    the level rules. Steps are per the station's reporting interval (registry
-    ``interval_s``), in the field's unit."""
-
-    min: float
-    max: float
-    max_step: float | None = Field(
-        default=None, gt=0, description="largest believable change in one reporting "
-        "interval, up or down, from the recent level; more time allows more")
-    step_readings: int = Field(
-        default=2, ge=1, le=10, description="readings that must continue a flagged jump "
-        "before it is accepted as a real step")
-    repeats_are_dropout: bool = Field(
-        default=False, description="a jump that then holds within min_movement is a "
-        "dropout, never a real step (a gauge that fell to 0.00 or to a constant)")
-    min_movement: float = Field(
-        default=0.0, ge=0, description="with repeats_are_dropout: the noise floor the "
-        "readings continuing a jump must move beyond (fitted trend) to make it real")
-    flatline_s: float | None = Field(default=None, gt=0,
-                                     description="identical values this long = stuck")
-    clear_readings: int = Field(default=3, ge=1, description="good readings to clear")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        # An old key would otherwise fail as "extra input", naming nothing to write instead.
-        if isinstance(data, dict):
-            for old, new in RENAMED_QUALITY_KEYS.items():
-                if old in data:
-                    raise ValueError(f"{old!r} is now {new!r} (docs/alerts.md, Data quality)")
-        return data
-
-    @model_validator(mode="after")
-    def _ordered(self) -> FieldQuality:
-        if self.min >= self.max:
-            raise ValueError("min must be below max")
-        return self
-
-
 class ConfirmationRule(_Rules):
     """Before residents are told: readings in a row that must agree with a raised or
     escalated level, the escalating one included (1 = at once). Officers see it at once."""
@@ -126,9 +84,7 @@ class RiverRules(_Rules):
     confirmation: ConfirmationRule = ConfirmationRule()
     offline: OfflineRule = OfflineRule()
     quality: dict[str, FieldQuality] = Field(
-        default_factory=lambda: {"level_m": FieldQuality(
-            min=-5, max=40, max_step=1.0, repeats_are_dropout=True, min_movement=0.03,
-            flatline_s=21600)})
+        default_factory=lambda: dict(DEFAULT_RIVER_QUALITY))
 
 
 class FloodingRule(_Rules):

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from floodwatch.alerts.model import AlertType, EventRef
+from floodwatch.core.quality import FieldMemory
 
 
 class _State(BaseModel):
@@ -78,9 +79,6 @@ class Chain(_State):
     public: tuple[EventRef, ...] = ()
 
 
-Point = tuple[datetime, float]
-
-
 class ForecastMemory(_State):
     """What the forecast warning remembers of the forecasts (alerts.forecast):
     ``issued_at`` of the newest one evaluated (a retained forecast delivered again is
@@ -91,36 +89,6 @@ class ForecastMemory(_State):
     issued_at: datetime
     announced: datetime | None = None
     detail: dict[str, float | str | None] = {}
-
-
-class FieldMemory(_State):
-    """What the data-quality checks of one field remember (alerts.quality).
-
-    ``accepted``: the newest accepted readings (the robust recent level comes from
-    them); ``suspect``: the newest flagged readings since the last accepted one (a jump
-    and what followed it), with ``continued``: how many readings in a row continued its
-    latest jump (a real step is accepted once enough have, and, where repeats are a
-    dropout, they move); ``flat_*``: since when the value has not changed."""
-
-    accepted: tuple[Point, ...] = ()
-    suspect: tuple[Point, ...] = ()
-    continued: int = 0
-    flat_value: float | None = None
-    flat_since: datetime | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _forget_old_memory(cls, data: Any) -> Any:
-        # A state saved before per-gauge checks held the last good value only: it is
-        # dropped rather than refusing to start; the next reading starts a new memory.
-        if isinstance(data, dict) and "last_good" in data:
-            return {key: data[key] for key in ("flat_value", "flat_since") if key in data}
-        # ``moving`` counted only the continuing readings with a new value: never more
-        # than ``continued`` would have, so a run it counted is not accepted early.
-        if isinstance(data, dict) and "moving" in data:
-            return {**{k: v for k, v in data.items() if k != "moving"},
-                    "continued": data["moving"]}
-        return data
 
 
 class StationState(_State):

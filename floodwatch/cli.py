@@ -7,6 +7,7 @@ tool registers its own subcommand.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -52,6 +53,8 @@ def _add_stage(commands: argparse._SubParsersAction[argparse.ArgumentParser],
         run_stage(stage, check_only=args.check)
 
     parser.set_defaults(handler=handler)
+    if stage.actions is not None:
+        importlib.import_module(stage.actions).register(parser)
 
 
 def _add_up(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -30,6 +30,7 @@ SECTIONS = (
     ("mqtt_", "MQTT broker (devices and the internal bus)"),
     ("influx_", "InfluxDB (v1 HTTP API)"),
     ("ingest_", "Ingest"),
+    ("forecast_", "Forecast"),
     ("alerts_", "Alert engine"),
     ("notify_", "Alert delivery"),
     ("api_", "API and live feed"),

@@ -43,6 +43,9 @@ class Stage:
     module: str  # the module whose ``check(settings, registry)`` returns the CheckedStage
     config: str | None = None  # what ``check`` reads beyond the settings and the registry
     without: str | None = None  # help of `floodwatch up --without-<name>`; None: always up
+    # A module whose ``register(parser)`` adds the stage's own subcommands (`floodwatch
+    # forecast fit`); it must import little: `floodwatch <stage>` imports it at each start.
+    actions: str | None = None
 
     def check(self, settings: Settings, registry: StationRegistry) -> CheckedStage:
         """The stage ready to run, or StageFailed saying which variable is wrong."""
@@ -61,6 +64,9 @@ class Stage:
 # (re)start with a backlog waiting.
 STAGES = (
     Stage("ingest", "store device readings (MQTT -> InfluxDB)", "floodwatch.ingest.service"),
+    Stage("forecast", "forecast river levels 3 h ahead (bus -> forecasts, InfluxDB)",
+          "floodwatch.forecast.service", config="the rules' quality checks",
+          without="do not forecast river levels", actions="floodwatch.forecast.commands"),
     Stage("alerts", "evaluate readings into alert events (bus -> alerts, status, history)",
           "floodwatch.alerts.service", config="rules"),
     Stage("notify", "deliver alert events (disaster network, webhooks, X, Mastodon)",

@@ -190,7 +190,8 @@ class StackProcess(FloodwatchProcess):
     """``floodwatch up``: every stage in one process."""
 
     SUBCOMMAND = ("up",)
-    READY = ("ingest running", "alerts running", "notify running", "api ready")
+    READY = ("ingest running", "forecast running", "alerts running", "notify running",
+             "api ready")
 
 
 class AlertsStageProcess(FloodwatchProcess):

@@ -8,9 +8,9 @@ import pytest
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.history import flag_line
 from floodwatch.alerts.model import AlertType, Event
-from floodwatch.alerts.quality import Reason, check_field
-from floodwatch.alerts.rules import AlertRules, FieldQuality, RulesError
-from floodwatch.alerts.state import FieldMemory, StationState
+from floodwatch.alerts.rules import AlertRules, RulesError
+from floodwatch.alerts.state import StationState
+from floodwatch.core.quality import FieldMemory, FieldQuality, Reason, check_field
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import RULES_FILE, at, river, rules_with, series
 

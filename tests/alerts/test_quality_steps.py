@@ -11,9 +11,9 @@ import pytest
 
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import AlertType, Event
-from floodwatch.alerts.quality import check_field
-from floodwatch.alerts.rules import AlertRules, FieldQuality, RiverRules, RoadRules
-from floodwatch.alerts.state import FieldMemory, StationState
+from floodwatch.alerts.rules import AlertRules, RiverRules, RoadRules
+from floodwatch.alerts.state import StationState
+from floodwatch.core.quality import FieldMemory, FieldQuality, check_field
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import at, road, series
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from floodwatch.alerts.history import flag_line
-from floodwatch.alerts.quality import Flag, FlaggedReading, Reason
+from floodwatch.alerts.quality import FlaggedReading
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.lineprotocol import format_point
+from floodwatch.core.quality import Flag, Reason
 from floodwatch.core.readings import JST, FieldValue
 from floodwatch.core.registry import Station, StationRegistry
 from floodwatch.core.settings import Settings

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from floodwatch.alerts.quality import Reason
+from floodwatch.core.quality import Reason
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from tests.api.open_data_points import (

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from floodwatch.alerts.quality import Reason
+from floodwatch.core.quality import Reason
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from tests.api.open_data_points import (

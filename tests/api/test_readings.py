@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from floodwatch.alerts.history import flag_line
-from floodwatch.alerts.quality import Flag, FlaggedReading, Reason
+from floodwatch.alerts.quality import FlaggedReading
 from floodwatch.core.influx import InfluxClient
+from floodwatch.core.quality import Flag, Reason
 from floodwatch.core.registry import Station, StationRegistry
 from floodwatch.core.settings import Settings
 from tests.api.support import api_client

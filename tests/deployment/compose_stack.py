@@ -28,7 +28,7 @@ TEST_DEPLOY = REPO_ROOT / "deploy" / "compose-test"
 PROJECT = "floodwatch-compose-test"
 # Kept between runs (ignored by git): the wheelhouse, checked against the lock's hashes.
 CACHE = REPO_ROOT / ".floodwatch" / "compose-test"
-STAGES = ("ingest", "alerts", "notify", "api")
+STAGES = ("ingest", "forecast", "alerts", "notify", "api")
 IMAGES = {
     "docker.io/library/eclipse-mosquitto:2.0": "mosquitto.Dockerfile",
     "docker.io/library/influxdb:1.6": "influxdb.Dockerfile",

@@ -16,7 +16,7 @@ from floodwatch.core.settings import Settings
 from tests.support import REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
-STAGES = ("ingest", "alerts", "notify", "api")
+STAGES = ("ingest", "forecast", "alerts", "notify", "api")
 
 
 def _compose() -> dict[str, Any]:

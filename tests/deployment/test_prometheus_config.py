@@ -14,9 +14,10 @@ from prometheus_client import REGISTRY
 from tests.support import REPO_ROOT
 
 PROMETHEUS = REPO_ROOT / "deploy" / "prometheus"
-STAGES = ("ingest", "alerts", "notify", "api")
+STAGES = ("ingest", "forecast", "alerts", "notify", "api")
 # Every module that defines metrics: importing them registers them.
-METRIC_MODULES = ("floodwatch.ingest.metrics", "floodwatch.alerts.metrics",
+METRIC_MODULES = ("floodwatch.ingest.metrics", "floodwatch.forecast.metrics",
+                  "floodwatch.alerts.metrics",
                   "floodwatch.notify.metrics", "floodwatch.core.mqtt.session",
                   "floodwatch.api.service", "floodwatch.api.live", "floodwatch.api.hub",
                   "floodwatch.api.peer_connections", "floodwatch.api.connection_limits",

@@ -157,7 +157,7 @@ def _floodwatch(*args: str, env: dict[str, str]) -> str:
 def test_settings_and_checks_print_no_secret() -> None:
     printed = _floodwatch("settings", env=SECRET_SETTINGS)
     printed += "".join(_floodwatch(stage, "--check", env=SECRET_SETTINGS)
-                       for stage in ("ingest", "alerts", "notify", "api"))
+                       for stage in ("ingest", "forecast", "alerts", "notify", "api"))
     assert "settings and 14 stations are valid" in printed  # the checks did run
     for name, value in REFUSED_SETTINGS.items():
         refused = _floodwatch("api", "--check", env={**SECRET_SETTINGS, name: value})

@@ -18,9 +18,10 @@ from floodwatch.cli import build_parser
 from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
+from floodwatch.forecast import service as forecast_service
 from floodwatch.ingest import service as ingest_service
 from floodwatch.notify import service as notify_service
-from floodwatch.stages import STAGES, Check
+from floodwatch.stages import STAGES, Check, Stage
 from floodwatch.up import run_stack
 from tests.conftest import SAMPLE_REGISTRY
 from tests.support import REPO_ROOT
@@ -33,18 +34,22 @@ CONFIG = {"FLOODWATCH_STATIONS": str(SAMPLE_REGISTRY),
 
 SUMMARIES = {
     "ingest": f"{SAMPLE_REGISTRY}: settings and 14 stations are valid",
+    "forecast": f"{CONFIG['FLOODWATCH_ALERTS_RULES']}: quality rules for 10 river gauges "
+                "are valid",
     "alerts": f"{CONFIG['FLOODWATCH_ALERTS_RULES']}: rules for 14 stations are valid",
     "notify": f"{CONFIG['FLOODWATCH_NOTIFY_CONFIG']}: delivery configuration is valid",
     "api": f"{SAMPLE_REGISTRY}: settings and 14 stations are valid",
 }
 
 # Typed here so that mypy checks every stage module's check() against the table's Check.
-CHECKS: dict[str, Check] = {"ingest": ingest_service.check, "alerts": alerts_service.check,
+CHECKS: dict[str, Check] = {"ingest": ingest_service.check,
+                            "forecast": forecast_service.check,
+                            "alerts": alerts_service.check,
                             "notify": notify_service.check, "api": api_service.check}
 
 
-def test_the_table_lists_the_four_stages_each_with_its_typed_check() -> None:
-    assert NAMES == ["ingest", "alerts", "notify", "api"]
+def test_the_table_lists_the_five_stages_each_with_its_typed_check() -> None:
+    assert NAMES == ["ingest", "forecast", "alerts", "notify", "api"]
     for stage in STAGES:
         assert importlib.import_module(stage.module).check is CHECKS[stage.name]
 
@@ -59,7 +64,10 @@ def test_the_subcommands_are_the_stages_up_and_the_tools() -> None:
         assert parser.parse_args([stage.name, "--check"]).check is True
     up = parser.parse_args(["up", *(f"--without-{stage.name}" for stage in STAGES
                                    if stage.without)])
-    assert {name for name in NAMES if getattr(up, f"without_{name}", False)} == {"notify"}
+    assert {name for name in NAMES if getattr(up, f"without_{name}", False)} == {
+        "forecast", "notify"}
+    assert parser.parse_args(["forecast"]).action is None  # the stage itself
+    assert parser.parse_args(["forecast", "fit"]).action == "fit"
 
 
 def test_each_check_validates_what_its_stage_needs() -> None:
@@ -70,8 +78,12 @@ def test_each_check_validates_what_its_stage_needs() -> None:
         assert stage.check(settings, registry).summary == SUMMARIES[stage.name]
     wrong = settings.model_copy(update={"alerts_basins": "tone"})
     with pytest.raises(StageFailed, match=r"^FLOODWATCH_ALERTS_BASINS: ") as failed:
-        STAGES[1].check(wrong, registry)
+        stage_named("alerts").check(wrong, registry)
     assert failed.value.code == EXIT_CONFIG
+
+
+def stage_named(name: str) -> Stage:
+    return next(stage for stage in STAGES if stage.name == name)
 
 
 @pytest.mark.parametrize("stage", NAMES)
@@ -119,7 +131,7 @@ def test_up_runs_every_stage_until_stop_and_one_failure_stops_the_others() -> No
 
     async def notify_fails() -> None:
         checked = {stage: until_stop(stage.name) for stage in STAGES}
-        checked[STAGES[2]] = CheckedStage("", refuse)
+        checked[stage_named("notify")] = CheckedStage("", refuse)
         await asyncio.wait_for(run_stack(checked, asyncio.Event()), timeout=5)
 
     with pytest.raises(ExceptionGroup) as failed:
@@ -133,10 +145,12 @@ def test_up_runs_every_stage_until_stop_and_one_failure_stops_the_others() -> No
 
 def test_a_stage_imports_only_its_own_module() -> None:
     # `floodwatch ingest` restarts with a backlog waiting: FastAPI, uvicorn, tweepy and
-    # Mastodon.py (0.5 s) are the api's and notify's, imported only when those run.
+    # Mastodon.py (0.5 s) are the api's and notify's, numpy the forecast's, imported only
+    # when those run. (Not rich: structlog imports it wherever it is installed.)
     probe = ("import sys; from floodwatch.cli import build_parser; build_parser(); "
              "import floodwatch.ingest.service, floodwatch.alerts.service; "
-             "print(sorted({'fastapi', 'uvicorn', 'tweepy', 'mastodon'} & set(sys.modules)))")
+             "print(sorted({'fastapi', 'uvicorn', 'tweepy', 'mastodon', 'numpy'} "
+             "& set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
