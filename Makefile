@@ -84,7 +84,8 @@ browser:
 ## topics, api + dashboard at http://127.0.0.1:18080/) and the $(SCENARIO) scenario as a
 ## storm happening now: the demo profile (README "The demo") compresses it $(DEMO_COMPRESS)x
 ## onto the wall clock, with every time-based rule of the stack divided alike, and
-## back-fills its first $(DEMO_SKIP) at once. Ctrl-C stops the stack and the simulator;
+## back-fills its first $(DEMO_SKIP) at once. No forecast stage: its lead and travel times
+## are the river's own (README "The demo"). Ctrl-C stops the stack and the simulator;
 ## `make services-down` the servers.
 DEMO_OFFICER_KEY ?= demo-officer-key
 DEMO_DIR ?= .floodwatch/demo
@@ -94,7 +95,7 @@ demo: install
 	@echo "dashboard: http://127.0.0.1:$${FLOODWATCH_API_PORT:-18080}/  (officer key for acknowledging: $(DEMO_OFFICER_KEY))"
 	@set -e; set -a; . $(DEMO_DIR)/demo.env; set +a; \
 	export FLOODWATCH_API_PUBLIC_READ=true FLOODWATCH_API_KEYS="officer:$(DEMO_OFFICER_KEY)"; \
-	$(BIN)/floodwatch up & stack=$$!; \
+	$(BIN)/floodwatch up --without-forecast & stack=$$!; \
 	trap 'kill -TERM $$stack 2>/dev/null; wait $$stack' EXIT INT TERM; \
 	for _ in $$(seq 60); do $(BIN)/floodwatch healthcheck --url \
 		"http://127.0.0.1:$${FLOODWATCH_API_PORT:-18080}/readyz" 2>/dev/null && break; \
