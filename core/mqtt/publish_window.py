@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import mqtt5
 import structlog
@@ -116,6 +116,22 @@ class PublishWindow:
         if self._confirmations:  # empty but for the few publishers that wait
             self._settle(packet.packet_id, data if refused else None,
                          packet.reason_code.name)
+        self._after_confirmations()
+
+    def confirmed_accepted(self, packet_ids: Sequence[int]) -> None:
+        """PUBACKs that accept, as the link reads them in runs (core.mqtt.pubacks): the
+        same as ``confirmed`` for each, with one check for room and waiting publishes
+        after them all."""
+        if self._resends or self._confirmations:  # after a reconnect, or a waiter
+            for packet_id in packet_ids:
+                self.confirmed(mqtt5.PubAckPacket(packet_id))
+            return
+        pop = self._outstanding.pop
+        for packet_id in packet_ids:
+            pop(packet_id, None)  # None: from before a reconnect, already resent
+        self._after_confirmations()
+
+    def _after_confirmations(self) -> None:
         if len(self._outstanding) < self.window:
             self._room.set()
         if self._unsent:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -23,7 +24,8 @@ from prometheus_client import Gauge
 
 from floodwatch.core.mqtt.address import BrokerAddress
 from floodwatch.core.mqtt.errors import PERMANENT_CONNECT_FAILURES, MqttError, backoff_delay
-from floodwatch.core.mqtt.link import MqttLink, RawPublish, ReceivedMessage
+from floodwatch.core.mqtt.link import MqttLink, RawPublish, ReceivedMessage, received_message
+from floodwatch.core.mqtt.pubacks import accepted_pubacks_bytes
 from floodwatch.core.mqtt.publish_window import PublishWindow
 from floodwatch.core.waiting import wait_event
 
@@ -159,10 +161,10 @@ class MqttSession:
         link, current = self._link, self._connection
         if link is None:
             return
-        acks = [mqtt5.PubAckPacket(message.mid).write() for message in messages
-                if message.qos > 0 and message.connection == current]
-        if acks:
-            link.send(b"".join(acks))
+        ids = array("H", [message.mid for message in messages
+                          if message.qos > 0 and message.connection == current])
+        if ids:
+            link.send(accepted_pubacks_bytes(ids))
 
     # --- publishing ------------------------------------------------------------------
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
@@ -218,7 +220,8 @@ class MqttSession:
         self._connack = loop.create_future()
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
             _, link = await loop.create_connection(
-                lambda: MqttLink(self._on_packet), address.host, address.port, ssl=context)
+                lambda: MqttLink(self._on_packet, self._window.confirmed_accepted),
+                address.host, address.port, ssl=context)
             self._connecting = link
             link.send(mqtt5.ConnectPacket(
                 self._client_id, username=address.username,
@@ -270,9 +273,9 @@ class MqttSession:
     def _on_packet(self, packet: object, received_at: datetime) -> None:
         # Exact types for the hot path's packets: cheaper than isinstance with a union.
         if type(packet) is mqtt5.PublishPacket or type(packet) is RawPublish:
-            self._pending.append(ReceivedMessage(
+            self._pending.append(received_message((
                 packet.topic, packet.payload, packet.packet_id or 0, int(packet.qos),
-                received_at, self._connection))
+                received_at, self._connection)))
             self._arrived.set()
         elif type(packet) is mqtt5.PubAckPacket:
             self._window.confirmed(packet)
@@ -298,3 +301,4 @@ class MqttSession:
             return
         self._subscribed.set()
         log.info("subscribed", topics=self._topics)
+
