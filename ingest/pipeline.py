@@ -179,8 +179,7 @@ class IngestPipeline:
             accepted.append((message, result.readings))
         readings = [reading for _, message_readings in accepted for reading in message_readings]
         try:
-            line = self._lines.line
-            lines = [line(reading) for reading in readings]
+            lines = self._lines.lines(readings)
             bus = [(reading.bus_topic, reading.to_json()) for reading in readings]
         except Exception:
             # Validation should make this impossible; should it happen, only the message
