@@ -9,10 +9,12 @@ On the bus it is a ``floodwatch.core.bus.ReadingMessage`` (topic ``bus.READINGS`
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 
 import msgspec
 
@@ -132,6 +134,14 @@ class Reading(NamedTuple):
             )
         except (msgspec.DecodeError, OverflowError) as exc:
             raise ValueError(f"not a floodwatch reading: {exc}") from exc
+
+
+ReadingFields = tuple[str, StationKind, datetime, dict[str, FieldValue], TimestampSource,
+                      datetime]
+# Reading(...) runs NamedTuple's generated __new__, a Python function; tuple.__new__ makes
+# the same Reading in C, in under half the time (timeit: 0.50 against 1.18 us, loaded
+# machine). For ingest's hot path, where one is made per reading; the fields in order.
+reading_of = cast(Callable[[ReadingFields], Reading], functools.partial(tuple.__new__, Reading))
 
 
 def bus_topic(kind: StationKind, station_id: str) -> str:
