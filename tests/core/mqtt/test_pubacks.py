@@ -150,7 +150,7 @@ def test_mosquittos_pubacks_take_the_run_path(mosquitto: MosquittoServer) -> Non
             in_runs[0] += len(ids)
             confirmed_accepted(ids)
 
-        window.confirmed, window.confirmed_accepted = counted_one, counted_run  # type: ignore[method-assign]
+        window.confirmed, window.confirmed_accepted = counted_one, counted_run  # type: ignore[method-assign,assignment]
         await publisher.start()
         for number in range(3000):
             await publisher.wait_for_publish_room()
