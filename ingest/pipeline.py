@@ -180,7 +180,8 @@ class IngestPipeline:
         readings = [reading for _, message_readings in accepted for reading in message_readings]
         try:
             lines = self._lines.lines(readings)
-            bus = [(reading.bus_topic, reading.to_json()) for reading in readings]
+            bus = list(zip([reading.bus_topic for reading in readings],
+                           Reading.to_json_all(readings), strict=True))
         except Exception:
             # Validation should make this impossible; should it happen, only the message
             # at fault may pay for it: the run is done again one message at a time.
