@@ -9,7 +9,6 @@ speaks the 2.x API (see README); the escaping rules are small, fixed and propert
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -136,7 +135,7 @@ class PointFormatter:
         are ``repr``'s (the shortest that read back as the same float; a hypothesis
         property against ``repr`` in tests/core/test_lineprotocol.py). Anything else
         (a string, an int, a bool, a non-finite, exponent or tiny value, a key needing
-        escapes) is caught by ``_NOT_PLAIN`` and that reading goes through ``line``."""
+        escapes) is caught by ``_plain`` and that reading goes through ``line``."""
         try:
             text = _encode([reading.values for reading in readings])
         except (TypeError, OverflowError, msgspec.EncodeError):
@@ -145,26 +144,41 @@ class PointFormatter:
         fields = body.translate(_JSON_TO_FIELDS, b'"').decode().split("},{")
         if len(fields) != len(readings):  # an empty list, or '},{' inside a string
             return [self.line(reading) for reading in readings]
+        # Reading.ts_ns inline: the property's call cost more than its arithmetic.
+        stamps = [((delta := reading.ts - _EPOCH).days * 86_400 + delta.seconds)
+                  * 1_000_000_000 + delta.microseconds * 1000 for reading in readings]
         prefixes = self._prefixes
-        if _NOT_PLAIN.search(text) is None:  # nearly every run
-            return [f"{prefixes[reading.station]} {field_text} {reading.ts_ns}"
-                    for reading, field_text in zip(readings, fields, strict=True)]
-        return [self.line(reading) if _NOT_PLAIN.search(raw) else
-                f"{prefixes[reading.station]} {field_text} {reading.ts_ns}"
-                for reading, field_text, raw in zip(readings, fields, body.split(b"},{"),
-                                                    strict=True)]
+        if _plain(text):  # nearly every run
+            return [f"{prefixes[reading.station]} {field_text} {stamp}"
+                    for reading, field_text, stamp in zip(readings, fields, stamps,
+                                                          strict=True)]
+        return [f"{prefixes[reading.station]} {field_text} {stamp}"
+                if _plain(b"{" + raw + b"}") else self.line(reading)
+                for reading, field_text, stamp, raw in zip(
+                    readings, fields, stamps, body.split(b"},{"), strict=True)]
+
+
+def _plain(json: bytes) -> bool:
+    """Whether msgspec's JSON of values dicts reads as their line protocol fields: its
+    keys (inside quotes) plain names, its values (outside) floats in fixed notation of at
+    least 1e-4 -- not a string, null (NaN, infinity), true, false, an int (line
+    protocol's 3i), an exponent (repr writes 1e+16, msgspec 1e16) or a smaller value
+    (repr 1e-05, msgspec 0.00001) -- and no dict empty. Checked by a few passes of C over
+    the run's text: one regex over it cost more per reading than the repr it replaces."""
+    if b':"' in json or b'""' in json or b"{}" in json:  # a string value, an empty key
+        return False
+    parts = json.split(b'"')
+    outside, keys = b"".join(parts[0::2]), b"".join(parts[1::2])
+    return (not keys.translate(None, _KEY_CHARACTERS)
+            and not outside.translate(None, _NUMBER_AND_STRUCTURE)  # no letter: e, null..
+            and outside.count(b".") == outside.count(b":")  # a point in each value
+            and b":0.0000" not in outside and b":-0.0000" not in outside)
 
 
 _encode = msgspec.json.Encoder().encode
 _JSON_TO_FIELDS = bytes.maketrans(b":", b"=")  # and the quotes deleted
-# In msgspec's JSON of a reading's values, what its line protocol would write otherwise:
-# a string value; null (NaN, infinity), true, false; an int (line protocol's 3i); an
-# exponent (repr writes 1e+16, msgspec 1e16) or a value below 1e-4 (repr: 1e-05, msgspec
-# 0.00001: any fixed-notation text of one starts so); a key that is empty or holds
-# anything but a-z and _ (escapes; digits would hide an exponent); no field at all. The
-# anchors serve one reading's text, split from the run's ('[{' and '}' gone).
-_NOT_PLAIN = re.compile(
-    rb':"|null|true|false|:-?\d+(?:[,}]|$)|\de|0\.0000|(?:^|[{,])"[a-z_]*[^a-z_"]|""|{}|^$')
+_KEY_CHARACTERS = b"abcdefghijklmnopqrstuvwxyz_"  # no escape needed, and no digit
+_NUMBER_AND_STRUCTURE = b"0123456789.-:,{}[]"
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -9,7 +9,7 @@ of every size, ints, bools, strings, keys that need escaping, non-finite floats.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
@@ -41,7 +41,8 @@ def readings_of(registry: StationRegistry, values: list[dict[str, FieldValue]],
     for index, fields in enumerate(values):
         station = registry.get(STATIONS[index % len(STATIONS)])
         assert station is not None
-        readings.append(Reading(station.id, station.kind, AT, fields, "device", AT))
+        at = AT + timedelta(seconds=index * 37, microseconds=index)
+        readings.append(Reading(station.id, station.kind, at, fields, "device", AT))
     return readings
 
 
@@ -52,7 +53,8 @@ plain_values = st.dictionaries(
     st.integers(-6000, 100_000).map(lambda hundredths: hundredths / 100),
     min_size=1, max_size=3)
 any_values = st.dictionaries(
-    st.sampled_from(["level_m", "rain mm", "state,x=y", "水位", "level2", "null", "e"]),
+    st.sampled_from(["level_m", "rain mm", "state,x=y", "水位", "level2", "Level", "null",
+                     "e", 'say "x"']),
     st.floats(allow_nan=False, allow_infinity=False) | st.integers() | st.booleans()
     | st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"])),
     min_size=1, max_size=4)
