@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -159,11 +158,9 @@ class MqttSession:
         """Acknowledge, in order. Messages from an earlier connection are skipped: the
         broker redelivers those on the new one, and their old packet ids may be reused."""
         link, current = self._link, self._connection
-        if link is None:
-            return
-        ids = array("H", [message.mid for message in messages
-                          if message.qos > 0 and message.connection == current])
-        if ids:
+        ids = [message.mid for message in messages
+               if message.qos > 0 and message.connection == current]
+        if ids and link is not None:
             link.send(accepted_pubacks_bytes(ids))
 
     # --- publishing ------------------------------------------------------------------
@@ -301,4 +298,3 @@ class MqttSession:
             return
         self._subscribed.set()
         log.info("subscribed", topics=self._topics)
-
