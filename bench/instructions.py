@@ -90,6 +90,9 @@ def run_pipeline(messages: int, stations: int, *, dry: bool) -> None:
         def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
             self._window.add(topic, payload, retain)
 
+        def publish_all(self, messages: Sequence[tuple[str, bytes]]) -> None:
+            self._window.add_all(messages)
+
     at = datetime.now(UTC)
     received = [ReceivedMessage(topic, payload, index % 65_535 + 1, 1, at, 1)
                 for index, (topic, payload) in enumerate(payloads(messages, stations))]

@@ -57,8 +57,7 @@ class MqttSession:
                              for topic in self._topics]
         except ValueError as exc:
             raise MqttError(f"cannot subscribe to {self._topics}: {exc}") from exc
-        self._session_expiry_s = session_expiry_s
-        self._receive_maximum = receive_maximum
+        self._session_expiry_s, self._receive_maximum = session_expiry_s, receive_maximum
         self._keepalive_s = keepalive_s
         self._min_delay_s, self._max_delay_s = min_delay_s, max_delay_s
         self._connected_gauge = CONNECTED_GAUGES[external].labels(client_id)
@@ -68,11 +67,9 @@ class MqttSession:
         self._connecting: MqttLink | None = None
         self._stopping = False
         self._pending: deque[ReceivedMessage] = deque()
-        self._arrived = asyncio.Event()
-        self._subscribed = asyncio.Event()
+        self._arrived, self._subscribed = asyncio.Event(), asyncio.Event()
         self._window = PublishWindow()
-        self._on_connected = on_connected
-        self._connection = 0
+        self._on_connected, self._connection = on_connected, 0
         self._fatal: str | None = None
         self._disconnected_since: float | None = time.monotonic()
 
@@ -115,8 +112,7 @@ class MqttSession:
                     task.exception() if not task.cancelled() else None)
             if self._fatal is not None:
                 raise MqttError(f"broker {self._address} refused us: {self._fatal}")
-            since = self._disconnected_since
-            now = time.monotonic()
+            since, now = self._disconnected_since, time.monotonic()
             if since is not None and now - since > 30 and now - last_complaint > 30:
                 last_complaint = now
                 log.error("broker unreachable", broker=str(self._address),
@@ -168,6 +164,10 @@ class MqttSession:
         """Publish at QoS 1; kept (and resent after a reconnect) until the broker confirms.
         Raises PublishError (an MqttError) if it cannot even be queued."""
         self._window.add(topic, payload, retain)
+
+    def publish_all(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """``publish`` each (topic, payload), in order, in one call (PublishWindow.add_all)."""
+        self._window.add_all(messages)
 
     def publish_with_confirmation(self, topic: str, payload: bytes, *,
                                   retain: bool = False) -> asyncio.Future[None]:
