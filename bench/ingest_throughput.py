@@ -87,21 +87,32 @@ class Ingest:
 def python_env(rig: Rig, repo: Path) -> dict[str, str]:
     """The environment of a floodwatch process, with Python's bytecode cache, as deployed.
 
-    The image's ``pip install .`` compiles every module, floodwatch's own included; a
-    checkout run with PYTHONDONTWRITEBYTECODE set (as on this machine) compiled
-    floodwatch's ~60 modules from source at every start instead: about 0.1 s of CPU, a
-    tenth of ingest's start. The cache lives in the rig's directory (never the checkout)
-    and is filled once per checkout, before any clock starts."""
-    env = {key: value for key, value in os.environ.items()
-           if key != "PYTHONDONTWRITEBYTECODE"}
+    The image's ``pip install .`` compiles every module, floodwatch's own included; with
+    PYTHONDONTWRITEBYTECODE set (as on this machine) floodwatch's ~60 modules were compiled
+    at every start instead: about 0.1 s of CPU, a tenth of ingest's start. The cache lives
+    in the rig's directory (never the checkout), filled by ``WARM_UP`` before any clock."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(rig.workdir / "pycache")
     if (rig.workdir, repo) not in _COMPILED:
-        subprocess.run([sys.executable, "-c", "import floodwatch.cli, floodwatch.ingest.service"],
-                       env=env, cwd=repo, check=True)
+        subprocess.run([sys.executable, "-c", WARM_UP, rig.influx.url], env=env, cwd=repo,
+                       check=True)
         _COMPILED.add((rig.workdir, repo))
     return env
 
 
+# Also what a stage imports once running: the prefix hides the venv's compiled files, and
+# the 81 modules of httpx's transport (httpcore, h11, anyio: the first client and request)
+# were compiled inside every timed start. Ingest's CPU from start to 100 readings stored:
+# median 0.80 s with floodwatch's imports alone, 0.65 s with this (docs/benchmarks.md).
+WARM_UP = """\
+import asyncio, compileall, encodings.idna, sys
+import floodwatch, floodwatch.cli, floodwatch.ingest.service, httpx
+compileall.compile_dir(floodwatch.__path__[0], maxlevels=0, quiet=1)  # its __main__
+async def request() -> None:
+    async with httpx.AsyncClient() as client:
+        await client.get(sys.argv[1] + "/ping")
+asyncio.run(request())
+"""
 _COMPILED: set[tuple[Path, Path]] = set()
 TICKS = os.sysconf("SC_CLK_TCK")
 

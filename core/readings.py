@@ -9,10 +9,12 @@ On the bus it is a ``floodwatch.core.bus.ReadingMessage`` (topic ``bus.READINGS`
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 
 import msgspec
 
@@ -114,6 +116,25 @@ class Reading(NamedTuple):
             raise ValueError("Out of range float values are not JSON compliant")
         return data
 
+    @staticmethod
+    def to_json_all(readings: Sequence[Reading]) -> list[bytes]:
+        """``to_json`` of each reading, the same bytes, encoded for a drained run at once:
+        one msgspec call for the run's array, cut between its elements (a '},{' followed
+        by the first key cannot occur inside a JSON string, whose quotes are escaped),
+        and the guard against non-finite values read once for the run (an encode per
+        reading and its guard were a sixth of ingest's in-process work per reading)."""
+        data = _encode([_ReadingOut(
+            reading.station, _KIND_NAMES[reading.kind],
+            reading.ts if reading.ts.tzinfo is UTC else reading.ts.astimezone(UTC),
+            reading.ts_source,
+            reading.received_at if reading.received_at.tzinfo is UTC
+            else reading.received_at.astimezone(UTC),
+            reading.values) for reading in readings])
+        if b"null" in data:  # perhaps a non-finite value: each says (to_json raises)
+            return [reading.to_json() for reading in readings]
+        # msgspec's compact JSON has no raw newline (a string's is escaped): a safe cut.
+        return data[1:-1].replace(_BETWEEN, _CUT).split(b"\n") if readings else []
+
     @classmethod
     def from_json(cls, payload: bytes | str) -> Reading:
         """Decode a bus message written by ``to_json``; raises ValueError when it is not one.
@@ -132,6 +153,14 @@ class Reading(NamedTuple):
             )
         except (msgspec.DecodeError, OverflowError) as exc:
             raise ValueError(f"not a floodwatch reading: {exc}") from exc
+
+
+ReadingFields = tuple[str, StationKind, datetime, dict[str, FieldValue], TimestampSource,
+                      datetime]
+# Reading(...) runs NamedTuple's generated __new__, a Python function; tuple.__new__ makes
+# the same Reading in C, in under half the time (timeit: 0.50 against 1.18 us, loaded
+# machine). For ingest's hot path, where one is made per reading; the fields in order.
+reading_of = cast(Callable[[ReadingFields], Reading], functools.partial(tuple.__new__, Reading))
 
 
 def bus_topic(kind: StationKind, station_id: str) -> str:
@@ -169,6 +198,8 @@ _ReadingOut = msgspec.defstruct(
      (field.name, field.type, field.default)
      for field in msgspec.structs.fields(bus.ReadingMessage)],
     gc=False)
+_FIRST_KEY = b'{"' + msgspec.structs.fields(_ReadingOut)[0].name.encode() + b'":'
+_BETWEEN, _CUT = b"}," + _FIRST_KEY, b"}\n" + _FIRST_KEY
 # Plain strings: reading an enum member's .value goes through a descriptor each time.
 _KIND_NAMES = {kind: kind.value for kind in StationKind}
 _BUS_TOPIC_PREFIXES = {kind: bus.READINGS.name(kind=kind.value, station="")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import repeat
+
 from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_RECEIVED = Counter(
@@ -44,7 +46,8 @@ SPOOLED_READINGS = Counter(
 
 def count_stored(lines: list[str]) -> None:
     """Count stored points by measurement (the text before the first comma or space)."""
-    river = sum(1 for line in lines if line.startswith("river,"))
+    # map and sum run in C: a generator here cost a Python step per stored reading.
+    river = sum(map(str.startswith, lines, repeat("river,")))
     if river:
         READINGS_STORED.labels("river").inc(river)
     if len(lines) - river:

@@ -39,6 +39,7 @@ class MessageSource(Protocol):
     async def wait_for_publish_room(self) -> None: ...
     def ack(self, messages: Sequence[ReceivedMessage]) -> None: ...
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None: ...
+    def publish_all(self, messages: Sequence[tuple[str, bytes]]) -> None: ...
 
 
 class IngestPipeline:
@@ -141,12 +142,11 @@ class IngestPipeline:
     async def _publish_all(self, messages: list[tuple[str, bytes]]) -> None:
         """One wait for room per PUBLISH_ROOM_EVERY messages, not per message (a coroutine
         each): the window queues what exceeds it, at most that many beyond it, so the
-        packet ids (65,535) never run out whatever the batch size."""
-        publish = self._source.publish
-        for index, (topic, payload) in enumerate(messages):
-            if index % PUBLISH_ROOM_EVERY == 0:
-                await self._source.wait_for_publish_room()
-            publish(topic, payload)
+        packet ids (65,535) never run out whatever the batch size. Those are published in
+        one call (MqttSession.publish_all)."""
+        for start in range(0, len(messages), PUBLISH_ROOM_EVERY):
+            await self._source.wait_for_publish_room()
+            self._source.publish_all(messages[start:start + PUBLISH_ROOM_EVERY])
 
     async def _hand_over(self, batch: Batch) -> None:
         self._unacknowledged += len(batch.messages)
@@ -179,9 +179,9 @@ class IngestPipeline:
             accepted.append((message, result.readings))
         readings = [reading for _, message_readings in accepted for reading in message_readings]
         try:
-            line = self._lines.line
-            lines = [line(reading) for reading in readings]
-            bus = [(reading.bus_topic, reading.to_json()) for reading in readings]
+            lines = self._lines.lines(readings)
+            bus = list(zip([reading.bus_topic for reading in readings],
+                           Reading.to_json_all(readings), strict=True))
         except Exception:
             # Validation should make this impossible; should it happen, only the message
             # at fault may pay for it: the run is done again one message at a time.

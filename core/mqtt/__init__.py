@@ -11,6 +11,8 @@
 Stages depend on the small interfaces in their own packages, not on these classes.
 """
 
+from typing import TYPE_CHECKING
+
 from floodwatch.core.mqtt.address import DEFAULT_PORTS, BrokerAddress
 from floodwatch.core.mqtt.errors import (
     PERMANENT_CONNECT_FAILURES,
@@ -22,9 +24,20 @@ from floodwatch.core.mqtt.errors import (
     backoff_delay,
 )
 from floodwatch.core.mqtt.link import MqttLink, RawPublish, ReceivedMessage
-from floodwatch.core.mqtt.paho_client import connect_properties, new_client
 from floodwatch.core.mqtt.publish_window import DEFAULT_PUBLISH_WINDOW, PublishWindow
 from floodwatch.core.mqtt.session import MqttSession
+
+if TYPE_CHECKING:
+    from floodwatch.core.mqtt.paho_client import connect_properties, new_client
+else:
+    def __getattr__(name: str) -> object:
+        """paho on first use: only publisher tools use it, and importing it took 15 ms of
+        every stage's start (ingest's included), which a restart with a backlog pays."""
+        if name in ("connect_properties", "new_client"):
+            from floodwatch.core.mqtt import paho_client  # noqa: PLC0415
+
+            return getattr(paho_client, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_PORTS",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import mqtt5
 import structlog
@@ -64,6 +64,31 @@ class PublishWindow:
             self._unsent.append(packet_id)
             self._send_unsent()
         return packet_id
+
+    def add_all(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """``add`` each (topic, payload), not retained, in order, and what goes at once in
+        one write: a stage republishing a drained run (ingest's bus readings). A call
+        chain and a write per message were half of publishing's cost (timeit: 2.7 against
+        1.3 us per message, codec included)."""
+        if self._send is None or self._unsent \
+                or len(self._outstanding) + len(messages) > self.window:
+            for topic, payload in messages:  # some must wait: add() decides for each
+                self.add(topic, payload, False)
+            return
+        outstanding, packets = self._outstanding, []
+        try:
+            for topic, payload in messages:
+                packet_id = self.packet_id()
+                try:
+                    data = mqtt5.PublishPacket(topic, payload, qos=mqtt5.QoS.AT_LEAST_ONCE,
+                                               packet_id=packet_id).write()
+                except ValueError as exc:
+                    raise PublishError(f"publish to {topic} failed: {exc}") from exc
+                outstanding[packet_id] = data
+                packets.append(data)
+        finally:  # what was queued before a failure is sent, as add() would have
+            if packets:
+                self._send(b"".join(packets))
 
     def add_with_confirmation(self, topic: str, payload: bytes,
                               retain: bool) -> asyncio.Future[None]:
@@ -116,6 +141,22 @@ class PublishWindow:
         if self._confirmations:  # empty but for the few publishers that wait
             self._settle(packet.packet_id, data if refused else None,
                          packet.reason_code.name)
+        self._after_confirmations()
+
+    def confirmed_accepted(self, packet_ids: Sequence[int]) -> None:
+        """PUBACKs that accept, as the link reads them in runs (core.mqtt.pubacks): the
+        same as ``confirmed`` for each, with one check for room and waiting publishes
+        after them all."""
+        if self._resends or self._confirmations:  # after a reconnect, or a waiter
+            for packet_id in packet_ids:
+                self.confirmed(mqtt5.PubAckPacket(packet_id))
+            return
+        pop = self._outstanding.pop
+        for packet_id in packet_ids:
+            pop(packet_id, None)  # None: from before a reconnect, already resent
+        self._after_confirmations()
+
+    def _after_confirmations(self) -> None:
         if len(self._outstanding) < self.window:
             self._room.set()
         if self._unsent:

@@ -23,7 +23,8 @@ from prometheus_client import Gauge
 
 from floodwatch.core.mqtt.address import BrokerAddress
 from floodwatch.core.mqtt.errors import PERMANENT_CONNECT_FAILURES, MqttError, backoff_delay
-from floodwatch.core.mqtt.link import MqttLink, RawPublish, ReceivedMessage
+from floodwatch.core.mqtt.link import MqttLink, RawPublish, ReceivedMessage, received_message
+from floodwatch.core.mqtt.pubacks import accepted_pubacks_bytes
 from floodwatch.core.mqtt.publish_window import PublishWindow
 from floodwatch.core.waiting import wait_event
 
@@ -56,8 +57,7 @@ class MqttSession:
                              for topic in self._topics]
         except ValueError as exc:
             raise MqttError(f"cannot subscribe to {self._topics}: {exc}") from exc
-        self._session_expiry_s = session_expiry_s
-        self._receive_maximum = receive_maximum
+        self._session_expiry_s, self._receive_maximum = session_expiry_s, receive_maximum
         self._keepalive_s = keepalive_s
         self._min_delay_s, self._max_delay_s = min_delay_s, max_delay_s
         self._connected_gauge = CONNECTED_GAUGES[external].labels(client_id)
@@ -67,11 +67,9 @@ class MqttSession:
         self._connecting: MqttLink | None = None
         self._stopping = False
         self._pending: deque[ReceivedMessage] = deque()
-        self._arrived = asyncio.Event()
-        self._subscribed = asyncio.Event()
+        self._arrived, self._subscribed = asyncio.Event(), asyncio.Event()
         self._window = PublishWindow()
-        self._on_connected = on_connected
-        self._connection = 0
+        self._on_connected, self._connection = on_connected, 0
         self._fatal: str | None = None
         self._disconnected_since: float | None = time.monotonic()
 
@@ -114,8 +112,7 @@ class MqttSession:
                     task.exception() if not task.cancelled() else None)
             if self._fatal is not None:
                 raise MqttError(f"broker {self._address} refused us: {self._fatal}")
-            since = self._disconnected_since
-            now = time.monotonic()
+            since, now = self._disconnected_since, time.monotonic()
             if since is not None and now - since > 30 and now - last_complaint > 30:
                 last_complaint = now
                 log.error("broker unreachable", broker=str(self._address),
@@ -157,18 +154,20 @@ class MqttSession:
         """Acknowledge, in order. Messages from an earlier connection are skipped: the
         broker redelivers those on the new one, and their old packet ids may be reused."""
         link, current = self._link, self._connection
-        if link is None:
-            return
-        acks = [mqtt5.PubAckPacket(message.mid).write() for message in messages
-                if message.qos > 0 and message.connection == current]
-        if acks:
-            link.send(b"".join(acks))
+        ids = [message.mid for message in messages
+               if message.qos > 0 and message.connection == current]
+        if ids and link is not None:
+            link.send(accepted_pubacks_bytes(ids))
 
     # --- publishing ------------------------------------------------------------------
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish at QoS 1; kept (and resent after a reconnect) until the broker confirms.
         Raises PublishError (an MqttError) if it cannot even be queued."""
         self._window.add(topic, payload, retain)
+
+    def publish_all(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """``publish`` each (topic, payload), in order, in one call (PublishWindow.add_all)."""
+        self._window.add_all(messages)
 
     def publish_with_confirmation(self, topic: str, payload: bytes, *,
                                   retain: bool = False) -> asyncio.Future[None]:
@@ -218,7 +217,8 @@ class MqttSession:
         self._connack = loop.create_future()
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
             _, link = await loop.create_connection(
-                lambda: MqttLink(self._on_packet), address.host, address.port, ssl=context)
+                lambda: MqttLink(self._on_packet, self._window.confirmed_accepted),
+                address.host, address.port, ssl=context)
             self._connecting = link
             link.send(mqtt5.ConnectPacket(
                 self._client_id, username=address.username,
@@ -270,9 +270,9 @@ class MqttSession:
     def _on_packet(self, packet: object, received_at: datetime) -> None:
         # Exact types for the hot path's packets: cheaper than isinstance with a union.
         if type(packet) is mqtt5.PublishPacket or type(packet) is RawPublish:
-            self._pending.append(ReceivedMessage(
+            self._pending.append(received_message((
                 packet.topic, packet.payload, packet.packet_id or 0, int(packet.qos),
-                received_at, self._connection))
+                received_at, self._connection)))
             self._arrived.set()
         elif type(packet) is mqtt5.PubAckPacket:
             self._window.confirmed(packet)

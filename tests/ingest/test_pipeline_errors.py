@@ -50,6 +50,9 @@ class ListSource:
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         self.published.append((topic, payload))
 
+    def publish_all(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        self.published.extend(messages)
+
 
 class BuggyValidator(MessageValidator):
     """Fails on one station's messages the way a bug would, not with a Rejected."""

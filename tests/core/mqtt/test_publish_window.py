@@ -16,6 +16,7 @@ from floodwatch.core.mqtt import (
     BrokerAddress,
     MqttError,
     MqttSession,
+    PublishError,
     PublishRefused,
     PublishWindow,
 )
@@ -68,6 +69,41 @@ def test_resends_keep_order_and_packet_ids_and_carry_the_dup_flag() -> None:
     assert [(p.packet_id, p.duplicate) for p in sent] == [(1, False), (2, False), (3, False)]
     assert [(p.packet_id, p.topic, p.duplicate) for p in resent] \
         == [(1, "out/0", True), (3, "out/2", True)]
+
+
+def test_a_run_is_published_as_one_by_one_in_one_write() -> None:
+    run = [(f"out/{number}", str(number).encode()) for number in range(5)]
+    one_by_one, at_once = PublishWindow(), PublishWindow()
+    singles: list[bytes] = []
+    writes: list[bytes] = []
+    one_by_one.connected(singles.append, 10)
+    at_once.connected(writes.append, 10)
+    for topic, payload in run:
+        one_by_one.add(topic, payload, retain=False)
+    at_once.add_all(run)
+    assert writes == [b"".join(singles)]  # the same packets, ids and order
+    assert len(at_once) == 5
+
+
+def test_a_run_beyond_the_window_waits_as_single_publishes_do() -> None:
+    written: list[bytes] = []
+    window = PublishWindow()
+    window.connected(written.append, 3)
+    window.add_all([(f"out/{number}", b"x") for number in range(5)])
+    assert [p.packet_id for p in publishes(written)] == [1, 2, 3]
+    window.confirmed(puback(1))
+    window.confirmed(puback(2))
+    assert [p.packet_id for p in publishes(written)] == [1, 2, 3, 4, 5]
+
+
+def test_a_bad_topic_in_a_run_sends_what_came_before_and_raises() -> None:
+    written: list[bytes] = []
+    window = PublishWindow()
+    window.connected(written.append, 10)
+    with pytest.raises(PublishError):
+        window.add_all([("out/a", b"x"), ("out/#", b"y"), ("out/c", b"z")])
+    assert [p.topic for p in publishes(written)] == ["out/a"]
+    assert len(window) == 1  # kept until the broker confirms it
 
 
 def test_each_confirmation_is_settled_by_its_own_puback() -> None:
