@@ -7,7 +7,7 @@ from the bus, are fed in time order to ``alerts.engine.Engine`` with the shipped
 (config/alert-rules.yaml), each followed by the forecast issued on it -- rendered as the
 forecast stage's bus message and read back by the engine's own reader
 (alerts/forecast_input.py), as alerts/processor.py does. One engine per rules variant
-(the shipped ``bound: low`` and ``bound: median``) gets the same inputs.
+(``bound: low`` and ``bound: median``, the shipped default) gets the same inputs.
 
 Scored from the engine's events (``score_gauge``), per gauge and reference level L
 (evacuation 3, danger 4):

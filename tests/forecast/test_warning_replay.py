@@ -34,7 +34,7 @@ def message(station: str, minutes: int, level: float, rate_m_per_h: float
 
 def test_a_hand_made_storm_scores_a_hit_a_false_warning_and_a_miss(
         sample_registry: StationRegistry) -> None:
-    rules = load_rules(sample_registry)  # as shipped: bound low, 3 h horizons
+    rules = load_rules(sample_registry)  # as shipped: 3 h horizons (no band: any bound)
     assert load_rules(sample_registry, bound="median").river("motomiya").forecast.bound \
         == "median"
     replay = WarningReplay(sample_registry, {"low": rules})
