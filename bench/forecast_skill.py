@@ -2,39 +2,56 @@
 
     python -m bench.forecast_skill            (also part of ``python -m bench``)
 
-The storms come from the simulator in-process (no broker): each run's river readings,
-decoded from the JSON payloads the devices would send (scenario faults off: the truth
-series, not the transport's duplicates and backfill, which the stage screens). The
-model is fitted on seeds 1-4 of typhoon, typhoon-coast and rainband plus two calm
-days, laid one after another four days apart as a month of InfluxDB history would be,
-and scored on seeds 101 and 102 of each of the three: other tracks, timings and
-intensities (simulators/jitter.py). Then the harder figure: leave one scenario out
-(fit on the other two, score it).
+The storms come from the simulator in-process (no broker; bench/forecast_storms.py):
+each run's river readings as ingest validates them from the devices' payloads, fed in
+one order (``publish_order``). The model is fitted on seeds 1-4 of typhoon,
+typhoon-coast and rainband plus two calm days, laid one after another four days apart
+as a month of InfluxDB history would be, and scored on seeds 101 and 102 of each of the
+three: other tracks, timings and intensities (simulators/jitter.py). Then the harder
+figure: leave one scenario out (fit on the other two, score it).
 
 Printed: RMSE of the trend and of the model at +1 h and +3 h at the gauges with an
 upstream gauge, the reduction, Nash-Sutcliffe; every evacuation (3) and danger (4)
-crossing there, warned or not and how far ahead; false warnings per storm per 10
-gauges; microseconds per forecast (median). Rules of the scores: forecast/scores.py.
+crossing there, and how far ahead the forecasts' own crossings warned of it
+(forecast/scores.py: the ``--band`` line within 3 h, held 30 min); microseconds per
+forecast (median). Then the warnings the system would raise: the scored storms
+replayed through the alert engine with the shipped rules, ``bound: low`` and
+``bound: median`` (bench/forecast_warnings.py) -- the figures issue 24's Done-when
+is judged on.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
+from bench.forecast_storms import (
+    CALM_SEEDS,
+    EPOCH,
+    LEAD_IN,
+    REGISTRY,
+    SCORE_SEEDS,
+    SPACING,
+    STORMS,
+    TRAIN_SEEDS,
+    Series,
+    fitting_period,
+    publish_order,
+    series_of,
+    simulate,
+    storm_readings,
+)
+from bench.forecast_warnings import engine_warnings, print_engine_skill
 from bench.table import print_rows
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.forecast.crossings import reference_levels
 from floodwatch.forecast.fit import fit_models
 from floodwatch.forecast.forecaster import LEADS_MIN, Forecast, Forecaster
-from floodwatch.forecast.history import GaugeHistory, Observation
+from floodwatch.forecast.history import GaugeHistory
 from floodwatch.forecast.model import FittedModels
 from floodwatch.forecast.scores import (
     Issued,
@@ -45,63 +62,11 @@ from floodwatch.forecast.scores import (
     rmse,
     score_warnings,
 )
-from floodwatch.simulators.scenario import load_scenario
-from floodwatch.simulators.simulation import Simulation
 
-REGISTRY = Path(__file__).resolve().parent.parent / "config" / "stations.yaml"
-STORMS = ("typhoon", "typhoon-coast", "rainband")
-TRAIN_SEEDS = (1, 2, 3, 4)
-CALM_SEEDS = (1, 2)
-SCORE_SEEDS = (101, 102)
+# The gauges with an upstream gauge (issue 24 scores RMSE and crossings there).
 SCORED_GAUGES = ("akutsu", "motomiya", "nihonmatsu", "fushiguro", "marumori", "iwanuma")
 WARNED_LEVELS = (3, 4)
 BANDS = ("median", "low", "high")
-EPOCH = datetime(2026, 6, 1, tzinfo=UTC)
-SPACING = timedelta(days=4)  # a storm's 48 h plus two dry days: no storm total overlaps
-LEAD_IN = timedelta(hours=12)
-
-Series = dict[str, list[Observation]]
-
-
-def storm_series(scenario: str, seed: int, start: datetime) -> Series:
-    """Every river gauge's readings of one simulated run, from the devices' payloads,
-    after LEAD_IN of a calm day: every scenario starts its rivers at base flow, so the
-    calm day is the history a running stage would hold when the storm begins (without
-    it the first hours of each storm would be scored, and fitted, on no history)."""
-    registry = StationRegistry.load(REGISTRY)
-    series: Series = {}
-    lead_in = Simulation(load_scenario("calm"), registry, start=start - LEAD_IN, seed=seed,
-                         duration_s=LEAD_IN.total_seconds(), scenario_faults=False)
-    simulation = Simulation(load_scenario(scenario), registry, start=start, seed=seed,
-                            scenario_faults=False)
-    for event in (*lead_in.events(), *simulation.events()):
-        if not event.topic.startswith("sensors/river/"):
-            continue
-        payload = json.loads(event.payload)
-        series.setdefault(event.device, []).append(Observation(
-            at=datetime.fromisoformat(payload["ts"]).astimezone(UTC),
-            level_m=float(payload["level_m"]), rain_mm=payload.get("rain_mm")))
-    return series
-
-
-def _storm_job(job: tuple[str, int, datetime]) -> Series:
-    return storm_series(*job)
-
-
-def simulate(runs: Sequence[tuple[str, int, datetime]], workers: int) -> list[Series]:
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_storm_job, runs))
-
-
-def fitting_period(storms: Iterable[Series]) -> Series:
-    """Storms laid one after another (their starts already SPACING apart), per gauge."""
-    joined: Series = {}
-    for storm in storms:
-        for station, observations in storm.items():
-            joined.setdefault(station, []).extend(observations)
-    for observations in joined.values():
-        observations.sort(key=lambda o: o.at)
-    return joined
 
 
 @dataclass
@@ -120,10 +85,11 @@ def replay(storm: Series, forecasters: Mapping[str, Forecaster]) -> Scored:
     scored = Scored(observed={station: Observed([(o.at, o.level_m) for o in observations])
                               for station, observations in storm.items()})
     histories = {station: GaugeHistory() for station in storm}
-    readings = sorted((o.at, station, o) for station, observations in storm.items()
-                      for o in observations)
+    order = publish_order(next(iter(forecasters.values())).registry)
+    readings = sorted(((o.at, order[station], station, o) for station, observations
+                       in storm.items() for o in observations), key=lambda r: r[:2])
     scored_from = readings[0][0] + LEAD_IN
-    for moment, station, observation in readings:
+    for moment, _, station, observation in readings:
         histories[station].add(observation)
         if moment < scored_from:
             continue
@@ -257,9 +223,10 @@ def run(band: str = "median", workers: int = 2, *, loso: bool = True,
     runs = [(name, seed, EPOCH + index * SPACING)
             for index, (name, seed) in enumerate(train_runs + score_runs)]
     one = time.monotonic()
-    storm_series(*runs[0])
+    storm_readings(*runs[0])
     one_s = time.monotonic() - one
-    series = simulate(runs, workers)
+    simulated = simulate(runs, workers)
+    series = [series_of(readings) for readings in simulated]
     simulated_s = time.monotonic() - started
     train = dict(zip(train_runs, series[:len(train_runs)], strict=True))
     scored = list(zip(score_runs, series[len(train_runs):], strict=True))
@@ -280,6 +247,11 @@ def run(band: str = "median", workers: int = 2, *, loso: bool = True,
     print(f"us per forecast (model, median of {len(skill.micros):,}): "
           f"{statistics.median(skill.micros):.0f}; methods used: "
           + ", ".join(f"{k} {v}" for k, v in sorted(skill.methods.items())))
+    replayed = [(f"{name} {seed}", readings) for (name, seed), readings
+                in zip(score_runs, simulated[len(train_runs):], strict=True)]
+    print_engine_skill(engine_warnings(registry, replayed, Forecaster(registry, models),
+                                       lead_in=LEAD_IN, scored_gauges=SCORED_GAUGES),
+                       len(replayed), skill.river_gauges)
     if loso:
         for left_out in STORMS:
             kept = [storm for (name, _), storm in train.items() if name != left_out]

@@ -88,7 +88,7 @@ def test_a_forecast_warning_is_raised_before_the_crossing_and_hands_over(
         assert all(level < 4 for _, level, _ in of(before, "river_level"))
         raised = next(p for p in before if p["alert_type"] == "forecast")
         assert raised["detail"] == {
-            "expected_at": format_ts(at(90)), "minutes": 90.0, "bound": "low",
+            "expected_at": format_ts(at(90)), "minutes": 90.0, "bound": "median",
             "issued_at": format_ts(at(0)), "method": "model", "level_m": 3.1,
             "threshold_m": 4.0}
         assert raised["headline"]["en"] == ("Gauge one: expected to reach Flood danger "

@@ -24,7 +24,7 @@ from tests.xsd import assert_valid_cap
 def test_the_shipped_defaults(rules: AlertRules) -> None:
     rule = rules.river("g1").forecast
     assert (rule.bound, rule.public, rule.hold_s, rule.trend_horizon_s) == (
-        "low", False, 1800, 3600)
+        "median", False, 1800, 3600)
     assert rule.horizon_s == {3: 10800, 4: 10800}
     assert rules.cap.expires.of(AlertType.FORECAST) == timedelta(hours=3)
 

@@ -37,7 +37,7 @@ def test_raised_confirmed_updated_then_handed_over_to_the_level_alert(
     assert [e.at for e in events] == [at(0), at(10), at(20), at(70)]
     raised, _, updated, cleared = events
     assert raised.detail == {"expected_at": format_ts(at(150)), "minutes": 150.0,
-                             "bound": "low", "issued_at": format_ts(at(0)),
+                             "bound": "median", "issued_at": format_ts(at(0)),
                              "method": "model", "level_m": 2.5, "threshold_m": 4.0}
     assert updated.detail["expected_at"] == format_ts(at(85))
     assert updated.previous_level == updated.level == 4
@@ -97,16 +97,18 @@ def test_lowered_when_only_a_lower_level_is_still_expected(engine: Engine) -> No
     assert events[-1].at == at(50)
 
 
-def test_the_band_s_lower_bound_or_the_median_by_rule(registry: StationRegistry,
+def test_the_median_or_the_band_s_lower_bound_by_rule(registry: StationRegistry,
                                                       engine: Engine) -> None:
     steps = [(0, 2.5, 0.6)]
-    # The median reaches danger at +150 min, the lower bound (0.4 m/h) only at +225.
-    low, _ = run(engine, steps, band_m_per_h=0.2)
-    assert told(low) == [("raised", 3, 75.0)]
-    median_rules = rules_with(registry, "stations: {g1: {forecast: {bound: median}}}")
-    median, _ = run(Engine(registry, median_rules), steps, band_m_per_h=0.2)
+    # The median (the default) reaches danger at +150 min, the lower bound (0.4 m/h)
+    # only at +225.
+    median, _ = run(engine, steps, band_m_per_h=0.2)
     assert told(median) == [("raised", 4, 150.0)]
     assert median[0].detail["bound"] == "median"
+    low_rules = rules_with(registry, "stations: {g1: {forecast: {bound: low}}}")
+    low, _ = run(Engine(registry, low_rules), steps, band_m_per_h=0.2)
+    assert told(low) == [("raised", 3, 75.0)]
+    assert low[0].detail["bound"] == "low"
 
 
 def test_a_trend_forecast_warns_only_within_the_trend_horizon(
@@ -269,9 +271,9 @@ def test_the_worked_example_of_the_docs() -> None:
                                               band_m_per_h=0.1)).events
     assert [(e.at, e.transition.value, e.level, e.detail.get("expected_at"),
              e.detail.get("minutes")) for e in warnings(events)] == [
-        (at(0), "raised", 4, format_ts(at(96)), 96.0),
-        (at(10), "confirmed", 4, format_ts(at(94)), 84.0),
-        (at(20), "updated", 4, format_ts(at(53)), 33.0),
+        (at(0), "raised", 4, format_ts(at(80)), 80.0),
+        (at(10), "confirmed", 4, format_ts(at(80)), 70.0),
+        (at(20), "updated", 4, format_ts(at(50)), 30.0),
         (at(50), "cleared", 0, None, None)]
     assert [(e.at, e.transition.value, e.level) for e in river_events] == [
         (at(0), "raised", 2), (at(10), "confirmed", 2), (at(30), "escalated", 3),

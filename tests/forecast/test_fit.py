@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench.forecast_skill import Series, fitting_period, replay, storm_series
+from bench.forecast_skill import replay
+from bench.forecast_storms import Series, fitting_period, storm_series
 from floodwatch.core.registry import StationRegistry
 from floodwatch.forecast.fit import fit_models
 from floodwatch.forecast.forecaster import Forecaster
