@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from bench.forecast_skill import fitting_period, storm_series
+from bench.forecast_storms import fitting_period, storm_series
 from floodwatch.core.mqtt import BrokerAddress
 from floodwatch.core.readings import parse_ts
 from floodwatch.core.registry import StationRegistry
