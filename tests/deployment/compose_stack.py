@@ -182,8 +182,10 @@ def project_volumes() -> list[str]:
 
 
 OBSERVER = "floodwatch-test-observer"  # reads every topic, for the test's assertions
-SECRETS = ("influxdb_admin_password", "floodwatch_influx_token", "ingest_mqtt_password",
-           "alerts_mqtt_password", "notify_mqtt_password", "api_mqtt_password")
+# A broker password per stage, from the stage list (a stage added to the compose file
+# without its secret here left the forecast service unable to log in).
+SECRETS = ("influxdb_admin_password", "floodwatch_influx_token",
+           *(f"{stage}_mqtt_password" for stage in STAGES))
 
 
 def prepare_project(project: Path, api_keys: str, stations: list[str]) -> dict[str, str]:
