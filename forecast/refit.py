@@ -28,7 +28,7 @@ from floodwatch.forecast.fit import fit_models
 from floodwatch.forecast.forecaster import Forecaster
 from floodwatch.forecast.history import Observation
 from floodwatch.forecast.model import FittedModels
-from floodwatch.forecast.screening import LevelScreen, screened
+from floodwatch.forecast.screening import GaugeScreen, screened
 from floodwatch.forecast.storage import newest_river_ns, read_river
 
 log = structlog.get_logger("forecast")
@@ -79,7 +79,7 @@ def save_models(path: Path, models: FittedModels) -> None:
 
 
 async def training_series(influx: InfluxClient, registry: StationRegistry,
-                          rules: Mapping[str, FieldQuality | None], days: float
+                          rules: Mapping[str, Mapping[str, FieldQuality]], days: float
                           ) -> dict[str, list[Observation]]:
     """Each river gauge's screened readings over the ``days`` before the newest stored
     one (counted from the data: a replayed storm is fitted at its own dates)."""
@@ -93,11 +93,11 @@ async def training_series(influx: InfluxClient, registry: StationRegistry,
             continue
         # One gauge per query: each answer stays small (60 days are 8,640 rows).
         stored = (await read_river(influx, start, newest, [station.id])).get(station.id, [])
-        accepted, flagged = screened(stored, LevelScreen(rules.get(station.id),
+        accepted, flagged = screened(stored, GaugeScreen(rules.get(station.id, {}),
                                                          station.interval_s))
-        if flagged:
+        if flagged.levels or flagged.rain:
             log.info("flagged readings left out of the fit", station=station.id,
-                     flagged=flagged)
+                     flagged=flagged.levels, flagged_rain=flagged.rain)
         series[station.id] = accepted
     return series
 
@@ -107,7 +107,7 @@ class NoHistory(Exception):
 
 
 async def fit_now(settings: Settings, registry: StationRegistry,
-                  rules: Mapping[str, FieldQuality | None]) -> FittedModels:
+                  rules: Mapping[str, Mapping[str, FieldQuality]]) -> FittedModels:
     """Read, fit (in a worker thread) and save; the new models. NoHistory when there
     is nothing to fit on (the saved models, if any, stay)."""
     async with InfluxClient.from_settings(settings) as influx:
@@ -126,7 +126,7 @@ async def fit_now(settings: Settings, registry: StationRegistry,
 
 
 async def refit_forever(settings: Settings, registry: StationRegistry,
-                        rules: Mapping[str, FieldQuality | None],
+                        rules: Mapping[str, Mapping[str, FieldQuality]],
                         forecaster: Forecaster) -> None:
     """Refit every FLOODWATCH_FORECAST_REFIT_H, counted from the models' ``fitted_at``
     (a restart does not refit models fitted an hour ago); a failed refit keeps the

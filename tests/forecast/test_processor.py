@@ -12,7 +12,7 @@ from pathlib import Path
 
 from floodwatch.core import bus
 from floodwatch.core.mqtt import ReceivedMessage
-from floodwatch.core.quality_rules import river_level_quality
+from floodwatch.core.quality_rules import river_quality
 from floodwatch.forecast.forecaster import Forecaster
 from floodwatch.forecast.gauges import Gauges
 from floodwatch.forecast.processor import ForecastProcessor, fallback_reason
@@ -74,7 +74,7 @@ def message(topic: str, payload: bytes, mid: int) -> ReceivedMessage:
 def test_readings_are_acknowledged_only_once_confirmed_and_stored(tmp_path: Path) -> None:
     stations = registry()
     store = ForecastStore(tmp_path / "forecast.sqlite3")
-    gauges = Gauges(stations, river_level_quality(RULES_FILE, stations),
+    gauges = Gauges(stations, river_quality(RULES_FILE, stations),
                     Forecaster(stations, None))
     readings = rising("side", 3)
     batch = [message(r.bus_topic, r.to_json(), i + 1) for i, r in enumerate(readings)]
