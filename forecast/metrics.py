@@ -44,5 +44,7 @@ FITTED_AT = Gauge(
     "When the models in use were fitted (0: none, every forecast is the trend).",
 )
 REFITS = Counter(
-    "floodwatch_forecast_refits_total", "Model refits, by outcome.", ["outcome"],
+    "floodwatch_forecast_refits_total",
+    "Model refits, by outcome (fitted; kept: the new models were worse, the old stay; failed).",
+    ["outcome"],
 )

@@ -6,7 +6,10 @@ temporary file, fsynced, renamed over it) so a crash mid-save leaves the previou
 models, never half a file. A refit reads each river gauge's last
 FLOODWATCH_FORECAST_HISTORY_DAYS of readings, screens them as the live readings are
 (a flagged reading is never a training input either), and fits in a worker thread: the
-loop forecasts on meanwhile, with the old models until the new ones are swapped in.
+loop forecasts on meanwhile, with the old models until the new ones are swapped in --
+if forecast.acceptance finds them no worse on the window's rising water; otherwise the
+models in use stay (logged, ``floodwatch_forecast_refits_total{outcome="kept"}``) and
+the next refit is a refit interval later.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from floodwatch.core.quality import FieldQuality
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.forecast import metrics
-from floodwatch.forecast.fit import fit_models
+from floodwatch.forecast.acceptance import judge
+from floodwatch.forecast.fit import MIN_RISING_H, fit_models
 from floodwatch.forecast.forecaster import Forecaster
 from floodwatch.forecast.history import Observation
 from floodwatch.forecast.model import FittedModels
@@ -106,22 +110,38 @@ class NoHistory(Exception):
     """InfluxDB holds no river reading to fit on."""
 
 
+class ModelsKept(Exception):
+    """The new models were not taken (forecast.acceptance): the message says why."""
+
+
 async def fit_now(settings: Settings, registry: StationRegistry,
-                  rules: Mapping[str, Mapping[str, FieldQuality]]) -> FittedModels:
-    """Read, fit (in a worker thread) and save; the new models. NoHistory when there
-    is nothing to fit on (the saved models, if any, stay)."""
+                  rules: Mapping[str, Mapping[str, FieldQuality]],
+                  current: FittedModels | None, *, force: bool = False) -> FittedModels:
+    """Read, fit (in a worker thread), judge against ``current`` (the models in use,
+    None: none; ``force``: not judged) and save; the new models. NoHistory when there
+    is nothing to fit on, ModelsKept when the new models are worse: the saved models,
+    if any, stay."""
     async with InfluxClient.from_settings(settings) as influx:
         series = await training_series(influx, registry, rules,
                                        settings.forecast_history_days)
     if not any(series.values()):
         raise NoHistory("no river readings in InfluxDB to fit the forecast models on")
     fitted_at = datetime.now(UTC)
-    models = await asyncio.to_thread(fit_models, registry, series, fitted_at=fitted_at)
+    models = await asyncio.to_thread(fit_models, registry, series, fitted_at=fitted_at,
+                                     min_rising_h=MIN_RISING_H)
+    verdict = await asyncio.to_thread(judge, registry, current, models, series,
+                                      min_rising_h=MIN_RISING_H)
+    if not verdict.swap and not force:
+        log.warning("new forecast models not taken; the models in use stay",
+                    why=verdict.reason, samples=verdict.samples,
+                    fitted_at=str(current.fitted_at) if current is not None else None)
+        raise ModelsKept(f"keeping the models in use: {verdict.reason}")
     await asyncio.to_thread(save_models, models_path(settings), models)
     metrics.FITTED_AT.set(fitted_at.timestamp())
     log.info("forecast models fitted", path=str(models_path(settings)),
              gauges=len(models.gauges), without=len(models.no_model),
-             readings=sum(len(s) for s in series.values()))
+             readings=sum(len(s) for s in series.values()), checked=verdict.reason,
+             samples=verdict.samples)
     return models
 
 
@@ -149,7 +169,13 @@ async def refit_forever(settings: Settings, registry: StationRegistry,
             continue
         retry_at = None
         try:
-            forecaster.models = await fit_now(settings, registry, rules)
+            forecaster.models = await fit_now(settings, registry, rules, forecaster.models)
+        except ModelsKept:
+            # Logged by fit_now. The kept models' fitted_at is old: the next try is
+            # counted from now (after a restart, from their fitted_at: at once).
+            metrics.REFITS.labels("kept").inc()
+            retry_at = datetime.now(UTC) + interval
+            continue
         except NoHistory as exc:
             log.info("forecast refit skipped; tried again in an hour", why=str(exc))
             retry_at = datetime.now(UTC) + RETRY

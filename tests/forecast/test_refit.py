@@ -44,8 +44,8 @@ def store_history(influx: InfluxQuery, hours: int = 6) -> None:
                content="\n".join(lines)).raise_for_status()
 
 
-def fit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "floodwatch", "forecast", "fit"],
+def fit(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "floodwatch", "forecast", "fit", *options],
                           env={**os.environ, **env}, cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=120, check=False)
 
@@ -120,3 +120,40 @@ def test_models_saved_by_another_process_are_taken_up_while_the_stage_runs(
     modelled = [f for f in forecasts(got) if f["method"] == "model"]
     assert modelled
     assert {parse_ts(f["fitted_at"]) for f in modelled} == {newer}
+
+
+def test_a_fit_on_a_window_without_storms_keeps_the_saved_models(
+        tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxQuery) -> None:
+    store_history(influx)  # six hours: too little rising water for any gauge's model
+    env = stage_env(tmp_path, mosquitto, influx, write_registry(tmp_path))
+    saved = tmp_path / "state" / "forecast" / "models.json"
+    save_models(saved, upstream_models())  # "down" has a model
+    before = saved.read_bytes()
+    kept = fit(env)
+    assert kept.returncode == 0, kept.stderr
+    assert "keeping the models in use: the new fit has no model for down" in kept.stdout
+    assert "24 h needed" in kept.stdout
+    assert saved.read_bytes() == before
+    forced = fit(env, "--force")
+    assert forced.returncode == 0, forced.stderr
+    models = FittedModels.from_json(saved.read_bytes())
+    assert models.gauges == {}
+    assert models.fitted_at > upstream_models().fitted_at
+
+
+def test_the_running_stage_keeps_its_models_when_the_refit_lost_the_storms(
+        tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxQuery) -> None:
+    store_history(influx)
+    models = tmp_path / "models.json"
+    save_models(models, upstream_models())  # fitted at T0: the refit is due at once
+    before = models.read_bytes()
+    env = stage_env(tmp_path, mosquitto, influx, write_registry(tmp_path),
+                    FLOODWATCH_FORECAST_MODELS=str(models))
+    stage = ForecastProcess(env, tmp_path / "forecast.log").start()
+    wait_for(lambda: bool(stage.log_events("new forecast models not taken; the models "
+                                           "in use stay")), 60, "the refit's verdict")
+    (event,) = stage.log_events("new forecast models not taken; the models in use stay")
+    assert event["why"].startswith("the new fit has no model for down")
+    assert stage.stop() == 0
+    assert not stage.log_events("forecast models fitted")
+    assert models.read_bytes() == before
