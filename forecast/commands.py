@@ -30,8 +30,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     fit = actions.add_parser(
         "fit", help="fit the forecast models once from InfluxDB history, save them, exit")
     fit.add_argument("--force", action="store_true",
-                     help="save the new models even when they forecast the window's "
-                     "rising water worse than the saved ones, or lost a gauge's model")
+                     help="save the new fit as it is: not checked against the saved "
+                     "models, and no gauge keeps its saved model (docs/forecast.md)")
     fit.set_defaults(handler=cmd_fit)
     verify = actions.add_parser(
         "verify", help="score the stored forecasts against the stored readings")
@@ -85,10 +85,15 @@ def cmd_fit(args: argparse.Namespace) -> None:
         # so a timer running `fit` daily does not page anyone for a calm month.
         print(f"{models_path(configured.settings)}: {exc} (--force saves the new ones)")
         return
+    kept = {station: gauge.fitted_at for station, gauge in models.gauges.items()
+            if gauge.fitted_at is not None}
     print(f"{models_path(configured.settings)}: models for {len(models.gauges)} gauges "
           f"fitted at {models.fitted_at.isoformat()}; none for {len(models.no_model)}")
     for station, reason in sorted(models.no_model.items()):
         print(f"  {station}: {reason}")
+    for station, fitted_at in sorted(kept.items()):
+        print(f"  {station}: kept its models fitted at {fitted_at.isoformat()} (the new fit "
+              "had none)")
 
 
 def cmd_verify(args: argparse.Namespace) -> None:

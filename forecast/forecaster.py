@@ -101,6 +101,7 @@ class Forecaster:
                 fallback = _missing_reason(station_id, missing, histories, now)
                 continue
             made = self._model(station, history, now, floor=floor, model=model,
+                               fitted_at=gauge.fitted_at or models.fitted_at,
                                values=values, fallback=fallback if label == "local" else None)
             if made is not None:
                 return made
@@ -125,8 +126,8 @@ class Forecaster:
         return [spec for spec in missing if spec.kind is not InputKind.NOWCAST] + still
 
     def _model(self, station: Station, history: GaugeHistory, now: float, *, floor: float,
-               model: GaugeModel, values: list[float], fallback: str | None
-               ) -> Forecast | None:
+               model: GaugeModel, fitted_at: datetime, values: list[float],
+               fallback: str | None) -> Forecast | None:
         newest = history.newest
         assert newest is not None  # checked by forecast()
         level = newest.level_m
@@ -145,9 +146,8 @@ class Forecaster:
         inputs = tuple(ForecastInput(spec.name, spec.detail, value, spec.unit, weights)
                        for spec, value, weights in zip(model.inputs, values,
                                                        matrices.input_weights, strict=True))
-        assert self.models is not None
         return _finish(station, newest.at, level, method="model", fallback=fallback,
-                       fitted_at=self.models.fitted_at, inputs=inputs, points=points)
+                       fitted_at=fitted_at, inputs=inputs, points=points)
 
     def _matrices(self, model: GaugeModel) -> _Matrices:
         # Built once per model: the lists of the JSON form as numpy arrays. Measured: the

@@ -7,7 +7,8 @@ models, never half a file. A refit reads each river gauge's last
 FLOODWATCH_FORECAST_HISTORY_DAYS of readings, screens them as the live readings are
 (a flagged reading is never a training input either), and fits in a worker thread: the
 loop forecasts on meanwhile, with the old models until the new ones are swapped in --
-if forecast.acceptance finds them no worse on the window's rising water; otherwise the
+checked first by forecast.acceptance: a gauge the new fit has no model for keeps its
+own, and when the models to swap in forecast the window's rising water worse, the
 models in use stay (logged, ``floodwatch_forecast_refits_total{outcome="kept"}``) and
 the next refit is a refit interval later.
 """
@@ -118,24 +119,32 @@ async def fit_now(settings: Settings, registry: StationRegistry,
                   rules: Mapping[str, Mapping[str, FieldQuality]],
                   current: FittedModels | None, *, force: bool = False) -> FittedModels:
     """Read, fit (in a worker thread), judge against ``current`` (the models in use,
-    None: none; ``force``: not judged) and save; the new models. NoHistory when there
-    is nothing to fit on, ModelsKept when the new models are worse: the saved models,
-    if any, stay."""
+    None: none) and save; the models swapped in: the new ones with the current models
+    of gauges the new fit has none for (forecast.acceptance; ``force``: the new fit as
+    it is, not judged). NoHistory when there is nothing to fit on, ModelsKept when the
+    new models are worse: the saved models, if any, stay."""
     async with InfluxClient.from_settings(settings) as influx:
         series = await training_series(influx, registry, rules,
                                        settings.forecast_history_days)
     if not any(series.values()):
         raise NoHistory("no river readings in InfluxDB to fit the forecast models on")
     fitted_at = datetime.now(UTC)
-    models = await asyncio.to_thread(fit_models, registry, series, fitted_at=fitted_at,
+    fitted = await asyncio.to_thread(fit_models, registry, series, fitted_at=fitted_at,
                                      min_rising_h=MIN_RISING_H)
-    verdict = await asyncio.to_thread(judge, registry, current, models, series,
+    verdict = await asyncio.to_thread(judge, registry, current, fitted, series,
                                       min_rising_h=MIN_RISING_H)
-    if not verdict.swap and not force:
+    if force:
+        models = fitted
+    elif not verdict.swap:
         log.warning("new forecast models not taken; the models in use stay",
                     why=verdict.reason, samples=verdict.samples,
                     fitted_at=str(current.fitted_at) if current is not None else None)
         raise ModelsKept(f"keeping the models in use: {verdict.reason}")
+    else:
+        models = verdict.models
+        for station, why in verdict.kept.items():
+            log.warning("a gauge's models kept from an earlier fit", station=station,
+                        why=why)
     await asyncio.to_thread(save_models, models_path(settings), models)
     metrics.FITTED_AT.set(fitted_at.timestamp())
     log.info("forecast models fitted", path=str(models_path(settings)),

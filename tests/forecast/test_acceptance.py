@@ -11,11 +11,13 @@ import pytest
 
 from floodwatch.forecast.acceptance import judge, recent_rising
 from floodwatch.forecast.fit import MIN_RISING_H, fit_models
+from floodwatch.forecast.forecaster import Forecaster
 from floodwatch.forecast.history import GaugeHistory, Observation
 from floodwatch.forecast.model import FittedModels
 from tests.forecast.stage_support import T0, registry
 
 DAYS = 16
+DAY = timedelta(days=1)
 # Seven storms, one every two days from day 1: some 40 h of rising water.
 STORMS_H = [24.0 + 48.0 * k for k in range(7)]
 
@@ -58,15 +60,40 @@ def stormy() -> tuple[list[Observation], FittedModels]:
     return series, models
 
 
-def test_a_window_without_storms_keeps_the_models_in_use(
+def test_a_gauge_whose_window_lost_its_storms_keeps_its_model_and_others_take_theirs(
         stormy: tuple[list[Observation], FittedModels]) -> None:
-    _, current = stormy
-    calm = hydrograph([])  # a calm summer: 16 days of base flow
-    new = fit_models(registry(), {"side": calm}, fitted_at=T0 + timedelta(days=1))
-    verdict = judge(registry(), current, new, {"side": calm}, min_rising_h=MIN_RISING_H)
-    assert not verdict.swap
-    assert verdict.reason == ("the new fit has no model for side (no model: 0 h of rising "
-                              "water in the history, 24 h needed)")
+    series, _ = stormy
+    stations = registry()
+    # Both gauges had storms; since then "side" had a calm summer (16 days of base
+    # flow) and "up" more storms, at other times.
+    current = fit_models(stations, {"side": series, "up": series}, fitted_at=T0)
+    later = T0 + timedelta(days=DAYS)
+    calm, storms = hydrograph([]), hydrograph([12.0 + 40.0 * k for k in range(9)])
+    new = fit_models(stations, {"side": calm, "up": storms}, fitted_at=later)
+    assert "side" in new.no_model
+    assert new.gauges["up"] != current.gauges["up"]
+    window = {"side": calm, "up": storms}
+    verdict = judge(stations, current, new, window, min_rising_h=MIN_RISING_H)
+    assert verdict.swap, verdict.reason
+    assert verdict.kept == {"side": "the new fit has none (no model: 0 h of rising water in "
+                                    "the history, 24 h needed): its models fitted at "
+                                    "2026-10-12T00:00:00+00:00 stay"}
+    swapped = verdict.models
+    assert swapped.fitted_at == later
+    assert swapped.gauges["up"] == new.gauges["up"]
+    assert swapped.gauges["side"] == current.gauges["side"].model_copy(
+        update={"fitted_at": T0})
+    assert "side" not in swapped.no_model
+    # Its forecasts say when its models were fitted; the others', the new fit's time.
+    histories = {station: GaugeHistory.of(readings) for station, readings in window.items()}
+    forecaster = Forecaster(stations, swapped)
+    assert forecaster.forecast("side", histories).fitted_at == T0
+    up = forecaster.forecast("up", histories)
+    assert (up.method, up.fitted_at) == ("model", later)
+    # Kept again by the next refit, still with the time it was fitted.
+    again = judge(stations, swapped, new.model_copy(update={"fitted_at": later + DAY}),
+                  window, min_rising_h=MIN_RISING_H)
+    assert again.models.gauges["side"].fitted_at == T0
 
 
 def test_new_models_that_forecast_the_latest_storms_worse_are_not_taken(
