@@ -194,7 +194,9 @@ class Settings(BaseSettings):
     )
     forecast_history_days: float = Field(
         default=60.0, gt=0, le=3650,
-        description="Days of InfluxDB river history a refit learns from.",
+        description="Days of InfluxDB river history a refit learns from: long enough to "
+        "hold storms of every kind the basin gets (a refit whose window holds too little "
+        "rising water, or whose models forecast it worse, keeps the models in use).",
     )
     forecast_warm_h: float = Field(
         default=48.0, gt=0, le=72,

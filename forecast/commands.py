@@ -29,6 +29,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     fit = actions.add_parser(
         "fit", help="fit the forecast models once from InfluxDB history, save them, exit")
+    fit.add_argument("--force", action="store_true",
+                     help="save the new fit as it is: not checked against the saved "
+                     "models, and no gauge keeps its saved model (docs/forecast.md)")
     fit.set_defaults(handler=cmd_fit)
     verify = actions.add_parser(
         "verify", help="score the stored forecasts against the stored readings")
@@ -56,23 +59,41 @@ def moment(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def cmd_fit(_args: argparse.Namespace) -> None:
+def cmd_fit(args: argparse.Namespace) -> None:
     from floodwatch.core.influx import InfluxError  # noqa: PLC0415 - only when asked
-    from floodwatch.forecast.refit import NoHistory, fit_now, models_path  # noqa: PLC0415
+    from floodwatch.forecast.refit import (  # noqa: PLC0415
+        ModelsKept,
+        NoHistory,
+        fit_now,
+        load_models,
+        models_path,
+    )
     from floodwatch.forecast.service import quality_rules  # noqa: PLC0415
 
     configured = configured_or_exit()
     rules = rules_or_exit(quality_rules, configured)
+    current = load_models(models_path(configured.settings))
     try:
-        models = asyncio.run(fit_now(configured.settings, configured.registry, rules))
+        models = asyncio.run(fit_now(configured.settings, configured.registry, rules,
+                                     current, force=args.force))
     except InfluxError as exc:
         fail(f"FLOODWATCH_INFLUX_URL: {exc}", EXIT_RUNTIME)
     except NoHistory as exc:
         fail(str(exc), EXIT_RUNTIME)
+    except ModelsKept as exc:
+        # Not an error: the saved models are the better ones. Said on stdout, status 0,
+        # so a timer running `fit` daily does not page anyone for a calm month.
+        print(f"{models_path(configured.settings)}: {exc} (--force saves the new ones)")
+        return
+    kept = {station: gauge.fitted_at for station, gauge in models.gauges.items()
+            if gauge.fitted_at is not None}
     print(f"{models_path(configured.settings)}: models for {len(models.gauges)} gauges "
           f"fitted at {models.fitted_at.isoformat()}; none for {len(models.no_model)}")
     for station, reason in sorted(models.no_model.items()):
         print(f"  {station}: {reason}")
+    for station, fitted_at in sorted(kept.items()):
+        print(f"  {station}: kept its models fitted at {fitted_at.isoformat()} (the new fit "
+              "had none)")
 
 
 def cmd_verify(args: argparse.Namespace) -> None:

@@ -40,6 +40,9 @@ from floodwatch.forecast.travel import MAX_WAVE_SPEED_M_S, distance_m, learn_lin
 WARM_UP_S = 6 * HOUR_S
 # A reading whose level rose this much over the hour before it is "rising water".
 RISING_M_PER_H = 0.05
+# A gauge needs this much rising water in its fitting period for a model: less, and it
+# would learn base flow, not floods.
+MIN_RISING_H = 24.0
 # Ridge penalty on standardised inputs, as a fraction of the sample count: keeps weights
 # of nearly collinear inputs (rain over 1 h and 3 h) from growing in opposite directions.
 RIDGE = 1e-3
@@ -120,7 +123,7 @@ def _rain(station_id: str, label: str) -> list[InputSpec]:
 
 
 def fit_models(registry: StationRegistry, series: Mapping[str, Sequence[Observation]], *,
-               fitted_at: datetime, min_rising_h: float = 24.0,
+               fitted_at: datetime, min_rising_h: float = MIN_RISING_H,
                with_nowcast: bool = False) -> FittedModels:
     """Every river gauge's models from ``series`` (each gauge's accepted readings over
     the fitting period, oldest first); gauges with less than ``min_rising_h`` hours of

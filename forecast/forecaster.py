@@ -101,6 +101,7 @@ class Forecaster:
                 fallback = _missing_reason(station_id, missing, histories, now)
                 continue
             made = self._model(station, history, now, floor=floor, model=model,
+                               fitted_at=gauge.fitted_at or models.fitted_at,
                                values=values, fallback=fallback if label == "local" else None)
             if made is not None:
                 return made
@@ -125,8 +126,8 @@ class Forecaster:
         return [spec for spec in missing if spec.kind is not InputKind.NOWCAST] + still
 
     def _model(self, station: Station, history: GaugeHistory, now: float, *, floor: float,
-               model: GaugeModel, values: list[float], fallback: str | None
-               ) -> Forecast | None:
+               model: GaugeModel, fitted_at: datetime, values: list[float],
+               fallback: str | None) -> Forecast | None:
         newest = history.newest
         assert newest is not None  # checked by forecast()
         level = newest.level_m
@@ -135,13 +136,7 @@ class Forecaster:
         matrices = self._matrices(model)
         # A broken model (an inf weight, an absurd input) gives inf or NaN here, which is
         # checked below and answered with the trend, not raised as a warning.
-        with np.errstate(all="ignore"):
-            change = matrices.weights @ np.asarray(values) + matrices.intercepts
-            spread = SPREAD_FLOOR_M + abs(last_hour_rise) + np.abs(change)
-            mean = level + change
-            median = np.maximum(mean + matrices.mid * spread, floor)
-            low = np.maximum(np.minimum(mean + matrices.low * spread, median), floor)
-            high = np.maximum(mean + matrices.high * spread, median)
+        median, low, high = _levels(matrices, values, level, last_hour_rise, floor)
         if not (np.isfinite(median).all() and np.isfinite(low).all()
                 and np.isfinite(high).all()):
             return None
@@ -151,9 +146,8 @@ class Forecaster:
         inputs = tuple(ForecastInput(spec.name, spec.detail, value, spec.unit, weights)
                        for spec, value, weights in zip(model.inputs, values,
                                                        matrices.input_weights, strict=True))
-        assert self.models is not None
         return _finish(station, newest.at, level, method="model", fallback=fallback,
-                       fitted_at=self.models.fitted_at, inputs=inputs, points=points)
+                       fitted_at=fitted_at, inputs=inputs, points=points)
 
     def _matrices(self, model: GaugeModel) -> _Matrices:
         # Built once per model: the lists of the JSON form as numpy arrays. Measured: the
@@ -186,6 +180,46 @@ class Forecaster:
                                 tuple(lead / 60 for lead in LEADS_MIN)),)
         return _finish(station, newest.at, newest.level_m, method="trend", fallback=reason,
                        fitted_at=None, inputs=inputs, points=points)
+
+
+def _levels(matrices: _Matrices, values: list[float], level: float, last_hour_rise: float,
+            floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The median, low and high per lead (may hold inf or NaN for a broken model)."""
+    with np.errstate(all="ignore"):
+        change = matrices.weights @ np.asarray(values) + matrices.intercepts
+        spread = SPREAD_FLOOR_M + abs(last_hour_rise) + np.abs(change)
+        mean = level + change
+        median = np.maximum(mean + matrices.mid * spread, floor)
+        low = np.maximum(np.minimum(mean + matrices.low * spread, median), floor)
+        high = np.maximum(mean + matrices.high * spread, median)
+    return median, low, high
+
+
+def model_medians(station_id: str, models: FittedModels, histories: Mapping[str, GaugeHistory],
+                  now: float) -> np.ndarray | None:
+    """The median per lead that ``models`` forecast for ``station_id`` as of ``now``
+    (epoch seconds, a reading of the gauge) from ``histories`` holding later readings
+    too -- as ``Forecaster.forecast`` would have issued it then by the full or the local
+    model; None when neither could be used (the forecast would be the trend)."""
+    gauge = models.gauges.get(station_id)
+    history = histories.get(station_id)
+    level = history.level_at(now, now) if history is not None else None
+    if gauge is None or history is None or level is None:
+        return None
+    hour_ago = history.level_at(now - 3600.0, now)
+    low = history.minimum_since(now - FLOOR_WINDOW_S, now)
+    floor = min(level, low if low is not None else level) - FLOOR_MARGIN_M
+    for model in (gauge.full, gauge.local):
+        if model is None:
+            continue
+        values, missing = _values(model.inputs, histories, now)
+        if missing:
+            continue
+        median, _, _ = _levels(_Matrices.of(model), values, level,
+                               level - hour_ago if hour_ago is not None else 0.0, floor)
+        if np.isfinite(median).all():
+            return median
+    return None
 
 
 def _values(specs: list[InputSpec], histories: Mapping[str, GaugeHistory], now: float

@@ -1,12 +1,13 @@
 """What the forecast stage knows of every river gauge, and which forecasts a reading issues.
 
-Each level reading goes through the alert engine's quality checks (forecast.screening):
-a flagged reading never enters a gauge's history, so it is never an input, and while a
-gauge's newest reading is flagged no forecast of it is issued (it would start from an
-older level than the gauge now shows). An accepted reading issues the gauge's forecast
-and re-issues its downstream gauge's, whose upstream input it is -- when that forecast
-changed (the downstream gauge's newest reading may be newer than the upstream one, which
-its forecast then cannot see yet).
+Each reading goes through the alert engine's quality checks (forecast.screening): a
+reading whose level is flagged never enters a gauge's history, so it is never an input,
+and while a gauge's newest level is flagged no forecast of it is issued (it would start
+from an older level than the gauge now shows). A flagged rain value is left out (the
+reading enters with no rain) and the level still issues its forecasts. An accepted
+reading issues the gauge's forecast and re-issues its downstream gauge's, whose upstream
+input it is -- when that forecast changed (the downstream gauge's newest reading may be
+newer than the upstream one, which its forecast then cannot see yet).
 
 Pure and synchronous: the processor feeds it the bus; tests feed it directly.
 """
@@ -24,8 +25,8 @@ from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.forecast import metrics
 from floodwatch.forecast.forecaster import Forecast, Forecaster
-from floodwatch.forecast.history import GaugeHistory, Observation
-from floodwatch.forecast.screening import LEVEL, LevelScreen, RawReading, screened
+from floodwatch.forecast.history import GaugeHistory
+from floodwatch.forecast.screening import LEVEL, RAIN, GaugeScreen, RawReading, screened
 
 log = structlog.get_logger("forecast")
 
@@ -36,7 +37,8 @@ class Outcome:
 
     forecasts: list[Forecast] = field(default_factory=list)
     ignored: str | None = None  # "repeated", "not_river", "no_level", "flagged", ...
-    flag: Flag | None = None
+    flag: Flag | None = None  # the level's
+    rain_flag: Flag | None = None  # left out of the history; the level still counts
 
 
 class Gauges:
@@ -45,13 +47,15 @@ class Gauges:
     ``seen``: each gauge's newest reading taken (epoch seconds); a reading at or before
     it is a repeat (redelivered) or out of order, and issues nothing."""
 
-    def __init__(self, registry: StationRegistry, rules: Mapping[str, FieldQuality | None],
-                 forecaster: Forecaster, seen: Mapping[str, float] | None = None) -> None:
+    def __init__(self, registry: StationRegistry,
+                 rules: Mapping[str, Mapping[str, FieldQuality]], forecaster: Forecaster,
+                 seen: Mapping[str, float] | None = None) -> None:
         self.registry = registry
         self.forecaster = forecaster
         self.seen: dict[str, float] = dict(seen or {})
         self.histories: dict[str, GaugeHistory] = {}
-        self._screens = {station.id: LevelScreen(rules.get(station.id), station.interval_s)
+        self._screens = {station.id: GaugeScreen(rules.get(station.id, {}),
+                                                 station.interval_s)
                          for station in registry if station.kind is StationKind.RIVER}
         self._downstream = {station.id: station.downstream for station in registry
                             if station.kind is StationKind.RIVER}
@@ -59,12 +63,12 @@ class Gauges:
 
     def warm(self, station: str, readings: Iterable[RawReading]) -> int:
         """Fill ``station``'s history with its stored readings (oldest first), screened
-        as live ones are; returns how many were flagged."""
+        as live ones are; returns how many values (levels and rain) were flagged."""
         accepted, flagged = screened(readings, self._screens[station])
         history = self._history(station)
         for observation in accepted:
             history.add(observation)
-        return flagged
+        return flagged.levels + flagged.rain
 
     def on_reading(self, reading: Reading) -> Outcome:
         station = reading.station
@@ -78,18 +82,24 @@ class Gauges:
         if moment <= self.seen.get(station, float("-inf")):
             return Outcome(ignored="repeated")
         self.seen[station] = moment
-        flag = screen.check(reading.ts, level)
-        if flag is not None:
-            metrics.FLAGGED.labels(flag.reason.value).inc()
+        rain = reading.values.get(RAIN)
+        result = screen.check(reading.ts, level, rain if isinstance(rain, float) else None)
+        if result.rain_flag is not None:
+            metrics.FLAGGED.labels(RAIN, result.rain_flag.reason.value).inc()
+            log.info("flagged rain kept out of the forecasts; the level still counts",
+                     station=station, ts=str(reading.ts), rain_mm=rain,
+                     reason=result.rain_flag.reason.value)
+        if result.observation is None:
+            flag = result.level_flag
+            assert flag is not None
+            metrics.FLAGGED.labels(LEVEL, flag.reason.value).inc()
             log.info("flagged reading kept out of the forecasts; no forecast issued on it",
                      station=station, ts=str(reading.ts), level_m=level,
                      reason=flag.reason.value)
-            return Outcome(ignored="flagged", flag=flag)
-        rain = reading.values.get("rain_mm")
-        if not self._history(station).add(
-                Observation(reading.ts, level, rain if isinstance(rain, float) else None)):
+            return Outcome(ignored="flagged", flag=flag, rain_flag=result.rain_flag)
+        if not self._history(station).add(result.observation):
             return Outcome(ignored="out_of_order")  # older than a reading warmed at start
-        outcome = Outcome()
+        outcome = Outcome(rain_flag=result.rain_flag)
         self._issue(station, outcome, always=True)
         downstream = self._downstream[station]
         if downstream is not None:

@@ -1,6 +1,6 @@
 """The forecast stage's Prometheus metrics (served on FLOODWATCH_METRICS_PORT when set).
 
-Labels are fixed outcomes, methods, quality reasons and the forecaster's fallback
+Labels are fixed outcomes, methods, checked fields and quality reasons and the forecaster's fallback
 reasons (a short fixed list, docs/forecast.md): bounded cardinality.
 """
 
@@ -23,8 +23,9 @@ FALLBACKS = Counter(
 )
 FLAGGED = Counter(
     "floodwatch_forecast_flagged_inputs_total",
-    "Level readings the quality checks flagged and kept out of the forecasts, by reason.",
-    ["reason"],
+    "Values the quality checks flagged and kept out of the forecasts, by field (level_m: "
+    "the whole reading; rain_mm: its rain only) and reason.",
+    ["field", "reason"],
 )
 WITHHELD = Counter(
     "floodwatch_forecast_withheld_total",
@@ -43,5 +44,7 @@ FITTED_AT = Gauge(
     "When the models in use were fitted (0: none, every forecast is the trend).",
 )
 REFITS = Counter(
-    "floodwatch_forecast_refits_total", "Model refits, by outcome.", ["outcome"],
+    "floodwatch_forecast_refits_total",
+    "Model refits, by outcome (fitted; kept: the new models were worse, the old stay; failed).",
+    ["outcome"],
 )

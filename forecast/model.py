@@ -60,6 +60,10 @@ class StationModels(BaseModel):
     # has a nowcast and it answers for this gauge (forecast/nowcast.py).
     nowcast: GaugeModel | None = None
     links: list[Link] = []
+    # Set when a refit kept these models from an earlier fit (its window gave the gauge
+    # none, e.g. no storm: forecast/acceptance.py): when they were fitted. None: with
+    # the others, at ``FittedModels.fitted_at``.
+    fitted_at: AwareDatetime | None = None
 
 
 class FittedModels(BaseModel):

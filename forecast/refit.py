@@ -6,7 +6,11 @@ temporary file, fsynced, renamed over it) so a crash mid-save leaves the previou
 models, never half a file. A refit reads each river gauge's last
 FLOODWATCH_FORECAST_HISTORY_DAYS of readings, screens them as the live readings are
 (a flagged reading is never a training input either), and fits in a worker thread: the
-loop forecasts on meanwhile, with the old models until the new ones are swapped in.
+loop forecasts on meanwhile, with the old models until the new ones are swapped in --
+checked first by forecast.acceptance: a gauge the new fit has no model for keeps its
+own, and when the models to swap in forecast the window's rising water worse, the
+models in use stay (logged, ``floodwatch_forecast_refits_total{outcome="kept"}``) and
+the next refit is a refit interval later.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from floodwatch.core.quality import FieldQuality
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.forecast import metrics
-from floodwatch.forecast.fit import fit_models
+from floodwatch.forecast.acceptance import judge
+from floodwatch.forecast.fit import MIN_RISING_H, fit_models
 from floodwatch.forecast.forecaster import Forecaster
 from floodwatch.forecast.history import Observation
 from floodwatch.forecast.model import FittedModels
-from floodwatch.forecast.screening import LevelScreen, screened
+from floodwatch.forecast.screening import GaugeScreen, screened
 from floodwatch.forecast.storage import newest_river_ns, read_river
 
 log = structlog.get_logger("forecast")
@@ -79,7 +84,7 @@ def save_models(path: Path, models: FittedModels) -> None:
 
 
 async def training_series(influx: InfluxClient, registry: StationRegistry,
-                          rules: Mapping[str, FieldQuality | None], days: float
+                          rules: Mapping[str, Mapping[str, FieldQuality]], days: float
                           ) -> dict[str, list[Observation]]:
     """Each river gauge's screened readings over the ``days`` before the newest stored
     one (counted from the data: a replayed storm is fitted at its own dates)."""
@@ -93,11 +98,11 @@ async def training_series(influx: InfluxClient, registry: StationRegistry,
             continue
         # One gauge per query: each answer stays small (60 days are 8,640 rows).
         stored = (await read_river(influx, start, newest, [station.id])).get(station.id, [])
-        accepted, flagged = screened(stored, LevelScreen(rules.get(station.id),
+        accepted, flagged = screened(stored, GaugeScreen(rules.get(station.id, {}),
                                                          station.interval_s))
-        if flagged:
+        if flagged.levels or flagged.rain:
             log.info("flagged readings left out of the fit", station=station.id,
-                     flagged=flagged)
+                     flagged=flagged.levels, flagged_rain=flagged.rain)
         series[station.id] = accepted
     return series
 
@@ -106,27 +111,51 @@ class NoHistory(Exception):
     """InfluxDB holds no river reading to fit on."""
 
 
+class ModelsKept(Exception):
+    """The new models were not taken (forecast.acceptance): the message says why."""
+
+
 async def fit_now(settings: Settings, registry: StationRegistry,
-                  rules: Mapping[str, FieldQuality | None]) -> FittedModels:
-    """Read, fit (in a worker thread) and save; the new models. NoHistory when there
-    is nothing to fit on (the saved models, if any, stay)."""
+                  rules: Mapping[str, Mapping[str, FieldQuality]],
+                  current: FittedModels | None, *, force: bool = False) -> FittedModels:
+    """Read, fit (in a worker thread), judge against ``current`` (the models in use,
+    None: none) and save; the models swapped in: the new ones with the current models
+    of gauges the new fit has none for (forecast.acceptance; ``force``: the new fit as
+    it is, not judged). NoHistory when there is nothing to fit on, ModelsKept when the
+    new models are worse: the saved models, if any, stay."""
     async with InfluxClient.from_settings(settings) as influx:
         series = await training_series(influx, registry, rules,
                                        settings.forecast_history_days)
     if not any(series.values()):
         raise NoHistory("no river readings in InfluxDB to fit the forecast models on")
     fitted_at = datetime.now(UTC)
-    models = await asyncio.to_thread(fit_models, registry, series, fitted_at=fitted_at)
+    fitted = await asyncio.to_thread(fit_models, registry, series, fitted_at=fitted_at,
+                                     min_rising_h=MIN_RISING_H)
+    verdict = await asyncio.to_thread(judge, registry, current, fitted, series,
+                                      min_rising_h=MIN_RISING_H)
+    if force:
+        models = fitted
+    elif not verdict.swap:
+        log.warning("new forecast models not taken; the models in use stay",
+                    why=verdict.reason, samples=verdict.samples,
+                    fitted_at=str(current.fitted_at) if current is not None else None)
+        raise ModelsKept(f"keeping the models in use: {verdict.reason}")
+    else:
+        models = verdict.models
+        for station, why in verdict.kept.items():
+            log.warning("a gauge's models kept from an earlier fit", station=station,
+                        why=why)
     await asyncio.to_thread(save_models, models_path(settings), models)
     metrics.FITTED_AT.set(fitted_at.timestamp())
     log.info("forecast models fitted", path=str(models_path(settings)),
              gauges=len(models.gauges), without=len(models.no_model),
-             readings=sum(len(s) for s in series.values()))
+             readings=sum(len(s) for s in series.values()), checked=verdict.reason,
+             samples=verdict.samples)
     return models
 
 
 async def refit_forever(settings: Settings, registry: StationRegistry,
-                        rules: Mapping[str, FieldQuality | None],
+                        rules: Mapping[str, Mapping[str, FieldQuality]],
                         forecaster: Forecaster) -> None:
     """Refit every FLOODWATCH_FORECAST_REFIT_H, counted from the models' ``fitted_at``
     (a restart does not refit models fitted an hour ago); a failed refit keeps the
@@ -149,7 +178,13 @@ async def refit_forever(settings: Settings, registry: StationRegistry,
             continue
         retry_at = None
         try:
-            forecaster.models = await fit_now(settings, registry, rules)
+            forecaster.models = await fit_now(settings, registry, rules, forecaster.models)
+        except ModelsKept:
+            # Logged by fit_now. The kept models' fitted_at is old: the next try is
+            # counted from now (after a restart, from their fitted_at: at once).
+            metrics.REFITS.labels("kept").inc()
+            retry_at = datetime.now(UTC) + interval
+            continue
         except NoHistory as exc:
             log.info("forecast refit skipped; tried again in an hour", why=str(exc))
             retry_at = datetime.now(UTC) + RETRY

@@ -14,8 +14,7 @@ from floodwatch.core.commandline import EXIT_CONFIG, CheckedStage, StageFailed
 from floodwatch.core.influx import InfluxClient, InfluxError
 from floodwatch.core.line_queue import QueuedLineWriter
 from floodwatch.core.mqtt import BrokerAddress, MqttSession
-from floodwatch.core.quality import FieldQuality
-from floodwatch.core.quality_rules import QualityRulesError, river_level_quality
+from floodwatch.core.quality_rules import GaugeQuality, QualityRulesError, river_quality
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.forecast import metrics
@@ -28,7 +27,7 @@ from floodwatch.forecast.warm import warm_histories
 
 log = structlog.get_logger("forecast")
 
-Rules = dict[str, FieldQuality | None]
+Rules = dict[str, GaugeQuality]
 
 
 def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
@@ -42,7 +41,7 @@ def check(settings: Settings, registry: StationRegistry) -> CheckedStage:
 
 def quality_rules(settings: Settings, registry: StationRegistry) -> Rules:
     try:
-        return river_level_quality(settings.alerts_rules, registry)
+        return river_quality(settings.alerts_rules, registry)
     except QualityRulesError as exc:
         raise StageFailed(f"FLOODWATCH_ALERTS_RULES: {exc}", EXIT_CONFIG) from exc
 

@@ -43,7 +43,7 @@ from floodwatch.forecast.scores import (
     rmse,
     score_warnings,
 )
-from floodwatch.forecast.screening import LevelScreen, screened
+from floodwatch.forecast.screening import GaugeScreen, screened
 from floodwatch.forecast.storage import StoredPoint, read_forecasts, read_river, time_ns
 
 LEVELS = (("evacuation", 3), ("danger", 4))
@@ -87,7 +87,7 @@ class Report:
 
 
 async def verify(settings: Settings, registry: StationRegistry,
-                 rules: Mapping[str, FieldQuality | None], start: datetime, end: datetime,
+                 rules: Mapping[str, Mapping[str, FieldQuality]], start: datetime, end: datetime,
                  *, band: str = "median") -> Report:
     after = timedelta(minutes=DEFAULT_HORIZON_MIN + DEFAULT_GRACE_MIN)
     async with InfluxClient.from_settings(settings) as influx:
@@ -98,7 +98,7 @@ async def verify(settings: Settings, registry: StationRegistry,
     for station in registry:
         if station.kind is StationKind.RIVER and station.id in stored:
             accepted, _ = screened(stored[station.id],
-                                   LevelScreen(rules.get(station.id), station.interval_s))
+                                   GaugeScreen(rules.get(station.id, {}), station.interval_s))
             observed[station.id] = [(o.at, o.level_m) for o in accepted]
     return score(registry, points, observed, start, end, band=band)
 

@@ -3,13 +3,19 @@ issued from (the real Forecaster and quality checks, no broker)."""
 
 from __future__ import annotations
 
-from floodwatch.core.quality_rules import river_level_quality
+from prometheus_client import REGISTRY
+
+from floodwatch.core.quality_rules import river_quality
 from floodwatch.forecast.forecaster import Forecaster
 from floodwatch.forecast.gauges import Gauges
 from floodwatch.forecast.history import GaugeHistory, Observation
-from floodwatch.forecast.model import FittedModels
+from floodwatch.forecast.inputs import InputKind, InputSpec
+from floodwatch.forecast.issued import Forecast
+from floodwatch.forecast.model import LEADS_MIN, FittedModels, GaugeModel, StationModels
 from tests.forecast.stage_support import (
     RULES_FILE,
+    T0,
+    at,
     registry,
     rising,
     river,
@@ -19,7 +25,7 @@ from tests.forecast.stage_support import (
 
 def gauges(models: FittedModels | None = None) -> Gauges:
     stations = registry()
-    return Gauges(stations, river_level_quality(RULES_FILE, stations),
+    return Gauges(stations, river_quality(RULES_FILE, stations),
                   Forecaster(stations, models))
 
 
@@ -92,3 +98,66 @@ def test_an_upstream_reading_reissues_the_downstream_forecast_when_it_moves_it()
     # A reading of "up" that "down"'s forecast cannot see yet (it is newer than down's
     # newest) changes nothing there: only "up" is issued.
     assert [f.station for f in state.on_reading(river("up", 80, 1.6)).forecasts] == ["up"]
+
+
+def upstream_rain_models() -> FittedModels:
+    """A hand-made model of "down" that reads "up"'s rain over the last hour (1 cm of
+    rise per mm at every lead): any rain "up" reports moves "down"'s forecast."""
+    rain = InputSpec(name="rain:up:1h", detail="rain at up over the last hour",
+                     kind=InputKind.RAIN, station="up", recent_s=0.0, span_s=3600.0)
+    count = len(LEADS_MIN)
+    model = GaugeModel(inputs=[rain], intercepts=[0.0] * count, weights=[[0.01]] * count,
+                       low_quantiles=[-1.0] * count, high_quantiles=[1.0] * count,
+                       mid_quantiles=[0.0] * count, samples=100, rmse_m=[0.1] * count)
+    return FittedModels(fitted_at=T0, gauges={"down": StationModels(full=model)})
+
+
+def flagged_count(field: str, reason: str) -> float:
+    value = REGISTRY.get_sample_value("floodwatch_forecast_flagged_inputs_total",
+                                      {"field": field, "reason": reason})
+    return value or 0.0
+
+
+def test_an_upstream_rain_spike_never_enters_the_downstream_forecast() -> None:
+    state = gauges(upstream_rain_models())
+    spike_minute = 60
+    before = flagged_count("rain_mm", "out_of_range")
+    issued: list[Forecast] = []
+    for step in range(9):
+        minute = 10 * step
+        rain = 400.0 if minute == spike_minute else 1.0
+        up = state.on_reading(river("up", minute, 1.0 + 0.01 * step, rain))
+        if minute == spike_minute:
+            # The rain is flagged; the level is good and still issues "up"'s forecast.
+            assert up.ignored is None
+            assert up.rain_flag is not None
+            assert up.rain_flag.reason.value == "out_of_range"
+            assert up.flag is None
+            assert [f.station for f in up.forecasts][:1] == ["up"]
+            assert state.histories["up"].newest == Observation(
+                at(minute), 1.0 + 0.01 * step, None)
+        else:
+            assert up.rain_flag is None
+        issued += [f for f in up.forecasts if f.station == "down"]
+        issued += state.on_reading(river("down", minute, 2.0, 0.0)).forecasts
+    assert flagged_count("rain_mm", "out_of_range") == before + 1
+    downstream = [f for f in issued if f.station == "down" and f.method == "model"]
+    assert [f.issued_at for f in downstream] == [at(m) for m in range(60, 81, 10)]
+    for forecast in downstream:
+        (rain_input,) = forecast.inputs
+        assert rain_input.name == "rain:up:1h"
+        # 1 mm per report over the hour: six reports, the flagged one counting none.
+        assert rain_input.value == 5.0, forecast.issued_at
+        assert rain_input.value < 400
+        assert forecast.points[-1].level_m == 2.0 + 0.01 * 5.0
+
+
+def test_a_warmed_rain_spike_is_left_out_and_its_level_kept() -> None:
+    state = gauges()
+    stored = [(at(10 * step), 1.0 + 0.01 * step, 400.0 if step == 3 else 0.5)
+              for step in range(6)]
+    assert state.warm("side", stored) == 1
+    history = state.histories["side"]
+    assert len(history) == 6  # the level of the flagged rain's reading counts
+    assert history.observations()[3] == Observation(at(30), 1.03, None)
+    assert history.rain_between(at(-1).timestamp(), at(50).timestamp()) == 2.5

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from floodwatch.core import bus
 from floodwatch.core.mqtt import ReceivedMessage
-from floodwatch.core.quality_rules import river_level_quality
+from floodwatch.core.quality_rules import river_quality
 from floodwatch.forecast.forecaster import Forecaster
 from floodwatch.forecast.gauges import Gauges
 from floodwatch.forecast.processor import ForecastProcessor, fallback_reason
@@ -33,6 +33,9 @@ class InMemoryBus:
         self.published: list[tuple[str, bytes, bool]] = []
         self.pending: list[asyncio.Future[None]] = []
         self.lines_before_ack: list[int] = []
+        # At each acknowledgement: how many of the publishes so far the broker had not
+        # confirmed yet (the state that proves the order, whatever the timing).
+        self.unconfirmed_at_ack: list[int] = []
         self.expected_publishes = 0
         self.all_published = asyncio.Event()
         self.acknowledged = asyncio.Event()
@@ -49,6 +52,7 @@ class InMemoryBus:
 
     def ack(self, messages: Sequence[ReceivedMessage]) -> None:
         self.lines_before_ack.append(self._store.backlog())
+        self.unconfirmed_at_ack.append(sum(not future.done() for future in self.pending))
         self.acked += messages
         self.acknowledged.set()
 
@@ -74,7 +78,7 @@ def message(topic: str, payload: bytes, mid: int) -> ReceivedMessage:
 def test_readings_are_acknowledged_only_once_confirmed_and_stored(tmp_path: Path) -> None:
     stations = registry()
     store = ForecastStore(tmp_path / "forecast.sqlite3")
-    gauges = Gauges(stations, river_level_quality(RULES_FILE, stations),
+    gauges = Gauges(stations, river_quality(RULES_FILE, stations),
                     Forecaster(stations, None))
     readings = rising("side", 3)
     batch = [message(r.bus_topic, r.to_json(), i + 1) for i, r in enumerate(readings)]
@@ -86,9 +90,11 @@ def test_readings_are_acknowledged_only_once_confirmed_and_stored(tmp_path: Path
         stop = asyncio.Event()
         run = asyncio.create_task(ForecastProcessor(gauges, store, memory).run(stop))
         await asyncio.wait_for(memory.all_published.wait(), 10)
-        await asyncio.sleep(0.05)
+        # The processor publishes the whole batch without yielding, then waits: had it
+        # gone on to store and acknowledge, it would have done so before this task ran.
         assert memory.acked == []  # published, not confirmed: nothing acknowledged
         assert store.backlog() == 0  # ... nor stored
+        assert not run.done()
         memory.confirm()
         await asyncio.wait_for(memory.acknowledged.wait(), 10)
         stop.set()
@@ -96,6 +102,7 @@ def test_readings_are_acknowledged_only_once_confirmed_and_stored(tmp_path: Path
 
     asyncio.run(scenario())
     assert memory.acked == batch
+    assert memory.unconfirmed_at_ack == [0]  # every publish confirmed before the ack
     assert memory.lines_before_ack == [3 * 18]  # the batch's points were in SQLite first
     topics = [(topic, retain) for topic, _, retain in memory.published]
     assert topics == [("floodwatch/forecasts/side", True), (bus.DEADLETTER.name(), False),

@@ -44,8 +44,8 @@ def store_history(influx: InfluxQuery, hours: int = 6) -> None:
                content="\n".join(lines)).raise_for_status()
 
 
-def fit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "floodwatch", "forecast", "fit"],
+def fit(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "floodwatch", "forecast", "fit", *options],
                           env={**os.environ, **env}, cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=120, check=False)
 
@@ -120,3 +120,50 @@ def test_models_saved_by_another_process_are_taken_up_while_the_stage_runs(
     modelled = [f for f in forecasts(got) if f["method"] == "model"]
     assert modelled
     assert {parse_ts(f["fitted_at"]) for f in modelled} == {newer}
+
+
+def test_a_fit_on_a_window_without_storms_keeps_the_saved_model_of_that_gauge(
+        tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxQuery) -> None:
+    store_history(influx)  # six hours: too little rising water for any gauge's model
+    env = stage_env(tmp_path, mosquitto, influx, write_registry(tmp_path))
+    saved = tmp_path / "state" / "forecast" / "models.json"
+    before = upstream_models()  # "down" has a model, fitted at T0
+    save_models(saved, before)
+    result = fit(env)
+    assert result.returncode == 0, result.stderr
+    assert f"  down: kept its models fitted at {T0.isoformat()}" in result.stdout
+    models = FittedModels.from_json(saved.read_bytes())
+    assert models.fitted_at > T0
+    assert models.gauges == {"down": before.gauges["down"].model_copy(
+        update={"fitted_at": T0})}
+    assert sorted(models.no_model) == ["side", "up"]
+    forced = fit(env, "--force")  # the new fit as it is: no model anywhere
+    assert forced.returncode == 0, forced.stderr
+    assert FittedModels.from_json(saved.read_bytes()).gauges == {}
+
+
+def test_the_running_stage_keeps_a_gauges_model_when_the_refit_lost_its_storms(
+        tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxQuery) -> None:
+    store_history(influx)
+    models = tmp_path / "models.json"
+    save_models(models, upstream_models())  # fitted at T0: the refit is due at once
+    env = stage_env(tmp_path, mosquitto, influx, write_registry(tmp_path),
+                    FLOODWATCH_FORECAST_MODELS=str(models))
+    stage = ForecastProcess(env, tmp_path / "forecast.log").start()
+    wait_for(lambda: bool(stage.log_events("forecast models fitted")), 60, "the refit")
+    (kept,) = stage.log_events("a gauge's models kept from an earlier fit")
+    assert kept["station"] == "down"
+    assert kept["why"].startswith("the new fit has none (no model: ")
+    # On from the six stored hours (warmed at start): the next hour of both gauges.
+    readings = [r for pair in zip(rising("up", 6, 1.86, 0.01, first_minute=360),
+                                  rising("down", 6, 1.29, 0.008, first_minute=360),
+                                  strict=True) for r in pair]
+    with collect(mosquitto.port, "floodwatch/forecasts/down") as got:
+        publish_all(mosquitto.port, bus(readings))
+        wait_for(lambda: issued(got) >= keys(r for r in readings if r.station == "down"), 30,
+                 "the forecasts")
+    assert stage.stop() == 0
+    modelled = [f for f in forecasts(got) if f["method"] == "model"]
+    assert modelled
+    assert {parse_ts(f["fitted_at"]) for f in modelled} == {T0}
+    assert FittedModels.from_json(models.read_bytes()).fitted_at > T0

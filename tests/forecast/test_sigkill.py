@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from floodwatch.core.quality_rules import river_level_quality
+from floodwatch.core.quality_rules import river_quality
 from floodwatch.core.readings import Reading, parse_ts
 from floodwatch.core.registry import StationRegistry
 from floodwatch.forecast.forecaster import Forecast, Forecaster
@@ -40,7 +40,7 @@ def storm(base: datetime) -> list[Reading]:
 def expected(registry: Path, readings: list[Reading]) -> dict[tuple[str, str], Forecast]:
     """Each reading's forecast as an uninterrupted stage issues it."""
     stations = StationRegistry.load(registry)
-    gauges = Gauges(stations, river_level_quality(RULES_FILE, stations),
+    gauges = Gauges(stations, river_quality(RULES_FILE, stations),
                     Forecaster(stations, None))
     made = {}
     for reading in readings:
