@@ -16,7 +16,7 @@ from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import RULES_FILE, at, river, road, rules_with
 from tests.alerts.forecasts import forecast, run, told, warnings
-from tests.cap_support import cap_fields
+from tests.cap_support import cap_fields, cap_of
 from tests.support import REPO_ROOT
 
 
@@ -280,3 +280,29 @@ def test_the_worked_example_of_the_docs() -> None:
         (at(40), "confirmed", 3), (at(50), "escalated", 4)]
     assert warnings(events)[-1].handed_over
     assert not any(e.public for e in warnings(events))
+
+
+def test_a_renewal_counts_the_minutes_from_its_own_time(engine: Engine,
+                                                        registry: StationRegistry) -> None:
+    """A renewal repeats an older forecast's detail: "in N min" is from the renewal's
+    time, and once the expected time has passed it says by when, by which forecast."""
+    run(engine, [(0, 2.5, 0.6), (10, 2.6, 0.6)])  # danger expected 11:30 JST
+    renewed = [e for e in _quiet_others(engine, 10, 200)
+               if e.alert_type is AlertType.FORECAST]
+    assert [e.at for e in renewed] == [at(100), at(190)]
+    assert [e.detail["minutes"] for e in renewed] == [50.0, None]
+    assert [e.detail["issued_at"] for e in renewed] == [format_ts(at(10))] * 2
+    station = registry.get("g1")
+    assert station is not None
+    before, after = (event_message(e, station, engine.rules.labels).headline
+                     for e in renewed)
+    assert before.en == ("Gauge one: expected to reach Flood danger level at 11:30 "
+                         "(in 50 min, still in force)")
+    assert before.ja == "第一: 11:30頃に氾濫危険水位に到達する見込み（約50分後、継続）"
+    assert after.en == ("Gauge one: expected to reach Flood danger level by 11:30 "
+                        "(forecast of 09:10, still in force)")
+    assert after.ja == "第一: 09:10時点の予測では11:30頃までに氾濫危険水位に到達する見込み（継続）"
+    # The CAP description is the same sentence.
+    cap = cap_of(renewed[0], registry, engine.rules).decode()
+    assert "(in 50 min, still in force)" in cap
+    assert "in 140 min" not in cap
