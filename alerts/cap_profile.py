@@ -4,7 +4,8 @@ responseType and instruction. ``alerts.cap`` writes them as CAP 1.2 XML, and the
 event carries the same fields (``bus.CapFieldsMessage``), from this one place.
 
 - msgType: Alert for the first message of an alert its audience gets, Update for every
-  later one, the all-clear included (with responseType AllClear). Never Cancel: in
+  later one, the all-clear included (with responseType AllClear; a forecast warning's
+  end, which is no all-clear, Monitor). Never Cancel: in
   Japanese practice (JMA's 取消) that withdraws a message as erroneous, which only an
   officer may do (not built).
 - scope: Public for what residents may be told; Restricted for staff's own messages
@@ -116,7 +117,7 @@ class CapProfile:
             msg_type="Update" if referenced else "Alert",
             scope="Public" if public else "Restricted", restriction=restriction,
             references=references or None,
-            response_type="AllClear" if cleared
+            response_type=_ended(event) if cleared
             else rules.cap.response_type(event.alert_type, event.level),
             urgency="Past" if cleared else level.urgency,
             severity="Minor" if cleared else level.severity,
@@ -150,6 +151,15 @@ class CapProfile:
         lowered = None if event.transition is Transition.CLEARED \
             else self.advice.advice_for(alert_type, event.level)
         return lowered or self.advice.all_clear_for(alert_type)
+
+
+def _ended(event: Event) -> ResponseType:
+    """A cleared alert's responseType: AllClear -- except a forecast warning's ordinary
+    end, which says only that the forecast no longer reaches the level: the river may
+    still be high and its level alert open (the profile decides per event and does not
+    see the station's other alerts, so never AllClear), hence Monitor: attend to the
+    information sources (the level alert's own messages)."""
+    return "Monitor" if event.alert_type is AlertType.FORECAST else "AllClear"
 
 
 def _forecast(event: Event) -> dict[str, Any]:

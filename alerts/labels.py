@@ -85,7 +85,7 @@ class Templates(_Labels):
         en="{station}: {level} reached: the river level alert takes over")
     forecast_ended: Text = Text(
         ja="{station}: {level}への到達見込みはなくなりました（{transition}）",
-        en="{station}: no longer expected to reach {level} ({transition})")
+        en="{station}: {level} is {transition}")
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> Templates:
@@ -133,6 +133,10 @@ class Labels(_Labels):
     transitions: dict[Transition, Text]
     templates: Templates
     no_data: NoDataLabels
+    # The word of a forecast warning's ordinary end (its {transition}), in place of
+    # ``transitions.cleared``: the forecast no longer reaches the level, which says
+    # nothing of the river now -- 解除 / "all clear" would read as the all-clear.
+    forecast_cleared: Text = Text(ja="見込み解消", en="no longer expected")
 
     @model_validator(mode="before")
     @classmethod

@@ -57,7 +57,9 @@ def forecast_text(event: Event, station: Station, labels: Labels) -> bus.LocalTe
     passed with the warning still open (the gauge silent, the forecasts stopped),
     ``forecast_overdue`` says by when it was expected and by which forecast."""
     level = labels.level(event.alert_type, shown_level(event))
-    transition = labels.transitions[event.transition]
+    # Its ordinary end is no all-clear: the word says the level is no longer expected.
+    transition = labels.forecast_cleared if event.transition is Transition.CLEARED \
+        else labels.transitions[event.transition]
     templates = labels.templates
     expected = _moment(event.detail.get("expected_at"))
     issued = _moment(event.detail.get("issued_at")) or event.at

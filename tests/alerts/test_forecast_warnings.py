@@ -82,8 +82,17 @@ def test_cleared_after_the_hold_when_the_forecast_no_longer_crosses(engine: Engi
     assert cleared.at == at(70)
     assert cleared.rule == "forecast"
     assert not cleared.handed_over
-    # The forecast's own all-clear: the level is no longer expected.
-    assert cap_fields(cleared, engine.rules).response_type == "AllClear"
+    # The level is no longer expected: never worded or coded as an all-clear (the river
+    # may still be high, its level alert open).
+    assert cap_fields(cleared, engine.rules).response_type == "Monitor"
+    station = engine.registry.get("g1")
+    assert station is not None
+    text = event_message(cleared, station, engine.rules.labels).headline
+    assert text.en == "Gauge one: Evacuation judgement level is no longer expected"
+    assert text.ja == "第一: 避難判断水位への到達見込みはなくなりました（見込み解消）"
+    cap = cap_of(cleared, engine.registry, engine.rules).decode()
+    for all_clear in ("AllClear", "all clear", "解除"):
+        assert all_clear not in cap
 
 
 def test_lowered_when_only_a_lower_level_is_still_expected(engine: Engine) -> None:
