@@ -37,7 +37,10 @@ from floodwatch.core.advice import Advice, Text
 from floodwatch.core.readings import JST
 
 # CAP 1.2 ``certainty``: a level read off a gauge is Observed; a forecast warning is
-# Likely (p > ~50 %, CAP 1.2 3.2.2), and its end Unlikely -- unless the level was reached.
+# Likely (p > ~50 %, CAP 1.2 3.2.2) when the band's lower bound crossed (the 10 %
+# quantile: ~90 % of outcomes reach the level), Possible (p <= ~50 %) when only the
+# median did (a coin toss, by definition); its end Unlikely -- unless the level was
+# reached (Observed).
 Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
 
 ESCALATING = {Transition.RAISED, Transition.ESCALATED, Transition.CONFIRMED,
@@ -163,14 +166,17 @@ def _ended(event: Event) -> ResponseType:
 
 
 def _forecast(event: Event) -> dict[str, Any]:
-    """A forecast warning's certainty and onset: Likely, from the expected crossing
-    (its ``detail.expected_at``); its end (no longer expected) Unlikely."""
+    """A forecast warning's certainty and onset: Likely from the band's lower bound,
+    Possible from the median (its ``detail.bound``; an event without it, Possible: the
+    weaker claim), onset the expected crossing (its ``detail.expected_at``); its end
+    (no longer expected) Unlikely."""
     if event.alert_type is not AlertType.FORECAST:
         return {}
     if event.transition is Transition.CLEARED:
         return {"certainty": "Unlikely"}
     expected = event.detail.get("expected_at")
-    return {"certainty": "Likely",
+    certainty: Certainty = "Likely" if event.detail.get("bound") == "low" else "Possible"
+    return {"certainty": certainty,
             "onset": None if not isinstance(expected, str) else datetime.fromisoformat(expected)}
 
 
