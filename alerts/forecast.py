@@ -16,7 +16,8 @@ forecast stage's forecasts (alerts.forecast_input), on the level alerts' machine
 - Gates (``gate``): a forecast is used only when it was issued on the station's newest
   reading, that reading passed the data-quality checks, and no offline or data-quality
   alert is open. While a gate holds a warning, its hold timer starts again: a warning is
-  never cleared on the strength of the doubtful stretch.
+  never cleared on the strength of the doubtful stretch. A forecast by the gauge's own
+  trend is used only when the station's rate window spans ``trend_min_span_s``.
 - Replacements (``replaces``): a forecast of the same issue time made later (the stage
   re-issues a downstream gauge's forecast once its upstream reading of the tick
   arrives) is evaluated -- it may raise, escalate, update or lower -- but counted in
@@ -44,7 +45,7 @@ RULE = AlertType.FORECAST.value
 SAME_LEVEL_M = 1e-6
 
 
-def gate(state: StationState, forecast: ForecastInput) -> str | None:
+def gate(state: StationState, forecast: ForecastInput, rule: ForecastRule) -> str | None:
     """Why ``forecast`` must not move a warning (a metrics label), or None."""
     issued, newest = forecast.issued_at, state.last_ts
     memory = state.forecast
@@ -64,8 +65,20 @@ def gate(state: StationState, forecast: ForecastInput) -> str | None:
          "mismatch"),
         (AlertType.OFFLINE in state.alerts, "offline"),
         (AlertType.DATA_QUALITY in state.alerts, "data_quality"),
+        # A trend fitted over a few minutes reads a wobble as a rise. The message does
+        # not say over what span the stage fitted it; the engine's own rate window of
+        # the station (the same accepted readings, the same hour by default) does.
+        (forecast.method == "trend" and window_span_s(state) < rule.trend_min_span_s,
+         "short_trend"),
     )
     return next((why for failed, why in checks if failed), None)
+
+
+def window_span_s(state: StationState) -> float:
+    """Seconds from the oldest to the newest reading of the station's rate window."""
+    if len(state.window) < 2:
+        return 0.0
+    return (state.window[-1][0] - state.window[0][0]).total_seconds()
 
 
 def replaces(memory: ForecastMemory | None, forecast: ForecastInput) -> bool:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import HANDOVER_RULE, AlertType, Event, Transition
 from floodwatch.alerts.render import event_message, status_payload
-from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.rules import AlertRules, RulesError
 from floodwatch.alerts.store import AlertStore, Changes
 from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
@@ -120,15 +122,52 @@ def test_the_median_or_the_band_s_lower_bound_by_rule(registry: StationRegistry,
     assert low[0].detail["bound"] == "low"
 
 
+# Readings at -20 and -10 min before the trend forecast at 0: the rate window spans
+# 20 min, the rules' trend_min_span_s (1200 s).
+SPANNED = [(-20.0, 2.5, 0.0), (-10.0, 2.5, 0.0)]
+
+
 def test_a_trend_forecast_warns_only_within_the_trend_horizon(
         registry: StationRegistry, rules: AlertRules) -> None:
     # Evacuation at +50 min, danger at +150: by the trend, only the first is within 1 h.
-    trend, _ = run(Engine(registry, rules), [(0, 2.5, 0.6)], method="trend")
+    trend, _ = run(Engine(registry, rules), [*SPANNED, (0, 2.5, 0.6)], method="trend")
     assert told(trend) == [("raised", 3, 50.0)]
     assert trend[0].detail["method"] == "trend"
     # At +120 min: the model's forecast warns, the trend's does not.
     assert told(run(Engine(registry, rules), [(0, 2.5, 0.25)])[0]) == [("raised", 3, 120.0)]
-    assert run(Engine(registry, rules), [(0, 2.5, 0.25)], method="trend")[0] == []
+    assert run(Engine(registry, rules), [*SPANNED, (0, 2.5, 0.25)], method="trend")[0] == []
+
+
+def test_a_trend_forecast_warns_only_from_a_trend_of_twenty_minutes(
+        registry: StationRegistry, rules: AlertRules) -> None:
+    """The message does not say over what span the stage fitted its trend: the engine's
+    own rate window of the station does. Shorter than ``trend_min_span_s`` (1200 s): the
+    forecast is gated (``short_trend``) -- a model forecast is not."""
+    engine = Engine(registry, rules)
+    events, ignored = run(engine, [(0, 2.5, 0.6), (10, 2.55, 0.6), (20, 2.6, 0.6)],
+                          method="trend")
+    assert ignored == ["short_trend", "short_trend", None]
+    assert told(events) == [("raised", 3, 40.0)]
+    assert events[0].at == at(20)
+    model, ignored = run(Engine(registry, rules), [(0, 2.5, 0.6)])
+    assert (told(model), ignored) == ([("raised", 4, 150.0)], [None])
+    # A gauge back from offline starts a new window: its open warning is held (the
+    # short trend moves nothing, and its hold timer starts again), never lowered by it.
+    _quiet_others(engine, 20, 110)
+    assert AlertType.OFFLINE in engine.states["g1"].alerts
+    back, ignored = run(engine, [(120, 2.6, 0.0), (130, 2.6, 0.0)], method="trend")
+    assert ignored == ["short_trend", "short_trend"]
+    assert back == []
+    assert engine.states["g1"].alerts[AlertType.FORECAST].below_since is None
+    longer = rules_with(registry, "stations: {g1: {forecast: {trend_min_span_s: 2400}}}")
+    assert run(Engine(registry, longer), [*SPANNED, (0, 2.5, 0.6)],
+               method="trend")[1] == ["short_trend"] * 3
+
+
+def test_trend_min_span_s_must_fit_the_rate_window(registry: StationRegistry) -> None:
+    with pytest.raises(RulesError, match=r"forecast\.trend_min_span_s must not exceed "
+                                         r"rate_of_rise\.window_s"):
+        rules_with(registry, "stations: {g1: {forecast: {trend_min_span_s: 7200}}}")
 
 
 def test_levels_beyond_their_horizon_or_not_listed_are_not_warned_of(
