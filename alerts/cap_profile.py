@@ -4,7 +4,8 @@ responseType and instruction. ``alerts.cap`` writes them as CAP 1.2 XML, and the
 event carries the same fields (``bus.CapFieldsMessage``), from this one place.
 
 - msgType: Alert for the first message of an alert its audience gets, Update for every
-  later one, the all-clear included (with responseType AllClear). Never Cancel: in
+  later one, the all-clear included (with responseType AllClear; a forecast warning's
+  end, which is no all-clear, Monitor). Never Cancel: in
   Japanese practice (JMA's 取消) that withdraws a message as erroneous, which only an
   officer may do (not built).
 - scope: Public for what residents may be told; Restricted for staff's own messages
@@ -36,7 +37,10 @@ from floodwatch.core.advice import Advice, Text
 from floodwatch.core.readings import JST
 
 # CAP 1.2 ``certainty``: a level read off a gauge is Observed; a forecast warning is
-# Likely (p > ~50 %, CAP 1.2 3.2.2), and its end Unlikely -- unless the level was reached.
+# Likely (p > ~50 %, CAP 1.2 3.2.2) when the band's lower bound crossed (the 10 %
+# quantile: ~90 % of outcomes reach the level), Possible (p <= ~50 %) when only the
+# median did (a coin toss, by definition); its end Unlikely -- unless the level was
+# reached (Observed).
 Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
 
 ESCALATING = {Transition.RAISED, Transition.ESCALATED, Transition.CONFIRMED,
@@ -116,7 +120,7 @@ class CapProfile:
             msg_type="Update" if referenced else "Alert",
             scope="Public" if public else "Restricted", restriction=restriction,
             references=references or None,
-            response_type="AllClear" if cleared
+            response_type=_ended(event) if cleared
             else rules.cap.response_type(event.alert_type, event.level),
             urgency="Past" if cleared else level.urgency,
             severity="Minor" if cleared else level.severity,
@@ -152,15 +156,27 @@ class CapProfile:
         return lowered or self.advice.all_clear_for(alert_type)
 
 
+def _ended(event: Event) -> ResponseType:
+    """A cleared alert's responseType: AllClear -- except a forecast warning's ordinary
+    end, which says only that the forecast no longer reaches the level: the river may
+    still be high and its level alert open (the profile decides per event and does not
+    see the station's other alerts, so never AllClear), hence Monitor: attend to the
+    information sources (the level alert's own messages)."""
+    return "Monitor" if event.alert_type is AlertType.FORECAST else "AllClear"
+
+
 def _forecast(event: Event) -> dict[str, Any]:
-    """A forecast warning's certainty and onset: Likely, from the expected crossing
-    (its ``detail.expected_at``); its end (no longer expected) Unlikely."""
+    """A forecast warning's certainty and onset: Likely from the band's lower bound,
+    Possible from the median (its ``detail.bound``; an event without it, Possible: the
+    weaker claim), onset the expected crossing (its ``detail.expected_at``); its end
+    (no longer expected) Unlikely."""
     if event.alert_type is not AlertType.FORECAST:
         return {}
     if event.transition is Transition.CLEARED:
         return {"certainty": "Unlikely"}
     expected = event.detail.get("expected_at")
-    return {"certainty": "Likely",
+    certainty: Certainty = "Likely" if event.detail.get("bound") == "low" else "Possible"
+    return {"certainty": certainty,
             "onset": None if not isinstance(expected, str) else datetime.fromisoformat(expected)}
 
 

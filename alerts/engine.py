@@ -135,12 +135,12 @@ class Engine:
         if station is None or station.kind is not StationKind.RIVER:
             return Outcome(ignored="unknown_station")
         state = self.states[station.id]
-        why = gate(state, forecast)
         rules = self.rules.river(station.id)
+        why = gate(state, forecast, rules.forecast)
         step = Step(state, self._issued(), self.rules.cap.expires,
                     frozenset() if rules.forecast.public else frozenset({AlertType.FORECAST}))
         if why is not None:
-            if why in ("offline", "data_quality"):
+            if why in ("offline", "data_quality", "short_trend"):
                 forecast_hold_still(step)
             self.states[station.id] = step.state
             changed = [step.state] if step.state != state else []

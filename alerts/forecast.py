@@ -16,7 +16,12 @@ forecast stage's forecasts (alerts.forecast_input), on the level alerts' machine
 - Gates (``gate``): a forecast is used only when it was issued on the station's newest
   reading, that reading passed the data-quality checks, and no offline or data-quality
   alert is open. While a gate holds a warning, its hold timer starts again: a warning is
-  never cleared on the strength of the doubtful stretch.
+  never cleared on the strength of the doubtful stretch. A forecast by the gauge's own
+  trend is used only when the station's rate window spans ``trend_min_span_s``.
+- Replacements (``replaces``): a forecast of the same issue time made later (the stage
+  re-issues a downstream gauge's forecast once its upstream reading of the tick
+  arrives) is evaluated -- it may raise, escalate, update or lower -- but counted in
+  place of the one it replaces, never as a second agreeing forecast.
 """
 
 from __future__ import annotations
@@ -40,13 +45,14 @@ RULE = AlertType.FORECAST.value
 SAME_LEVEL_M = 1e-6
 
 
-def gate(state: StationState, forecast: ForecastInput) -> str | None:
+def gate(state: StationState, forecast: ForecastInput, rule: ForecastRule) -> str | None:
     """Why ``forecast`` must not move a warning (a metrics label), or None."""
     issued, newest = forecast.issued_at, state.last_ts
     memory = state.forecast
     accepted = state.window[-1] if state.window else None
     checks = (
-        (memory is not None and issued == memory.issued_at, "duplicate"),
+        (memory is not None and issued == memory.issued_at
+         and not replaces(memory, forecast), "duplicate"),
         (memory is not None and issued < memory.issued_at, "late"),
         # Its reading has not reached the engine (yet).
         (newest is None or issued > newest, "ahead"),
@@ -59,8 +65,30 @@ def gate(state: StationState, forecast: ForecastInput) -> str | None:
          "mismatch"),
         (AlertType.OFFLINE in state.alerts, "offline"),
         (AlertType.DATA_QUALITY in state.alerts, "data_quality"),
+        # A trend fitted over a few minutes reads a wobble as a rise. The message does
+        # not say over what span the stage fitted it; the engine's own rate window of
+        # the station (the same accepted readings, the same hour by default) does.
+        (forecast.method == "trend" and window_span_s(state) < rule.trend_min_span_s,
+         "short_trend"),
     )
     return next((why for failed, why in checks if failed), None)
+
+
+def window_span_s(state: StationState) -> float:
+    """Seconds from the oldest to the newest reading of the station's rate window."""
+    if len(state.window) < 2:
+        return 0.0
+    return (state.window[-1][0] - state.window[0][0]).total_seconds()
+
+
+def replaces(memory: ForecastMemory | None, forecast: ForecastInput) -> bool:
+    """Whether ``forecast`` replaces the one evaluated last: the same issue time (the
+    same reading), made later -- the stage re-issues a downstream gauge's forecast when
+    its upstream gauge's reading of the same tick arrives after its own (forecast/
+    gauges.py). The same or an older ``made_at`` is the same forecast delivered again."""
+    return memory is not None and forecast.issued_at == memory.issued_at \
+        and forecast.made_at is not None and memory.made_at is not None \
+        and forecast.made_at > memory.made_at
 
 
 def hold_still(step: Step) -> None:
@@ -131,6 +159,7 @@ def evaluate_forecast(step: Step, rules: RiverRules, table: Thresholds,
                       forecast: ForecastInput) -> None:
     """Apply one forecast that passed ``gate`` to the station's forecast warning."""
     rule = rules.forecast
+    counts = _count_once(step, forecast)
     above = step.state.level_of(AlertType.RIVER_LEVEL)
     reached = crossings(forecast, rules, table, above, deadband=False)
     held = crossings(forecast, rules, table, above, deadband=True)
@@ -166,7 +195,28 @@ def evaluate_forecast(step: Step, rules: RiverRules, table: Thresholds,
         memory = _told(at, event.detail)
     else:
         memory = memory.model_copy(update={"issued_at": at})
-    step.update(forecast=memory)
+    step.update(forecast=memory.model_copy(update={"made_at": forecast.made_at, **counts}))
+
+
+def _count_once(step: Step, forecast: ForecastInput) -> dict[str, int]:
+    """The warning's counts before this issue time's first forecast (ForecastMemory).
+    For a replacement (``replaces``), the counts go back to them first, so that it is
+    counted in place of the forecast it replaces: with ``confirm_forecasts: 2`` a
+    re-issued forecast over a level is still the first, not the second, and it never
+    confirms a level for residents that one forecast raised. What the replaced forecast
+    already did (events) stands; a level it raised in this tick counts from nothing."""
+    memory = step.state.forecast
+    track = step.state.alerts.get(AlertType.FORECAST)
+    if memory is None or not replaces(memory, forecast):
+        return {"up_before": step.state.up_counts.get(AlertType.FORECAST, 0),
+                "agreeing_before": 0 if track is None else track.agreeing,
+                "level_before": 0 if track is None else track.level}
+    step.set_up_count(AlertType.FORECAST, memory.up_before)
+    if track is not None and not track.confirmed:
+        agreeing = memory.agreeing_before if track.level == memory.level_before else 0
+        step.put_track(AlertType.FORECAST, track.model_copy(update={"agreeing": agreeing}))
+    return {"up_before": memory.up_before, "agreeing_before": memory.agreeing_before,
+            "level_before": memory.level_before}
 
 
 def _told(at: datetime, detail: Detail) -> ForecastMemory:

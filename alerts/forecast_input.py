@@ -45,6 +45,11 @@ class ForecastInput(_Tolerant):
     schema_version: Literal[1] = 1
     station: str
     issued_at: AwareDatetime
+    # When the stage computed it: the stage re-issues a downstream gauge's forecast on
+    # the same reading once its upstream gauge's reading of that tick arrives
+    # (forecast/gauges.py), with the same ``issued_at`` and a later ``made_at`` -- a
+    # replacement (alerts.forecast.gate). Tolerated absent: then never a replacement.
+    made_at: AwareDatetime | None = None
     level_m: float
     method: Literal["model", "trend"]
     points: tuple[ForecastPoint, ...] = Field(min_length=1)

@@ -30,6 +30,11 @@ class ForecastRule(_Rules):
     trend_horizon_s: float = Field(
         default=3600, gt=0, description="a forecast by the gauge's own trend (method "
         "trend) warns only this far ahead: the rate-of-rise projection covers the trend")
+    trend_min_span_s: float = Field(
+        default=1200, gt=0, description="a forecast by the gauge's own trend (method "
+        "trend) is used only when the engine's rate window for the station spans this "
+        "long (its trend fitted over too few minutes: a wobble read as a rise); as the "
+        "rate of rise's min_span_s, and no longer than its window_s")
     public: bool = Field(default=False, description="whether residents' channels (Public "
                          "CAP, social media) may carry forecast warnings")
     hold_s: float = Field(default=1800, ge=0, description="forecasts below the level's "

@@ -56,7 +56,10 @@ class Templates(_Labels):
     ends the description of a renewal issued while no data arrives from the station
     (offline, or a no-data alert), with {last_reading} (JST): the level said again is
     the last one known, never an all-clear. A forecast warning's text (alerts.forecast):
-    ``forecast`` {station} {level} {time} (JST) {minutes} {transition};
+    ``forecast`` {station} {level} {time} (JST) {minutes} (from the event's time)
+    {transition}; ``forecast_overdue`` once the expected time has passed and the
+    warning is still open, {station} {level} {time} {issued} (the forecast's, JST)
+    {transition};
     ``forecast_reached`` when the level alert took over (never an all-clear) and
     ``forecast_ended`` when the forecast no longer crosses, {station} {level}
     {transition}."""
@@ -73,12 +76,16 @@ class Templates(_Labels):
         ja="{station}: {time}頃に{level}に到達する見込み（約{minutes}分後、{transition}）",
         en="{station}: expected to reach {level} at {time} (in {minutes} min, "
            "{transition})")
+    forecast_overdue: Text = Text(
+        ja="{station}: {issued}時点の予測では{time}頃までに{level}に到達する見込み（{transition}）",
+        en="{station}: expected to reach {level} by {time} (forecast of {issued}, "
+           "{transition})")
     forecast_reached: Text = Text(
         ja="{station}: {level}に到達しました（水位情報に引き継ぎ）",
         en="{station}: {level} reached: the river level alert takes over")
     forecast_ended: Text = Text(
         ja="{station}: {level}への到達見込みはなくなりました（{transition}）",
-        en="{station}: no longer expected to reach {level} ({transition})")
+        en="{station}: {level} is {transition}")
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> Templates:
@@ -88,6 +95,8 @@ class Templates(_Labels):
                                    "official", "projection"},
                    "missing_data": {"last_reading"},
                    "forecast": {"station", "level", "time", "minutes", "transition"},
+                   "forecast_overdue": {"station", "level", "time", "issued",
+                                        "transition"},
                    "forecast_reached": {"station", "level", "transition"},
                    "forecast_ended": {"station", "level", "transition"}}
         check_placeholders(self, allowed)
@@ -124,6 +133,10 @@ class Labels(_Labels):
     transitions: dict[Transition, Text]
     templates: Templates
     no_data: NoDataLabels
+    # The word of a forecast warning's ordinary end (its {transition}), in place of
+    # ``transitions.cleared``: the forecast no longer reaches the level, which says
+    # nothing of the river now -- 解除 / "all clear" would read as the all-clear.
+    forecast_cleared: Text = Text(ja="見込み解消", en="no longer expected")
 
     @model_validator(mode="before")
     @classmethod

@@ -14,7 +14,8 @@ READINGS = Counter(
 FORECASTS = Counter(
     "floodwatch_alerts_forecasts_total",
     "Forecasts received, by outcome: evaluated, undecodable, or why a gate ignored it "
-    "(stale, ahead, flagged, mismatch, offline, data_quality, duplicate, late, ...).",
+    "(stale, ahead, flagged, mismatch, offline, data_quality, short_trend, duplicate, "
+    "late, ...).",
     ["outcome"]
 )
 EVENTS = Counter(

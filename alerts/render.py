@@ -9,6 +9,7 @@ produces the same bytes (the SIGKILL test compares them): an event's CAP fields 
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -47,23 +48,41 @@ def projection_text(event: Event, labels: Labels) -> bus.LocalText | None:
 
 def forecast_text(event: Event, station: Station, labels: Labels) -> bus.LocalText:
     """A forecast warning's sentence (alerts.forecast): expected to reach {level} at
-    {time}; the level reached (the hand-over: never an all-clear); no longer expected."""
+    {time} (in {minutes} min); the level reached (the hand-over: never an all-clear); no
+    longer expected.
+
+    {minutes} counts from the event's own time, not the forecast's issue: a renewal (or
+    any event repeating an older forecast's detail) must not say "in 96 min" of a
+    crossing 96 minutes after a forecast issued hours ago. Once the expected time has
+    passed with the warning still open (the gauge silent, the forecasts stopped),
+    ``forecast_overdue`` says by when it was expected and by which forecast."""
     level = labels.level(event.alert_type, shown_level(event))
-    transition = labels.transitions[event.transition]
+    # Its ordinary end is no all-clear: the word says the level is no longer expected.
+    transition = labels.forecast_cleared if event.transition is Transition.CLEARED \
+        else labels.transitions[event.transition]
     templates = labels.templates
+    expected = _moment(event.detail.get("expected_at"))
+    issued = _moment(event.detail.get("issued_at")) or event.at
+    left = None if expected is None else math.floor(
+        (expected - event.at).total_seconds() / 60 + 0.5)
     if event.handed_over:
         template = templates.forecast_reached
     elif event.transition is Transition.CLEARED:
         template = templates.forecast_ended
+    elif left is not None and left <= 0:
+        template = templates.forecast_overdue
     else:
         template = templates.forecast
-    expected, minutes = event.detail.get("expected_at"), event.detail.get("minutes")
-    time = "-" if not isinstance(expected, str) \
-        else f"{datetime.fromisoformat(expected).astimezone(JST):%H:%M}"
     return bus.LocalText(**{lang: getattr(template, lang).format(
-        station=getattr(station.name, lang), level=getattr(level, lang), time=time,
-        minutes="-" if not isinstance(minutes, float) else f"{minutes:.0f}",
+        station=getattr(station.name, lang), level=getattr(level, lang),
+        time="-" if expected is None else f"{expected.astimezone(JST):%H:%M}",
+        minutes="-" if left is None else str(left),
+        issued=f"{issued.astimezone(JST):%H:%M}",
         transition=getattr(transition, lang)) for lang in ("ja", "en")})
+
+
+def _moment(value: float | str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def headline(event: Event, station: Station, labels: Labels) -> bus.LocalText:

@@ -103,7 +103,7 @@ def _emit(step: Step, alert_type: AlertType, track: Track, level: int, *,
     state = step.state
     detail: Detail
     # A forecast warning says its expected time again, as its last event told it.
-    told: Detail = dict(state.forecast.detail) \
+    told: Detail = _from_now(dict(state.forecast.detail), at) \
         if alert_type is AlertType.FORECAST and state.forecast is not None else {}
     if missing is not None:
         detail = {**told, "data_missing": missing, "last_reading":
@@ -119,3 +119,15 @@ def _emit(step: Step, alert_type: AlertType, track: Track, level: int, *,
               cause=Cause(kind="clock"), rule=f"{alert_type.value}.renewal",
               detail=detail, alert_id=track.alert_id, raised_at=track.raised_at,
               confirmed=confirmed)
+
+
+def _from_now(detail: Detail, at: datetime) -> Detail:
+    """A forecast warning's detail said again at ``at``: its ``minutes`` count from the
+    renewal, as every forecast event's count from its own time (an hour-old "in 96 min"
+    would be wrong by the hour); None once the expected time has passed (alerts.render
+    then says by when it was expected)."""
+    expected = detail.get("expected_at")
+    if not isinstance(expected, str):
+        return detail
+    left = round((datetime.fromisoformat(expected) - at).total_seconds() / 60)
+    return {**detail, "minutes": float(left) if left > 0 else None}

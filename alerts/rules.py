@@ -86,6 +86,14 @@ class RiverRules(_Rules):
     quality: dict[str, FieldQuality] = Field(
         default_factory=lambda: dict(DEFAULT_RIVER_QUALITY))
 
+    @model_validator(mode="after")
+    def _trend_span_fits(self) -> RiverRules:
+        # The span is the rate window's (alerts.forecast.gate): a longer one never comes.
+        if self.forecast.trend_min_span_s > self.rate_of_rise.window_s:
+            raise ValueError("forecast.trend_min_span_s must not exceed "
+                             "rate_of_rise.window_s")
+        return self
+
 
 class FloodingRule(_Rules):
     caution_cm: float = Field(default=10, gt=0)

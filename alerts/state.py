@@ -81,12 +81,24 @@ class Chain(_State):
 
 class ForecastMemory(_State):
     """What the forecast warning remembers of the forecasts (alerts.forecast):
-    ``issued_at`` of the newest one evaluated (a retained forecast delivered again is
-    not a second agreeing forecast); ``announced``: the expected crossing time the
-    alert's newest event told (an update is news only when the time moves far from
-    it); ``detail``: that event's forecast detail, which a renewal repeats."""
+    ``issued_at`` and ``made_at`` of the newest one evaluated (a retained forecast
+    delivered again is not a second agreeing forecast; one of the same issue time made
+    later replaces it); ``announced``: the expected crossing time the alert's newest
+    event told (an update is news only when the time moves far from it); ``detail``:
+    that event's forecast detail, which a renewal repeats.
+
+    ``up_before``, ``agreeing_before``, ``level_before``: the warning's counts before
+    the first forecast of ``issued_at`` was evaluated (machine.evaluate's up count
+    towards ``confirm_forecasts``, the track's ``agreeing`` and its level), so that a
+    replacement is counted in place of the forecast it replaces, never as a second one.
+    A state saved before they were kept loads with none of them (``made_at`` None: a
+    forecast of the same issue time is then a duplicate, as it was)."""
 
     issued_at: datetime
+    made_at: datetime | None = None
+    up_before: int = 0
+    agreeing_before: int = 0
+    level_before: int = 0
     announced: datetime | None = None
     detail: dict[str, float | str | None] = {}
 

@@ -3,11 +3,15 @@ engine (issue 24's Done-when judged on what officers would get, not on a rule of
 benchmark's own).
 
 Each storm's river readings, as ingest validated them and as the engine decodes them
-from the bus, are fed in time order to ``alerts.engine.Engine`` with the shipped rules
-(config/alert-rules.yaml), each followed by the forecast issued on it -- rendered as the
-forecast stage's bus message and read back by the engine's own reader
-(alerts/forecast_input.py), as alerts/processor.py does. One engine per rules variant
-(``bound: low`` and ``bound: median``, the shipped default) gets the same inputs.
+from the bus, are fed in time order -- each 10-minute tick's in a seeded shuffled order,
+as they arrive live -- to ``alerts.engine.Engine`` with the shipped rules
+(config/alert-rules.yaml), each followed by the forecasts the stage issues on it
+(forecast/gauges.py's ``Gauges``, the stage's own decision: the gauge's forecast, and
+its downstream gauge's re-issued with the same ``issued_at`` and a later ``made_at``
+when its upstream reading arrived after its own) -- rendered as the forecast stage's
+bus message and read back by the engine's own reader (alerts/forecast_input.py), as
+alerts/processor.py does. One engine per rules variant (``bound: low`` and ``bound:
+median``, the shipped default) gets the same inputs.
 
 Scored from the engine's events (``score_gauge``), per gauge and reference level L
 (evacuation 3, danger 4):
@@ -24,6 +28,7 @@ Scored from the engine's events (``score_gauge``), per gauge and reference level
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +38,6 @@ from typing import Any
 
 import yaml
 
-from bench.forecast_storms import observation_of, publish_order
 from bench.table import print_rows
 from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.forecast_input import decode_forecast
@@ -41,10 +45,11 @@ from floodwatch.alerts.model import AlertType, Event, Transition
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core import bus
 from floodwatch.core.config_files import deep_merge, parse_yaml
+from floodwatch.core.quality_rules import river_level_quality
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.forecast.forecaster import Forecaster
-from floodwatch.forecast.history import GaugeHistory
+from floodwatch.forecast.gauges import Gauges
 
 RULES = Path(__file__).resolve().parent.parent / "config" / "alert-rules.yaml"
 BOUNDS = ("low", "median")
@@ -52,6 +57,9 @@ WARNED_LEVELS = (3, 4)
 # As forecast/scores.py's grace: a warning whose level comes an hour after its horizon
 # still told of this flood, not of nothing.
 GRACE_S = 3600.0
+# The order of each tick's readings is shuffled with this seed and the storm's label:
+# the same figures on every run, an order nobody chose.
+SHUFFLE_SEED = 24
 
 
 def load_rules(registry: StationRegistry, **forecast: Any) -> AlertRules:
@@ -75,6 +83,9 @@ class WarningReplay:
         self.engines = {name: Engine(registry, rules) for name, rules in variants.items()}
         self.events: dict[str, dict[str, list[Event]]] = {name: {} for name in variants}
         self.ignored: dict[str, Counter[str]] = {name: Counter() for name in variants}
+        self.issued: set[tuple[str, str]] = set()
+        self.reissued = 0  # forecasts of an (station, issued_at) issued before
+        self.fallbacks = 0  # forecasts by a reduced model or the trend (an input missing)
 
     def reading(self, reading: Reading) -> None:
         received = Reading.from_json(reading.to_json())  # as the engine gets it
@@ -84,6 +95,10 @@ class WarningReplay:
     def forecast(self, message: bus.ForecastMessage) -> None:
         topic = bus.FORECASTS.name(station=message.station)
         decoded = decode_forecast(topic, bus.encode(message))  # alerts/processor.py's way
+        key = (message.station, message.issued_at)
+        self.reissued += key in self.issued
+        self.fallbacks += message.fallback is not None
+        self.issued.add(key)
         for name, engine in self.engines.items():
             outcome = engine.on_forecast(decoded)
             if outcome.ignored is not None:
@@ -95,23 +110,48 @@ class WarningReplay:
             self.events[name].setdefault(event.station, []).append(event)
 
 
-def replay_storm(readings: Sequence[Reading], forecaster: Forecaster, replay: WarningReplay,
-                 forecast_from: datetime) -> None:
-    """Every reading to the engines in time order (``publish_order`` within a tick), each
-    followed (from ``forecast_from`` on: before it, the calm lead-in is history only) by
-    the forecast issued on it."""
-    histories: dict[str, GaugeHistory] = {}
-    order = publish_order(replay.registry)
-    for reading in sorted(readings, key=lambda r: (r.ts, order.get(r.station, -1))):
+def shuffled_ticks(readings: Sequence[Reading], seed: str) -> list[Reading]:
+    """The readings in time order, each 10-minute tick's in a seeded random order: live, a
+    tick's readings reach the stages in any order (measured before the stage re-issued
+    downstream forecasts: feeding Nihonmatsu after Fushiguro moved Fushiguro's
+    rainband-201 warning from 140 to 50 min ahead), so the bench must not pick the
+    order the fit saw (``publish_order``, upstream first)."""
+    ticks: dict[datetime, list[Reading]] = {}
+    for reading in sorted(readings, key=lambda r: (r.ts, r.station)):
+        ticks.setdefault(reading.ts, []).append(reading)
+    rng = random.Random(seed)  # noqa: S311 -- an order, not a secret; a str seed hashes alike every run
+    order: list[Reading] = []
+    for moment in sorted(ticks):
+        tick = ticks[moment]
+        rng.shuffle(tick)
+        order += tick
+    return order
+
+
+def replay_storm(readings: Sequence[Reading], gauges: Gauges, replay: WarningReplay,
+                 forecast_from: datetime, seed: str) -> None:
+    """Every reading to the engines in time order (``shuffled_ticks`` within a tick),
+    each followed (from ``forecast_from`` on: before it, the calm lead-in is history
+    only) by the forecasts the stage issues on it -- forecast/gauges.py's own decision
+    (``Gauges.on_reading``): the gauge's forecast, and its downstream gauge's re-issued
+    on that gauge's newest reading when it changed, with the same ``issued_at``. Each
+    is stamped ``made_at`` one second later than the one before it in the tick, as the
+    stage's wall clock would be."""
+    made: datetime | None = None
+    for reading in shuffled_ticks(readings, seed):
         station = replay.registry.get(reading.station)
         if station is None or station.kind is not StationKind.RIVER:
             continue
-        histories.setdefault(reading.station, GaugeHistory()).add(observation_of(reading))
         replay.reading(reading)
+        outcome = gauges.on_reading(Reading.from_json(reading.to_json()))
         if reading.ts < forecast_from:
             continue
-        forecast = forecaster.forecast(reading.station, histories)
-        replay.forecast(forecast.to_message(station, made_at=forecast.issued_at))
+        made = reading.ts if made is None or made < reading.ts else made
+        for forecast in outcome.forecasts:
+            made += timedelta(seconds=1)
+            issued_for = replay.registry.get(forecast.station)
+            assert issued_for is not None  # the stage forecasts registered gauges only
+            replay.forecast(forecast.to_message(issued_for, made_at=made))
 
 
 @dataclass
@@ -175,10 +215,16 @@ class EngineSkill:
     warnings: Counter[str] = field(default_factory=Counter)
     false: Counter[str] = field(default_factory=Counter)
     ignored: dict[str, Counter[str]] = field(default_factory=dict)
+    forecasts: int = 0
+    reissued: int = 0
+    fallbacks: int = 0
 
     def add(self, label: str, replay: WarningReplay, variants: Mapping[str, AlertRules],
             scored_gauges: Sequence[str]) -> None:
         per_variant: dict[str, dict[str, GaugeWarnings]] = {}
+        self.forecasts += len(replay.issued) + replay.reissued
+        self.reissued += replay.reissued
+        self.fallbacks += replay.fallbacks
         for name, rules in variants.items():
             self.ignored.setdefault(name, Counter()).update(replay.ignored[name])
             per_variant[name] = {}
@@ -203,12 +249,16 @@ def engine_warnings(registry: StationRegistry, storms: Sequence[tuple[str, list[
                     forecaster: Forecaster, *, lead_in: timedelta,
                     scored_gauges: Sequence[str]) -> EngineSkill:
     """Each storm through a fresh engine per bound (the shipped rules, ``bound``
-    overridden), forecasting from the end of its calm lead-in."""
+    overridden) and a fresh forecast stage (``Gauges``, screening with the same rules'
+    quality checks), forecasting from the end of its calm lead-in; each storm's ticks
+    shuffled with its own seed (SHUFFLE_SEED and its label)."""
     variants = {bound: load_rules(registry, bound=bound) for bound in BOUNDS}
+    quality = river_level_quality(RULES, registry)
     skill = EngineSkill(tuple(variants))
     for label, readings in storms:
         replay = WarningReplay(registry, variants)
-        replay_storm(readings, forecaster, replay, min(r.ts for r in readings) + lead_in)
+        replay_storm(readings, Gauges(registry, quality, forecaster), replay,
+                     min(r.ts for r in readings) + lead_in, seed=f"{SHUFFLE_SEED}:{label}")
         skill.add(label, replay, variants, scored_gauges)
     return skill
 
@@ -220,7 +270,10 @@ def _lead(lead: float | None) -> str:
 def print_engine_skill(skill: EngineSkill, storms: int, river_gauges: int) -> None:
     print("\nforecast warnings through the alert engine (config/alert-rules.yaml; a crossing "
           "is the river level alert reaching the level; warned: the forecast warning "
-          "stood at it or above just before)")
+          "stood at it or above just before; each tick's readings in a seeded shuffled "
+          f"order: {skill.forecasts:,} forecasts, {skill.reissued:,} of them re-issued on "
+          "a reading already forecast, as the stage does when an upstream reading comes "
+          f"later; {skill.fallbacks:,} by a fallback, an input missing)")
     if skill.crossings:
         print_rows(["storm", "gauge", "level",
                     *(f"bound {name}: warned ahead" for name in skill.variants)],

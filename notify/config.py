@@ -78,6 +78,13 @@ class Social(_Model):
     retry: Retry = Retry(base_s=5.0, max_s=300.0, expire_s=3 * 3600.0)
 
 
+# Forecast warnings (the alert engine's ``forecast`` type): never posted to residents
+# until residents' wording for a forecast exists (what "expected" asks of them, and its
+# end, which is no all-clear). Refused in ``policy.act_levels``, and the policy never
+# posts one whatever the configuration (notify.policy).
+FORECAST = "forecast"
+
+
 class Policy(_Model):
     """Social media get what asks residents to act -- an alert raised or escalated to
     at least the level given per alert type -- and its all-clear."""
@@ -109,6 +116,12 @@ class NotifyConfig(_Model):
         if self.social_enabled and self.public_page_url is None:
             raise ValueError("public_page_url is required when x or mastodon is enabled "
                              "(the page summarising posts link to)")
+        if FORECAST in self.policy.act_levels:
+            raise ValueError(
+                f"policy.act_levels.{FORECAST}: forecast warnings are not posted to "
+                "residents (social media, social webhooks): there is no residents' wording "
+                "for a forecast yet. Remove it; the alert rules' forecast.public: true "
+                "makes them Public CAP (the disaster network, public EDXL webhooks)")
         for alert_type in self.policy.act_levels:
             wording = self.templates.alerts.get(alert_type)
             if wording is None:

@@ -14,6 +14,9 @@ sending.
   event's ``previous_level``: a fall from a level only officers saw (an unconfirmed
   escalation) is no news to residents who already heard the alert fall below the act
   level.
+- Never a forecast warning (``forecast``), whatever ``act_levels`` says: residents have
+  no wording for one yet; it reaches them only as Public CAP, when the alert rules make
+  it public.
 - Priority: escalations first, higher levels (counted from the alert type's act level)
   before lower; all-clears after them.
 """
@@ -27,7 +30,7 @@ from typing import Literal
 import structlog
 
 from floodwatch.core.edxl import EnvelopeError, is_public
-from floodwatch.notify.config import Policy, Retry
+from floodwatch.notify.config import FORECAST, Policy, Retry
 from floodwatch.notify.deliveries import DeliveryLedger, Planned, StoredEvent
 from floodwatch.notify.notice import Notice, NoticeError
 
@@ -73,8 +76,11 @@ class DeliveryPolicy:
         """``told``: the level residents last heard of this alert on the channel (None:
         they never heard of it)."""
         act = self._policy.act_levels.get(notice.alert_type)
-        if act is None or not notice.confirmed or notice.transition == "renewed":
-            return False  # a renewal keeps a CAP message from lapsing: no news to post
+        # A renewal keeps a CAP message from lapsing: no news to post. A forecast
+        # warning: no residents' wording for one yet (notify.config).
+        if act is None or not notice.confirmed or notice.transition == "renewed" \
+                or notice.alert_type == FORECAST:
+            return False
         if notice.transition == "confirmed":
             last = told()
             return notice.level >= act and (last is None or last < notice.level)

@@ -20,9 +20,10 @@ LEADS = range(10, 190, 10)  # +10 min ... +3 h
 
 def forecast_message(station: str, issued: datetime, level: float, rate_m_per_h: float, *,
                      band_m_per_h: float = 0.0, method: Literal["model", "trend"] = "model",
-                     ) -> bus.ForecastMessage:
+                     made_s: float = 0.0) -> bus.ForecastMessage:
     """A straight-line forecast from ``level`` at ``issued``: the median rising at
-    ``rate_m_per_h``, the band widening by ``band_m_per_h`` either side."""
+    ``rate_m_per_h``, the band widening by ``band_m_per_h`` either side; made
+    ``made_s`` seconds after its reading's time."""
     points = []
     for lead in LEADS:
         hours = lead / 60
@@ -32,7 +33,8 @@ def forecast_message(station: str, issued: datetime, level: float, rate_m_per_h:
             lead_min=lead, at=format_ts(issued + timedelta(minutes=lead)), level_m=median,
             low_m=round(median - spread, 4), high_m=round(median + spread, 4)))
     return bus.ForecastMessage(
-        station=station, issued_at=format_ts(issued), made_at=format_ts(issued),
+        station=station, issued_at=format_ts(issued),
+        made_at=format_ts(issued + timedelta(seconds=made_s)),
         level_m=level, method=method, fallback=None if method == "model" else "thin history",
         fitted_at=None, inputs=[bus.ForecastInputMessage(
             name="trend", detail="the gauge's own trend", value=rate_m_per_h, unit="m/h",
@@ -41,9 +43,9 @@ def forecast_message(station: str, issued: datetime, level: float, rate_m_per_h:
 
 def forecast(station: str, minutes: float, level: float, rate_m_per_h: float, *,
              band_m_per_h: float = 0.0,
-             method: Literal["model", "trend"] = "model") -> ForecastInput:
+             method: Literal["model", "trend"] = "model", made_s: float = 0.0) -> ForecastInput:
     message = forecast_message(station, at(minutes), level, rate_m_per_h,
-                               band_m_per_h=band_m_per_h, method=method)
+                               band_m_per_h=band_m_per_h, method=method, made_s=made_s)
     return decode_forecast(bus.FORECASTS.name(station=station), bus.encode(message))
 
 

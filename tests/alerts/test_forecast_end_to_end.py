@@ -115,9 +115,10 @@ def test_a_forecast_warning_is_raised_before_the_crossing_and_hands_over(
     assert [p["confirmed"] for p in payloads if p["alert_type"] == "forecast"] == [
         False, False, False]
     assert payloads.index(escalation) < payloads.index(handed)
-    # The CAP of the warning: Likely, from the expected crossing, valid CAP 1.2.
+    # The CAP of the warning: Possible (from the median, the shipped bound), from the
+    # expected crossing, valid CAP 1.2.
     caps = [payload for topic, payload, _ in got.messages if topic == "floodwatch/cap/g1"
-            and b"<certainty>Likely</certainty>" in payload]
+            and b"<certainty>Possible</certainty>" in payload]
     assert len(caps) == 2
     assert_valid_cap(caps[0])
     assert b"<onset>2026-10-12T10:30:00+09:00</onset>" in caps[0]

@@ -17,7 +17,7 @@ from floodwatch.core import bus
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import RULES_FILE, at, rules_with
 from tests.alerts.forecasts import forecast_message, run, told
-from tests.cap_support import CAP, cap_of
+from tests.cap_support import CAP, cap_of, profile
 from tests.xsd import assert_valid_cap
 
 
@@ -61,10 +61,13 @@ def test_a_rules_file_from_before_forecast_warnings_still_loads(
     old = text[:start] + text[end:]
     old = old.replace("    updated: {ja: 更新, en: updated}\n", "").replace(
         "    # A forecast warning's expected time moved (forecast.update_shift_s).\n", "")
+    ended = old.index("  # The {transition} word of a forecast warning's ordinary end")
+    old = old[:ended] + old[old.index("  no_data:", ended):]
     old = old[:old.index("    # A forecast warning ({time}")]
     assert "forecast" not in old.split("labels:")[1]
     rules = AlertRules.from_yaml_text(old, registry, "old-rules.yaml")
     assert rules.labels.level(AlertType.FORECAST, 4).name == "danger"
+    assert rules.labels.forecast_cleared.ja == "見込み解消"
     assert told(run(Engine(registry, rules), [(0, 2.5, 0.6)])[0]) == [("raised", 4, 150.0)]
 
 
@@ -126,7 +129,7 @@ def test_the_cap_of_a_forecast_warning(registry: StationRegistry, engine: Engine
     assert document.findtext(f"{CAP}restriction") == engine.rules.cap_restriction
     assert [info.findtext(f"{CAP}{tag}") for tag in (
         "event", "responseType", "urgency", "severity", "certainty", "effective", "onset")] \
-        == ["水位予測", "Prepare", "Expected", "Severe", "Likely",
+        == ["水位予測", "Prepare", "Expected", "Severe", "Possible",
             "2026-10-12T09:00:00+09:00", "2026-10-12T11:30:00+09:00"]
     assert info.findtext(f"{CAP}description") == \
         "第一: 11:30頃に氾濫危険水位に到達する見込み（約150分後、発表）"
@@ -141,3 +144,18 @@ def test_the_cap_of_a_forecast_warning(registry: StationRegistry, engine: Engine
         "Gauge one: Flood danger level reached: the river level alert takes over"
     assert document.findtext(f"{CAP}msgType") == "Update"
     assert isinstance(document, etree._Element)
+
+
+def test_certainty_is_possible_from_the_median_likely_from_the_lower_bound(
+        registry: StationRegistry) -> None:
+    """The median crossing is a coin toss (CAP Possible); the band's lower bound, the
+    10 % quantile, crossing makes the level Likely. The end: Unlikely either way."""
+    steps = [(0, 2.5, 0.6), (10, 2.6, 0.6), (20, 2.6, 0.0), (30, 2.6, 0.0), (40, 2.6, 0.0),
+             (50, 2.6, 0.0)]
+    for bound, certainty in (("median", "Possible"), ("low", "Likely")):
+        rules = rules_with(registry, f"stations: {{g1: {{forecast: {{bound: {bound}}}}}}}")
+        events, _ = run(Engine(registry, rules), steps)
+        assert [(e.transition.value, e.detail.get("bound")) for e in events] == [
+            ("raised", bound), ("confirmed", bound), ("cleared", bound)]
+        assert [profile(rules).fields(e).certainty for e in events] == [
+            certainty, certainty, "Unlikely"]

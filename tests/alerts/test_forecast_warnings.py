@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import HANDOVER_RULE, AlertType, Event, Transition
 from floodwatch.alerts.render import event_message, status_payload
-from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.rules import AlertRules, RulesError
 from floodwatch.alerts.store import AlertStore, Changes
 from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import StationRegistry
 from tests.alerts.conftest import RULES_FILE, at, river, road, rules_with
 from tests.alerts.forecasts import forecast, run, told, warnings
-from tests.cap_support import cap_fields
+from tests.cap_support import cap_fields, cap_of
 from tests.support import REPO_ROOT
 
 
@@ -82,8 +84,17 @@ def test_cleared_after_the_hold_when_the_forecast_no_longer_crosses(engine: Engi
     assert cleared.at == at(70)
     assert cleared.rule == "forecast"
     assert not cleared.handed_over
-    # The forecast's own all-clear: the level is no longer expected.
-    assert cap_fields(cleared, engine.rules).response_type == "AllClear"
+    # The level is no longer expected: never worded or coded as an all-clear (the river
+    # may still be high, its level alert open).
+    assert cap_fields(cleared, engine.rules).response_type == "Monitor"
+    station = engine.registry.get("g1")
+    assert station is not None
+    text = event_message(cleared, station, engine.rules.labels).headline
+    assert text.en == "Gauge one: Evacuation judgement level is no longer expected"
+    assert text.ja == "第一: 避難判断水位への到達見込みはなくなりました（見込み解消）"
+    cap = cap_of(cleared, engine.registry, engine.rules).decode()
+    for all_clear in ("AllClear", "all clear", "解除"):
+        assert all_clear not in cap
 
 
 def test_lowered_when_only_a_lower_level_is_still_expected(engine: Engine) -> None:
@@ -111,15 +122,52 @@ def test_the_median_or_the_band_s_lower_bound_by_rule(registry: StationRegistry,
     assert low[0].detail["bound"] == "low"
 
 
+# Readings at -20 and -10 min before the trend forecast at 0: the rate window spans
+# 20 min, the rules' trend_min_span_s (1200 s).
+SPANNED = [(-20.0, 2.5, 0.0), (-10.0, 2.5, 0.0)]
+
+
 def test_a_trend_forecast_warns_only_within_the_trend_horizon(
         registry: StationRegistry, rules: AlertRules) -> None:
     # Evacuation at +50 min, danger at +150: by the trend, only the first is within 1 h.
-    trend, _ = run(Engine(registry, rules), [(0, 2.5, 0.6)], method="trend")
+    trend, _ = run(Engine(registry, rules), [*SPANNED, (0, 2.5, 0.6)], method="trend")
     assert told(trend) == [("raised", 3, 50.0)]
     assert trend[0].detail["method"] == "trend"
     # At +120 min: the model's forecast warns, the trend's does not.
     assert told(run(Engine(registry, rules), [(0, 2.5, 0.25)])[0]) == [("raised", 3, 120.0)]
-    assert run(Engine(registry, rules), [(0, 2.5, 0.25)], method="trend")[0] == []
+    assert run(Engine(registry, rules), [*SPANNED, (0, 2.5, 0.25)], method="trend")[0] == []
+
+
+def test_a_trend_forecast_warns_only_from_a_trend_of_twenty_minutes(
+        registry: StationRegistry, rules: AlertRules) -> None:
+    """The message does not say over what span the stage fitted its trend: the engine's
+    own rate window of the station does. Shorter than ``trend_min_span_s`` (1200 s): the
+    forecast is gated (``short_trend``) -- a model forecast is not."""
+    engine = Engine(registry, rules)
+    events, ignored = run(engine, [(0, 2.5, 0.6), (10, 2.55, 0.6), (20, 2.6, 0.6)],
+                          method="trend")
+    assert ignored == ["short_trend", "short_trend", None]
+    assert told(events) == [("raised", 3, 40.0)]
+    assert events[0].at == at(20)
+    model, ignored = run(Engine(registry, rules), [(0, 2.5, 0.6)])
+    assert (told(model), ignored) == ([("raised", 4, 150.0)], [None])
+    # A gauge back from offline starts a new window: its open warning is held (the
+    # short trend moves nothing, and its hold timer starts again), never lowered by it.
+    _quiet_others(engine, 20, 110)
+    assert AlertType.OFFLINE in engine.states["g1"].alerts
+    back, ignored = run(engine, [(120, 2.6, 0.0), (130, 2.6, 0.0)], method="trend")
+    assert ignored == ["short_trend", "short_trend"]
+    assert back == []
+    assert engine.states["g1"].alerts[AlertType.FORECAST].below_since is None
+    longer = rules_with(registry, "stations: {g1: {forecast: {trend_min_span_s: 2400}}}")
+    assert run(Engine(registry, longer), [*SPANNED, (0, 2.5, 0.6)],
+               method="trend")[1] == ["short_trend"] * 3
+
+
+def test_trend_min_span_s_must_fit_the_rate_window(registry: StationRegistry) -> None:
+    with pytest.raises(RulesError, match=r"forecast\.trend_min_span_s must not exceed "
+                                         r"rate_of_rise\.window_s"):
+        rules_with(registry, "stations: {g1: {forecast: {trend_min_span_s: 7200}}}")
 
 
 def test_levels_beyond_their_horizon_or_not_listed_are_not_warned_of(
@@ -280,3 +328,29 @@ def test_the_worked_example_of_the_docs() -> None:
         (at(40), "confirmed", 3), (at(50), "escalated", 4)]
     assert warnings(events)[-1].handed_over
     assert not any(e.public for e in warnings(events))
+
+
+def test_a_renewal_counts_the_minutes_from_its_own_time(engine: Engine,
+                                                        registry: StationRegistry) -> None:
+    """A renewal repeats an older forecast's detail: "in N min" is from the renewal's
+    time, and once the expected time has passed it says by when, by which forecast."""
+    run(engine, [(0, 2.5, 0.6), (10, 2.6, 0.6)])  # danger expected 11:30 JST
+    renewed = [e for e in _quiet_others(engine, 10, 200)
+               if e.alert_type is AlertType.FORECAST]
+    assert [e.at for e in renewed] == [at(100), at(190)]
+    assert [e.detail["minutes"] for e in renewed] == [50.0, None]
+    assert [e.detail["issued_at"] for e in renewed] == [format_ts(at(10))] * 2
+    station = registry.get("g1")
+    assert station is not None
+    before, after = (event_message(e, station, engine.rules.labels).headline
+                     for e in renewed)
+    assert before.en == ("Gauge one: expected to reach Flood danger level at 11:30 "
+                         "(in 50 min, still in force)")
+    assert before.ja == "第一: 11:30頃に氾濫危険水位に到達する見込み（約50分後、継続）"
+    assert after.en == ("Gauge one: expected to reach Flood danger level by 11:30 "
+                        "(forecast of 09:10, still in force)")
+    assert after.ja == "第一: 09:10時点の予測では11:30頃までに氾濫危険水位に到達する見込み（継続）"
+    # The CAP description is the same sentence.
+    cap = cap_of(renewed[0], registry, engine.rules).decode()
+    assert "(in 50 min, still in force)" in cap
+    assert "in 140 min" not in cap

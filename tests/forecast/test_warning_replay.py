@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bench.forecast_warnings import EngineSkill, WarningReplay, load_rules, score_gauge
+from bench.forecast_warnings import (
+    EngineSkill,
+    WarningReplay,
+    load_rules,
+    score_gauge,
+    shuffled_ticks,
+)
 from floodwatch.core import bus
 from floodwatch.core.readings import Reading, format_ts
 from floodwatch.core.registry import StationKind, StationRegistry
@@ -77,3 +83,38 @@ def test_a_hand_made_storm_scores_a_hit_a_false_warning_and_a_miss(
                                ("hand-made", "fushiguro", 4, {"low": None})]
     assert (skill.warnings["low"], skill.false["low"]) == (3, 1)
     assert skill.ignored["low"] == {}
+
+
+def test_each_tick_is_shuffled_with_its_seed_in_time_order() -> None:
+    readings = [Reading(station, StationKind.RIVER, at(minutes), {"level_m": 1.0}, "device",
+                        at(minutes))
+                for minutes in range(0, 60, 10)
+                for station in ("akutsu", "motomiya", "nihonmatsu", "fushiguro", "marumori")]
+    first = shuffled_ticks(readings, "24:typhoon 101")
+    assert shuffled_ticks(readings, "24:typhoon 101") == first  # the same every run
+    assert sorted(first, key=lambda r: (r.ts, r.station)) == sorted(
+        readings, key=lambda r: (r.ts, r.station))
+    assert [r.ts for r in first] == sorted(r.ts for r in readings)  # ticks stay in order
+    orders = {tuple(r.station for r in shuffled_ticks(readings, seed)[:5])
+              for seed in ("a", "b", "c", "d")}
+    assert len(orders) > 1  # an order nobody chose, not the registry's
+
+
+def test_a_re_issued_forecast_reaches_the_engine_as_a_replacement(
+        sample_registry: StationRegistry) -> None:
+    """As the stage re-issues motomiya's forecast once the upstream reading of the tick
+    came: the same issued_at, made later -- evaluated (raised), counted as re-issued."""
+    rules = load_rules(sample_registry)
+    replay = WarningReplay(sample_registry, {"median": rules})
+    replay.reading(Reading("motomiya", StationKind.RIVER, at(0), {"level_m": 5.0}, "device",
+                           at(0)))
+    replay.forecast(message("motomiya", 0, 5.0, 0.0))
+    again = message("motomiya", 0, 5.0, 0.6).model_copy(
+        update={"made_at": format_ts(at(0) + timedelta(seconds=2))})
+    replay.forecast(again)
+    assert [(e.transition.value, e.level) for e in replay.events["median"]["motomiya"]
+            if e.alert_type.value == "forecast"] == [("raised", 4)]
+    assert replay.ignored["median"] == {}
+    assert replay.reissued == 1
+    replay.forecast(again)  # the same forecast delivered again: a duplicate
+    assert replay.ignored["median"] == {"duplicate": 1}

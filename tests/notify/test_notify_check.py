@@ -107,3 +107,21 @@ def test_notify_check_fails_on_a_basin_without_names(
     assert result.stderr.strip().splitlines() == [
         f"floodwatch: FLOODWATCH_NOTIFY_CONFIG: {path}: basins: no names for basin "
         "'abukuma' (station akutsu): add abukuma: {ja: ..., en: ...}"]
+
+
+def test_notify_check_refuses_posting_forecast_warnings(
+        tmp_path: Path, settings_env: Callable[..., dict[str, str]]) -> None:
+    """No residents' wording for a forecast exists yet: an act level for forecast
+    warnings is refused, with what to do instead."""
+    path = write_config(tmp_path, NAMED + "policy: {act_levels: {river_level: 3, forecast: 4}}\n")
+    result = subprocess.run([sys.executable, "-m", "floodwatch", "notify", "--check"],
+                            env={**os.environ, **settings_env(notify_config=path)},
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"floodwatch: FLOODWATCH_NOTIFY_CONFIG: {path}: policy.act_levels.forecast: "
+        "forecast warnings are not posted to residents (social media, social webhooks): "
+        "there is no residents' wording for a forecast yet. Remove it; the alert rules' "
+        "forecast.public: true makes them Public CAP (the disaster network, public EDXL "
+        "webhooks)"]

@@ -119,3 +119,30 @@ def test_forecast_warnings_are_for_officers_only_by_default(tmp_path: Path) -> N
     rig = SocialRig(tmp_path, registry, DiesAfterPosting(), social_config(), FakeClock())
     rig.feed(events)
     assert not set(rig.states()) & {e.event_id for e in warnings}
+
+
+def test_a_confirmed_public_forecast_warning_is_never_posted(tmp_path: Path) -> None:
+    """Even made public by the alert rules (Public CAP, confirmed) and given an act level
+    by a policy the config check would refuse: no social post."""
+    from floodwatch.notify.config import Policy
+    from floodwatch.notify.notice import Notice
+    from floodwatch.notify.policy import DeliveryPolicy
+    from tests.notify.support import bus_messages
+
+    registry = small_registry()
+    engine = Engine(registry, rules_with(registry, "stations: {g1: {forecast: {public: true}}}"))
+    events: list[Event] = []
+    for minutes, level in ((0, 2.5), (10, 2.6)):
+        events += engine.on_reading(river("g1", minutes, level)).events
+        events += engine.on_forecast(forecast("g1", minutes, level, 0.6)).events
+    warnings = [e for e in events if e.alert_type.value == "forecast"]
+    notices = [Notice.from_json(payload) for topic, payload in bus_messages(registry, warnings)
+               if topic.startswith("floodwatch/alerts/")]
+    assert [(n.transition, n.level, n.confirmed) for n in notices] == [
+        ("raised", 4, False), ("confirmed", 4, True)]
+    rig = SocialRig(tmp_path, registry, DiesAfterPosting(), social_config(), FakeClock())
+    act_levels = {**rig.config.policy.act_levels, "forecast": 3}
+    rig.policy = DeliveryPolicy(Policy(act_levels=act_levels), [rig.route], rig.clock)
+    assert not rig.policy.for_residents(notices[1], lambda: None)
+    rig.feed(events)
+    assert not set(rig.states()) & {e.event_id for e in warnings}
