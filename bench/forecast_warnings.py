@@ -45,7 +45,7 @@ from floodwatch.alerts.model import AlertType, Event, Transition
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.core import bus
 from floodwatch.core.config_files import deep_merge, parse_yaml
-from floodwatch.core.quality_rules import river_level_quality
+from floodwatch.core.quality_rules import river_quality
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.forecast.forecaster import Forecaster
@@ -253,7 +253,7 @@ def engine_warnings(registry: StationRegistry, storms: Sequence[tuple[str, list[
     quality checks), forecasting from the end of its calm lead-in; each storm's ticks
     shuffled with its own seed (SHUFFLE_SEED and its label)."""
     variants = {bound: load_rules(registry, bound=bound) for bound in BOUNDS}
-    quality = river_level_quality(RULES, registry)
+    quality = river_quality(RULES, registry)
     skill = EngineSkill(tuple(variants))
     for label, readings in storms:
         replay = WarningReplay(registry, variants)
