@@ -35,7 +35,7 @@ from floodwatch.alerts.render import no_data_payload, status_payload
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore, Changes, EventPublication
 from floodwatch.core import bus
-from floodwatch.core.deadletter import deadletter_payload
+from floodwatch.core.deadletter import dead_letter
 from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import Station
@@ -112,7 +112,7 @@ class AlertProcessor:
                     log.exception("unexpected error evaluating a message", topic=message.topic)
                     self._restore_engine(changes)
                     metrics.READINGS.labels(INTERNAL_ERROR).inc()
-                    outgoing.append(_dead_letter(message, INTERNAL_ERROR,
+                    outgoing.append(dead_letter(message, INTERNAL_ERROR,
                                                  f"{type(exc).__name__}: {exc}"))
             if not messages and self._tick_s > 0 and loop.time() - self._last_tick >= self._tick_s:
                 # Only with nothing queued: a backlog must not look like silence.
@@ -163,7 +163,7 @@ class AlertProcessor:
             except ValueError as exc:
                 metrics.READINGS.labels("undecodable").inc()
                 log.warning("undecodable reading dead-lettered", topic=topic, error=str(exc))
-                outgoing.append(_dead_letter(message, UNDECODABLE_READING, str(exc)))
+                outgoing.append(dead_letter(message, UNDECODABLE_READING, str(exc)))
                 return
             outcome = self.engine.on_reading(reading)
             metrics.READINGS.labels(outcome.ignored or "evaluated").inc()
@@ -193,7 +193,7 @@ class AlertProcessor:
             metrics.FORECASTS.labels("undecodable").inc()
             log.warning("undecodable forecast dead-lettered", topic=message.topic,
                         error=str(exc))
-            outgoing.append(_dead_letter(message, UNDECODABLE_FORECAST, str(exc)))
+            outgoing.append(dead_letter(message, UNDECODABLE_FORECAST, str(exc)))
             return
         outcome = self.engine.on_forecast(forecast)
         metrics.FORECASTS.labels(outcome.ignored or "evaluated").inc()
@@ -303,7 +303,3 @@ class AlertProcessor:
             self._store.mark_published(self._published_up_to)
             self._marked_up_to = self._published_up_to
 
-
-def _dead_letter(message: ReceivedMessage, reason: str, detail: str) -> tuple[str, bytes]:
-    return bus.DEADLETTER.name(), deadletter_payload(
-        message.topic, message.payload, reason, detail, message.received_at)

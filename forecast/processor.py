@@ -24,7 +24,7 @@ from typing import Protocol
 import structlog
 
 from floodwatch.core import bus
-from floodwatch.core.deadletter import deadletter_payload
+from floodwatch.core.deadletter import dead_letter
 from floodwatch.core.mqtt import ReceivedMessage
 from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationRegistry
@@ -102,7 +102,7 @@ class ForecastProcessor:
             metrics.READINGS.labels("undecodable").inc()
             log.warning("undecodable reading dead-lettered", topic=message.topic,
                         error=str(exc))
-            outgoing.append(_dead_letter(message, UNDECODABLE_READING, str(exc)))
+            outgoing.append((*dead_letter(message, UNDECODABLE_READING, str(exc)), False))
             return
         try:
             outcome = self.gauges.on_reading(reading)
@@ -116,8 +116,8 @@ class ForecastProcessor:
             # would only have it redelivered, forever.
             log.exception("unexpected error forecasting a reading", topic=message.topic)
             metrics.READINGS.labels(INTERNAL_ERROR).inc()
-            outgoing.append(_dead_letter(message, INTERNAL_ERROR,
-                                         f"{type(exc).__name__}: {exc}"))
+            outgoing.append((*dead_letter(message, INTERNAL_ERROR,
+                                          f"{type(exc).__name__}: {exc}"), False))
             return
         metrics.READINGS.labels(outcome.ignored or "forecast").inc()
         if outcome.ignored not in (None, "flagged"):
@@ -158,8 +158,3 @@ def fallback_reason(text: str) -> str:
     first = re.split(r"[:;]", text, maxsplit=1)[0]
     return re.sub(r"[\d.]+", "N", first).strip()[:60]
 
-
-def _dead_letter(message: ReceivedMessage, reason: str, detail: str
-                 ) -> tuple[str, bytes, bool]:
-    return bus.DEADLETTER.name(), deadletter_payload(
-        message.topic, message.payload, reason, detail, message.received_at), False
