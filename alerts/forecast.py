@@ -26,17 +26,17 @@ forecast stage's forecasts (alerts.forecast_input), on the level alerts' machine
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from floodwatch.alerts.forecast_input import ForecastInput, ForecastPoint
+from floodwatch.alerts.forecast_input import ForecastInput
 from floodwatch.alerts.forecast_rules import ForecastRule
 from floodwatch.alerts.machine import Detail, Step, evaluate
 from floodwatch.alerts.model import HANDOVER_RULE, AlertType, Cause, Transition
 from floodwatch.alerts.river import Thresholds
 from floodwatch.alerts.rules import RiverRules
 from floodwatch.alerts.state import ForecastMemory, StationState
+from floodwatch.core.crossings import crossing_minutes
 from floodwatch.core.readings import format_ts
 
 RULE = AlertType.FORECAST.value
@@ -111,26 +111,14 @@ class Crossing:
 
 def first_crossing(forecast: ForecastInput, metres: float, rule: ForecastRule,
                    horizon_s: float) -> int | None:
-    """Minutes from issue until the chosen line reaches ``metres`` (linear between the
-    10-minute points, from the issuing reading at lead 0), or None within the horizon."""
-    before_min, before_m = 0.0, forecast.level_m
-    if before_m >= metres:
+    """Minutes from issue until the chosen line reaches ``metres`` (core.crossings: linear
+    between the 10-minute points, from the issuing reading at lead 0), 0 when the gauge is
+    there already, or None when not within the horizon."""
+    if forecast.level_m >= metres:
         return 0
-    point: ForecastPoint
-    for point in forecast.points:
-        line = point.line(rule.bound)
-        if line >= metres:
-            share = (metres - before_m) / (line - before_m) if line > before_m else 1.0
-            minutes = before_min + share * (point.lead_min - before_min)
-            # The nearest whole minute: the line between two points 10 minutes apart is
-            # itself an estimate, and the stage's points carry rounding of their own
-            # (0.1 mm tipped a ceiling from 96 to 97 minutes).
-            whole = max(1, math.floor(minutes + 0.5))
-            return whole if whole * 60 <= horizon_s else None
-        before_min, before_m = float(point.lead_min), line
-        if point.lead_min * 60 >= horizon_s:
-            return None
-    return None
+    minutes = crossing_minutes(forecast.level_m, [p.lead_min for p in forecast.points],
+                               [p.line(rule.bound) for p in forecast.points], metres)
+    return minutes if minutes is not None and minutes * 60 <= horizon_s else None
 
 
 def crossings(forecast: ForecastInput, rules: RiverRules, table: Thresholds,

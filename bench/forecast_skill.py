@@ -47,8 +47,8 @@ from bench.forecast_storms import (
 )
 from bench.forecast_warnings import engine_warnings, print_engine_skill
 from bench.table import print_rows
+from floodwatch.core.crossings import reference_levels
 from floodwatch.core.registry import StationKind, StationRegistry
-from floodwatch.forecast.crossings import reference_levels
 from floodwatch.forecast.fit import fit_models
 from floodwatch.forecast.forecaster import LEADS_MIN, Forecast, Forecaster
 from floodwatch.forecast.history import GaugeHistory

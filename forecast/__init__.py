@@ -8,6 +8,6 @@ gauges and rainfall, falling back to the trend (docs/forecast.md).
 - ``forecast.fit``: ``fit_models`` from a fitting period's readings.
 - ``forecast.forecaster``: ``Forecaster.forecast`` -> ``Forecast`` (``forecast.issued``:
   the forecast as issued and its bus message).
-- ``forecast.crossings``, ``forecast.scores``: crossings, and RMSE, NSE and warnings.
+- ``forecast.scores``: RMSE, NSE and warnings (crossings: ``core.crossings``).
 - ``forecast.nowcast``: the hook for a rainfall nowcast.
 """

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from floodwatch.core.crossings import crossing_minutes, reference_levels
 from floodwatch.core.registry import Station, StationRegistry
-from floodwatch.forecast.crossings import crossing_minutes, reference_levels
 from floodwatch.forecast.history import GaugeHistory
 from floodwatch.forecast.inputs import InputKind, InputSpec, evaluate
 from floodwatch.forecast.issued import Crossing, Forecast, ForecastInput, ForecastPoint

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from floodwatch.forecast.crossings import crossing_minutes
+from floodwatch.core.crossings import crossing_minutes
 from floodwatch.forecast.history import MAX_GAP_S
 
 DEFAULT_HORIZON_MIN = 180

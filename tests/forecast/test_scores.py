@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from floodwatch.forecast.crossings import crossing_minutes
+from floodwatch.core.crossings import crossing_minutes
 from floodwatch.forecast.scores import Issued, Observed, nse, paired, rmse, score_warnings
 
 START = datetime(2026, 10, 12, tzinfo=UTC)

@@ -2,12 +2,15 @@
 
 A forecast is a level now and a level at each lead; between two leads the level moves
 in a straight line, so a crossing gets the minute the line reaches the level rather
-than the next whole lead. The stage's crossings (from the median), the benchmark's
-warnings (from the chosen band) and `floodwatch forecast verify` all read this.
+than the next whole lead. The forecast stage's crossings (from the median), the alert
+engine's forecast warnings (from the rules' line: the median or the band's lower bound),
+the benchmark and `floodwatch forecast verify` all read this, so a warning's expected time
+and the crossing the dashboard draws are the same minute.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from floodwatch.core.registry import ReferenceLevels
@@ -37,6 +40,9 @@ def crossing_minutes(level_now: float, leads_min: Sequence[int], levels: Sequenc
     for lead, level in zip(leads_min, levels, strict=True):
         if level >= threshold:
             fraction = (threshold - previous) / (level - previous)
-            return max(1, round(previous_min + fraction * (lead - previous_min)))
+            # The nearest whole minute, half up (round() goes half to even): the line
+            # between two points 10 minutes apart is itself an estimate, and the points
+            # carry rounding of their own (0.1 mm tipped a ceiling from 96 to 97 minutes).
+            return max(1, math.floor(previous_min + fraction * (lead - previous_min) + 0.5))
         previous_min, previous = lead, level
     return None
