@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import structlog
@@ -91,11 +92,16 @@ def configured_or_exit(*, allow_sample: bool = False) -> Configured:
     sample may stand in for a missing one, core.config_paths), and the registry."""
     settings, files = config_paths.resolve(settings_or_exit(), allow_sample=allow_sample)
     try:
-        registry = StationRegistry.load(settings.stations)
+        registry = StationRegistry.load(settings.stations, cache_dir=config_cache_dir(settings))
     except RegistryError as exc:
         failure = f"FLOODWATCH_STATIONS: {exc}"
         fail(failure + config_paths.missing_hint(settings, failure))
     return Configured(settings, registry, files)
+
+
+def config_cache_dir(settings: Settings) -> Path:
+    """Where a stage keeps its parsed configuration files (core.config_cache)."""
+    return Path(settings.state_dir) / "cache"
 
 
 def serve_metrics(settings: Settings) -> WSGIServer | None:

@@ -16,7 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from floodwatch.core.config_files import YamlSyntaxError, first_error, parse_yaml
+from floodwatch.core.config_cache import parse_yaml_cached
+from floodwatch.core.config_files import YamlSyntaxError, first_error
 
 STATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 STATION_ID_RE = re.compile(STATION_ID_PATTERN)
@@ -229,9 +230,11 @@ class StationRegistry:
         return len(self._by_id)
 
     @classmethod
-    def from_yaml_text(cls, text: str, source: str = "<registry>") -> StationRegistry:
+    def from_yaml_text(cls, text: str, source: str = "<registry>", *,
+                       cache_dir: Path | None = None) -> StationRegistry:
+        """``cache_dir``: where the parsed document may be kept (core.config_cache)."""
         try:
-            document = parse_yaml(text)
+            document = parse_yaml_cached(text, cache_dir)
         except YamlSyntaxError as exc:
             raise RegistryError(f"{source}: not valid YAML: {exc}") from exc
         if not isinstance(document, dict) or not isinstance(document.get("stations"), list):
@@ -259,12 +262,12 @@ class StationRegistry:
             raise RegistryError(f"{source}: {exc}") from exc
 
     @classmethod
-    def load(cls, path: Path) -> StationRegistry:
+    def load(cls, path: Path, *, cache_dir: Path | None = None) -> StationRegistry:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise RegistryError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-        return cls.from_yaml_text(text, source=str(path))
+        return cls.from_yaml_text(text, source=str(path), cache_dir=cache_dir)
 
 
 def _names_table(table: object, section: str, source: str) -> dict[str, Names]:
