@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.ingest_throughput import start_ingest, wait_connected
+from bench.ingest_process import start_ingest, wait_connected
 from bench.rig import Rig, payloads
 from bench.stored import wait_stored
 

@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.ingest_throughput import INGEST_TOPICS, REPO, python_env
+from bench.ingest_process import REPO, python_env
+from bench.ingest_throughput import INGEST_TOPICS
 from bench.rig import Rig, create_session, payloads, publish, rig
 from bench.stored import wait_stored
 from floodwatch.core.mqtt import PublishWindow, ReceivedMessage
