@@ -155,3 +155,15 @@ def test_a_stage_imports_only_its_own_module() -> None:
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "[]\n"
+
+
+def test_the_command_runs_with_the_collector_on_and_the_imports_frozen() -> None:
+    # floodwatch/__main__.py turns the collector off for the imports only: a tool (a
+    # simulator runs for hours) must not be left without it.
+    probe = ("import gc, sys; import floodwatch.cli as cli; "
+             "cli.main = lambda: print(gc.isenabled(), gc.get_freeze_count() > 1000); "
+             "from floodwatch.__main__ import main; main()")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "True True\n"
