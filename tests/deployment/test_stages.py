@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import os
 import subprocess
@@ -21,7 +22,13 @@ from floodwatch.core.settings import Settings
 from floodwatch.forecast import service as forecast_service
 from floodwatch.ingest import service as ingest_service
 from floodwatch.notify import service as notify_service
-from floodwatch.stages import STAGES, Check, Stage
+from floodwatch.stages import (
+    STAGES,
+    YOUNG_GENERATION_THRESHOLD,
+    Check,
+    Stage,
+    collector_paused,
+)
 from floodwatch.up import run_stack
 from tests.conftest import SAMPLE_REGISTRY
 from tests.support import REPO_ROOT
@@ -167,3 +174,15 @@ def test_the_command_runs_with_the_collector_on_and_the_imports_frozen() -> None
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "True True\n"
+
+
+def test_a_started_stage_collects_garbage_in_fewer_larger_rounds() -> None:
+    before = gc.get_threshold()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        assert gc.get_threshold() == (YOUNG_GENERATION_THRESHOLD, *before[1:])
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
