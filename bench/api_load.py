@@ -166,7 +166,14 @@ def main(argv: list[str] | None = None) -> None:
 
         points, write_s = asyncio.run(fill())
         port = free_port()
-        api = start_api(bench, registry, port)
+        # Every client here is 127.0.0.1, where in the field the 1,000 live clients are
+        # as many addresses: the per-address caps (20 live streams by default, measured
+        # by bench/api_connections.py) would refuse all but 20 of them.
+        clients = args.ws_clients + args.users
+        api = start_api(bench, registry, port, {
+            "FLOODWATCH_API_MAX_LIVE_PER_CLIENT": str(args.ws_clients),
+            "FLOODWATCH_API_MAX_CONNECTIONS_PER_CLIENT": str(clients),
+            "FLOODWATCH_API_MAX_REQUESTS_PER_CLIENT": str(clients)})
         try:
             base_url = f"http://127.0.0.1:{port}"
             first_ms = first_latest_ms(base_url)
