@@ -23,7 +23,8 @@ from floodwatch.core.mqtt.errors import (
     PublishRefused,
     backoff_delay,
 )
-from floodwatch.core.mqtt.link import MqttLink, RawPublish, ReceivedMessage
+from floodwatch.core.mqtt.link import MqttLink, ReceivedMessage
+from floodwatch.core.mqtt.packets import RawPublish
 from floodwatch.core.mqtt.publish_window import DEFAULT_PUBLISH_WINDOW, PublishWindow
 from floodwatch.core.mqtt.session import MqttSession
 

@@ -15,7 +15,6 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple, cast
 
@@ -23,6 +22,7 @@ import mqtt5
 import structlog
 
 from floodwatch.core.mqtt.errors import MalformedPacket
+from floodwatch.core.mqtt.packets import declared_size, read_packet
 from floodwatch.core.mqtt.pubacks import PUBACK_HEADER, accepted_pubacks
 
 log = structlog.get_logger("mqtt")
@@ -46,112 +46,6 @@ class ReceivedMessage(NamedTuple):
 received_message = cast(
     Callable[[tuple[str, bytes, int, int, datetime, int]], ReceivedMessage],
     functools.partial(tuple.__new__, ReceivedMessage))
-
-
-@dataclass(frozen=True, slots=True)
-class RawPublish:
-    """A PUBLISH the codec refused (e.g. a topic that is not UTF-8), read leniently: the
-    stage still acknowledges it and dead-letters it, instead of the broker redelivering
-    it for ever on every reconnect (as paho did, the topic is decoded with replacement)."""
-
-    topic: str
-    payload: bytes
-    qos: int
-    packet_id: int | None
-
-
-def read_packet(view: memoryview) -> tuple[object, int] | None:
-    """The packet at the start of ``view`` and its size, or None while it is incomplete.
-
-    Raises MalformedPacket, and nothing else, for bytes that are not a packet: the codec
-    refuses with ValueError, or panics in Rust (pyo3's PanicException, a BaseException:
-    measured, one in ten mutated packets). A PUBLISH it refuses is read leniently
-    instead (``lenient_publish``), to be dead-lettered rather than redelivered for ever.
-    """
-    cause: BaseException
-    try:
-        return mqtt5.read(view)
-    except IndexError as exc:  # "not enough bytes": believe it only if the header agrees
-        try:
-            if _declared_size(view) > len(view):
-                return None
-        except IndexError:
-            return None  # the fixed header itself is still on its way
-        except ValueError:
-            pass
-        cause = exc
-    except Exception as exc:
-        cause = exc
-    except BaseException as exc:
-        if not _is_panic(exc):
-            raise  # KeyboardInterrupt, SystemExit: not ours to swallow
-        cause = exc
-    raw = lenient_publish(view)
-    if raw is None:
-        raise MalformedPacket(_describe(view, cause)) from cause
-    return raw
-
-
-def lenient_publish(view: memoryview) -> tuple[RawPublish, int] | None:
-    """A complete PUBLISH at the start of ``view`` and its size; None for anything else."""
-    try:
-        if view[0] >> 4 != PUBLISH_TYPE:
-            return None
-        remaining, position = _varint(view, 1)
-        end = position + remaining
-        if end > len(view):
-            return None
-        qos = (view[0] >> 1) & 0x03
-        topic_length = int.from_bytes(view[position:position + 2], "big")
-        position += 2
-        topic = bytes(view[position:position + topic_length]).decode("utf-8", "replace")
-        position += topic_length
-        packet_id = None
-        if qos:
-            packet_id = int.from_bytes(view[position:position + 2], "big")
-            position += 2
-        properties, position = _varint(view, position)
-        payload = bytes(view[position + properties:end])
-    except (IndexError, ValueError):
-        return None
-    return RawPublish(topic, payload, qos, packet_id), end
-
-
-def _varint(view: memoryview, position: int) -> tuple[int, int]:
-    """An MQTT variable byte integer at ``position``: its value and the next position."""
-    value = 0
-    for shift in range(0, 28, 7):
-        byte = view[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, position
-    raise ValueError("variable byte integer longer than four bytes")
-
-
-def _declared_size(view: memoryview) -> int:
-    """The whole packet's size as its fixed header says: IndexError while the header is
-    incomplete, ValueError if it is not a header."""
-    remaining, position = _varint(view, 1)
-    return position + remaining
-
-
-def _is_panic(exc: BaseException) -> bool:
-    # pyo3 creates the class at run time: there is nothing to import and isinstance on.
-    return type(exc).__name__ == "PanicException"
-
-
-def _describe(view: memoryview, cause: BaseException) -> str:
-    kind = PACKET_TYPES[view[0] >> 4]
-    why = (f"the codec panicked ({cause})" if _is_panic(cause)
-           else str(cause) or type(cause).__name__)
-    return f"malformed {kind} packet from the broker: {why}"
-
-
-PUBLISH_TYPE = 3
-PACKET_TYPES = ("reserved", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL",
-                "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ",
-                "PINGRESP", "DISCONNECT", "AUTH")
 
 
 class MqttLink(asyncio.Protocol):
@@ -179,6 +73,7 @@ class MqttLink(asyncio.Protocol):
         self._awaited = 0
         self._gathered: list[bytes] = []
         self._transport: asyncio.Transport | None = None
+        self._hold: asyncio.TimerHandle | None = None  # reading held (core.mqtt.inbox)
         self._loop = asyncio.get_running_loop()
         self.closed: asyncio.Future[str] = self._loop.create_future()
         self.last_received = time.monotonic()
@@ -225,7 +120,7 @@ class MqttLink(asyncio.Protocol):
         self._partial = [bytes(rest)]
         self._partial_size = len(rest)
         try:
-            self._awaited = _declared_size(rest)
+            self._awaited = declared_size(rest)
         except (IndexError, ValueError):
             self._awaited = len(rest) + 1  # the fixed header is not complete yet
 
@@ -261,6 +156,26 @@ class MqttLink(asyncio.Protocol):
             self._flush()
         if self._transport is not None:
             self._transport.close()
+
+    # --- flow control (core.mqtt.inbox says why) --------------------------------------
+    def hold_reading(self, at_most_s: float) -> None:
+        """Read nothing more from the socket until ``resume_reading``, or ``at_most_s``."""
+        if self._transport is None or self._hold is not None:
+            return
+        self._transport.pause_reading()
+        self._hold = self._loop.call_later(at_most_s, self.resume_reading)
+
+    def resume_reading(self) -> None:
+        if self._hold is None:
+            return
+        self._hold.cancel()
+        self._hold = None
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
+
+    @property
+    def reading_held(self) -> bool:
+        return self._hold is not None
 
     async def keep_alive(self, keepalive_s: float) -> str:
         """Ping while the connection is quiet, until it closes; returns why it closed.

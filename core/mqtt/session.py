@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -23,7 +22,9 @@ from prometheus_client import Gauge
 
 from floodwatch.core.mqtt.address import BrokerAddress
 from floodwatch.core.mqtt.errors import PERMANENT_CONNECT_FAILURES, MqttError, backoff_delay
-from floodwatch.core.mqtt.link import MqttLink, RawPublish, ReceivedMessage, received_message
+from floodwatch.core.mqtt.inbox import Inbox
+from floodwatch.core.mqtt.link import MqttLink, ReceivedMessage, received_message
+from floodwatch.core.mqtt.packets import RawPublish
 from floodwatch.core.mqtt.pubacks import accepted_pubacks_bytes
 from floodwatch.core.mqtt.publish_window import PublishWindow
 from floodwatch.core.waiting import wait_event
@@ -66,8 +67,8 @@ class MqttSession:
         self._connack: asyncio.Future[mqtt5.ConnAckPacket] | None = None
         self._connecting: MqttLink | None = None
         self._stopping = False
-        self._pending: deque[ReceivedMessage] = deque()
-        self._arrived, self._subscribed = asyncio.Event(), asyncio.Event()
+        self._inbox = Inbox(receive_maximum)  # bounded: core.mqtt.inbox says why
+        self._subscribed = asyncio.Event()
         self._window = PublishWindow()
         self._on_connected, self._connection = on_connected, 0
         self._fatal: str | None = None
@@ -120,6 +121,7 @@ class MqttSession:
 
     async def close(self, timeout_s: float = 10.0) -> None:
         """Wait (bounded) for our own publishes to be confirmed, then disconnect."""
+        self._inbox.release()  # the confirmations come in what the link reads
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while self._window and self._link is not None:
@@ -140,15 +142,11 @@ class MqttSession:
     # --- receiving -------------------------------------------------------------------
     def drain(self) -> list[ReceivedMessage]:
         """Everything received so far, in arrival order."""
-        self._arrived.clear()
-        messages, self._pending = list(self._pending), deque()
-        return messages
+        return self._inbox.drain()
 
     async def wait(self, timeout_s: float) -> None:
         """Until a message arrives or ``timeout_s`` passes."""
-        if self._pending:
-            return
-        await wait_event(self._arrived, timeout_s)
+        await self._inbox.wait(timeout_s)
 
     def ack(self, messages: Sequence[ReceivedMessage]) -> None:
         """Acknowledge, in order. Messages from an earlier connection are skipped: the
@@ -184,6 +182,7 @@ class MqttSession:
         """Backpressure for our own publishes: wait while the window is full (the
         broker's Receive Maximum capped at publish_window.DEFAULT_PUBLISH_WINDOW)."""
         if len(self._window) >= self._window.window:  # else no coroutine: the hot path
+            self._inbox.release()  # room comes with the broker's PUBACKs: read them
             await self._window.wait_for_room()
 
     # --- the connection --------------------------------------------------------------
@@ -270,10 +269,9 @@ class MqttSession:
     def _on_packet(self, packet: object, received_at: datetime) -> None:
         # Exact types for the hot path's packets: cheaper than isinstance with a union.
         if type(packet) is mqtt5.PublishPacket or type(packet) is RawPublish:
-            self._pending.append(received_message((
+            self._inbox.add(received_message((
                 packet.topic, packet.payload, packet.packet_id or 0, int(packet.qos),
-                received_at, self._connection)))
-            self._arrived.set()
+                received_at, self._connection)), self._link)
         elif type(packet) is mqtt5.PubAckPacket:
             self._window.confirmed(packet)
         elif isinstance(packet, mqtt5.ConnAckPacket):

@@ -24,7 +24,7 @@ from hypothesis import event, given, note
 from hypothesis import strategies as st
 
 from floodwatch.core.mqtt import MalformedPacket, MqttLink, RawPublish
-from floodwatch.core.mqtt.link import read_packet
+from floodwatch.core.mqtt.packets import read_packet
 
 # A panicking codec reports its UnicodeDecodeError as "unraisable" first: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
