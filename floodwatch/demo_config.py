@@ -56,7 +56,7 @@ from floodwatch.simulators.demo import MANIFEST, DemoManifest
 DEFAULT_COMPRESS = 120  # two simulated hours a minute: the typhoon's peaks in ~10 min
 DEFAULT_FOLDER = Path(".floodwatch/demo")
 STATIONS, RULES, NOTIFY, ENV = "stations.yaml", "alert-rules.yaml", "notify.yaml", "demo.env"
-MAX_POINTS = 10_000  # api_max_points's upper bound (core/settings.py)
+MAX_POINTS = 10_000  # api_max_points's upper bound (core/settings_api.py)
 
 # Rule leaves that are not times, and why they stay as they are under compression.
 UNSCALED = {

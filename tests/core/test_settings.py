@@ -10,6 +10,13 @@ from pathlib import Path
 import pytest
 
 from floodwatch.core.settings import Settings, SettingsError, load_settings
+from floodwatch.core.settings_alerts import AlertsSettings
+from floodwatch.core.settings_api import ApiSettings
+from floodwatch.core.settings_backends import InfluxSettings, MqttSettings
+from floodwatch.core.settings_forecast import ForecastSettings
+from floodwatch.core.settings_ingest import IngestSettings
+from floodwatch.core.settings_notify import NotifySettings
+from floodwatch.core.settings_public import DashboardSettings, OpenDataSettings
 from tests.support import REPO_ROOT
 
 
@@ -51,6 +58,10 @@ def test_secrets_from_files(tmp_path: Path) -> None:
         ("LOG_LEVEL", "loud", "Input should be 'debug', 'info', 'warning' or 'error'"),
         ("INGEST_SHARE_GROUP", "a/b", "String should match pattern"),
         ("SECRETS_DIR", "/nonexistent", "is not a directory"),
+        # Each field validator, wherever its section's module declares it, still runs.
+        ("API_KEYS", "root:supersecretvalue-123456", "entry 1 is not 'viewer|officer|admin"),
+        ("MQTT_CA_FILE", "/nonexistent/ca.pem", "No such file or directory"),
+        ("NOTIFY_NETWORK_CA_FILE", "/nonexistent/ca.pem", "No such file or directory"),
     ],
 )
 def test_bad_settings_name_the_variable(name: str, value: str, message: str) -> None:
@@ -58,6 +69,17 @@ def test_bad_settings_name_the_variable(name: str, value: str, message: str) -> 
         load_settings({f"FLOODWATCH_{name}": value})
     assert str(caught.value).startswith(f"FLOODWATCH_{name}: ")
     assert message in str(caught.value)
+
+
+def test_the_sections_keep_the_reference_order() -> None:
+    # The generated settings reference lists Settings.model_fields in order; the mixins'
+    # base order decides it, so a reordered base list would reshuffle the README.
+    sections = (MqttSettings, InfluxSettings, IngestSettings, AlertsSettings,
+                ForecastSettings, ApiSettings, OpenDataSettings, DashboardSettings,
+                NotifySettings)
+    own = ["state_dir", "log_level", "log_format", "metrics_port", "metrics_host"]
+    expected = [name for section in sections for name in section.model_fields] + own
+    assert list(Settings.model_fields) == expected
 
 
 def test_a_bad_secret_is_not_echoed() -> None:
