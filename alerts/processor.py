@@ -8,7 +8,8 @@ does for device messages: redelivering it would fail the same way, forever.
 
 Each batch of drained messages is evaluated in arrival order, committed to SQLite in
 one transaction, and only then acknowledged; events are published from the store
-afterwards and marked published once the broker has confirmed every publish so far.
+afterwards and marked published once the broker has confirmed every publish so far
+(alerts.outbox).
 Batching changes only how often we commit, never what is decided: the engine is
 evaluated message by message.
 """
@@ -30,8 +31,9 @@ from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.forecast_input import ForecastError, decode_forecast
 from floodwatch.alerts.history import flag_line, no_data_history_line
 from floodwatch.alerts.model import AlertType, Transition
+from floodwatch.alerts.outbox import Outbox, PublishingBus
 from floodwatch.alerts.publications import Publisher
-from floodwatch.alerts.render import no_data_payload, status_payload
+from floodwatch.alerts.render import no_data_payload
 from floodwatch.alerts.rules import AlertRules
 from floodwatch.alerts.store import AlertStore, Changes, EventPublication
 from floodwatch.core import bus
@@ -48,16 +50,12 @@ INTERNAL_ERROR = "internal_error"
 Outgoing = list[tuple[str, bytes]]  # command rejections and dead letters, published late
 
 
-class Bus(Protocol):
-    """What the processor needs from core.mqtt.MqttSession."""
+class Bus(PublishingBus, Protocol):
+    """What the processor needs from core.mqtt.MqttSession (publishing: alerts.outbox)."""
 
     def drain(self) -> list[ReceivedMessage]: ...
     async def wait(self, timeout_s: float) -> None: ...
-    async def wait_for_publish_room(self) -> None: ...
     def ack(self, messages: Sequence[ReceivedMessage]) -> None: ...
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None: ...
-    @property
-    def unconfirmed_publishes(self) -> int: ...
 
 
 class AlertProcessor:
@@ -74,12 +72,10 @@ class AlertProcessor:
         self._rules = rules
         self._labels = rules.labels
         self._publisher = Publisher(engine.registry, rules.labels, profile, cap_status)
+        self._outbox = Outbox(engine, store, bus, rules.labels)
         self._tick_s = tick_s
         self._last_tick = 0.0
         self._last_reading = 0.0  # loop time a reading last arrived
-        self._status: dict[str, bytes] = {}
-        self._published_up_to = 0  # last event publication id handed to the broker
-        self._marked_up_to = 0  # last event publication id marked published (confirmed)
         self._history_hook = on_history
 
     async def start(self) -> None:
@@ -87,9 +83,9 @@ class AlertProcessor:
         for alert_type in AlertType:
             metrics.OPEN_ALERTS.labels(alert_type.value).set(sum(
                 alert_type in state.alerts for state in self.engine.states.values()))
-        await self._publish_pending_events()
+        await self._outbox.publish_pending_events()
         for station in self.engine.registry:
-            await self._publish_status(station.id)
+            await self._outbox.publish_status(station.id)
 
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
@@ -132,27 +128,22 @@ class AlertProcessor:
                 metrics.EVALUATION_SECONDS.observe(evaluated - started)
                 metrics.COMMIT_SECONDS.observe(time.perf_counter() - evaluated)
             for topic, payload in outgoing:
-                await self._publish(topic, payload)
+                await self._outbox.publish(topic, payload)
             if changes.publications:
-                await self._publish_pending_events()
+                await self._outbox.publish_pending_events()
             if changes.publications or changes.no_data is not None:
                 # A no-data alert opened, widened or closed changes its stations' statuses.
                 stations = [s.id for s in self.engine.registry] \
                     if changes.no_data is not None else changes.states
                 for station in stations:
-                    await self._publish_status(station)
+                    await self._outbox.publish_status(station)
             if changes.history and self._history_hook is not None:
                 self._history_hook()
-            self._confirm()
+            self._outbox.confirm()
 
     async def drain_publishes(self, timeout_s: float = 5.0) -> None:
         """At shutdown: give the broker a moment to confirm, then mark what it did."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        # The subscription offers a count, not an event, for confirmations: poll it.
-        while self._bus.unconfirmed_publishes and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-        self._confirm()
+        await self._outbox.drain(timeout_s)
 
     # --- one message ---------------------------------------------------------------
     def _handle(self, message: ReceivedMessage, changes: Changes, outgoing: Outgoing) -> None:
@@ -269,37 +260,3 @@ class AlertProcessor:
         states.update(changes.states)
         self.engine.restore(states, changes.clock or clock,
                             changes.no_data or self._store.load_no_data())
-
-    # --- publishing ----------------------------------------------------------------
-    async def _publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        await self._bus.wait_for_publish_room()
-        self._bus.publish(topic, payload, retain=retain)
-
-    async def _publish_pending_events(self) -> None:
-        while True:
-            entries = [(row_id, entry) for row_id, entry in self._store.unpublished()
-                       if row_id > self._published_up_to]
-            if not entries:
-                return
-            for row_id, entry in entries:
-                await self._publish(entry.topic, entry.payload)
-                self._published_up_to = row_id
-
-    async def _publish_status(self, station_id: str) -> None:
-        station = self.engine.registry.get(station_id)
-        assert station is not None
-        payload = status_payload(self.engine.states[station_id], station, self._labels,
-                                 self.engine.silence.covering(station_id))
-        if self._status.get(station_id) == payload:
-            return
-        self._status[station_id] = payload
-        await self._publish(bus.STATUS.name(station=station_id), payload, retain=True)
-
-    def _confirm(self) -> None:
-        # The session publishes in order; once nothing is unconfirmed, everything handed
-        # over so far has reached the broker.
-        if self._published_up_to > self._marked_up_to \
-                and self._bus.unconfirmed_publishes == 0:
-            self._store.mark_published(self._published_up_to)
-            self._marked_up_to = self._published_up_to
-

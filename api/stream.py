@@ -12,36 +12,32 @@ comes back with its last id (SSE: ``Last-Event-ID``, which EventSource sends by 
 or ``since=``; WebSocket: ``since=``) gets the snapshot, then every alert event it missed,
 once (api.resume), then the live events. Only a resume that needs events the replay
 buffer no longer holds reads InfluxDB; everything else works while it is down.
+
+This module is the two endpoints; the messages one client is sent, the same on both,
+are api.live_session's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
 
 from floodwatch.api.auth import KeyRing, Role, authorize
 from floodwatch.api.connection_limits import CLOSE_TRY_AGAIN
 from floodwatch.api.deps import InfluxDep, LiveDep, LiveReader, RegistryDep, SettingsDep
-from floodwatch.api.hub import ClientDropped, LiveClient, LiveEvent, LiveFilter, encode
-from floodwatch.api.live import LiveCache
+from floodwatch.api.hub import LiveFilter
 from floodwatch.api.live_messages import EventStreamResponse, LiveMessage, document_websocket
 from floodwatch.api.live_position import Position
+from floodwatch.api.live_session import client_messages, join_client
 from floodwatch.api.problems import ProblemError, problem_responses
-from floodwatch.api.replay_gaps import Missing, gap_message
-from floodwatch.api.resume import replay_since
-from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationKind, StationRegistry
 
 router = APIRouter(prefix="/api/v1/live", tags=["live"])
 document_websocket(router)
-
-HEARTBEAT = encode({"type": "heartbeat"})
 
 StationsQuery = Annotated[str | None, Query(
     description="Comma-separated station ids; all stations when absent.",
@@ -84,130 +80,6 @@ WsSinceQuery = Annotated[str | None, Query(
     "first.")]
 
 
-@dataclass(frozen=True, slots=True)
-class Joined:
-    client: LiveClient
-    snapshot: dict[str, Any]  # its events: LiveEvents, each encoded once (snapshot_text)
-    position: Position  # what the client has, as its id says: advanced as events go
-    # What this connection knows the client has: the position it resumed from and what
-    # was sent. A live event at or below it is a duplicate. Not ``position``: a fresh
-    # client's starts at the engine's status seqs, and an event must never be held back
-    # on the strength of a status alone.
-    sent: Position
-    # Resuming only (empty otherwise, and dropped after the replay: a joined client
-    # holds no copy of the ring): the replay buffer and the API's position at the join.
-    buffered: list[LiveEvent]
-    newest: Position
-    # Why the id given could not be used (the client starts afresh and is told), or None.
-    unusable: str | None = None
-    resumed: bool = False  # an id to resume from was given (and usable)
-    # (station, first, last) ranges a gap message has named: a step over one of them is
-    # expected, not a new hole.
-    told: set[tuple[str, int, int]] = field(default_factory=set)
-
-
-def _join(live: LiveCache, live_filter: LiveFilter, since: Position | None,
-          unusable: str | None = None) -> Joined:
-    # Join, copy the replay buffer and snapshot with no await between: every bus event
-    # is then either in the copy or in the client's queue (or both: sent once).
-    client = live.hub.join(live_filter)
-    # The hub's token first, so its copies share it and, advancing in step with the hub,
-    # find their next tokens in the cache the hub fills (api.live_position).
-    _ = live.hub.position.token
-    if since is not None and not since.seqs:
-        # An id naming no events (given before this API knew any status): replaying
-        # from it would send the whole record. Start afresh, and say so if there was
-        # anything to miss.
-        since = None
-        if live.hub.position.only(live_filter.stations).seqs:
-            unusable = "the event id named no alert events"
-    newest = live.hub.position.only(live_filter.stations)
-    buffered = [] if since is None else live.hub.replay.copy()
-    # A fresh client has what the API has had (the snapshot shows the state it led to);
-    # a resumed one has what it says until the replay moves it on.
-    # (A fresh client's ``newest`` is never read: no replay. Its position is that copy.)
-    position = newest if since is None else since.only(live_filter.stations)
-    snapshot: dict[str, Any] = {"type": "snapshot", "events": live.snapshot(live_filter),
-                                "id": position.token}
-    sent = Position() if since is None else position.copy()
-    return Joined(client, snapshot, position, sent, buffered, newest, unusable,
-                  resumed=since is not None)
-
-
-Message = tuple[str, str, str | None]
-
-
-async def _messages(joined: Joined, influx: InfluxClient, registry: StationRegistry,
-                    reads: asyncio.Semaphore, *, heartbeat_s: float,
-                    window_days: int = 92) -> AsyncIterator[Message]:
-    """(type, JSON text, id) of each message for one client. A bus event is encoded once
-    (LiveEvent.text) however many clients it goes to; only the id is the client's."""
-    client = joined.client
-    yield "snapshot", snapshot_text(joined.snapshot), joined.position.token
-    if joined.unusable is not None:
-        yield "gap", encode(gap_message(
-            f"{joined.unusable}; started afresh, alert events since the last connection "
-            "may be missing", [])), None
-    if joined.resumed:
-        replay = await replay_since(joined.sent.copy(), newest=joined.newest,
-                                    buffered=joined.buffered, influx=influx,
-                                    registry=registry, live_filter=client.filter,
-                                    reads=reads, window_days=window_days)
-        joined.buffered.clear()  # the replay has what it needs: release the copy
-        if replay.missing:  # first, so the client knows before it moves past them
-            yield "gap", encode(gap_message(replay.reason, replay.missing)), None
-            joined.told.update((m.station, m.first, m.last) for m in replay.missing
-                               if m.last is not None)
-        for missed in replay.events:
-            for message in _sent(missed, joined):
-                yield message
-        # Named at the end of a station's replay: the id moves past them (told).
-        for m in replay.missing:
-            if m.last is not None:
-                joined.sent.advance(m.station, m.last)
-                joined.position.advance(m.station, m.last)
-    while True:
-        try:
-            event = await client.next(heartbeat_s)
-        except ClientDropped as exc:
-            yield "dropped", encode({"type": "dropped", "reason": str(exc)}), None
-            return
-        if event is None:
-            yield "heartbeat", HEARTBEAT, None
-        else:
-            for message in _sent(event, joined):
-                yield message
-
-
-def snapshot_text(snapshot: dict[str, Any]) -> str:
-    """The snapshot as sent: each event's text as the hub encoded it once for every client
-    (LiveEvent.text), joined, rather than every event encoded again per client."""
-    events = ",".join(event.text for event in snapshot["events"])
-    return f'{{"type":"snapshot","events":[{events}],"id":{json.dumps(snapshot["id"])}}}'
-
-
-def _sent(event: LiveEvent, joined: Joined) -> list[Message]:
-    """The messages for ``event``: none when the client has it (the seam between replay
-    and live, or the engine re-sending after a restart), a gap first when it skips seqs
-    the client was not told of (a broker reconnect lost events on the way here)."""
-    if event.key is None:  # not an alert event (or one without a seq): no id
-        return [(event.type, event.text, None)]
-    station, seq = event.station, event.key.seq
-    if not joined.sent.advance(station, seq):
-        return []
-    # One compare per event on the hot path; a station the id does not know (a fresh
-    # client before the engine's status came) has nothing to compare with.
-    had = joined.position.seqs.get(station, seq - 1)
-    messages: list[Message] = []
-    if seq > had + 1 and (station, had + 1, seq - 1) not in joined.told:
-        messages.append(("gap", encode(gap_message(
-            "alert events did not reach this API (a broker reconnect)",
-            [Missing(station, had + 1, seq - 1)])), None))
-    joined.position.advance(station, seq)
-    token = joined.position.token
-    messages.append((event.type, event.text_with_id(token), token))
-    return messages
-
 
 def _since(value: str | None, name: str, deployment: str,
            registry: StationRegistry) -> tuple[Position | None, str | None]:
@@ -241,11 +113,11 @@ async def live_ws(websocket: WebSocket, *, settings: SettingsDep, registry: Regi
         await websocket.close(code=1008, reason=exc.problem.title)
         return
     since_position, unusable = _since(since, "since", settings.deployment_id, registry)
-    joined = _join(live, live_filter, since_position, unusable)
+    joined = join_client(live, live_filter, since_position, unusable)
     client = joined.client
     # A client that goes away is only noticed by reading: watch for it alongside the
     # sender, which may otherwise sit in a heartbeat wait for a long time.
-    sender = asyncio.create_task(_send(websocket, _messages(
+    sender = asyncio.create_task(_send(websocket, client_messages(
         joined, influx, registry, live.hub.replay_reads,
         heartbeat_s=settings.api_heartbeat_s, window_days=settings.api_live_replay_days)))
     watcher = asyncio.create_task(_until_disconnect(websocket))
@@ -299,11 +171,11 @@ async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: Regi
     since_position, unusable = (
         _since(last_event_id, "Last-Event-ID", settings.deployment_id, registry)
         if last_event_id else _since(since, "since", settings.deployment_id, registry))
-    joined = _join(live, live_filter, since_position, unusable)
+    joined = join_client(live, live_filter, since_position, unusable)
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for kind, text, event_id in _messages(
+            async for kind, text, event_id in client_messages(
                     joined, influx, registry, live.hub.replay_reads,
                     heartbeat_s=settings.api_heartbeat_s,
                     window_days=settings.api_live_replay_days):

@@ -36,6 +36,7 @@ def _nodered(bench_rig: Any, total: int, stations: int) -> list[Any]:
     """The peer, both flows, both scenarios (bench/nodered.py, written alongside)."""
     try:
         from bench import nodered  # noqa: PLC0415
+        from bench.nodered_peer import NodeRedError  # noqa: PLC0415
     except ImportError as exc:
         print(f"Node-RED peer skipped: {exc}", file=sys.stderr)
         return []
@@ -44,7 +45,7 @@ def _nodered(bench_rig: Any, total: int, stations: int) -> list[Any]:
         for scenario in (nodered.backlog_drain, nodered.live_flood):
             try:
                 runs.append(scenario(bench_rig, flow, total, stations))
-            except nodered.NodeRedError as exc:
+            except NodeRedError as exc:
                 print(f"Node-RED ({flow}) {scenario.__name__} failed: {exc}", file=sys.stderr)
     return runs
 

@@ -17,7 +17,7 @@ from typing import cast
 from floodwatch.api.event_keys import EventKey
 from floodwatch.api.hub import LiveClient, LiveEvent
 from floodwatch.api.live_position import Position
-from floodwatch.api.stream import Joined, _sent
+from floodwatch.api.live_session import Joined, event_messages
 
 
 def _per_event_ms(stations: int, clients: int, events: int = 20) -> tuple[float, float, int]:
@@ -42,8 +42,9 @@ def _per_event_ms(stations: int, clients: int, events: int = 20) -> tuple[float,
 
 
 def _sent_per_event_ms(stations: int, clients: int, events: int = 20) -> float:
-    """One alert event through the stream's per-client step (api.stream._sent: the
-    duplicate check, the one-compare seq-jump check, the id), for every client."""
+    """One alert event through the stream's per-client step
+    (api.live_session.event_messages: the duplicate check, the one-compare seq-jump
+    check, the id), for every client."""
     seqs = {f"station-{index:03d}": 100 + index for index in range(stations)}
     hub = Position(seqs)
     _ = hub.token
@@ -55,7 +56,7 @@ def _sent_per_event_ms(stations: int, clients: int, events: int = 20) -> float:
         event = LiveEvent("alert", "station-001", "river", {"seq": seq}, key)
         hub.advance("station-001", seq)
         for one in joined:
-            _sent(event, one)
+            event_messages(event, one)
     return (time.perf_counter() - started) / events * 1000
 
 
@@ -65,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'stations':>8} {'id chars':>8} {'one token':>10} "
           f"{'one alert event, ' + str(args.clients) + ' clients':>28} "
-          f"{'same via stream._sent':>22}")
+          f"{'via event_messages':>22}")
     for stations in (14, 300):
         fresh_us, per_event_ms, chars = _per_event_ms(stations, args.clients)
         sent_ms = _sent_per_event_ms(stations, args.clients)

@@ -18,7 +18,8 @@ The pieces, each documented in its module:
 - ``simulators.replay`` (a recorded CSV) and ``simulators.load`` (benchmark load).
 - ``simulators.clock``, ``simulators.publisher``, ``simulators.runner``: pacing and
   publishing over MQTT (QoS 1, every PUBACK awaited).
-- ``simulators.cli``: the ``floodwatch simulate`` command line.
+- ``simulators.cli``: the ``floodwatch simulate`` command line; ``simulators.cli_options``
+  checks its options.
 
 Entry points for other code: ``runner.run_scenario``, ``runner.run_load``, and
 ``simulation.Simulation`` (or ``replay.replay_events``) for events without a broker.

@@ -20,13 +20,11 @@ the broker is unreachable), 2 for bad options or settings.
 from __future__ import annotations
 
 import argparse
-import math
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -41,15 +39,15 @@ from floodwatch.core.readings import JST
 from floodwatch.core.redaction import configured_secrets
 from floodwatch.core.registry import RegistryError, StationRegistry
 from floodwatch.core.settings import SettingsError, load_settings
+from floodwatch.simulators.cli_options import Options, parse_number, parse_options
 from floodwatch.simulators.demo import DemoError, build_demo, load_profile
-from floodwatch.simulators.faults import FaultSpec, parse_fault_option
 from floodwatch.simulators.load import load_devices, load_events
 from floodwatch.simulators.messages import Event
 from floodwatch.simulators.publisher import PER_DEVICE_LIMIT, PublishReport, publish_events
 from floodwatch.simulators.replay import ReplayError, read_recording, replay_events
 from floodwatch.simulators.runner import build_simulation
 from floodwatch.simulators.scenario import ScenarioError
-from floodwatch.simulators.timeline import format_duration, parse_duration, parse_start
+from floodwatch.simulators.timeline import format_duration, parse_start
 
 log = structlog.get_logger("simulators")
 
@@ -99,15 +97,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(handler=cmd_simulate)
 
 
-@dataclass(frozen=True)
-class _Options:
-    speed: float
-    seed: int
-    duration_s: float | None
-    faults: tuple[FaultSpec, ...]
-    skip_s: float = 0.0
-
-
 def cmd_simulate(args: argparse.Namespace) -> None:
     try:
         settings = load_settings()
@@ -117,7 +106,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     # Simulated devices are for trying floodwatch out: the packaged sample registry may
     # stand in, as for `floodwatch up` (core.config_paths).
     settings, files = config_paths.resolve(settings, allow_sample=True)
-    options = _options(args)
+    options = parse_options(args)
     registry, compress = _registry(args, settings.stations)
     config_paths.log_sources(files)
     address = BrokerAddress.from_settings(settings)
@@ -158,64 +147,8 @@ def _registry(args: argparse.Namespace, stations: Path) -> tuple[StationRegistry
         fail(f"FLOODWATCH_STATIONS: {exc}")
 
 
-def _options(args: argparse.Namespace) -> _Options:
-    exclusive = [name for name in ("replay", "load", "demo") if getattr(args, name)]
-    if len(exclusive) > 1:
-        fail(" and ".join(f"--{name}" for name in exclusive) + " cannot be combined")
-    mode = exclusive[0] if exclusive else "scenario"
-    if args.skip is not None and mode != "demo":
-        fail("--skip needs --demo")
-    not_for = {
-        "demo": ("speed", "start", "devices", "rate", "synthetic_ids"),
-        "scenario": ("devices", "rate", "synthetic_ids"),
-        "replay": ("scenario", "duration", "devices", "rate", "synthetic_ids",
-                   "no_scenario_faults"),
-        "load": ("scenario", "speed", "seed", "start", "fault", "no_scenario_faults",
-                 "dry_run"),
-    }[mode]
-    for name in not_for:
-        if getattr(args, name):
-            fail(f"--{name.replace('_', '-')} does not apply to "
-                 f"{'a scenario' if mode == 'scenario' else '--' + mode}")
-    skip_s = 0.0
-    if args.skip is not None:
-        try:
-            skip_s = parse_duration(args.skip)
-        except ValueError as exc:
-            fail(f"--skip: {exc}")
-    speed = _number(args.speed, "--speed", 1.0, minimum=0.0)
-    seed = int(_number(args.seed, "--seed", 0, integer=True, minimum=-(2**63)))
-    duration_s: float | None = None
-    if args.duration is not None:
-        try:
-            duration_s = parse_duration(args.duration)
-        except ValueError as exc:
-            fail(f"--duration: {exc}")
-        if duration_s <= 0:
-            fail("--duration must be positive")
-    faults = []
-    for text in args.fault:
-        try:
-            faults.append(parse_fault_option(text))
-        except ValueError as exc:
-            fail(f"--fault {exc}")
-    return _Options(speed, seed, duration_s, tuple(faults), skip_s)
 
-
-def _number(text: str | None, option: str, default: float, *, integer: bool = False,
-            minimum: float | None = None) -> float:
-    if text is None:
-        return default
-    try:
-        value = float(int(text)) if integer else float(text)
-    except ValueError:
-        fail(f"{option}: {text!r} is not {'an integer' if integer else 'a number'}")
-    if not math.isfinite(value) or (minimum is not None and value < minimum):
-        fail(f"{option}: {text!r} is out of range")
-    return value
-
-
-def _run(args: argparse.Namespace, options: _Options, registry: StationRegistry, *,
+def _run(args: argparse.Namespace, options: Options, registry: StationRegistry, *,
          address: BrokerAddress, stop: threading.Event, give_up: threading.Event,
          compress: int = 0) -> PublishReport | None:
     start = None
@@ -250,7 +183,7 @@ def _run(args: argparse.Namespace, options: _Options, registry: StationRegistry,
                           single_connection=single_connection, stop=stop, give_up=give_up)
 
 
-def _scenario(args: argparse.Namespace, options: _Options, registry: StationRegistry,
+def _scenario(args: argparse.Namespace, options: Options, registry: StationRegistry,
               start: datetime | None, compress: int
               ) -> tuple[list[str], Iterator[Event], datetime, str]:
     """(devices, events, pacing origin, description) of a scenario, or of its demo."""
@@ -275,11 +208,11 @@ def _scenario(args: argparse.Namespace, options: _Options, registry: StationRegi
     return simulation.device_ids, simulation.events(), origin, what
 
 
-def _run_load(args: argparse.Namespace, options: _Options, registry: StationRegistry, *,
+def _run_load(args: argparse.Namespace, options: Options, registry: StationRegistry, *,
               address: BrokerAddress, stop: threading.Event, give_up: threading.Event
               ) -> PublishReport:
-    count = int(_number(args.devices, "--devices", len(registry), integer=True, minimum=1))
-    rate = _number(args.rate, "--rate", 100.0, minimum=1e-6)
+    count = int(parse_number(args.devices, "--devices", len(registry), integer=True, minimum=1))
+    rate = parse_number(args.rate, "--rate", 100.0, minimum=1e-6)
     duration_s = options.duration_s or 60.0
     try:
         devices = load_devices(count, None if args.synthetic_ids else registry)

@@ -15,9 +15,9 @@ from websockets.asyncio.client import connect
 from floodwatch.api.event_keys import EventKey
 from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
 from floodwatch.api.live_position import Position
+from floodwatch.api.live_session import Joined, client_messages
 from floodwatch.api.replay_gaps import Missing
 from floodwatch.api.resume import REPLAY_MAX, replay_since
-from floodwatch.api.stream import Joined, _messages
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
@@ -102,9 +102,9 @@ def test_a_live_seq_jump_is_told_not_skipped() -> None:
         for seq in (6, 9, 10):
             hub.publish(_live(seq))
         got: list[tuple[str, str, str | None]] = []
-        async for message in _messages(joined, cast(InfluxClient, None),
-                                       cast(StationRegistry, None), hub.replay_reads,
-                                       heartbeat_s=0.05):
+        async for message in client_messages(joined, cast(InfluxClient, None),
+                                             cast(StationRegistry, None), hub.replay_reads,
+                                             heartbeat_s=0.05):
             if message[0] == "heartbeat":
                 return got
             got.append(message)

@@ -15,7 +15,7 @@ from websockets.asyncio.client import connect
 
 from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
 from floodwatch.api.live_position import Position
-from floodwatch.api.stream import Joined, _messages
+from floodwatch.api.live_session import Joined, client_messages
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
@@ -66,8 +66,8 @@ async def _dropped_message() -> dict[str, Any]:
         hub.publish(LiveEvent("status", station, "river", {}))
     joined = Joined(client, {"type": "snapshot", "events": [], "id": Position().token},
                     Position(), Position(), [], Position())
-    messages = _messages(joined, cast(InfluxClient, None), cast(StationRegistry, None),
-                         hub.replay_reads, heartbeat_s=1.0)
+    messages = client_messages(joined, cast(InfluxClient, None),
+                               cast(StationRegistry, None), hub.replay_reads, heartbeat_s=1.0)
     types_and_texts = [(kind, text) async for kind, text, _ in messages]
     assert [kind for kind, _ in types_and_texts] == ["snapshot", "dropped"]
     dropped: dict[str, Any] = json.loads(types_and_texts[-1][1])
