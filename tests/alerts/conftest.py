@@ -13,6 +13,7 @@ import pytest
 from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.model import Event, Transition
 from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.store import AlertStore, Changes
 from floodwatch.core.readings import FieldValue, Reading
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.services.servers import MosquittoServer
@@ -92,6 +93,18 @@ def feed(engine: Engine, readings: Iterable[Reading],
 @pytest.fixture
 def engine(registry: StationRegistry, rules: AlertRules) -> Engine:
     return Engine(registry, rules)
+
+
+def restart(engine: Engine, folder: Path) -> Engine:
+    """``engine`` as a new process would start: its states and clock committed to the
+    store in ``folder`` and loaded back (the loaded states are checked to equal them)."""
+    store = AlertStore(folder / "alerts.sqlite3")
+    store.commit(Changes(states=dict(engine.states), clock=engine.clock, publications=[],
+                         history=[], commands=[]))
+    store.close()
+    saved, clock = AlertStore(folder / "alerts.sqlite3").load()
+    assert saved == engine.states
+    return Engine(engine.registry, engine.rules, saved, clock)
 
 
 def series(station: str, levels: Iterable[float], start: float = 0,

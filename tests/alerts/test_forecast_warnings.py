@@ -12,11 +12,10 @@ from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import HANDOVER_RULE, AlertType, Event, Transition
 from floodwatch.alerts.render import event_message, status_payload
 from floodwatch.alerts.rules import AlertRules, RulesError
-from floodwatch.alerts.store import AlertStore, Changes
 from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import StationRegistry
-from tests.alerts.conftest import RULES_FILE, at, river, rules_with
+from tests.alerts.conftest import RULES_FILE, at, restart, river, rules_with
 from tests.alerts.forecasts import forecast, quiet_others, run, told, warnings
 from tests.cap_support import cap_fields, cap_of
 from tests.support import REPO_ROOT
@@ -238,15 +237,9 @@ def test_public_policy_off_by_default_on_by_rule(registry: StationRegistry,
 def test_the_forecast_memory_and_policy_survive_a_restart(engine: Engine,
                                                           tmp_path: Path) -> None:
     run(engine, [(0, 2.5, 0.6)])
-    store = AlertStore(tmp_path / "alerts.sqlite3")
-    store.commit(Changes(states=dict(engine.states), clock=engine.clock, publications=[],
-                         history=[], commands=[]))
-    store.close()
-    saved, clock = AlertStore(tmp_path / "alerts.sqlite3").load()
-    assert saved == engine.states
-    assert saved["g1"].forecast is not None
-    assert saved["g1"].alerts[AlertType.FORECAST].restricted
-    restarted = Engine(engine.registry, engine.rules, saved, clock)
+    restarted = restart(engine, tmp_path)
+    assert restarted.states["g1"].forecast is not None
+    assert restarted.states["g1"].alerts[AlertType.FORECAST].restricted
     # The retained forecast arrives again at start: no second agreeing forecast.
     assert restarted.on_forecast(forecast("g1", 0, 2.5, 0.6)).ignored == "duplicate"
     events, _ = run(restarted, [(10, 2.6, 0.6)])
