@@ -20,6 +20,7 @@ from paho.mqtt.client import Client, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+ALERT_RULES_FILE = REPO_ROOT / "config" / "alert-rules.yaml"
 
 
 def wait_for(check: Callable[[], bool], timeout_s: float, what: str,
@@ -31,6 +32,27 @@ def wait_for(check: Callable[[], bool], timeout_s: float, what: str,
             return time.monotonic() - started
         time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def write_stations(folder: Path, registry_yaml: str) -> Path:
+    """``registry_yaml`` as ``folder``/stations.yaml, for a stage's FLOODWATCH_STATIONS."""
+    path = folder / "stations.yaml"
+    path.write_text(registry_yaml, encoding="utf-8")
+    return path
+
+
+def bus_stage_env(mqtt_url: str, influx: InfluxQuery, stations: Path,
+                  state_dir: Path) -> dict[str, str]:
+    """What every stage process on the bus and InfluxDB needs in its environment, with
+    the shipped alert rules; each test adds its stage's client id and its own settings."""
+    return {
+        "FLOODWATCH_MQTT_URL": mqtt_url,
+        "FLOODWATCH_INFLUX_URL": influx.url,
+        "FLOODWATCH_INFLUX_DB": influx.database,
+        "FLOODWATCH_STATIONS": str(stations),
+        "FLOODWATCH_ALERTS_RULES": str(ALERT_RULES_FILE),
+        "FLOODWATCH_STATE_DIR": str(state_dir),
+    }
 
 
 class InfluxQuery:

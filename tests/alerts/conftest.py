@@ -1,8 +1,10 @@
-"""Shared pieces of the alert tests: a small registry, the shipped rules, readings."""
+"""Shared pieces of the alert tests: a small registry, the shipped rules, readings, and
+the alert engine as a process on the test bus."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,11 +13,14 @@ import pytest
 from floodwatch.alerts.engine import Engine, Outcome
 from floodwatch.alerts.model import Event, Transition
 from floodwatch.alerts.rules import AlertRules
+from floodwatch.alerts.store import AlertStore, Changes
 from floodwatch.core.readings import FieldValue, Reading
 from floodwatch.core.registry import StationKind, StationRegistry
-from tests.support import REPO_ROOT
+from floodwatch.services.servers import MosquittoServer
+from tests.alerts.process import AlertsProcess
+from tests.support import ALERT_RULES_FILE, InfluxQuery, bus_stage_env, write_stations
 
-RULES_FILE = REPO_ROOT / "config" / "alert-rules.yaml"
+RULES_FILE = ALERT_RULES_FILE
 T0 = datetime(2026, 10, 12, 0, 0, tzinfo=UTC)
 
 REGISTRY_YAML = """
@@ -33,9 +38,7 @@ stations:
 
 
 def write_registry(folder: Path) -> Path:
-    path = folder / "stations.yaml"
-    path.write_text(REGISTRY_YAML, encoding="utf-8")
-    return path
+    return write_stations(folder, REGISTRY_YAML)
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +95,55 @@ def engine(registry: StationRegistry, rules: AlertRules) -> Engine:
     return Engine(registry, rules)
 
 
+def restart(engine: Engine, folder: Path) -> Engine:
+    """``engine`` as a new process would start: its states and clock committed to the
+    store in ``folder`` and loaded back (the loaded states are checked to equal them)."""
+    store = AlertStore(folder / "alerts.sqlite3")
+    store.commit(Changes(states=dict(engine.states), clock=engine.clock, publications=[],
+                         history=[], commands=[]))
+    store.close()
+    saved, clock = AlertStore(folder / "alerts.sqlite3").load()
+    assert saved == engine.states
+    return Engine(engine.registry, engine.rules, saved, clock)
+
+
 def series(station: str, levels: Iterable[float], start: float = 0,
            step_min: float = 10) -> list[Reading]:
     return [river(station, start + i * step_min, level) for i, level in enumerate(levels)]
+
+
+@pytest.fixture
+def alerts_env(tmp_path: Path, mosquitto: MosquittoServer,
+               influx: InfluxQuery) -> Callable[..., dict[str, str]]:
+    """The engine's environment on the test bus and InfluxDB; keyword overrides name a
+    setting without its FLOODWATCH_ prefix (``alerts_tick_s="0.2"``)."""
+    registry = write_registry(tmp_path)
+
+    def build(**overrides: str) -> dict[str, str]:
+        env = {
+            **bus_stage_env(mosquitto.url, influx, registry, tmp_path / "state"),
+            "FLOODWATCH_ALERTS_CLIENT_ID": f"alerts-{uuid.uuid4().hex[:8]}",
+            "FLOODWATCH_ALERTS_TICK_S": "0",
+            "FLOODWATCH_LOG_LEVEL": "info",
+        }
+        env.update({f"FLOODWATCH_{key.upper()}": value for key, value in overrides.items()})
+        return env
+
+    return build
+
+
+@pytest.fixture
+def start_alerts(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], AlertsProcess]]:
+    """Starts an engine, each with a log of its own; those still running are stopped at
+    the end of the test."""
+    started: list[AlertsProcess] = []
+
+    def start(env: dict[str, str]) -> AlertsProcess:
+        process = AlertsProcess(env, tmp_path / f"alerts-{len(started)}.log").start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if not process.exited():
+            process.stop()

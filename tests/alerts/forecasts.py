@@ -13,7 +13,7 @@ from floodwatch.alerts.forecast_input import ForecastInput, decode_forecast
 from floodwatch.alerts.model import AlertType, Event, Transition
 from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
-from tests.alerts.conftest import at, river
+from tests.alerts.conftest import at, river, road
 
 LEADS = range(10, 190, 10)  # +10 min ... +3 h
 
@@ -76,3 +76,16 @@ def warnings(events: Iterable[Event]) -> list[Event]:
 def told(events: Iterable[Event]) -> list[tuple[str, int, float | str | None]]:
     """(transition, level, minutes) of each forecast warning event."""
     return [(e.transition.value, e.level, e.detail.get("minutes")) for e in events]
+
+
+def quiet_others(engine: Engine, start: float, end: float) -> list[Event]:
+    """g2 and the road station keep reporting: the clock moves on without g1. The
+    events (renewals included) this gives."""
+    events = []
+    minutes = start
+    while minutes <= end:
+        events += engine.on_reading(river("g2", minutes, 0.5)).events
+        events += engine.on_reading(road("u1", minutes, water_depth_cm=0.0,
+                                         surface_temp_c=10.0, surface_state="dry")).events
+        minutes += 10
+    return events

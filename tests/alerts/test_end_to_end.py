@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from floodwatch.core.cap_ids import cap_identifier_event_id
-from floodwatch.core.readings import Reading
-from floodwatch.core.registry import StationKind
 from floodwatch.services.process import free_port
 from floodwatch.services.servers import MosquittoServer
-from tests.alerts.conftest import REGISTRY_YAML, RULES_FILE, river, road, write_registry
+from tests.alerts.conftest import REGISTRY_YAML, river, road
 from tests.alerts.process import AlertsProcess, bus, publish_all
-from tests.support import Collected, InfluxQuery, collect, wait_for
+from tests.support import InfluxQuery, collect, wait_for
 from tests.xsd import assert_valid_edxl_de
 
 pytestmark = pytest.mark.slow
@@ -52,44 +48,6 @@ def readings_for_all() -> list[tuple[str, bytes]]:
 def brief(payload: dict[str, Any]) -> tuple[str, str, str, int]:
     return (payload["station"], payload["alert_type"], payload["transition"],
             payload["level"])
-
-
-@pytest.fixture
-def alerts_env(tmp_path: Path, mosquitto: MosquittoServer,
-               influx: InfluxQuery) -> Callable[..., dict[str, str]]:
-    registry = write_registry(tmp_path)
-
-    def build(**overrides: str) -> dict[str, str]:
-        env = {
-            "FLOODWATCH_MQTT_URL": mosquitto.url,
-            "FLOODWATCH_INFLUX_URL": influx.url,
-            "FLOODWATCH_INFLUX_DB": influx.database,
-            "FLOODWATCH_STATIONS": str(registry),
-            "FLOODWATCH_ALERTS_RULES": str(RULES_FILE),
-            "FLOODWATCH_STATE_DIR": str(tmp_path / "state"),
-            "FLOODWATCH_ALERTS_CLIENT_ID": f"alerts-{uuid.uuid4().hex[:8]}",
-            "FLOODWATCH_ALERTS_TICK_S": "0",
-            "FLOODWATCH_LOG_LEVEL": "info",
-        }
-        env.update({f"FLOODWATCH_{key.upper()}": value for key, value in overrides.items()})
-        return env
-
-    return build
-
-
-@pytest.fixture
-def start_alerts(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], AlertsProcess]]:
-    started: list[AlertsProcess] = []
-
-    def start(env: dict[str, str]) -> AlertsProcess:
-        process = AlertsProcess(env, tmp_path / f"alerts-{len(started)}.log").start()
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if not process.exited():
-            process.stop()
 
 
 def test_events_status_and_history(mosquitto: MosquittoServer, influx: InfluxQuery,
@@ -261,47 +219,6 @@ def test_an_acknowledgement_made_while_influxdb_is_down_reaches_the_history(
     assert row["alert_id"] == "g1/1"
     assert json.loads(row["payload"])["cause"] == {
         "kind": "command", "command_id": "c-9", "officer": "tanaka", "note": "堤防を確認"}
-
-
-def test_live_tick_reports_a_silent_pipeline_once_not_every_gauge(
-        tmp_path: Path, mosquitto: MosquittoServer,
-        alerts_env: Callable[..., dict[str, str]],
-        start_alerts: Callable[[dict[str, str]], AlertsProcess]) -> None:
-    registry = tmp_path / "fast.yaml"
-    registry.write_text(REGISTRY_YAML.replace("interval_s: 600", "interval_s: 1")
-                        .replace("interval_s: 300", "interval_s: 1"), encoding="utf-8")
-    start_alerts(alerts_env(stations=str(registry), alerts_tick_s="0.2"))
-    # Stamped an hour in the past, as a backlog or a simulator would be: the wall clock
-    # must not make them look silent.
-    then = datetime.now(UTC) - timedelta(hours=1)
-    first = [Reading("g1", StationKind.RIVER, then, {"level_m": 0.4}, "device", then),
-             Reading("g2", StationKind.RIVER, then, {"level_m": 0.4}, "device", then),
-             Reading("u1", StationKind.ROAD, then, {"water_depth_cm": 0.0}, "device", then)]
-    with collect(mosquitto.port, "floodwatch/alerts/#", "floodwatch/no-data",
-                 "floodwatch/status/#") as got:
-        publish_all(mosquitto.port, bus(first))
-        # Nothing else arrives: only wall time passing can tell the data stopped.
-        wait_for(lambda: got.count("floodwatch/no-data") >= 1, 30, "the no-data alert")
-        wait_for(lambda: silent_in_status(got) == {"g1", "g2", "u1"}, 10,
-                 "each silent station's status to name the no-data alert")
-        later = then + timedelta(seconds=5)
-        publish_all(mosquitto.port, bus([
-            Reading("g1", StationKind.RIVER, later, {"level_m": 0.4}, "device", later)]))
-        wait_for(lambda: got.count("floodwatch/no-data") >= 2, 30, "the no-data clear")
-        wait_for(lambda: silent_in_status(got) == set(), 10, "the statuses to clear it")
-    assert got.count("floodwatch/alerts/") == 0  # no gauge was blamed
-    raised, cleared = got.payloads("floodwatch/no-data")
-    assert (raised["scope"], raised["transition"], raised["stations"]) == (
-        "all", "raised", ["g1", "g2", "u1"])
-    assert raised["event_id"] == raised["alert_id"] == "no_data:all/1"
-    assert (cleared["transition"], cleared["alert_id"]) == ("cleared", raised["event_id"])
-    assert raised["headline"]["en"] == "all stations: no data from 3 of 3 stations (raised)"
-
-
-def silent_in_status(got: Collected) -> set[str]:
-    """Stations whose latest status names an open no-data alert."""
-    latest = {status["station"]: status for status in got.payloads("floodwatch/status/")}
-    return {station for station, status in latest.items() if status.get("no_data")}
 
 
 def test_partition_subscribes_to_its_own_stations_only(

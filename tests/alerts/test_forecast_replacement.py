@@ -12,9 +12,8 @@ from pathlib import Path
 from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import AlertType
 from floodwatch.alerts.state import ForecastMemory
-from floodwatch.alerts.store import AlertStore, Changes
 from floodwatch.core.registry import StationRegistry
-from tests.alerts.conftest import at, river, rules_with
+from tests.alerts.conftest import at, restart, river, rules_with
 from tests.alerts.forecasts import forecast, told, warnings
 
 
@@ -96,13 +95,7 @@ def test_made_at_survives_a_restart_and_old_states_load_without_it(
         engine: Engine, tmp_path: Path) -> None:
     engine.on_reading(river("g1", 0, 2.5))
     engine.on_forecast(forecast("g1", 0, 2.5, 0.6, made_s=3))
-    store = AlertStore(tmp_path / "alerts.sqlite3")
-    store.commit(Changes(states=dict(engine.states), clock=engine.clock, publications=[],
-                         history=[], commands=[]))
-    store.close()
-    saved, clock = AlertStore(tmp_path / "alerts.sqlite3").load()
-    assert saved == engine.states
-    restarted = Engine(engine.registry, engine.rules, saved, clock)
+    restarted = restart(engine, tmp_path)
     assert restarted.on_forecast(forecast("g1", 0, 2.5, 0.6, made_s=3)).ignored == "duplicate"
     replaced = restarted.on_forecast(forecast("g1", 0, 2.5, 0.6, made_s=4))
     assert (replaced.ignored, warnings(replaced.events)) == (None, [])

@@ -1,6 +1,6 @@
 """Forecast warnings (alerts.forecast) through the pure engine: exact event sequences from
-readings and the forecasts issued on them, every gate, the hand-over to the level alert,
-the offline hold and the public policy."""
+readings and the forecasts issued on them, every gate, the hand-over to the level alert
+and the public policy (the offline hold: test_forecast_warning_offline.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ from floodwatch.alerts.engine import Engine
 from floodwatch.alerts.model import HANDOVER_RULE, AlertType, Event, Transition
 from floodwatch.alerts.render import event_message, status_payload
 from floodwatch.alerts.rules import AlertRules, RulesError
-from floodwatch.alerts.store import AlertStore, Changes
 from floodwatch.core import bus
 from floodwatch.core.readings import format_ts
 from floodwatch.core.registry import StationRegistry
-from tests.alerts.conftest import RULES_FILE, at, river, road, rules_with
-from tests.alerts.forecasts import forecast, run, told, warnings
+from tests.alerts.conftest import RULES_FILE, at, restart, river, rules_with
+from tests.alerts.forecasts import forecast, quiet_others, run, told, warnings
 from tests.cap_support import cap_fields, cap_of
 from tests.support import REPO_ROOT
 
@@ -153,7 +152,7 @@ def test_a_trend_forecast_warns_only_from_a_trend_of_twenty_minutes(
     assert (told(model), ignored) == ([("raised", 4, 150.0)], [None])
     # A gauge back from offline starts a new window: its open warning is held (the
     # short trend moves nothing, and its hold timer starts again), never lowered by it.
-    _quiet_others(engine, 20, 110)
+    quiet_others(engine, 20, 110)
     assert AlertType.OFFLINE in engine.states["g1"].alerts
     back, ignored = run(engine, [(120, 2.6, 0.0), (130, 2.6, 0.0)], method="trend")
     assert ignored == ["short_trend", "short_trend"]
@@ -214,56 +213,6 @@ def test_a_forecast_of_a_flagged_reading_or_while_data_are_doubtful_is_ignored(
     assert AlertType.FORECAST in engine.states["g1"].alerts
 
 
-def _quiet_others(engine: Engine, start: float, end: float) -> list[Event]:
-    """g2 and the road station keep reporting: the clock moves on without g1. The
-    events (renewals included) this gives."""
-    events = []
-    minutes = start
-    while minutes <= end:
-        events += engine.on_reading(river("g2", minutes, 0.5)).events
-        events += engine.on_reading(road("u1", minutes, water_depth_cm=0.0,
-                                         surface_temp_c=10.0, surface_state="dry")).events
-        minutes += 10
-    return events
-
-
-def test_a_warning_is_held_while_its_gauge_is_offline(engine: Engine) -> None:
-    events, _ = run(engine, [(0, 2.5, 0.6), (10, 2.6, 0.6),
-                             (20, 2.6, 0.0)])  # no longer crosses: the hold starts at 20
-    assert told(events) == [("raised", 4, 150.0), ("confirmed", 4, 140.0)]
-    _quiet_others(engine, 0, 110)
-    assert AlertType.OFFLINE in engine.states["g1"].alerts
-    # A retained forecast of g1's last reading arrives meanwhile: not a calm forecast.
-    replayed = engine.on_forecast(forecast("g1", 20, 2.6, 0.0))
-    assert replayed.ignored == "duplicate"
-    # Back at 120 with a forecast that no longer crosses: the stretch it was silent
-    # is not counted as calm; the hold starts again.
-    back, _ = run(engine, [(120, 2.6, 0.0), (130, 2.6, 0.0), (140, 2.6, 0.0),
-                           (150, 2.6, 0.0)])
-    assert told(back) == [("cleared", 0, None)]
-    assert back[0].at == at(150)
-
-
-def test_a_forecast_while_the_gauge_is_offline_is_ignored(engine: Engine) -> None:
-    engine.on_reading(river("g1", 0, 2.5))
-    _quiet_others(engine, 0, 50)
-    assert AlertType.OFFLINE in engine.states["g1"].alerts
-    late = engine.on_forecast(forecast("g1", 0, 2.5, 1.2))
-    assert (late.ignored, late.events) == ("offline", [])
-
-
-def test_renewals_say_the_expected_time_again(engine: Engine) -> None:
-    run(engine, [(0, 2.5, 0.6), (10, 2.6, 0.6)])
-    # 3 h messages, renewed half-way; g1 is offline by then: held, said again.
-    renewed = [e for e in _quiet_others(engine, 10, 200)
-               if e.alert_type is AlertType.FORECAST]
-    assert [(e.transition, e.level, e.at) for e in renewed] == [
-        (Transition.RENEWED, 4, at(100)), (Transition.RENEWED, 4, at(190))]
-    assert renewed[0].detail["expected_at"] == format_ts(at(150))
-    assert renewed[0].detail["data_missing"] == "offline"
-    assert not any(e.public for e in renewed)
-
-
 def test_public_policy_off_by_default_on_by_rule(registry: StationRegistry,
                                                  engine: Engine) -> None:
     steps = [(0, 2.5, 0.6), (10, 2.6, 0.6)]
@@ -288,15 +237,9 @@ def test_public_policy_off_by_default_on_by_rule(registry: StationRegistry,
 def test_the_forecast_memory_and_policy_survive_a_restart(engine: Engine,
                                                           tmp_path: Path) -> None:
     run(engine, [(0, 2.5, 0.6)])
-    store = AlertStore(tmp_path / "alerts.sqlite3")
-    store.commit(Changes(states=dict(engine.states), clock=engine.clock, publications=[],
-                         history=[], commands=[]))
-    store.close()
-    saved, clock = AlertStore(tmp_path / "alerts.sqlite3").load()
-    assert saved == engine.states
-    assert saved["g1"].forecast is not None
-    assert saved["g1"].alerts[AlertType.FORECAST].restricted
-    restarted = Engine(engine.registry, engine.rules, saved, clock)
+    restarted = restart(engine, tmp_path)
+    assert restarted.states["g1"].forecast is not None
+    assert restarted.states["g1"].alerts[AlertType.FORECAST].restricted
     # The retained forecast arrives again at start: no second agreeing forecast.
     assert restarted.on_forecast(forecast("g1", 0, 2.5, 0.6)).ignored == "duplicate"
     events, _ = run(restarted, [(10, 2.6, 0.6)])
@@ -328,29 +271,3 @@ def test_the_worked_example_of_the_docs() -> None:
         (at(40), "confirmed", 3), (at(50), "escalated", 4)]
     assert warnings(events)[-1].handed_over
     assert not any(e.public for e in warnings(events))
-
-
-def test_a_renewal_counts_the_minutes_from_its_own_time(engine: Engine,
-                                                        registry: StationRegistry) -> None:
-    """A renewal repeats an older forecast's detail: "in N min" is from the renewal's
-    time, and once the expected time has passed it says by when, by which forecast."""
-    run(engine, [(0, 2.5, 0.6), (10, 2.6, 0.6)])  # danger expected 11:30 JST
-    renewed = [e for e in _quiet_others(engine, 10, 200)
-               if e.alert_type is AlertType.FORECAST]
-    assert [e.at for e in renewed] == [at(100), at(190)]
-    assert [e.detail["minutes"] for e in renewed] == [50.0, None]
-    assert [e.detail["issued_at"] for e in renewed] == [format_ts(at(10))] * 2
-    station = registry.get("g1")
-    assert station is not None
-    before, after = (event_message(e, station, engine.rules.labels).headline
-                     for e in renewed)
-    assert before.en == ("Gauge one: expected to reach Flood danger level at 11:30 "
-                         "(in 50 min, still in force)")
-    assert before.ja == "第一: 11:30頃に氾濫危険水位に到達する見込み（約50分後、継続）"
-    assert after.en == ("Gauge one: expected to reach Flood danger level by 11:30 "
-                        "(forecast of 09:10, still in force)")
-    assert after.ja == "第一: 09:10時点の予測では11:30頃までに氾濫危険水位に到達する見込み（継続）"
-    # The CAP description is the same sentence.
-    cap = cap_of(renewed[0], registry, engine.rules).decode()
-    assert "(in 50 min, still in force)" in cap
-    assert "in 140 min" not in cap

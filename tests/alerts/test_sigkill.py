@@ -22,7 +22,7 @@ from tests.alerts.conftest import RULES_FILE, river, road, write_registry
 from tests.alerts.process import AlertsProcess, bus, publish_all
 from tests.alerts.test_typhoon import typhoon_readings
 from tests.conftest import SAMPLE_REGISTRY
-from tests.support import InfluxQuery, collect, wait_for
+from tests.support import InfluxQuery, bus_stage_env, collect, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -49,12 +49,7 @@ def stream() -> list[Reading]:
 def run_env(tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxQuery,
             name: str, registry: Path) -> dict[str, str]:
     return {
-        "FLOODWATCH_MQTT_URL": mosquitto.url,
-        "FLOODWATCH_INFLUX_URL": influx.url,
-        "FLOODWATCH_INFLUX_DB": influx.database,
-        "FLOODWATCH_STATIONS": str(registry),
-        "FLOODWATCH_ALERTS_RULES": str(RULES_FILE),
-        "FLOODWATCH_STATE_DIR": str(tmp_path / f"state-{name}"),
+        **bus_stage_env(mosquitto.url, influx, registry, tmp_path / f"state-{name}"),
         "FLOODWATCH_ALERTS_CLIENT_ID": f"alerts-{name}-{uuid.uuid4().hex[:6]}",
         "FLOODWATCH_ALERTS_TICK_S": "0",
     }

@@ -10,8 +10,7 @@ from typing import Any
 
 from floodwatch.core.readings import Reading, parse_ts
 from floodwatch.services.servers import MosquittoServer
-from tests.forecast.stage_support import RULES_FILE
-from tests.support import Collected, FloodwatchProcess, InfluxQuery
+from tests.support import Collected, FloodwatchProcess, InfluxQuery, bus_stage_env
 
 
 class ForecastProcess(FloodwatchProcess):
@@ -22,12 +21,7 @@ class ForecastProcess(FloodwatchProcess):
 def stage_env(tmp_path: Path, mosquitto: MosquittoServer, influx: InfluxQuery,
               registry: Path, **extra: str) -> dict[str, str]:
     return {
-        "FLOODWATCH_MQTT_URL": mosquitto.url,
-        "FLOODWATCH_INFLUX_URL": influx.url,
-        "FLOODWATCH_INFLUX_DB": influx.database,
-        "FLOODWATCH_STATIONS": str(registry),
-        "FLOODWATCH_ALERTS_RULES": str(RULES_FILE),
-        "FLOODWATCH_STATE_DIR": str(tmp_path / "state"),
+        **bus_stage_env(mosquitto.url, influx, registry, tmp_path / "state"),
         "FLOODWATCH_FORECAST_CLIENT_ID": f"forecast-{uuid.uuid4().hex[:8]}",
         **extra,
     }

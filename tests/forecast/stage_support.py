@@ -9,9 +9,9 @@ from floodwatch.core.readings import Reading
 from floodwatch.core.registry import StationKind, StationRegistry
 from floodwatch.forecast.inputs import InputKind, InputSpec
 from floodwatch.forecast.model import LEADS_MIN, FittedModels, GaugeModel, StationModels
-from tests.support import REPO_ROOT
+from tests.support import ALERT_RULES_FILE, write_stations
 
-RULES_FILE = REPO_ROOT / "config" / "alert-rules.yaml"
+RULES_FILE = ALERT_RULES_FILE
 T0 = datetime(2026, 10, 12, 0, 0, tzinfo=UTC)
 
 # "up" flows into "down"; "side" is a gauge of its own.
@@ -33,9 +33,7 @@ stations:
 
 
 def write_registry(folder: Path) -> Path:
-    path = folder / "stations.yaml"
-    path.write_text(REGISTRY_YAML, encoding="utf-8")
-    return path
+    return write_stations(folder, REGISTRY_YAML)
 
 
 def registry() -> StationRegistry:
