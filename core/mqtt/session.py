@@ -121,14 +121,14 @@ class MqttSession:
 
     async def close(self, timeout_s: float = 10.0) -> None:
         """Wait (bounded) for our own publishes to be confirmed, then disconnect."""
-        self._inbox.release()  # the confirmations come in what the link reads
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while self._window and self._link is not None:
-            if loop.time() > deadline:
-                log.warning("closing with unconfirmed publishes", count=len(self._window))
-                break
-            await asyncio.sleep(0.02)
+        with self._inbox.reading_needed():  # the confirmations come in what the link reads
+            while self._window and self._link is not None:
+                if loop.time() > deadline:
+                    log.warning("closing with unconfirmed publishes", count=len(self._window))
+                    break
+                await asyncio.sleep(0.02)
         self._stopping = True
         self._window.abandon(f"session closed before {self._address} confirmed the publish")
         if self._link is not None:
@@ -182,8 +182,8 @@ class MqttSession:
         """Backpressure for our own publishes: wait while the window is full (the
         broker's Receive Maximum capped at publish_window.DEFAULT_PUBLISH_WINDOW)."""
         if len(self._window) >= self._window.window:  # else no coroutine: the hot path
-            self._inbox.release()  # room comes with the broker's PUBACKs: read them
-            await self._window.wait_for_room()
+            with self._inbox.reading_needed():  # room comes with the broker's PUBACKs
+                await self._window.wait_for_room()
 
     # --- the connection --------------------------------------------------------------
     async def _run(self) -> None:

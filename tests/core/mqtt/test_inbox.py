@@ -11,6 +11,7 @@ from typing import cast
 import pytest
 
 from floodwatch.core.mqtt import MqttLink, MqttSession, ReceivedMessage
+from floodwatch.core.mqtt import inbox as inbox_module
 from floodwatch.core.mqtt.inbox import Inbox
 from floodwatch.services.servers import MosquittoServer
 from tests.core.mqtt.test_session import session, until
@@ -153,3 +154,34 @@ def test_waiting_for_publish_room_lets_the_link_read_the_pubacks(
             await consumer.close()
 
     assert asyncio.run(scenario()) == 1
+
+
+def test_a_consumer_waiting_for_publish_room_is_never_held(
+        mosquitto: MosquittoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest's shape: each message republished, the publish window full now and then.
+    Were the link held while the stage waits for room, the PUBACKs that make room would
+    stay unread until the hold's timer (here an hour): the backlog would never drain."""
+    monkeypatch.setattr(inbox_module, "HOLD_S", 3600.0)
+
+    async def scenario() -> list[int]:
+        consumer, first = await backlog_after_first_acks(mosquitto, "inbox-republish",
+                                                         limit=LIMIT)
+        try:
+            consumer._window.window = 20  # fills at once: every run waits for room
+            consumer.ack(first[LIMIT // 2:])
+            received = list(first)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60  # a liveness bound, not a speed: ~1 s here
+            while len(received) < QUEUED and loop.time() < deadline:
+                await consumer.wait(0.1)
+                batch = consumer.drain()
+                for message in batch:
+                    await consumer.wait_for_publish_room()
+                    consumer.publish("inbox-out/copy", message.payload[:4])
+                consumer.ack(batch)
+                received += batch
+            return numbers(received)
+        finally:
+            await consumer.close()
+
+    assert sorted(set(asyncio.run(scenario()))) == list(range(QUEUED))
