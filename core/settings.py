@@ -63,7 +63,8 @@ class Settings(
     # --- operations ---
     state_dir: Path = Field(
         default=Path(".floodwatch"),
-        description="Local state: private services' data, spool, SQLite files.",
+        description="Local state: private services' data, spool, SQLite files, the parsed station "
+        "registry (cache/, keyed by the file's hash).",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Least severe log level written (stderr)."
