@@ -16,16 +16,20 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 from websockets.asyncio.client import ClientConnection, connect
 
+from floodwatch.core.readings import Reading, bus_topic
+from floodwatch.core.registry import StationKind
+
 # Connections opened at once: a burst of 1,000 SYNs would only measure the accept queue.
 CONNECT_CONCURRENCY = 50
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-PROBE_TS = re.compile(r'"ts":"(2026-01-01T[0-9:.]+Z)"')
+# A probe's device time: now, and its number in the microseconds, so each is newer than
+# the station's history (the API keeps a station's latest by device time) and findable.
+PROBE_TS = re.compile(r'"ts":"([0-9T:.-]+Z)"')
 
 
 @dataclass
@@ -43,16 +47,15 @@ class FanOut:
         return [max(delays) for delays in self.delays.values() if delays]
 
 
-def _probe_ts(probe: int) -> str:
-    return (EPOCH + timedelta(seconds=probe)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _reading(station: str, probe: int) -> bytes:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return json.dumps({"station": station, "kind": "river", "ts": _probe_ts(probe),
-                       "ts_source": "device", "received_at": now,
-                       "values": {"level_m": 1.0 + probe / 1000}},
-                      separators=(",", ":")).encode()
+def _probe(station: str, probe: int) -> tuple[str, bytes]:
+    """The probe's device time as the bus writes it, and the bus message (as ingest's)."""
+    now = datetime.now(UTC)
+    reading = Reading(station, StationKind.RIVER, now.replace(microsecond=probe),
+                      {"level_m": 1.0 + probe / 1000}, "device", now)
+    payload = reading.to_json()
+    found = PROBE_TS.search(payload.decode())
+    assert found is not None
+    return found.group(1), payload
 
 
 async def _client(url: str, gate: asyncio.Semaphore, connected: Callable[[], None],
@@ -105,9 +108,9 @@ async def measure(ws_url: str, mqtt_port: int, station: str, *, clients: int, pr
     try:
         for probe in range(probes):
             result.delays[probe] = []
-            sent[_probe_ts(probe)] = (probe, time.perf_counter())
-            publisher.publish(f"floodwatch/readings/river/{station}",
-                              _reading(station, probe), qos=1)
+            stamp, payload = _probe(station, probe)
+            sent[stamp] = (probe, time.perf_counter())
+            publisher.publish(bus_topic(StationKind.RIVER, station), payload, qos=1)
             await asyncio.sleep(gap_s)
         for _ in range(int(settle_s * 10)):  # stragglers, if any
             if all(len(d) == clients for d in result.delays.values()):
