@@ -35,7 +35,7 @@ from floodwatch.alerts.machine import Step
 from floodwatch.alerts.model import AlertType, Cause, Event, NoDataEvent
 from floodwatch.alerts.officers import acknowledge, flooding
 from floodwatch.alerts.quality import FlaggedReading, hold_still
-from floodwatch.alerts.renewal import renew
+from floodwatch.alerts.renewal import Schedule, renew
 from floodwatch.alerts.river import evaluate_river, thresholds
 from floodwatch.alerts.road import evaluate_flooding, evaluate_icing
 from floodwatch.alerts.rules import AlertRules
@@ -79,6 +79,7 @@ class Engine:
         known = states or {}
         self.states = {s.id: known.get(s.id) or StationState(station=s.id) for s in registry}
         self.silence = Silence(registry, rules, no_data or NoDataState(), everything)
+        self.renewals: Schedule | None = {}  # when each station's renewals fall due
 
     @property
     def no_data(self) -> NoDataState:
@@ -94,6 +95,8 @@ class Engine:
         self.clock = clock
         self.silence.no_data = no_data
         self.silence.forget_schedule()  # sweep again on the next input, as at start
+        if self.renewals is not None:
+            self.renewals.clear()
 
     # --- inputs --------------------------------------------------------------------
     def on_reading(self, reading: Reading) -> Outcome:
@@ -207,7 +210,7 @@ class Engine:
         events, states = renew(self.states, at=now, issued=issued,
                                expiry=self.rules.cap.expires,
                                silenced=lambda station: self.silence.covering(station)
-                               is not None)
+                               is not None, schedule=self.renewals)
         swept.events += events
         swept.states += states
         return swept

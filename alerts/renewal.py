@@ -30,6 +30,7 @@ an Update referencing what came before, with a new ``expires``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from floodwatch.alerts.cap_settings import Expiry
@@ -47,22 +48,57 @@ def half_gone(message: EventRef, duration: timedelta, at: datetime,
     """Whether ``message`` is half-way to its expiry, by the inputs' time ``at`` or the
     issue clock ``issued`` (for a message kept without its expiry: the alert type's
     duration after it was sent)."""
-    half = ((message.expires or message.issued + duration) - message.issued) / 2
+    half = _half(message, duration)
     return at >= message.at + half or (issued is not None and issued >= message.issued + half)
 
 
+def _half(message: EventRef, duration: timedelta) -> timedelta:
+    return ((message.expires or message.issued + duration) - message.issued) / 2
+
+
+@dataclass(frozen=True)
+class Due:
+    """When the earliest renewal of a station's open alerts falls due: on the inputs'
+    clock (``at``) or the issue clock (``issued``); None: never, as things stand. Valid
+    for the one ``state`` and ``expiry`` it was worked out from (states are immutable:
+    any change to the station's alerts is a new state)."""
+
+    state: StationState
+    expiry: Expiry
+    at: datetime | None
+    issued: datetime | None
+
+    def reached(self, at: datetime, issued: datetime | None) -> bool:
+        return (self.at is not None and at >= self.at) or (
+            issued is not None and self.issued is not None and issued >= self.issued)
+
+
+# Per station, when its renewals fall due. Worked out once per state: walking every open
+# alert's CAP messages on every reading was 85 % of the alert process's CPU at 1,000
+# readings/s with a few hundred alerts open (py-spy, docs/benchmarks.md), and grows with
+# the alerts open -- in a storm, every station's. Skipping a station before its time is
+# exact: nothing of it is due (test_properties' twin engines check it).
+Schedule = dict[str, Due]
+
+
 def renew(states: dict[str, StationState], *, at: datetime, issued: datetime | None,
-          expiry: Expiry,
-          silenced: Callable[[str], bool]) -> tuple[list[Event], list[StationState]]:
+          expiry: Expiry, silenced: Callable[[str], bool],
+          schedule: Schedule | None = None) -> tuple[list[Event], list[StationState]]:
     """Renew what is due in every station's open alerts; ``states`` is updated in place.
     ``at``: the inputs' time now (the events' ``at``); ``issued``: the issue clock's
     (None: no wall clock, a replay); ``silenced``: whether a no-data alert covers the
-    station."""
+    station; ``schedule``: the engine's, kept between calls (None: look at every alert)."""
     events: list[Event] = []
     changed: list[StationState] = []
     for station, state in states.items():
         if not state.alerts:
             continue
+        if schedule is not None:
+            due = schedule.get(station)
+            if due is None or due.state is not state or due.expiry is not expiry:
+                due = schedule[station] = next_due(state, expiry)
+            if not due.reached(at, issued):
+                continue
         step = Step(state, issued, expiry)
         for alert_type in sorted(state.alerts):
             _renew_alert(step, alert_type, at=at, issued=issued, expiry=expiry,
@@ -75,17 +111,41 @@ def renew(states: dict[str, StationState], *, at: datetime, issued: datetime | N
     return events, changed
 
 
-def _renew_alert(step: Step, alert_type: AlertType, *, at: datetime,
-                 issued: datetime | None, expiry: Expiry, missing: str | None) -> None:
+def next_due(state: StationState, expiry: Expiry) -> Due:
+    """The earliest moment any of ``state``'s open alerts has a message half-way to its
+    expiry: the same messages (``_newest``) and the same test as ``_renew_alert``'s."""
+    step = Step(state, None, expiry)
+    moments: list[tuple[datetime, datetime]] = []
+    for alert_type in state.alerts:
+        duration = expiry.of(alert_type)
+        for message in _newest(step, alert_type):
+            if message is not None:
+                half = _half(message, duration)
+                moments.append((message.at + half, message.issued + half))
+    return Due(state, expiry, min((at for at, _ in moments), default=None),
+               min((issued for _, issued in moments), default=None))
+
+
+def _newest(step: Step, alert_type: AlertType) -> tuple[EventRef | None, EventRef | None]:
+    """The messages whose age decides a renewal: the public's newest Public one (for an
+    alert residents were told of), and staff's newest own (module docstring)."""
     track = step.state.alerts[alert_type]
     chain = step.chain(alert_type)
-    duration = expiry.of(alert_type)
-    public_due = alert_type not in STAFF_ONLY and track.confirmed_level > 0 \
-        and bool(chain.public) and half_gone(chain.public[-1], duration, at, issued)
+    public = chain.public[-1] if alert_type not in STAFF_ONLY \
+        and track.confirmed_level > 0 and chain.public else None
     told = {message.event_id for message in chain.public}
     staff_own = chain.every if track.confirmed \
         else tuple(m for m in chain.every if m.event_id not in told) or chain.every
-    staff_due = bool(staff_own) and half_gone(staff_own[-1], duration, at, issued)
+    return public, staff_own[-1] if staff_own else None
+
+
+def _renew_alert(step: Step, alert_type: AlertType, *, at: datetime,
+                 issued: datetime | None, expiry: Expiry, missing: str | None) -> None:
+    track = step.state.alerts[alert_type]
+    duration = expiry.of(alert_type)
+    public, staff = _newest(step, alert_type)
+    public_due = public is not None and half_gone(public, duration, at, issued)
+    staff_due = staff is not None and half_gone(staff, duration, at, issued)
     if track.confirmed:
         if public_due or staff_due:
             _emit(step, alert_type, track, track.level, confirmed=True, at=at,

@@ -3,7 +3,9 @@ or stale readings never change the outcome."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from floodwatch.alerts.engine import Engine
@@ -93,3 +95,43 @@ def test_duplicates_and_stale_readings_change_nothing(
             noisy.append(Reading(old.station, old.kind, old.ts, {"level_m": 5.5}, "device",
                                  old.received_at) if extra[index] else old)
     assert run(noisy) == expected
+
+
+# Two gauges with gaps of 10 minutes to 5 hours (offline alerts, silence), the engine's
+# clock ticking now and then, and a wall clock that moves on by each gap and up to two
+# hours more (readings stamped ever later, as a backlog's): renewals fall due on either
+# clock, 3-6 h expiries every 1.5-3 h.
+timeline = st.lists(st.tuples(st.sampled_from(["g1", "g2"]),
+                              st.integers(min_value=10, max_value=300),
+                              st.floats(min_value=-0.8, max_value=0.8, allow_nan=False),
+                              st.integers(min_value=0, max_value=120), st.booleans()),
+                    min_size=1, max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(timeline)
+def test_skipping_a_station_until_its_renewals_fall_due_changes_nothing(
+        inputs: list[tuple[str, int, float, int, bool]]) -> None:
+    """The engine's renewal schedule (alerts.renewal.next_due) against the same engine
+    looking at every open alert on every input, as it did before the schedule."""
+    wall = [datetime(2026, 1, 1, tzinfo=UTC)]
+    scheduled = Engine(REGISTRY, RULES, issue_clock=lambda: wall[0])
+    exhaustive = Engine(REGISTRY, RULES, issue_clock=lambda: wall[0])
+    exhaustive.renewals = None
+    minutes, levels = 0, {"g1": 0.5, "g2": 0.5}
+    renewed = 0
+    for station, gap, delta, lag, tick in inputs:
+        minutes += gap
+        levels[station] = min(6.0, max(0.0, levels[station] + delta))
+        reading = river(station, minutes, round(levels[station], 2))
+        wall[0] = max(wall[0] + timedelta(minutes=gap + lag), reading.ts)
+        outcomes = [engine.on_reading(reading) for engine in (scheduled, exhaustive)]
+        assert outcomes[0] == outcomes[1]
+        renewed += sum(e.transition is Transition.RENEWED for e in outcomes[0].events)
+        if tick:
+            wall[0] += timedelta(minutes=gap)
+            ticks = [engine.on_clock(timedelta(minutes=gap)) for engine in
+                     (scheduled, exhaustive)]
+            assert ticks[0] == ticks[1]
+    assert scheduled.states == exhaustive.states
+    note(f"renewed events: {renewed}")
