@@ -13,6 +13,12 @@ A document is kept only when JSON gives it back exactly (dates, non-text keys, N
 the like do not survive the round trip, and such a document is simply parsed each
 time), and the cache is an optimisation only: a directory that cannot be written, or
 a cache file that is unreadable or damaged, costs the parse and nothing else.
+
+The hash names the file; it does not vouch for what is in it. A cache file is trusted
+as the state directory is: whoever can write there can already change the alert
+engine's state and the spool, so the directory must be the service's alone (the
+images' volumes are; a shared host directory must be made so). An operator who doubts
+it deletes ``cache/``: the next start parses the YAML again.
 """
 
 from __future__ import annotations
