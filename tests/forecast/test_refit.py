@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from floodwatch.core.lineprotocol import format_point
-from floodwatch.core.readings import parse_ts
+from floodwatch.core.readings import Reading, parse_ts
 from floodwatch.forecast.model import FittedModels
 from floodwatch.forecast.refit import save_models
 from floodwatch.forecast.storage import time_ns
@@ -48,6 +48,20 @@ def fit(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "floodwatch", "forecast", "fit", *options],
                           env={**os.environ, **env}, cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=120, check=False)
+
+
+def models_used_downstream(stage: ForecastProcess, mosquitto: MosquittoServer,
+                           readings: list[Reading]) -> set[datetime]:
+    """Publish ``readings``, collect the stage's forecasts of "down" for them, stop the
+    stage (cleanly), and return the fit times of the models those forecasts used."""
+    with collect(mosquitto.port, "floodwatch/forecasts/down") as got:
+        publish_all(mosquitto.port, bus(readings))
+        wait_for(lambda: issued(got) >= keys(r for r in readings if r.station == "down"), 30,
+                 "the forecasts")
+    assert stage.stop() == 0
+    modelled = [f for f in forecasts(got) if f["method"] == "model"]
+    assert modelled
+    return {parse_ts(f["fitted_at"]) for f in modelled}
 
 
 def test_fit_saves_the_models_with_each_gauges_reason(
@@ -112,14 +126,7 @@ def test_models_saved_by_another_process_are_taken_up_while_the_stage_runs(
              "the new models taken up")
     readings = [r for pair in zip(rising("up", 8), rising("down", 8), strict=True)
                 for r in pair]
-    with collect(mosquitto.port, "floodwatch/forecasts/down") as got:
-        publish_all(mosquitto.port, bus(readings))
-        wait_for(lambda: issued(got) >= keys(r for r in readings if r.station == "down"), 30,
-                 "the forecasts")
-    assert stage.stop() == 0
-    modelled = [f for f in forecasts(got) if f["method"] == "model"]
-    assert modelled
-    assert {parse_ts(f["fitted_at"]) for f in modelled} == {newer}
+    assert models_used_downstream(stage, mosquitto, readings) == {newer}
 
 
 def test_a_fit_on_a_window_without_storms_keeps_the_saved_model_of_that_gauge(
@@ -158,12 +165,5 @@ def test_the_running_stage_keeps_a_gauges_model_when_the_refit_lost_its_storms(
     readings = [r for pair in zip(rising("up", 6, 1.86, 0.01, first_minute=360),
                                   rising("down", 6, 1.29, 0.008, first_minute=360),
                                   strict=True) for r in pair]
-    with collect(mosquitto.port, "floodwatch/forecasts/down") as got:
-        publish_all(mosquitto.port, bus(readings))
-        wait_for(lambda: issued(got) >= keys(r for r in readings if r.station == "down"), 30,
-                 "the forecasts")
-    assert stage.stop() == 0
-    modelled = [f for f in forecasts(got) if f["method"] == "model"]
-    assert modelled
-    assert {parse_ts(f["fitted_at"]) for f in modelled} == {T0}
+    assert models_used_downstream(stage, mosquitto, readings) == {T0}
     assert FittedModels.from_json(models.read_bytes()).fitted_at > T0
