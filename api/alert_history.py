@@ -2,6 +2,8 @@
 answering while InfluxDB is down), and history from InfluxDB's ``alert_event``
 measurement (docs/alerts.md: each point's ``payload`` is the event JSON as published).
 One alert also carries its delivery status, from the notifiers' ``alert_delivery``.
+A reader without a key (public read) is shown only what residents may be told
+(api.audience), and no delivery status (staff data).
 
 Filters reach InfluxQL only after validation against the registry or strict patterns.
 """
@@ -11,16 +13,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from floodwatch.api.alert_pages import read_page
 from floodwatch.api.alert_store import delivery_states, event_payloads, quoted
-from floodwatch.api.deps import InfluxDep, LiveDep, RegistryDep, SettingsDep
+from floodwatch.api.audience import PUBLIC_EVENTS_WHERE, keyless, public_event
+from floodwatch.api.auth import Principal
+from floodwatch.api.deps import InfluxDep, LiveDep, PublicReader, RegistryDep, SettingsDep
 from floodwatch.api.event_keys import TOKEN_MAX_LENGTH, parse_query_cursor, query_cursor
+from floodwatch.api.http_cache import cache_control
 from floodwatch.api.problems import ProblemError, problem_responses, unknown_station
 from floodwatch.api.time_params import QueryTime, time_window
 from floodwatch.core.registry import STATION_ID_PATTERN
+from floodwatch.core.settings import Settings
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -84,16 +90,19 @@ class OpenAlerts(BaseModel):
 
 @router.get("/open", summary="Open alerts of every station (from the engine's status)",
             responses=problem_responses(401))
-async def open_alerts(live: LiveDep) -> OpenAlerts:
-    return OpenAlerts(alerts=[{"station": station, **alert}
-                              for station, alert in live.open_alerts()],
+async def open_alerts(live: LiveDep, settings: SettingsDep, reader: PublicReader,
+                      response: Response) -> OpenAlerts:
+    _by_reader(response, settings, reader)
+    return OpenAlerts(alerts=[{"station": station, **alert} for station, alert
+                              in live.open_alerts(residents_only=keyless(reader))],
                       no_data=live.open_no_data())
 
 
 @router.get("/history", summary="Alert events, newest first (by time, station, seq)",
             responses=problem_responses(400, 401, 404, 422, 503))
 async def history(
-    *, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
+    *, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep, reader: PublicReader,
+    response: Response,
     station: Annotated[str | None, Query(examples=["sukagawa"], max_length=64)] = None,
     start: Annotated[QueryTime | None, Query(description="Default: end - 7 days.")] = None,
     end: Annotated[QueryTime | None, Query(description="Default: now.")] = None,
@@ -102,6 +111,7 @@ async def history(
         description="`next` of the previous page: the page after it, in the same order.",
         max_length=TOKEN_MAX_LENGTH)] = None,
 ) -> AlertEvents:
+    _by_reader(response, settings, reader)
     start_at, end_at = time_window(start, end, names=("start", "end"),
                                    default=DEFAULT_RANGE,
                                    max_days=settings.api_max_range_days)
@@ -111,25 +121,38 @@ async def history(
         if station not in registry:
             raise unknown_station(station)
         where += f' AND "station" = {quoted(station)}'
+    if keyless(reader):
+        where += f" AND {PUBLIC_EVENTS_WHERE}"
     # The query as asked (end absent: "now", moving between pages, which the cursor's
     # position makes harmless): a cursor pages only the query that gave it out.
     query = f"{station}|{start and start.isoformat()}|{end and end.isoformat()}"
     after = None if cursor is None else parse_query_cursor(cursor, query, "cursor")
     page = await read_page(influx, where, after=after, limit=limit, newest_first=True)
-    return AlertEvents(events=[keyed.event for keyed in page.events],
+    return AlertEvents(events=[keyed.event for keyed in page.events
+                               if not keyless(reader) or public_event(keyed.event)],
                        next=query_cursor(page.events[-1].key, query) if page.more else None)
 
 
 @router.get("/{station_id}/{number}",
             summary="One alert: its events (newest first) and delivery status",
             responses=problem_responses(401, 404, 422, 503))
-async def one_alert(registry: RegistryDep, influx: InfluxDep, station_id: StationPath,
+async def one_alert(*, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
+                    reader: PublicReader, response: Response, station_id: StationPath,
                     number: AlertNumber) -> AlertDetail:
+    _by_reader(response, settings, reader)
     if station_id not in registry:
         raise unknown_station(station_id)
     alert_id = f"{station_id}/{number}"
-    stored = await event_payloads(
-        influx, f'"station" = {quoted(station_id)} AND "alert_id" = {quoted(alert_id)}', 1000)
+    where = f'"station" = {quoted(station_id)} AND "alert_id" = {quoted(alert_id)}'
+    if keyless(reader):
+        # Residents' part of it only (an alert they were never told of is unknown to
+        # them), and no delivery status: that is staff data (api.delivery_list).
+        stored = [row for row in await event_payloads(
+            influx, f"{where} AND {PUBLIC_EVENTS_WHERE}", 1000) if public_event(row.event)]
+        if not stored:
+            raise unknown_alert(alert_id)
+        return AlertDetail(alert_id=alert_id, events=[s.event for s in stored], delivery=[])
+    stored = await event_payloads(influx, where, 1000)
     if not stored:
         raise unknown_alert(alert_id)
     event_ids = {str(s.event.get("event_id")) for s in stored}
@@ -140,6 +163,14 @@ async def one_alert(registry: RegistryDep, influx: InfluxDep, station_id: Statio
         delivery=[Delivery(event_id=d.event_id, channel=d.channel, state=d.state,
                            attempts=d.attempts, detail=d.detail, at=d.at)
                   for d in deliveries])
+
+
+def _by_reader(response: Response, settings: Settings, reader: Principal) -> None:
+    """A key sees more than a keyless reader (api.audience): no shared cache may hand
+    one's answer to the other, and an answer is asked for again, not reused."""
+    response.headers["Cache-Control"] = cache_control(settings, "no-cache",
+                                                      public_content=keyless(reader))
+    response.headers["Vary"] = "Authorization, X-API-Key"
 
 
 def unknown_alert(alert_id: str) -> ProblemError:

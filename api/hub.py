@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
 from prometheus_client import Counter, Gauge
 
+from floodwatch.api.audience import public_event, public_status
 from floodwatch.api.event_keys import EventKey
 from floodwatch.api.live_position import Position
 from floodwatch.api.replay_buffer import ReplayBuffer
@@ -56,12 +57,30 @@ class LiveEvent:
         """The message as sent, encoded once for every client it goes to."""
         return encode(self.as_message())
 
+    @cached_property
+    def for_residents(self) -> LiveEvent | None:
+        """What a keyless client is shown of this event (api.audience), worked out once
+        for all of them: an alert event residents may not be told of is None, a status
+        is as residents were told it, readings and forecasts are as they are."""
+        if self.type == "alert":
+            return self if public_event(self.data) else None
+        if self.type == "status":
+            return replace(self, data=public_status(self.data))
+        return self
+
 
 @dataclass(frozen=True, slots=True)
 class LiveFilter:
     stations: frozenset[str] | None = None
     kinds: frozenset[str] | None = None
     alerts_only: bool = False
+    # A keyless client (public read): shown only what residents may be told.
+    residents_only: bool = False
+
+    def shown(self, event: LiveEvent) -> LiveEvent | None:
+        """``event`` as this client sees it, or None when it is withheld from it (after
+        ``matches``: an alert event still moves a withheld client's position)."""
+        return event.for_residents if self.residents_only else event
 
     def matches(self, event: LiveEvent) -> bool:
         if self.stations is not None and event.station not in self.stations:

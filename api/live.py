@@ -19,6 +19,7 @@ import structlog
 from prometheus_client import Counter
 from pydantic import ValidationError
 
+from floodwatch.api.audience import public_status
 from floodwatch.api.event_keys import EventKey
 from floodwatch.api.forecast_models import Forecast
 from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
@@ -89,10 +90,12 @@ class LiveCache:
 
     # The status readers (bus.StatusMessage), tolerant: a field the engine adds passes
     # through, and one it no longer sends reads as unknown instead of failing a request.
-    def open_alerts(self) -> list[tuple[str, dict[str, Any]]]:
-        """(station, alert) for each open alert of every station, as the engine says."""
+    def open_alerts(self, *, residents_only: bool = False) -> list[tuple[str, dict[str, Any]]]:
+        """(station, alert) for each open alert of every station, as the engine says, or
+        (``residents_only``) as residents were told (api.audience)."""
         return [(station, alert) for station, status in sorted(self._status.items())
-                for alert in status.get("alerts", []) if isinstance(alert, dict)]
+                for alert in (public_status(status) if residents_only else status)
+                .get("alerts", []) if isinstance(alert, dict)]
 
     def status(self, station: str) -> dict[str, Any] | None:
         """The engine's retained status of ``station`` as it wrote it (None: none yet)."""
@@ -131,7 +134,8 @@ class LiveCache:
         events += [LiveEvent("status", station, _kind(data), data)
                    for station, data in self._status.items()]
         events += [event for _, event in self._forecasts.values()]
-        return [event for event in events if live_filter.matches(event)]
+        return [shown for event in events
+                if live_filter.matches(event) and (shown := live_filter.shown(event))]
 
     def handle(self, topic: str, payload: bytes) -> LiveEvent | None:
         """One bus message: remembered, and what the live feed shows of it (or None)."""

@@ -134,8 +134,9 @@ def event_messages(event: LiveEvent, joined: Joined) -> list[Message]:
     """The messages for ``event``: none when the client has it (the seam between replay
     and live, or the engine re-sending after a restart), a gap first when it skips seqs
     the client was not told of (a broker reconnect lost events on the way here)."""
+    shown = joined.client.filter.shown(event)
     if event.key is None:  # not an alert event (or one without a seq): no id
-        return [(event.type, event.text, None)]
+        return [] if shown is None else [(shown.type, shown.text, None)]
     station, seq = event.station, event.key.seq
     if not joined.sent.advance(station, seq):
         return []
@@ -148,6 +149,11 @@ def event_messages(event: LiveEvent, joined: Joined) -> list[Message]:
             "alert events did not reach this API (a broker reconnect)",
             [Missing(station, had + 1, seq - 1)])), None))
     joined.position.advance(station, seq)
+    if shown is None:
+        # Withheld from this client (api.audience): its position moves past the event
+        # all the same, so the next one it is shown is no gap, and a resume from its
+        # id does not look for it again.
+        return messages
     token = joined.position.token
-    messages.append((event.type, event.text_with_id(token), token))
+    messages.append((shown.type, shown.text_with_id(token), token))
     return messages

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
+from floodwatch.api.audience import told_alert
 from floodwatch.api.deps import LiveDep, RegistryDep, SettingsDep, StoredLatestDep
 from floodwatch.api.latest_store import Latest
 from floodwatch.api.levels import is_stale
@@ -75,7 +76,7 @@ async def public_stations(
                   or is_stale(station, newest[0] if newest else None, now,
                               settings.api_stale_factor))
         base = _base(registry, station, newest, silent=silent)
-        told = [alert for alert in map(_told, status.get("alerts", []))
+        told = [alert for alert in map(told_alert, status.get("alerts", []))
                 if alert is not None and alert.get("alert_type") in KIND_OF
                 and (alert_type is None or alert.get("alert_type") == alert_type)
                 and isinstance(alert.get("level"), int) and alert["level"] >= level]
@@ -92,19 +93,6 @@ TITLE = {"ja": "警戒中の観測所", "en": "Stations on alert"}
 TYPE_NAMES = {"river_level": ("河川水位", "river level"), "rate_of_rise": ("急激な水位上昇",
               "rapid rise"), "road_flooding": ("道路冠水", "road flooding"),
               "road_icing": ("路面凍結", "road icing")}
-
-
-def _told(alert: object) -> dict[str, Any] | None:
-    """The alert as residents were told it: its level when confirmed, else the level
-    they were last told of (``public``), else nothing (never told)."""
-    if not isinstance(alert, dict):
-        return None
-    if alert.get("confirmed") is True:
-        return alert
-    public = alert.get("public")
-    if isinstance(public, dict):
-        return {**alert, **public}
-    return None
 
 
 def _asked(alert_type: str | None, level: int) -> dict[str, str]:

@@ -26,6 +26,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
 
+from floodwatch.api.audience import keyless
 from floodwatch.api.auth import KeyRing, Role, authorize
 from floodwatch.api.connection_limits import CLOSE_TRY_AGAIN
 from floodwatch.api.deps import InfluxDep, LiveDep, LiveReader, RegistryDep, SettingsDep
@@ -50,7 +51,8 @@ AlertsOnlyQuery = Annotated[bool, Query(
 
 
 def parse_filter(registry: StationRegistry, stations: str | None, kinds: str | None,
-                 alerts_only: bool) -> LiveFilter:
+                 alerts_only: bool, *, residents_only: bool = False) -> LiveFilter:
+    """``residents_only``: the client came without a key (api.audience)."""
     station_set = None
     if stations is not None:
         station_set = frozenset(part for part in stations.split(",") if part)
@@ -65,7 +67,7 @@ def parse_filter(registry: StationRegistry, stations: str | None, kinds: str | N
         if bad:
             raise ProblemError(422, "bad-parameter", "Bad parameter",
                                f"kinds: unknown kind(s) {', '.join(bad)[:200]}")
-    return LiveFilter(station_set, kind_set, alerts_only)
+    return LiveFilter(station_set, kind_set, alerts_only, residents_only)
 
 
 SinceQuery = Annotated[str | None, Query(
@@ -103,9 +105,10 @@ async def live_ws(websocket: WebSocket, *, settings: SettingsDep, registry: Regi
     await websocket.accept()
     keys: KeyRing = websocket.app.state.services.keys
     try:
-        authorize(websocket, keys, Role.VIEWER, public=settings.api_public_read,
-                  allow_query=True)
-        live_filter = parse_filter(registry, stations, kinds, alerts_only)
+        reader = authorize(websocket, keys, Role.VIEWER, public=settings.api_public_read,
+                           allow_query=True)
+        live_filter = parse_filter(registry, stations, kinds, alerts_only,
+                                   residents_only=keyless(reader))
     except ProblemError as exc:
         # Accepted first so the client sees why: a refused handshake is a bare 403.
         # 1008 is "policy violation"; the problem document goes along as a message.
@@ -158,7 +161,7 @@ async def _until_disconnect(websocket: WebSocket) -> None:
                       "LiveMessage (see GET /api/v1/live/ws); alert events and the "
                       "snapshot have an id."},
                 **problem_responses(401, 404, 422)})
-async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: RegistryDep,
+async def live_sse(*, reader: LiveReader, settings: SettingsDep, registry: RegistryDep,
                    live: LiveDep, influx: InfluxDep,
                    stations: StationsQuery = None, kinds: KindsQuery = None,
                    alerts_only: AlertsOnlyQuery = False, since: SinceQuery = None,
@@ -166,7 +169,8 @@ async def live_sse(*, _reader: LiveReader, settings: SettingsDep, registry: Regi
                        alias="Last-Event-ID",
                        description="Sent by EventSource when it reconnects.")] = None,
                    ) -> EventStreamResponse:
-    live_filter = parse_filter(registry, stations, kinds, alerts_only)
+    live_filter = parse_filter(registry, stations, kinds, alerts_only,
+                               residents_only=keyless(reader))
     # EventSource reconnects to the same URL: its Last-Event-ID is newer than since=.
     since_position, unusable = (
         _since(last_event_id, "Last-Event-ID", settings.deployment_id, registry)

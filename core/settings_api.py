@@ -78,8 +78,9 @@ class ApiSettings(SettingsSection):
     )
     api_public_read: bool = Field(
         default=False,
-        description="Let anyone read stations, latest values, history and the live feed "
-        "without a key (residents' apps); everything else still needs one.",
+        description="Let anyone read stations, latest values, history, the live feed and "
+        "the alerts residents may be told of without a key (residents' apps); staff-only "
+        "alerts, delivery status and everything else still need one.",
     )
     api_cors_origins: str | None = Field(
         default=None,

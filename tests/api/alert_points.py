@@ -65,9 +65,10 @@ class StoredAlerts:
 
 def retain_status(port: int, station: str, alerts: list[dict[str, Any]], *,
                   flooding_declared: bool = False, kind: str = "river",
-                  offline: bool = False) -> None:
-    """Publish a retained engine status for ``station`` with these open alerts."""
-    status = {"station": station, "kind": kind, "seq": 1, "offline": offline,
+                  offline: bool = False, seq: int = 1) -> None:
+    """Publish a retained engine status for ``station`` with these open alerts, as of
+    its event ``seq``."""
+    status = {"station": station, "kind": kind, "seq": seq, "offline": offline,
               "flooding_declared": flooding_declared, "alerts": alerts}
     subprocess.run(["mosquitto_pub", "-p", str(port), "-q", "1", "-r",
                     "-t", f"floodwatch/status/{station}", "-s"],
