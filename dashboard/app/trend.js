@@ -11,7 +11,9 @@ export const REFERENCE_BANDS = BANDS.slice(1);
 export const RATE_WINDOW_MS = 60 * 60 * 1000;
 // Below this the river is steady: the noise left in an hour's fit (a few cm/h).
 export const STEADY_M_PER_H = 0.05;
-// A rise this fast is what the engine's rate-of-rise rule watches for (sample figure).
+// A rise this fast gets the double arrow: below the engine's rate-of-rise alert
+// (config/alert-rules.yaml: 0.5 m/h by default), so the list shows a fast rise before
+// it becomes an alert. A display figure, not the rule.
 export const FAST_M_PER_H = 0.3;
 // A fit over less than this span (e.g. two readings a minute apart) says nothing.
 const MIN_SPAN_MS = 15 * 60 * 1000;
