@@ -9,12 +9,17 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from websockets.asyncio.client import ClientConnection
 
+from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
+from floodwatch.api.live_position import Position
+from floodwatch.api.live_session import Joined, client_messages
+from floodwatch.core.influx import InfluxClient
 from floodwatch.core.lineprotocol import format_point
+from floodwatch.core.registry import StationRegistry
 from tests.alerts.process import publish_all
 
 TIMEOUT_S = 15.0
@@ -81,3 +86,30 @@ async def next_sse(messages: AsyncIterator[Message]) -> Message:
         message = await asyncio.wait_for(anext(messages), TIMEOUT_S)
         if message.type != "heartbeat":
             return message
+
+
+def sent_after_join(before: list[LiveEvent], after: list[LiveEvent],
+                    live_filter: LiveFilter | None = None) -> list[tuple[str, str, str | None]]:
+    """(type, text, id) of what a fresh client that joins the hub between ``before`` and
+    ``after`` is sent, up to its first heartbeat: through api.live_session's seams, with
+    no server and no InfluxDB (a fresh client never reads it)."""
+    async def scenario() -> list[tuple[str, str, str | None]]:
+        hub = LiveHub(queue_size=10, replay_size=10)
+        for event in before:
+            hub.publish(event)
+        client = hub.join(live_filter or LiveFilter())
+        position = hub.position.copy()
+        joined = Joined(client, {"type": "snapshot", "events": [], "id": position.token},
+                        position, Position(), [], position.copy())
+        for event in after:
+            hub.publish(event)
+        got: list[tuple[str, str, str | None]] = []
+        async for message in client_messages(joined, cast(InfluxClient, None),
+                                             cast(StationRegistry, None), hub.replay_reads,
+                                             heartbeat_s=0.05):
+            if message[0] == "heartbeat":
+                break
+            got.append(message)
+        return got
+
+    return asyncio.run(scenario())

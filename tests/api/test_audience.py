@@ -5,22 +5,20 @@ In-process, through the module and the live feed's seams (the real stack: test_p
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from floodwatch.alerts.model import AlertType, Event, Transition
 from floodwatch.api.audience import public_event, public_status
 from floodwatch.api.event_keys import EventKey
-from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
+from floodwatch.api.hub import LiveEvent, LiveFilter
 from floodwatch.api.live_position import Position
-from floodwatch.api.live_session import Joined, client_messages
-from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationKind, StationRegistry
 from tests.api.alert_points import StoredAlerts, event
+from tests.api.live_support import sent_after_join
 
 AT = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 ROAD_TYPES = (AlertType.ROAD_FLOODING, AlertType.ROAD_ICING)
@@ -121,26 +119,11 @@ def _live(seq: int, alert_type: str, *, confirmed: bool) -> LiveEvent:
 def test_a_keyless_client_skips_staff_events_without_a_gap(residents_only: bool) -> None:
     """Seq 6 (unconfirmed) and 7 (offline) are staff's: a keyless client's id still moves
     past them, so 8 is no gap, and its id says it has everything up to 8."""
-    async def scenario() -> list[tuple[str, str, str | None]]:
-        hub = LiveHub(queue_size=10, replay_size=10)
-        hub.publish(_live(5, "river_level", confirmed=True))
-        client = hub.join(LiveFilter(residents_only=residents_only))
-        position = hub.position.copy()
-        joined = Joined(client, {"type": "snapshot", "events": [], "id": position.token},
-                        position, Position(), [], position.copy())
-        hub.publish(_live(6, "river_level", confirmed=False))
-        hub.publish(_live(7, "offline", confirmed=True))
-        hub.publish(_live(8, "river_level", confirmed=True))
-        got: list[tuple[str, str, str | None]] = []
-        async for message in client_messages(joined, cast(InfluxClient, None),
-                                             cast(StationRegistry, None), hub.replay_reads,
-                                             heartbeat_s=0.05):
-            if message[0] == "heartbeat":
-                return got
-            got.append(message)
-        return got
-
-    messages = asyncio.run(scenario())
+    messages = sent_after_join(
+        [_live(5, "river_level", confirmed=True)],
+        [_live(6, "river_level", confirmed=False), _live(7, "offline", confirmed=True),
+         _live(8, "river_level", confirmed=True)],
+        LiveFilter(residents_only=residents_only))
     shown = [text for kind, text, _ in messages if kind == "alert"]
     expected = ["sukagawa/8"] if residents_only else ["sukagawa/6", "sukagawa/7",
                                                       "sukagawa/8"]

@@ -13,16 +13,21 @@ from typing import Any, cast
 from websockets.asyncio.client import connect
 
 from floodwatch.api.event_keys import EventKey
-from floodwatch.api.hub import LiveEvent, LiveFilter, LiveHub
+from floodwatch.api.hub import LiveEvent, LiveFilter
 from floodwatch.api.live_position import Position
-from floodwatch.api.live_session import Joined, client_messages
 from floodwatch.api.replay_gaps import Missing
 from floodwatch.api.resume import REPLAY_MAX, replay_since
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
 from floodwatch.services.servers import MosquittoServer
-from tests.api.live_support import alert_event, history_line, publish_events, ws_message
+from tests.api.live_support import (
+    alert_event,
+    history_line,
+    publish_events,
+    sent_after_join,
+    ws_message,
+)
 from tests.api.support import VIEWER_HEADERS, api_server
 
 STATION = "sukagawa"
@@ -92,25 +97,7 @@ def test_a_hole_neither_has_is_named(
 def test_a_live_seq_jump_is_told_not_skipped() -> None:
     """Before: the live path took any jump (events lost between the bus and this API)
     and moved the client's id past them silently."""
-    async def scenario() -> list[tuple[str, str, str | None]]:
-        hub = LiveHub(queue_size=10, replay_size=10)
-        hub.publish(_live(5))
-        client = hub.join(LiveFilter())
-        position = hub.position.copy()
-        joined = Joined(client, {"type": "snapshot", "events": [], "id": position.token},
-                        position, Position(), [], position.copy())
-        for seq in (6, 9, 10):
-            hub.publish(_live(seq))
-        got: list[tuple[str, str, str | None]] = []
-        async for message in client_messages(joined, cast(InfluxClient, None),
-                                             cast(StationRegistry, None), hub.replay_reads,
-                                             heartbeat_s=0.05):
-            if message[0] == "heartbeat":
-                return got
-            got.append(message)
-        return got
-
-    messages = asyncio.run(scenario())
+    messages = sent_after_join([_live(5)], [_live(seq) for seq in (6, 9, 10)])
     assert [kind for kind, _, _ in messages] == ["snapshot", "alert", "gap", "alert",
                                                  "alert"]
     assert '"missing":[{"station":"sukagawa","from_seq":7,"to_seq":8}]' in messages[2][1]
