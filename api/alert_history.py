@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from floodwatch.api.alert_pages import read_page
 from floodwatch.api.alert_store import delivery_states, event_payloads, quoted
-from floodwatch.api.audience import PUBLIC_EVENTS_WHERE, keyless, public_event
+from floodwatch.api.audience import PUBLIC_EVENTS_WHERE, keyless, residents_event
 from floodwatch.api.auth import Principal
 from floodwatch.api.deps import InfluxDep, LiveDep, PublicReader, RegistryDep, SettingsDep
 from floodwatch.api.event_keys import TOKEN_MAX_LENGTH, parse_query_cursor, query_cursor
@@ -128,8 +128,9 @@ async def history(
     query = f"{station}|{start and start.isoformat()}|{end and end.isoformat()}"
     after = None if cursor is None else parse_query_cursor(cursor, query, "cursor")
     page = await read_page(influx, where, after=after, limit=limit, newest_first=True)
-    return AlertEvents(events=[keyed.event for keyed in page.events
-                               if not keyless(reader) or public_event(keyed.event)],
+    shown = [keyed.event for keyed in page.events] if not keyless(reader) else [
+        event for keyed in page.events if (event := residents_event(keyed.event)) is not None]
+    return AlertEvents(events=shown,
                        next=query_cursor(page.events[-1].key, query) if page.more else None)
 
 
@@ -147,11 +148,12 @@ async def one_alert(*, settings: SettingsDep, registry: RegistryDep, influx: Inf
     if keyless(reader):
         # Residents' part of it only (an alert they were never told of is unknown to
         # them), and no delivery status: that is staff data (api.delivery_list).
-        stored = [row for row in await event_payloads(
-            influx, f"{where} AND {PUBLIC_EVENTS_WHERE}", 1000) if public_event(row.event)]
-        if not stored:
+        told = [event for row in await event_payloads(
+            influx, f"{where} AND {PUBLIC_EVENTS_WHERE}", 1000)
+            if (event := residents_event(row.event)) is not None]
+        if not told:
             raise unknown_alert(alert_id)
-        return AlertDetail(alert_id=alert_id, events=[s.event for s in stored], delivery=[])
+        return AlertDetail(alert_id=alert_id, events=told, delivery=[])
     stored = await event_payloads(influx, where, 1000)
     if not stored:
         raise unknown_alert(alert_id)

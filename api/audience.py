@@ -9,7 +9,8 @@ history, one alert, the live feed's events, statuses and snapshot):
 - of the alert events, those whose CAP message is Public (the engine's own judgement,
   alerts.model.tells_public), the same ones the Public CAP feed lists; an event from an
   engine older than the CAP fields counts only if confirmed, of a type residents are
-  told of, and not an acknowledgement;
+  told of, and not an acknowledgement. An officer's command (declaring flooding) shows
+  as one, without the officer's name and note (free text for staff);
 - of each station's status, the alerts residents were told of, at the level they were
   told (a confirmed level, or the status's ``public`` one while a higher level waits
   for its confirmation), of the resident types only. The station's ``offline`` and
@@ -53,6 +54,21 @@ def public_event(event: dict[str, Any]) -> bool:
     # so a forecast warning (which that policy may keep for staff) is not shown.
     return event.get("alert_type") in RESIDENT_TYPES and event.get("transition") not in (
         "acknowledged", None)
+
+
+# What a command's cause says of the officer who gave it (core.alert_messages.CauseMessage).
+STAFF_CAUSE_KEYS = frozenset({"officer", "note"})
+
+
+def residents_event(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The alert event as a keyless reader sees it, or None when it is not public."""
+    if not public_event(event):
+        return None
+    cause = event.get("cause")
+    if not isinstance(cause, dict) or not STAFF_CAUSE_KEYS & cause.keys():
+        return event
+    return {**event, "cause": {key: value for key, value in cause.items()
+                               if key not in STAFF_CAUSE_KEYS}}
 
 
 def public_status(status: dict[str, Any]) -> dict[str, Any]:

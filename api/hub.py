@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from prometheus_client import Counter, Gauge
 
-from floodwatch.api.audience import public_event, public_status
+from floodwatch.api.audience import public_status, residents_event
 from floodwatch.api.event_keys import EventKey
 from floodwatch.api.live_position import Position
 from floodwatch.api.replay_buffer import ReplayBuffer
@@ -63,7 +63,10 @@ class LiveEvent:
         for all of them: an alert event residents may not be told of is None, a status
         is as residents were told it, readings and forecasts are as they are."""
         if self.type == "alert":
-            return self if public_event(self.data) else None
+            shown = residents_event(self.data)
+            if shown is None:
+                return None
+            return self if shown is self.data else replace(self, data=shown)
         if self.type == "status":
             return replace(self, data=public_status(self.data))
         return self

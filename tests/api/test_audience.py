@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from floodwatch.alerts.model import AlertType, Event, Transition
-from floodwatch.api.audience import public_event, public_status
+from floodwatch.api.audience import public_event, public_status, residents_event
 from floodwatch.api.event_keys import EventKey
 from floodwatch.api.hub import LiveEvent, LiveFilter
 from floodwatch.api.live_position import Position
@@ -107,7 +107,7 @@ def _live(seq: int, alert_type: str, *, confirmed: bool) -> LiveEvent:
     data = {"event_id": f"sukagawa/{seq}", "seq": seq, "station": "sukagawa",
             "kind": "river", "alert_id": "sukagawa/1", "alert_type": alert_type,
             "transition": "escalated", "level": 3, "confirmed": confirmed,
-            "at": f"2026-11-28T01:00:0{seq}.000000Z",
+            "at": f"2026-11-28T01:00:{seq:02d}.000000Z",
             "cap": {"scope": "Public" if confirmed and alert_type == "river_level"
                     else "Restricted"}}
     key = EventKey.of_event(data)
@@ -132,3 +132,18 @@ def test_a_keyless_client_skips_staff_events_without_a_gap(residents_only: bool)
     assert len(shown) == len(expected)
     assert "gap" not in [kind for kind, _, _ in messages]
     assert Position.parse(messages[-1][2] or "").seqs == {"sukagawa": 8}
+
+
+def test_a_command_shows_without_the_officer_and_the_note() -> None:
+    declared = {**_live(9, "river_level", confirmed=True).data, "cause": {
+        "kind": "command", "command_id": "c-1", "officer": "佐藤", "note": "call 090"}}
+    shown = residents_event(declared)
+    assert shown is not None
+    assert shown["cause"] == {"kind": "command", "command_id": "c-1"}
+    assert declared["cause"]["officer"] == "佐藤"  # the bus's own message is untouched
+    live = LiveEvent("alert", "sukagawa", "river", declared, EventKey.of_event(declared))
+    assert live.for_residents is not None
+    assert live.for_residents.data == shown
+    assert live.for_residents.key == live.key  # the client's position still moves
+    plain = _live(10, "river_level", confirmed=True)
+    assert plain.for_residents is plain  # nothing to hide: the one encoding is shared

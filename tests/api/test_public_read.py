@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from floodwatch.alerts.model import AlertType, Transition
+from floodwatch.alerts.model import AlertType, Cause, Transition
 from floodwatch.core.influx import InfluxClient
 from floodwatch.core.registry import StationRegistry
 from floodwatch.core.settings import Settings
@@ -62,7 +62,13 @@ def test_a_keyless_reader_gets_only_what_residents_may_be_told(
                     alert_type=AlertType.OFFLINE)
     doubtful = event("iwanuma", 1, 1, Transition.RAISED, 1, hours[5],
                      alert_type=AlertType.DATA_QUALITY)
-    stored = [raised, told, escalated, acknowledged, unconfirmed, offline, doubtful]
+    # An officer declared flooding at motomiya: public, but the officer's name and note
+    # are staff's.
+    declared = event("motomiya", 1, 1, Transition.RAISED, 5, hours[5]).model_copy(update={
+        "cause": Cause(kind="command", command_id="c-1", officer="佐藤 (river section)",
+                       note="field report by phone, call back 090-0000-0000"),
+        "rule": "flooding_declared"})
+    stored = [raised, told, escalated, acknowledged, unconfirmed, offline, doubtful, declared]
     retain_status(mosquitto.port, "sukagawa", [_status_alert(
         "sukagawa/1", "river_level", 5, confirmed=False, public=TOLD_4)], seq=5)
     retain_status(mosquitto.port, "akutsu", [_status_alert(
@@ -89,11 +95,15 @@ def test_a_keyless_reader_gets_only_what_residents_may_be_told(
 async def _rest(http: httpx.AsyncClient, stored: list[Any]) -> None:
     keyless = await http.get("/api/v1/alerts/history")
     keyed = await http.get("/api/v1/alerts/history", headers=VIEWER_HEADERS)
-    assert _ids(keyless.json()["events"]) == ["sukagawa/2", "sukagawa/3"]
+    assert _ids(keyless.json()["events"]) == ["motomiya/1", "sukagawa/2", "sukagawa/3"]
+    causes = {e["event_id"]: e["cause"] for e in keyless.json()["events"]}
+    assert causes["motomiya/1"] == {"kind": "command", "command_id": "c-1"}
+    assert {e["event_id"]: e["cause"] for e in keyed.json()["events"]}["motomiya/1"][
+        "note"] == "field report by phone, call back 090-0000-0000"
     assert _ids(keyed.json()["events"]) == sorted(e.event_id for e in stored)
     # A page of one is filled from the query, not cut short after it.
-    page = (await http.get("/api/v1/alerts/history", params={"limit": 1})).json()
-    assert _ids(page["events"]) == ["sukagawa/3"]
+    page = (await http.get("/api/v1/alerts/history", params={"limit": 2})).json()
+    assert _ids(page["events"]) == ["motomiya/1", "sukagawa/3"]
     assert page["next"] is not None
     # No shared cache may hand one reader's answer to the other.
     assert keyless.headers["cache-control"] == "public, no-cache"
