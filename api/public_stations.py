@@ -6,7 +6,10 @@ off: alerts of the public types (not offline or data-quality, which are staff's)
 are confirmed -- an escalation on a single reading is not shown until the next reading
 agrees; meanwhile the level residents were last told of (the status's ``public``) is.
 A station that is offline, in a no-data alert, or stale is shown as 欠測 / no data --
-beside its alert, or in its own list -- never left out as if it were safe.
+beside its alert, or in its own list -- never left out as if it were safe. While the
+engine doubts a station's data (an open data-quality alert: a spike, a stuck or an
+impossible value), its latest value is not shown, only that it is being checked: a bad
+reading must not reach residents, not even as a number beside an alert.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ KIND_OF: dict[str, StationKind] = {
     "road_flooding": StationKind.ROAD, "road_icing": StationKind.ROAD}
 CACHE_CONTROL = "public, max-age=30"
 UNKNOWN = {"ja": "—", "en": "-"}
+CHECKING = {"ja": "観測値を確認中", "en": "reading being checked"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +84,10 @@ async def public_stations(
                 if alert is not None and alert.get("alert_type") in KIND_OF
                 and (alert_type is None or alert.get("alert_type") == alert_type)
                 and isinstance(alert.get("level"), int) and alert["level"] >= level]
-        rows += [_with_alert(base, alert, station, newest) for alert in told]
+        doubtful = any(isinstance(alert, dict) and alert.get("alert_type") == "data_quality"
+                       for alert in status.get("alerts", []))
+        rows += [_with_alert(base, alert, station, newest, doubtful=doubtful)
+                 for alert in told]
         if silent and not told:
             no_data.append(base)
     rows.sort(key=lambda row: -row.level)  # stable: registry order within a level
@@ -130,13 +137,14 @@ def _base(registry: StationRegistry, station: Station,
 
 
 def _with_alert(base: Row, alert: dict[str, Any], station: Station,
-                newest: tuple[datetime, dict[str, Any]] | None) -> Row:
+                newest: tuple[datetime, dict[str, Any]] | None, *, doubtful: bool) -> Row:
     label = alert.get("official") or alert.get("label") or {}
     alert_level = alert.get("alert_level")
     return Row(**{**_fields(base), "level": int(alert["level"]),
                   "alert_level": alert_level if isinstance(alert_level, int) else None,
                   "label": {"ja": str(label.get("ja", "")), "en": str(label.get("en", ""))},
-                  "value": _value(station, newest[1] if newest else {}, no_data=base.no_data)})
+                  "value": CHECKING if doubtful else _value(station, newest[1] if newest else {},
+                                                            no_data=base.no_data)})
 
 
 def _fields(row: Row) -> dict[str, Any]:

@@ -40,6 +40,9 @@ stations:
   - {id: climbing, kind: river, name: {ja: 昇, en: Climbing}, municipality: "072010",
      river: abukuma, basin: abukuma, location: {lat: 37.7, lon: 140.5}, interval_s: 600,
      levels_m: {standby: 1, caution: 2, evacuation: 3, danger: 4}}
+  - {id: doubted, kind: river, name: {ja: 疑, en: Doubted}, municipality: "072010",
+     river: abukuma, basin: abukuma, location: {lat: 37.7, lon: 140.5}, interval_s: 600,
+     levels_m: {standby: 1, caution: 2, evacuation: 3, danger: 4}}
   - {id: silent, kind: river, name: {ja: 黙, en: Silent}, municipality: "072010",
      river: abukuma, basin: abukuma, location: {lat: 37.7, lon: 140.5}, interval_s: 600,
      levels_m: {standby: 1, caution: 2, evacuation: 3, danger: 4}}
@@ -88,11 +91,17 @@ def test_residents_see_confirmed_alerts_and_no_data_never_as_safe(
                   if key in ("level", "level_name", "label", "official", "alert_level")}
     retain_status(mosquitto.port, "climbing",
                   [{**_river("climbing", 4, confirmed=False), "public": told_three}])
+    # Told of 3, and the engine doubts its newest reading (a spike): the alert stays,
+    # the value is not shown.
+    retain_status(mosquitto.port, "doubted", [_river("doubted", 3), {
+        **_river("doubted", 3), "alert_id": "doubted/2", "alert_type": "data_quality",
+        "level": 1, "level_name": "suspect"}])
     retain_status(mosquitto.port, "silent", [], offline=True)
     retain_status(mosquitto.port, "underpass", [CLOSED], kind="road")
 
 
     def readings() -> None:  # not retained: sent once the API listens
+        _reading(mosquitto.port, "doubted", "river", {"level_m": 9.99}, now)  # first
         for station in ("high", "middle", "spike", "climbing"):
             _reading(mosquitto.port, station, "river", {"level_m": 4.25}, now)
         _reading(mosquitto.port, "silent", "river", {"level_m": 1.0}, now - timedelta(hours=5))
@@ -119,7 +128,9 @@ def test_residents_see_confirmed_alerts_and_no_data_never_as_safe(
 
             everything = await eventually(complete, "the statuses and readings")
             assert _stations(everything, "alerts") == ["high", "middle", "climbing",
-                                                        "underpass"]
+                                                        "doubted", "underpass"]
+            assert "9.99" not in everything
+            assert everything.count("観測値を確認中") == 1
             assert _stations(everything, "nodata-list") == ["silent"]
             silent_at = (now - timedelta(hours=5)).astimezone(JST).strftime("%Y-%m-%d %H:%M")
             assert f"最後の観測 {silent_at}" in everything
