@@ -52,6 +52,9 @@ function showStatus() {
   banner.dataset.kind = offline || status.failure ? 'error' : 'warning';
   const keyButton = element('key-button');
   keyButton.textContent = keyStore.get() ? t('signOut') : t('signIn');
+  const publicView = element('public-view');
+  publicView.textContent = t('publicView');
+  publicView.hidden = Boolean(keyStore.get());
 }
 
 async function refreshStations() {

@@ -232,6 +232,10 @@ def test_public_read_needs_no_key(
             expect(row).to_have_attribute("data-band", "caution")
             expect(page.locator("#key-button")).to_have_text("キーを入力")
             assert page.evaluate("sessionStorage.length") == 0
+            # An officer must not take the residents' view for the whole picture.
+            public_view = page.locator("#public-view")
+            expect(public_view).to_be_visible()
+            expect(public_view).to_contain_text("職員向けの警報")
             # Without a key there is nothing to acknowledge with; a viewer key is refused.
             retain_status(mosquitto.port, "sukagawa", "sukagawa/1")
             alert = page.locator('li.alert[data-alert-id="sukagawa/1"]')
@@ -241,6 +245,7 @@ def test_public_read_needs_no_key(
             page.fill("#key-input", VIEWER_KEY)
             page.press("#key-input", "Enter")
             expect(page.locator("#key-button")).to_have_text("キーを消去")
+            expect(public_view).to_be_hidden()
             alert.locator("button.ack").click()
             expect(page.locator("#ack-message")).to_have_text(
                 "確認には担当職員（officer）のキーが必要です")
