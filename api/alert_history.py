@@ -88,8 +88,12 @@ class OpenAlerts(BaseModel):
         "`stations`.")
 
 
+KEYLESS = ("Without a key (public read on): only what residents may be told -- "
+           "docs/api.md, public read.")
+
+
 @router.get("/open", summary="Open alerts of every station (from the engine's status)",
-            responses=problem_responses(401))
+            description=KEYLESS, responses=problem_responses(401))
 async def open_alerts(live: LiveDep, settings: SettingsDep, reader: PublicReader,
                       response: Response) -> OpenAlerts:
     _by_reader(response, settings, reader)
@@ -99,7 +103,7 @@ async def open_alerts(live: LiveDep, settings: SettingsDep, reader: PublicReader
 
 
 @router.get("/history", summary="Alert events, newest first (by time, station, seq)",
-            responses=problem_responses(400, 401, 404, 422, 503))
+            description=KEYLESS, responses=problem_responses(400, 401, 404, 422, 503))
 async def history(
     *, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep, reader: PublicReader,
     response: Response,
@@ -136,6 +140,7 @@ async def history(
 
 @router.get("/{station_id}/{number}",
             summary="One alert: its events (newest first) and delivery status",
+            description=f"{KEYLESS} No delivery status without a key.",
             responses=problem_responses(401, 404, 422, 503))
 async def one_alert(*, settings: SettingsDep, registry: RegistryDep, influx: InfluxDep,
                     reader: PublicReader, response: Response, station_id: StationPath,

@@ -13,6 +13,9 @@ or ``since=``; WebSocket: ``since=``) gets the snapshot, then every alert event 
 once (api.resume), then the live events. Only a resume that needs events the replay
 buffer no longer holds reads InfluxDB; everything else works while it is down.
 
+A client without a key (public read) is shown only what residents may be told
+(api.audience): its statuses as residents were told them, no staff-only alert event.
+
 This module is the two endpoints; the messages one client is sent, the same on both,
 are api.live_session's.
 """
