@@ -51,19 +51,38 @@ def up(settings: Settings) -> list[str]:
     servers: list[tuple[LocalServer, str]] = [
         (mosquitto, "FLOODWATCH_MQTT_URL"), (influx, "FLOODWATCH_INFLUX_URL")
     ]
+    claimed: dict[int, str] = {}
     for server, setting in servers:
+        for port in server.ports:
+            if port in claimed:
+                raise ServiceError(f"port {port} is wanted by {claimed[port]} and by {setting}"
+                                   f"{_derived(server, port)}; set one to another port")
+            claimed[port] = setting
+    running = [server.process.is_running() and port_is_open(server.port)
+               for server, _ in servers]
+    # Every port checked before anything starts: a refusal leaves nothing half up.
+    for (server, setting), up_already in zip(servers, running, strict=True):
+        for port in [] if up_already else server.ports:
+            if port_is_open(port):
+                raise ServiceError(f"port {port} is taken by another program; "
+                                   f"set {setting} to a free port{_derived(server, port)}")
+    for (server, _), up_already in zip(servers, running, strict=True):
         name = server.process.name
-        if server.process.is_running() and port_is_open(server.port):
+        if up_already:
             lines.append(f"{name} already running on {server.url}")
             continue
-        if port_is_open(server.port):
-            raise ServiceError(
-                f"port {server.port} is taken by another program; set {setting} to a free port"
-            )
         server.write_config()
         server.start()
         lines.append(f"{name} started on {server.url} (data in {server.workdir})")
     return lines
+
+
+def _derived(server: LocalServer, port: int) -> str:
+    """What a port the setting does not name comes from (InfluxDB's RPC port)."""
+    if port == server.port:
+        return ""
+    return (f" (port {port} is InfluxDB's backup/RPC port, the URL's port + 2: "
+            "both must be free)")
 
 
 def down(settings: Settings) -> list[str]:

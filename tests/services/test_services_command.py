@@ -18,8 +18,20 @@ def floodwatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
                           capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, check=False)
 
 
+def _influx_port(*avoid: int) -> int:
+    """A free port for InfluxDB's HTTP whose RPC port (+2, as ``services up`` derives
+    it) is free too and clear of ``avoid``: a free HTTP port alone once met another
+    server on its +2 (CI, 'port 46507 is already in use')."""
+    while True:
+        port = free_port()
+        if port + 2 < 65536 and not port_is_open(port + 2) and not {
+                port, port + 2} & set(avoid):
+            return port
+
+
 def test_up_status_down(tmp_path: Path) -> None:
-    mqtt_port, influx_port = free_port(), free_port()
+    mqtt_port = free_port()
+    influx_port = _influx_port(mqtt_port)
     env = {"FLOODWATCH_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}",
            "FLOODWATCH_INFLUX_URL": f"http://127.0.0.1:{influx_port}",
            "FLOODWATCH_STATE_DIR": str(tmp_path / "state")}
@@ -61,6 +73,44 @@ def test_a_taken_port_is_named_not_reused(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"floodwatch: port {taken} is taken by another program; "
         "set FLOODWATCH_MQTT_URL to a free port")
+
+
+def test_a_taken_rpc_port_names_the_setting_it_comes_from(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", _influx_port() + 2))  # its HTTP port (-2) is free
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        mqtt_port = free_port()
+        env = {"FLOODWATCH_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}",
+               "FLOODWATCH_INFLUX_URL": f"http://127.0.0.1:{taken - 2}",
+               "FLOODWATCH_STATE_DIR": str(tmp_path / "state")}
+        try:
+            result = floodwatch("services", "up", env=env)
+            # Refused before anything started: no broker left running on its own.
+            broker_left = port_is_open(mqtt_port)
+        finally:
+            floodwatch("services", "down", env=env)
+    assert not broker_left
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"floodwatch: port {taken} is taken by another program; set FLOODWATCH_INFLUX_URL "
+        f"to a free port (port {taken} is InfluxDB's backup/RPC port, the URL's port + 2: "
+        "both must be free)")
+
+
+def test_one_port_for_two_servers_is_refused(tmp_path: Path) -> None:
+    influx_port = _influx_port()
+    result = floodwatch("services", "up", env={
+        "FLOODWATCH_MQTT_URL": f"mqtt://127.0.0.1:{influx_port + 2}",
+        "FLOODWATCH_INFLUX_URL": f"http://127.0.0.1:{influx_port}",
+        "FLOODWATCH_STATE_DIR": str(tmp_path / "state")})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"floodwatch: port {influx_port + 2} is wanted by FLOODWATCH_MQTT_URL and by "
+        f"FLOODWATCH_INFLUX_URL (port {influx_port + 2} is InfluxDB's backup/RPC port, the "
+        "URL's port + 2: both must be free); set one to another port")
 
 
 def test_remote_hosts_are_refused(tmp_path: Path) -> None:
