@@ -7,10 +7,11 @@ staff, officers' acknowledgements. A keyless reader gets, on every path (open al
 history, one alert, the live feed's events, statuses and snapshot):
 
 - of the alert events, those whose CAP message is Public (the engine's own judgement,
-  alerts.model.tells_public), the same ones the Public CAP feed lists; an event from an
-  engine older than the CAP fields counts only if confirmed, of a type residents are
-  told of, and not an acknowledgement. An officer's command (declaring flooding) shows
-  as one, without the officer's name and note (free text for staff);
+  alerts.model.tells_public, which its JSON carries as ``cap.scope``), the same ones the
+  Public CAP feed lists. An event from an engine older than the CAP fields says nothing
+  of its audience, so it is held back: judging it here would copy the engine's rules.
+  An officer's command (declaring flooding) shows as one, without the officer's name
+  and note (free text for staff);
 - of each station's status, the alerts residents were told of, at the level they were
   told (a confirmed level, or the status's ``public`` one while a higher level waits
   for its confirmation), of the resident types only. The station's ``offline`` and
@@ -34,6 +35,7 @@ RESIDENT_TYPES = frozenset({"river_level", "rate_of_rise", "road_flooding", "roa
 # The alert record's (InfluxDB ``alert_event``, alerts.history) fields and tags for the
 # same judgement, so a keyless page is filled from the query rather than cut short after
 # it: ``confirmed`` is stored false for an unconfirmed event and for one kept for staff.
+# (``public_event`` still decides: an older engine's event passes this, not that.)
 PUBLIC_EVENTS_WHERE = ("\"confirmed\" = true AND \"transition\" != 'acknowledged' "
                        "AND \"alert_type\" != 'offline' AND \"alert_type\" != 'data_quality'")
 
@@ -44,16 +46,11 @@ def keyless(principal: Principal) -> bool:
 
 
 def public_event(event: dict[str, Any]) -> bool:
-    """Whether residents may be told of this alert event (its CAP message is Public)."""
-    if event.get("confirmed") is not True:
-        return False
+    """Whether residents may be told of this alert event: confirmed, and its CAP message
+    Public. Without CAP fields (an older engine) it cannot be told: held back."""
     cap = event.get("cap")
-    if isinstance(cap, dict):
-        return cap.get("scope") == "Public"
-    # An engine from before the CAP fields: the same test without the rules' policy,
-    # so a forecast warning (which that policy may keep for staff) is not shown.
-    return event.get("alert_type") in RESIDENT_TYPES and event.get("transition") not in (
-        "acknowledged", None)
+    return event.get("confirmed") is True and isinstance(cap, dict) \
+        and cap.get("scope") == "Public"
 
 
 # What a command's cause says of the officer who gave it (core.alert_messages.CauseMessage).
@@ -74,12 +71,12 @@ def residents_event(event: dict[str, Any]) -> dict[str, Any] | None:
 def public_status(status: dict[str, Any]) -> dict[str, Any]:
     """The station's status as residents were told it (see the module's rules)."""
     alerts = status.get("alerts")
-    told = [alert for alert in map(told_alert, alerts if isinstance(alerts, list) else [])
+    told = [alert for alert in map(_told_alert, alerts if isinstance(alerts, list) else [])
             if alert is not None and alert.get("alert_type") in RESIDENT_TYPES]
     return {**status, "alerts": told}
 
 
-def told_alert(alert: object) -> dict[str, Any] | None:
+def _told_alert(alert: object) -> dict[str, Any] | None:
     """An open alert (a status's entry) as residents were told it: itself when its level
     is confirmed, else at the level they were last told of (``public``), else nothing.
     Shown at a told level it is confirmed (that level was) and its ``level_since`` is not

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from floodwatch.api.audience import told_alert
+from floodwatch.api.audience import RESIDENT_TYPES, public_status
 from floodwatch.api.deps import LiveDep, RegistryDep, SettingsDep, StoredLatestDep
 from floodwatch.api.latest_store import Latest
 from floodwatch.api.levels import is_stale
@@ -37,6 +37,9 @@ PublicType = Literal["river_level", "rate_of_rise", "road_flooding", "road_icing
 KIND_OF: dict[str, StationKind] = {
     "river_level": StationKind.RIVER, "rate_of_rise": StationKind.RIVER,
     "road_flooding": StationKind.ROAD, "road_icing": StationKind.ROAD}
+# The page's types are the ones residents are told of in a status (api.audience).
+if set(KIND_OF) != RESIDENT_TYPES or set(get_args(PublicType)) != RESIDENT_TYPES:
+    raise RuntimeError("api.public_stations' types must be api.audience.RESIDENT_TYPES")
 CACHE_CONTROL = "public, max-age=30"
 UNKNOWN = {"ja": "—", "en": "-"}
 CHECKING = {"ja": "観測値を確認中", "en": "reading being checked"}
@@ -80,9 +83,8 @@ async def public_stations(
                   or is_stale(station, newest[0] if newest else None, now,
                               settings.api_stale_factor))
         base = _base(registry, station, newest, silent=silent)
-        told = [alert for alert in map(told_alert, status.get("alerts", []))
-                if alert is not None and alert.get("alert_type") in KIND_OF
-                and (alert_type is None or alert.get("alert_type") == alert_type)
+        told = [alert for alert in public_status(status)["alerts"]
+                if (alert_type is None or alert.get("alert_type") == alert_type)
                 and isinstance(alert.get("level"), int) and alert["level"] >= level]
         doubtful = any(isinstance(alert, dict) and alert.get("alert_type") == "data_quality"
                        for alert in status.get("alerts", []))
