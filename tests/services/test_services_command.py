@@ -18,6 +18,16 @@ def floodwatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
                           capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, check=False)
 
 
+def _refusal(mqtt_port: int, influx_port: int, state: Path) -> str:
+    """What ``services up`` says when it refuses these ports (it must refuse)."""
+    result = floodwatch("services", "up", env={
+        "FLOODWATCH_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}",
+        "FLOODWATCH_INFLUX_URL": f"http://127.0.0.1:{influx_port}",
+        "FLOODWATCH_STATE_DIR": str(state)})
+    assert result.returncode == 1, result.stdout
+    return result.stderr.strip()
+
+
 def _influx_port(*avoid: int) -> int:
     """A free port for InfluxDB's HTTP whose RPC port (+2, as ``services up`` derives
     it) is free too and clear of ``avoid``: a free HTTP port alone once met another
@@ -65,14 +75,9 @@ def test_a_taken_port_is_named_not_reused(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         taken = squatter.getsockname()[1]
-        result = floodwatch("services", "up", env={
-            "FLOODWATCH_MQTT_URL": f"mqtt://127.0.0.1:{taken}",
-            "FLOODWATCH_INFLUX_URL": f"http://127.0.0.1:{free_port()}",
-            "FLOODWATCH_STATE_DIR": str(tmp_path / "state")})
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
-        f"floodwatch: port {taken} is taken by another program; "
-        "set FLOODWATCH_MQTT_URL to a free port")
+        said = _refusal(taken, _influx_port(taken), tmp_path / "state")
+    assert said == (f"floodwatch: port {taken} is taken by another program; "
+                    "set FLOODWATCH_MQTT_URL to a free port")
 
 
 def test_a_taken_rpc_port_names_the_setting_it_comes_from(tmp_path: Path) -> None:
@@ -102,12 +107,8 @@ def test_a_taken_rpc_port_names_the_setting_it_comes_from(tmp_path: Path) -> Non
 
 def test_one_port_for_two_servers_is_refused(tmp_path: Path) -> None:
     influx_port = _influx_port()
-    result = floodwatch("services", "up", env={
-        "FLOODWATCH_MQTT_URL": f"mqtt://127.0.0.1:{influx_port + 2}",
-        "FLOODWATCH_INFLUX_URL": f"http://127.0.0.1:{influx_port}",
-        "FLOODWATCH_STATE_DIR": str(tmp_path / "state")})
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
+    said = _refusal(influx_port + 2, influx_port, tmp_path / "state")
+    assert said == (
         f"floodwatch: port {influx_port + 2} is wanted by FLOODWATCH_MQTT_URL and by "
         f"FLOODWATCH_INFLUX_URL (port {influx_port + 2} is InfluxDB's backup/RPC port, the "
         "URL's port + 2: both must be free); set one to another port")
