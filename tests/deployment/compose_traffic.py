@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
+
 from floodwatch.core.registry import StationRegistry
 from floodwatch.ingest.validate import MessageValidator
 from floodwatch.simulators.scenario import load_scenario
@@ -53,6 +55,15 @@ class Stack:
         process.stdin.write(b"".join(payload + b"\n" for payload in payloads))
         process.stdin.flush()
         return process
+
+    def influx_answering(self) -> bool:
+        """InfluxDB's container listens and answers again: ``compose start`` and
+        ``restart`` return before it does, and a query then is refused (CI once failed
+        on that ConnectError, polling what was stored)."""
+        try:
+            return httpx.get(f"{self.influx.url}/ping", timeout=5).status_code == 204
+        except httpx.TransportError:
+            return False
 
     def stored(self) -> set[tuple[str, str, int]]:
         kinds = {kind for kind, _station, _ts in self.sent}

@@ -206,6 +206,7 @@ def test_a_rule_fires_when_ingests_influxdb_is_stopped(stack: Stack) -> None:
              "the rule on ingest's failed writes firing")
     stack.timings["InfluxDB stopped until the rule fires"] = time.monotonic() - started
     stack.compose("start", "influxdb")
+    wait_for(stack.influx_answering, 120, "InfluxDB answering again")
     wait_for(lambda: stack.stored() == stack.sent, 120, "the spool written once it is back")
 
 
@@ -223,6 +224,7 @@ def test_a_restarted_influxdb_loses_nothing(stack: Stack) -> None:
     publishers = send_part(stack, "influxdb restarted")
     stack.compose("restart", "influxdb")
     finish(publishers)
+    wait_for(stack.influx_answering, 120, "InfluxDB answering again")
     wait_for(lambda: stack.stored() == stack.sent, 120, "every reading stored after restart")
     wait_for(lambda: every_service_healthy(stack), 120, "every service healthy again")
 
